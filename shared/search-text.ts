@@ -1,0 +1,32 @@
+/**
+ * Normalisation applied to both the indexed text and the query, so that full-width and
+ * half-width forms, upper and lower case, and hiragana and katakana find each other.
+ * FTS5's trigram tokenizer folds none of these by itself.
+ */
+export function normaliseForSearch(text: string): string {
+  // NFKC turns half-width katakana (ﾔﾏﾀﾞ) into full-width (ヤマダ) and full-width latin into ASCII.
+  let out = text.normalize('NFKC').toLowerCase();
+  out = out.replace(/[\u3041-\u3096\u309d\u309e]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + 0x60));
+  // Spaces, middle dots and hyphen-like marks are left out so "山田 太郎" matches "山田太郎".
+  return out.replace(/[\s\u30fb\u00b7\-‐–—_・]+/g, '');
+}
+
+/**
+ * Words of a field, each normalised: the units that 1–2 character queries match by prefix
+ * (family name, given name, each kana reading, each latin word, e-mail local part).
+ */
+export function searchTokens(...fields: string[]): string[] {
+  const tokens = new Set<string>();
+  for (const field of fields) {
+    for (const word of field.normalize('NFKC').split(/[\s\u3000,.@・]+/)) {
+      const token = normaliseForSearch(word);
+      if (token) tokens.add(token);
+    }
+  }
+  return [...tokens];
+}
+
+/** Number of Unicode code points, which is what the trigram tokenizer counts. */
+export function codePointLength(text: string): number {
+  return [...text].length;
+}
