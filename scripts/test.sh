@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite: typecheck, lint, unit and integration tests (vitest, on SQLite and
+# PostgreSQL), the renderer build, and the end-to-end tests in Debian's Chromium.
+# Set-up (Debian packages, npm ci) is done before this by scripts/setup.sh --test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Important: tests talk to 127.0.0.1 only. As root we run them in a network namespace that
+# has nothing but loopback, so no test can reach anything else even by mistake, and WebRTC
+# finds its ICE candidates on loopback only.
+if [ -z "${TSUNAGU_IN_NETNS:-}" ] && [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
+  exec unshare -n env TSUNAGU_IN_NETNS=1 bash -c 'ip link set lo up && exec bash scripts/test.sh "$@"' _ "$@"
+fi
+
+reports=test-results/reports
+rm -rf "$reports"
+mkdir -p "$reports"
+step() { printf '\n== %s\n' "$*"; }
+status=0
+
+step "typecheck (every folder, the Electron shell included)"
+npx tsc --noEmit -p tsconfig.json || status=1
+
+step "lint (folder boundaries included)"
+npx eslint . || status=1
+
+step "unit and integration tests (vitest)"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$reports/vitest.json" || status=1
+
+step "renderer build"
+npx vite build --config renderer/vite.config.ts --logLevel warn || status=1
+
+step "end-to-end tests (Playwright, Debian's Chromium, browser shell)"
+PLAYWRIGHT_JSON_OUTPUT_NAME="$reports/playwright.json" npx playwright test --reporter=list,json || status=1
+
+node --import tsx scripts/test-summary.ts "$reports" || status=1
+exit $status
