@@ -1,0 +1,171 @@
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { CustomerDetail } from '../../../shared/ipc.js';
+import { formatPhone } from '../format.js';
+import { useCustomerStore } from '../stores/customer.js';
+import { useSessionStore } from '../stores/session.js';
+import { AddNote } from './AddNote.js';
+import { ClassificationBadge } from './ClassificationBadge.js';
+import { ErrorText } from './ErrorText.js';
+import { buildBranches, contactKey, IncidentTree } from './IncidentTree.js';
+
+export function CustomerPanel() {
+  const { t } = useTranslation();
+  const phase = useCustomerStore((s) => s.phase);
+  const detail = useCustomerStore((s) => s.detail);
+  const error = useCustomerStore((s) => s.error);
+
+  return (
+    <section className="customer-panel" data-testid="customer-panel" data-phase={phase} aria-labelledby="customer-heading">
+      {phase === 'empty' && (
+        <div className="empty-state">
+          <h2 id="customer-heading">{t('customer.noneTitle')}</h2>
+          <p className="muted">{t('customer.noneHint')}</p>
+        </div>
+      )}
+      {phase === 'loading' && (
+        <div className="empty-state">
+          <h2 id="customer-heading">{t('customer.loadingTitle')}</h2>
+          <p role="status">{t('customer.loading')}</p>
+        </div>
+      )}
+      {phase === 'error' && error && (
+        <div className="empty-state">
+          <h2 id="customer-heading">{t('customer.errorTitle')}</h2>
+          <p className="error" role="alert">
+            <ErrorText error={error} />
+          </p>
+        </div>
+      )}
+      {/* Keyed by customer so tree state starts fresh per customer but survives refreshes. */}
+      {phase === 'ready' && detail && <CustomerView key={detail.customer.id} detail={detail} />}
+    </section>
+  );
+}
+
+function CustomerView({ detail }: { detail: CustomerDetail }) {
+  const { t } = useTranslation();
+  const region = useSessionStore((s) => s.session?.tenant.defaultRegion);
+  const { customer } = detail;
+  const branches = buildBranches(detail.incidents, detail.contacts);
+  const newest = branches[0]?.incident.id;
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(() => new Set(newest ? [newest] : []));
+  const [activeKey, setActiveKey] = useState<string | null>(null);
+  const [chosenIncidentId, setChosenIncidentId] = useState<string | null>(null);
+  const noteIncident = branches.find((b) => b.incident.id === chosenIncidentId)?.incident ?? branches[0]?.incident;
+
+  function toggle(incidentId: string, expand: boolean) {
+    setExpanded((previous) => {
+      const next = new Set(previous);
+      if (expand) next.add(incidentId);
+      else next.delete(incidentId);
+      return next;
+    });
+  }
+
+  return (
+    <article className="customer-view" aria-labelledby="customer-heading">
+      <header className="customer-head">
+        <div>
+          <h2 id="customer-heading" className="customer-name">
+            {customer.name}
+          </h2>
+          {customer.nameKana && (
+            <p className="customer-kana" lang="ja">
+              {customer.nameKana}
+            </p>
+          )}
+        </div>
+        <div className="customer-tags">
+          <ClassificationBadge level={customer.classification} />
+          <span className="badge type-badge">{t(`customer.type.${customer.type}`)}</span>
+        </div>
+      </header>
+      {detail.source === 'online' && <p className="source-note">{t('customer.fromServer')}</p>}
+      <dl className="attributes">
+        <div>
+          <dt>{t('customer.code')}</dt>
+          <dd data-testid="customer-code">{customer.code}</dd>
+        </div>
+        <div>
+          <dt>{t('customer.typeLabel')}</dt>
+          <dd>{t(`customer.type.${customer.type}`)}</dd>
+        </div>
+        <div>
+          <dt>{t('customer.phones')}</dt>
+          <dd>
+            {customer.phones.length === 0 ? (
+              t('customer.none')
+            ) : (
+              <ul className="plain-list">
+                {customer.phones.map((phone) => (
+                  <li key={phone.e164}>
+                    <span className="phone-kind">{t(`customer.phoneKind.${phone.kind}`)}</span>{' '}
+                    <span className="phone-number">{formatPhone(phone.e164, region)}</span>
+                  </li>
+                ))}
+              </ul>
+            )}
+          </dd>
+        </div>
+        <div>
+          <dt>{t('customer.emails')}</dt>
+          <dd>
+            {customer.emails.length === 0 ? (
+              t('customer.none')
+            ) : (
+              <ul className="plain-list">
+                {customer.emails.map((email) => (
+                  <li key={email}>{email}</li>
+                ))}
+              </ul>
+            )}
+          </dd>
+        </div>
+        <div className="wide">
+          <dt>{t('customer.address')}</dt>
+          <dd>
+            {customer.postalCode && <span className="postal-code">{t('customer.postalCode', { code: customer.postalCode })} </span>}
+            {customer.address || (!customer.postalCode && t('customer.none'))}
+          </dd>
+        </div>
+        <div>
+          <dt>{t('customer.branch')}</dt>
+          <dd>{customer.branch ?? t('customer.noBranch')}</dd>
+        </div>
+        <div>
+          <dt>{t('customer.assignedRep')}</dt>
+          <dd>{customer.assignedRepName ?? t('customer.noRep')}</dd>
+        </div>
+      </dl>
+
+      <section className="incidents" aria-labelledby="incidents-heading">
+        <h3 id="incidents-heading">{t('tree.heading')}</h3>
+        {branches.length === 0 ? (
+          <p className="muted">{t('tree.empty')}</p>
+        ) : (
+          <IncidentTree
+            branches={branches}
+            expanded={expanded}
+            onToggle={toggle}
+            activeKey={activeKey}
+            onActivate={(key, incidentId) => {
+              setActiveKey(key);
+              setChosenIncidentId(incidentId);
+            }}
+          />
+        )}
+      </section>
+
+      {noteIncident && (
+        <AddNote
+          incident={noteIncident}
+          onSaved={(incidentId, contactId) => {
+            toggle(incidentId, true);
+            setActiveKey(contactKey(contactId));
+          }}
+        />
+      )}
+    </article>
+  );
+}

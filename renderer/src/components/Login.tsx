@@ -1,0 +1,106 @@
+import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { useSessionStore } from '../stores/session.js';
+import { ErrorText } from './ErrorText.js';
+import { LanguageSwitch } from './LanguageSwitch.js';
+
+export function Login() {
+  const { t } = useTranslation();
+  const signingIn = useSessionStore((s) => s.signingIn);
+  const loginError = useSessionStore((s) => s.loginError);
+  const coreError = useSessionStore((s) => s.coreError);
+  const notice = useSessionStore((s) => s.notice);
+  const login = useSessionStore((s) => s.login);
+  const [tenant, setTenant] = useState('');
+  const [loginId, setLoginId] = useState('');
+  const [password, setPassword] = useState('');
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    void login({ tenant, login: loginId, password }).then((signedIn) => {
+      if (!signedIn) setPassword('');
+    });
+  }
+
+  const invalid = loginError?.code === 'invalid_input' || loginError?.code === 'unauthenticated';
+  return (
+    <div className="login-page">
+      <header className="login-header">
+        <span className="login-brand">
+          <span className="brand-mark" aria-hidden="true">
+            {t('app.mark')}
+          </span>
+          {t('app.name')}
+        </span>
+        <LanguageSwitch />
+      </header>
+      <main className="login-main">
+        <form className="login-card" onSubmit={submit} aria-labelledby="login-title" noValidate>
+          <h1 id="login-title">{t('login.title')}</h1>
+          <p className="muted">{t('login.subtitle')}</p>
+          {notice === 'expired' && (
+            <p className="notice" role="status">
+              {t('login.expired')}
+            </p>
+          )}
+          {coreError && (
+            <p className="error" role="alert" data-code={coreError.code}>
+              {t('login.coreUnavailable')} <span className="error-detail">{coreError.message}</span>
+            </p>
+          )}
+          <div className="field">
+            <label htmlFor="login-tenant">{t('login.tenant')}</label>
+            <input
+              id="login-tenant"
+              name="tenant"
+              autoComplete="organization"
+              required
+              aria-invalid={invalid && !tenant.trim() ? true : undefined}
+              value={tenant}
+              onChange={(e) => setTenant(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="login-id">{t('login.loginId')}</label>
+            <input
+              id="login-id"
+              name="login"
+              autoComplete="username"
+              required
+              aria-invalid={invalid && !loginId.trim() ? true : undefined}
+              value={loginId}
+              onChange={(e) => setLoginId(e.target.value)}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor="login-password">{t('login.password')}</label>
+            <input
+              id="login-password"
+              name="password"
+              type="password"
+              autoComplete="current-password"
+              required
+              aria-invalid={invalid && !password ? true : undefined}
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+          </div>
+          {loginError && (
+            <p className="error" role="alert" data-testid="login-error" data-code={loginError.code}>
+              {loginError.code === 'unauthenticated' ? (
+                t('login.wrongCredentials')
+              ) : loginError.code === 'invalid_input' ? (
+                t('login.missingFields')
+              ) : (
+                <ErrorText error={loginError} />
+              )}
+            </p>
+          )}
+          <button type="submit" className="primary" disabled={signingIn}>
+            {signingIn ? t('login.signingIn') : t('login.submit')}
+          </button>
+        </form>
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,33 @@
+import { useTranslation } from 'react-i18next';
+import { useSessionStore } from '../stores/session.js';
+import { LanguageSwitch } from './LanguageSwitch.js';
+import { SyncStatusView } from './SyncStatusView.js';
+
+export function TopBar() {
+  const { t } = useTranslation();
+  const session = useSessionStore((s) => s.session);
+  const logout = useSessionStore((s) => s.logout);
+  return (
+    <header className="topbar">
+      <h1 className="brand">
+        <span className="brand-mark" aria-hidden="true">
+          {t('app.mark')}
+        </span>
+        {t('app.name')}
+      </h1>
+      <SyncStatusView />
+      <div className="topbar-user">
+        {session && (
+          <span className="user-name" data-testid="user-name">
+            {session.user.displayName}
+            <span className="tenant-name"> · {session.tenant.name}</span>
+          </span>
+        )}
+        <LanguageSwitch />
+        <button type="button" className="quiet" onClick={() => void logout()}>
+          {t('session.logout')}
+        </button>
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,43 @@
+import { setUnauthenticatedHandler } from './api.js';
+import { isShellBridge } from './bridge.js';
+import type { TsunaguBridge } from '../../shared/ipc.js';
+import { useCustomerStore } from './stores/customer.js';
+import { useSessionStore } from './stores/session.js';
+import { bringsNewData, useSyncStore } from './stores/sync.js';
+
+/**
+ * Wires the core's pushes into the stores. Returns the unsubscribe for React's effect cleanup.
+ */
+export function connectCoreEvents(bridge: TsunaguBridge): () => void {
+  const offStatus = bridge.on('sync:status', (status) => {
+    const previous = useSyncStore.getState().status;
+    useSyncStore.getState().apply(status);
+    if (bringsNewData(previous, status)) void useCustomerStore.getState().refresh();
+  });
+  const offExpired = bridge.on('session:expired', () => useSessionStore.getState().expire());
+  setUnauthenticatedHandler(() => useSessionStore.getState().expire());
+
+  // After the browser-shell host restarts, ask again: the session may be gone (memory-only
+  // token) and the sync status certainly changed while the socket was down.
+  let openedBefore = isShellBridge(bridge) && bridge.connectionState === 'open';
+  let connected = openedBefore;
+  const offConnection = isShellBridge(bridge)
+    ? bridge.onConnectionChange((state) => {
+        if (state === 'open' && openedBefore && !connected) void reloadAfterReconnect();
+        if (state === 'open') openedBefore = true;
+        connected = state === 'open';
+      })
+    : () => undefined;
+
+  return () => {
+    offStatus();
+    offExpired();
+    offConnection();
+    setUnauthenticatedHandler(null);
+  };
+}
+
+async function reloadAfterReconnect(): Promise<void> {
+  await useSessionStore.getState().load();
+  if (useSessionStore.getState().phase === 'signedIn') await useSyncStore.getState().load();
+}

@@ -1,0 +1,22 @@
+import type { CountryCode } from 'libphonenumber-js';
+import { DEFAULT_REGION, formatPhoneForDisplay } from '../../shared/phone.js';
+import type { Language } from './i18n/index.js';
+
+const dateTimeFormats = new Map<Language, Intl.DateTimeFormat>();
+
+/** Local date and time in the UI language (2024/05/01 9:30 or May 1, 2024, 9:30 AM). */
+export function formatDateTime(iso: string, language: Language): string {
+  let format = dateTimeFormats.get(language);
+  if (!format) {
+    format = new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeStyle: 'short' });
+    dateTimeFormats.set(language, format);
+  }
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : format.format(date);
+}
+
+/** Numbers of the tenant's own region are shown the national way (03-1234-5678), others internationally. */
+export function formatPhone(e164: string, tenantRegion: string | undefined): string {
+  const region = tenantRegion && /^[A-Z]{2}$/.test(tenantRegion) ? (tenantRegion as CountryCode) : DEFAULT_REGION;
+  return formatPhoneForDisplay(e164, region);
+}

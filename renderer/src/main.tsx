@@ -1,0 +1,19 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { installBridge } from './api.js';
+import { App } from './App.js';
+import { selectBridge } from './bridge.js';
+import './i18n/index.js';
+import { applyInitialLanguage } from './stores/ui.js';
+import './styles.css';
+
+installBridge(selectBridge());
+applyInitialLanguage();
+
+const root = document.getElementById('root');
+if (!root) throw new Error('index.html has no #root element');
+createRoot(root).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);

@@ -1,0 +1,233 @@
+import { z } from 'zod';
+import {
+  IPC_CHANNELS,
+  type CachedContact,
+  type IpcChannel,
+  type IpcEvent,
+  type IpcEventPayload,
+  type IpcHandlerTable,
+  type IpcRequest,
+  type IpcResult,
+  type SessionInfo,
+  type SyncStatus,
+  type TsunaguBridge,
+} from '../../../shared/ipc.js';
+import type { Contact, Customer, Incident } from '../../../shared/domain.js';
+import { toE164 } from '../../../shared/phone.js';
+import { CodedError, fail, ok, type Result } from '../../../shared/result.js';
+
+/**
+ * A core that lives in memory, for renderer tests only. It checks every request against the
+ * shared zod schema exactly like the real core's edge, and every answer against the result
+ * schema, so a component that sends a malformed payload or a fixture that drifts from the
+ * contract fails the test instead of passing against a lenient fake.
+ */
+
+export interface MemoryAccount {
+  tenant: string;
+  login: string;
+  password: string;
+  session: SessionInfo;
+}
+
+export interface MemoryCustomer {
+  customer: Customer;
+  incidents: Incident[];
+  contacts: Contact[];
+}
+
+export interface HeldCall {
+  channel: IpcChannel;
+  payload: unknown;
+  release(): void;
+}
+
+export class MemoryBridge implements TsunaguBridge {
+  /** When false, the backend is "down": login answers `offline`; the cache keeps answering. */
+  online = true;
+  readonly calls: Array<{ channel: IpcChannel; payload: unknown }> = [];
+  session: SessionInfo | null = null;
+  status: SyncStatus = {
+    phase: 'signed_out',
+    online: true,
+    lastSyncedAt: null,
+    pendingOutbox: 0,
+    progress: null,
+    lastError: null,
+    cachedCustomers: 0,
+  };
+
+  private readonly accounts: MemoryAccount[];
+  private readonly customers = new Map<string, { customer: Customer; incidents: Incident[]; contacts: CachedContact[] }>();
+  private readonly listeners = new Map<IpcEvent, Set<(payload: unknown) => void>>();
+  private readonly holding = new Set<IpcChannel>();
+  private readonly held: HeldCall[] = [];
+  private noteSeq = 0;
+
+  constructor(options: { accounts?: MemoryAccount[]; customers?: MemoryCustomer[] } = {}) {
+    this.accounts = options.accounts ?? [];
+    for (const record of options.customers ?? []) {
+      this.customers.set(record.customer.id, {
+        customer: record.customer,
+        incidents: record.incidents,
+        contacts: record.contacts.map((contact) => ({ ...contact, pending: false })),
+      });
+    }
+  }
+
+  /** Calls on this channel wait until the test releases them, to stage out-of-order answers. */
+  hold(channel: IpcChannel): void {
+    this.holding.add(channel);
+  }
+
+  heldCalls(channel: IpcChannel): HeldCall[] {
+    return this.held.filter((call) => call.channel === channel);
+  }
+
+  callsTo(channel: IpcChannel): unknown[] {
+    return this.calls.filter((call) => call.channel === channel).map((call) => call.payload);
+  }
+
+  emit<E extends IpcEvent>(event: E, payload: IpcEventPayload<E>): void {
+    for (const listener of this.listeners.get(event) ?? []) listener(payload);
+  }
+
+  setStatus(change: Partial<SyncStatus>): void {
+    this.status = { ...this.status, ...change };
+    this.emit('sync:status', this.status);
+  }
+
+  /** What the sync engine does once the backend takes the outbox: notes stop being pending. */
+  deliverOutbox(at: string): void {
+    for (const record of this.customers.values()) {
+      record.contacts = record.contacts.map((contact) => ({ ...contact, pending: false }));
+    }
+    this.setStatus({ pendingOutbox: 0, lastSyncedAt: at, online: true, phase: 'idle' });
+  }
+
+  on<E extends IpcEvent>(event: E, listener: (payload: IpcEventPayload<E>) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(event, set);
+    }
+    const untyped = listener as (payload: unknown) => void;
+    set.add(untyped);
+    return () => set.delete(untyped);
+  }
+
+  async invoke<C extends IpcChannel>(channel: C, payload: IpcRequest<C>): Promise<Result<IpcResult<C>>> {
+    this.calls.push({ channel, payload });
+    const contract = IPC_CHANNELS[channel];
+    const request = contract.request.safeParse(payload);
+    let result: Result<unknown>;
+    if (!request.success) {
+      const issue = request.error.issues[0];
+      result = fail('invalid_input', `${issue?.path.join('.') || 'payload'}: ${issue?.message ?? 'invalid'}`);
+    } else {
+      try {
+        const handler = this.handlers[channel] as (input: unknown) => Promise<unknown>;
+        const value = await handler(request.data);
+        (contract.result as z.ZodType).parse(value);
+        result = ok(value);
+      } catch (error) {
+        if (!(error instanceof CodedError)) throw error;
+        result = fail(error.code, error.message);
+      }
+    }
+    if (this.holding.has(channel)) {
+      await new Promise<void>((release) => this.held.push({ channel, payload, release }));
+    }
+    return result as Result<IpcResult<C>>;
+  }
+
+  private requireSession(): SessionInfo {
+    if (!this.session) throw new CodedError('unauthenticated', 'not signed in');
+    return this.session;
+  }
+
+  private readonly handlers: IpcHandlerTable = {
+    'app:info': async () => ({ version: '0.0.0-test', shell: 'browser', locale: 'en-US', backendUrl: 'http://127.0.0.1:1' }),
+    'session:login': async ({ tenant, login, password }) => {
+      if (!this.online) throw new CodedError('offline', 'backend unreachable');
+      const account = this.accounts.find((a) => a.tenant === tenant && a.login === login && a.password === password);
+      if (!account) throw new CodedError('unauthenticated', 'wrong tenant, login or password');
+      this.session = account.session;
+      this.status = { ...this.status, phase: 'idle', online: true, cachedCustomers: this.customers.size };
+      return account.session;
+    },
+    'session:logout': async () => {
+      this.session = null;
+      return null;
+    },
+    'session:current': async () => this.session,
+    'sync:status': async () => this.status,
+    'sync:now': async () => this.status,
+    'customers:search': async ({ query, limit }) => {
+      this.requireSession();
+      const needle = query.trim().toLowerCase();
+      const digits = needle.replace(/\D/g, '');
+      const e164 = toE164(query);
+      const customers = [...this.customers.values()]
+        .map((record) => record.customer)
+        .filter((c) => {
+          if (needle === '') return false;
+          const text = [c.name, c.nameKana, c.code, ...c.emails, c.address].join('\n').toLowerCase();
+          if (text.includes(needle)) return true;
+          if (e164 && c.phones.some((p) => p.e164 === e164)) return true;
+          return digits.length >= 4 && c.phones.some((p) => p.e164.includes(digits));
+        })
+        .slice(0, limit ?? 30)
+        .map((c) => ({
+          id: c.id,
+          code: c.code,
+          name: c.name,
+          nameKana: c.nameKana,
+          phones: c.phones,
+          emails: c.emails,
+          address: c.address,
+          classification: c.classification,
+          type: c.type,
+          branch: c.branch,
+        }));
+      return { customers, source: 'cache' as const };
+    },
+    'customers:get': async ({ customerId }) => {
+      this.requireSession();
+      const record = this.customers.get(customerId);
+      if (!record) throw new CodedError('not_found', `customer ${customerId} is not in the cache`);
+      return { customer: record.customer, incidents: record.incidents, contacts: record.contacts, source: 'cache' as const };
+    },
+    'customers:lookupCaller': async ({ phone, customerId }) => {
+      this.requireSession();
+      const e164 = phone ? toE164(phone) : null;
+      const record =
+        (customerId ? this.customers.get(customerId) : undefined) ??
+        [...this.customers.values()].find((r) => e164 !== null && r.customer.phones.some((p) => p.e164 === e164));
+      return record ? { ...record, source: 'cache' as const } : null;
+    },
+    'notes:add': async ({ incidentId, body }) => {
+      const session = this.requireSession();
+      const record = [...this.customers.values()].find((r) => r.incidents.some((i) => i.id === incidentId));
+      if (!record) throw new CodedError('not_found', `incident ${incidentId} is not in the cache`);
+      this.noteSeq += 1;
+      const contact: CachedContact = {
+        id: `00000000-0000-4000-8000-${String(this.noteSeq).padStart(12, '0')}`,
+        incidentId,
+        customerId: record.customer.id,
+        kind: 'note',
+        direction: 'internal',
+        occurredAt: new Date().toISOString(),
+        agentId: session.user.id,
+        agentName: session.user.displayName,
+        summary: body.split('\n', 1)[0]?.slice(0, 500) ?? '',
+        body,
+        callMeta: null,
+        pending: true,
+      };
+      record.contacts = [...record.contacts, contact];
+      this.setStatus({ pendingOutbox: this.status.pendingOutbox + 1 });
+      return contact;
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+
+const rendererRoot = fileURLToPath(new URL('.', import.meta.url));
+
+/**
+ * The renderer is served from file:// by Electron and from the core host over loopback HTTP
+ * by the browser shell, so every asset URL is relative (`base: './'`). `shared/` is reached
+ * by relative imports; nothing else outside this folder is bundled.
+ */
+export default defineConfig({
+  root: rendererRoot,
+  base: './',
+  plugins: [react()],
+  build: {
+    outDir: fileURLToPath(new URL('../dist/renderer', import.meta.url)),
+    emptyOutDir: true,
+    target: 'es2022',
+    sourcemap: true,
+    // Loaded from disk or loopback, never over a network: one bundle is fine, and most of its
+    // size is libphonenumber's metadata, which screen pop needs up front anyway.
+    chunkSizeWarningLimit: 1024,
+  },
+  server: { host: '127.0.0.1' },
+});
