@@ -1,5 +1,16 @@
 import { z } from 'zod';
-import { Contact, Customer, Id, Incident, IsoTime, User } from './domain.js';
+import {
+  Classification,
+  Contact,
+  Customer,
+  CustomerType,
+  Id,
+  Incident,
+  IncidentStatus,
+  IsoTime,
+  PhoneKind,
+  User,
+} from './domain.js';
 
 /**
  * The REST API between the app's core and the backend. Request schemas are enforced by the
@@ -19,6 +30,8 @@ export const API = {
   customerByPhone: '/api/customers/by-phone',
   customer: '/api/customers/:id',
   userRights: '/api/users/:id/rights',
+  customers: '/api/customers',
+  incidents: '/api/incidents',
 } as const;
 
 export const ApiErrorBody = z.object({
@@ -78,6 +91,12 @@ export const ChangesQuery = z.object({
  * One entry of the feed. Upserts carry the current state of the customer record they touch
  * (idempotent for the client); `delete_customer` tells the client to drop a customer and
  * all its incidents and contacts (deleted, or no longer visible to this user).
+ *
+ * When a customer becomes visible to the user (its classification or branch changed), the
+ * feed sends the whole record: `upsert_customer` followed by all its incidents and contacts
+ * under the same `seq`. An incident or contact whose customer is not in the cache may be
+ * skipped: it is part of a whole record that follows. When the user's rights grow (see
+ * `ChangesPage.rights`), the client takes a new snapshot: deltas never backfill.
  */
 export const Change = z.discriminatedUnion('op', [
   z.object({ seq: z.number().int(), op: z.literal('upsert_customer'), customer: Customer }),
@@ -144,9 +163,11 @@ export const CustomerSummary = Customer.pick({
 });
 export type CustomerSummary = z.infer<typeof CustomerSummary>;
 export const SearchResponse = z.object({ customers: z.array(CustomerSummary) });
+export type SearchResponse = z.infer<typeof SearchResponse>;
 
 export const ByPhoneQuery = z.object({ phone: z.string().min(1).max(64) });
 export const ByPhoneResponse = z.object({ record: CustomerRecord.nullable() });
+export type ByPhoneResponse = z.infer<typeof ByPhoneResponse>;
 
 export const RightsUpdate = z
   .object({
@@ -158,3 +179,408 @@ export const RightsUpdate = z
 
 /** Server-sent event names on GET /api/events. `changed` carries `{ seq }`. */
 export const SSE_EVENTS = ['changed', 'ping'] as const;
+
+/** GET /api/auth/me: the session's user (with current rights) and tenant. */
+export const MeResponse = z.object({
+  user: User,
+  tenant: z.object({ id: Id, name: z.string(), defaultRegion: z.string().length(2) }),
+  expiresAt: IsoTime,
+});
+export type MeResponse = z.infer<typeof MeResponse>;
+
+/** A phone number as a person writes it; the backend normalises it to E.164 with the tenant's region. */
+export const PhoneInput = z
+  .object({
+    number: z.string().trim().min(1).max(64),
+    /** Omitted: guessed from the number (mobile ranges are known per country). */
+    kind: PhoneKind.optional(),
+  })
+  .strict();
+export type PhoneInput = z.infer<typeof PhoneInput>;
+
+const customerFields = {
+  code: z.string().trim().min(1).max(40),
+  name: z.string().trim().min(1).max(200),
+  nameKana: z.string().trim().max(200),
+  phones: z.array(PhoneInput).max(20),
+  emails: z.array(z.email()).max(20),
+  postalCode: z.string().trim().max(20),
+  address: z.string().trim().max(400),
+  branch: z.string().trim().min(1).max(100).nullable(),
+  assignedRepId: Id.nullable(),
+  classification: Classification,
+  type: CustomerType,
+};
+
+/** POST /api/customers (supervisors, admins, and users who may handle unregistered callers). */
+export const CustomerCreate = z
+  .object({
+    ...customerFields,
+    nameKana: customerFields.nameKana.default(''),
+    phones: customerFields.phones.default([]),
+    emails: customerFields.emails.default([]),
+    postalCode: customerFields.postalCode.default(''),
+    address: customerFields.address.default(''),
+    /** Omitted: the creating user's branch. */
+    branch: customerFields.branch.optional(),
+    assignedRepId: customerFields.assignedRepId.default(null),
+    classification: customerFields.classification.default(3),
+    type: customerFields.type.default('new'),
+  })
+  .strict();
+export type CustomerCreate = z.infer<typeof CustomerCreate>;
+
+/**
+ * PATCH /api/customers/:id: only the fields given change; `phones` and `emails` replace the
+ * whole list. Classification, branch and assigned rep are for supervisors and admins.
+ */
+export const CustomerUpdate = z
+  .object(customerFields)
+  .partial()
+  .strict()
+  .refine((v) => Object.values(v).some((value) => value !== undefined), 'give at least one field to change');
+export type CustomerUpdate = z.infer<typeof CustomerUpdate>;
+
+export const CustomerResponse = z.object({ customer: Customer });
+export type CustomerResponse = z.infer<typeof CustomerResponse>;
+
+/** POST /api/incidents: a new incident of a customer the user may see. */
+export const IncidentCreate = z
+  .object({
+    customerId: Id,
+    title: z.string().trim().min(1).max(300),
+    status: IncidentStatus.default('open'),
+    assigneeId: Id.nullable().default(null),
+  })
+  .strict();
+export type IncidentCreate = z.infer<typeof IncidentCreate>;
+
+export const IncidentResponse = z.object({ incident: Incident });
+export type IncidentResponse = z.infer<typeof IncidentResponse>;
+
+/** PATCH /api/users/:id/rights answers with the user as changed. */
+export const UserResponse = z.object({ user: User });
+export type UserResponse = z.infer<typeof UserResponse>;
+
+// ─────────────────────────────────────────────────────────────────────────────────────────
+// E-mail channel, reply review, agent presence and the supervisor's live view
+// (backend/src/mail). Every route needs `Authorization: Bearer <token>` like the rest.
+// ─────────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Routes of the e-mail channel. Methods:
+ * - agentStatus PUT {status} → AgentPresence; agentHeartbeat POST → AgentPresence (every ≤ 30 s
+ *   while the app is open: an operator silent for 60 s has disconnected and loses their lease).
+ * - mailOffer POST → MailOfferResponse: the mail leased to me, or the next one (claims a lease).
+ * - mailMessage GET → MailView; mailByContact GET → MailView (the mail behind an email/fax contact).
+ * - mailRaw GET → the .eml (download only); mailAttachment GET → the file (download only,
+ *   `application/octet-stream`, never rendered by the browser).
+ * - mailRelease POST → 204 (give the lease back); mailClose POST MailCloseRequest → MailView
+ *   (no reply needed).
+ * - mailTemplates GET → MailTemplatesResponse, POST MailTemplateInput → MailTemplate
+ *   (supervisor/admin); mailTemplate PUT MailTemplateInput → MailTemplate, DELETE → 204.
+ * - reply GET → ReplyView; PUT ReplyDraftRequest → ReplyView (creates the draft with this
+ *   client-generated id, or updates it: idempotent, so the app's outbox may retry it);
+ *   DELETE → 204 (discard a draft).
+ * - replySubmit POST → ReplyView (draft → pending_review; the mail counts as answered).
+ * - reviewQueue GET → ReviewQueueResponse (supervisor/admin; oldest first).
+ * - replyApprove POST ReplyApproveRequest → ReplyView (supervisor/admin, not the author).
+ * - replyReturn POST ReplyReturnRequest → ReplyView (supervisor/admin, not the author).
+ * - myReplies GET ?state= → RepliesResponse (my replies, e.g. the returned ones with comment).
+ * - failedReplies GET → RepliesResponse (supervisor/admin: relay refused or send interrupted).
+ * - replyRequeue POST → ReplyView (supervisor/admin: send a failed reply again).
+ * - supervisorSummary GET → SupervisorSummary (supervisor/admin).
+ * - mailEvents GET: Server-Sent Events, see MAIL_SSE_EVENTS (token in the header only).
+ * - mailSettings GET → MailSettings (any user), PUT MailSettingsUpdate → MailSettings (admin).
+ * - mailAddresses GET → MailAddressesResponse (supervisor/admin), POST MailAddressInput →
+ *   MailAddress (admin); mailAddress DELETE → 204 (admin).
+ */
+export const MAIL_API = {
+  agentStatus: '/api/agents/me/status',
+  agentHeartbeat: '/api/agents/me/heartbeat',
+  mailOffer: '/api/mail/offer',
+  mailMessage: '/api/mail/messages/:id',
+  mailByContact: '/api/mail/by-contact/:contactId',
+  mailRaw: '/api/mail/messages/:id/raw',
+  mailAttachment: '/api/mail/attachments/:id',
+  mailRelease: '/api/mail/messages/:id/release',
+  mailClose: '/api/mail/messages/:id/close',
+  mailTemplates: '/api/mail/templates',
+  mailTemplate: '/api/mail/templates/:id',
+  reply: '/api/mail/replies/:id',
+  replySubmit: '/api/mail/replies/:id/submit',
+  replyApprove: '/api/mail/replies/:id/approve',
+  replyReturn: '/api/mail/replies/:id/return',
+  replyRequeue: '/api/mail/replies/:id/requeue',
+  myReplies: '/api/mail/my-replies',
+  reviewQueue: '/api/mail/review-queue',
+  failedReplies: '/api/mail/failed-replies',
+  supervisorSummary: '/api/mail/supervisor/summary',
+  mailEvents: '/api/mail/events',
+  mailSettings: '/api/mail/settings',
+  mailAddresses: '/api/mail/addresses',
+  mailAddress: '/api/mail/addresses/:address',
+} as const;
+
+export const AGENT_STATUSES = ['available', 'on_call', 'after_call_work', 'break', 'offline'] as const;
+export const AgentStatus = z.enum(AGENT_STATUSES);
+export type AgentStatus = z.infer<typeof AgentStatus>;
+
+export const AgentStatusRequest = z.object({ status: AgentStatus }).strict();
+export type AgentStatusRequest = z.infer<typeof AgentStatusRequest>;
+
+export const AgentPresence = z.object({
+  userId: Id,
+  status: AgentStatus,
+  since: IsoTime,
+  lastSeenAt: IsoTime,
+});
+export type AgentPresence = z.infer<typeof AgentPresence>;
+
+export const MailAttachmentInfo = z.object({
+  id: Id,
+  filename: z.string(),
+  contentType: z.string(),
+  size: z.number().int().min(0),
+  /** Refused attachments keep only this metadata; there is nothing to download. */
+  rejected: z.enum(['too_large', 'type_not_allowed', 'too_many']).nullable(),
+});
+export type MailAttachmentInfo = z.infer<typeof MailAttachmentInfo>;
+
+export const MAIL_QUEUE_STATES = ['waiting', 'answered', 'closed'] as const;
+export const THREAD_MATCHES = ['in_reply_to', 'references', 'subject_token', 'sender', 'new_customer'] as const;
+
+/**
+ * An inbound mail. `html` was sanitised by the backend, but it is still untrusted: sanitise it
+ * again and show it only in a sandboxed frame with a CSP that blocks script and remote content.
+ */
+export const MailView = z.object({
+  id: Id,
+  kind: z.enum(['email', 'fax']),
+  messageId: z.string(),
+  subject: z.string(),
+  fromAddress: z.string(),
+  fromName: z.string(),
+  replyTo: z.string().nullable(),
+  to: z.array(z.string()),
+  cc: z.array(z.string()),
+  /** Our address it was delivered to. */
+  recipientAddress: z.string(),
+  receivedAt: IsoTime,
+  /** The sender's Date header, if it parsed (the sender's clock: do not sort by it). */
+  dateHeader: IsoTime.nullable(),
+  text: z.string(),
+  html: z.string().nullable(),
+  rawSize: z.number().int().min(0),
+  rawTruncated: z.boolean(),
+  attachments: z.array(MailAttachmentInfo),
+  customerId: Id,
+  customerName: z.string(),
+  incidentId: Id,
+  /** `INC-123`; null for an incident that has never had mail. */
+  incidentRef: z.string().nullable(),
+  incidentTitle: z.string(),
+  contactId: Id,
+  threadMatch: z.enum(THREAD_MATCHES),
+  queueState: z.enum(MAIL_QUEUE_STATES),
+  leaseUserId: Id.nullable(),
+  leaseExpiresAt: IsoTime.nullable(),
+  handledBy: Id.nullable(),
+  closeNote: z.string().nullable(),
+});
+export type MailView = z.infer<typeof MailView>;
+
+/**
+ * POST mailOffer. offered: `mail` is leased to me until `leaseExpiresAt` (saving a draft for it
+ * extends the lease); none: the queue has nothing for me; paused: calls are waiting, answer
+ * those first; not_available: my status is not `available`.
+ */
+export const MailOfferResponse = z.object({
+  status: z.enum(['offered', 'none', 'paused', 'not_available']),
+  mail: MailView.nullable(),
+  leaseExpiresAt: IsoTime.nullable(),
+  agentStatus: AgentStatus,
+});
+export type MailOfferResponse = z.infer<typeof MailOfferResponse>;
+
+export const MailCloseRequest = z.object({ note: z.string().trim().max(2000).default('') }).strict();
+export type MailCloseRequest = z.infer<typeof MailCloseRequest>;
+
+/** Placeholders a template may use; anything else in `{{…}}` is refused when it is saved. */
+export const TEMPLATE_PLACEHOLDERS = ['customerName', 'incidentRef', 'operatorName'] as const;
+
+export const MailTemplate = z.object({
+  id: Id,
+  name: z.string(),
+  subject: z.string(),
+  body: z.string(),
+  updatedAt: IsoTime,
+});
+export type MailTemplate = z.infer<typeof MailTemplate>;
+export const MailTemplatesResponse = z.object({ templates: z.array(MailTemplate) });
+export type MailTemplatesResponse = z.infer<typeof MailTemplatesResponse>;
+
+export const MailTemplateInput = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    /** Empty: the reply keeps `Re: <customer's subject>`. */
+    subject: z.string().trim().max(300).default(''),
+    body: z.string().min(1).max(20_000),
+  })
+  .strict();
+export type MailTemplateInput = z.infer<typeof MailTemplateInput>;
+
+export const REPLY_STATES = ['draft', 'pending_review', 'approved', 'sending', 'sent', 'returned', 'failed'] as const;
+export const ReplyState = z.enum(REPLY_STATES);
+export type ReplyState = z.infer<typeof ReplyState>;
+
+export const ReplyView = z.object({
+  id: Id,
+  mailId: Id,
+  incidentId: Id,
+  incidentRef: z.string().nullable(),
+  customerId: Id,
+  authorId: Id,
+  authorName: z.string(),
+  state: ReplyState,
+  subject: z.string(),
+  body: z.string(),
+  /** What the author submitted, when a reviewer changed it before approving. */
+  submittedBody: z.string().nullable(),
+  editedByReviewer: z.boolean(),
+  toAddress: z.string(),
+  fromAddress: z.string(),
+  messageId: z.string().nullable(),
+  reviewComment: z.string().nullable(),
+  reviewerId: Id.nullable(),
+  reviewerName: z.string().nullable(),
+  reviewedAt: IsoTime.nullable(),
+  submittedAt: IsoTime.nullable(),
+  attempts: z.number().int().min(0),
+  nextAttemptAt: IsoTime.nullable(),
+  lastError: z.string().nullable(),
+  /**
+   * Why a `failed` reply failed. rejected: the relay refused it (5xx). gave_up: temporary
+   * failures until the attempt limit. interrupted: the sender stopped while handing it to
+   * the relay, so it may or may not have gone out: check before sending it again.
+   */
+  failure: z.enum(['rejected', 'interrupted', 'gave_up']).nullable(),
+  sentAt: IsoTime.nullable(),
+  contactId: Id.nullable(),
+  createdAt: IsoTime,
+  updatedAt: IsoTime,
+});
+export type ReplyView = z.infer<typeof ReplyView>;
+
+/**
+ * PUT reply: creates the draft (`mailId` required; the body comes from `body`, else from
+ * `templateId`) or updates it (only the author, only while draft or returned; editing a
+ * returned reply makes it a draft again).
+ */
+export const ReplyDraftRequest = z
+  .object({
+    mailId: Id.optional(),
+    templateId: Id.nullable().optional(),
+    subject: z.string().trim().min(1).max(300).optional(),
+    body: z.string().max(20_000).optional(),
+  })
+  .strict();
+export type ReplyDraftRequest = z.infer<typeof ReplyDraftRequest>;
+
+export const ReplyApproveRequest = z
+  .object({
+    /** The reviewer's edited body; omitted: approve as submitted. */
+    body: z.string().trim().min(1).max(20_000).optional(),
+  })
+  .strict();
+export type ReplyApproveRequest = z.infer<typeof ReplyApproveRequest>;
+
+export const ReplyReturnRequest = z.object({ comment: z.string().trim().min(1, 'must not be empty').max(2000) }).strict();
+export type ReplyReturnRequest = z.infer<typeof ReplyReturnRequest>;
+
+export const MyRepliesQuery = z.object({ state: ReplyState.optional() });
+export const RepliesResponse = z.object({ replies: z.array(ReplyView) });
+export type RepliesResponse = z.infer<typeof RepliesResponse>;
+
+/** One reply waiting for review, beside the customer's mail and the incident's history. */
+export const ReviewQueueItem = z.object({
+  reply: ReplyView,
+  mail: MailView,
+  incident: Incident,
+  /** The incident's contacts, oldest first. */
+  contacts: z.array(Contact),
+});
+export type ReviewQueueItem = z.infer<typeof ReviewQueueItem>;
+export const ReviewQueueResponse = z.object({ items: z.array(ReviewQueueItem) });
+export type ReviewQueueResponse = z.infer<typeof ReviewQueueResponse>;
+
+export const SupervisorAgent = z.object({
+  userId: Id,
+  displayName: z.string(),
+  role: z.enum(['agent', 'supervisor', 'admin']),
+  /** `offline` also when the app has sent no heartbeat for 60 s. */
+  status: AgentStatus,
+  since: IsoTime,
+  secondsInStatus: z.number().int().min(0),
+});
+export type SupervisorAgent = z.infer<typeof SupervisorAgent>;
+
+export const HourlyVolume = z.object({
+  /** 0–23 in `timeZone`. */
+  hour: z.number().int().min(0).max(23),
+  calls: z.number().int().min(0),
+  mails: z.number().int().min(0),
+});
+
+export const SupervisorSummary = z.object({
+  now: IsoTime,
+  /** Mail offering paused: ringing calls per available agent above `busyCallsPerAgent`. */
+  paused: z.boolean(),
+  busyCallsPerAgent: z.number().min(0),
+  agents: z.array(SupervisorAgent),
+  calls: z.object({ ringing: z.number().int().min(0), connected: z.number().int().min(0) }),
+  mails: z.object({
+    /** Unanswered and not leased. */
+    waiting: z.number().int().min(0),
+    /** Unanswered and leased to an operator now. */
+    offered: z.number().int().min(0),
+    pendingReview: z.number().int().min(0),
+    /** Approved and not yet sent (including retries after temporary failures). */
+    sending: z.number().int().min(0),
+    failed: z.number().int().min(0),
+  }),
+  today: z.object({ date: z.string(), timeZone: z.string(), hours: z.array(HourlyVolume).length(24) }),
+});
+export type SupervisorSummary = z.infer<typeof SupervisorSummary>;
+
+/**
+ * GET mailEvents (Server-Sent Events). `queue` `{ waiting }` to everyone when the mail queue
+ * changed (an idle operator's app then asks mailOffer); `summary` (a SupervisorSummary) to
+ * supervisors and admins on connect and after every change; `ping` every 25 s.
+ */
+export const MAIL_SSE_EVENTS = ['queue', 'summary', 'ping'] as const;
+export const MailQueueEvent = z.object({ waiting: z.number().int().min(0) });
+
+export const MailSettings = z.object({
+  leaseSeconds: z.number().int().min(1),
+  busyCallsPerAgent: z.number().min(0),
+  presenceTimeoutSeconds: z.number().int().min(1),
+  preferenceSeconds: z.number().int().min(0),
+});
+export type MailSettings = z.infer<typeof MailSettings>;
+
+/** null resets a value to the backend's configured default. */
+export const MailSettingsUpdate = z
+  .object({
+    leaseSeconds: z.number().int().min(10).max(86_400).nullable().optional(),
+    busyCallsPerAgent: z.number().min(0).max(1000).nullable().optional(),
+  })
+  .strict()
+  .refine((v) => v.leaseSeconds !== undefined || v.busyCallsPerAgent !== undefined, 'give leaseSeconds or busyCallsPerAgent');
+export type MailSettingsUpdate = z.infer<typeof MailSettingsUpdate>;
+
+export const MailAddress = z.object({ address: z.email(), kind: z.enum(['support', 'fax']) });
+export type MailAddress = z.infer<typeof MailAddress>;
+export const MailAddressInput = MailAddress.strict();
+export const MailAddressesResponse = z.object({ addresses: z.array(MailAddress) });
+export type MailAddressesResponse = z.infer<typeof MailAddressesResponse>;

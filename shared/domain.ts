@@ -132,6 +132,24 @@ export const AUDIT_ACTIONS = [
   'call_transferred',
   'call_ended',
   'call_routed',
+  // E-mail channel (backend/src/mail): every routing and handling step of a mail and a reply.
+  'mail_received',
+  'mail_offered',
+  'mail_released',
+  'mail_closed',
+  'agent_status_changed',
+  'reply_drafted',
+  'reply_edited',
+  'reply_discarded',
+  'reply_submitted',
+  'reply_approved',
+  'reply_returned',
+  'reply_reopened',
+  'reply_sending',
+  'reply_sent',
+  'reply_retry_scheduled',
+  'reply_failed',
+  'reply_requeued',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;

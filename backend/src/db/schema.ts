@@ -134,6 +134,12 @@ export interface ChangeLogTable {
   entity_id: string;
   customer_id: string;
   op: 'upsert' | 'delete';
+  /**
+   * 1 when a customer upsert changed what decides visibility (classification, branch): the
+   * feed then sends the whole record to users who may now see it, or `delete_customer` to
+   * those who no longer may.
+   */
+  visibility_changed: ColumnType<number, number | undefined, number>;
   at: string;
 }
 

@@ -1,8 +1,9 @@
 import { sql, type Kysely } from 'kysely';
+import type { SqlDialect } from '../database.js';
 
 // Important: migrations are append-only. Never edit a migration that has shipped, never
 // reuse a dropped table or column name; add a new numbered file instead.
-export async function up(db: Kysely<unknown>): Promise<void> {
+export async function up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
   await db.schema
     .createTable('tenants')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -62,6 +63,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .addUniqueConstraint('customers_tenant_code', ['tenant_id', 'code'])
     .execute();
+  // The snapshot pages through a tenant's customers in id order.
+  await db.schema.createIndex('customers_tenant_id').on('customers').columns(['tenant_id', 'id']).execute();
+  // Covers the visibility filter (maySeeCustomer) so counting what a user may see for the
+  // snapshot's progress bar reads the index only.
+  await db.schema
+    .createIndex('customers_tenant_visibility')
+    .on('customers')
+    .columns(['tenant_id', 'classification', 'branch'])
+    .execute();
 
   await db.schema
     .createTable('customer_phones')
@@ -120,7 +130,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('audit_events')
-    .addColumn('id', 'integer', (c) => c.primaryKey().generatedAlwaysAsIdentity())
+    // Identity columns are PostgreSQL-only; SQLite's equivalent is an autoincrement rowid.
+    .addColumn('id', 'integer', (c) =>
+      dialect === 'postgres' ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey().autoIncrement(),
+    )
     .addColumn('tenant_id', 'text', (c) => c.notNull())
     .addColumn('user_id', 'text')
     .addColumn('action', 'text', (c) => c.notNull())
@@ -134,10 +147,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('change_log')
     .addColumn('tenant_id', 'text', (c) => c.notNull())
     .addColumn('seq', 'bigint', (c) => c.notNull())
-    .addColumn('entity', 'text', (c) => c.notNull())
+    .addColumn('entity', 'text', (c) => c.notNull().check(sql`entity in ('customer', 'incident', 'contact')`))
     .addColumn('entity_id', 'text', (c) => c.notNull())
     .addColumn('customer_id', 'text', (c) => c.notNull())
-    .addColumn('op', 'text', (c) => c.notNull())
+    .addColumn('op', 'text', (c) => c.notNull().check(sql`op in ('upsert', 'delete')`))
+    .addColumn('visibility_changed', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('at', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('change_log_pk', ['tenant_id', 'seq'])
     .execute();
@@ -148,7 +162,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('client_id', 'text', (c) => c.notNull())
     .addColumn('user_id', 'text', (c) => c.notNull())
     .addColumn('contact_id', 'text')
-    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('applied', 'rejected')`))
     .addColumn('error', 'text')
     .addColumn('at', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('push_receipts_pk', ['tenant_id', 'client_id'])

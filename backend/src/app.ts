@@ -1,0 +1,74 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { API } from '../../shared/api.js';
+import { PasswordChecker } from './auth/passwords.js';
+import { authenticationHook, registerLoginRoute, registerSessionRoutes } from './auth/routes.js';
+import type { BackendConfig } from './config.js';
+import type { BackendContext } from './context.js';
+import { registerCustomerRoutes } from './customers/routes.js';
+import type { DatabaseHandle } from './db/database.js';
+import { installErrorHandlers } from './http/errors.js';
+import { registerMailRoutes } from './mail/routes.js';
+import { createChangeFeed } from './sync/feed.js';
+import { registerSyncRoutes } from './sync/routes.js';
+import { registerUserRoutes } from './users/routes.js';
+
+export interface AppOptions {
+  /** An open, migrated database (db/database.ts, db/migrate.ts). The app does not close it. */
+  db: DatabaseHandle;
+  config: BackendConfig;
+}
+
+/** Pushes carry up to 500 notes of up to 20,000 characters. */
+const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+
+/** Request URLs as logged: the SSE route may carry the session token in its query. */
+function redactUrl(url: string): string {
+  return url.replace(/([?&]token=)[^&]*/g, '$1[redacted]');
+}
+
+/**
+ * The backend as a Fastify instance, not yet listening (tests use `inject` or `listen` on
+ * port 0; main.ts listens on the configured address). Every route except login and health sits
+ * in one scope whose hook resolves the bearer token and scopes the request to its tenant.
+ */
+export function buildApp({ db, config }: AppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      serializers: {
+        req: (request: { method: string; url: string }) => ({ method: request.method, url: redactUrl(request.url) }),
+      },
+    },
+    bodyLimit: BODY_LIMIT_BYTES,
+  });
+  const ctx: BackendContext = {
+    handle: db,
+    config,
+    feed: createChangeFeed(db, app.log),
+    passwords: new PasswordChecker(config.argon2),
+  };
+  app.addHook('onReady', () => ctx.feed.start());
+  app.addHook('onClose', () => ctx.feed.close());
+  installErrorHandlers(app);
+
+  app.get(API.health, async (_request, reply) => {
+    try {
+      await sql`select 1`.execute(db.db);
+      return { status: 'ok' };
+    } catch {
+      return reply.status(503).send({ error: { code: 'internal', message: 'database unavailable' } });
+    }
+  });
+  registerLoginRoute(app, ctx);
+
+  app.register(async (scope) => {
+    scope.addHook('onRequest', authenticationHook(ctx));
+    registerSessionRoutes(scope, ctx);
+    registerCustomerRoutes(scope, ctx);
+    registerUserRoutes(scope, ctx);
+    registerSyncRoutes(scope, ctx);
+    registerMailRoutes(scope, ctx);
+  });
+  return app;
+}

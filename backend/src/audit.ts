@@ -1,0 +1,30 @@
+import type { Kysely } from 'kysely';
+import type { AuditAction } from '../../shared/domain.js';
+import type { Database } from './db/schema.js';
+
+export interface AuditEvent {
+  tenantId: string;
+  userId: string | null;
+  action: AuditAction;
+  customerId?: string | null;
+  /** Action-specific facts; never secrets (no passwords, no tokens). */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Appends one audit event. Pass the transaction of the write being audited so that the event
+ * and the write commit or roll back together.
+ */
+export async function recordAudit(db: Kysely<Database>, event: AuditEvent): Promise<void> {
+  await db
+    .insertInto('audit_events')
+    .values({
+      tenant_id: event.tenantId,
+      user_id: event.userId,
+      action: event.action,
+      customer_id: event.customerId ?? null,
+      details: JSON.stringify(event.details ?? {}),
+      at: new Date().toISOString(),
+    })
+    .execute();
+}

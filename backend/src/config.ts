@@ -1,0 +1,117 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Backend settings, read from environment variables. The defaults work on loopback with an
+ * embedded SQLite file, so `npm run backend` needs no configuration at all.
+ */
+export interface BackendConfig {
+  host: string;
+  port: number;
+  database: DatabaseConfig;
+  sessionTtlHours: number;
+  argon2: Argon2Config;
+  logLevel: LogLevel;
+}
+
+export type DatabaseConfig =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'postgres'; url: string; poolSize: number };
+
+export interface Argon2Config {
+  memoryKib: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const emptyIsUnset = (value: unknown) => (value === '' ? undefined : value);
+
+function integerVar(min: number, max: number, fallback: number) {
+  return z.preprocess(
+    emptyIsUnset,
+    z.coerce
+      .number({ error: `must be an integer between ${min} and ${max}` })
+      .int(`must be an integer between ${min} and ${max}`)
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`)
+      .default(fallback),
+  );
+}
+
+const EnvSchema = z.object({
+  TSUNAGU_BACKEND_HOST: z.preprocess(emptyIsUnset, z.string().min(1).default('127.0.0.1')),
+  TSUNAGU_BACKEND_PORT: integerVar(0, 65_535, 8740),
+  // Important: the URL carries the database password, so no message ever echoes its value.
+  DATABASE_URL: z.preprocess(
+    emptyIsUnset,
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, {
+        error: 'must be a postgres:// or postgresql:// URL (unset it to use the SQLite file TSUNAGU_DB_PATH)',
+      })
+      .optional(),
+  ),
+  TSUNAGU_DB_PATH: z.preprocess(emptyIsUnset, z.string().default('./.data/backend.db')),
+  TSUNAGU_PG_POOL_SIZE: integerVar(1, 200, 10),
+  TSUNAGU_SESSION_TTL_HOURS: z.preprocess(
+    emptyIsUnset,
+    z.coerce
+      .number({ error: 'must be a number of hours' })
+      .positive('must be a positive number of hours')
+      .max(24 * 90, 'must be at most 2160 hours (90 days)')
+      .default(12),
+  ),
+  // OWASP's argon2id baseline (19 MiB, 2 passes); tests lower it to keep suites fast.
+  TSUNAGU_ARGON2_MEMORY_KIB: integerVar(64, 4 * 1024 * 1024, 19_456),
+  TSUNAGU_ARGON2_TIME_COST: integerVar(1, 20, 2),
+  TSUNAGU_ARGON2_PARALLELISM: integerVar(1, 16, 1),
+  TSUNAGU_LOG_LEVEL: z.preprocess(
+    emptyIsUnset,
+    z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  ),
+});
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): BackendConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid backend configuration: ${problems.join('; ')}`);
+  }
+  const vars = parsed.data;
+  const database: DatabaseConfig = vars.DATABASE_URL
+    ? { kind: 'postgres', url: vars.DATABASE_URL, poolSize: vars.TSUNAGU_PG_POOL_SIZE }
+    : { kind: 'sqlite', path: path.resolve(vars.TSUNAGU_DB_PATH) };
+  return {
+    host: vars.TSUNAGU_BACKEND_HOST,
+    port: vars.TSUNAGU_BACKEND_PORT,
+    database,
+    sessionTtlHours: vars.TSUNAGU_SESSION_TTL_HOURS,
+    argon2: {
+      memoryKib: vars.TSUNAGU_ARGON2_MEMORY_KIB,
+      timeCost: vars.TSUNAGU_ARGON2_TIME_COST,
+      parallelism: vars.TSUNAGU_ARGON2_PARALLELISM,
+    },
+    logLevel: vars.TSUNAGU_LOG_LEVEL,
+  };
+}
+
+/** Where the data lives, in words safe to print: never the credentials of a database URL. */
+export function describeDatabase(database: DatabaseConfig): string {
+  if (database.kind === 'sqlite') return `SQLite ${database.path}`;
+  try {
+    const url = new URL(database.url);
+    return `PostgreSQL ${url.hostname}${url.port ? `:${url.port}` : ''}${url.pathname}`;
+  } catch {
+    return 'PostgreSQL';
+  }
+}

@@ -1,0 +1,83 @@
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
+import pg from 'pg';
+import type { DatabaseConfig } from '../config.js';
+import type { Database } from './schema.js';
+
+export type SqlDialect = 'sqlite' | 'postgres';
+
+/**
+ * An open central database. SQLite serves exactly one backend process, so change pokes travel
+ * through `localChanges` in that process; PostgreSQL may serve several backend instances, so
+ * pokes travel through LISTEN/NOTIFY on a dedicated connection to `url` (see sync/feed.ts).
+ */
+export type DatabaseHandle =
+  | { dialect: 'sqlite'; db: Kysely<Database>; file: string; localChanges: EventEmitter; close(): Promise<void> }
+  | { dialect: 'postgres'; db: Kysely<Database>; url: string; close(): Promise<void> };
+
+/**
+ * Every transaction on SQLite starts with BEGIN IMMEDIATE: a deferred transaction that reads
+ * first and writes later can fail with SQLITE_BUSY when another process (the seed script, a
+ * second tool) upgraded to a writer in between, and busy_timeout cannot help with that.
+ * Within this process Kysely already runs one transaction at a time on the single connection.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: ConstructorParameters<typeof SqliteDialect>[0];
+  constructor(config: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
+export async function openDatabase(config: { database: DatabaseConfig }): Promise<DatabaseHandle> {
+  const settings = config.database;
+  if (settings.kind === 'sqlite') {
+    fs.mkdirSync(path.dirname(settings.path), { recursive: true });
+    const sqlite = new SQLite(settings.path);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+    const localChanges = new EventEmitter();
+    // One listener per connected SSE client; the default limit of 10 would warn spuriously.
+    localChanges.setMaxListeners(0);
+    return {
+      dialect: 'sqlite',
+      db,
+      file: settings.path,
+      localChanges,
+      close: () => db.destroy(),
+    };
+  }
+  const pool = new pg.Pool({ connectionString: settings.url, max: settings.poolSize });
+  // An idle client that loses its server emits 'error' on the pool; without a listener that
+  // would crash the process, while the pool already replaces the client on next use.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { dialect: 'postgres', db, url: settings.url, close: () => db.destroy() };
+}
+
+/**
+ * Runs several reads against one consistent state of the database: a REPEATABLE READ snapshot
+ * on PostgreSQL, a transaction on SQLite. Used where a page is assembled from several queries
+ * (a customer with its incidents and contacts) that must not see half of a concurrent write.
+ */
+export function readConsistently<T>(handle: DatabaseHandle, work: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  if (handle.dialect === 'postgres') {
+    return handle.db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(work);
+  }
+  return handle.db.transaction().execute(work);
+}

@@ -1,0 +1,25 @@
+import type { Kysely, Migration } from 'kysely';
+import type { SqlDialect } from '../database.js';
+import * as m001 from './001_initial.js';
+import * as m002 from './002_mail.js';
+
+interface DialectMigration {
+  up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
+}
+
+/**
+ * Every migration of this build, in order. A static list rather than a directory scan, so a
+ * bundled backend carries its migrations and a stray file never runs. Names sort in order.
+ */
+const MIGRATIONS: Record<string, DialectMigration> = {
+  '001_initial': m001,
+  '002_mail': m002,
+};
+
+export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
+
+export function migrationsFor(dialect: SqlDialect): Record<string, Migration> {
+  return Object.fromEntries(
+    Object.entries(MIGRATIONS).map(([name, migration]) => [name, { up: (db: Kysely<unknown>) => migration.up(db, dialect) }]),
+  );
+}

@@ -1,0 +1,46 @@
+import { buildApp } from './app.js';
+import { ConfigError, describeDatabase, loadConfig } from './config.js';
+import { openDatabase } from './db/database.js';
+import { DatabaseTooNewError, migrateToLatest } from './db/migrate.js';
+
+/** `npm run backend`: migrate, listen, and shut down cleanly on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const handle = await openDatabase(config);
+  try {
+    const applied = await migrateToLatest(handle);
+    if (applied.length > 0) console.log(`tsunagu backend: applied migrations ${applied.join(', ')}`);
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  const app = buildApp({ db: handle, config });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down');
+    try {
+      await app.close();
+    } finally {
+      await handle.close();
+    }
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  console.log(`tsunagu backend: listening on http://${host}:${port} (${describeDatabase(config.database)})`);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof DatabaseTooNewError) {
+    console.error(`tsunagu backend: ${error.message}`);
+  } else {
+    console.error('tsunagu backend: failed to start:', error);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,111 @@
+import type { z } from 'zod';
+import type { Change, ChangesPage, ChangesQuery } from '../../../shared/api.js';
+import { maySeeCustomer } from '../../../shared/permissions.js';
+import { assertNever } from '../../../shared/result.js';
+import type { AuthContext } from '../auth/sessions.js';
+import { loadContacts, loadCustomerRecords, loadCustomers, loadIncidents } from '../customers/records.js';
+import { readConsistently, type DatabaseHandle } from '../db/database.js';
+import { HttpError } from '../http/errors.js';
+import { currentSeq } from './changelog.js';
+
+/**
+ * One page of the delta feed after the client's cursor. Each change-log entry becomes the
+ * CURRENT state of what it touched, filtered by what this user may see now:
+ *
+ * - a customer that this user may not see (any more) or that is gone becomes
+ *   `delete_customer` when its entry is a deletion or changed its visibility (so a cached
+ *   copy is purged when a classification rises); other entries of invisible customers are
+ *   left out, since such a customer cannot be in this user's cache;
+ * - a customer whose visibility changed and that this user may see comes whole (customer,
+ *   incidents, contacts): the cache may never have held its incidents;
+ * - entries of things deleted later are left out; their deletion follows in the log.
+ *
+ * Rights of the user themselves travel in `rights`: when they shrink the app purges its cache
+ * with `maySeeCustomer`; when they grow it takes a new snapshot.
+ */
+export async function readChangesPage(
+  handle: DatabaseHandle,
+  auth: AuthContext,
+  query: z.infer<typeof ChangesQuery>,
+): Promise<ChangesPage> {
+  const { user, tenant } = auth;
+  const lastSeq = await currentSeq(handle, tenant.id);
+  if (query.after > lastSeq) {
+    throw new HttpError('conflict', `query.after: ${query.after} is ahead of this server's change log (${lastSeq}); take a new snapshot`);
+  }
+  return readConsistently(handle, async (db) => {
+    const entries = await db
+      .selectFrom('change_log')
+      .select(['seq', 'entity', 'entity_id', 'customer_id', 'op', 'visibility_changed'])
+      .where('tenant_id', '=', tenant.id)
+      .where('seq', '>', query.after)
+      .orderBy('seq')
+      .limit(query.limit + 1)
+      .execute();
+    const hasMore = entries.length > query.limit;
+    const page = entries.slice(0, query.limit).map((entry) => ({ ...entry, seq: Number(entry.seq) }));
+
+    const customers = await loadCustomers(db, tenant.id, page.map((entry) => entry.customer_id));
+    const visible = (customerId: string) => {
+      const customer = customers.get(customerId);
+      return customer !== undefined && maySeeCustomer(user, customer);
+    };
+    const upsertsOf = (entity: string) =>
+      page.filter((entry) => entry.entity === entity && entry.op === 'upsert' && visible(entry.customer_id)).map((entry) => entry.entity_id);
+    const revealed = page
+      .filter((entry) => entry.entity === 'customer' && entry.op === 'upsert' && entry.visibility_changed === 1 && visible(entry.customer_id))
+      .map((entry) => entry.customer_id);
+    const [incidents, contacts, records] = await Promise.all([
+      loadIncidents(db, tenant.id, upsertsOf('incident')),
+      loadContacts(db, tenant.id, upsertsOf('contact')),
+      loadCustomerRecords(db, tenant.id, revealed),
+    ]);
+    const recordOf = new Map(records.map((record) => [record.customer.id, record]));
+
+    const changes: Change[] = [];
+    for (const entry of page) {
+      const { seq } = entry;
+      const canSee = visible(entry.customer_id);
+      switch (entry.entity) {
+        case 'customer': {
+          const customer = customers.get(entry.customer_id);
+          if (entry.op === 'delete' || !canSee || !customer) {
+            if (entry.op === 'delete' || entry.visibility_changed === 1) {
+              changes.push({ seq, op: 'delete_customer', customerId: entry.customer_id });
+            }
+            break;
+          }
+          const record = entry.visibility_changed === 1 ? recordOf.get(entry.customer_id) : undefined;
+          changes.push({ seq, op: 'upsert_customer', customer });
+          for (const incident of record?.incidents ?? []) changes.push({ seq, op: 'upsert_incident', incident });
+          for (const contact of record?.contacts ?? []) changes.push({ seq, op: 'upsert_contact', contact });
+          break;
+        }
+        case 'incident': {
+          if (!canSee) break;
+          if (entry.op === 'delete') {
+            changes.push({ seq, op: 'delete_incident', incidentId: entry.entity_id });
+            break;
+          }
+          const incident = incidents.get(entry.entity_id);
+          if (incident) changes.push({ seq, op: 'upsert_incident', incident });
+          break;
+        }
+        case 'contact': {
+          if (!canSee) break;
+          if (entry.op === 'delete') {
+            changes.push({ seq, op: 'delete_contact', contactId: entry.entity_id });
+            break;
+          }
+          const contact = contacts.get(entry.entity_id);
+          if (contact) changes.push({ seq, op: 'upsert_contact', contact });
+          break;
+        }
+        default:
+          assertNever(entry.entity, 'change-log entity');
+      }
+    }
+    const last = page[page.length - 1];
+    return { changes, cursor: last ? last.seq : query.after, hasMore, rights: user };
+  });
+}

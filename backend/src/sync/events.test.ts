@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API } from '../../../shared/api.js';
+import { DIALECTS, startTestBackend, type TestBackend } from '../testing/harness.js';
+
+interface ServerSentEvent {
+  event: string;
+  data: string;
+}
+
+/** A minimal EventSource over a real HTTP connection; waits on events, never on time. */
+class EventStream {
+  readonly events: ServerSentEvent[] = [];
+  #waiters: { match: (e: ServerSentEvent) => boolean; resolve: (e: ServerSentEvent) => void }[] = [];
+  readonly #request: http.ClientRequest;
+  readonly status: Promise<number>;
+
+  constructor(url: string, headers: Record<string, string> = {}) {
+    let buffer = '';
+    let resolve: (status: number) => void = () => undefined;
+    let reject: (error: Error) => void = () => undefined;
+    this.status = new Promise<number>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.#request = http.get(url, { headers: { accept: 'text/event-stream', ...headers } }, (response) => {
+      resolve(response.statusCode ?? 0);
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          this.#dispatch(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+        }
+      });
+    });
+    this.#request.on('error', reject);
+  }
+
+  #dispatch(block: string): void {
+    const fields = new Map<string, string>();
+    for (const line of block.split('\n')) {
+      const colon = line.indexOf(':');
+      if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
+    }
+    const event = fields.get('event');
+    if (!event) return;
+    const received = { event, data: fields.get('data') ?? '' };
+    this.events.push(received);
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (!waiter.match(received)) return true;
+      waiter.resolve(received);
+      return false;
+    });
+  }
+
+  next(match: (e: ServerSentEvent) => boolean): Promise<ServerSentEvent> {
+    const earlier = this.events.find(match);
+    if (earlier) return Promise.resolve(earlier);
+    return new Promise((resolve) => this.#waiters.push({ match, resolve }));
+  }
+
+  close(): void {
+    this.#request.destroy();
+  }
+}
+
+const seqOf = (event: ServerSentEvent) => (JSON.parse(event.data) as { seq: number }).seq;
+
+describe.each(DIALECTS)('event stream on %s', (dialect) => {
+  let backend: TestBackend;
+  let base: string;
+  let token: string;
+  const streams: EventStream[] = [];
+  beforeAll(async () => {
+    backend = await startTestBackend(dialect);
+    base = await backend.listen();
+    token = await backend.login('agent');
+  });
+  afterAll(async () => {
+    for (const stream of streams) stream.close();
+    await backend?.dispose();
+  });
+
+  const open = (url: string, headers?: Record<string, string>) => {
+    const stream = new EventStream(url, headers);
+    streams.push(stream);
+    return stream;
+  };
+  const addNote = (body: string) =>
+    backend.send(
+      'POST',
+      API.syncPush,
+      { entries: [{ type: 'add_note', clientId: randomUUID(), incidentId: backend.demo.customers.yamada.incidentIds[0], body, createdAt: new Date().toISOString() }] },
+      token,
+    );
+
+  it('sends `changed` with the new sequence after a write (token in the query)', async () => {
+    const stream = open(`${base}${API.events}?token=${token}`);
+    expect(await stream.status).toBe(200);
+    const initial = seqOf(await stream.next((e) => e.event === 'changed'));
+    const pushed = await addNote('SSE test');
+    expect(pushed.statusCode).toBe(200);
+    const poked = await stream.next((e) => e.event === 'changed' && seqOf(e) > initial);
+    const { last_seq } = await backend.handle.db.selectFrom('tenants').select('last_seq').where('id', '=', backend.demo.tenant.id).executeTakeFirstOrThrow();
+    expect(seqOf(poked)).toBe(Number(last_seq));
+  });
+
+  it('takes the token from the Authorization header too, and refuses a stream without one', async () => {
+    const stream = open(`${base}${API.events}`, { authorization: `Bearer ${token}` });
+    expect(await stream.status).toBe(200);
+    await stream.next((e) => e.event === 'changed');
+    const refused = open(`${base}${API.events}?token=wrong`);
+    expect(await refused.status).toBe(401);
+  });
+
+  it('pokes the stream of one backend instance for a write through another', async () => {
+    const other = backend.secondInstance();
+    await other.listen({ host: '127.0.0.1', port: 0 });
+    const address = other.server.address();
+    if (!address || typeof address === 'string') throw new Error('no TCP address');
+    const stream = open(`http://127.0.0.1:${address.port}${API.events}?token=${token}`);
+    expect(await stream.status).toBe(200);
+    const initial = seqOf(await stream.next((e) => e.event === 'changed'));
+    expect((await addNote('written through the first instance')).statusCode).toBe(200);
+    await stream.next((e) => e.event === 'changed' && seqOf(e) > initial);
+  });
+
+  it('pokes when a user\'s rights change, so the app pulls its new rights at once', async () => {
+    const stream = open(`${base}${API.events}?token=${token}`);
+    await stream.next((e) => e.event === 'changed');
+    const before = stream.events.length;
+    const supervisor = await backend.login('supervisor');
+    const changed = await backend.send('PATCH', API.userRights.replace(':id', backend.demo.users.osakaAgent.id), { mayHandleUnregisteredCallers: false }, supervisor);
+    expect(changed.statusCode).toBe(200);
+    await stream.next((e) => e.event === 'changed' && stream.events.indexOf(e) >= before);
+  });
+});

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import type { OutboxEntry, PushResponse } from '../../../shared/api.js';
+import { assertNever } from '../../../shared/result.js';
+import { recordAudit } from '../audit.js';
+import type { AuthContext } from '../auth/sessions.js';
+import { visibleCustomerSql } from '../customers/visibility.js';
+import { insertContact, summariseNote } from '../customers/writes.js';
+import type { DatabaseHandle } from '../db/database.js';
+import { writeTransaction } from './changelog.js';
+
+type PushResult = PushResponse['results'][number];
+
+const NOT_VISIBLE = 'incident not found, or its customer is not visible to you';
+
+/**
+ * Applies one outbox entry exactly once per (tenant, clientId).
+ *
+ * The receipt is claimed first, in the same transaction as the note: INSERT … ON CONFLICT DO
+ * NOTHING waits for a concurrent transaction holding the same client id, so of two copies of
+ * one entry racing in, one stores the note and the other answers `duplicate` with its contact
+ * id. A rolled-back transaction takes its receipt with it, so a failed write can be retried.
+ */
+async function applyEntry(handle: DatabaseHandle, auth: AuthContext, entry: OutboxEntry): Promise<PushResult> {
+  const { user, tenant } = auth;
+  return writeTransaction(handle, async (tx) => {
+    const contactId = randomUUID();
+    const claimed = await tx.trx
+      .insertInto('push_receipts')
+      .values({
+        tenant_id: tenant.id,
+        client_id: entry.clientId,
+        user_id: user.id,
+        contact_id: contactId,
+        status: 'applied',
+        error: null,
+        at: new Date().toISOString(),
+      })
+      .onConflict((conflict) => conflict.columns(['tenant_id', 'client_id']).doNothing())
+      .executeTakeFirst();
+    if (Number(claimed.numInsertedOrUpdatedRows ?? 0) === 0) {
+      const receipt = await tx.trx
+        .selectFrom('push_receipts')
+        .selectAll()
+        .where('tenant_id', '=', tenant.id)
+        .where('client_id', '=', entry.clientId)
+        .executeTakeFirstOrThrow();
+      if (receipt.user_id !== user.id) {
+        return { clientId: entry.clientId, status: 'rejected', contactId: null, error: 'clientId already used by another user' };
+      }
+      if (receipt.status === 'rejected') {
+        return { clientId: entry.clientId, status: 'rejected', contactId: null, error: receipt.error };
+      }
+      return { clientId: entry.clientId, status: 'duplicate', contactId: receipt.contact_id, error: null };
+    }
+
+    switch (entry.type) {
+      case 'add_note': {
+        const incident = await tx.trx
+          .selectFrom('incidents as i')
+          .innerJoin('customers as c', 'c.id', 'i.customer_id')
+          .select(['i.id', 'i.customer_id'])
+          .where('i.tenant_id', '=', tenant.id)
+          .where('i.id', '=', entry.incidentId)
+          .where(visibleCustomerSql(user, 'c'))
+          .executeTakeFirst();
+        if (!incident) {
+          await tx.trx
+            .updateTable('push_receipts')
+            .set({ status: 'rejected', error: NOT_VISIBLE, contact_id: null })
+            .where('tenant_id', '=', tenant.id)
+            .where('client_id', '=', entry.clientId)
+            .execute();
+          return { clientId: entry.clientId, status: 'rejected', contactId: null, error: NOT_VISIBLE };
+        }
+        await insertContact(
+          tx,
+          tenant.id,
+          {
+            incidentId: incident.id,
+            customerId: incident.customer_id,
+            kind: 'note',
+            direction: 'internal',
+            occurredAt: entry.createdAt,
+            agentId: user.id,
+            summary: summariseNote(entry.body),
+            body: entry.body,
+            callMeta: null,
+          },
+          contactId,
+        );
+        await recordAudit(tx.trx, {
+          tenantId: tenant.id,
+          userId: user.id,
+          action: 'note_added',
+          customerId: incident.customer_id,
+          details: { incidentId: incident.id, contactId, clientId: entry.clientId },
+        });
+        return { clientId: entry.clientId, status: 'applied', contactId, error: null };
+      }
+      default:
+        return assertNever(entry.type, 'outbox entry type');
+    }
+  });
+}
+
+/** Entries apply one by one, each in its own transaction: one rejected note does not hold back the rest. */
+export async function applyPush(handle: DatabaseHandle, auth: AuthContext, entries: OutboxEntry[]): Promise<PushResult[]> {
+  const results: PushResult[] = [];
+  for (const entry of entries) results.push(await applyEntry(handle, auth, entry));
+  return results;
+}

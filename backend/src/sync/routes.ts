@@ -1,0 +1,86 @@
+import type { FastifyInstance } from 'fastify';
+import { API, ChangesQuery, PushRequest, SnapshotQuery, type ChangesPage, type PushResponse, type SnapshotPage } from '../../../shared/api.js';
+import { resolveSessionByHash } from '../auth/sessions.js';
+import type { BackendContext } from '../context.js';
+import { parseRequest } from '../http/errors.js';
+import { readChangesPage } from './changes.js';
+import { currentSeq } from './changelog.js';
+import { applyPush } from './push.js';
+import { readSnapshotPage, SnapshotTotals } from './snapshot.js';
+
+const PING_INTERVAL_MS = 25_000;
+
+export function registerSyncRoutes(app: FastifyInstance, ctx: BackendContext): void {
+  const totals = new SnapshotTotals();
+  app.get(API.syncSnapshot, async (request): Promise<SnapshotPage> => {
+    const query = parseRequest(SnapshotQuery, request.query, 'query');
+    return readSnapshotPage(ctx.handle, request.auth, query, totals);
+  });
+
+  app.get(API.syncChanges, async (request): Promise<ChangesPage> => {
+    const query = parseRequest(ChangesQuery, request.query, 'query');
+    return readChangesPage(ctx.handle, request.auth, query);
+  });
+
+  app.post(API.syncPush, async (request): Promise<PushResponse> => {
+    const body = parseRequest(PushRequest, request.body, 'body');
+    return { results: await applyPush(ctx.handle, request.auth, body.entries) };
+  });
+
+  registerEventsRoute(app, ctx);
+}
+
+/**
+ * GET /api/events: Server-Sent Events. `changed` carries `{ seq }` whenever the tenant's change
+ * log advances (and once on connect, so a client that reconnects pulls what it missed); `ping`
+ * every 25 s keeps proxies from closing an idle stream and notices a session that ended.
+ */
+function registerEventsRoute(app: FastifyInstance, ctx: BackendContext): void {
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of [...open]) end();
+  });
+
+  app.get(API.events, async (request, reply) => {
+    const { tenant, tokenHash } = request.auth;
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    const send = (event: 'changed' | 'ping', data: object) => {
+      if (open.has(end)) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    let newestSent = -1;
+    const onChange = (seq: number) => {
+      if (seq < newestSent) return;
+      newestSent = seq;
+      send('changed', { seq });
+    };
+    const unsubscribe = ctx.feed.subscribe(tenant.id, onChange);
+    const ping = setInterval(() => {
+      resolveSessionByHash(ctx.handle.db, tokenHash)
+        .then((session) => (session ? send('ping', {}) : end()))
+        .catch(() => end());
+    }, PING_INTERVAL_MS);
+    const end = () => {
+      if (!open.delete(end)) return;
+      clearInterval(ping);
+      unsubscribe();
+      res.end();
+    };
+    open.add(end);
+    request.raw.on('close', end);
+    res.write('retry: 3000\n\n');
+    // Subscribed first, then read: a change committed in between is announced twice, never lost.
+    try {
+      onChange(await currentSeq(ctx.handle, tenant.id));
+    } catch (error) {
+      request.log.error({ err: error }, 'event stream could not read the change log');
+      end();
+    }
+  });
+}

@@ -1,0 +1,89 @@
+import type { SnapshotPage, SnapshotQuery } from '../../../shared/api.js';
+import type { z } from 'zod';
+import type { AuthContext } from '../auth/sessions.js';
+import { loadCustomerRecords } from '../customers/records.js';
+import { visibleCustomerSql } from '../customers/visibility.js';
+import { readConsistently, type DatabaseHandle } from '../db/database.js';
+import { HttpError } from '../http/errors.js';
+import { currentSeq } from './changelog.js';
+
+const REMEMBERED_TOTALS = 1000;
+
+/**
+ * The number of customers a user may see, remembered per snapshot (user, rights, high-water
+ * mark): counting a million customers on every page would cost more than the page itself.
+ * Only a cache: another backend instance, or this one after eviction, simply counts again.
+ */
+export class SnapshotTotals {
+  readonly #totals = new Map<string, number>();
+
+  static key({ user, tenant }: AuthContext, highWaterSeq: number): string {
+    return JSON.stringify([tenant.id, user.id, user.role, user.branch, user.customerLimitAuthority, highWaterSeq]);
+  }
+
+  get(key: string): number | undefined {
+    return this.#totals.get(key);
+  }
+
+  set(key: string, total: number): void {
+    if (this.#totals.size >= REMEMBERED_TOTALS) {
+      const oldest = this.#totals.keys().next();
+      if (!oldest.done) this.#totals.delete(oldest.value);
+    }
+    this.#totals.set(key, total);
+  }
+}
+
+/**
+ * One page of the first sync: the customers this user may see, in id order, whole.
+ *
+ * The first page (no `after`) reads the tenant's sequence before it reads any customer, so
+ * every write the pages miss is in the change log after `highWaterSeq`; later pages echo the
+ * client's `highWaterSeq`, which makes an interrupted snapshot resumable from its cursor.
+ */
+export async function readSnapshotPage(
+  handle: DatabaseHandle,
+  auth: AuthContext,
+  query: z.infer<typeof SnapshotQuery>,
+  totals: SnapshotTotals,
+): Promise<SnapshotPage> {
+  const { user, tenant } = auth;
+  if (query.after !== undefined && query.highWaterSeq === undefined) {
+    throw new HttpError('invalid_input', 'query.highWaterSeq: required with after (send the value of the first page)');
+  }
+  const lastSeq = await currentSeq(handle, tenant.id);
+  if (query.highWaterSeq !== undefined && query.highWaterSeq > lastSeq) {
+    throw new HttpError('conflict', 'query.highWaterSeq: ahead of this server\'s change log; start the snapshot again');
+  }
+  const highWaterSeq = query.highWaterSeq ?? lastSeq;
+  return readConsistently(handle, async (db) => {
+    let ids = db
+      .selectFrom('customers as c')
+      .select('c.id')
+      .where('c.tenant_id', '=', tenant.id)
+      .where(visibleCustomerSql(user, 'c'));
+    if (query.after !== undefined) ids = ids.where('c.id', '>', query.after);
+    const page = await ids.orderBy('c.id').limit(query.limit + 1).execute();
+    const totalKey = SnapshotTotals.key(auth, highWaterSeq);
+    let total = totals.get(totalKey);
+    if (total === undefined) {
+      const counted = await db
+        .selectFrom('customers as c')
+        .select((eb) => eb.fn.countAll().as('total'))
+        .where('c.tenant_id', '=', tenant.id)
+        .where(visibleCustomerSql(user, 'c'))
+        .executeTakeFirstOrThrow();
+      total = Number(counted.total);
+      totals.set(totalKey, total);
+    }
+    const pageIds = page.slice(0, query.limit).map((row) => row.id);
+    const records = await loadCustomerRecords(db, tenant.id, pageIds);
+    return {
+      records,
+      nextAfter: page.length > query.limit ? (pageIds[pageIds.length - 1] ?? null) : null,
+      highWaterSeq,
+      total,
+      rights: user,
+    };
+  });
+}

@@ -1,0 +1,75 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { API, RightsUpdate, type UserResponse } from '../../../shared/api.js';
+import { Id, type User } from '../../../shared/domain.js';
+import { mayManageRights } from '../../../shared/permissions.js';
+import { recordAudit } from '../audit.js';
+import type { BackendContext } from '../context.js';
+import { HttpError, parseRequest } from '../http/errors.js';
+import { pokeTenant } from '../sync/changelog.js';
+import { toUser } from './users.js';
+
+const IdParams = z.object({ id: Id });
+
+/**
+ * A supervisor manages rights within their own reach: never an admin, never someone outside
+ * their branch, and never more than they hold themselves. Admins manage everyone.
+ */
+function refuseEscalation(manager: User, target: User, update: z.infer<typeof RightsUpdate>): void {
+  if (manager.role === 'admin') return;
+  if (target.role === 'admin') throw new HttpError('forbidden', 'only admins may change the rights of an admin');
+  if (manager.branch !== null && target.branch !== manager.branch) {
+    throw new HttpError('forbidden', 'you may only change the rights of users of your branch');
+  }
+  if (update.customerLimitAuthority !== undefined && update.customerLimitAuthority < manager.customerLimitAuthority) {
+    throw new HttpError('forbidden', 'body.customerLimitAuthority: you may not grant more than your own authority');
+  }
+  if (update.branch !== undefined && manager.branch !== null && update.branch !== manager.branch) {
+    throw new HttpError('forbidden', 'body.branch: you may only assign your own branch');
+  }
+}
+
+export function registerUserRoutes(app: FastifyInstance, ctx: BackendContext): void {
+  const { db } = ctx.handle;
+
+  app.patch(API.userRights, async (request): Promise<UserResponse> => {
+    const { id } = parseRequest(IdParams, request.params, 'params');
+    const { user: manager, tenant } = request.auth;
+    if (!mayManageRights(manager)) throw new HttpError('forbidden', 'only supervisors and admins may change rights');
+    const update = parseRequest(RightsUpdate, request.body, 'body');
+    const response = await db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('users').selectAll().where('tenant_id', '=', tenant.id).where('id', '=', id).executeTakeFirst();
+      if (!row) throw new HttpError('not_found', 'no such user');
+      const before = toUser(row);
+      refuseEscalation(manager, before, update);
+      const updated = await trx
+        .updateTable('users')
+        .set({
+          ...(update.customerLimitAuthority !== undefined ? { customer_limit_authority: update.customerLimitAuthority } : {}),
+          ...(update.branch !== undefined ? { branch: update.branch } : {}),
+          ...(update.mayHandleUnregisteredCallers !== undefined
+            ? { may_handle_unregistered: update.mayHandleUnregisteredCallers ? 1 : 0 }
+            : {}),
+          updated_at: new Date().toISOString(),
+        })
+        .where('tenant_id', '=', tenant.id)
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const after = toUser(updated);
+      await recordAudit(trx, {
+        tenantId: tenant.id,
+        userId: manager.id,
+        action: 'rights_changed',
+        details: {
+          targetUserId: id,
+          before: { customerLimitAuthority: before.customerLimitAuthority, branch: before.branch, mayHandleUnregisteredCallers: before.mayHandleUnregisteredCallers },
+          after: { customerLimitAuthority: after.customerLimitAuthority, branch: after.branch, mayHandleUnregisteredCallers: after.mayHandleUnregisteredCallers },
+        },
+      });
+      return { user: after };
+    });
+    await pokeTenant(ctx.handle, tenant.id);
+    return response;
+  });
+}
