@@ -1,0 +1,481 @@
+/**
+ * Starts and stops the development/test PBX: rtpengine (userspace) and Kamailio, both
+ * in the foreground on 127.0.0.1, with their config, pid files and logs in a runtime
+ * directory of the caller's choosing. No system service is involved.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { describeZodError } from '../shared/validation.js';
+import { ngRequest } from './rtpengine-ng.js';
+
+const TEMPLATE_PATH = fileURLToPath(new URL('./kamailio.cfg', import.meta.url));
+
+const port = z.number().int().min(1).max(65535);
+
+export const pbxOptionsSchema = z
+  .object({
+    runtimeDir: z.string().min(1, 'must name a directory'),
+    // Kamailio reads the secret from a quoted config string: quotes, backslashes
+    // and control characters would end or corrupt it.
+    secret: z
+      .string()
+      .min(16, 'must be at least 16 characters')
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+      .refine((s) => !s.includes('"') && !s.includes('\\'), 'must not contain " or \\'),
+    wsPort: port.default(5066),
+    udpPort: port.default(5060),
+    rtpengineNgPort: port.default(22222),
+    rtpPortMin: port.default(30000),
+    rtpPortMax: port.default(30100),
+    customerIdHeader: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'must be a SIP header name (letters, digits, "-")')
+      .default('X-Customer-Id'),
+    /** Where calls from app users to numbers nobody has registered go, e.g. `sip:127.0.0.1:5070` (a SIPp UAS). */
+    outboundTrunk: z
+      .string()
+      .regex(/^sip:[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must look like sip:HOST[:PORT]')
+      .optional(),
+    /** Kamailio log level, -3 (alert) to 2 (info). Debug level is refused: it would log credentials. */
+    kamailioLogLevel: z.number().int().min(-3).max(2).default(2),
+    /** Also copy both daemons' output to this process's stderr (the CLI does). */
+    echoLogs: z.boolean().default(false),
+    readyTimeoutMs: z.number().int().positive().default(15_000),
+  })
+  .refine((o) => o.rtpPortMin < o.rtpPortMax, { message: 'must be greater than rtpPortMin', path: ['rtpPortMax'] })
+  .refine((o) => new Set([o.wsPort, o.udpPort, o.rtpengineNgPort]).size === 3, {
+    message: 'wsPort, udpPort and rtpengineNgPort must differ',
+    path: ['rtpengineNgPort'],
+  });
+
+export type PbxOptions = z.input<typeof pbxOptionsSchema>;
+type ResolvedPbxOptions = z.output<typeof pbxOptionsSchema>;
+
+export interface ProcessExit {
+  name: 'kamailio' | 'rtpengine';
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface RunningPbx {
+  /** WebSocket URL for sip.js (subprotocol "sip"). */
+  wsUrl: string;
+  wsPort: number;
+  /** UDP port of the trunk side on 127.0.0.1. */
+  udpPort: number;
+  rtpengineNgPort: number;
+  runtimeDir: string;
+  logFiles: { kamailio: string; rtpengine: string };
+  /** Stops Kamailio only, leaving rtpengine up: simulates the PBX or the network going away. */
+  stopKamailio(): Promise<void>;
+  /** Starts Kamailio again on the same ports after stopKamailio(). */
+  startKamailio(): Promise<void>;
+  /** Process ids of the running daemons (Kamailio's is also its workers' process group). */
+  pids(): { kamailio: number | undefined; rtpengine: number | undefined };
+  /** Resolves when Kamailio or rtpengine exits without having been asked to. */
+  unexpectedExit: Promise<ProcessExit>;
+  stop(): Promise<void>;
+}
+
+export class PbxStartError extends Error {
+  override name = 'PbxStartError';
+}
+
+interface ManagedProcess {
+  name: ProcessExit['name'];
+  child: ChildProcess;
+  pidFile: string;
+  exited: Promise<ProcessExit>;
+  stopping: boolean;
+}
+
+// Everything started here, so that a test runner that dies mid-run leaves nothing behind.
+const started = new Set<ManagedProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const managed of started) {
+      if (managed.child.pid !== undefined) killGroup(managed.child.pid, 'SIGKILL');
+    }
+  });
+}
+
+/** Signals the process group the daemon leads (it was spawned detached), so Kamailio's workers go too. */
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+export function parsePbxOptions(options: PbxOptions): ResolvedPbxOptions {
+  const parsed = pbxOptionsSchema.safeParse(options);
+  if (!parsed.success) throw new PbxStartError(`Invalid PBX options: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+export async function renderKamailioConfig(options: ResolvedPbxOptions): Promise<string> {
+  const template = await readFile(TEMPLATE_PATH, 'utf8');
+  const values: Record<string, string> = {
+    LOG_LEVEL: String(options.kamailioLogLevel),
+    UDP_PORT: String(options.udpPort),
+    WS_PORT: String(options.wsPort),
+    SECRET: options.secret,
+    RTPENGINE_NG_PORT: String(options.rtpengineNgPort),
+    CUSTOMER_ID_HEADER: options.customerIdHeader,
+    OUTBOUND_TRUNK: options.outboundTrunk ?? '',
+  };
+  return template.replace(/\{\{([A-Z_]+)\}\}/g, (placeholder, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new PbxStartError(`kamailio.cfg has an unknown placeholder ${placeholder}`);
+    return value;
+  });
+}
+
+export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
+  const options = parsePbxOptions(input);
+  const runtimeDir = path.resolve(options.runtimeDir);
+  await mkdir(runtimeDir, { recursive: true, mode: 0o700 });
+  for (const binary of ['/usr/sbin/kamailio', '/usr/bin/rtpengine']) {
+    if (!existsSync(binary)) {
+      throw new PbxStartError(`${binary} is missing: run scripts/setup.sh (Debian packages kamailio, rtpengine-daemon)`);
+    }
+  }
+  const kamailioPidFile = path.join(runtimeDir, 'kamailio.pid');
+  const rtpenginePidFile = path.join(runtimeDir, 'rtpengine.pid');
+  await refuseIfRunning(kamailioPidFile);
+  await refuseIfRunning(rtpenginePidFile);
+
+  const configFile = path.join(runtimeDir, 'kamailio.cfg');
+  // Important: the rendered config holds the shared secret.
+  await writeFile(configFile, await renderKamailioConfig(options), { mode: 0o600 });
+
+  const logFiles = {
+    kamailio: path.join(runtimeDir, 'kamailio.log'),
+    rtpengine: path.join(runtimeDir, 'rtpengine.log'),
+  };
+  installExitHook();
+
+  const rtpengine = launch({
+    name: 'rtpengine',
+    command: '/usr/bin/rtpengine',
+    args: [
+      '--config-file=none',
+      '--foreground',
+      '--log-stderr',
+      '--table=-1',
+      '--interface=127.0.0.1',
+      `--listen-ng=127.0.0.1:${options.rtpengineNgPort}`,
+      `--port-min=${options.rtpPortMin}`,
+      `--port-max=${options.rtpPortMax}`,
+      `--pidfile=${rtpenginePidFile}`,
+      '--delete-delay=0',
+      '--num-threads=2',
+      '--log-level=6',
+    ],
+    pidFile: rtpenginePidFile,
+    logFile: logFiles.rtpengine,
+    echo: options.echoLogs,
+  });
+  // Kamailio's rtpengine module checks the ng socket when it starts: rtpengine first.
+  try {
+    await waitUntil(
+      () => pingRtpengine(options.rtpengineNgPort),
+      rtpengine,
+      logFiles.rtpengine,
+      options.readyTimeoutMs,
+      `rtpengine did not answer an ng ping on 127.0.0.1:${options.rtpengineNgPort}`,
+    );
+  } catch (error) {
+    await terminate(rtpengine);
+    throw error;
+  }
+
+  const launchKamailio = async (): Promise<ManagedProcess> => {
+    await refuseIfRunning(kamailioPidFile);
+    const managed = launch({
+      name: 'kamailio',
+      command: '/usr/sbin/kamailio',
+      args: ['-DD', '-E', '-f', configFile, '-P', kamailioPidFile, '-Y', runtimeDir, '-m', '64', '-M', '8'],
+      pidFile: kamailioPidFile,
+      logFile: logFiles.kamailio,
+      echo: options.echoLogs,
+    });
+    try {
+      await waitUntil(
+        async () => (await probeSipOptions(options.udpPort)) && (await tcpAccepts(options.wsPort)),
+        managed,
+        logFiles.kamailio,
+        options.readyTimeoutMs,
+        `Kamailio did not answer OPTIONS on udp 127.0.0.1:${options.udpPort} and accept on tcp ${options.wsPort}`,
+      );
+    } catch (error) {
+      await terminate(managed);
+      throw error;
+    }
+    return managed;
+  };
+
+  let kamailio: ManagedProcess;
+  try {
+    kamailio = await launchKamailio();
+  } catch (error) {
+    await terminate(rtpengine);
+    throw error;
+  }
+
+  let reportUnexpectedExit: (exit: ProcessExit) => void = () => undefined;
+  const unexpectedExit = new Promise<ProcessExit>((resolve) => {
+    reportUnexpectedExit = resolve;
+  });
+  const watch = (managed: ManagedProcess): void => {
+    void managed.exited.then((exit) => {
+      if (!managed.stopping) reportUnexpectedExit(exit);
+    });
+  };
+  watch(rtpengine);
+  watch(kamailio);
+
+  let stopped = false;
+  return {
+    wsUrl: `ws://127.0.0.1:${options.wsPort}`,
+    wsPort: options.wsPort,
+    udpPort: options.udpPort,
+    rtpengineNgPort: options.rtpengineNgPort,
+    runtimeDir,
+    logFiles,
+    unexpectedExit,
+    pids: () => ({
+      kamailio: started.has(kamailio) ? kamailio.child.pid : undefined,
+      rtpengine: started.has(rtpengine) ? rtpengine.child.pid : undefined,
+    }),
+    async stopKamailio() {
+      await terminate(kamailio);
+    },
+    async startKamailio() {
+      if (stopped) throw new PbxStartError('the PBX has been stopped');
+      if (started.has(kamailio)) throw new PbxStartError('Kamailio is already running');
+      kamailio = await launchKamailio();
+      watch(kamailio);
+    },
+    async stop() {
+      stopped = true;
+      // Kamailio first, so that no call is set up on an rtpengine that is going away.
+      await terminate(kamailio);
+      await terminate(rtpengine);
+    },
+  };
+}
+
+interface LaunchSpec {
+  name: ProcessExit['name'];
+  command: string;
+  args: string[];
+  pidFile: string;
+  logFile: string;
+  echo: boolean;
+}
+
+function launch(spec: LaunchSpec): ManagedProcess {
+  const log: WriteStream = createWriteStream(spec.logFile, { flags: 'a', mode: 0o600 });
+  const child = spawn(spec.command, spec.args, {
+    // Its own process group: Ctrl-C in a terminal reaches only the CLI, which then
+    // stops the daemons in order, and stop() can reach Kamailio's worker processes.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      if (spec.echo) process.stderr.write(prefixLines(spec.name, chunk.toString('utf8')));
+    });
+  }
+  const exited = new Promise<ProcessExit>((resolve) => {
+    child.once('close', (code, signal) => {
+      started.delete(managed);
+      log.end();
+      resolve({ name: spec.name, code, signal });
+    });
+    child.once('error', (error) => {
+      log.write(`failed to start ${spec.command}: ${error.message}\n`);
+    });
+  });
+  const managed: ManagedProcess = { name: spec.name, child, pidFile: spec.pidFile, exited, stopping: false };
+  started.add(managed);
+  return managed;
+}
+
+function prefixLines(name: string, text: string): string {
+  return text.replace(/^(?=.)/gm, `[${name}] `);
+}
+
+async function terminate(managed: ManagedProcess): Promise<void> {
+  managed.stopping = true;
+  const pid = managed.child.pid;
+  if (started.has(managed) && pid !== undefined) {
+    killGroup(pid, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), 10_000);
+    await managed.exited;
+    clearTimeout(timer);
+    // A worker that outlived its main process would keep the ports.
+    killGroup(pid, 'SIGKILL');
+  }
+  await rm(managed.pidFile, { force: true });
+}
+
+async function refuseIfRunning(pidFile: string): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(pidFile, 'utf8');
+  } catch {
+    return;
+  }
+  const pid = Number.parseInt(text.trim(), 10);
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+    throw new PbxStartError(`${pidFile} names process ${pid}, which is still running: stop that PBX first`);
+  }
+  await rm(pidFile, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntil(
+  probe: () => Promise<boolean>,
+  managed: ManagedProcess,
+  logFile: string,
+  timeoutMs: number,
+  failure: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exit: ProcessExit | undefined;
+  void managed.exited.then((e) => {
+    exit = e;
+  });
+  while (Date.now() < deadline) {
+    if (exit) {
+      throw new PbxStartError(
+        `${managed.name} exited (code ${exit.code}, signal ${exit.signal}) before it was ready; log ${logFile}:\n${await tail(logFile)}`,
+      );
+    }
+    if (await probe()) return;
+  }
+  throw new PbxStartError(`${failure} within ${timeoutMs} ms; log ${logFile}:\n${await tail(logFile)}`);
+}
+
+async function tail(file: string, lines = 30): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Sends one UDP datagram and resolves with the first reply, or undefined after timeoutMs. */
+function udpExchange(targetPort: number, payload: string, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket('udp4');
+    const finish = (reply: string | undefined): void => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(reply);
+    };
+    const timer = setTimeout(() => finish(undefined), timeoutMs);
+    socket.once('message', (message) => finish(message.toString('utf8')));
+    // Nothing listening yet shows up as an ICMP error on the socket.
+    socket.once('error', () => finish(undefined));
+    socket.bind(0, '127.0.0.1', () => {
+      socket.send(payload, targetPort, '127.0.0.1', (error) => {
+        if (error) finish(undefined);
+      });
+    });
+  });
+}
+
+export async function pingRtpengine(ngPort: number, timeoutMs = 300): Promise<boolean> {
+  const reply = await ngRequest(ngPort, { command: 'ping' }, timeoutMs);
+  return reply?.result === 'pong';
+}
+
+/** An OPTIONS addressed to the PBX itself; any SIP reply means Kamailio processes requests. */
+export async function probeSipOptions(udpPort: number, timeoutMs = 300): Promise<boolean> {
+  const id = randomBytes(8).toString('hex');
+  const request = [
+    `OPTIONS sip:127.0.0.1:${udpPort} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-probe-${id};rport`,
+    'Max-Forwards: 70',
+    `From: <sip:readiness-probe@127.0.0.1>;tag=${id}`,
+    `To: <sip:127.0.0.1:${udpPort}>`,
+    `Call-ID: probe-${id}@127.0.0.1`,
+    'CSeq: 1 OPTIONS',
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+  const reply = await udpExchange(udpPort, request, timeoutMs);
+  return reply !== undefined && reply.startsWith('SIP/2.0 ');
+}
+
+function tcpAccepts(tcpPort: number, timeoutMs = 300): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port: tcpPort });
+    const finish = (accepted: boolean): void => {
+      socket.destroy();
+      resolve(accepted);
+    };
+    socket.setTimeout(timeoutMs, () => finish(false));
+    socket.once('connect', () => finish(true));
+    socket.once('error', () => {
+      // A refused connection returns at once; pause briefly so the readiness loop does not spin.
+      setTimeout(() => finish(false), 50);
+    });
+  });
+}
+
+const envPort = z.coerce.number().int().min(1).max(65535);
+
+const pbxEnvSchema = z.object({
+  TSUNAGU_SIP_SECRET: z.string({ error: 'is required: the shared secret for ephemeral SIP credentials' }),
+  TSUNAGU_PBX_RUNTIME_DIR: z.string().min(1).optional(),
+  TSUNAGU_PBX_WS_PORT: envPort.optional(),
+  TSUNAGU_PBX_UDP_PORT: envPort.optional(),
+  TSUNAGU_PBX_RTPENGINE_NG_PORT: envPort.optional(),
+  TSUNAGU_PBX_RTP_PORT_MIN: envPort.optional(),
+  TSUNAGU_PBX_RTP_PORT_MAX: envPort.optional(),
+  TSUNAGU_PBX_CUSTOMER_ID_HEADER: z.string().optional(),
+  TSUNAGU_PBX_OUTBOUND_TRUNK: z.string().optional(),
+});
+
+/** PBX options from environment variables; runtimeDir stays undefined when TSUNAGU_PBX_RUNTIME_DIR is unset. */
+export function pbxOptionsFromEnv(env: NodeJS.ProcessEnv): Omit<PbxOptions, 'runtimeDir'> & { runtimeDir?: string } {
+  const parsed = pbxEnvSchema.safeParse(env);
+  if (!parsed.success) throw new PbxStartError(`Invalid PBX environment: ${describeZodError(parsed.error)}`);
+  const e = parsed.data;
+  const options: Omit<PbxOptions, 'runtimeDir'> & { runtimeDir?: string } = { secret: e.TSUNAGU_SIP_SECRET };
+  if (e.TSUNAGU_PBX_RUNTIME_DIR !== undefined) options.runtimeDir = e.TSUNAGU_PBX_RUNTIME_DIR;
+  if (e.TSUNAGU_PBX_WS_PORT !== undefined) options.wsPort = e.TSUNAGU_PBX_WS_PORT;
+  if (e.TSUNAGU_PBX_UDP_PORT !== undefined) options.udpPort = e.TSUNAGU_PBX_UDP_PORT;
+  if (e.TSUNAGU_PBX_RTPENGINE_NG_PORT !== undefined) options.rtpengineNgPort = e.TSUNAGU_PBX_RTPENGINE_NG_PORT;
+  if (e.TSUNAGU_PBX_RTP_PORT_MIN !== undefined) options.rtpPortMin = e.TSUNAGU_PBX_RTP_PORT_MIN;
+  if (e.TSUNAGU_PBX_RTP_PORT_MAX !== undefined) options.rtpPortMax = e.TSUNAGU_PBX_RTP_PORT_MAX;
+  if (e.TSUNAGU_PBX_CUSTOMER_ID_HEADER !== undefined) options.customerIdHeader = e.TSUNAGU_PBX_CUSTOMER_ID_HEADER;
+  if (e.TSUNAGU_PBX_OUTBOUND_TRUNK !== undefined) options.outboundTrunk = e.TSUNAGU_PBX_OUTBOUND_TRUNK;
+  return options;
+}
