@@ -1,0 +1,104 @@
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { run, startProcess, type Started } from './processes.js';
+
+/**
+ * One isolated Tsunagu installation for an e2e test: its own data directory, a backend on
+ * its own SQLite file seeded with demo data, and the desktop core behind the browser shell.
+ */
+export interface Stack {
+  dir: string;
+  dbPath: string;
+  backendUrl: string;
+  backendPort: number;
+  shellUrl: string;
+  backend: Started | null;
+  shell: Started;
+  startBackend(): Promise<void>;
+  stopBackend(): Promise<void>;
+  /** Read-only queries on the backend's database, as the assertions' source of truth. */
+  query<T>(sql: string, ...params: unknown[]): T[];
+}
+
+export const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+const node = process.execPath;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export async function startStack(options: { customers: number; extraBackendEnv?: Record<string, string> }): Promise<Stack> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-e2e-'));
+  const dbPath = path.join(dir, 'backend.db');
+  await run(node, ['--import', 'tsx', path.join(root, 'backend/src/seed/cli.ts'), '--customers', String(options.customers), '--db', dbPath]);
+  const backendPort = await freePort();
+  const backendUrl = `http://127.0.0.1:${backendPort}`;
+  const backendEnv = {
+    TSUNAGU_DB_PATH: dbPath,
+    TSUNAGU_BACKEND_PORT: String(backendPort),
+    TSUNAGU_LOG_LEVEL: 'warn',
+    ...options.extraBackendEnv,
+  };
+
+  const stack: Stack = {
+    dir,
+    dbPath,
+    backendUrl,
+    backendPort,
+    shellUrl: '',
+    backend: null,
+    shell: undefined as unknown as Started,
+    async startBackend() {
+      const { started } = await startProcess({
+        name: 'backend',
+        command: node,
+        args: ['--import', 'tsx', path.join(root, 'backend/src/main.ts')],
+        env: backendEnv,
+        readyWhen: /listening on http/,
+      });
+      stack.backend = started;
+    },
+    async stopBackend() {
+      await stack.backend?.stop();
+      stack.backend = null;
+    },
+    query<T>(sql: string, ...params: unknown[]): T[] {
+      const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+      try {
+        return db.prepare(sql).all(...params) as T[];
+      } finally {
+        db.close();
+      }
+    },
+  };
+  await stack.startBackend();
+  const { started, match } = await startProcess({
+    name: 'shell',
+    command: node,
+    args: ['--import', 'tsx', path.join(root, 'electron/browser-shell/cli.ts')],
+    env: {
+      TSUNAGU_BACKEND_URL: backendUrl,
+      TSUNAGU_DATA_DIR: path.join(dir, 'app'),
+      TSUNAGU_RENDERER_DIR: path.join(root, 'dist', 'renderer'),
+      TSUNAGU_LOG_LEVEL: 'warn',
+    },
+    readyWhen: /tsunagu shell: ready (\S+)/,
+  });
+  stack.shell = started;
+  stack.shellUrl = match[1]!;
+  return stack;
+}
+
+export function removeStackDir(stack: Stack | undefined): void {
+  if (stack && !process.env.TSUNAGU_KEEP_TEST_LOGS) fs.rmSync(stack.dir, { recursive: true, force: true });
+}

@@ -1,0 +1,61 @@
+/**
+ * Runs the desktop core and the browser shell host in one process (what `npm start` uses where
+ * the Electron binary cannot run, and what the e2e tests drive). Prints one line
+ * `tsunagu shell: ready <url>` once the host listens; the URL carries the per-launch secret in
+ * its fragment, so it is printed only to this process's own stdout.
+ *
+ * Settings: TSUNAGU_BACKEND_URL (default http://127.0.0.1:8740), TSUNAGU_DATA_DIR (the app's
+ * data folder, default ./.data/app), TSUNAGU_RENDERER_DIR (default ./dist/renderer),
+ * TSUNAGU_SHELL_PORT (default 0: a free port), TSUNAGU_LOG_LEVEL.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { describeZodError } from '../../shared/validation.js';
+import { createCore } from '../core/core.js';
+import { createStderrLogger, type LogLevel } from '../core/logger.js';
+import { MemoryTokenStore } from '../core/token-store.js';
+import { startBrowserShellHost } from './host.js';
+
+const ShellConfig = z.object({
+  TSUNAGU_BACKEND_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8740'),
+  TSUNAGU_DATA_DIR: z.string().min(1).default('.data/app'),
+  TSUNAGU_RENDERER_DIR: z.string().min(1).default('dist/renderer'),
+  TSUNAGU_SHELL_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  TSUNAGU_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  LANG: z.string().optional(),
+});
+
+async function main(): Promise<void> {
+  const parsed = ShellConfig.safeParse(process.env);
+  if (!parsed.success) throw new Error(`Invalid configuration: ${describeZodError(parsed.error)}`);
+  const config = parsed.data;
+  const staticDir = path.resolve(config.TSUNAGU_RENDERER_DIR);
+  if (!fs.existsSync(path.join(staticDir, 'index.html'))) {
+    throw new Error(`TSUNAGU_RENDERER_DIR: no built renderer at ${staticDir} (run: npm run build)`);
+  }
+  const logger = createStderrLogger(config.TSUNAGU_LOG_LEVEL as LogLevel);
+  const core = createCore({
+    dataDir: path.resolve(config.TSUNAGU_DATA_DIR),
+    backendUrl: config.TSUNAGU_BACKEND_URL,
+    // Important: the browser shell keeps the session token in memory only (ARCHITECTURE.md).
+    tokenStore: new MemoryTokenStore(),
+    logger,
+    app: { shell: 'browser', locale: (config.LANG ?? 'ja_JP').replace('_', '-').split('.')[0] },
+  });
+  const host = await startBrowserShellHost({ core, staticDir, port: config.TSUNAGU_SHELL_PORT, logger });
+  process.stdout.write(`tsunagu shell: ready ${host.url}\n`);
+
+  const stop = async () => {
+    await host.close();
+    await core.dispose();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`tsunagu shell: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,196 @@
+import type { z } from 'zod';
+import {
+  API,
+  ApiErrorBody,
+  ByPhoneResponse,
+  ChangesPage,
+  CustomerRecord,
+  LoginResponse,
+  MeResponse,
+  PushResponse,
+  SearchResponse,
+  SnapshotPage,
+  type LoginRequest,
+  type OutboxEntry,
+} from '../../shared/api.js';
+import { CodedError, ERROR_CODES, type ErrorCode } from '../../shared/result.js';
+import { describeZodError } from '../../shared/validation.js';
+
+/** Default time limit of one request; snapshot pages get longer. */
+export const REQUEST_TIMEOUT_MS = 15_000;
+const SNAPSHOT_TIMEOUT_MS = 120_000;
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The core's client of the backend's REST API (shared/api.ts). Every response is checked
+ * against its shared schema. Failures become CodedErrors: `offline` when the backend cannot be
+ * reached (or answers as a gateway that cannot), otherwise the backend's own error code.
+ */
+export class BackendClient {
+  readonly baseUrl: string;
+  token: string | null;
+
+  constructor(baseUrl: string, token: string | null = null) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.token = token;
+  }
+
+  login(request: LoginRequest, options?: RequestOptions): Promise<LoginResponse> {
+    return this.#request('POST', API.login, LoginResponse, { body: request, ...options, anonymous: true });
+  }
+
+  async logout(options?: RequestOptions): Promise<void> {
+    await this.#request('POST', API.logout, null, options);
+  }
+
+  me(options?: RequestOptions): Promise<MeResponse> {
+    return this.#request('GET', API.me, MeResponse, options);
+  }
+
+  snapshot(
+    query: { after?: string | null; highWaterSeq?: number | null; limit: number },
+    options?: RequestOptions,
+  ): Promise<SnapshotPage> {
+    const params = new URLSearchParams({ limit: String(query.limit) });
+    if (query.after != null) params.set('after', query.after);
+    if (query.highWaterSeq != null) params.set('highWaterSeq', String(query.highWaterSeq));
+    return this.#request('GET', `${API.syncSnapshot}?${params}`, SnapshotPage, {
+      timeoutMs: SNAPSHOT_TIMEOUT_MS,
+      ...options,
+    });
+  }
+
+  changes(after: number, limit: number, options?: RequestOptions): Promise<ChangesPage> {
+    const params = new URLSearchParams({ after: String(after), limit: String(limit) });
+    return this.#request('GET', `${API.syncChanges}?${params}`, ChangesPage, options);
+  }
+
+  push(entries: OutboxEntry[], options?: RequestOptions): Promise<PushResponse> {
+    return this.#request('POST', API.syncPush, PushResponse, { body: { entries }, ...options });
+  }
+
+  search(q: string, limit: number, options?: RequestOptions): Promise<SearchResponse> {
+    const params = new URLSearchParams({ q, limit: String(limit) });
+    return this.#request('GET', `${API.customerSearch}?${params}`, SearchResponse, options);
+  }
+
+  byPhone(phone: string, options?: RequestOptions): Promise<ByPhoneResponse> {
+    const params = new URLSearchParams({ phone });
+    return this.#request('GET', `${API.customerByPhone}?${params}`, ByPhoneResponse, options);
+  }
+
+  customer(customerId: string, options?: RequestOptions): Promise<CustomerRecord> {
+    return this.#request('GET', API.customer.replace(':id', encodeURIComponent(customerId)), CustomerRecord, options);
+  }
+
+  /**
+   * The SSE stream. EventSource-style clients cannot set headers, so the backend takes the
+   * token in the query on this one route.
+   */
+  async openEvents(signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    const token = this.#requireToken();
+    const url = `${this.baseUrl}${API.events}?${new URLSearchParams({ token })}`;
+    let response: Response;
+    try {
+      response = await fetch(url, { headers: { accept: 'text/event-stream' }, signal });
+    } catch (error) {
+      throw this.#unreachable(error);
+    }
+    if (!response.ok || !response.body) throw await this.#errorOf(response, API.events);
+    return response.body;
+  }
+
+  async #request<T>(
+    method: 'GET' | 'POST',
+    pathAndQuery: string,
+    schema: z.ZodType<T> | null,
+    options: RequestOptions & { body?: unknown; anonymous?: boolean } = {},
+  ): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (!options.anonymous) headers.authorization = `Bearer ${this.#requireToken()}`;
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS);
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(`${this.baseUrl}${pathAndQuery}`, {
+        method,
+        headers,
+        body: options.body === undefined ? null : JSON.stringify(options.body),
+        signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
+      });
+      text = await response.text();
+    } catch (error) {
+      throw this.#unreachable(error);
+    }
+    const path = pathAndQuery.split('?')[0] ?? pathAndQuery;
+    if (!response.ok) throw errorFromBody(response.status, text, path);
+    if (schema === null) return undefined as T;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new CodedError('internal', `The backend answered ${path} with something that is not JSON`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new CodedError('internal', `The backend's answer to ${path} does not match the contract: ${describeZodError(parsed.error, 'response')}`);
+    }
+    return parsed.data;
+  }
+
+  #requireToken(): string {
+    if (this.token === null) throw new CodedError('unauthenticated', 'Not logged in');
+    return this.token;
+  }
+
+  #unreachable(error: unknown): CodedError {
+    const reason = error instanceof Error && error.name === 'TimeoutError' ? 'did not answer in time' : 'cannot be reached';
+    return new CodedError('offline', `The backend at ${this.baseUrl} ${reason}`);
+  }
+
+  async #errorOf(response: Response, path: string): Promise<CodedError> {
+    const text = await response.text().catch(() => '');
+    return errorFromBody(response.status, text, path);
+  }
+}
+
+const GATEWAY_STATUSES = new Set([502, 503, 504]);
+
+function errorFromBody(status: number, text: string, path: string): CodedError {
+  if (GATEWAY_STATUSES.has(status)) return new CodedError('offline', `The backend is unavailable (HTTP ${status})`);
+  let body: ApiErrorBody | null = null;
+  try {
+    const parsed = ApiErrorBody.safeParse(JSON.parse(text));
+    if (parsed.success) body = parsed.data;
+  } catch {
+    // Not JSON: fall back to the status code below.
+  }
+  const code = body && isErrorCode(body.error.code) ? body.error.code : codeOfStatus(status);
+  return new CodedError(code, body?.error.message ?? `The backend answered ${path} with HTTP ${status}`);
+}
+
+function isErrorCode(code: string): code is ErrorCode {
+  return (ERROR_CODES as readonly string[]).includes(code);
+}
+
+function codeOfStatus(status: number): ErrorCode {
+  switch (status) {
+    case 400:
+      return 'invalid_input';
+    case 401:
+      return 'unauthenticated';
+    case 403:
+      return 'forbidden';
+    case 404:
+      return 'not_found';
+    case 409:
+      return 'conflict';
+    default:
+      return 'internal';
+  }
+}

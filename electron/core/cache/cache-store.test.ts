@@ -1,0 +1,313 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CustomerRecord } from '../../../shared/api.js';
+import type { Classification, Role, UserRights } from '../../../shared/domain.js';
+import { maySeeCustomer } from '../../../shared/permissions.js';
+import { createMemoryLogger } from '../logger.js';
+import { makeContact, makeCustomer, makeIncident, makeRecord } from '../testing/records.js';
+import { CacheStore, SEARCH_SQL, prefixUpperBound } from './cache-store.js';
+import { openCache, type CacheDb } from './open-cache.js';
+import { rightsGrew, rightsShrank } from './visibility.js';
+
+let dir: string;
+let db: CacheDb;
+let store: CacheStore;
+let logger: ReturnType<typeof createMemoryLogger>;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-store-'));
+  db = openCache(path.join(dir, 'cache.db'));
+  logger = createMemoryLogger();
+  store = new CacheStore(db, { logger, region: 'JP' });
+});
+afterEach(() => {
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const yamada = makeRecord({
+  code: 'C-000123',
+  name: '山田 太郎',
+  nameKana: 'ヤマダ タロウ',
+  phones: [{ e164: '+81312345678', kind: 'landline' }],
+  emails: ['taro.yamada@example.jp'],
+  postalCode: '100-0001',
+  address: '東京都千代田区千代田1-1',
+});
+const smith = makeRecord({
+  code: 'C-000456',
+  name: 'John Smith',
+  nameKana: '',
+  phones: [{ e164: '+819012345678', kind: 'mobile' }],
+  emails: ['john.smith@example.com'],
+  address: '大阪府大阪市北区梅田2-2',
+});
+const yamamoto = makeRecord({
+  code: 'C-000789',
+  name: '山本 花子',
+  nameKana: 'ヤマモト ハナコ',
+  address: '北海道札幌市中央区北1条',
+});
+
+function namesFor(query: string): string[] {
+  return store.search(query).map((c) => c.name);
+}
+
+describe('CacheStore.search', () => {
+  beforeEach(() => {
+    store.upsertRecords([yamada, smith, yamamoto]);
+  });
+
+  it('finds a kana substring whatever the script of the query', () => {
+    expect(namesFor('まだた')).toEqual(['山田 太郎']); // hiragana, crossing the word break
+    expect(namesFor('ヤマダ')).toEqual(['山田 太郎']);
+    expect(namesFor('ﾀﾛｳ')).toEqual(['山田 太郎']); // half-width katakana
+    expect(namesFor('ハナコ')).toEqual(['山本 花子']);
+  });
+
+  it('finds a two-character kanji family name through the token index, not a scan', () => {
+    expect(namesFor('山田')).toEqual(['山田 太郎']);
+    expect(namesFor('山')).toEqual(['山田 太郎', '山本 花子']);
+
+    const statements: [string, unknown[]][] = [
+      [SEARCH_SQL.ridsByTokenPrefix, ['山田', prefixUpperBound('山田'), 300]],
+      [SEARCH_SQL.customersByRids, ['[1, 2]']],
+    ];
+    for (const [sql, params] of statements) {
+      const rows = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[];
+      const plan = rows.map((row) => row.detail);
+      expect(plan.some((line) => /^SEARCH (customer_tokens|customers)/.test(line))).toBe(true);
+      expect(plan.filter((line) => /^SCAN (customers|customer_tokens)\b/.test(line))).toEqual([]);
+    }
+  });
+
+  it('finds latin names by prefix and substring, ignoring case', () => {
+    expect(namesFor('jo')).toEqual(['John Smith']);
+    expect(namesFor('SMI')).toEqual(['John Smith']);
+    expect(namesFor('ｊｏｈｎ')).toEqual(['John Smith']); // full-width latin
+  });
+
+  it('finds e-mail addresses whole, by part and by local-part prefix', () => {
+    expect(namesFor('taro.yamada@example.jp')).toEqual(['山田 太郎']);
+    expect(namesFor('example.com')).toEqual(['John Smith']);
+    expect(namesFor('ta')).toEqual(['山田 太郎']);
+  });
+
+  it('finds customer codes written with or without the hyphen', () => {
+    expect(namesFor('C-000456')).toEqual(['John Smith']);
+    expect(namesFor('c000456')).toEqual(['John Smith']);
+    expect(namesFor('c0').sort()).toEqual(['John Smith', '山本 花子', '山田 太郎'].sort());
+  });
+
+  it('finds addresses by substring', () => {
+    expect(namesFor('千代田区')).toEqual(['山田 太郎']);
+    expect(namesFor('札幌')).toEqual([]); // two characters: names, kana, e-mail and codes only
+    expect(namesFor('札幌市')).toEqual(['山本 花子']);
+  });
+
+  it('finds the same customer by a phone number written three ways, and by a partial number', () => {
+    for (const written of ['03-1234-5678', '0312345678', '+81 3 1234 5678', '０３－１２３４－５６７８']) {
+      expect(namesFor(written)).toEqual(['山田 太郎']);
+    }
+    // A partial number is a digit substring: both numbers end in 1234-5678.
+    expect(namesFor('1234-5678')).toEqual(['John Smith', '山田 太郎']);
+    expect(namesFor('90-1234')).toEqual(['John Smith']);
+  });
+
+  it('puts exact and prefix matches before substring matches, then orders by reading', () => {
+    const hayashi = makeRecord({ name: '林 一郎', nameKana: 'ハヤシ イチロウ' });
+    const obayashi = makeRecord({ name: '大林 一郎', nameKana: 'オオハヤシ イチロウ' });
+    const hayashida = makeRecord({ name: '林田 一郎', nameKana: 'ハヤシダ イチロウ' });
+    store.upsertRecords([obayashi, hayashida, hayashi]);
+    // Whole word, then prefix, then substring.
+    expect(namesFor('ハヤシ')).toEqual(['林 一郎', '林田 一郎', '大林 一郎']);
+    // All match as a whole word: by reading.
+    expect(namesFor('イチロウ')).toEqual(['大林 一郎', '林 一郎', '林田 一郎']);
+    expect(namesFor('林田 一郎')).toEqual(['林田 一郎']);
+  });
+
+  it('returns nothing for a blank query and honours the limit', () => {
+    expect(store.search('   ')).toEqual([]);
+    expect(store.search('c0', 2)).toHaveLength(2);
+  });
+
+  it('forgets old names and numbers when a customer changes, and everything when it is deleted', () => {
+    store.applyChanges([
+      {
+        seq: 1,
+        op: 'upsert_customer',
+        customer: { ...yamada.customer, name: '田中 太郎', nameKana: 'タナカ タロウ', phones: [] },
+      },
+    ]);
+    expect(namesFor('山田')).toEqual([]);
+    expect(namesFor('ヤマダ')).toEqual([]);
+    expect(namesFor('0312345678')).toEqual([]);
+    expect(namesFor('田中')).toEqual(['田中 太郎']);
+    expect(store.getDetail(yamada.customer.id)?.incidents).toHaveLength(1);
+
+    store.applyChanges([{ seq: 2, op: 'delete_customer', customerId: yamada.customer.id }]);
+    expect(namesFor('田中')).toEqual([]);
+    expect(namesFor('taro')).toEqual([]);
+    expect(store.getDetail(yamada.customer.id)).toBeNull();
+    expect(db.prepare('SELECT count(*) FROM incidents WHERE customer_id = ?').pluck().get(yamada.customer.id)).toBe(0);
+    expect(db.prepare('SELECT count(*) FROM contacts WHERE customer_id = ?').pluck().get(yamada.customer.id)).toBe(0);
+  });
+
+  it('logs slow queries with their duration and the query length only', () => {
+    const verbose = new CacheStore(db, { logger, slowQueryMs: 0 });
+    verbose.search('山田 太郎');
+    const entry = logger.entries.find((e) => e.message === 'slow cache search');
+    expect(entry?.level).toBe('warn');
+    expect(Object.keys(entry?.fields ?? {}).sort()).toEqual(['durationMs', 'queryLength', 'results']);
+    expect(entry?.fields?.queryLength).toBe(5);
+    expect(JSON.stringify(logger.entries)).not.toContain('山田');
+  });
+});
+
+describe('CacheStore reads', () => {
+  it('finds customers by E.164 and returns the detail newest first, pending notes included', () => {
+    const customer = makeCustomer({ phones: [{ e164: '+81612345678', kind: 'landline' }] });
+    const older = makeIncident(customer.id, { openedAt: '2024-01-01T00:00:00.000Z' });
+    const newer = makeIncident(customer.id, { openedAt: '2024-03-01T00:00:00.000Z' });
+    const record: CustomerRecord = {
+      customer,
+      incidents: [older, newer],
+      contacts: [
+        makeContact(older, { occurredAt: '2024-01-02T00:00:00.000Z', summary: 'first' }),
+        makeContact(newer, { occurredAt: '2024-03-02T00:00:00.000Z', summary: 'second' }),
+      ],
+    };
+    store.upsertRecords([record]);
+    const note = makeContact(older, { id: randomUUID(), kind: 'note', occurredAt: '2024-05-01T00:00:00.000Z', summary: 'pending' });
+    store.addPendingNote(
+      { type: 'add_note', clientId: note.id, incidentId: older.id, body: 'pending', createdAt: note.occurredAt },
+      note,
+    );
+
+    expect(store.findByPhone('+81612345678').map((c) => c.id)).toEqual([customer.id]);
+    expect(store.findByPhone('+81600000000')).toEqual([]);
+    const detail = store.getDetail(customer.id);
+    expect(detail?.customer).toEqual(customer);
+    expect(detail?.incidents.map((i) => i.id)).toEqual([newer.id, older.id]);
+    expect(detail?.contacts.map((c) => [c.summary, c.pending])).toEqual([
+      ['pending', true],
+      ['second', false],
+      ['first', false],
+    ]);
+  });
+});
+
+describe('CacheStore outbox', () => {
+  function addNote(body: string) {
+    const record = makeRecord();
+    store.upsertRecords([record]);
+    const incident = record.incidents[0]!;
+    const clientId = randomUUID();
+    const contact = makeContact(incident, { id: clientId, kind: 'note', body, summary: body });
+    store.addPendingNote({ type: 'add_note', clientId, incidentId: incident.id, body, createdAt: contact.occurredAt }, contact);
+    return { record, clientId };
+  }
+
+  it('gives an applied note the server contact id and keeps rejected notes with their error', () => {
+    const applied = addNote('applied');
+    const rejected = addNote('rejected');
+    expect(store.outboxCounts()).toEqual({ pending: 2, rejected: 0, firstRejectedError: null });
+    expect(store.pendingOutbox(10).map((row) => row.clientId)).toEqual([applied.clientId, rejected.clientId]);
+
+    const serverId = randomUUID();
+    store.recordPushResults([
+      { clientId: applied.clientId, status: 'applied', contactId: serverId, error: null },
+      { clientId: rejected.clientId, status: 'rejected', contactId: null, error: 'incident is closed' },
+    ]);
+    expect(store.outboxCounts()).toEqual({ pending: 0, rejected: 1, firstRejectedError: 'incident is closed' });
+    expect(store.rejectedOutbox().map((row) => row.clientId)).toEqual([rejected.clientId]);
+    const contacts = store.getDetail(applied.record.customer.id)?.contacts ?? [];
+    expect(contacts.filter((c) => c.body === 'applied').map((c) => [c.id, c.pending])).toEqual([[serverId, false]]);
+
+    // The feed's later upsert of the same contact overwrites instead of duplicating.
+    const serverCopy = { ...contacts.find((c) => c.id === serverId)!, summary: 'from server' };
+    const { pending: _pending, ...serverContact } = serverCopy;
+    store.applyChanges([{ seq: 9, op: 'upsert_contact', contact: serverContact }]);
+    const after = store.getDetail(applied.record.customer.id)?.contacts ?? [];
+    expect(after.filter((c) => c.body === 'applied').map((c) => c.summary)).toEqual(['from server']);
+  });
+
+  it('drops the pending copy when the server copy arrived first', () => {
+    const { record, clientId } = addNote('raced');
+    const serverContact = makeContact(record.incidents[0]!, { kind: 'note', body: 'raced' });
+    store.applyChanges([{ seq: 1, op: 'upsert_contact', contact: serverContact }]);
+    store.recordPushResults([{ clientId, status: 'duplicate', contactId: serverContact.id, error: null }]);
+    const notes = (store.getDetail(record.customer.id)?.contacts ?? []).filter((c) => c.body === 'raced');
+    expect(notes.map((c) => [c.id, c.pending])).toEqual([[serverContact.id, false]]);
+  });
+});
+
+describe('CacheStore.purgeInvisible', () => {
+  const classifications: Classification[] = [1, 2, 3];
+  const branches = [null, 'tokyo', 'osaka'];
+  const allCustomers = classifications.flatMap((classification) =>
+    branches.map((branch) => makeRecord({ classification, branch, name: `顧客${classification}${branch ?? 'all'}` })),
+  );
+  const roles: Role[] = ['agent', 'supervisor', 'admin'];
+  const allRights: UserRights[] = roles.flatMap((role) =>
+    branches.flatMap((branch) =>
+      classifications.map((customerLimitAuthority) => ({
+        role,
+        branch,
+        customerLimitAuthority,
+        mayHandleUnregisteredCallers: false,
+      })),
+    ),
+  );
+
+  it.each(allRights.map((rights) => [JSON.stringify(rights), rights] as const))(
+    'keeps exactly what maySeeCustomer allows for %s',
+    (_name, rights) => {
+      store.upsertRecords(allCustomers);
+      const expected = allCustomers.filter((r) => maySeeCustomer(rights, r.customer)).map((r) => r.customer.id);
+      const deleted = store.purgeInvisible(rights);
+
+      const remaining = db.prepare('SELECT id FROM customers').pluck().all() as string[];
+      expect(remaining.sort()).toEqual([...expected].sort());
+      expect(deleted).toBe(allCustomers.length - expected.length);
+      const orphans = db
+        .prepare(
+          `SELECT (SELECT count(*) FROM incidents WHERE customer_id NOT IN (SELECT id FROM customers))
+                + (SELECT count(*) FROM contacts WHERE customer_id NOT IN (SELECT id FROM customers))
+                + (SELECT count(*) FROM customer_tokens WHERE customer_rid NOT IN (SELECT rid FROM customers))
+                + (SELECT count(*) FROM customer_phones WHERE customer_rid NOT IN (SELECT rid FROM customers))`,
+        )
+        .pluck()
+        .get();
+      expect(orphans).toBe(0);
+      for (const record of allCustomers) {
+        const found = store.search(record.customer.name).some((c) => c.id === record.customer.id);
+        expect(found).toBe(expected.includes(record.customer.id));
+      }
+    },
+  );
+
+  it('rightsShrank and rightsGrew agree with maySeeCustomer on every pair of rights', () => {
+    const visible = (rights: UserRights) => new Set(allCustomers.filter((r) => maySeeCustomer(rights, r.customer)));
+    for (const before of allRights) {
+      for (const after of allRights) {
+        const lost = [...visible(before)].some((r) => !visible(after).has(r));
+        const gained = [...visible(after)].some((r) => !visible(before).has(r));
+        expect(rightsShrank(before, after), `${JSON.stringify(before)} → ${JSON.stringify(after)}`).toBe(lost);
+        expect(rightsGrew(before, after), `${JSON.stringify(before)} → ${JSON.stringify(after)}`).toBe(gained);
+      }
+    }
+  });
+});
+
+describe('prefixUpperBound', () => {
+  it('bounds exactly the strings that start with the prefix', () => {
+    const bound = prefixUpperBound('山田');
+    expect('山田' < bound && '山田太郎' < bound && '山田\u{10FFFF}' < bound).toBe(true);
+    expect('山男' >= bound).toBe(true);
+    expect(prefixUpperBound('a\u{D7FF}')).toBe('a\u{E000}');
+  });
+});

@@ -1,0 +1,120 @@
+import type { User } from '../../../shared/domain.js';
+import type { BackendClient } from '../backend-client.js';
+import type { CacheStore } from '../cache/cache-store.js';
+import { rightsShrank } from '../cache/visibility.js';
+
+/** Keys of the sync state in the cache's meta table. */
+export const META = {
+  /** 'complete' once the first snapshot has been fully written. */
+  snapshotState: 'snapshot.state',
+  /** Cursor of the next snapshot page (the last customer id written). */
+  snapshotAfter: 'snapshot.after',
+  snapshotHighWaterSeq: 'snapshot.highWaterSeq',
+  snapshotReceived: 'snapshot.received',
+  snapshotTotal: 'snapshot.total',
+  /** Change-log sequence up to which the cache is current. */
+  cursor: 'sync.cursor',
+  lastSyncedAt: 'sync.lastSyncedAt',
+  /** JSON of the user's rights as the backend last reported them. */
+  rights: 'sync.rights',
+} as const;
+
+/** Bounds the index merge after a snapshot (a million customers need a few hundred steps). */
+const MAX_MERGE_STEPS = 100_000;
+
+export interface SnapshotProgress {
+  done: number;
+  total: number;
+}
+
+export function snapshotComplete(store: CacheStore): boolean {
+  return store.getMeta(META.snapshotState) === 'complete';
+}
+
+export function readProgress(store: CacheStore): SnapshotProgress {
+  return {
+    done: Number(store.getMeta(META.snapshotReceived) ?? 0),
+    total: Number(store.getMeta(META.snapshotTotal) ?? 0),
+  };
+}
+
+export interface RightsChange {
+  /** Some cached customer may no longer be readable: purge before saving the new rights. */
+  shrank: boolean;
+  /** Some customer became readable that the feed will not resend: take the snapshot again. */
+  grew: boolean;
+}
+
+/** How `rights` differ from the rights the cache was last synced with. */
+export function compareRights(store: CacheStore, rights: User): RightsChange {
+  const previousJson = store.getMeta(META.rights);
+  if (previousJson === null) return { shrank: false, grew: false };
+  const previous = JSON.parse(previousJson) as User;
+  return { shrank: rightsShrank(previous, rights), grew: rightsShrank(rights, previous) };
+}
+
+/**
+ * Saves the rights the cache now honours. Important: only after the purge they required is
+ * complete, so an interrupted purge is redone from the saved (older) rights on the next sync.
+ */
+export function saveRights(store: CacheStore, rights: User): void {
+  store.setMeta(META.rights, JSON.stringify(rights));
+}
+
+/**
+ * Marks the snapshot as to be taken again: on the next pass pages are fetched from the start
+ * and upserted over what is cached. The delta cursor is kept, so deletions since then still
+ * arrive through the feed.
+ */
+export function restartSnapshot(store: CacheStore): void {
+  store.db.transaction(() => {
+    for (const key of [META.snapshotState, META.snapshotAfter, META.snapshotHighWaterSeq, META.snapshotReceived, META.snapshotTotal]) {
+      store.deleteMeta(key);
+    }
+  })();
+}
+
+/**
+ * Takes (or resumes) the first snapshot: pages of whole customer records, each page written
+ * with its cursor and progress in one transaction, so an interruption at any point resumes
+ * after the last page written. Runs in the snapshot worker (see snapshot-worker.ts).
+ */
+export async function takeSnapshot(
+  store: CacheStore,
+  client: BackendClient,
+  pageSize: number,
+  onProgress: (progress: SnapshotProgress) => void,
+): Promise<void> {
+  if (snapshotComplete(store)) return;
+  let after = store.getMeta(META.snapshotAfter);
+  const storedHighWater = store.getMeta(META.snapshotHighWaterSeq);
+  let highWaterSeq = storedHighWater === null ? null : Number(storedHighWater);
+  let { done } = readProgress(store);
+  for (;;) {
+    const page = await client.snapshot({ after, highWaterSeq, limit: pageSize });
+    highWaterSeq = page.highWaterSeq;
+    const pageHighWater = page.highWaterSeq;
+    done += page.records.length;
+    store.db.transaction(() => {
+      store.upsertRecords(page.records);
+      if (compareRights(store, page.rights).shrank) store.purgeInvisible(page.rights);
+      saveRights(store, page.rights);
+      store.setMeta(META.snapshotHighWaterSeq, String(pageHighWater));
+      store.setMeta(META.snapshotReceived, String(done));
+      store.setMeta(META.snapshotTotal, String(page.total));
+      if (page.nextAfter === null) {
+        store.deleteMeta(META.snapshotAfter);
+        store.setMeta(META.snapshotState, 'complete');
+        // A first snapshot starts the feed at its high-water mark; a retaken one keeps the
+        // older cursor so deletions in between are not skipped.
+        if (store.getMeta(META.cursor) === null) store.setMeta(META.cursor, String(pageHighWater));
+      } else {
+        store.setMeta(META.snapshotAfter, page.nextAfter);
+      }
+    })();
+    onProgress({ done, total: Math.max(page.total, done) });
+    if (page.nextAfter === null) break;
+    after = page.nextAfter;
+  }
+  for (let step = 0; step < MAX_MERGE_STEPS && store.mergeSearchIndexStep(); step++);
+}

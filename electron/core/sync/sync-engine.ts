@@ -1,0 +1,408 @@
+import type { User, UserRights } from '../../../shared/domain.js';
+import type { SyncStatus } from '../../../shared/ipc.js';
+import { CodedError } from '../../../shared/result.js';
+import type { BackendClient } from '../backend-client.js';
+import type { CacheStore } from '../cache/cache-store.js';
+import type { Logger } from '../logger.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { readServerSentEvents } from './server-sent-events.js';
+import { compareRights, META, readProgress, restartSnapshot, saveRights, snapshotComplete } from './snapshot.js';
+import { runSnapshotWorker, type RunningSnapshot } from './snapshot-runner.js';
+
+export interface SyncTuning {
+  /** A pass runs at least this often while online, pokes or not. */
+  pollIntervalMs: number;
+  /** Retry delays while the backend cannot be reached (sync passes and the event stream). */
+  backoff: BackoffPolicy;
+  snapshotPageSize: number;
+  changesPageSize: number;
+  pushBatchSize: number;
+  /** The event stream is reopened when nothing (not even a ping, every 25 s) came for this long. */
+  eventsSilenceMs: number;
+}
+
+export const DEFAULT_SYNC_TUNING: SyncTuning = {
+  pollIntervalMs: 30_000,
+  backoff: DEFAULT_BACKOFF,
+  snapshotPageSize: 500,
+  changesPageSize: 1000,
+  pushBatchSize: 100,
+  eventsSilenceMs: 70_000,
+};
+
+/** Customers deleted per transaction when rights shrink; the main thread breathes in between. */
+const PURGE_BATCH = 500;
+
+/** Bounds of one pass; what is left is fetched by the next pass, which is requested at once. */
+const MAX_CHANGE_PAGES_PER_PASS = 50;
+const MAX_PUSH_BATCHES_PER_PASS = 20;
+
+export interface SyncEngineOptions {
+  /** The main thread's store (deltas and the outbox are small writes). */
+  store: CacheStore;
+  /** The same cache file, opened again by the snapshot worker. */
+  cacheFile: string;
+  client: BackendClient;
+  region: string;
+  logger: Logger;
+  snapshotWorkerFile: string;
+  /** True when the engine starts right after the backend answered (login, session check). */
+  initiallyOnline: boolean;
+  /**
+   * The user's rights as the backend just reported them (login, session check), honoured
+   * before anything else: a cache left from an earlier session never shows what the user may
+   * no longer read. Null when the session was restored offline.
+   */
+  loginRights: User | null;
+  tuning?: Partial<SyncTuning>;
+  /** The backend refused the token: the core ends the session. */
+  onSessionExpired: (reason: string) => void;
+}
+
+/**
+ * Keeps one user's cache in step with the backend.
+ *
+ * Passes are serialised: a pass takes (or resumes) the first snapshot in a worker thread,
+ * then pushes the outbox, then pulls the change feed until it is drained. Pushing before
+ * pulling matters: the pending copy of a note takes the server's contact id before the feed
+ * delivers that contact, so the note is never shown twice. A pass is requested by a poke on
+ * the event stream, by the poll timer, by a note written locally, by the event stream
+ * reconnecting (the backend is back), and by the backoff timer after a failure.
+ */
+export class SyncEngine {
+  readonly #o: SyncEngineOptions;
+  readonly #tuning: SyncTuning;
+  readonly #listeners = new Set<(status: SyncStatus) => void>();
+  readonly #stop = new AbortController();
+  #status: SyncStatus;
+  #lastEmitted = '';
+  #running: Promise<void> | null = null;
+  #wanted = false;
+  #failures = 0;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #pollTimer: NodeJS.Timeout | null = null;
+  #snapshot: RunningSnapshot | null = null;
+  #events: Promise<void> | null = null;
+  #loginRights: User | null;
+
+  constructor(options: SyncEngineOptions) {
+    this.#o = options;
+    this.#tuning = { ...DEFAULT_SYNC_TUNING, ...options.tuning };
+    this.#loginRights = options.loginRights;
+    const { store } = options;
+    const counts = store.outboxCounts();
+    this.#status = {
+      phase: snapshotComplete(store) ? 'idle' : 'snapshot',
+      online: options.initiallyOnline,
+      lastSyncedAt: store.getMeta(META.lastSyncedAt),
+      pendingOutbox: counts.pending,
+      progress: snapshotComplete(store) ? null : readProgress(store),
+      lastError: rejectedSummary(counts.rejected, counts.firstRejectedError),
+      cachedCustomers: store.countCustomers(),
+    };
+    this.#lastEmitted = JSON.stringify(this.#status);
+  }
+
+  get stopped(): boolean {
+    return this.#stop.signal.aborted;
+  }
+
+  start(): void {
+    if (this.stopped || this.#events) return;
+    this.#events = this.#runEvents();
+    this.#pollTimer = setInterval(() => {
+      if (this.#status.online) void this.requestSync();
+    }, this.#tuning.pollIntervalMs);
+    this.#pollTimer.unref();
+    void this.requestSync();
+  }
+
+  status(): SyncStatus {
+    return { ...this.#status, progress: this.#status.progress && { ...this.#status.progress } };
+  }
+
+  onStatus(listener: (status: SyncStatus) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Runs a pass now, or one more after the running pass; resolves when passes are done. */
+  requestSync(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.#wanted = true;
+    this.#running ??= this.#runPasses().finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  /** A note entered the outbox: show it in the status and push it. */
+  outboxChanged(): void {
+    this.#refreshOutboxCounts();
+    void this.requestSync();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.#stop.abort();
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    if (this.#pollTimer) clearInterval(this.#pollTimer);
+    await this.#snapshot?.terminate();
+    await Promise.allSettled([this.#running, this.#events]);
+    this.#listeners.clear();
+  }
+
+  async #runPasses(): Promise<void> {
+    while (this.#wanted && !this.stopped) {
+      this.#wanted = false;
+      await this.#pass().catch((error: unknown) => {
+        // Only reached when even recording the failure failed (the cache is unusable).
+        this.#o.logger.error('sync pass could not record its failure', { error: describe(error) });
+      });
+    }
+  }
+
+  async #pass(): Promise<void> {
+    const { store } = this.#o;
+    try {
+      const loginRights = this.#loginRights;
+      this.#loginRights = null;
+      if (loginRights && (await this.#honourRights(loginRights))) return;
+      if (!snapshotComplete(store)) await this.#takeSnapshot();
+      this.#update({ phase: 'deltas', progress: null });
+      await this.#pushOutbox();
+      await this.#pullChanges();
+      const now = new Date().toISOString();
+      store.setMeta(META.lastSyncedAt, now);
+      this.#failures = 0;
+      if (this.#retryTimer) clearTimeout(this.#retryTimer);
+      this.#retryTimer = null;
+      const counts = store.outboxCounts();
+      this.#update({
+        phase: 'idle',
+        online: true,
+        lastSyncedAt: now,
+        pendingOutbox: counts.pending,
+        lastError: rejectedSummary(counts.rejected, counts.firstRejectedError),
+        cachedCustomers: store.countCustomers(),
+      });
+    } catch (error) {
+      this.#passFailed(error);
+    }
+  }
+
+  async #takeSnapshot(): Promise<void> {
+    const { store, client, logger } = this.#o;
+    const token = client.token;
+    if (token === null) throw new CodedError('unauthenticated', 'Not logged in');
+    this.#update({ phase: 'snapshot', progress: readProgress(store) });
+    this.#snapshot = runSnapshotWorker(
+      this.#o.snapshotWorkerFile,
+      {
+        cacheFile: this.#o.cacheFile,
+        backendUrl: client.baseUrl,
+        token,
+        pageSize: this.#tuning.snapshotPageSize,
+        region: this.#o.region,
+      },
+      logger,
+      (progress) => this.#update({ online: true, progress, cachedCustomers: progress.done }),
+    );
+    try {
+      await this.#snapshot.done;
+    } finally {
+      this.#snapshot = null;
+    }
+  }
+
+  async #pushOutbox(): Promise<void> {
+    const { store, client } = this.#o;
+    for (let batch = 0; batch < MAX_PUSH_BATCHES_PER_PASS; batch++) {
+      const rows = store.pendingOutbox(this.#tuning.pushBatchSize);
+      if (rows.length === 0) return;
+      store.markPushAttempt(rows.map((row) => row.clientId));
+      // Important: if this response is lost the same entries go again on the next pass; the
+      // backend applies each clientId once and answers `duplicate` with the stored contact id.
+      const response = await client.push(
+        rows.map((row) => row.entry),
+        { signal: this.#stop.signal },
+      );
+      store.recordPushResults(response.results);
+      this.#refreshOutboxCounts();
+    }
+    this.#wanted = true;
+  }
+
+  /**
+   * Brings the cache in line with the user's current rights: purges what they no longer allow
+   * and, when they grew, schedules a new snapshot (returns true then: the pass should end).
+   */
+  async #honourRights(rights: User): Promise<boolean> {
+    const { store, logger } = this.#o;
+    const change = compareRights(store, rights);
+    if (change.shrank) {
+      const purged = await purgeInBatches(store, rights);
+      logger.info('rights shrank: purged customers from the cache', { purged });
+    }
+    saveRights(store, rights);
+    if (!change.grew) return false;
+    // The feed does not resend customers that merely became visible: take the snapshot again.
+    logger.info('rights grew: taking the snapshot again', {});
+    restartSnapshot(store);
+    this.#wanted = true;
+    return true;
+  }
+
+  async #pullChanges(): Promise<void> {
+    const { store, client } = this.#o;
+    let cursor = Number(store.getMeta(META.cursor) ?? 0);
+    for (let pages = 0; pages < MAX_CHANGE_PAGES_PER_PASS; pages++) {
+      const page = await client.changes(cursor, this.#tuning.changesPageSize, { signal: this.#stop.signal });
+      store.db.transaction(() => {
+        store.applyChanges(page.changes);
+        store.setMeta(META.cursor, String(page.cursor));
+      })();
+      cursor = page.cursor;
+      if (await this.#honourRights(page.rights)) return;
+      if (!page.hasMore) return;
+    }
+    this.#wanted = true;
+  }
+
+  #passFailed(error: unknown): void {
+    if (this.stopped) return;
+    const { logger, store } = this.#o;
+    const coded = error instanceof CodedError ? error : null;
+    if (coded?.code === 'unauthenticated') {
+      this.#update({ phase: 'signed_out', lastError: coded.message, progress: null });
+      this.#o.onSessionExpired(coded.message);
+      return;
+    }
+    if (coded?.code === 'conflict') {
+      // The backend's change log is behind this cache (a restored or reset backend): what is
+      // cached cannot be trusted, so the next pass starts over with a fresh snapshot.
+      logger.warn('the backend does not know this cache\'s sync position; starting over', {});
+      store.clearSyncedData();
+    } else if (coded?.code !== 'offline') {
+      logger.error('sync pass failed', { code: coded?.code ?? 'internal', error: describe(error) });
+    }
+    const offline = coded?.code === 'offline';
+    const counts = store.outboxCounts();
+    this.#update({
+      phase: offline ? 'offline' : 'error',
+      online: offline ? false : this.#status.online,
+      pendingOutbox: counts.pending,
+      lastError: coded ? coded.message : 'Sync failed unexpectedly',
+    });
+    const delay = backoffDelay(this.#failures++, this.#tuning.backoff);
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      void this.requestSync();
+    }, delay);
+    this.#retryTimer.unref();
+  }
+
+  /** The event stream: a `changed` poke requests a pass; reconnects with backoff. */
+  async #runEvents(): Promise<void> {
+    const { client } = this.#o;
+    for (let failures = 0; !this.stopped; ) {
+      const connection = new AbortController();
+      const abortConnection = () => connection.abort();
+      this.#stop.signal.addEventListener('abort', abortConnection, { once: true });
+      let silence: NodeJS.Timeout | null = null;
+      const heard = () => {
+        if (silence) clearTimeout(silence);
+        silence = setTimeout(abortConnection, this.#tuning.eventsSilenceMs);
+        silence.unref();
+      };
+      try {
+        const body = await client.openEvents(connection.signal);
+        failures = 0;
+        heard();
+        for await (const event of readServerSentEvents(body, heard)) {
+          if (event.event === 'changed') this.#poked(event.data);
+        }
+      } catch (error) {
+        if (error instanceof CodedError && error.code === 'unauthenticated') {
+          if (!this.stopped) this.#passFailed(error);
+          return;
+        }
+      } finally {
+        if (silence) clearTimeout(silence);
+        this.#stop.signal.removeEventListener('abort', abortConnection);
+      }
+      if (this.stopped) return;
+      await sleep(backoffDelay(failures++, this.#tuning.backoff), this.#stop.signal);
+    }
+  }
+
+  #poked(data: string): void {
+    let seq = Number.POSITIVE_INFINITY;
+    try {
+      const parsed = JSON.parse(data) as { seq?: unknown };
+      if (typeof parsed.seq === 'number') seq = parsed.seq;
+    } catch {
+      // A poke without a readable sequence still means "something changed".
+    }
+    const cursor = Number(this.#o.store.getMeta(META.cursor) ?? -1);
+    if (seq > cursor || !this.#status.online || this.#status.pendingOutbox > 0 || this.#status.phase !== 'idle') {
+      void this.requestSync();
+    }
+  }
+
+  #refreshOutboxCounts(): void {
+    const counts = this.#o.store.outboxCounts();
+    this.#update({
+      pendingOutbox: counts.pending,
+      lastError: this.#status.phase === 'idle' ? rejectedSummary(counts.rejected, counts.firstRejectedError) : this.#status.lastError,
+    });
+  }
+
+  #update(patch: Partial<SyncStatus>): void {
+    this.#status = { ...this.#status, ...patch };
+    const json = JSON.stringify(this.#status);
+    if (json === this.#lastEmitted) return;
+    this.#lastEmitted = json;
+    const snapshot = this.status();
+    for (const listener of this.#listeners) listener(snapshot);
+  }
+}
+
+/**
+ * Purges in batches, yielding to the event loop between them: a purge of many customers
+ * (rights shrank a lot) must not freeze the window or the IPC.
+ */
+export async function purgeInBatches(store: CacheStore, rights: UserRights): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const purged = store.purgeInvisible(rights, PURGE_BATCH);
+    total += purged;
+    if (purged < PURGE_BATCH) return total;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+function rejectedSummary(rejected: number, firstError: string | null): string | null {
+  if (rejected === 0) return null;
+  const notes = rejected === 1 ? '1 note was' : `${rejected} notes were`;
+  return `${notes} refused by the backend and not saved: ${firstError ?? 'rejected'}`;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,201 @@
+/**
+ * `npm start`: the whole product on this machine, on loopback.
+ *   1. the backend on its embedded SQLite file, seeded with a demo tenant the first time;
+ *   2. the dev PBX (Kamailio + rtpengine from pbx/) when Kamailio is installed;
+ *   3. the agent app: the Electron shell where the Electron binary exists, otherwise the
+ *      browser shell (same core, same renderer) in a Chromium app window.
+ * Ctrl-C stops everything it started.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const dataHome = path.resolve(root, process.env.TSUNAGU_HOME ?? '.data');
+const backendPort = process.env.TSUNAGU_BACKEND_PORT ?? '8740';
+const backendUrl = process.env.TSUNAGU_BACKEND_URL ?? `http://127.0.0.1:${backendPort}`;
+const dbPath = path.resolve(root, process.env.TSUNAGU_DB_PATH ?? path.join(dataHome, 'backend.db'));
+const demoCustomers = process.env.TSUNAGU_DEMO_CUSTOMERS ?? '3000';
+// One secret per start, shared by the backend (which issues SIP credentials) and the PBX
+// (which checks them); it is never written to disk or printed.
+const sipSecret = process.env.TSUNAGU_SIP_SECRET ?? randomBytes(32).toString('base64url');
+
+const children: ChildProcess[] = [];
+const cleanups: Array<() => Promise<void>> = [];
+const say = (line: string) => process.stdout.write(`tsunagu: ${line}\n`);
+
+function tsNode(script: string, args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, script), ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  return child;
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp, name: string): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      process.stdout.write(`  [${name}] ${line.replace(/#secret=\S+/, '#secret=…')}\n`);
+      const match = line.match(pattern);
+      if (match) resolve(match);
+    });
+    child.once('exit', (code) => reject(new Error(`${name} exited with code ${code} before it was ready`)));
+  });
+}
+
+function runToEnd(script: string, args: string[], env: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, script), ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: 'inherit',
+    });
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${script} failed with code ${code}`))));
+  });
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.name === 'node_modules') continue;
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : fs.statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+async function ensureRendererBuilt(): Promise<string> {
+  const outDir = path.join(root, 'dist', 'renderer');
+  const index = path.join(outDir, 'index.html');
+  const sourcesChanged =
+    !fs.existsSync(index) ||
+    Math.max(newestMtime(path.join(root, 'renderer')), newestMtime(path.join(root, 'shared'))) > fs.statSync(index).mtimeMs;
+  if (sourcesChanged) {
+    say('building the renderer…');
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error('renderer build failed'))));
+    });
+  }
+  return outDir;
+}
+
+/** The Electron binary, when this machine has one (npm cannot download it everywhere). */
+function electronBinary(): string | null {
+  try {
+    const require = createRequire(import.meta.url);
+    const binary = require('electron') as unknown;
+    return typeof binary === 'string' && fs.existsSync(binary) ? binary : null;
+  } catch {
+    return null;
+  }
+}
+
+function chromiumBinary(): string | null {
+  for (const candidate of [process.env.TSUNAGU_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']) {
+    if (candidate && fs.existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+function commandExists(file: string): boolean {
+  return ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin'].some((dir) => fs.existsSync(path.join(dir, file)));
+}
+
+async function startPbxIfInstalled(): Promise<string | null> {
+  if (!commandExists('kamailio') || !commandExists('rtpengine')) {
+    say('Kamailio or rtpengine is not installed: the softphone will stay offline (npm run setup installs them).');
+    return null;
+  }
+  const { startPbx } = await import('../pbx/pbx.js');
+  const runtimeDir = path.join(dataHome, 'pbx');
+  fs.mkdirSync(runtimeDir, { recursive: true });
+  const pbx = await startPbx({ runtimeDir, secret: sipSecret });
+  cleanups.push(() => pbx.stop());
+  say(`dev PBX ready: ${pbx.wsUrl} (SIP over WebSocket), UDP trunk on 127.0.0.1:${pbx.udpPort}`);
+  return pbx.wsUrl;
+}
+
+async function main(): Promise<void> {
+  fs.mkdirSync(dataHome, { recursive: true });
+  const backendEnv: Record<string, string> = {
+    TSUNAGU_BACKEND_PORT: backendPort,
+    TSUNAGU_SIP_SECRET: sipSecret,
+  };
+  if (!process.env.DATABASE_URL) {
+    backendEnv.TSUNAGU_DB_PATH = dbPath;
+    if (!fs.existsSync(dbPath)) {
+      say(`first start: creating the demo tenant with ${demoCustomers} customers in ${path.relative(root, dbPath)}`);
+      await runToEnd('backend/src/seed/cli.ts', ['--customers', demoCustomers, '--db', dbPath], {});
+    }
+  }
+
+  const pbxWsUrl = await startPbxIfInstalled();
+  if (pbxWsUrl) backendEnv.TSUNAGU_SIP_WS_URL = pbxWsUrl;
+
+  const backend = tsNode('backend/src/main.ts', [], backendEnv);
+  await waitForLine(backend, /listening on (http\S+)/, 'backend');
+
+  const rendererDir = await ensureRendererBuilt();
+  const appEnv = { TSUNAGU_BACKEND_URL: backendUrl, TSUNAGU_DATA_DIR: path.join(dataHome, 'app'), TSUNAGU_RENDERER_DIR: rendererDir };
+
+  const electron = electronBinary();
+  if (electron && process.env.TSUNAGU_SHELL !== 'browser') {
+    await runToEnd('scripts/build-electron.ts', [], {});
+    say('opening the Electron app');
+    const child = spawn(electron, [path.join(root, 'dist', 'electron', 'main.cjs')], { cwd: root, env: { ...process.env, ...appEnv }, stdio: 'inherit' });
+    children.push(child);
+    child.once('exit', () => void shutdown(0));
+    return;
+  }
+
+  say('the Electron binary is not available here: using the browser shell (same core, same UI)');
+  const shell = tsNode('electron/browser-shell/cli.ts', [], appEnv);
+  const [, url] = await waitForLine(shell, /tsunagu shell: ready (\S+)/, 'app');
+  const chromium = chromiumBinary();
+  const hasDisplay = Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
+  if (!chromium || !hasDisplay || process.env.TSUNAGU_NO_WINDOW) {
+    say(`no window can be opened here (${chromium ? 'no display' : 'Chromium not installed'}). The app is served at:`);
+    process.stdout.write(`\n  ${url}\n\n`);
+  } else {
+    const profile = path.join(dataHome, 'chromium-profile');
+    const args = [
+      `--app=${url}`,
+      `--user-data-dir=${profile}`,
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+    ];
+    // Chromium refuses to run as root with its sandbox; a normal user keeps it.
+    if (process.getuid?.() === 0) args.push('--no-sandbox');
+    const window = spawn(chromium, args, { stdio: 'ignore' });
+    children.push(window);
+    window.once('exit', () => void shutdown(0));
+    say('the app window is open; closing it or Ctrl-C stops everything');
+  }
+  say('demo logins (tenant "demo"): agent1 / agent1-pass, super1 / super1-pass, admin / admin-pass');
+}
+
+let stopping = false;
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children.reverse()) if (child.exitCode === null) child.kill('SIGTERM');
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  process.exit(code);
+}
+
+process.once('SIGINT', () => void shutdown(0));
+process.once('SIGTERM', () => void shutdown(0));
+main().catch((error: unknown) => {
+  process.stderr.write(`tsunagu: ${error instanceof Error ? error.message : String(error)}\n`);
+  void shutdown(1);
+});
