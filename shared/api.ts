@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  CallMeta,
   Classification,
   Contact,
   Customer,
@@ -128,6 +129,22 @@ export const OutboxEntry = z.discriminatedUnion('type', [
     clientId: z.uuid(),
     incidentId: Id,
     body: z.string().trim().min(1, 'must not be empty').max(20_000),
+    createdAt: IsoTime,
+  }),
+  /**
+   * A call's wrap-up: becomes a contact of kind `call` in the chosen incident, or in a new
+   * incident titled `newIncidentTitle` for `customerId`. Saved offline like a note.
+   */
+  z.object({
+    type: z.literal('log_call'),
+    clientId: z.uuid(),
+    customerId: Id,
+    incidentId: Id.nullable(),
+    newIncidentTitle: z.string().trim().min(1).max(300).nullable(),
+    direction: z.enum(['inbound', 'outbound']),
+    summary: z.string().trim().max(500),
+    body: z.string().max(20_000).default(''),
+    callMeta: CallMeta,
     createdAt: IsoTime,
   }),
 ]);

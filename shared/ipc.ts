@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CustomerRecord, CustomerSummary } from './api.js';
+import { AgentPresence, AgentStatus, CustomerCreate, CustomerRecord, CustomerSummary } from './api.js';
 import { Contact, Customer, Id, Incident, IsoTime, User } from './domain.js';
 import type { Result } from './result.js';
 
@@ -52,6 +52,63 @@ export const SearchResult = z.object({
 });
 export type SearchResult = z.infer<typeof SearchResult>;
 
+export const SipCredentials = z.object({
+  /** ws:// or wss:// URL of the PBX's SIP WebSocket. */
+  wsUrl: z.string(),
+  /** The agent's address of record, sip:user@domain. */
+  aor: z.string(),
+  username: z.string(),
+  password: z.string(),
+  expiresAt: IsoTime,
+  displayName: z.string(),
+});
+export type SipCredentials = z.infer<typeof SipCredentials>;
+
+export const Disposition = z.object({ code: z.string().min(1).max(50), label: z.string().min(1).max(100) });
+export type Disposition = z.infer<typeof Disposition>;
+
+export const TelephonySettings = z.object({
+  dispositions: z.array(Disposition),
+  /** SIP header that carries the customer id collected by the PBX's IVR. */
+  customerIdHeader: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
+  /** After-call work ends by itself after this long when the wrap-up is not saved. */
+  afterCallWorkSeconds: z.number().int().min(0).max(3600),
+  dtmfMode: z.enum(['rfc4733', 'info']),
+  defaultRegion: z.string().length(2),
+});
+export type TelephonySettings = z.infer<typeof TelephonySettings>;
+
+export const CALL_EVENTS = ['ringing', 'answered', 'missed', 'rejected', 'transferred', 'ended'] as const;
+export const CallEventInput = z.object({
+  callId: z.string().min(1).max(200),
+  event: z.enum(CALL_EVENTS),
+  direction: z.enum(['inbound', 'outbound']),
+  /** The other party's number as E.164 when it parsed, else as received (bounded). */
+  remote: z.string().max(100),
+  customerId: Id.nullable(),
+  at: IsoTime,
+  transferTarget: z.string().max(100).optional(),
+});
+export type CallEventInput = z.infer<typeof CallEventInput>;
+
+export const CallWrapUpInput = z.object({
+  callId: z.string().min(1).max(200),
+  customerId: Id,
+  /** An existing incident, or null with `newIncidentTitle` to open one. */
+  incidentId: Id.nullable(),
+  newIncidentTitle: z.string().trim().min(1).max(300).nullable(),
+  direction: z.enum(['inbound', 'outbound']),
+  summary: z.string().trim().min(1, 'must not be empty').max(500),
+  body: z.string().max(20_000).default(''),
+  disposition: z.string().min(1).max(50),
+  callbackNeeded: z.boolean(),
+  remote: z.string().max(100),
+  startedAt: IsoTime,
+  answeredAt: IsoTime.nullable(),
+  endedAt: IsoTime,
+}).refine((v) => (v.incidentId === null) !== (v.newIncidentTitle === null), 'exactly one of incidentId and newIncidentTitle');
+export type CallWrapUpInput = z.infer<typeof CallWrapUpInput>;
+
 export const AppInfo = z.object({
   version: z.string(),
   shell: z.enum(['electron', 'browser']),
@@ -91,6 +148,17 @@ export const IPC_CHANNELS = {
       .refine((v) => v.phone !== undefined || v.customerId !== undefined, 'phone or customerId is required'),
     result: CustomerDetail.nullable(),
   },
+  /** Short-lived SIP credentials from the backend; kept in memory only, never on disk. */
+  'sip:credentials': { request: NoPayload, result: SipCredentials },
+  /** Tenant telephony settings the softphone needs (cached for offline use). */
+  'telephony:settings': { request: NoPayload, result: TelephonySettings },
+  /** Ringing / answered / missed / transferred / ended: audited on the backend (queued while offline). */
+  'calls:event': { request: CallEventInput, result: z.null() },
+  /** The wrap-up form: saved through the outbox, shown at once as a pending call contact. */
+  'calls:wrapUp': { request: CallWrapUpInput, result: CachedContact },
+  'agent:setStatus': { request: z.object({ status: AgentStatus }), result: AgentPresence },
+  /** "Create customer" from an unregistered caller's panel (online; needs the right to). */
+  'customers:create': { request: CustomerCreate, result: CustomerDetail },
   'notes:add': {
     request: z.object({ incidentId: Id, body: z.string().trim().min(1, 'must not be empty').max(20_000) }),
     result: CachedContact,

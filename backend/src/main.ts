@@ -2,6 +2,7 @@ import { buildApp } from './app.js';
 import { ConfigError, describeDatabase, loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { DatabaseTooNewError, migrateToLatest } from './db/migrate.js';
+import { startMailServices, type MailServices } from './mail/service.js';
 
 /** `npm run backend`: migrate, listen, and shut down cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -15,12 +16,14 @@ async function main(): Promise<void> {
     throw error;
   }
   const app = buildApp({ db: handle, config });
+  let mail: MailServices | null = null;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'shutting down');
     try {
+      await mail?.close();
       await app.close();
     } finally {
       await handle.close();
@@ -30,6 +33,10 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
   await app.listen({ host: config.host, port: config.port });
+  // The SMTP listener and the sender run beside the HTTP server (not inside buildApp, so that
+  // test apps do not all bind the SMTP port); TSUNAGU_SMTP_ENABLED / TSUNAGU_MAIL_SENDER_ENABLED
+  // turn them off per instance.
+  mail = await startMailServices(handle, app.log);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

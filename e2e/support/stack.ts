@@ -47,6 +47,7 @@ export async function startStack(options: { customers: number; extraBackendEnv?:
     TSUNAGU_DB_PATH: dbPath,
     TSUNAGU_BACKEND_PORT: String(backendPort),
     TSUNAGU_LOG_LEVEL: 'warn',
+    TSUNAGU_SMTP_PORT: String(await freePort()),
     ...options.extraBackendEnv,
   };
 

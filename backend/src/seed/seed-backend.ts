@@ -7,6 +7,7 @@ import type { Argon2Config } from '../config.js';
 import type { DatabaseHandle } from '../db/database.js';
 import { CustomerGenerator, type SeedUser } from './generator.js';
 import { Prng } from './prng.js';
+import { seedMailFixtures } from '../mail/fixtures.js';
 
 export interface SeedTenant {
   slug: string;
@@ -100,6 +101,8 @@ export async function seedBackend(options: SeedBackendOptions): Promise<SeededTe
     otherTenantSeed(options.seed),
     options.otherTenantCustomers ?? OTHER_TENANT_CUSTOMERS,
   );
+  // Support and fax addresses plus reply templates, so mail works on a fresh demo install.
+  for (const tenant of [demo, other]) await seedMailFixtures(handle, tenant);
   return [demo, other];
 }
 

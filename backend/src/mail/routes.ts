@@ -1,0 +1,385 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import {
+  AgentStatusRequest,
+  MAIL_API,
+  MailAddressInput,
+  MailCloseRequest,
+  MailSettingsUpdate,
+  MailTemplateInput,
+  MyRepliesQuery,
+  ReplyApproveRequest,
+  ReplyDraftRequest,
+  ReplyReturnRequest,
+  type AgentPresence,
+  type MailAddress,
+  type MailAddressesResponse,
+  type MailOfferResponse,
+  type MailSettings,
+  type MailTemplate,
+  type MailTemplatesResponse,
+  type MailView,
+  type RepliesResponse,
+  type ReplyView,
+  type ReviewQueueResponse,
+  type SupervisorSummary,
+} from '../../../shared/api.js';
+import { Id, type User } from '../../../shared/domain.js';
+import { resolveSessionByHash } from '../auth/sessions.js';
+import type { BackendContext } from '../context.js';
+import { isUniqueViolation } from '../customers/writes.js';
+import { HttpError, parseRequest } from '../http/errors.js';
+import { databaseNow } from './clock.js';
+import { loadMailConfig, type MailConfig } from './config.js';
+import { closeMail, dispatchSettings, heartbeat, offerMail, queueCounts, releaseMail, setAgentStatus } from './dispatch.js';
+import { createMailNotifier, type MailNotifier } from './notify.js';
+import {
+  approveReply,
+  deleteTemplate,
+  discardDraft,
+  failedReplies,
+  getReply,
+  listTemplates,
+  myReplies,
+  requeueReply,
+  returnReply,
+  reviewQueue,
+  saveDraft,
+  saveTemplate,
+  submitReply,
+} from './replies.js';
+import { mailDb } from './schema.js';
+import { supervisorSummary } from './summary.js';
+import { assertMaySeeCustomer, loadMailView } from './views.js';
+
+const IdParams = z.object({ id: Id });
+const ContactParams = z.object({ contactId: Id });
+const AddressParams = z.object({ address: z.string().min(3).max(320) });
+
+const PING_INTERVAL_MS = 25_000;
+/** Time-based changes (a heartbeat that stops, a lease that runs out) announce nothing: refresh. */
+const SUMMARY_REFRESH_MS = 15_000;
+/** A burst of changes (a mail arriving touches several things) becomes one push. */
+const PUSH_DEBOUNCE_MS = 100;
+
+function isSupervisor(user: User): boolean {
+  return user.role === 'supervisor' || user.role === 'admin';
+}
+
+function assertSupervisor(user: User): void {
+  if (!isSupervisor(user)) throw new HttpError('forbidden', 'for supervisors and admins only');
+}
+
+function assertAdmin(user: User): void {
+  if (user.role !== 'admin') throw new HttpError('forbidden', 'for admins only');
+}
+
+/** `filename*` (RFC 5987) keeps any name; the plain `filename` is an ASCII stand-in. */
+function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
+
+/**
+ * Untrusted bytes go out as a download that no browser renders or sniffs: the app hands them
+ * to the user's file system on request and never opens them itself.
+ */
+function sendDownload(reply: FastifyReply, filename: string, content: Buffer): FastifyReply {
+  return reply
+    .header('content-type', 'application/octet-stream')
+    .header('content-disposition', contentDisposition(filename))
+    .header('x-content-type-options', 'nosniff')
+    .header('content-security-policy', "default-src 'none'; sandbox")
+    .header('cache-control', 'private, no-store')
+    .send(content);
+}
+
+export interface MailRoutesOptions {
+  /** Defaults to the environment (TSUNAGU_SMTP_*, TSUNAGU_MAIL_*). */
+  config?: MailConfig;
+}
+
+/**
+ * The e-mail channel's routes (see MAIL_API in shared/api.ts), to be registered inside the
+ * authenticated scope. The SMTP listener and the sender are not started here but by
+ * `startMailServices` (service.ts): every app instance serves the routes, while a deployment
+ * decides which processes receive and send mail.
+ */
+export function registerMailRoutes(app: FastifyInstance, ctx: BackendContext, options: MailRoutesOptions = {}): MailNotifier {
+  const config = options.config ?? loadMailConfig();
+  const { handle } = ctx;
+  const db = mailDb(handle.db);
+  const notifier = createMailNotifier(handle, app.log);
+  app.addHook('onReady', () => notifier.start());
+  app.addHook('onClose', () => notifier.close());
+
+  // ── Presence ──
+  app.put(MAIL_API.agentStatus, async (request): Promise<AgentPresence> => {
+    const body = parseRequest(AgentStatusRequest, request.body, 'body');
+    return setAgentStatus(handle, notifier, config, request.auth, body.status);
+  });
+  app.post(MAIL_API.agentHeartbeat, async (request): Promise<AgentPresence> => heartbeat(handle, notifier, config, request.auth));
+
+  // ── Queue ──
+  app.post(MAIL_API.mailOffer, async (request): Promise<MailOfferResponse> => offerMail(handle, notifier, config, request.auth));
+
+  const visibleMail = async (user: User, tenantId: string, mailId: string): Promise<MailView> => {
+    const mail = await loadMailView(db, tenantId, mailId);
+    await assertMaySeeCustomer(db, user, tenantId, mail.customerId, `no mail ${mailId}`);
+    return mail;
+  };
+
+  app.get(MAIL_API.mailMessage, async (request): Promise<MailView> => {
+    const { id } = parseRequest(IdParams, request.params, 'params');
+    return visibleMail(request.auth.user, request.auth.tenant.id, id);
+  });
+
+  app.get(MAIL_API.mailByContact, async (request): Promise<MailView> => {
+    const { contactId } = parseRequest(ContactParams, request.params, 'params');
+    const row = await db
+      .selectFrom('mail_messages')
+      .select('id')
+      .where('tenant_id', '=', request.auth.tenant.id)
+      .where('contact_id', '=', contactId)
+      .executeTakeFirst();
+    if (!row) throw new HttpError('not_found', `no mail behind contact ${contactId}`);
+    return visibleMail(request.auth.user, request.auth.tenant.id, row.id);
+  });
+
+  app.get(MAIL_API.mailRaw, async (request, reply) => {
+    const { id } = parseRequest(IdParams, request.params, 'params');
+    const mail = await visibleMail(request.auth.user, request.auth.tenant.id, id);
+    const row = await db.selectFrom('mail_messages').select('raw').where('id', '=', mail.id).executeTakeFirstOrThrow();
+    return sendDownload(reply, `mail-${mail.id}.eml`, row.raw);
+  });
+
+  app.get(MAIL_API.mailAttachment, async (request, reply) => {
+    const { id } = parseRequest(IdParams, request.params, 'params');
+    const row = await db
+      .selectFrom('mail_attachments as a')
+      .innerJoin('mail_messages as m', 'm.id', 'a.mail_id')
+      .select(['a.filename', 'a.content', 'a.rejected_reason', 'm.customer_id'])
+      .where('a.tenant_id', '=', request.auth.tenant.id)
+      .where('a.id', '=', id)
+      .executeTakeFirst();
+    if (!row) throw new HttpError('not_found', `no attachment ${id}`);
+    await assertMaySeeCustomer(db, request.auth.user, request.auth.tenant.id, row.customer_id, `no attachment ${id}`);
+    if (row.content === null) throw new HttpError('not_found', `attachment ${id} was not kept (${row.rejected_reason ?? 'refused'})`);
+    return sendDownload(reply, row.filename, row.content);
+  });
+
+  app.post(MAIL_API.mailRelease, async (request, reply) => {
+    const { id } = parseRequest(IdParams, request.params, 'params');
+    await releaseMail(handle, notifier, request.auth, id);
+    return reply.status(204).send();
+  });
+
+  app.post(MAIL_API.mailClose, async (request): Promise<MailView> => {
+    const { id } = parseRequest(IdParams, request.params, 'params');
+    const body = parseRequest(MailCloseRequest, request.body, 'body');
+    await closeMail(handle, notifier, config, request.auth, id, body.note);
+    return loadMailView(db, request.auth.tenant.id, id);
+  });
+
+  // ── Templates ──
+  app.get(MAIL_API.mailTemplates, async (request): Promise<MailTemplatesResponse> => ({
+    templates: await listTemplates(db, request.auth.tenant.id),
+  }));
+  app.post(MAIL_API.mailTemplates, async (request): Promise<MailTemplate> => {
+    const body = parseRequest(MailTemplateInput, request.body, 'body');
+    return saveTemplate(handle, request.auth, body, null);
+  });
+  app.put(MAIL_API.mailTemplate, async (request): Promise<MailTemplate> => {
+    const { id } = parseRequest(IdParams, request.params, 'params');
+    const body = parseRequest(MailTemplateInput, request.body, 'body');
+    return saveTemplate(handle, request.auth, body, id);
+  });
+  app.delete(MAIL_API.mailTemplate, async (request, reply) => {
+    const { id } = parseRequest(IdParams, request.params, 'params');
+    await deleteTemplate(handle, request.auth, id);
+    return reply.status(204).send();
+  });
+
+  // ── Replies and review ──
+  app.get(MAIL_API.reply, async (request): Promise<ReplyView> => {
+    const { id } = parseRequest(IdParams, request.params, 'params');
+    return getReply(handle, request.auth, id);
+  });
+  app.put(MAIL_API.reply, async (request): Promise<ReplyView> => {
+    const { id } = parseRequest(IdParams, request.params, 'params');
+    const body = parseRequest(ReplyDraftRequest, request.body, 'body');
+    return saveDraft(handle, notifier, config, request.auth, id, body);
+  });
+  app.delete(MAIL_API.reply, async (request, reply) => {
+    const { id } = parseRequest(IdParams, request.params, 'params');
+    await discardDraft(handle, notifier, request.auth, id);
+    return reply.status(204).send();
+  });
+  app.post(MAIL_API.replySubmit, async (request): Promise<ReplyView> => {
+    const { id } = parseRequest(IdParams, request.params, 'params');
+    return submitReply(handle, notifier, request.auth, id);
+  });
+  app.post(MAIL_API.replyApprove, async (request): Promise<ReplyView> => {
+    const { id } = parseRequest(IdParams, request.params, 'params');
+    const body = parseRequest(ReplyApproveRequest, request.body, 'body');
+    return approveReply(handle, notifier, request.auth, id, body);
+  });
+  app.post(MAIL_API.replyReturn, async (request): Promise<ReplyView> => {
+    const { id } = parseRequest(IdParams, request.params, 'params');
+    const body = parseRequest(ReplyReturnRequest, request.body, 'body');
+    return returnReply(handle, notifier, request.auth, id, body.comment);
+  });
+  app.post(MAIL_API.replyRequeue, async (request): Promise<ReplyView> => {
+    const { id } = parseRequest(IdParams, request.params, 'params');
+    return requeueReply(handle, notifier, request.auth, id);
+  });
+  app.get(MAIL_API.myReplies, async (request): Promise<RepliesResponse> => {
+    const query = parseRequest(MyRepliesQuery, request.query, 'query');
+    return { replies: await myReplies(handle, request.auth, query.state) };
+  });
+  app.get(MAIL_API.reviewQueue, async (request): Promise<ReviewQueueResponse> => ({ items: await reviewQueue(handle, request.auth) }));
+  app.get(MAIL_API.failedReplies, async (request): Promise<RepliesResponse> => ({ replies: await failedReplies(handle, request.auth) }));
+
+  // ── Supervisor ──
+  app.get(MAIL_API.supervisorSummary, async (request): Promise<SupervisorSummary> => {
+    assertSupervisor(request.auth.user);
+    return supervisorSummary(db, handle.dialect, config, request.auth.tenant.id, request.auth.user);
+  });
+
+  // ── Settings and addresses ──
+  app.get(MAIL_API.mailSettings, async (request): Promise<MailSettings> => dispatchSettings(db, request.auth.tenant.id, config));
+  app.put(MAIL_API.mailSettings, async (request): Promise<MailSettings> => {
+    assertSupervisor(request.auth.user);
+    const body = parseRequest(MailSettingsUpdate, request.body, 'body');
+    const tenantId = request.auth.tenant.id;
+    const current = await db.selectFrom('mail_settings').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
+    const next = {
+      lease_seconds: body.leaseSeconds === undefined ? (current?.lease_seconds ?? null) : body.leaseSeconds,
+      busy_calls_per_agent: body.busyCallsPerAgent === undefined ? (current?.busy_calls_per_agent ?? null) : body.busyCallsPerAgent,
+      updated_at: new Date().toISOString(),
+    };
+    await db
+      .insertInto('mail_settings')
+      .values({ tenant_id: tenantId, ...next })
+      .onConflict((oc) => oc.column('tenant_id').doUpdateSet(next))
+      .execute();
+    await notifier.publish(tenantId);
+    return dispatchSettings(db, tenantId, config);
+  });
+
+  app.get(MAIL_API.mailAddresses, async (request): Promise<MailAddressesResponse> => {
+    assertSupervisor(request.auth.user);
+    const rows = await db.selectFrom('mail_addresses').select(['address', 'kind']).where('tenant_id', '=', request.auth.tenant.id).orderBy('address').execute();
+    return { addresses: rows };
+  });
+  app.post(MAIL_API.mailAddresses, async (request): Promise<MailAddress> => {
+    assertAdmin(request.auth.user);
+    const body = parseRequest(MailAddressInput, request.body, 'body');
+    const address = body.address.toLowerCase();
+    try {
+      await db
+        .insertInto('mail_addresses')
+        .values({ address, tenant_id: request.auth.tenant.id, kind: body.kind, created_at: new Date().toISOString() })
+        .execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new HttpError('conflict', `body.address: ${address} is already in use`);
+      throw error;
+    }
+    return { address, kind: body.kind };
+  });
+  app.delete(MAIL_API.mailAddress, async (request, reply) => {
+    assertAdmin(request.auth.user);
+    const { address } = parseRequest(AddressParams, request.params, 'params');
+    const deleted = await db
+      .deleteFrom('mail_addresses')
+      .where('tenant_id', '=', request.auth.tenant.id)
+      .where('address', '=', address.toLowerCase())
+      .executeTakeFirst();
+    if (Number(deleted.numDeletedRows) === 0) throw new HttpError('not_found', `no address ${address}`);
+    return reply.status(204).send();
+  });
+
+  registerMailEvents(app, ctx, config, notifier);
+  return notifier;
+}
+
+/**
+ * GET /api/mail/events: Server-Sent Events. Everyone gets `queue` when the mail queue changes;
+ * supervisors and admins also get `summary`, the whole live view, on connect, after every
+ * change (debounced) and every 15 s (presence and leases also change by the clock).
+ */
+function registerMailEvents(app: FastifyInstance, ctx: BackendContext, config: MailConfig, notifier: MailNotifier): void {
+  const db = mailDb(ctx.handle.db);
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of [...open]) end();
+  });
+
+  app.get(MAIL_API.mailEvents, async (request, reply) => {
+    const { tenant, user, tokenHash } = request.auth;
+    const supervisor = isSupervisor(user);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    const send = (event: 'queue' | 'summary' | 'ping', data: object) => {
+      if (open.has(end)) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    let lastWaiting = -1;
+    let pushing = false;
+    let again = false;
+    const push = async () => {
+      if (pushing) {
+        again = true;
+        return;
+      }
+      pushing = true;
+      try {
+        do {
+          again = false;
+          const now = await databaseNow(db, ctx.handle.dialect);
+          const { waiting } = await queueCounts(db, tenant.id, now, config);
+          if (waiting !== lastWaiting) {
+            lastWaiting = waiting;
+            send('queue', { waiting });
+          }
+          if (supervisor) send('summary', await supervisorSummary(db, ctx.handle.dialect, config, tenant.id, user));
+        } while (again && open.has(end));
+      } catch (error) {
+        request.log.warn({ err: error }, 'mail events: could not compute an update');
+      } finally {
+        pushing = false;
+      }
+    };
+    let debounce: NodeJS.Timeout | null = null;
+    const unsubscribe = notifier.subscribe(tenant.id, () => {
+      if (debounce) return;
+      debounce = setTimeout(() => {
+        debounce = null;
+        void push();
+      }, PUSH_DEBOUNCE_MS);
+    });
+    const refresh = supervisor ? setInterval(() => void push(), SUMMARY_REFRESH_MS) : null;
+    const ping = setInterval(() => {
+      resolveSessionByHash(ctx.handle.db, tokenHash)
+        .then((session) => (session ? send('ping', {}) : end()))
+        .catch(() => end());
+    }, PING_INTERVAL_MS);
+    const end = () => {
+      if (!open.delete(end)) return;
+      if (debounce) clearTimeout(debounce);
+      if (refresh) clearInterval(refresh);
+      clearInterval(ping);
+      unsubscribe();
+      res.end();
+    };
+    open.add(end);
+    request.raw.on('close', end);
+    res.write('retry: 3000\n\n');
+    await push();
+  });
+}
