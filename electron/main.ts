@@ -85,9 +85,15 @@ class SafeStorageTokenStore implements TokenStore {
   ) {}
 
   async get(): Promise<string | null> {
-    if (!fs.existsSync(this.file) || !encryptionIsReal()) return null;
+    if (!encryptionIsReal()) return null;
+    let encrypted: Buffer;
     try {
-      return safeStorage.decryptString(await fs.promises.readFile(this.file));
+      encrypted = await fs.promises.readFile(this.file);
+    } catch {
+      return null;
+    }
+    try {
+      return safeStorage.decryptString(encrypted);
     } catch (error) {
       this.log.warn('the stored session token could not be decrypted; logging in again', {
         error: error instanceof Error ? error.message : String(error),

@@ -96,6 +96,15 @@ describe('CacheStore.search', () => {
     expect(namesFor('ta')).toEqual(['山田 太郎']);
   });
 
+  it('finds a partial e-mail address through its local part, checked against the whole', () => {
+    const decoy = makeRecord({ name: 'Decoy', nameKana: '', emails: ['taro.yamada@example.com'] });
+    store.upsertRecords([decoy]);
+    expect(namesFor('yamada@example.jp')).toEqual(['山田 太郎']);
+    expect(namesFor('yamada@example')).toEqual(['Decoy', '山田 太郎']);
+    expect(namesFor('TARO.YAMADA@EXAMPLE.COM')).toEqual(['Decoy']);
+    expect(namesFor('nobody@example.jp')).toEqual([]);
+  });
+
   it('finds customer codes written with or without the hyphen', () => {
     expect(namesFor('C-000456')).toEqual(['John Smith']);
     expect(namesFor('c000456')).toEqual(['John Smith']);
@@ -164,6 +173,46 @@ describe('CacheStore.search', () => {
     expect(Object.keys(entry?.fields ?? {}).sort()).toEqual(['durationMs', 'queryLength', 'results']);
     expect(entry?.fields?.queryLength).toBe(5);
     expect(JSON.stringify(logger.entries)).not.toContain('山田');
+  });
+});
+
+describe('CacheStore.countCustomers', () => {
+  it('keeps the count current through inserts, updates, deletes, purges and a reset', () => {
+    const count = () => db.prepare('SELECT count(*) FROM customers').pluck().get();
+    expect(store.countCustomers()).toBe(0);
+    const records = [makeRecord({ classification: 1 }), makeRecord(), makeRecord()];
+    store.upsertRecords(records);
+    store.upsertRecords(records.slice(0, 2));
+    expect(store.countCustomers()).toBe(3);
+    store.applyChanges([
+      { seq: 1, op: 'delete_customer', customerId: records[2]!.customer.id },
+      { seq: 2, op: 'delete_customer', customerId: 'not-cached' },
+    ]);
+    expect([store.countCustomers(), count()]).toEqual([2, 2]);
+    expect(() =>
+      store.upsertRecords([makeRecord(), { ...makeRecord(), incidents: [makeIncident('no-such-customer')] }]),
+    ).toThrow(/FOREIGN KEY/);
+    expect(store.countCustomers()).toBe(2);
+    store.purgeInvisible({ role: 'agent', branch: null, customerLimitAuthority: 2, mayHandleUnregisteredCallers: false });
+    expect([store.countCustomers(), count()]).toEqual([1, 1]);
+    store.clearSyncedData();
+    expect([store.countCustomers(), count()]).toEqual([0, 0]);
+  });
+});
+
+describe('CacheStore.mergeSearchIndexStep', () => {
+  it('merges the trigram index of a bulk load step by step, and search still finds everything', () => {
+    const records = Array.from({ length: 600 }, (_, i) => makeRecord({ code: `M-${i}`, name: `統合 試験${i}`, nameKana: `トウゴウ シケン${i}` }));
+    // Many small transactions leave many index segments, as a paged snapshot does.
+    for (let i = 0; i < records.length; i += 10) store.upsertRecords(records.slice(i, i + 10));
+    const segments = () => db.prepare('SELECT count(DISTINCT segid) FROM customer_fts_idx').pluck().get() as number;
+    expect(segments()).toBeGreaterThan(1);
+    let steps = 0;
+    while (store.mergeSearchIndexStep(20)) steps++;
+    expect(steps).toBeGreaterThan(0);
+    expect(segments()).toBe(1);
+    expect(store.search('シケン599').map((c) => c.code)).toEqual(['M-599']);
+    expect(store.search('統合', 100)).toHaveLength(100);
   });
 });
 

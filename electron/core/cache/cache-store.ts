@@ -12,6 +12,8 @@ import type { CacheDb } from './open-cache.js';
 import { invisibleCustomersWhere } from './visibility.js';
 
 export const DEFAULT_SEARCH_LIMIT = 30;
+/** Meta key of the number of cached customers (set to 0 by the first migration). */
+export const CUSTOMER_COUNT_KEY = 'cache.customerCount';
 /** Queries slower than this are logged with their duration. */
 export const SLOW_QUERY_MS = 40;
 /**
@@ -125,6 +127,7 @@ export class CacheStore {
   readonly #logger: Logger;
   readonly #slowQueryMs: number;
   readonly #s: ReturnType<typeof prepareStatements>;
+  #customerCountDelta = 0;
 
   constructor(db: CacheDb, options: CacheStoreOptions) {
     this.db = db;
@@ -138,13 +141,13 @@ export class CacheStore {
 
   /** Writes whole customer records (snapshot pages, bulk loads) in one transaction. */
   upsertRecords(records: readonly CustomerRecord[]): void {
-    this.db.transaction(() => {
+    this.#countingTransaction(() => {
       for (const record of records) {
         this.#upsertCustomer(record.customer);
         for (const incident of record.incidents) this.#writeIncident(incident);
         for (const contact of record.contacts) this.#writeContact(contact);
       }
-    })();
+    });
   }
 
   /**
@@ -154,7 +157,7 @@ export class CacheStore {
    */
   applyChanges(changes: readonly Change[]): void {
     const s = this.#s;
-    this.db.transaction(() => {
+    this.#countingTransaction(() => {
       for (const change of changes) {
         switch (change.op) {
           case 'upsert_customer':
@@ -179,7 +182,7 @@ export class CacheStore {
             assertNever(change, 'change');
         }
       }
-    })();
+    });
   }
 
   /**
@@ -191,11 +194,11 @@ export class CacheStore {
   purgeInvisible(rights: UserRights, batchSize?: number): number {
     const where = invisibleCustomersWhere(rights);
     const select = this.db.prepare(`SELECT rid, id, search_tokens_json FROM customers WHERE ${where.sql} LIMIT ?`);
-    return this.db.transaction(() => {
+    return this.#countingTransaction(() => {
       const rows = select.all(...where.params, batchSize ?? -1) as Pick<CustomerRow, 'rid' | 'id' | 'search_tokens_json'>[];
       for (const row of rows) this.#deleteCustomerRow(row);
       return rows.length;
-    })();
+    });
   }
 
   /**
@@ -214,6 +217,25 @@ export class CacheStore {
         DELETE FROM customers;
         DELETE FROM meta;
       `);
+      this.#s.setMeta.run(CUSTOMER_COUNT_KEY, '0');
+    })();
+  }
+
+  /**
+   * A write transaction that keeps the customer count in meta current: count(*) over a million
+   * rows takes tens of milliseconds, too slow for every status update on the main thread.
+   */
+  #countingTransaction<T>(work: () => T): T {
+    return this.db.transaction(() => {
+      const outer = this.#customerCountDelta;
+      this.#customerCountDelta = 0;
+      try {
+        const result = work();
+        if (this.#customerCountDelta !== 0) this.#s.addToCustomerCount.run(this.#customerCountDelta);
+        return result;
+      } finally {
+        this.#customerCountDelta = outer;
+      }
     })();
   }
 
@@ -260,6 +282,7 @@ export class CacheStore {
       s.updateCustomer.run(...values, rid);
     } else {
       rid = Number(s.insertCustomer.run(customer.id, ...values).lastInsertRowid);
+      this.#customerCountDelta += 1;
     }
     customer.phones.forEach((phone, position) => s.insertPhone.run(rid, position, phone.e164, phone.kind));
     customer.emails.forEach((email, position) => s.insertEmail.run(rid, position, email.toLowerCase()));
@@ -276,6 +299,7 @@ export class CacheStore {
   #deleteCustomerRow(row: Pick<CustomerRow, 'rid' | 'search_tokens_json'>): void {
     this.#deleteIndexRows(row);
     this.#s.deleteCustomer.run(row.rid);
+    this.#customerCountDelta -= 1;
   }
 
   #deleteIndexRows(row: Pick<CustomerRow, 'rid' | 'search_tokens_json'>): void {
@@ -411,7 +435,7 @@ export class CacheStore {
   }
 
   countCustomers(): number {
-    return (this.#s.countCustomers.get() as { n: number }).n;
+    return Number(this.getMeta(CUSTOMER_COUNT_KEY) ?? 0);
   }
 
   // ---- meta ---------------------------------------------------------------------------------
@@ -577,7 +601,7 @@ function prepareStatements(db: CacheDb) {
     contactsOfCustomer: p(`SELECT * FROM contacts
       WHERE incident_id IN (SELECT id FROM incidents WHERE customer_id = ?)
       ORDER BY occurred_at DESC, id`),
-    countCustomers: p('SELECT count(*) AS n FROM customers'),
+    addToCustomerCount: p(`UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = '${CUSTOMER_COUNT_KEY}'`),
 
     getMeta: p('SELECT value FROM meta WHERE key = ?'),
     setMeta: p(

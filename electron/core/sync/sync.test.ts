@@ -37,7 +37,9 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const core of cores.splice(0)) await core.dispose();
+  const used = cores.splice(0);
+  for (const core of used) await core.dispose();
+  for (const core of used) fs.rmSync(core.dataDir, { recursive: true, force: true });
   for (const app of apps.splice(0)) await app.close();
 });
 

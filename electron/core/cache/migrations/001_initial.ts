@@ -10,6 +10,7 @@ import type { CacheMigration } from './index.js';
  * - customer_fts is contentless (the text lives in customers already) with
  *   contentless_delete so rows can be removed by rowid.
  * - contacts carry `pending` for notes written offline that still wait in the outbox.
+ * - meta holds the customer count, kept current by every write (count(*) is slow at scale).
  */
 export const migration001: CacheMigration = {
   version: 1,
@@ -98,6 +99,7 @@ export const migration001: CacheMigration = {
       key TEXT PRIMARY KEY,
       value TEXT NOT NULL
     ) WITHOUT ROWID;
+    INSERT INTO meta (key, value) VALUES ('cache.customerCount', '0');
 
     CREATE TABLE outbox (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
