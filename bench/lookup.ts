@@ -9,6 +9,7 @@
  * BENCH_CUSTOMERS (default 1000000) and BENCH_SEED (default 1) choose the data set;
  * BENCH_ITERATIONS (default 2000) the samples per benchmark.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +20,7 @@ import { seedCache } from '../backend/src/seed/seed-cache.js';
 import { Prng } from '../backend/src/seed/prng.js';
 import type { CustomerGenerator } from '../backend/src/seed/generator.js';
 import { CacheStore } from '../electron/core/cache/cache-store.js';
+import { CACHE_MIGRATIONS } from '../electron/core/cache/migrations/index.js';
 import { openCache } from '../electron/core/cache/open-cache.js';
 import { createMemoryLogger } from '../electron/core/logger.js';
 import type { CustomerRecord } from '../shared/api.js';
@@ -47,10 +49,26 @@ interface CacheManifest {
   customers: number;
   seed: number;
   dataNow: string;
+  /** Fingerprint of the cache schema the file was built with (see `schemaFingerprint`). */
+  schema: string;
   incidents: number;
   contacts: number;
   buildSeconds: number;
   builtAt: string;
+}
+
+const INDEXING_SOURCES = ['../electron/core/cache/customer-index.ts', '../shared/search-text.ts'];
+
+/**
+ * A hash of the app's cache migrations. Unreleased migrations still change in place during
+ * development, and a cache built with an older schema would measure the wrong indexes.
+ */
+function schemaFingerprint(): string {
+  const hash = createHash('sha256');
+  for (const migration of CACHE_MIGRATIONS) hash.update(`${migration.version}\n${migration.up}\n`);
+  // What gets indexed for a customer matters as much as the schema.
+  for (const file of INDEXING_SOURCES) hash.update(fs.readFileSync(new URL(file, import.meta.url)));
+  return hash.digest('hex').slice(0, 16);
 }
 
 function sizeLabel(customers: number): string {
@@ -70,7 +88,12 @@ function ensureCache(customers: number, seed: number): { file: string; manifest:
   const { generator } = planTenant(DEMO_USERS, seed, customers, DATA_NOW);
   if (fs.existsSync(file) && fs.existsSync(manifestFile)) {
     const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as CacheManifest;
-    if (manifest.customers === customers && manifest.seed === seed && manifest.dataNow === DATA_NOW.toISOString()) {
+    const matches =
+      manifest.customers === customers &&
+      manifest.seed === seed &&
+      manifest.dataNow === DATA_NOW.toISOString() &&
+      manifest.schema === schemaFingerprint();
+    if (matches) {
       console.log(`Reusing ${path.relative(process.cwd(), file)} (built ${manifest.builtAt} in ${manifest.buildSeconds} s)`);
       return { file, manifest, generator, built: false };
     }
@@ -93,6 +116,7 @@ function ensureCache(customers: number, seed: number): { file: string; manifest:
     customers: totals.customers,
     seed,
     dataNow: DATA_NOW.toISOString(),
+    schema: schemaFingerprint(),
     incidents: totals.incidents,
     contacts: totals.contacts,
     buildSeconds: Math.round((performance.now() - started) / 100) / 10,

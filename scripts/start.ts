@@ -9,7 +9,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -86,15 +85,16 @@ async function ensureRendererBuilt(): Promise<string> {
   return outDir;
 }
 
-/** The Electron binary, when this machine has one (npm cannot download it everywhere). */
+/**
+ * The Electron binary, when this machine has one. Important: do not `require('electron')` to
+ * find out: it starts a download where the binary is missing, and this network has none.
+ */
 function electronBinary(): string | null {
-  try {
-    const require = createRequire(import.meta.url);
-    const binary = require('electron') as unknown;
-    return typeof binary === 'string' && fs.existsSync(binary) ? binary : null;
-  } catch {
-    return null;
-  }
+  const packageDir = path.join(root, 'node_modules', 'electron');
+  const pathFile = path.join(packageDir, 'path.txt');
+  if (!fs.existsSync(pathFile)) return null;
+  const binary = path.join(packageDir, 'dist', fs.readFileSync(pathFile, 'utf8').trim());
+  return fs.existsSync(binary) ? binary : null;
 }
 
 function chromiumBinary(): string | null {

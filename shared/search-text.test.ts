@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normaliseForSearch, searchTokens } from './search-text.js';
+import { normaliseForSearch, searchTokens, suffixTokens } from './search-text.js';
 
 describe('normaliseForSearch', () => {
   it('folds hiragana, katakana and half-width kana to one form', () => {
@@ -19,5 +19,15 @@ describe('normaliseForSearch', () => {
 describe('searchTokens', () => {
   it('splits names into normalised words', () => {
     expect(searchTokens('山田 太郎', 'やまだ たろう')).toEqual(['山田', '太郎', 'ヤマダ', 'タロウ']);
+  });
+});
+
+describe('suffixTokens', () => {
+  it('gives every suffix of every word, so any substring is a prefix of one', () => {
+    const tokens = suffixTokens('山田 太郎', 'やまだ');
+    expect(tokens).toEqual(expect.arrayContaining(['山田', '田', '太郎', '郎', 'ヤマダ', 'マダ', 'ダ']));
+    for (const substring of ['マダ', '田', '郎', 'ヤマ']) {
+      expect(tokens.some((t) => t.startsWith(substring)), substring).toBe(true);
+    }
   });
 });

@@ -26,6 +26,23 @@ export function searchTokens(...fields: string[]): string[] {
   return [...tokens];
 }
 
+/** Words longer than this add no more suffixes: names and readings are far shorter. */
+const MAX_SUFFIX_WORD_LENGTH = 16;
+
+/**
+ * Every suffix of every normalised word (ヤマダ → ヤマダ, マダ, ダ). Matching a 1–2 character
+ * query as a prefix of these finds it anywhere inside a name or reading (マダ in ヤマダ), with
+ * an index range scan instead of a full scan, which FTS5's trigram tokenizer cannot do.
+ */
+export function suffixTokens(...fields: string[]): string[] {
+  const tokens = new Set<string>();
+  for (const word of searchTokens(...fields)) {
+    const chars = [...word].slice(0, MAX_SUFFIX_WORD_LENGTH);
+    for (let start = 0; start < chars.length; start += 1) tokens.add(chars.slice(start).join(''));
+  }
+  return [...tokens];
+}
+
 /** Number of Unicode code points, which is what the trigram tokenizer counts. */
 export function codePointLength(text: string): number {
   return [...text].length;

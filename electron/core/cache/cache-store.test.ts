@@ -84,6 +84,13 @@ describe('CacheStore.search', () => {
     }
   });
 
+  it('finds a two-character substring from the middle of a reading or name', () => {
+    expect(namesFor('まだ')).toEqual(['山田 太郎']); // マダ inside ヤマダ
+    expect(namesFor('ﾛｳ')).toEqual(['山田 太郎']); // ロウ inside タロウ
+    expect(namesFor('田')).toEqual(['山田 太郎']);
+    expect(namesFor('花子')).toEqual(['山本 花子']); // a given name, not a prefix of the full name
+  });
+
   it('finds latin names by prefix and substring, ignoring case', () => {
     expect(namesFor('jo')).toEqual(['John Smith']);
     expect(namesFor('SMI')).toEqual(['John Smith']);

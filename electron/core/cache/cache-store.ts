@@ -5,7 +5,7 @@ import type { Contact, Customer, Incident, UserRights } from '../../../shared/do
 import type { CachedContact } from '../../../shared/ipc.js';
 import { DEFAULT_REGION, toE164 } from '../../../shared/phone.js';
 import { assertNever } from '../../../shared/result.js';
-import { codePointLength, normaliseForSearch } from '../../../shared/search-text.js';
+import { codePointLength, normaliseForSearch, searchTokens } from '../../../shared/search-text.js';
 import type { Logger } from '../logger.js';
 import { indexCustomer } from './customer-index.js';
 import type { CacheDb } from './open-cache.js';
@@ -645,7 +645,8 @@ function emailsOf(row: CustomerRow): string[] {
 function rankMatch(row: CustomerRow, query: string): number {
   const fields = [...[row.name, row.name_kana, row.code].map(normaliseForSearch), ...emailsOf(row)];
   if (fields.includes(query)) return RANK_EXACT;
-  const tokens = JSON.parse(row.search_tokens_json) as string[];
+  // Whole words of the record itself: the stored index tokens also hold every suffix.
+  const tokens = searchTokens(row.name, row.name_kana, row.code);
   if (tokens.includes(query)) return RANK_WORD;
   if (fields.some((field) => field.startsWith(query)) || tokens.some((token) => token.startsWith(query))) {
     return RANK_PREFIX;

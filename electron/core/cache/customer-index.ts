@@ -1,6 +1,6 @@
 import type { Customer } from '../../../shared/domain.js';
 import { nationalDigits } from '../../../shared/phone.js';
-import { normaliseForSearch, searchTokens } from '../../../shared/search-text.js';
+import { normaliseForSearch, searchTokens, suffixTokens } from '../../../shared/search-text.js';
 
 /**
  * What the cache indexes for one customer, derived from the record alone so that the
@@ -10,7 +10,10 @@ export interface CustomerIndexEntry {
   /** Normalised fields joined by spaces for the trigram FTS table. Normalised queries never
    * contain a space, so no match spans two fields. */
   ftsText: string;
-  /** Normalised words matched by prefix for 1–2 character queries. */
+  /**
+   * Matched by prefix for 1–2 character queries: every suffix of the name and reading words
+   * (so a short query matches anywhere inside them), plus code and e-mail local parts.
+   */
   tokens: string[];
   /** Normalised reading, the secondary sort key of search results. */
   sortKana: string;
@@ -32,6 +35,6 @@ export function indexCustomer(customer: Customer): CustomerIndexEntry {
     .filter((text) => text !== '')
     .join(' ');
   const emailLocalParts = customer.emails.map((email) => email.slice(0, Math.max(0, email.lastIndexOf('@'))));
-  const tokens = searchTokens(customer.name, customer.nameKana, customer.code, ...emailLocalParts);
+  const tokens = [...new Set([...suffixTokens(customer.name, customer.nameKana), ...searchTokens(customer.code, ...emailLocalParts)])];
   return { ftsText, tokens, sortKana: normaliseForSearch(customer.nameKana || customer.name) };
 }
