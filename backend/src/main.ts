@@ -1,4 +1,5 @@
 import { buildApp } from './app.js';
+import { applyConfigFile } from './config-file.js';
 import { ConfigError, describeDatabase, loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { DatabaseTooNewError, migrateToLatest } from './db/migrate.js';
@@ -6,6 +7,8 @@ import { startMailServices, type MailServices } from './mail/service.js';
 
 /** `npm run backend`: migrate, listen, and shut down cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
+  const configFile = applyConfigFile();
+  if (configFile) console.log(`tsunagu backend: settings from ${configFile} (environment variables win)`);
   const config = loadConfig();
   const handle = await openDatabase(config);
   try {
