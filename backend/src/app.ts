@@ -11,6 +11,7 @@ import { installErrorHandlers } from './http/errors.js';
 import { registerMailRoutes } from './mail/routes.js';
 import { createChangeFeed } from './sync/feed.js';
 import { registerSyncRoutes } from './sync/routes.js';
+import { registerCtiRoutes, registerTelephonyRoutes } from './telephony/routes.js';
 import { registerUserRoutes } from './users/routes.js';
 
 export interface AppOptions {
@@ -61,6 +62,7 @@ export function buildApp({ db, config }: AppOptions): FastifyInstance {
     }
   });
   registerLoginRoute(app, ctx);
+  registerCtiRoutes(app, ctx);
 
   app.register(async (scope) => {
     scope.addHook('onRequest', authenticationHook(ctx));
@@ -69,6 +71,7 @@ export function buildApp({ db, config }: AppOptions): FastifyInstance {
     registerUserRoutes(scope, ctx);
     registerSyncRoutes(scope, ctx);
     registerMailRoutes(scope, ctx);
+    registerTelephonyRoutes(scope, ctx);
   });
   return app;
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { emptyIsUnset, integerVar } from './config-vars.js';
 
 /**
  * Backend settings, read from environment variables. The defaults work on loopback with an
@@ -12,6 +13,23 @@ export interface BackendConfig {
   sessionTtlHours: number;
   argon2: Argon2Config;
   logLevel: LogLevel;
+  telephony: TelephonyConfig;
+}
+
+/** The softphone's PBX and the PBX's CTI access (backend/src/telephony). */
+export interface TelephonyConfig {
+  /**
+   * Shared with the PBX's autheph module; null: this backend issues no SIP credentials.
+   * Important: never logged, never sent to clients.
+   */
+  sipSecret: string | null;
+  /** The PBX's SIP WebSocket, as the app must reach it. */
+  sipWsUrl: string;
+  /** Domain of the agents' SIP addresses of record (sip:user@domain). */
+  sipDomain: string;
+  credentialTtlSeconds: number;
+  /** Bearer token of the PBX on the CTI routes; null: CTI is off. Important: never logged. */
+  ctiToken: string | null;
 }
 
 export type DatabaseConfig =
@@ -32,20 +50,6 @@ export class ConfigError extends Error {
     super(message);
     this.name = 'ConfigError';
   }
-}
-
-const emptyIsUnset = (value: unknown) => (value === '' ? undefined : value);
-
-function integerVar(min: number, max: number, fallback: number) {
-  return z.preprocess(
-    emptyIsUnset,
-    z.coerce
-      .number({ error: `must be an integer between ${min} and ${max}` })
-      .int(`must be an integer between ${min} and ${max}`)
-      .min(min, `must be at least ${min}`)
-      .max(max, `must be at most ${max}`)
-      .default(fallback),
-  );
 }
 
 const EnvSchema = z.object({
@@ -79,6 +83,29 @@ const EnvSchema = z.object({
     emptyIsUnset,
     z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   ),
+  // Important: secrets. Messages say what is wrong with them, never what they are.
+  TSUNAGU_SIP_SECRET: z.preprocess(
+    emptyIsUnset,
+    z
+      .string()
+      .regex(/^[\x21-\x7e]{16,}$/, { error: 'must be at least 16 printable ASCII characters without spaces' })
+      .refine((value) => !/["\\]/.test(value), { error: 'must not contain " or \\ (the PBX config quotes it)' })
+      .optional(),
+  ),
+  TSUNAGU_SIP_WS_URL: z.preprocess(
+    emptyIsUnset,
+    z.string().regex(/^wss?:\/\/[^\s/]+(\/\S*)?$/, { error: 'must be a ws:// or wss:// URL' }).default('ws://127.0.0.1:5066'),
+  ),
+  TSUNAGU_SIP_DOMAIN: z.preprocess(
+    emptyIsUnset,
+    z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, { error: 'must be a host name or IPv4 address' }).default('127.0.0.1'),
+  ),
+  // Long enough to survive a short outage of the backend; the app refreshes well before expiry.
+  TSUNAGU_SIP_CREDENTIAL_TTL_SECONDS: integerVar(60, 7 * 24 * 3600, 600),
+  TSUNAGU_CTI_TOKEN: z.preprocess(
+    emptyIsUnset,
+    z.string().regex(/^[\x21-\x7e]{16,512}$/, { error: 'must be 16 to 512 printable ASCII characters without spaces' }).optional(),
+  ),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BackendConfig {
@@ -102,6 +129,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BackendConfig 
       parallelism: vars.TSUNAGU_ARGON2_PARALLELISM,
     },
     logLevel: vars.TSUNAGU_LOG_LEVEL,
+    telephony: {
+      sipSecret: vars.TSUNAGU_SIP_SECRET ?? null,
+      sipWsUrl: vars.TSUNAGU_SIP_WS_URL,
+      sipDomain: vars.TSUNAGU_SIP_DOMAIN,
+      credentialTtlSeconds: vars.TSUNAGU_SIP_CREDENTIAL_TTL_SECONDS,
+      ctiToken: vars.TSUNAGU_CTI_TOKEN ?? null,
+    },
   };
 }
 

@@ -16,6 +16,8 @@ import {
 import { CodedError, ERROR_CODES, type ErrorCode } from '../../shared/result.js';
 import { describeZodError } from '../../shared/validation.js';
 
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
 /** Default time limit of one request; snapshot pages get longer. */
 export const REQUEST_TIMEOUT_MS = 15_000;
 const SNAPSHOT_TIMEOUT_MS = 120_000;
@@ -104,8 +106,21 @@ export class BackendClient {
     return response.body;
   }
 
+  /**
+   * Any other route of the contract, its answer checked against `schema` (null: no body is
+   * expected, e.g. 204). For feature modules of the core (mail) that own their routes.
+   */
+  request<T>(
+    method: HttpMethod,
+    pathAndQuery: string,
+    schema: z.ZodType<T> | null,
+    options: RequestOptions & { body?: unknown } = {},
+  ): Promise<T> {
+    return this.#request(method, pathAndQuery, schema, options);
+  }
+
   async #request<T>(
-    method: 'GET' | 'POST',
+    method: HttpMethod,
     pathAndQuery: string,
     schema: z.ZodType<T> | null,
     options: RequestOptions & { body?: unknown; anonymous?: boolean } = {},
@@ -162,7 +177,6 @@ export class BackendClient {
 const GATEWAY_STATUSES = new Set([502, 503, 504]);
 
 function errorFromBody(status: number, text: string, path: string): CodedError {
-  if (GATEWAY_STATUSES.has(status)) return new CodedError('offline', `The backend is unavailable (HTTP ${status})`);
   let body: ApiErrorBody | null = null;
   try {
     const parsed = ApiErrorBody.safeParse(JSON.parse(text));
@@ -170,6 +184,8 @@ function errorFromBody(status: number, text: string, path: string): CodedError {
   } catch {
     // Not JSON: fall back to the status code below.
   }
+  // A 503 from the backend itself says why (a feature not set up there); a proxy's says nothing.
+  if (GATEWAY_STATUSES.has(status)) return new CodedError('offline', body?.error.message ?? `The backend is unavailable (HTTP ${status})`);
   const code = body && isErrorCode(body.error.code) ? body.error.code : codeOfStatus(status);
   return new CodedError(code, body?.error.message ?? `The backend answered ${path} with HTTP ${status}`);
 }

@@ -6,6 +6,7 @@ import type { AuthContext } from '../auth/sessions.js';
 import { visibleCustomerSql } from '../customers/visibility.js';
 import { insertContact, summariseNote } from '../customers/writes.js';
 import type { DatabaseHandle } from '../db/database.js';
+import { applyLogCall } from '../telephony/wrap-up.js';
 import { writeTransaction } from './changelog.js';
 
 type PushResult = PushResponse['results'][number];
@@ -13,7 +14,7 @@ type PushResult = PushResponse['results'][number];
 const NOT_VISIBLE = 'incident not found, or its customer is not visible to you';
 
 /**
- * Applies one outbox entry exactly once per (tenant, clientId).
+ * Applies one outbox entry (a note, a call's wrap-up) exactly once per (tenant, clientId).
  *
  * The receipt is claimed first, in the same transaction as the note: INSERT … ON CONFLICT DO
  * NOTHING waits for a concurrent transaction holding the same client id, so of two copies of
@@ -53,6 +54,16 @@ async function applyEntry(handle: DatabaseHandle, auth: AuthContext, entry: Outb
       return { clientId: entry.clientId, status: 'duplicate', contactId: receipt.contact_id, error: null };
     }
 
+    const reject = async (error: string): Promise<PushResult> => {
+      await tx.trx
+        .updateTable('push_receipts')
+        .set({ status: 'rejected', error, contact_id: null })
+        .where('tenant_id', '=', tenant.id)
+        .where('client_id', '=', entry.clientId)
+        .execute();
+      return { clientId: entry.clientId, status: 'rejected', contactId: null, error };
+    };
+
     switch (entry.type) {
       case 'add_note': {
         const incident = await tx.trx
@@ -63,15 +74,7 @@ async function applyEntry(handle: DatabaseHandle, auth: AuthContext, entry: Outb
           .where('i.id', '=', entry.incidentId)
           .where(visibleCustomerSql(user, 'c'))
           .executeTakeFirst();
-        if (!incident) {
-          await tx.trx
-            .updateTable('push_receipts')
-            .set({ status: 'rejected', error: NOT_VISIBLE, contact_id: null })
-            .where('tenant_id', '=', tenant.id)
-            .where('client_id', '=', entry.clientId)
-            .execute();
-          return { clientId: entry.clientId, status: 'rejected', contactId: null, error: NOT_VISIBLE };
-        }
+        if (!incident) return reject(NOT_VISIBLE);
         await insertContact(
           tx,
           tenant.id,
@@ -97,8 +100,13 @@ async function applyEntry(handle: DatabaseHandle, auth: AuthContext, entry: Outb
         });
         return { clientId: entry.clientId, status: 'applied', contactId, error: null };
       }
+      case 'log_call': {
+        const outcome = await applyLogCall(tx, auth, entry, contactId);
+        if (!outcome.applied) return reject(outcome.error);
+        return { clientId: entry.clientId, status: 'applied', contactId, error: null };
+      }
       default:
-        return assertNever(entry.type, 'outbox entry type');
+        return assertNever(entry, 'outbox entry');
     }
   });
 }

@@ -7,6 +7,7 @@ import type { Result } from '../../../shared/result.js';
 import { createCore, type Core } from '../core.js';
 import { createMemoryLogger } from '../logger.js';
 import type { SyncTuning } from '../sync/sync-engine.js';
+import type { TelephonyTuning } from '../telephony.js';
 import { MemoryTokenStore, type TokenStore } from '../token-store.js';
 
 /** A core on a temp data dir with a recording logger, and typed helpers to drive it. */
@@ -39,6 +40,7 @@ export function startTestCore(options: {
   dataDir?: string;
   tokenStore?: TokenStore;
   syncTuning?: Partial<SyncTuning>;
+  telephonyTuning?: Partial<TelephonyTuning>;
 }): TestCore {
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-core-'));
   const logger = createMemoryLogger();
@@ -49,6 +51,7 @@ export function startTestCore(options: {
     tokenStore,
     logger,
     syncTuning: { ...TEST_SYNC_TUNING, ...options.syncTuning },
+    telephonyTuning: { backoff: TEST_SYNC_TUNING.backoff, ...options.telephonyTuning },
   });
   const statuses: SyncStatus[] = [];
   const events: { event: string; payload: unknown }[] = [];

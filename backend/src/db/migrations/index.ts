@@ -2,6 +2,7 @@ import type { Kysely, Migration } from 'kysely';
 import type { SqlDialect } from '../database.js';
 import * as m001 from './001_initial.js';
 import * as m002 from './002_mail.js';
+import * as m003 from './003_telephony.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -14,6 +15,7 @@ interface DialectMigration {
 const MIGRATIONS: Record<string, DialectMigration> = {
   '001_initial': m001,
   '002_mail': m002,
+  '003_telephony': m003,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import type { Selectable } from 'kysely';
+import type { AuditAction } from '../../../shared/domain.js';
+import type { CALL_EVENTS } from '../../../shared/ipc.js';
+import { recordAudit } from '../audit.js';
+import type { WriteTx } from '../sync/changelog.js';
+import { telephonyTrx, type CallStatus, type CallsTelephonyTable } from './schema.js';
+
+export type CallEvent = (typeof CALL_EVENTS)[number];
+export type CallRow = Selectable<CallsTelephonyTable>;
+
+/**
+ * One report of a call event, from the agent's app or from the PBX. Reports are idempotent:
+ * the same event of the same leg is audited once, however often it is reported (the app
+ * retries after a lost response; the PBX may report calls the app reports too).
+ */
+export interface CallReport {
+  tenantId: string;
+  /** The agent whose leg this is; null when the PBX reports a call nobody in Tsunagu took. */
+  agentId: string | null;
+  callId: string;
+  event: CallEvent;
+  direction: 'inbound' | 'outbound';
+  /** The customer's side: E.164 when it parsed, else as received. */
+  remote: string;
+  /** The agent's side (SIP user or number), for the call log. */
+  local: string;
+  customerId: string | null;
+  /** When it happened, by the reporter's clock. */
+  at: string;
+  transferTarget?: string;
+  source: 'app' | 'pbx';
+}
+
+const STATUS_AFTER: Record<CallEvent, CallStatus> = {
+  ringing: 'ringing',
+  answered: 'connected',
+  missed: 'ended',
+  rejected: 'ended',
+  transferred: 'ended',
+  ended: 'ended',
+};
+const RANK: Record<CallStatus, number> = { ringing: 0, connected: 1, ended: 2 };
+
+// A declined call is, for the audit trail, a call the customer did not get through on.
+const AUDIT_ACTION: Record<CallEvent, AuditAction> = {
+  ringing: 'call_ringing',
+  answered: 'call_answered',
+  missed: 'call_missed',
+  rejected: 'call_missed',
+  transferred: 'call_transferred',
+  ended: 'call_ended',
+};
+
+/**
+ * A ringing leg older than this was never closed (an app that crashed while it rang). The PBX
+ * gives up ringing after 90 s (fr_inv_timer), so such a row is stale; left alone it would
+ * count as a waiting call and pause mail dispatch forever.
+ */
+const STALE_RINGING_SECONDS = 120;
+
+/**
+ * The row id of a leg: derived from (tenant, agent, Call-ID), so that the app's and the PBX's
+ * reports of one leg meet on one row through the primary key on either dialect, with no
+ * read-then-insert race.
+ */
+export function callRowId(tenantId: string, agentId: string | null, callId: string): string {
+  const digest = createHash('sha256').update(JSON.stringify([tenantId, agentId, callId])).digest('hex');
+  return `call-${digest.slice(0, 40)}`;
+}
+
+/**
+ * Records one report in `calls` (status only moves forward: ringing → connected → ended) and
+ * audits it unless this leg's event was already audited. Returns the leg as it now stands.
+ */
+export async function recordCallReport(tx: WriteTx, report: CallReport): Promise<{ row: CallRow; audited: boolean }> {
+  const trx = telephonyTrx(tx.trx);
+  const id = callRowId(report.tenantId, report.agentId, report.callId);
+  const now = new Date().toISOString();
+  const status = STATUS_AFTER[report.event];
+  const inbound = report.direction === 'inbound';
+  await trx
+    .insertInto('calls')
+    .values({
+      id,
+      tenant_id: report.tenantId,
+      external_id: report.callId,
+      status: 'ringing',
+      direction: report.direction,
+      agent_id: report.agentId,
+      from_number: inbound ? report.remote : report.local,
+      to_number: inbound ? report.local : report.remote,
+      started_at: report.at,
+      answered_at: null,
+      ended_at: null,
+      updated_at: now,
+      customer_id: report.customerId,
+      reported_events: '',
+      app_reported: 0,
+      call_log_contact_id: null,
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+  const query = trx.selectFrom('calls').selectAll().where('id', '=', id);
+  // The row lock serialises two reports of one leg arriving at two backend instances.
+  const before = await (tx.dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirstOrThrow();
+
+  const alreadyAudited = before.reported_events.split(',').includes(report.event);
+  const nextStatus = RANK[status] > RANK[before.status] ? status : before.status;
+  const ended = status === 'ended';
+  const row = await trx
+    .updateTable('calls')
+    .set({
+      status: nextStatus,
+      answered_at: before.answered_at ?? (report.event === 'answered' ? report.at : null),
+      ended_at: before.ended_at ?? (ended ? report.at : null),
+      customer_id: before.customer_id ?? report.customerId,
+      reported_events: alreadyAudited ? before.reported_events : `${before.reported_events},${report.event},`.replace(/,,+/g, ','),
+      app_reported: report.source === 'app' ? 1 : before.app_reported,
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+
+  if (report.event === 'ringing' && report.agentId !== null) {
+    const staleBefore = new Date(Date.parse(now) - STALE_RINGING_SECONDS * 1000).toISOString();
+    await trx
+      .updateTable('calls')
+      .set({ status: 'ended', ended_at: now, updated_at: now })
+      .where('agent_id', '=', report.agentId)
+      .where('status', '=', 'ringing')
+      .where('started_at', '<', staleBefore)
+      .where('id', '!=', id)
+      .execute();
+  }
+
+  if (!alreadyAudited) {
+    await recordAudit(tx.trx, {
+      tenantId: report.tenantId,
+      userId: report.agentId,
+      action: AUDIT_ACTION[report.event],
+      customerId: report.customerId ?? row.customer_id,
+      details: {
+        callId: report.callId,
+        direction: report.direction,
+        remote: report.remote,
+        at: report.at,
+        source: report.source,
+        ...(report.event === 'rejected' ? { reason: 'rejected' } : {}),
+        ...(report.transferTarget !== undefined ? { transferTarget: report.transferTarget } : {}),
+        ...(row.answered_at !== null ? { answeredAt: row.answered_at } : {}),
+        ...(row.ended_at !== null ? { startedAt: row.started_at, endedAt: row.ended_at } : {}),
+      },
+    });
+  }
+  return { row, audited: !alreadyAudited };
+}

@@ -1,0 +1,137 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CallEventInput, type SipCredentials, type TelephonySettings } from '../../../shared/ipc.js';
+import type { User } from '../../../shared/domain.js';
+import type { BackendContext } from '../context.js';
+import { HttpError, parseRequest } from '../http/errors.js';
+import { loadMailConfig } from '../mail/config.js';
+import { createMailNotifier } from '../mail/notify.js';
+import { writeTransaction } from '../sync/changelog.js';
+import { recordCallReport } from './calls.js';
+import { issueCredentialsFor } from './credentials.js';
+import { CtiEventInput, CtiRouteQuery, recordCtiEvent, routeCall, type CtiEventResponse, type CtiRouteResponse } from './cti.js';
+import { customerExists } from './customers.js';
+import { telephonyDb } from './schema.js';
+import { loadTelephonySettings, TelephonySettingsUpdate, updateTelephonySettings } from './settings.js';
+
+/**
+ * REST routes of telephony. The app's (inside the authenticated scope):
+ * - POST sipCredentials → SipCredentials: short-lived credentials for the user's SIP account
+ *   (503 when this backend has no TSUNAGU_SIP_SECRET). Never logged, never cached.
+ * - GET telephonySettings → TelephonySettings; PUT TelephonySettingsUpdate → TelephonySettings (admins).
+ * - POST callEvents CallEventInput → 204: ringing / answered / missed / rejected / transferred /
+ *   ended of the user's own leg, audited once per leg and event (retries are harmless).
+ * The PBX's (bearer TSUNAGU_CTI_TOKEN, not a user session; 503 when it is not set):
+ * - GET ctiRoute ?tenant=&caller=&called=[&customerId=&callId=] → CtiRouteResponse.
+ * - POST ctiEvents CtiEventInput → CtiEventResponse.
+ */
+export const TELEPHONY_API = {
+  sipCredentials: '/api/sip/credentials',
+  telephonySettings: '/api/telephony/settings',
+  callEvents: '/api/calls/events',
+  ctiRoute: '/api/cti/route',
+  ctiEvents: '/api/cti/events',
+} as const;
+
+function unavailable(reply: FastifyReply, message: string): FastifyReply {
+  return reply.status(503).header('retry-after', '60').send({ error: { code: 'internal', message } });
+}
+
+function assertAdmin(user: User): void {
+  if (user.role !== 'admin') throw new HttpError('forbidden', 'for admins only');
+}
+
+export interface TelephonyRoutesOptions {
+  /** How long an operator's heartbeat counts as "in the app"; defaults to the mail channel's setting. */
+  presenceTimeoutSeconds?: number;
+}
+
+/** The app's telephony routes; register inside the authenticated scope. */
+export function registerTelephonyRoutes(app: FastifyInstance, ctx: BackendContext): void {
+  const { handle, config } = ctx;
+  const db = telephonyDb(handle.db);
+  // Publish-only: it tells the supervisors' live view and the mail dispatch that calls changed.
+  const notifier = createMailNotifier(handle, app.log);
+
+  app.post(TELEPHONY_API.sipCredentials, async (request, reply) => {
+    const { sipSecret } = config.telephony;
+    if (sipSecret === null) {
+      return unavailable(reply, 'the phone is not set up on this backend: TSUNAGU_SIP_SECRET is not configured');
+    }
+    const credentials: SipCredentials = await issueCredentialsFor(handle.db, { ...config.telephony, sipSecret }, request.auth);
+    return reply.header('cache-control', 'no-store').send(credentials);
+  });
+
+  app.get(TELEPHONY_API.telephonySettings, async (request): Promise<TelephonySettings> =>
+    loadTelephonySettings(db, request.auth.tenant),
+  );
+
+  app.put(TELEPHONY_API.telephonySettings, async (request): Promise<TelephonySettings> => {
+    assertAdmin(request.auth.user);
+    const body = parseRequest(TelephonySettingsUpdate, request.body, 'body');
+    await updateTelephonySettings(db, request.auth.tenant.id, body);
+    return loadTelephonySettings(db, request.auth.tenant);
+  });
+
+  app.post(TELEPHONY_API.callEvents, async (request, reply) => {
+    const body = parseRequest(CallEventInput, request.body, 'body');
+    const { user, tenant } = request.auth;
+    if (body.customerId !== null && !(await customerExists(handle.db, tenant.id, body.customerId))) {
+      throw new HttpError('invalid_input', 'body.customerId: no such customer');
+    }
+    await writeTransaction(handle, (tx) =>
+      recordCallReport(tx, {
+        tenantId: tenant.id,
+        agentId: user.id,
+        callId: body.callId,
+        event: body.event,
+        direction: body.direction,
+        remote: body.remote,
+        local: user.login,
+        customerId: body.customerId,
+        at: body.at,
+        ...(body.transferTarget !== undefined ? { transferTarget: body.transferTarget } : {}),
+        source: 'app',
+      }),
+    );
+    await notifier.publish(tenant.id);
+    return reply.status(204).send();
+  });
+}
+
+function tokenDigest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+/**
+ * The PBX's CTI routes, in a scope of their own: they take the CTI token, which is not a user
+ * session, so they sit outside the authenticated scope.
+ */
+export function registerCtiRoutes(app: FastifyInstance, ctx: BackendContext, options: TelephonyRoutesOptions = {}): void {
+  const { handle, config } = ctx;
+  const presenceTimeoutSeconds = options.presenceTimeoutSeconds ?? loadMailConfig().dispatch.presenceTimeoutSeconds;
+  const notifier = createMailNotifier(handle, app.log);
+  const expected = config.telephony.ctiToken === null ? null : tokenDigest(config.telephony.ctiToken);
+
+  app.register(async (scope) => {
+    scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+      if (expected === null) return unavailable(reply, 'CTI is not set up on this backend: TSUNAGU_CTI_TOKEN is not configured');
+      const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+      // Digests have equal length, so the comparison takes the same time whatever was sent.
+      if (!match?.[1] || !timingSafeEqual(tokenDigest(match[1]), expected)) {
+        throw new HttpError('unauthenticated', 'missing or wrong Authorization: Bearer <CTI token>');
+      }
+    });
+
+    scope.get(TELEPHONY_API.ctiRoute, async (request): Promise<CtiRouteResponse> =>
+      routeCall(handle, parseRequest(CtiRouteQuery, request.query, 'query'), presenceTimeoutSeconds),
+    );
+
+    scope.post(TELEPHONY_API.ctiEvents, async (request): Promise<CtiEventResponse> => {
+      const body = parseRequest(CtiEventInput, request.body, 'body');
+      const { tenantId, response } = await recordCtiEvent(handle, body);
+      await notifier.publish(tenantId);
+      return response;
+    });
+  });
+}

@@ -1,0 +1,74 @@
+import type { ColumnType, Kysely, Transaction } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { MailDatabase, MailTables } from '../mail/schema.js';
+
+/**
+ * Table types of telephony (migration 003_telephony) on top of the mail channel's, which
+ * created `calls`. Same conventions as db/schema.ts.
+ */
+type TelephonyTables = MailTables & {
+  telephony_settings: TelephonySettingsTable;
+  call_dispositions: CallDispositionsTable;
+  calls: CallsTelephonyTable;
+};
+
+export interface TelephonyDatabase extends Omit<MailDatabase, 'calls'> {
+  telephony_settings: TelephonySettingsTable;
+  call_dispositions: CallDispositionsTable;
+  calls: CallsTelephonyTable;
+}
+
+export function telephonyDb(db: Kysely<Database>): Kysely<TelephonyDatabase> {
+  return db.withTables<TelephonyTables>() as unknown as Kysely<TelephonyDatabase>;
+}
+
+export function telephonyTrx(trx: Transaction<Database>): Transaction<TelephonyDatabase> {
+  return trx.withTables<TelephonyTables>() as unknown as Transaction<TelephonyDatabase>;
+}
+
+/** Per-tenant overrides of the telephony defaults; null keeps the default. */
+export interface TelephonySettingsTable {
+  tenant_id: string;
+  customer_id_header: string | null;
+  after_call_work_seconds: number | null;
+  dtmf_mode: 'rfc4733' | 'info' | null;
+  updated_at: string;
+}
+
+/** A tenant's own wrap-up codes; a tenant without any uses DEFAULT_DISPOSITIONS. */
+export interface CallDispositionsTable {
+  tenant_id: string;
+  code: string;
+  label: string;
+  position: number;
+}
+
+export type CallStatus = 'ringing' | 'connected' | 'ended';
+
+/**
+ * One agent's leg of a call (the PBX forks one Call-ID to several agents, each answering or
+ * not), fed by the app's call events and the PBX's CTI events. Its id is derived from
+ * (tenant, agent, Call-ID) so both reporters land on the same row (see calls.ts).
+ */
+export interface CallsTelephonyTable {
+  id: string;
+  tenant_id: string;
+  /** The SIP Call-ID. */
+  external_id: string | null;
+  status: CallStatus;
+  direction: 'inbound' | 'outbound';
+  agent_id: string | null;
+  from_number: string;
+  to_number: string;
+  started_at: string;
+  answered_at: string | null;
+  ended_at: string | null;
+  updated_at: string;
+  customer_id: string | null;
+  /** `,ringing,answered,`: events already audited for this leg, so a retried report is not audited twice. */
+  reported_events: ColumnType<string, string | undefined, string>;
+  /** 1 once the agent's app reported the call: the app's wrap-up logs it, not the PBX's report. */
+  app_reported: ColumnType<number, number | undefined, number>;
+  /** The contact a PBX-reported call became. */
+  call_log_contact_id: string | null;
+}

@@ -1,0 +1,98 @@
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import { Disposition, TelephonySettings } from '../../../shared/ipc.js';
+import type { TelephonyDatabase } from './schema.js';
+
+/**
+ * Wrap-up codes of a tenant that has not defined its own: what a Japanese contact center
+ * records after most calls.
+ */
+export const DEFAULT_DISPOSITIONS: readonly Disposition[] = [
+  { code: 'resolved', label: '解決済み' },
+  { code: 'information', label: 'ご案内済み' },
+  { code: 'callback', label: '折り返し予定' },
+  { code: 'escalated', label: '担当部署へ引き継ぎ' },
+  { code: 'order', label: '受注・お申し込み' },
+  { code: 'complaint', label: '苦情・ご意見' },
+  { code: 'wrong_number', label: '間違い電話' },
+  { code: 'silent', label: '無言・途中切断' },
+];
+
+export const TELEPHONY_DEFAULTS = {
+  customerIdHeader: 'X-Customer-Id',
+  afterCallWorkSeconds: 120,
+  dtmfMode: 'rfc4733',
+} as const satisfies Partial<TelephonySettings>;
+
+/**
+ * PUT /api/telephony/settings (admins). Omitted fields stay; null returns a field to the
+ * default (for `dispositions`: the default list).
+ */
+export const TelephonySettingsUpdate = z
+  .object({
+    dispositions: z
+      .array(Disposition.extend({ code: z.string().trim().regex(/^[A-Za-z0-9_.-]{1,50}$/, 'must be 1-50 of A-Z a-z 0-9 _ . -'), label: z.string().trim().min(1).max(100) }))
+      .min(1)
+      .max(100)
+      .refine((list) => new Set(list.map((d) => d.code)).size === list.length, 'codes must be unique')
+      .nullable()
+      .optional(),
+    customerIdHeader: TelephonySettings.shape.customerIdHeader.nullable().optional(),
+    afterCallWorkSeconds: TelephonySettings.shape.afterCallWorkSeconds.nullable().optional(),
+    dtmfMode: TelephonySettings.shape.dtmfMode.nullable().optional(),
+  })
+  .strict()
+  .refine((v) => Object.values(v).some((value) => value !== undefined), 'give at least one setting to change');
+export type TelephonySettingsUpdate = z.infer<typeof TelephonySettingsUpdate>;
+
+export async function loadTelephonySettings(
+  db: Kysely<TelephonyDatabase>,
+  tenant: { id: string; defaultRegion: string },
+): Promise<TelephonySettings> {
+  const [row, dispositions] = await Promise.all([
+    db.selectFrom('telephony_settings').selectAll().where('tenant_id', '=', tenant.id).executeTakeFirst(),
+    db.selectFrom('call_dispositions').select(['code', 'label']).where('tenant_id', '=', tenant.id).orderBy('position').execute(),
+  ]);
+  return {
+    dispositions: dispositions.length > 0 ? dispositions : [...DEFAULT_DISPOSITIONS],
+    customerIdHeader: row?.customer_id_header ?? TELEPHONY_DEFAULTS.customerIdHeader,
+    afterCallWorkSeconds: row?.after_call_work_seconds ?? TELEPHONY_DEFAULTS.afterCallWorkSeconds,
+    dtmfMode: row?.dtmf_mode ?? TELEPHONY_DEFAULTS.dtmfMode,
+    defaultRegion: tenant.defaultRegion,
+  };
+}
+
+export async function updateTelephonySettings(
+  db: Kysely<TelephonyDatabase>,
+  tenantId: string,
+  update: TelephonySettingsUpdate,
+): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const now = new Date().toISOString();
+    const existing = await trx.selectFrom('telephony_settings').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
+    const pick = <K extends 'customer_id_header' | 'after_call_work_seconds' | 'dtmf_mode'>(
+      column: K,
+      value: TelephonyDatabase['telephony_settings'][K] | undefined,
+    ) => (value === undefined ? (existing?.[column] ?? null) : value);
+    const values = {
+      customer_id_header: pick('customer_id_header', update.customerIdHeader),
+      after_call_work_seconds: pick('after_call_work_seconds', update.afterCallWorkSeconds),
+      dtmf_mode: pick('dtmf_mode', update.dtmfMode),
+      updated_at: now,
+    };
+    await trx
+      .insertInto('telephony_settings')
+      .values({ tenant_id: tenantId, ...values })
+      .onConflict((oc) => oc.column('tenant_id').doUpdateSet(values))
+      .execute();
+    if (update.dispositions !== undefined) {
+      await trx.deleteFrom('call_dispositions').where('tenant_id', '=', tenantId).execute();
+      if (update.dispositions !== null && update.dispositions.length > 0) {
+        await trx
+          .insertInto('call_dispositions')
+          .values(update.dispositions.map((d, position) => ({ tenant_id: tenantId, code: d.code, label: d.label, position })))
+          .execute();
+      }
+    }
+  });
+}

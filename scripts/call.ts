@@ -1,0 +1,218 @@
+/**
+ * `npm run call -- <number> [--agent agent1] [--customer-id ID] [--seconds 30]`
+ *
+ * Places a call from <number> to an agent through the dev PBX that `npm start` runs, the way
+ * a customer's call arrives from the phone network: SIPp on the PBX's UDP trunk side, plain
+ * RTP with the G.711 recording SIPp ships (bridged to the agent's WebRTC by rtpengine). With
+ * --customer-id the call carries the IVR's X-Customer-Id and a P-Asserted-Identity
+ * (pbx/sipp/ivr-call.xml), otherwise it is a plain trunk call (pbx/sipp/trunk-call.xml).
+ *
+ * The call is bounded: it rings for at most --seconds, and once answered the caller hangs up
+ * after --seconds unless the agent hangs up first. TSUNAGU_PBX_UDP_PORT names the trunk port.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { probeSipOptions } from '../pbx/pbx.js';
+import { freeUdpPort } from '../pbx/test-support/free-port.js';
+import { describeZodError } from '../shared/validation.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SCENARIOS = {
+  trunk: path.join(root, 'pbx', 'sipp', 'trunk-call.xml'),
+  ivr: path.join(root, 'pbx', 'sipp', 'ivr-call.xml'),
+} as const;
+const DEFAULT_UDP_PORT = 5060;
+/** SIPp gets this long on top of ringing and talking before it is killed. */
+const GRACE_SECONDS = 10;
+
+const CallOptions = z.object({
+  number: z
+    .string({ error: 'give the number to call from, e.g. npm run call -- 03-1234-5678' })
+    .transform((value) => value.replace(/[\s\-()]/g, ''))
+    .pipe(z.string().regex(/^\+?\d{2,20}$/, 'must be a phone number such as 03-1234-5678 or +81312345678')),
+  agent: z.string().regex(/^[A-Za-z0-9._~+-]{1,128}$/, 'must be an agent\'s SIP user such as agent1'),
+  customerId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 . _ -').optional(),
+  seconds: z.coerce.number().int('must be a whole number of seconds').min(1).max(3600),
+  udpPort: z.coerce.number().int().min(1).max(65_535),
+});
+export type CallOptions = z.infer<typeof CallOptions>;
+
+export class CallUsageError extends Error {}
+
+export function parseCallArgs(argv: string[], env: NodeJS.ProcessEnv): CallOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        agent: { type: 'string', default: 'agent1' },
+        'customer-id': { type: 'string' },
+        seconds: { type: 'string', default: '30' },
+      },
+    });
+  } catch (error) {
+    throw new CallUsageError(error instanceof Error ? error.message : String(error));
+  }
+  if (parsed.positionals.length > 1) throw new CallUsageError(`one number only, got: ${parsed.positionals.join(' ')}`);
+  const result = CallOptions.safeParse({
+    number: parsed.positionals[0],
+    agent: parsed.values.agent,
+    customerId: parsed.values['customer-id'],
+    seconds: parsed.values.seconds,
+    udpPort: env.TSUNAGU_PBX_UDP_PORT || DEFAULT_UDP_PORT,
+  });
+  if (!result.success) {
+    throw new CallUsageError(
+      describeZodError(result.error).replace(/^customerId/, '--customer-id').replace(/^udpPort/, 'TSUNAGU_PBX_UDP_PORT').replace(/^(agent|seconds)/, '--$1'),
+    );
+  }
+  return result.data;
+}
+
+/**
+ * The scenario with the conversation bounded. The files in pbx/sipp/ wait for the callee to
+ * hang up; here the callee's BYE is awaited at most `talkMs`, after which the caller sends its
+ * own BYE. That BYE must follow the route set the PBX recorded ([routes], [next_url]): the BYE
+ * SIPp sends by itself when it aborts a call carries no Route, and the PBX answers it 404.
+ * (Ringing is bounded by SIPp's -recv_timeout: an unanswered call is aborted with a CANCEL,
+ * which needs no route.)
+ */
+export function boundedScenario(xml: string, { talkMs }: { talkMs: number }): string {
+  const hangUp = '<recv request="BYE"/>';
+  const from = /^\s*From: (<sip:\[caller\]@[^\n]*)$/m.exec(xml)?.[1];
+  if (!xml.includes('rrs="true"') || xml.split(hangUp).length !== 2 || !from || !xml.includes('</scenario>')) {
+    throw new Error('the SIPp scenario no longer has the shape scripts/call.ts expects (a 200 with rrs, one BYE wait, a From with [caller])');
+  }
+  const callerBye = `
+  <nop next="10"/>
+
+  <label id="9"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [routes]
+      From: ${from}
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+
+  <label id="10"/>
+</scenario>`;
+  return xml
+    .replace(hangUp, `<recv request="BYE" timeout="${talkMs}" ontimeout="9"/>`)
+    .replace('</scenario>', callerBye);
+}
+
+export interface CallOutcome {
+  /** How the call went, in words for the terminal. */
+  summary: string;
+  ok: boolean;
+  logDir: string;
+}
+
+/** The first final response to the INVITE that is not a 200, from SIPp's message trace. */
+function refusal(messages: string): string | null {
+  const match = /^SIP\/2\.0 ([3-6]\d\d) ([^\r\n]*)[\s\S]*?^CSeq:\s*1 INVITE/m.exec(messages);
+  return match ? `${match[1]} ${match[2]}` : null;
+}
+
+export async function placeCall(options: CallOptions, say: (line: string) => void): Promise<CallOutcome> {
+  if (!(await probeSipOptions(options.udpPort, 1000))) {
+    throw new CallUsageError(`no PBX answers on udp 127.0.0.1:${options.udpPort}: start it with npm start (or set TSUNAGU_PBX_UDP_PORT)`);
+  }
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-call-'));
+  const source = fs.readFileSync(options.customerId ? SCENARIOS.ivr : SCENARIOS.trunk, 'utf8');
+  const scenario = path.join(logDir, 'call.xml');
+  fs.writeFileSync(scenario, boundedScenario(source, { talkMs: options.seconds * 1000 }));
+  const messageFile = path.join(logDir, 'messages.log');
+  const errorFile = path.join(logDir, 'errors.log');
+  const [localPort, mediaPort] = [await freeUdpPort(), await freeUdpPort()];
+  const args = [
+    `127.0.0.1:${options.udpPort}`,
+    '-sf', scenario,
+    '-s', options.agent,
+    '-key', 'caller', options.number,
+    ...(options.customerId ? ['-key', 'customer_id', options.customerId] : []),
+    '-m', '1',
+    '-i', '127.0.0.1',
+    '-p', String(localPort),
+    '-mi', '127.0.0.1',
+    '-mp', String(mediaPort),
+    '-nostdin',
+    '-recv_timeout', String(options.seconds * 1000),
+    '-trace_msg', '-message_file', messageFile,
+    '-trace_err', '-error_file', errorFile,
+  ];
+  say(
+    `calling ${options.agent} from ${options.number}${options.customerId ? ` (IVR customer id ${options.customerId})` : ''} ` +
+      `through 127.0.0.1:${options.udpPort}; rings up to ${options.seconds} s, hangs up ${options.seconds} s after the answer`,
+  );
+  const child = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const killer = setTimeout(() => child.kill('SIGKILL'), (2 * options.seconds + GRACE_SECONDS) * 1000);
+  const stopOnSignal = () => child.kill('SIGTERM');
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
+  const exit = await new Promise<{ code: number | null; error?: Error }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, error }));
+    child.once('close', (code) => resolve({ code }));
+  });
+  clearTimeout(killer);
+  process.off('SIGINT', stopOnSignal);
+  process.off('SIGTERM', stopOnSignal);
+  if (exit.error) {
+    throw new CallUsageError(`cannot run sipp (${exit.error.message}): install the Debian package sip-tester (npm run setup does)`);
+  }
+  const messages = fs.existsSync(messageFile) ? fs.readFileSync(messageFile, 'utf8') : '';
+  const answered = /^SIP\/2\.0 200[^\r\n]*[\s\S]*?^CSeq:\s*1 INVITE/m.test(messages);
+  const callerHungUp = /^UDP message sent[^\n]*\n\s*BYE /m.test(messages);
+  if (exit.code === 0) {
+    fs.rmSync(logDir, { recursive: true, force: true });
+    return { ok: true, logDir, summary: callerHungUp ? `answered; the caller hung up after ${options.seconds} s` : 'answered; the agent hung up' };
+  }
+  const refused = refusal(messages);
+  const summary = refused
+    ? `${options.agent} did not take the call: ${refused}${refused.startsWith('480') ? ' (is the agent logged in and registered?)' : ''}`
+    : answered
+      ? `the call ended abnormally${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-1)[0]}` : ''}`
+      : `nobody answered within ${options.seconds} s`;
+  return { ok: false, logDir, summary: `${summary}; SIPp logs in ${logDir}` };
+}
+
+async function main(): Promise<number> {
+  const say = (line: string) => process.stdout.write(`call: ${line}\n`);
+  try {
+    const outcome = await placeCall(parseCallArgs(process.argv.slice(2), process.env), say);
+    say(outcome.summary);
+    return outcome.ok ? 0 : 1;
+  } catch (error) {
+    if (error instanceof CallUsageError) {
+      process.stderr.write(`call: ${error.message}\nusage: npm run call -- <number> [--agent agent1] [--customer-id ID] [--seconds 30]\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then((code) => process.exit(code), (error: unknown) => {
+    process.stderr.write(`call: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  });
+}
