@@ -11,8 +11,8 @@ import {
   type WebContents,
   type WebFrameMain,
 } from 'electron';
-import { IPC_CHANNELS, type IpcChannel } from '../shared/ipc.js';
-import { fail } from '../shared/result.js';
+import { IPC_CHANNELS, type IpcChannel, type OpenExternalResult } from '../shared/ipc.js';
+import { fail, ok, type Result } from '../shared/result.js';
 import { createCore, type Core } from './core/core.js';
 import { createStderrLogger, type Logger } from './core/logger.js';
 import type { TokenStore } from './core/token-store.js';
@@ -169,6 +169,20 @@ function guardNavigation(contents: WebContents): void {
   contents.on('will-attach-webview', (event) => event.preventDefault());
 }
 
+/**
+ * A link the user chose in content (an e-mail) after the app asked them to confirm: the core
+ * has checked it is http(s) or mailto; the system browser or mail program opens it.
+ */
+async function openFromContent(checked: OpenExternalResult): Promise<Result<OpenExternalResult>> {
+  try {
+    await shell.openExternal(checked.url);
+    return ok({ url: checked.url, opened: true });
+  } catch (error) {
+    logger.warn('the system could not open a link', { error: error instanceof Error ? error.message : String(error) });
+    return fail('internal', 'The system could not open the link');
+  }
+}
+
 function registerIpc(core: Core): void {
   for (const channel of Object.keys(IPC_CHANNELS) as IpcChannel[]) {
     ipcMain.handle(channel, async (event, payload: unknown) => {
@@ -176,7 +190,9 @@ function registerIpc(core: Core): void {
         logger.warn('IPC from a frame that is not the app refused', { channel });
         return fail('forbidden', 'This page may not talk to Tsunagu');
       }
-      return core.invoke(channel, payload);
+      const result = await core.invoke(channel, payload);
+      if (channel === 'shell:openExternal' && result.ok) return openFromContent(result.value as OpenExternalResult);
+      return result;
     });
   }
   core.onEvent((event, payload) => {

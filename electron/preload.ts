@@ -11,7 +11,13 @@ import type { Result } from '../shared/result.js';
 const EVENT_CHANNEL = 'tsunagu:event';
 
 /** Every core → renderer event; the `satisfies` fails to compile when the contract gains one. */
-const KNOWN_EVENTS = { 'sync:status': true, 'session:expired': true } as const satisfies Record<IpcEvent, true>;
+const KNOWN_EVENTS = {
+  'sync:status': true,
+  'session:expired': true,
+  'mail:queue': true,
+  'supervisor:summary': true,
+  'mail:localDrafts': true,
+} as const satisfies Record<IpcEvent, true>;
 
 type AnyListener = (payload: unknown) => void;
 const listeners = new Map<IpcEvent, Set<AnyListener>>();

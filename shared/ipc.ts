@@ -1,5 +1,22 @@
 import { z } from 'zod';
-import { AgentPresence, AgentStatus, CustomerCreate, CustomerRecord, CustomerSummary } from './api.js';
+import {
+  AgentPresence,
+  AgentStatus,
+  CustomerCreate,
+  CustomerRecord,
+  CustomerSummary,
+  MailOfferResponse,
+  MailQueueEvent,
+  MailTemplate,
+  MailView,
+  ReplyApproveRequest,
+  ReplyDraftRequest,
+  ReplyReturnRequest,
+  ReplyState,
+  ReplyView,
+  ReviewQueueItem,
+  SupervisorSummary,
+} from './api.js';
 import { Contact, Customer, Id, Incident, IsoTime, User } from './domain.js';
 import type { Result } from './result.js';
 
@@ -119,6 +136,110 @@ export type AppInfo = z.infer<typeof AppInfo>;
 
 const NoPayload = z.undefined().or(z.null()).or(z.object({}).strict());
 
+// ─────────────────────────────────────────────────────────────────────────────────────────
+// Mail: the e-mail channel, reply drafts and review, the supervisor's live view, and opening
+// links from mail in the system browser (electron/core/mail.ts serves these channels).
+// ─────────────────────────────────────────────────────────────────────────────────────────
+
+/** Schemes a link in content may open outside the app; everything else is refused. */
+export const EXTERNAL_URL_SCHEMES = ['http:', 'https:', 'mailto:'] as const;
+
+/** The URL as it will be opened (normalised by the URL parser), or null when it must not be opened. */
+export function toExternalUrl(raw: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw.trim());
+  } catch {
+    return null;
+  }
+  if (!(EXTERNAL_URL_SCHEMES as readonly string[]).includes(parsed.protocol)) return null;
+  if (parsed.protocol !== 'mailto:' && parsed.hostname === '') return null;
+  return parsed.href;
+}
+
+export const ExternalUrl = z
+  .string()
+  .max(4096)
+  .refine((url) => toExternalUrl(url) !== null, 'must be an absolute http(s) or mailto URL');
+
+/** A reply draft as the renderer saves it: its id is generated once by the renderer, so a retried save never makes a second draft. */
+export const ReplySaveRequest = ReplyDraftRequest.extend({ replyId: z.uuid() });
+export type ReplySaveRequest = z.infer<typeof ReplySaveRequest>;
+
+/**
+ * A draft kept on this computer until the backend takes it (saved while offline). `error` is
+ * set when the backend refused it later: it is then kept for the operator and no longer sent.
+ */
+export const LocalReplyDraft = z.object({
+  replyId: Id,
+  mailId: Id.nullable(),
+  subject: z.string().nullable(),
+  body: z.string().nullable(),
+  templateId: Id.nullable(),
+  savedAt: IsoTime,
+  error: z.string().nullable(),
+});
+export type LocalReplyDraft = z.infer<typeof LocalReplyDraft>;
+
+export const ReplySaveResult = z.object({
+  /** The backend's copy; null while the draft waits on this computer (`local`). */
+  reply: ReplyView.nullable(),
+  local: LocalReplyDraft.nullable(),
+});
+export type ReplySaveResult = z.infer<typeof ReplySaveResult>;
+
+export const OpenExternalResult = z.object({
+  url: z.string(),
+  /**
+   * True when the shell opened it (Electron: the system browser). False in the browser shell:
+   * the renderer opens the returned URL with window.open(url, '_blank', 'noopener,noreferrer').
+   */
+  opened: z.boolean(),
+});
+export type OpenExternalResult = z.infer<typeof OpenExternalResult>;
+
+const ReplyRef = z.object({ replyId: Id });
+const MailRef = z.object({ mailId: Id });
+
+export const MAIL_IPC_CHANNELS = {
+  /** The mail leased to me, or the next one (claims a lease); `not_available` when my status is not available. */
+  'mail:offerNext': { request: NoPayload, result: MailOfferResponse },
+  'mail:get': { request: MailRef, result: MailView },
+  /** Gives the lease back: the mail is offered to someone else. */
+  'mail:release': { request: MailRef, result: z.null() },
+  /** Closes a mail that needs no reply. */
+  'mail:close': { request: MailRef.extend({ note: z.string().trim().max(2000).default('') }), result: MailView },
+  'mail:templates': { request: NoPayload, result: z.array(MailTemplate) },
+  /** Saves a draft; offline it is kept on this computer and sent when the backend is reachable. */
+  'reply:save': { request: ReplySaveRequest, result: ReplySaveResult },
+  /** draft → pending_review (online only; a draft still waiting on this computer is sent first). */
+  'reply:submit': { request: ReplyRef, result: ReplyView },
+  'reply:myReplies': { request: z.object({ state: ReplyState.optional() }), result: z.array(ReplyView) },
+  /** Drafts still on this computer: waiting for the backend, or refused by it. */
+  'reply:localDrafts': { request: NoPayload, result: z.array(LocalReplyDraft) },
+  'reply:discardLocal': { request: ReplyRef, result: z.null() },
+  /** Supervisors: replies pending review, oldest first, beside the mail and incident history. */
+  'review:queue': { request: NoPayload, result: z.array(ReviewQueueItem) },
+  /** Needs the backend: `offline` when it cannot be reached. `body` is the reviewer's edit. */
+  'review:approve': { request: ReplyRef.extend({ body: ReplyApproveRequest.shape.body }), result: ReplyView },
+  'review:return': { request: ReplyRef.extend({ comment: ReplyReturnRequest.shape.comment }), result: ReplyView },
+  'review:failed': { request: NoPayload, result: z.array(ReplyView) },
+  'review:requeue': { request: ReplyRef, result: ReplyView },
+  'supervisor:summary': { request: NoPayload, result: SupervisorSummary },
+  /** Opens a link from content outside the app, only http(s) and mailto (see OpenExternalResult). */
+  'shell:openExternal': { request: z.object({ url: ExternalUrl }), result: OpenExternalResult },
+} as const;
+export type MailIpcChannel = keyof typeof MAIL_IPC_CHANNELS;
+
+/** Core → renderer events of the mail channel, relayed from the backend's /api/mail/events. */
+export const MAIL_IPC_EVENTS = {
+  /** The mail queue changed: an idle operator's app asks for the next mail. */
+  'mail:queue': MailQueueEvent,
+  'supervisor:summary': SupervisorSummary,
+  /** The drafts kept on this computer changed (one was sent, or refused). */
+  'mail:localDrafts': z.object({ drafts: z.array(LocalReplyDraft) }),
+} as const;
+
 export const IPC_CHANNELS = {
   'app:info': { request: NoPayload, result: AppInfo },
   'session:login': {
@@ -163,6 +284,8 @@ export const IPC_CHANNELS = {
     request: z.object({ incidentId: Id, body: z.string().trim().min(1, 'must not be empty').max(20_000) }),
     result: CachedContact,
   },
+  // Mail (see MAIL_IPC_CHANNELS above)
+  ...MAIL_IPC_CHANNELS,
 } as const;
 
 export type IpcChannel = keyof typeof IPC_CHANNELS;
@@ -173,6 +296,7 @@ export type IpcResult<C extends IpcChannel> = z.infer<(typeof IPC_CHANNELS)[C]['
 export const IPC_EVENTS = {
   'sync:status': SyncStatus,
   'session:expired': z.object({ reason: z.string() }),
+  ...MAIL_IPC_EVENTS,
 } as const;
 export type IpcEvent = keyof typeof IPC_EVENTS;
 export type IpcEventPayload<E extends IpcEvent> = z.infer<(typeof IPC_EVENTS)[E]>;
@@ -200,7 +324,8 @@ export const SHELL_CLOSE_UNAUTHORISED = 4401;
 export const ShellRequestFrame = z.object({
   id: z.number().int().min(0),
   channel: z.string().max(100),
-  payload: z.unknown(),
+  // Absent for channels without a payload: JSON drops `undefined`.
+  payload: z.unknown().optional(),
 });
 export type ShellResponseFrame = { id: number; result: Result<unknown> };
 export type ShellEventFrame = { event: IpcEvent; payload: unknown };

@@ -18,6 +18,11 @@ export interface Stack {
   backend: Started | null;
   shell: Started;
   startBackend(): Promise<void>;
+  /**
+   * Another browser shell (its own core, data directory and session) on the same backend, for a
+   * second user at the same time, e.g. a supervisor beside an operator. Returns its URL.
+   */
+  startShell(name: string): Promise<string>;
   stopBackend(): Promise<void>;
   /** Read-only queries on the backend's database, as the assertions' source of truth. */
   query<T>(sql: string, ...params: unknown[]): T[];
@@ -37,7 +42,33 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startStack(options: { customers: number; extraBackendEnv?: Record<string, string> }): Promise<Stack> {
+/** The PBX the backend issues SIP credentials for (e.g. a startTestPbx() from pbx/test-support). */
+export interface StackSipOptions {
+  /** The autheph secret shared with the PBX. */
+  secret: string;
+  /** The PBX's SIP WebSocket as the app reaches it. */
+  wsUrl: string;
+  /** Domain of the agents' addresses of record; the backend's default when omitted. */
+  domain?: string;
+}
+
+export interface StackOptions {
+  customers: number;
+  extraBackendEnv?: Record<string, string>;
+  /** Issue SIP credentials for this PBX (TSUNAGU_SIP_SECRET / TSUNAGU_SIP_WS_URL / TSUNAGU_SIP_DOMAIN). */
+  sip?: StackSipOptions;
+}
+
+function sipEnv(sip: StackSipOptions | undefined): Record<string, string> {
+  if (!sip) return {};
+  return {
+    TSUNAGU_SIP_SECRET: sip.secret,
+    TSUNAGU_SIP_WS_URL: sip.wsUrl,
+    ...(sip.domain ? { TSUNAGU_SIP_DOMAIN: sip.domain } : {}),
+  };
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-e2e-'));
   const dbPath = path.join(dir, 'backend.db');
   await run(node, ['--import', 'tsx', path.join(root, 'backend/src/seed/cli.ts'), '--customers', String(options.customers), '--db', dbPath]);
@@ -48,6 +79,7 @@ export async function startStack(options: { customers: number; extraBackendEnv?:
     TSUNAGU_BACKEND_PORT: String(backendPort),
     TSUNAGU_LOG_LEVEL: 'warn',
     TSUNAGU_SMTP_PORT: String(await freePort()),
+    ...sipEnv(options.sip),
     ...options.extraBackendEnv,
   };
 
@@ -69,6 +101,10 @@ export async function startStack(options: { customers: number; extraBackendEnv?:
       });
       stack.backend = started;
     },
+    async startShell(name: string) {
+      const extra = await startShell(backendUrl, path.join(dir, `app-${name}`), `shell-${name}`);
+      return extra.url;
+    },
     async stopBackend() {
       await stack.backend?.stop();
       stack.backend = null;
@@ -83,21 +119,26 @@ export async function startStack(options: { customers: number; extraBackendEnv?:
     },
   };
   await stack.startBackend();
+  const first = await startShell(backendUrl, path.join(dir, 'app'), 'shell');
+  stack.shell = first.started;
+  stack.shellUrl = first.url;
+  return stack;
+}
+
+async function startShell(backendUrl: string, dataDir: string, name: string): Promise<{ started: Started; url: string }> {
   const { started, match } = await startProcess({
-    name: 'shell',
+    name,
     command: node,
     args: ['--import', 'tsx', path.join(root, 'electron/browser-shell/cli.ts')],
     env: {
       TSUNAGU_BACKEND_URL: backendUrl,
-      TSUNAGU_DATA_DIR: path.join(dir, 'app'),
+      TSUNAGU_DATA_DIR: dataDir,
       TSUNAGU_RENDERER_DIR: path.join(root, 'dist', 'renderer'),
       TSUNAGU_LOG_LEVEL: 'warn',
     },
     readyWhen: /tsunagu shell: ready (\S+)/,
   });
-  stack.shell = started;
-  stack.shellUrl = match[1]!;
-  return stack;
+  return { started, url: match[1]! };
 }
 
 export function removeStackDir(stack: Stack | undefined): void {

@@ -19,9 +19,11 @@ import { BackendClient } from './backend-client.js';
 import { CacheStore, DEFAULT_SEARCH_LIMIT } from './cache/cache-store.js';
 import { openCache, type CacheDb } from './cache/open-cache.js';
 import { createIpcDispatcher, type IpcDispatcher } from './handlers.js';
+import { MailChannel, type MailTuning } from './mail.js';
 import type { Logger } from './logger.js';
 import { defaultSnapshotWorkerFile } from './sync/snapshot-runner.js';
 import { SyncEngine, type SyncTuning } from './sync/sync-engine.js';
+import { telephonyHandlers, TelephonySession, type TelephonyTuning } from './telephony.js';
 import type { TokenStore } from './token-store.js';
 
 export interface CoreOptions {
@@ -34,6 +36,8 @@ export interface CoreOptions {
   /** The snapshot worker's entry file; required when the core is bundled (see snapshot-runner.ts). */
   snapshotWorkerFile?: string;
   syncTuning?: Partial<SyncTuning>;
+  telephonyTuning?: Partial<TelephonyTuning>;
+  mailTuning?: Partial<MailTuning>;
 }
 
 export type CoreEventListener = (
@@ -61,6 +65,7 @@ interface ActiveSession {
   store: CacheStore;
   engine: SyncEngine;
   region: CountryCode;
+  telephony: TelephonySession;
 }
 
 /** Who was logged in, so that a restart without the backend can still open that user's cache. */
@@ -92,9 +97,11 @@ class DesktopCore {
   #session: ActiveSession | null = null;
   #sessionQueue: Promise<unknown> = Promise.resolve();
   #disposed = false;
+  readonly #mail: MailChannel;
 
   constructor(options: CoreOptions) {
     this.#o = options;
+    this.#mail = new MailChannel({ logger: options.logger, emit: (...args) => this.#emit(...args), tuning: options.mailTuning });
   }
 
   toCore(): Core {
@@ -131,6 +138,8 @@ class DesktopCore {
       'customers:get': (payload) => this.#getCustomer(payload.customerId),
       'customers:lookupCaller': (payload) => this.#lookupCaller(payload.phone, payload.customerId),
       'notes:add': async (payload) => this.#addNote(payload.incidentId, payload.body),
+      ...telephonyHandlers(() => this.#requireSession().telephony),
+      ...this.#mail.handlers(),
     };
   }
 
@@ -213,10 +222,13 @@ class DesktopCore {
           void this.#serial(() => this.#expire(session, reason));
         },
       });
-      const session: ActiveSession = { info, client, db, store, engine, region };
+      const telephony = new TelephonySession({ info, client, store, engine }, logger, this.#o.telephonyTuning);
+      const session: ActiveSession = { info, client, db, store, engine, region, telephony };
       engine.onStatus((status) => this.#emit('sync:status', status));
+      this.#mail.open({ user: who.user, client, userDir: path.dirname(cacheFile), online });
       this.#session = session;
       engine.start();
+      telephony.start();
       return session;
     } catch (error) {
       db.close();
@@ -237,6 +249,8 @@ class DesktopCore {
     const session = this.#session;
     if (!session) return;
     this.#session = null;
+    await session.telephony.stop({ signingOut: revoke });
+    await this.#mail.close({ signOut: revoke });
     await session.engine.stop();
     session.db.close();
     if (revoke) {

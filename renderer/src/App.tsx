@@ -16,6 +16,29 @@
  *   login-error      login failure message; data-code=<ErrorCode>
  *   user-name        the signed-in user's display name
  *
+ * Mail (renderer/src/mail): area-<customers|mail|returned|review|failed|live> work-area buttons
+ * (aria-current=page, data-count); mail-desk (data-phase), offered-mail (data-mail-id),
+ * mail-frame (the sandboxed iframe), mail-link, link-confirm, remote-images-blocked,
+ * reply-composer, composer-status, returned-reply, review-comment, review-queue, review-item,
+ * review-detail, failed-reply, live-view, agent-row (data-status), volume-chart.
+ *
+ * Phone (renderer/src/components/phone, renderer/src/phone):
+ *   phone               the softphone pane; data-phase="off|starting|on|unavailable", data-registration=<RegistrationState>
+ *   registration-status registration state (its text is a live region); data-state=<RegistrationState|unavailable>
+ *   phone-extension     the agent's own SIP user (data-extension), which colleagues dial
+ *   agent-status        the operator status select (label "Status" / "ステータス")
+ *   call-card           a live call; data-call-id=<SIP Call-ID>, data-state=<CallState>, data-direction, data-waiting
+ *   call-timer          talk time of a connected call
+ *   screen-pop          the caller inside a call card; data-call-id, data-phase="loading|found|unknown|error"
+ *   screen-pop-customer-code, pop-incident, pop-contact, screen-pop-unknown
+ *   unknown-caller      "unregistered caller" above the customer panel; unknown-caller-number; create-customer (the form)
+ *   keypad, transfer-form, phone-problem (data-code), ringtone-blocked, audio-moved
+ *   wrap-up             the wrap-up form of the oldest ended call; data-call-id
+ *   phone-settings      the devices and hotkeys dialog (role=dialog); hotkey-row (data-action), hotkey-combo
+ * Buttons are named by their text: Answer, Decline, Hang up, Hold / Resume, Mute / Unmute, Keypad,
+ * Transfer, Blind transfer, Consult, Complete transfer, Call, Save wrap-up (ja: 応答, 拒否, 切断, 保留, …).
+ * Phone numbers in the customer panel are buttons named "Call <number>" / "<number> に発信".
+ *
  * Roles: the first-sync bar is role=progressbar (aria-valuenow/aria-valuemax); the search box
  * is role=combobox labelled "Search customers" / "顧客検索"; the language switch is two
  * buttons "日本語" and "English" with aria-pressed.
@@ -24,10 +47,15 @@ import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
 import { currentBridge } from './api.js';
 import { CustomerPanel } from './components/CustomerPanel.js';
+import { CallerPanel } from './components/phone/CallerPanel.js';
+import { PhonePane } from './components/phone/PhonePane.js';
 import { Login } from './components/Login.js';
 import { SearchPanel } from './components/SearchPanel.js';
 import { TopBar } from './components/TopBar.js';
 import { connectCoreEvents } from './events.js';
+import { MailWorkArea } from './mail/components/MailWorkArea.js';
+import { WorkAreaNav } from './mail/components/WorkAreaNav.js';
+import { useWorkAreaStore } from './mail/stores/work-area.js';
 import { useSessionStore } from './stores/session.js';
 import { useSyncStore } from './stores/sync.js';
 import { useUiStore } from './stores/ui.js';
@@ -57,6 +85,7 @@ export function App() {
 
 function Workspace() {
   const { t } = useTranslation();
+  const area = useWorkAreaStore((s) => s.area);
   useEffect(() => {
     void useSyncStore.getState().load();
   }, []);
@@ -66,13 +95,21 @@ function Workspace() {
         {t('app.skipToCustomer')}
       </a>
       <TopBar />
-      <div className="workspace">
-        <nav className="search-pane" aria-label={t('search.region')}>
-          <SearchPanel />
-        </nav>
-        <main className="customer-pane" id="customer-main" tabIndex={-1}>
-          <CustomerPanel />
-        </main>
+      <div className="shell-body">
+        <div className="shell-main">
+          <WorkAreaNav />
+          <div className="workspace" hidden={area !== 'customers'}>
+            <nav className="search-pane" aria-label={t('search.region')}>
+              <SearchPanel />
+            </nav>
+            <main className="customer-pane" id="customer-main" tabIndex={-1}>
+              <CallerPanel />
+              <CustomerPanel />
+            </main>
+          </div>
+          <MailWorkArea />
+        </div>
+        <PhonePane />
       </div>
     </div>
   );

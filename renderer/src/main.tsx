@@ -3,11 +3,14 @@ import { createRoot } from 'react-dom/client';
 import { installBridge } from './api.js';
 import { App } from './App.js';
 import { selectBridge } from './bridge.js';
+import { createSipEngine } from './phone/sip-engine.js';
+import { installPhoneEngine } from './stores/phone.js';
 import './i18n/index.js';
 import { applyInitialLanguage } from './stores/ui.js';
 import './styles.css';
 
 installBridge(selectBridge());
+installPhoneEngine(createSipEngine);
 applyInitialLanguage();
 
 const root = document.getElementById('root');

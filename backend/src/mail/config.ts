@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
+import { booleanVar, emptyIsUnset, integerVar, numberVar } from '../config-vars.js';
 
 /**
  * Settings of the e-mail channel, read from environment variables like the rest of the
@@ -59,38 +60,6 @@ export interface RelayConfig {
   user: string | null;
   /** Important: never logged, never sent to clients; describeRelay() prints the rest. */
   password: string | null;
-}
-
-const emptyIsUnset = (value: unknown) => (value === '' ? undefined : value);
-
-function integerVar(min: number, max: number, fallback: number) {
-  return z.preprocess(
-    emptyIsUnset,
-    z.coerce
-      .number({ error: `must be an integer between ${min} and ${max}` })
-      .int(`must be an integer between ${min} and ${max}`)
-      .min(min, `must be at least ${min}`)
-      .max(max, `must be at most ${max}`)
-      .default(fallback),
-  );
-}
-
-function numberVar(min: number, max: number, fallback: number) {
-  return z.preprocess(
-    emptyIsUnset,
-    z.coerce
-      .number({ error: `must be a number between ${min} and ${max}` })
-      .min(min, `must be at least ${min}`)
-      .max(max, `must be at most ${max}`)
-      .default(fallback),
-  );
-}
-
-function booleanVar(fallback: boolean) {
-  return z.preprocess(
-    emptyIsUnset,
-    z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).default(fallback ? 'true' : 'false'),
-  );
 }
 
 const MB = 1024 * 1024;

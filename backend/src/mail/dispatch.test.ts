@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MAIL_API, MailOfferResponse, SupervisorSummary, type AgentStatus } from '../../../shared/api.js';
+import { EventStreamReader } from '../testing/event-stream.js';
 import { createUser } from '../testing/fixtures.js';
 import { DIALECTS } from '../testing/harness.js';
 import { addSeconds } from './clock.js';
-import { EventStreamReader } from './test-support/event-stream.js';
 import { startMailBackend, type MailTestBackend } from './test-support/mail-backend.js';
 
 describe.each(DIALECTS)('mail dispatch on %s', (dialect) => {

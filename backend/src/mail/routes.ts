@@ -25,10 +25,10 @@ import {
   type SupervisorSummary,
 } from '../../../shared/api.js';
 import { Id, type User } from '../../../shared/domain.js';
-import { resolveSessionByHash } from '../auth/sessions.js';
 import type { BackendContext } from '../context.js';
 import { isUniqueViolation } from '../customers/writes.js';
 import { HttpError, parseRequest } from '../http/errors.js';
+import { eventStreams } from '../http/server-sent-events.js';
 import { databaseNow } from './clock.js';
 import { loadMailConfig, type MailConfig } from './config.js';
 import { closeMail, dispatchSettings, heartbeat, offerMail, queueCounts, releaseMail, setAgentStatus } from './dispatch.js';
@@ -56,7 +56,6 @@ const IdParams = z.object({ id: Id });
 const ContactParams = z.object({ contactId: Id });
 const AddressParams = z.object({ address: z.string().min(3).max(320) });
 
-const PING_INTERVAL_MS = 25_000;
 /** Time-based changes (a heartbeat that stops, a lease that runs out) announce nothing: refresh. */
 const SUMMARY_REFRESH_MS = 15_000;
 /** A burst of changes (a mail arriving touches several things) becomes one push. */
@@ -310,25 +309,12 @@ export function registerMailRoutes(app: FastifyInstance, ctx: BackendContext, op
  */
 function registerMailEvents(app: FastifyInstance, ctx: BackendContext, config: MailConfig, notifier: MailNotifier): void {
   const db = mailDb(ctx.handle.db);
-  const open = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    for (const end of [...open]) end();
-  });
+  const openEventStream = eventStreams(app, ctx.handle.db);
 
   app.get(MAIL_API.mailEvents, async (request, reply) => {
-    const { tenant, user, tokenHash } = request.auth;
+    const { tenant, user } = request.auth;
     const supervisor = isSupervisor(user);
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    const send = (event: 'queue' | 'summary' | 'ping', data: object) => {
-      if (open.has(end)) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
+    const stream = openEventStream<'queue' | 'summary'>(request, reply);
     let lastWaiting = -1;
     let pushing = false;
     let again = false;
@@ -345,10 +331,10 @@ function registerMailEvents(app: FastifyInstance, ctx: BackendContext, config: M
           const { waiting } = await queueCounts(db, tenant.id, now, config);
           if (waiting !== lastWaiting) {
             lastWaiting = waiting;
-            send('queue', { waiting });
+            stream.send('queue', { waiting });
           }
-          if (supervisor) send('summary', await supervisorSummary(db, ctx.handle.dialect, config, tenant.id, user));
-        } while (again && open.has(end));
+          if (supervisor) stream.send('summary', await supervisorSummary(db, ctx.handle.dialect, config, tenant.id, user));
+        } while (again && stream.isOpen());
       } catch (error) {
         request.log.warn({ err: error }, 'mail events: could not compute an update');
       } finally {
@@ -364,22 +350,11 @@ function registerMailEvents(app: FastifyInstance, ctx: BackendContext, config: M
       }, PUSH_DEBOUNCE_MS);
     });
     const refresh = supervisor ? setInterval(() => void push(), SUMMARY_REFRESH_MS) : null;
-    const ping = setInterval(() => {
-      resolveSessionByHash(ctx.handle.db, tokenHash)
-        .then((session) => (session ? send('ping', {}) : end()))
-        .catch(() => end());
-    }, PING_INTERVAL_MS);
-    const end = () => {
-      if (!open.delete(end)) return;
+    stream.onEnd(() => {
       if (debounce) clearTimeout(debounce);
       if (refresh) clearInterval(refresh);
-      clearInterval(ping);
       unsubscribe();
-      res.end();
-    };
-    open.add(end);
-    request.raw.on('close', end);
-    res.write('retry: 3000\n\n');
+    });
     await push();
   });
 }

@@ -21,17 +21,8 @@ export type MailTables = {
 };
 
 /** The central database with the e-mail channel's tables and columns. */
-export interface MailDatabase extends Database {
+export interface MailDatabase extends Database, Omit<MailTables, 'incidents'> {
   incidents: IncidentsTable & IncidentRefColumns;
-  incident_ref_counters: IncidentRefCountersTable;
-  mail_addresses: MailAddressesTable;
-  mail_settings: MailSettingsTable;
-  mail_messages: MailMessagesTable;
-  mail_attachments: MailAttachmentsTable;
-  mail_templates: MailTemplatesTable;
-  mail_replies: MailRepliesTable;
-  agent_presence: AgentPresenceTable;
-  calls: CallsTable;
 }
 
 export function mailDb(db: Kysely<Database>): Kysely<MailDatabase> {

@@ -1,79 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API } from '../../../shared/api.js';
+import { EventStreamReader, type ServerSentEvent } from '../testing/event-stream.js';
 import { DIALECTS, startTestBackend, type TestBackend } from '../testing/harness.js';
 
-interface ServerSentEvent {
-  event: string;
-  data: string;
-}
-
-/** A minimal EventSource over a real HTTP connection; waits on events, never on time. */
-class EventStream {
-  readonly events: ServerSentEvent[] = [];
-  #waiters: { match: (e: ServerSentEvent) => boolean; resolve: (e: ServerSentEvent) => void }[] = [];
-  readonly #request: http.ClientRequest;
-  readonly status: Promise<number>;
-
-  constructor(url: string, headers: Record<string, string> = {}) {
-    let buffer = '';
-    let resolve: (status: number) => void = () => undefined;
-    let reject: (error: Error) => void = () => undefined;
-    this.status = new Promise<number>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    this.#request = http.get(url, { headers: { accept: 'text/event-stream', ...headers } }, (response) => {
-      resolve(response.statusCode ?? 0);
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          this.#dispatch(buffer.slice(0, end));
-          buffer = buffer.slice(end + 2);
-        }
-      });
-    });
-    this.#request.on('error', reject);
-  }
-
-  #dispatch(block: string): void {
-    const fields = new Map<string, string>();
-    for (const line of block.split('\n')) {
-      const colon = line.indexOf(':');
-      if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
-    }
-    const event = fields.get('event');
-    if (!event) return;
-    const received = { event, data: fields.get('data') ?? '' };
-    this.events.push(received);
-    this.#waiters = this.#waiters.filter((waiter) => {
-      if (!waiter.match(received)) return true;
-      waiter.resolve(received);
-      return false;
-    });
-  }
-
-  next(match: (e: ServerSentEvent) => boolean): Promise<ServerSentEvent> {
-    const earlier = this.events.find(match);
-    if (earlier) return Promise.resolve(earlier);
-    return new Promise((resolve) => this.#waiters.push({ match, resolve }));
-  }
-
-  close(): void {
-    this.#request.destroy();
-  }
-}
-
-const seqOf = (event: ServerSentEvent) => (JSON.parse(event.data) as { seq: number }).seq;
+const seqOf = (event: ServerSentEvent) => (event.data as { seq: number }).seq;
 
 describe.each(DIALECTS)('event stream on %s', (dialect) => {
   let backend: TestBackend;
   let base: string;
   let token: string;
-  const streams: EventStream[] = [];
+  const streams: EventStreamReader[] = [];
   beforeAll(async () => {
     backend = await startTestBackend(dialect);
     base = await backend.listen();
@@ -84,8 +21,8 @@ describe.each(DIALECTS)('event stream on %s', (dialect) => {
     await backend?.dispose();
   });
 
-  const open = (url: string, headers?: Record<string, string>) => {
-    const stream = new EventStream(url, headers);
+  const open = (url: string, bearerToken?: string) => {
+    const stream = new EventStreamReader(url, bearerToken);
     streams.push(stream);
     return stream;
   };
@@ -109,7 +46,7 @@ describe.each(DIALECTS)('event stream on %s', (dialect) => {
   });
 
   it('takes the token from the Authorization header too, and refuses a stream without one', async () => {
-    const stream = open(`${base}${API.events}`, { authorization: `Bearer ${token}` });
+    const stream = open(`${base}${API.events}`, token);
     expect(await stream.status).toBe(200);
     await stream.next((e) => e.event === 'changed');
     const refused = open(`${base}${API.events}?token=wrong`);

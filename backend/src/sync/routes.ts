@@ -1,14 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { API, ChangesQuery, PushRequest, SnapshotQuery, type ChangesPage, type PushResponse, type SnapshotPage } from '../../../shared/api.js';
-import { resolveSessionByHash } from '../auth/sessions.js';
 import type { BackendContext } from '../context.js';
 import { parseRequest } from '../http/errors.js';
+import { eventStreams } from '../http/server-sent-events.js';
 import { readChangesPage } from './changes.js';
 import { currentSeq } from './changelog.js';
 import { applyPush } from './push.js';
 import { readSnapshotPage, SnapshotTotals } from './snapshot.js';
-
-const PING_INTERVAL_MS = 25_000;
 
 export function registerSyncRoutes(app: FastifyInstance, ctx: BackendContext): void {
   const totals = new SnapshotTotals();
@@ -36,51 +34,23 @@ export function registerSyncRoutes(app: FastifyInstance, ctx: BackendContext): v
  * every 25 s keeps proxies from closing an idle stream and notices a session that ended.
  */
 function registerEventsRoute(app: FastifyInstance, ctx: BackendContext): void {
-  const open = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    for (const end of [...open]) end();
-  });
-
+  const openEventStream = eventStreams(app, ctx.handle.db);
   app.get(API.events, async (request, reply) => {
-    const { tenant, tokenHash } = request.auth;
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    const send = (event: 'changed' | 'ping', data: object) => {
-      if (open.has(end)) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
+    const { tenant } = request.auth;
+    const stream = openEventStream<'changed'>(request, reply);
     let newestSent = -1;
     const onChange = (seq: number) => {
       if (seq < newestSent) return;
       newestSent = seq;
-      send('changed', { seq });
+      stream.send('changed', { seq });
     };
-    const unsubscribe = ctx.feed.subscribe(tenant.id, onChange);
-    const ping = setInterval(() => {
-      resolveSessionByHash(ctx.handle.db, tokenHash)
-        .then((session) => (session ? send('ping', {}) : end()))
-        .catch(() => end());
-    }, PING_INTERVAL_MS);
-    const end = () => {
-      if (!open.delete(end)) return;
-      clearInterval(ping);
-      unsubscribe();
-      res.end();
-    };
-    open.add(end);
-    request.raw.on('close', end);
-    res.write('retry: 3000\n\n');
+    stream.onEnd(ctx.feed.subscribe(tenant.id, onChange));
     // Subscribed first, then read: a change committed in between is announced twice, never lost.
     try {
       onChange(await currentSeq(ctx.handle, tenant.id));
     } catch (error) {
       request.log.error({ err: error }, 'event stream could not read the change log');
-      end();
+      stream.end();
     }
   });
 }

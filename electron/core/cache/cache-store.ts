@@ -463,6 +463,19 @@ export class CacheStore {
     })();
   }
 
+  /**
+   * Stores a call's wrap-up in the outbox and, in the same transaction, shows it as a pending
+   * call contact, in a pending incident when it opens one. Without `contact` (its customer is
+   * not cached) only the entry is stored: it is pushed all the same.
+   */
+  addPendingCall(entry: Extract<OutboxEntry, { type: 'log_call' }>, contact: Contact | null, newIncident: Incident | null): void {
+    this.db.transaction(() => {
+      this.#s.insertOutbox.run(entry.clientId, JSON.stringify(entry), entry.createdAt);
+      if (newIncident) this.#writeIncident(newIncident);
+      if (contact) this.#writeContact(contact, true);
+    })();
+  }
+
   /** Pending entries in the order they were written. */
   pendingOutbox(limit: number): OutboxRow[] {
     return (this.#s.pendingOutbox.all(limit) as OutboxDbRow[]).map(toOutboxRow);

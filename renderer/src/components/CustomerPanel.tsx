@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import type { CustomerDetail } from '../../../shared/ipc.js';
 import { formatPhone } from '../format.js';
 import { useCustomerStore } from '../stores/customer.js';
+import { usePhoneStore } from '../stores/phone.js';
 import { useSessionStore } from '../stores/session.js';
 import { AddNote } from './AddNote.js';
 import { ClassificationBadge } from './ClassificationBadge.js';
@@ -101,7 +102,7 @@ function CustomerView({ detail }: { detail: CustomerDetail }) {
                 {customer.phones.map((phone) => (
                   <li key={phone.e164}>
                     <span className="phone-kind">{t(`customer.phoneKind.${phone.kind}`)}</span>{' '}
-                    <span className="phone-number">{formatPhone(phone.e164, region)}</span>
+                    <PhoneNumber e164={phone.e164} customerId={customer.id} text={formatPhone(phone.e164, region)} />
                   </li>
                 ))}
               </ul>
@@ -167,5 +168,18 @@ function CustomerView({ detail }: { detail: CustomerDetail }) {
         />
       )}
     </article>
+  );
+}
+
+/** Click-to-call: a number in the panel is a button while the phone is up. */
+function PhoneNumber({ e164, customerId, text }: { e164: string; customerId: string; text: string }) {
+  const { t } = useTranslation();
+  const phoneOn = usePhoneStore((s) => s.phase === 'on');
+  const dial = usePhoneStore((s) => s.dial);
+  if (!phoneOn) return <span className="phone-number">{text}</span>;
+  return (
+    <button type="button" className="link-button phone-number" onClick={() => void dial(e164, customerId)} aria-label={t('phone.callNumber', { number: text })}>
+      {text}
+    </button>
   );
 }

@@ -10,6 +10,10 @@ interface CustomerState {
   phase: 'empty' | 'loading' | 'ready' | 'error';
   error: AppError | null;
   select(customerId: string): Promise<void>;
+  /** Shows a detail already in hand (the screen pop's), cancelling any load in flight. */
+  show(detail: CustomerDetail): void;
+  /** Empties the panel (an unknown caller: nothing of the previous customer stays on screen). */
+  clear(): void;
   refresh(): Promise<void>;
   addNote(incidentId: string, body: string): Promise<Result<CachedContact>>;
 }
@@ -33,6 +37,14 @@ export const useCustomerStore = create<CustomerState>()((set, get) => ({
     if (get().selectedId === customerId && get().phase === 'ready') return load(customerId);
     set({ selectedId: customerId, detail: null, phase: 'loading', error: null });
     return load(customerId);
+  },
+  show(detail) {
+    latestRequest += 1;
+    set({ selectedId: detail.customer.id, detail, phase: 'ready', error: null });
+  },
+  clear() {
+    latestRequest += 1;
+    set(initialState);
   },
   async refresh() {
     const { selectedId } = get();

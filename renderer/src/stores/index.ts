@@ -1,8 +1,13 @@
+import { resetAudioStore } from '../phone/audio-devices.js';
+import { resetHotkeyStore } from '../phone/hotkeys.js';
 import { resetCustomerStore } from './customer.js';
+import { resetPhoneStore } from './phone.js';
+import { resetScreenPopStore } from './screen-pop.js';
 import { resetSearchStore } from './search.js';
 import { resetSessionStore } from './session.js';
 import { resetSyncStore } from './sync.js';
 import { resetUiStore } from './ui.js';
+import { resetWrapUpStore } from './wrap-up.js';
 
 /** A fresh window's state, for tests. */
 export function resetAllStores(): void {
@@ -11,4 +16,9 @@ export function resetAllStores(): void {
   resetSearchStore();
   resetCustomerStore();
   resetUiStore();
+  resetPhoneStore();
+  resetScreenPopStore();
+  resetWrapUpStore();
+  resetHotkeyStore();
+  resetAudioStore();
 }

@@ -3,8 +3,10 @@ import type { SessionInfo } from '../../../shared/ipc.js';
 import type { AppError } from '../../../shared/result.js';
 import { invoke } from '../api.js';
 import { resetCustomerStore } from './customer.js';
+import { resetScreenPopStore } from './screen-pop.js';
 import { resetSearchStore } from './search.js';
 import { resetSyncStore } from './sync.js';
+import { resetWrapUpStore } from './wrap-up.js';
 
 export interface Credentials {
   tenant: string;
@@ -41,6 +43,9 @@ function forgetUserData(): void {
   resetSearchStore();
   resetCustomerStore();
   resetSyncStore();
+  // Callers and unsaved wrap-ups belong to this user's session.
+  resetScreenPopStore();
+  resetWrapUpStore();
 }
 
 export const useSessionStore = create<SessionState>()((set, get) => ({

@@ -15,6 +15,8 @@ import {
 import type { Contact, Customer, Incident } from '../../../shared/domain.js';
 import { toE164 } from '../../../shared/phone.js';
 import { CodedError, fail, ok, type Result } from '../../../shared/result.js';
+import { MemoryMail } from '../mail/test/memory-mail.js';
+import { MemoryTelephony } from './memory-telephony.js';
 
 /**
  * A core that lives in memory, for renderer tests only. It checks every request against the
@@ -63,6 +65,14 @@ export class MemoryBridge implements TsunaguBridge {
   private readonly holding = new Set<IpcChannel>();
   private readonly held: HeldCall[] = [];
   private noteSeq = 0;
+  /** The mail channel (renderer/src/mail/test/memory-mail.ts). */
+  readonly mail = new MemoryMail(() => this.session);
+  /** The telephony channels (memory-telephony.ts): credentials, settings, call events, wrap-up. */
+  readonly telephony = new MemoryTelephony({
+    session: () => this.session,
+    customers: this.customers,
+    queuedWrite: () => this.setStatus({ pendingOutbox: this.status.pendingOutbox + 1 }),
+  });
 
   constructor(options: { accounts?: MemoryAccount[]; customers?: MemoryCustomer[] } = {}) {
     this.accounts = options.accounts ?? [];
@@ -147,6 +157,8 @@ export class MemoryBridge implements TsunaguBridge {
   }
 
   private readonly handlers: IpcHandlerTable = {
+    ...this.mail.handlers,
+    ...this.telephony.handlers,
     'app:info': async () => ({ version: '0.0.0-test', shell: 'browser', locale: 'en-US', backendUrl: 'http://127.0.0.1:1' }),
     'session:login': async ({ tenant, login, password }) => {
       if (!this.online) throw new CodedError('offline', 'backend unreachable');

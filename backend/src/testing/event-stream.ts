@@ -2,17 +2,22 @@ import http from 'node:http';
 
 export interface ServerSentEvent {
   event: string;
+  /** The event's `data` line, parsed as JSON (null when the event has none). */
   data: unknown;
 }
 
-/** Reads a Server-Sent Events stream over a real HTTP connection; tests wait on its events. */
+/**
+ * Reads a Server-Sent Events stream over a real HTTP connection; tests wait on its events,
+ * never on time. With a token it authenticates with `Authorization: Bearer`; without one the
+ * URL must carry it (or the test expects a refusal).
+ */
 export class EventStreamReader {
   readonly events: ServerSentEvent[] = [];
   readonly status: Promise<number>;
   #waiters: { match: (event: ServerSentEvent) => boolean; resolve: (event: ServerSentEvent) => void }[] = [];
   readonly #request: http.ClientRequest;
 
-  constructor(url: string, token: string) {
+  constructor(url: string, token?: string) {
     let buffer = '';
     let settle: (status: number) => void = () => undefined;
     let fail: (error: Error) => void = () => undefined;
@@ -20,7 +25,9 @@ export class EventStreamReader {
       settle = resolve;
       fail = reject;
     });
-    this.#request = http.get(url, { headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` } }, (response) => {
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    this.#request = http.get(url, { headers }, (response) => {
       settle(response.statusCode ?? 0);
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => {

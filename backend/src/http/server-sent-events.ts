@@ -1,0 +1,67 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import { resolveSessionByHash } from '../auth/sessions.js';
+import type { Database } from '../db/schema.js';
+
+const PING_INTERVAL_MS = 25_000;
+
+/** One open Server-Sent Events response. */
+export interface EventStream<Event extends string> {
+  /** Writes one event; does nothing once the stream has ended. */
+  send(event: Event, data: object): void;
+  isOpen(): boolean;
+  /** Runs `cleanup` once when the stream ends, whoever ends it (at once if it already has). */
+  onEnd(cleanup: () => void): void;
+  end(): void;
+}
+
+/**
+ * Opens the Server-Sent Events responses of one route. Each stream gets a `ping` every 25 s,
+ * which keeps proxies from closing an idle stream and ends the stream once its session has
+ * ended; every stream ends when the server closes, so a close never waits on a client.
+ */
+export function eventStreams(app: FastifyInstance, db: Kysely<Database>) {
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of [...open]) end();
+  });
+
+  return function openEventStream<Event extends string>(request: FastifyRequest, reply: FastifyReply): EventStream<Event> {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      // Important: nginx would otherwise buffer the stream and hold every event back.
+      'x-accel-buffering': 'no',
+    });
+    const cleanups: (() => void)[] = [];
+    const write = (event: string, data: object) => {
+      if (open.has(end)) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    const ping = setInterval(() => {
+      resolveSessionByHash(db, request.auth.tokenHash)
+        .then((session) => (session ? write('ping', {}) : end()))
+        .catch(() => end());
+    }, PING_INTERVAL_MS);
+    const end = () => {
+      if (!open.delete(end)) return;
+      clearInterval(ping);
+      for (const cleanup of cleanups) cleanup();
+      res.end();
+    };
+    open.add(end);
+    request.raw.on('close', end);
+    res.write('retry: 3000\n\n');
+    return {
+      send: write,
+      isOpen: () => open.has(end),
+      onEnd(cleanup) {
+        if (open.has(end)) cleanups.push(cleanup);
+        else cleanup();
+      },
+      end,
+    };
+  };
+}

@@ -1,0 +1,357 @@
+import {
+  MAIL_API,
+  MailOfferResponse,
+  MailQueueEvent,
+  MailTemplatesResponse,
+  MailView,
+  RepliesResponse,
+  ReplyView,
+  ReviewQueueResponse,
+  SupervisorSummary,
+  type AgentStatus,
+  type ReplyDraftRequest,
+} from '../../shared/api.js';
+import type { User } from '../../shared/domain.js';
+import { toExternalUrl, type IpcHandlerTable, type MailIpcChannel, type ReplySaveRequest, type ReplySaveResult } from '../../shared/ipc.js';
+import { CodedError } from '../../shared/result.js';
+import { describeZodError } from '../../shared/validation.js';
+import type { BackendClient } from './backend-client.js';
+import type { CoreEventListener } from './core.js';
+import type { Logger } from './logger.js';
+import { MailDraftStore } from './mail-drafts.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './sync/backoff.js';
+import { readServerSentEvents } from './sync/server-sent-events.js';
+
+export type MailHandlerTable = Pick<IpcHandlerTable, MailIpcChannel>;
+
+export interface MailTuning {
+  /** The backend drops an operator's lease after 60 s without a heartbeat; 25 s leaves room for one loss. */
+  heartbeatMs: number;
+  /** Reconnect delays of the event stream. */
+  backoff: BackoffPolicy;
+  /** The stream is reopened when nothing (not even the 25 s ping) came for this long. */
+  eventsSilenceMs: number;
+}
+
+export const DEFAULT_MAIL_TUNING: MailTuning = { heartbeatMs: 25_000, backoff: DEFAULT_BACKOFF, eventsSilenceMs: 70_000 };
+
+/** Logging out tells the supervisors at once; it must not hold up the logout for long. */
+const SIGN_OUT_TIMEOUT_MS = 3_000;
+
+export interface MailSession {
+  user: User;
+  client: BackendClient;
+  /** The user's own folder (beside cache.db): drafts saved offline are kept there. */
+  userDir: string;
+  /** The backend answered just now (login, session check); false for a session restored offline. */
+  online: boolean;
+}
+
+export interface MailChannelOptions {
+  logger: Logger;
+  emit: CoreEventListener;
+  tuning?: Partial<MailTuning>;
+}
+
+interface ActiveMail {
+  session: MailSession;
+  drafts: MailDraftStore;
+  stop: AbortController;
+  events: Promise<void>;
+  heartbeat: NodeJS.Timeout;
+  flushing: Promise<void> | null;
+}
+
+/**
+ * The desktop core's half of the e-mail channel: the mail IPC channels (shared/ipc.ts,
+ * MAIL_IPC_CHANNELS) over the backend's mail routes, reply drafts kept on this computer while
+ * offline, the relay of the backend's mail events (queue changes, the supervisor's live view)
+ * to the renderer, and the operator's presence.
+ *
+ * Presence: the backend offers mail only to operators whose status is `available` and who sent
+ * a heartbeat within the last minute. Until the softphone drives the status (on a call, after-
+ * call work), a signed-in operator is available: the status is set at login and a heartbeat
+ * keeps it alive; logging out sets it to offline.
+ */
+export class MailChannel {
+  readonly #o: MailChannelOptions;
+  readonly #tuning: MailTuning;
+  #active: ActiveMail | null = null;
+
+  constructor(options: MailChannelOptions) {
+    this.#o = options;
+    this.#tuning = { ...DEFAULT_MAIL_TUNING, ...options.tuning };
+  }
+
+  handlers(): MailHandlerTable {
+    return {
+      'mail:offerNext': () => this.#client().request('POST', MAIL_API.mailOffer, MailOfferResponse),
+      'mail:get': ({ mailId }) => this.#client().request('GET', route(MAIL_API.mailMessage, { id: mailId }), MailView),
+      'mail:release': async ({ mailId }) => {
+        await this.#client().request('POST', route(MAIL_API.mailRelease, { id: mailId }), null);
+        return null;
+      },
+      'mail:close': ({ mailId, note }) =>
+        this.#client().request('POST', route(MAIL_API.mailClose, { id: mailId }), MailView, { body: { note } }),
+      'mail:templates': async () => (await this.#client().request('GET', MAIL_API.mailTemplates, MailTemplatesResponse)).templates,
+      'reply:save': (input) => this.#saveDraft(input),
+      'reply:submit': ({ replyId }) => this.#submit(replyId),
+      'reply:myReplies': async ({ state }) => {
+        const query = state ? `?${new URLSearchParams({ state })}` : '';
+        return (await this.#client().request('GET', `${MAIL_API.myReplies}${query}`, RepliesResponse)).replies;
+      },
+      'reply:localDrafts': async () => this.#require().drafts.all(),
+      'reply:discardLocal': async ({ replyId }) => {
+        const active = this.#require();
+        active.drafts.discard(replyId);
+        this.#emitDrafts(active);
+        return null;
+      },
+      'review:queue': async () => (await this.#client().request('GET', MAIL_API.reviewQueue, ReviewQueueResponse)).items,
+      'review:approve': ({ replyId, body }) =>
+        this.#client().request('POST', route(MAIL_API.replyApprove, { id: replyId }), ReplyView, { body: body === undefined ? {} : { body } }),
+      'review:return': ({ replyId, comment }) =>
+        this.#client().request('POST', route(MAIL_API.replyReturn, { id: replyId }), ReplyView, { body: { comment } }),
+      'review:failed': async () => (await this.#client().request('GET', MAIL_API.failedReplies, RepliesResponse)).replies,
+      'review:requeue': ({ replyId }) => this.#client().request('POST', route(MAIL_API.replyRequeue, { id: replyId }), ReplyView),
+      'supervisor:summary': () => this.#client().request('GET', MAIL_API.supervisorSummary, SupervisorSummary),
+      'shell:openExternal': async ({ url }) => {
+        const external = toExternalUrl(url);
+        // The request schema already refused anything else; this keeps the promise in the types.
+        if (external === null) throw new CodedError('invalid_input', 'url: must be an absolute http(s) or mailto URL');
+        return { url: external, opened: false };
+      },
+    };
+  }
+
+  /** Starts the channel for a session that just opened (login, restart). */
+  open(session: MailSession): void {
+    if (this.#active) throw new Error('The mail channel is already open for a session');
+    const drafts = new MailDraftStore(session.userDir);
+    const stop = new AbortController();
+    const heartbeat = setInterval(() => void this.#heartbeat(session), this.#tuning.heartbeatMs);
+    heartbeat.unref();
+    const active: ActiveMail = { session, drafts, stop, heartbeat, events: Promise.resolve(), flushing: null };
+    this.#active = active;
+    active.events = this.#runEvents(active);
+    if (session.online) void this.#setStatus(session, 'available');
+  }
+
+  /** Stops the channel; `signOut` (a logout, not an expiry or shutdown) also tells the backend the operator left. */
+  async close({ signOut }: { signOut: boolean }): Promise<void> {
+    const active = this.#active;
+    if (!active) return;
+    this.#active = null;
+    active.stop.abort();
+    clearInterval(active.heartbeat);
+    if (signOut) await this.#setStatus(active.session, 'offline', SIGN_OUT_TIMEOUT_MS);
+    await Promise.allSettled([active.events, active.flushing]);
+    active.drafts.close();
+  }
+
+  #require(): ActiveMail {
+    if (!this.#active) throw new CodedError('unauthenticated', 'Log in first');
+    return this.#active;
+  }
+
+  #client(): BackendClient {
+    return this.#require().session.client;
+  }
+
+  // ---- drafts -------------------------------------------------------------------------------
+
+  /**
+   * The draft is written on this computer first, then sent. Offline it stays there (and is
+   * sent when the event stream reconnects); refused online, it is dropped and the refusal is
+   * the answer, while the text is still in the composer.
+   */
+  async #saveDraft(input: ReplySaveRequest): Promise<ReplySaveResult> {
+    const active = this.#require();
+    const { replyId, ...request } = input;
+    const stored = active.drafts.save(replyId, request, new Date().toISOString());
+    try {
+      const reply = await this.#putDraft(active, replyId, stored.request);
+      active.drafts.sent(replyId, stored.revision);
+      return { reply, local: null };
+    } catch (error) {
+      if (isOffline(error)) {
+        this.#emitDrafts(active);
+        return { reply: null, local: active.drafts.get(replyId)?.view ?? null };
+      }
+      active.drafts.sent(replyId, stored.revision);
+      throw error;
+    }
+  }
+
+  /** Submitting needs the backend; a draft still waiting here goes first, so what is reviewed is what was typed. */
+  async #submit(replyId: string): Promise<ReplyView> {
+    const active = this.#require();
+    const waiting = active.drafts.get(replyId);
+    if (waiting && waiting.view.error === null) {
+      await this.#putDraft(active, replyId, waiting.request);
+      active.drafts.sent(replyId, waiting.revision);
+      this.#emitDrafts(active);
+    }
+    return active.session.client.request('POST', route(MAIL_API.replySubmit, { id: replyId }), ReplyView);
+  }
+
+  #putDraft(active: ActiveMail, replyId: string, request: ReplyDraftRequest): Promise<ReplyView> {
+    // Important: PUT with the renderer's id is idempotent on the backend, so sending the same
+    // draft again after a lost answer updates the one draft instead of making a second.
+    return active.session.client.request('PUT', route(MAIL_API.reply, { id: replyId }), ReplyView, { body: request });
+  }
+
+  /** Sends the drafts kept here, oldest first; one flush at a time. */
+  #flushDrafts(active: ActiveMail): Promise<void> {
+    active.flushing ??= this.#sendWaitingDrafts(active).finally(() => {
+      active.flushing = null;
+    });
+    return active.flushing;
+  }
+
+  async #sendWaitingDrafts(active: ActiveMail): Promise<void> {
+    let changed = false;
+    try {
+      for (const draft of active.drafts.waiting()) {
+        if (active.stop.signal.aborted) return;
+        try {
+          await this.#putDraft(active, draft.replyId, draft.request);
+          active.drafts.sent(draft.replyId, draft.revision);
+        } catch (error) {
+          if (isOffline(error) || (error instanceof CodedError && error.code === 'unauthenticated')) return;
+          const message = error instanceof Error ? error.message : String(error);
+          this.#o.logger.warn('the backend refused a reply draft saved offline; it is kept on this computer', { replyId: draft.replyId, error: message });
+          active.drafts.refused(draft.replyId, draft.revision, message);
+        }
+        changed = true;
+      }
+    } finally {
+      if (changed && this.#active === active) this.#emitDrafts(active);
+    }
+  }
+
+  #emitDrafts(active: ActiveMail): void {
+    this.#o.emit('mail:localDrafts', { drafts: active.drafts.all() });
+  }
+
+  // ---- presence -----------------------------------------------------------------------------
+
+  async #setStatus(session: MailSession, status: AgentStatus, timeoutMs?: number): Promise<void> {
+    try {
+      await session.client.request('PUT', MAIL_API.agentStatus, null, { body: { status }, timeoutMs });
+    } catch (error) {
+      if (!isOffline(error)) this.#o.logger.warn('could not set the agent status', { status, error: describe(error) });
+    }
+  }
+
+  async #heartbeat(session: MailSession): Promise<void> {
+    try {
+      await session.client.request('POST', MAIL_API.agentHeartbeat, null);
+    } catch (error) {
+      // Offline: the backend counts the operator away after a minute, which is the truth.
+      if (!isOffline(error)) this.#o.logger.warn('mail heartbeat failed', { error: describe(error) });
+    }
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  /**
+   * The backend's mail event stream, relayed as core events; reconnects with backoff. Each
+   * (re)connection also means the backend is reachable again: drafts kept here are sent then.
+   */
+  async #runEvents(active: ActiveMail): Promise<void> {
+    const { signal } = active.stop;
+    for (let failures = 0; !signal.aborted; ) {
+      const connection = new AbortController();
+      const abortConnection = () => connection.abort();
+      signal.addEventListener('abort', abortConnection, { once: true });
+      let silence: NodeJS.Timeout | null = null;
+      const heard = () => {
+        if (silence) clearTimeout(silence);
+        silence = setTimeout(abortConnection, this.#tuning.eventsSilenceMs);
+        silence.unref();
+      };
+      try {
+        const body = await openMailEvents(active.session.client, connection.signal);
+        failures = 0;
+        heard();
+        void this.#flushDrafts(active);
+        for await (const event of readServerSentEvents(body, heard)) this.#relay(event.event, event.data);
+      } catch (error) {
+        // An expired token is the sync engine's to report (it ends the session); stop here.
+        if (error instanceof CodedError && error.code === 'unauthenticated') return;
+        if (!signal.aborted && !isOffline(error)) this.#o.logger.warn('mail event stream failed', { error: describe(error) });
+      } finally {
+        if (silence) clearTimeout(silence);
+        signal.removeEventListener('abort', abortConnection);
+      }
+      if (signal.aborted) return;
+      await sleep(backoffDelay(failures++, this.#tuning.backoff), signal);
+    }
+  }
+
+  #relay(event: string, data: string): void {
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch {
+      this.#o.logger.warn('mail event with unreadable data ignored', { event });
+      return;
+    }
+    if (event === 'queue') {
+      const parsed = MailQueueEvent.safeParse(json);
+      if (parsed.success) this.#o.emit('mail:queue', parsed.data);
+      else this.#o.logger.warn('malformed mail queue event ignored', { error: describeZodError(parsed.error) });
+    } else if (event === 'summary') {
+      const parsed = SupervisorSummary.safeParse(json);
+      if (parsed.success) this.#o.emit('supervisor:summary', parsed.data);
+      else this.#o.logger.warn('malformed supervisor summary ignored', { error: describeZodError(parsed.error) });
+    }
+  }
+}
+
+/** The mail event stream takes its token in the Authorization header only (never in a URL). */
+async function openMailEvents(client: BackendClient, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+  if (client.token === null) throw new CodedError('unauthenticated', 'Not logged in');
+  let response: Response;
+  try {
+    response = await fetch(`${client.baseUrl}${MAIL_API.mailEvents}`, {
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${client.token}` },
+      signal,
+    });
+  } catch {
+    throw new CodedError('offline', `The backend at ${client.baseUrl} cannot be reached`);
+  }
+  if (response.status === 401) throw new CodedError('unauthenticated', 'The session has ended');
+  if (!response.ok || !response.body) {
+    await response.body?.cancel().catch(() => {});
+    throw new CodedError(response.status >= 500 ? 'offline' : 'internal', `The mail event stream answered HTTP ${response.status}`);
+  }
+  return response.body;
+}
+
+function route(template: string, params: Record<string, string>): string {
+  return template.replace(/:([A-Za-z]+)/g, (whole, name: string) => (name in params ? encodeURIComponent(params[name]!) : whole));
+}
+
+function isOffline(error: unknown): boolean {
+  return error instanceof CodedError && error.code === 'offline';
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

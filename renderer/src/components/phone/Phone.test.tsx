@@ -1,0 +1,368 @@
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { afterEach, describe, expect, it } from 'vitest';
+import { App } from '../../App.js';
+import { SCREENPOP_PAINTED_MARK } from '../../phone/screen-pop-marks.js';
+import { installPhoneEngine, usePhoneStore } from '../../stores/phone.js';
+import { useSessionStore } from '../../stores/session.js';
+import { AGENT_SESSION } from '../../test/fixtures.js';
+import { installSignedInBridge, registerRendererCleanup } from '../../test/harness.js';
+import type { MemoryBridge } from '../../test/memory-bridge.js';
+import { scriptedEngineFactory, type ScriptedEngine } from '../../test/scripted-engine.js';
+
+registerRendererCleanup();
+afterEach(() => {
+  installPhoneEngine(null);
+  performance.clearMarks();
+});
+
+const YAMADA_FROM = '<sip:0312345678@trunk.example>;tag=1';
+
+async function startPhone(options: { mayHandleUnregisteredCallers?: boolean } = {}): Promise<{ bridge: MemoryBridge; engine: ScriptedEngine }> {
+  const bridge = installSignedInBridge();
+  if (options.mayHandleUnregisteredCallers === false) {
+    const session = { ...AGENT_SESSION, user: { ...AGENT_SESSION.user, mayHandleUnregisteredCallers: false } };
+    bridge.session = session;
+    useSessionStore.setState({ session });
+  }
+  const scripted = scriptedEngineFactory();
+  installPhoneEngine(scripted.factory);
+  render(<App />);
+  await waitFor(() => expect(usePhoneStore.getState().phase).toBe('on'));
+  const engine = scripted.current();
+  act(() => engine.registered());
+  await screen.findByText('Phone ready');
+  return { bridge, engine };
+}
+
+function callCard(): HTMLElement {
+  return screen.getByTestId('call-card');
+}
+
+async function ringFromYamada(engine: ScriptedEngine): Promise<string> {
+  let id = '';
+  act(() => {
+    id = engine.ring({ from: YAMADA_FROM }, { sipCallId: 'yamada-call' }).id;
+  });
+  await waitFor(() => expect(screen.getByTestId('screen-pop').dataset.phase).toBe('found'));
+  return id;
+}
+
+describe('registration', () => {
+  it('starts with credentials from the core and shows the registration state as it changes', async () => {
+    const { bridge, engine } = await startPhone();
+    expect(bridge.callsTo('sip:credentials')).toHaveLength(1);
+    expect(engine.options.settings.customerIdHeader).toBe('X-Customer-Id');
+    expect(screen.getByTestId('phone-extension').textContent).toContain('sato');
+    const status = within(screen.getByTestId('registration-status')).getByRole('status');
+
+    act(() => engine.socketLost());
+    expect(status.textContent).toBe('Phone offline');
+    expect(screen.getByTestId('phone').dataset.registration).toBe('offline');
+    act(() => engine.registered());
+    expect(status.textContent).toBe('Phone ready');
+  });
+
+  it('says the phone is unavailable when the core has no credentials for this user', async () => {
+    const bridge = installSignedInBridge();
+    bridge.telephony.credentialsError = { code: 'conflict', message: 'this user has no usable SIP user' };
+    const scripted = scriptedEngineFactory();
+    installPhoneEngine(scripted.factory);
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId('registration-status').dataset.state).toBe('unavailable'));
+    expect(screen.getByTestId('registration-status').textContent).toContain('Phone unavailable');
+    expect(screen.getByTestId('registration-status').textContent).toContain('this user has no usable SIP user');
+  });
+});
+
+describe('screen pop', () => {
+  it('shows the caller, open incidents and last contacts with who handled them while it rings', async () => {
+    const { bridge, engine } = await startPhone();
+    await ringFromYamada(engine);
+
+    const pop = screen.getByTestId('screen-pop');
+    expect(callCard().dataset.state).toBe('ringing');
+    expect(within(pop).getByTestId('screen-pop-customer-code').textContent).toBe('C-000101');
+    expect(within(pop).getAllByTestId('pop-incident').map((li) => li.textContent)).toEqual(['配送の遅延 · 佐藤 花子']);
+    const contacts = within(pop).getAllByTestId('pop-contact');
+    expect(contacts).toHaveLength(3);
+    expect(contacts[0]?.textContent).toContain('佐藤 花子');
+    expect(contacts[0]?.textContent).toContain('配送状況をメールで連絡');
+    // The main panel already shows the caller's record.
+    expect(screen.getByTestId('customer-code').textContent).toBe('C-000101');
+    expect(bridge.callsTo('customers:lookupCaller')).toEqual([{ phone: '+81312345678' }]);
+    await waitFor(() => expect(bridge.telephony.callEvents.map((e) => [e.event, e.customerId, e.remote])).toEqual([['ringing', 'cust-yamada', '+81312345678']]));
+    await waitFor(() => expect(performance.getEntriesByName(SCREENPOP_PAINTED_MARK)).toHaveLength(1));
+    expect((performance.getEntriesByName(SCREENPOP_PAINTED_MARK)[0] as PerformanceMark).detail).toEqual({ callId: 'yamada-call' });
+  });
+
+  it('lets the IVR customer id win over an unknown number', async () => {
+    const { bridge, engine } = await startPhone();
+    act(() => {
+      engine.ring({ from: '<sip:0399990000@trunk>;tag=1', customerId: 'cust-smith' });
+    });
+    await waitFor(() => expect(screen.getByTestId('screen-pop').dataset.phase).toBe('found'));
+    expect(screen.getByTestId('screen-pop-customer-code').textContent).toBe('C-000201');
+    expect(bridge.callsTo('customers:lookupCaller')).toEqual([{ phone: '+81399990000', customerId: 'cust-smith' }]);
+  });
+
+  it('offers "create customer" for an unknown number, prefilled, to a user who may', async () => {
+    const { bridge, engine } = await startPhone();
+    act(() => {
+      engine.ring({ from: '<sip:0399990000@trunk>;tag=1' });
+    });
+    const panel = await screen.findByTestId('unknown-caller');
+    expect(within(panel).getByTestId('unknown-caller-number').textContent).toBe('03-9999-0000');
+    const form = within(panel).getByTestId('create-customer');
+    expect((within(form).getByLabelText('Phone') as HTMLInputElement).value).toBe('03-9999-0000');
+    fireEvent.change(within(form).getByLabelText('Name'), { target: { value: '新規 顧客' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Create customer' }));
+    await waitFor(() => expect(screen.getByTestId('screen-pop').dataset.phase).toBe('found'));
+    expect(bridge.callsTo('customers:create')).toEqual([expect.objectContaining({ name: '新規 顧客', phones: [{ number: '03-9999-0000' }] })]);
+    expect(screen.queryByTestId('unknown-caller')).toBeNull();
+    expect(screen.getByRole('heading', { name: '新規 顧客', level: 2 })).toBeTruthy();
+  });
+
+  it('shows only the number to a user without the authority, and no earlier customer stays on screen', async () => {
+    const { engine } = await startPhone({ mayHandleUnregisteredCallers: false });
+    await ringFromYamada(engine);
+    act(() => engine.ended(usePhoneStore.getState().calls[0]!.id));
+    expect(screen.getByTestId('customer-code').textContent).toBe('C-000101');
+
+    act(() => {
+      engine.ring({ from: '<sip:0399990000@trunk>;tag=1' });
+    });
+    const panel = await screen.findByTestId('unknown-caller');
+    expect(within(panel).getByTestId('unknown-caller-number').textContent).toBe('03-9999-0000');
+    expect(within(panel).queryByTestId('create-customer')).toBeNull();
+    expect(screen.queryByTestId('customer-code')).toBeNull();
+    expect(screen.getByTestId('customer-panel').dataset.phase).toBe('empty');
+  });
+});
+
+describe('a call from ring to wrap-up', () => {
+  it('answers, times the call, hangs up, and saves the wrap-up as a pending contact', async () => {
+    const { bridge, engine } = await startPhone();
+    const id = await ringFromYamada(engine);
+    fireEvent.click(within(callCard()).getByRole('button', { name: 'Answer' }));
+    await waitFor(() => expect(callCard().dataset.state).toBe('connected'));
+    expect(engine.callsTo('answer')).toEqual([[id]]);
+    expect(screen.getByTestId('call-timer').textContent).toMatch(/^0:0\d$/);
+    await waitFor(() => expect(bridge.telephony.statuses).toContain('on_call'));
+
+    fireEvent.click(within(callCard()).getByRole('button', { name: 'Hang up' }));
+    const form = await screen.findByTestId('wrap-up');
+    expect(screen.queryByTestId('call-card')).toBeNull();
+    expect(usePhoneStore.getState().status).toBe('after_call_work');
+    expect((within(form).getByRole('radio', { name: '配送の遅延' }) as HTMLInputElement).checked).toBe(true);
+
+    fireEvent.click(within(form).getByRole('button', { name: 'Save wrap-up' }));
+    expect(within(form).getByRole('alert').textContent).toContain('Summary');
+    fireEvent.change(within(form).getByLabelText('Summary'), { target: { value: '配送日を再確認' } });
+    fireEvent.change(within(form).getByLabelText('Disposition'), { target: { value: 'callback' } });
+    fireEvent.click(within(form).getByLabelText('Callback needed'));
+    fireEvent.click(within(form).getByRole('button', { name: 'Save wrap-up' }));
+
+    await waitFor(() => expect(screen.queryByTestId('wrap-up')).toBeNull());
+    expect(bridge.telephony.wrapUps).toEqual([
+      expect.objectContaining({
+        callId: 'yamada-call',
+        customerId: 'cust-yamada',
+        incidentId: 'inc-new',
+        newIncidentTitle: null,
+        direction: 'inbound',
+        summary: '配送日を再確認',
+        disposition: 'callback',
+        callbackNeeded: true,
+        remote: '+81312345678',
+      }),
+    ]);
+    const pending = await screen.findAllByTestId('contact');
+    expect(pending.some((contact) => contact.dataset.pending === 'true' && contact.textContent?.includes('配送日を再確認'))).toBe(true);
+    expect(usePhoneStore.getState().status).toBe('available');
+    expect(bridge.telephony.callEvents.map((e) => e.event)).toEqual(['ringing', 'answered', 'ended']);
+    expect(bridge.telephony.statuses).toEqual(['available', 'on_call', 'after_call_work', 'available']);
+  });
+
+  it('opens a new incident from the wrap-up when asked', async () => {
+    const { bridge, engine } = await startPhone();
+    const id = await ringFromYamada(engine);
+    await act(() => usePhoneStore.getState().answer(id));
+    act(() => engine.ended(id));
+    const form = await screen.findByTestId('wrap-up');
+    fireEvent.click(within(form).getByRole('radio', { name: 'New incident' }));
+    fireEvent.change(within(form).getByLabelText('Title of the new incident'), { target: { value: '住所変更' } });
+    fireEvent.change(within(form).getByLabelText('Summary'), { target: { value: '新住所を伺った' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Save wrap-up' }));
+    await waitFor(() => expect(bridge.telephony.wrapUps).toHaveLength(1));
+    expect(bridge.telephony.wrapUps[0]).toMatchObject({ incidentId: null, newIncidentTitle: '住所変更', disposition: 'resolved' });
+    await waitFor(() => expect(within(screen.getByTestId('incident-tree')).getAllByTestId('incident').map((i) => i.textContent)).toContainEqual(expect.stringContaining('住所変更')));
+  });
+
+  it('refuses calls with 486 while the operator is not available', async () => {
+    const { bridge, engine } = await startPhone();
+    fireEvent.change(screen.getByLabelText('Status'), { target: { value: 'break' } });
+    let decision = '';
+    act(() => {
+      decision = engine.ring({ from: YAMADA_FROM }).decision;
+    });
+    expect(decision).toBe('busy');
+    expect(screen.queryByTestId('call-card')).toBeNull();
+    await waitFor(() => expect(bridge.telephony.callEvents.map((e) => e.event)).toEqual(['rejected']));
+    expect(bridge.telephony.statuses).toContain('break');
+  });
+
+  it('rings a second call softly while connected, and holds the first when it is answered', async () => {
+    const { engine } = await startPhone();
+    const first = await ringFromYamada(engine);
+    await act(() => usePhoneStore.getState().answer(first));
+    let second = '';
+    act(() => {
+      second = engine.ring({ from: '<sip:0664561234@trunk>;tag=2' }).id;
+    });
+    await waitFor(() => expect(screen.getAllByTestId('call-card')).toHaveLength(2));
+    const waitingCard = screen.getAllByTestId('call-card')[1]!;
+    expect(waitingCard.dataset.waiting).toBe('true');
+    expect(usePhoneStore.getState().ringtone).not.toBe('ringing');
+    // The conversation stays in front until the second call is taken.
+    expect(screen.getByTestId('customer-code').textContent).toBe('C-000101');
+
+    fireEvent.click(within(waitingCard).getByRole('button', { name: 'Answer' }));
+    await waitFor(() => expect(screen.getAllByTestId('call-card').map((card) => card.dataset.state)).toEqual(['held', 'connected']));
+    const order = engine.commands.map((c) => c.name).filter((name) => name === 'setHold' || name === 'answer');
+    expect(order).toEqual(['answer', 'setHold', 'answer']);
+    expect(engine.callsTo('setHold')).toEqual([[first, true]]);
+    await waitFor(() => expect(screen.getByTestId('customer-code').textContent).toBe('C-000102'));
+    void second;
+  });
+
+  it('sends DTMF from the keypad, holds and mutes', async () => {
+    const { engine } = await startPhone();
+    const id = await ringFromYamada(engine);
+    await act(() => usePhoneStore.getState().answer(id));
+    fireEvent.click(within(callCard()).getByRole('button', { name: 'Keypad' }));
+    fireEvent.click(within(screen.getByTestId('keypad')).getByRole('button', { name: 'Send 5' }));
+    fireEvent.click(within(screen.getByTestId('keypad')).getByRole('button', { name: 'Send #' }));
+    expect(engine.callsTo('sendDtmf')).toEqual([
+      [id, '5'],
+      [id, '#'],
+    ]);
+    fireEvent.click(within(callCard()).getByRole('button', { name: 'Hold' }));
+    await waitFor(() => expect(callCard().dataset.state).toBe('held'));
+    fireEvent.click(within(callCard()).getByRole('button', { name: 'Resume' }));
+    await waitFor(() => expect(callCard().dataset.state).toBe('connected'));
+    fireEvent.click(within(callCard()).getByRole('button', { name: 'Mute' }));
+    expect(within(callCard()).getByRole('button', { name: 'Unmute' })).toBeTruthy();
+    expect(engine.callsTo('setHold')).toEqual([
+      [id, true],
+      [id, false],
+    ]);
+  });
+
+  it('stays connected and says so when the PBX refuses the hold', async () => {
+    const { engine } = await startPhone();
+    const id = await ringFromYamada(engine);
+    await act(() => usePhoneStore.getState().answer(id));
+    engine.refuse.add('setHold');
+    fireEvent.click(within(callCard()).getByRole('button', { name: 'Hold' }));
+    expect((await screen.findByTestId('phone-problem')).dataset.code).toBe('refused');
+    expect(callCard().dataset.state).toBe('connected');
+    expect(within(callCard()).getByRole('button', { name: 'Hold' })).toHaveProperty('disabled', false);
+  });
+
+  it('transfers blind to a colleague and records the transfer', async () => {
+    const { bridge, engine } = await startPhone();
+    const id = await ringFromYamada(engine);
+    await act(() => usePhoneStore.getState().answer(id));
+    fireEvent.click(within(callCard()).getByRole('button', { name: 'Transfer' }));
+    const form = screen.getByTestId('transfer-form');
+    fireEvent.change(within(form).getByLabelText('Transfer to (extension or number)'), { target: { value: 'agent2' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Blind transfer' }));
+    await waitFor(() => expect(screen.queryByTestId('call-card')).toBeNull());
+    expect(engine.callsTo('blindTransfer')).toEqual([[id, 'sip:agent2@tsunagu.test']]);
+    await waitFor(() => expect(bridge.telephony.callEvents.at(-1)).toMatchObject({ event: 'transferred', transferTarget: 'agent2', customerId: 'cust-yamada' }));
+    expect(await screen.findByTestId('wrap-up')).toBeTruthy();
+  });
+
+  it('consults a colleague, then completes the attended transfer', async () => {
+    const { engine } = await startPhone();
+    const id = await ringFromYamada(engine);
+    await act(() => usePhoneStore.getState().answer(id));
+    fireEvent.click(within(callCard()).getByRole('button', { name: 'Transfer' }));
+    fireEvent.change(screen.getByLabelText('Transfer to (extension or number)'), { target: { value: 'agent2' } });
+    fireEvent.click(within(screen.getByTestId('transfer-form')).getByRole('button', { name: 'Consult' }));
+    await waitFor(() => expect(screen.getAllByTestId('call-card')).toHaveLength(2));
+    expect(engine.callsTo('setHold')).toEqual([[id, true]]);
+    const [dialled] = engine.callsTo('dial');
+    expect(dialled).toEqual(['sip:agent2@tsunagu.test']);
+    const consultId = usePhoneStore.getState().calls[1]!.id;
+    act(() => engine.established(consultId));
+    fireEvent.click(within(screen.getAllByTestId('call-card')[1]!).getByRole('button', { name: 'Complete transfer' }));
+    await waitFor(() => expect(screen.queryByTestId('call-card')).toBeNull());
+    expect(engine.callsTo('attendedTransfer')).toEqual([[id, consultId]]);
+    // One wrap-up: for the customer's call, not for the consultation.
+    expect(screen.getAllByTestId('wrap-up')).toHaveLength(1);
+  });
+});
+
+describe('outbound calls', () => {
+  it('calls a number from the customer panel', async () => {
+    const { bridge, engine } = await startPhone();
+    fireEvent.change(screen.getByRole('combobox', { name: 'Search customers' }), { target: { value: '山田' } });
+    fireEvent.click((await screen.findAllByTestId('search-result'))[0]!);
+    fireEvent.click(await screen.findByRole('button', { name: 'Call 03-1234-5678' }));
+    await waitFor(() => expect(callCard().dataset.direction).toBe('outbound'));
+    expect(engine.callsTo('dial')).toEqual([['sip:+81312345678@tsunagu.test']]);
+    await waitFor(() => expect(screen.getByTestId('screen-pop').dataset.phase).toBe('found'));
+    expect(bridge.callsTo('customers:lookupCaller').at(-1)).toEqual({ phone: '+81312345678', customerId: 'cust-yamada' });
+  });
+
+  it('refuses to dial what is not a number or extension', async () => {
+    const { engine } = await startPhone();
+    fireEvent.change(screen.getByLabelText('Number or extension'), { target: { value: 'call me maybe' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Call' }));
+    expect((await screen.findByTestId('phone-problem')).dataset.code).toBe('invalid_target');
+    expect(engine.callsTo('dial')).toEqual([]);
+  });
+});
+
+describe('hotkeys', () => {
+  it('answers with the default hotkey, and with a new one after rebinding it in the settings', async () => {
+    const { engine } = await startPhone();
+    const first = await ringFromYamada(engine);
+    fireEvent.keyDown(window, { code: 'KeyA', key: 'a', ctrlKey: true, altKey: true });
+    await waitFor(() => expect(engine.callsTo('answer')).toEqual([[first]]));
+    fireEvent.keyDown(window, { code: 'KeyE', key: 'e', ctrlKey: true, altKey: true });
+    await waitFor(() => expect(engine.callsTo('hangup')).toEqual([[first]]));
+    // After-call work would refuse the next call: the operator makes themselves available.
+    fireEvent.change(screen.getByLabelText('Status'), { target: { value: 'available' } });
+
+    fireEvent.click(screen.getByRole('button', { name: 'Phone settings' }));
+    const dialog = screen.getByRole('dialog', { name: 'Phone settings' });
+    const change = within(dialog).getByRole('button', { name: 'Change the hotkey for Answer' });
+    fireEvent.click(change);
+    fireEvent.keyDown(change, { code: 'F9', key: 'F9' });
+    const row = within(dialog).getAllByTestId('hotkey-row').find((r) => r.dataset.action === 'answer')!;
+    expect(within(row).getByTestId('hotkey-combo').textContent).toBe('F9');
+    fireEvent.keyDown(dialog, { key: 'Escape', code: 'Escape' });
+    expect(screen.queryByRole('dialog')).toBeNull();
+
+    act(() => {
+      engine.ring({ from: YAMADA_FROM }, { sipCallId: 'second' });
+    });
+    await waitFor(() => expect(screen.getByTestId('call-card').dataset.state).toBe('ringing'));
+    fireEvent.keyDown(window, { code: 'KeyA', key: 'a', ctrlKey: true, altKey: true });
+    expect(engine.callsTo('answer')).toHaveLength(1);
+    fireEvent.keyDown(window, { code: 'F9', key: 'F9' });
+    await waitFor(() => expect(engine.callsTo('answer')).toHaveLength(2));
+  });
+
+  it('refuses a hotkey already bound to another action, naming it', async () => {
+    await startPhone();
+    fireEvent.click(screen.getByRole('button', { name: 'Phone settings' }));
+    const dialog = screen.getByRole('dialog', { name: 'Phone settings' });
+    const change = within(dialog).getByRole('button', { name: 'Change the hotkey for Mute / unmute' });
+    fireEvent.click(change);
+    fireEvent.keyDown(change, { code: 'KeyH', key: 'h', ctrlKey: true, altKey: true });
+    expect(within(dialog).getByRole('alert').textContent).toBe('Already used for Hold / resume.');
+  });
+});

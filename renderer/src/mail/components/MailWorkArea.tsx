@@ -1,0 +1,72 @@
+import { useEffect } from 'react';
+import { currentBridge } from '../../api.js';
+import { assertNever } from '../../../../shared/result.js';
+import { useSessionStore } from '../../stores/session.js';
+import { connectMailEvents } from '../mail-events.js';
+import { resetMailStores } from '../stores/reset.js';
+import { useMailDeskStore } from '../stores/desk.js';
+import { useReturnedRepliesStore } from '../stores/returned.js';
+import { useReviewStore } from '../stores/review.js';
+import { mayReview, useWorkAreaStore } from '../stores/work-area.js';
+import '../mail.css';
+import { FailedReplies } from './FailedReplies.js';
+import { LiveView } from './LiveView.js';
+import { MailDesk } from './MailDesk.js';
+import { ReturnedReplies } from './ReturnedReplies.js';
+import { ReviewQueue } from './ReviewQueue.js';
+
+/**
+ * The mail work areas of a signed-in user, and the mail channel's life in the window: mounted
+ * with the workspace (sign-in), it starts listening and asks for the first mail; unmounted
+ * (sign-out), it forgets everything of this user's mail.
+ */
+export function MailWorkArea() {
+  const area = useWorkAreaStore((s) => s.area);
+  const user = useSessionStore((s) => s.session?.user);
+  const supervisor = mayReview(user);
+
+  useEffect(() => {
+    const off = connectMailEvents(currentBridge());
+    void useMailDeskStore
+      .getState()
+      .loadLocalDrafts()
+      .then(() => useMailDeskStore.getState().askNext());
+    void useReturnedRepliesStore.getState().load();
+    return () => {
+      off();
+      resetMailStores();
+    };
+  }, []);
+
+  useEffect(() => {
+    if (supervisor) void useReviewStore.getState().loadSummary();
+  }, [supervisor]);
+
+  switch (area) {
+    case 'customers':
+      return null;
+    case 'mail':
+      return (
+        <main className="mail-pane" id="mail-main" tabIndex={-1}>
+          <MailDesk />
+        </main>
+      );
+    case 'returned':
+      return (
+        <main className="mail-pane" id="mail-main" tabIndex={-1}>
+          <ReturnedReplies />
+        </main>
+      );
+    case 'review':
+    case 'failed':
+    case 'live':
+      if (!supervisor) return null;
+      return (
+        <main className="mail-pane" id="mail-main" tabIndex={-1}>
+          {area === 'review' ? <ReviewQueue /> : area === 'failed' ? <FailedReplies /> : <LiveView />}
+        </main>
+      );
+    default:
+      return assertNever(area, 'work area');
+  }
+}

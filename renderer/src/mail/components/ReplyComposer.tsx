@@ -1,0 +1,148 @@
+import { useEffect, useId, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import type { MailView, ReplyView } from '../../../../shared/api.js';
+import type { AppError } from '../../../../shared/result.js';
+import { invoke } from '../../api.js';
+import { ErrorText } from '../../components/ErrorText.js';
+import { useSessionStore } from '../../stores/session.js';
+import { useTemplateStore } from '../stores/templates.js';
+import { applyTemplate } from '../template.js';
+
+export interface ReplyComposerProps {
+  replyId: string;
+  /** The customer's mail: the placeholders' values, and the mail a new draft answers. */
+  mail: MailView;
+  initialSubject: string;
+  initialBody: string;
+  /** The backend already has this reply (a saved draft, a returned reply). */
+  existing: boolean;
+  submitLabel?: string;
+  onSubmitted(reply: ReplyView): void;
+}
+
+type ComposerStatus =
+  | { kind: 'idle' }
+  | { kind: 'busy'; action: 'save' | 'submit' }
+  | { kind: 'saved' }
+  | { kind: 'savedLocally'; submitting: boolean }
+  | { kind: 'error'; error: AppError };
+
+/**
+ * Writes a reply: a template fills the body (customer name, incident reference and operator
+ * name put in), "save draft" keeps it (on this computer when offline), "submit" sends it to
+ * the review queue. Nothing leaves for the customer from here.
+ */
+export function ReplyComposer({ replyId, mail, initialSubject, initialBody, existing, submitLabel, onSubmitted }: ReplyComposerProps) {
+  const { t } = useTranslation();
+  const formId = useId();
+  const operatorName = useSessionStore((s) => s.session?.user.displayName ?? '');
+  const templates = useTemplateStore((s) => s.templates);
+  const templatesLoaded = useTemplateStore((s) => s.loaded);
+  const [subject, setSubject] = useState(initialSubject);
+  const [body, setBody] = useState(initialBody);
+  const [templateId, setTemplateId] = useState('');
+  const [savedOnce, setSavedOnce] = useState(existing);
+  const [status, setStatus] = useState<ComposerStatus>({ kind: 'idle' });
+
+  useEffect(() => {
+    if (!templatesLoaded) void useTemplateStore.getState().load();
+  }, [templatesLoaded]);
+
+  function chooseTemplate(id: string) {
+    setTemplateId(id);
+    const template = templates.find((candidate) => candidate.id === id);
+    if (!template) return;
+    const filled = applyTemplate(template, { customerName: mail.customerName, incidentRef: mail.incidentRef ?? '', operatorName });
+    setBody(filled.body);
+    if (filled.subject) setSubject(filled.subject);
+  }
+
+  /** Saves what is on screen; true when the backend has it (not only this computer). */
+  async function save(action: 'save' | 'submit'): Promise<boolean> {
+    setStatus({ kind: 'busy', action });
+    const result = await invoke('reply:save', {
+      replyId,
+      ...(savedOnce ? {} : { mailId: mail.id }),
+      ...(subject.trim() ? { subject: subject.trim() } : {}),
+      body,
+      ...(templateId ? { templateId } : {}),
+    });
+    if (!result.ok) {
+      setStatus({ kind: 'error', error: result.error });
+      return false;
+    }
+    if (result.value.reply) {
+      setSavedOnce(true);
+      setSubject(result.value.reply.subject);
+      setStatus({ kind: 'saved' });
+      return true;
+    }
+    setStatus({ kind: 'savedLocally', submitting: action === 'submit' });
+    return false;
+  }
+
+  async function submit() {
+    if (body.trim() === '') {
+      setStatus({ kind: 'error', error: { code: 'invalid_input', message: t('mail.composer.emptyBody') } });
+      return;
+    }
+    if (!(await save('submit'))) return;
+    setStatus({ kind: 'busy', action: 'submit' });
+    const result = await invoke('reply:submit', { replyId });
+    if (result.ok) onSubmitted(result.value);
+    else setStatus({ kind: 'error', error: result.error });
+  }
+
+  const busy = status.kind === 'busy';
+  return (
+    <form
+      className="reply-composer"
+      aria-labelledby={`${formId}-heading`}
+      data-testid="reply-composer"
+      data-status={status.kind}
+      onSubmit={(event) => {
+        event.preventDefault();
+        void submit();
+      }}
+    >
+      <h3 id={`${formId}-heading`}>{t('mail.composer.heading')}</h3>
+      <div className="field">
+        <label htmlFor={`${formId}-template`}>{t('mail.composer.template')}</label>
+        <select id={`${formId}-template`} value={templateId} onChange={(event) => chooseTemplate(event.target.value)} disabled={busy}>
+          <option value="">{templatesLoaded ? t('mail.composer.noTemplate') : t('mail.composer.loadingTemplates')}</option>
+          {templates.map((template) => (
+            <option key={template.id} value={template.id}>
+              {template.name}
+            </option>
+          ))}
+        </select>
+        <p className="hint">{t('mail.composer.templateHint')}</p>
+      </div>
+      <div className="field">
+        <label htmlFor={`${formId}-subject`}>{t('mail.composer.subject')}</label>
+        <input id={`${formId}-subject`} type="text" value={subject} maxLength={300} onChange={(event) => setSubject(event.target.value)} />
+      </div>
+      <div className="field">
+        <label htmlFor={`${formId}-body`}>{t('mail.composer.body')}</label>
+        <textarea id={`${formId}-body`} rows={12} value={body} maxLength={20_000} onChange={(event) => setBody(event.target.value)} />
+      </div>
+      <div className="composer-actions">
+        <button type="button" disabled={busy} onClick={() => void save('save')}>
+          {status.kind === 'busy' && status.action === 'save' ? t('mail.composer.saving') : t('mail.composer.save')}
+        </button>
+        <button type="submit" className="primary" disabled={busy}>
+          {status.kind === 'busy' && status.action === 'submit' ? t('mail.composer.submitting') : (submitLabel ?? t('mail.composer.submit'))}
+        </button>
+      </div>
+      <p className="composer-status" role="status" data-testid="composer-status">
+        {status.kind === 'saved' && t('mail.composer.saved')}
+        {status.kind === 'savedLocally' && (status.submitting ? t('mail.composer.submitNeedsConnection') : t('mail.composer.savedLocally'))}
+      </p>
+      {status.kind === 'error' && (
+        <p className="error" role="alert" data-testid="composer-error">
+          <ErrorText error={status.error} />
+        </p>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,197 @@
+import DOMPurify from 'dompurify';
+import { toExternalUrl } from '../../../shared/ipc.js';
+
+/**
+ * Untrusted mail HTML, made inert before it goes into a sandboxed frame. The backend has
+ * sanitised it already; this is the second, independent layer, and the frame's sandbox and
+ * CSP are the third.
+ *
+ * - No script, no handlers, no forms, no frames or plugins, no meta refresh, no <base>, no
+ *   SVG/MathML (DOMPurify's HTML profile and the lists below).
+ * - Links do not work inside the frame: its sandbox could not stop a click from navigating the
+ *   frame, and the app cannot watch clicks in a frame that has no script and no same-origin
+ *   access. Each http(s)/mailto link loses its href, gets a number, and is listed outside the
+ *   frame, where opening it asks for confirmation. Other schemes (javascript:, data:, …) are
+ *   dropped.
+ * - Remote images (the usual tracking pixels) become a placeholder until the user asks to show
+ *   them; small inline data: images stay. CSS that could run code or fetch something
+ *   (expression(), javascript: URLs, bindings, @import, image-set()) removes the style it is
+ *   in; remote url()s in CSS are hidden like remote images.
+ */
+
+export interface MailLink {
+  /** 1-based, as shown beside the link text in the mail. */
+  number: number;
+  url: string;
+  text: string;
+}
+
+export interface SanitisedMail {
+  html: string;
+  links: MailLink[];
+  /** Remote images (and CSS backgrounds) replaced by the placeholder; 0 when they are shown. */
+  blockedRemoteImages: number;
+}
+
+export interface SanitiseOptions {
+  /** The user clicked "show images" for this mail. */
+  remoteImages: boolean;
+}
+
+/** An inline image larger than this (as a data: URL) is replaced: nothing legitimate inlines megabytes. */
+export const MAX_INLINE_IMAGE_CHARS = 200_000;
+
+const INLINE_IMAGE = /^data:image\/(?:png|gif|jpe?g|webp);base64,[a-z0-9+/=\s]+$/i;
+
+/** A neutral grey box (an inline SVG is an image here, never a document: no script can run in it). */
+export const IMAGE_PLACEHOLDER =
+  'data:image/svg+xml;base64,' +
+  btoa(
+    '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30" viewBox="0 0 40 30"><rect width="40" height="30" fill="#e2e8f0"/><path d="M8 24l8-10 6 7 4-5 6 8z" fill="#94a3b8"/></svg>',
+  );
+
+const FORBIDDEN_TAGS = [
+  'form', 'input', 'button', 'select', 'option', 'optgroup', 'textarea', 'datalist', 'output', 'fieldset', 'legend',
+  'meta', 'base', 'link', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'param', 'portal', 'dialog',
+  'template', 'audio', 'video', 'source', 'track', 'picture', 'canvas', 'noscript', 'map', 'area',
+];
+const FORBIDDEN_ATTRIBUTES = [
+  'srcset', 'background', 'poster', 'action', 'formaction', 'ping', 'usemap', 'longdesc', 'lowsrc', 'dynsrc',
+  'target', 'rel', 'autofocus', 'tabindex', 'accesskey', 'contenteditable',
+];
+
+/** Things in CSS that run code, bind behaviour, pull in other stylesheets or fetch without url(). */
+const DANGEROUS_CSS = /expression\s*\(|javascript\s*:|vbscript\s*:|-moz-binding|behavior\s*:|@import|image-set\s*\(|\bsrc\s*\(|<\s*[/!a-z]/i;
+const CSS_URL = /url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"]*))\s*\)/gi;
+
+export function sanitizeMailHtml(dirty: string, options: SanitiseOptions): SanitisedMail {
+  const purify = DOMPurify(window);
+  const links: MailLink[] = [];
+  let blockedRemoteImages = 0;
+
+  const cleanCss = (css: string): string | null => {
+    const readable = decodeCss(css);
+    if (DANGEROUS_CSS.test(readable)) return null;
+    return readable.replace(CSS_URL, (_whole, double?: string, single?: string, bare?: string) => {
+      const url = (double ?? single ?? bare ?? '').trim();
+      if (isInlineImage(url)) return `url("${url}")`;
+      if (options.remoteImages && /^https?:\/\//i.test(url)) return `url("${url.replace(/["\\\n]/g, '')}")`;
+      if (/^https?:\/\//i.test(url)) blockedRemoteImages += 1;
+      return 'none';
+    });
+  };
+
+  purify.addHook('uponSanitizeElement', (node, data) => {
+    if (data.tagName !== 'style') return;
+    const css = cleanCss(node.textContent ?? '');
+    node.textContent = css ?? '';
+  });
+
+  purify.addHook('afterSanitizeAttributes', (node) => {
+    if (node.nodeType !== Node.ELEMENT_NODE) return;
+    const style = node.getAttribute('style');
+    if (style !== null) {
+      const css = cleanCss(style);
+      if (css === null || css.trim() === '') node.removeAttribute('style');
+      else node.setAttribute('style', css);
+    }
+    const tag = node.tagName.toLowerCase();
+    if (tag === 'a') neutraliseLink(node, links);
+    if (tag === 'img') {
+      const src = (node.getAttribute('src') ?? '').trim();
+      if (isInlineImage(src)) return;
+      if (/^https?:\/\//i.test(src) && options.remoteImages) {
+        node.setAttribute('referrerpolicy', 'no-referrer');
+        return;
+      }
+      if (/^https?:\/\//i.test(src)) blockedRemoteImages += 1;
+      node.setAttribute('src', IMAGE_PLACEHOLDER);
+    }
+  });
+
+  const html = purify.sanitize(dirty, {
+    USE_PROFILES: { html: true },
+    FORCE_BODY: true,
+    FORBID_TAGS: FORBIDDEN_TAGS,
+    FORBID_ATTR: FORBIDDEN_ATTRIBUTES,
+    ALLOW_DATA_ATTR: false,
+    ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|cid:)/i,
+    SANITIZE_NAMED_PROPS: true,
+  });
+  return { html, links, blockedRemoteImages };
+}
+
+function neutraliseLink(anchor: Element, links: MailLink[]): void {
+  const href = anchor.getAttribute('href');
+  anchor.removeAttribute('href');
+  const url = href === null ? null : toExternalUrl(href);
+  if (url === null) return;
+  const number = links.length + 1;
+  links.push({ number, url, text: (anchor.textContent ?? '').replace(/\s+/g, ' ').trim().slice(0, 200) });
+  anchor.setAttribute('class', 'mail-link');
+  anchor.setAttribute('title', url);
+  const marker = anchor.ownerDocument.createElement('sup');
+  marker.textContent = `[${number}]`;
+  anchor.appendChild(marker);
+}
+
+function isInlineImage(url: string): boolean {
+  return url.length <= MAX_INLINE_IMAGE_CHARS && INLINE_IMAGE.test(url);
+}
+
+/**
+ * CSS as the browser will read it: comments removed and escapes decoded, so `\65 xpression(`
+ * or `java\script:` are seen for what they are. What is checked is what is kept.
+ */
+export function decodeCss(css: string): string {
+  return css
+    .replace(/\/\*[\s\S]*?(?:\*\/|$)/g, '')
+    .replace(/\\([0-9a-f]{1,6})[ \t\n\f]?/gi, (_whole, hex: string) => {
+      const code = Number.parseInt(hex, 16);
+      return code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff) ? '\ufffd' : String.fromCodePoint(code);
+    })
+    .replace(/\\\n/g, '')
+    .replace(/\\(.)/g, '$1');
+}
+
+/** Links of a plain-text mail, for the same list (and the same confirmation) as HTML links. */
+export function linksInText(text: string): MailLink[] {
+  const links: MailLink[] = [];
+  for (const match of text.matchAll(/\b(?:https?:\/\/|mailto:)[^\s<>"'）」]+/gi)) {
+    const url = toExternalUrl(match[0].replace(/[.,;:!?)]+$/, ''));
+    if (url !== null && !links.some((link) => link.url === url)) links.push({ number: links.length + 1, url, text: url });
+    if (links.length >= 100) break;
+  }
+  return links;
+}
+
+/** The frame's own policy: nothing but inline style and inline images, plus remote images once asked for. */
+export function mailFrameCsp(remoteImages: boolean): string {
+  return [
+    "default-src 'none'",
+    "style-src 'unsafe-inline'",
+    `img-src data:${remoteImages ? ' https: http:' : ''}`,
+    "font-src 'none'",
+    "form-action 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
+
+/**
+ * The whole document of the frame. The CSP comes first in <head>, before anything it governs.
+ * Important: the frame's sandbox attribute is MAIL_FRAME_SANDBOX (no script, no same-origin, no
+ * forms, no popups, no top navigation); this document is only the content.
+ */
+export function buildMailSrcdoc(sanitisedHtml: string, remoteImages: boolean): string {
+  return [
+    '<!doctype html><html><head><meta charset="utf-8">',
+    `<meta http-equiv="Content-Security-Policy" content="${mailFrameCsp(remoteImages)}">`,
+    '<meta name="referrer" content="no-referrer">',
+    '<style>body{margin:8px;font-family:system-ui,sans-serif;font-size:14px;line-height:1.5;color:#1a202c;background:#fff;overflow-wrap:anywhere}',
+    'img{max-width:100%;height:auto}.mail-link{color:#1d4ed8;text-decoration:underline}.mail-link sup{font-size:11px;margin-left:1px}</style>',
+    `</head><body>${sanitisedHtml}</body></html>`,
+  ].join('');
+}
+
+/** Empty: every sandbox restriction applies (scripts, same origin, forms, popups, navigation, downloads…). */
+export const MAIL_FRAME_SANDBOX = '';

@@ -1,0 +1,14 @@
+import { resetMailDeskStore } from './desk.js';
+import { resetReturnedRepliesStore } from './returned.js';
+import { resetReviewStore } from './review.js';
+import { resetTemplateStore } from './templates.js';
+import { resetWorkAreaStore } from './work-area.js';
+
+/** Nothing of one user's mail stays for the next one (sign-out), and tests start fresh. */
+export function resetMailStores(): void {
+  resetMailDeskStore();
+  resetReturnedRepliesStore();
+  resetReviewStore();
+  resetTemplateStore();
+  resetWorkAreaStore();
+}

@@ -1,0 +1,280 @@
+import type { MailTemplate, MailView, ReplyView, SupervisorSummary } from '../../../../shared/api.js';
+import type { Incident } from '../../../../shared/domain.js';
+import { toExternalUrl, type IpcHandlerTable, type LocalReplyDraft, type MailIpcChannel, type SessionInfo } from '../../../../shared/ipc.js';
+import { CodedError } from '../../../../shared/result.js';
+
+/**
+ * The mail channel of the in-memory core (renderer tests only): a queue of mails, templates,
+ * replies through their states, and drafts kept "on this computer" while `offline` is set.
+ * Results are checked against the shared schemas by MemoryBridge like every other channel.
+ */
+
+const T0 = '2024-05-01T01:00:00.000Z';
+
+export function makeMail(overrides: Partial<MailView> = {}): MailView {
+  return {
+    id: 'mail-1',
+    kind: 'email',
+    messageId: '<m1@example.jp>',
+    subject: '請求書について',
+    fromAddress: 'taro.yamada@example.jp',
+    fromName: '山田 太郎',
+    replyTo: null,
+    to: ['support@demo.tsunagu.localhost'],
+    cc: [],
+    recipientAddress: 'support@demo.tsunagu.localhost',
+    receivedAt: T0,
+    dateHeader: T0,
+    text: '請求書の金額が違います。',
+    html: null,
+    rawSize: 1200,
+    rawTruncated: false,
+    attachments: [],
+    customerId: 'cust-yamada',
+    customerName: '山田 太郎',
+    incidentId: 'inc-new',
+    incidentRef: 'INC-7',
+    incidentTitle: '配送の遅延',
+    contactId: 'contact-mail-1',
+    threadMatch: 'sender',
+    queueState: 'waiting',
+    leaseUserId: null,
+    leaseExpiresAt: null,
+    handledBy: null,
+    closeNote: null,
+    ...overrides,
+  };
+}
+
+export const MEMORY_TEMPLATES: MailTemplate[] = [
+  {
+    id: 'tpl-en',
+    name: 'Reply (English)',
+    subject: '',
+    body: 'Dear {{customerName}},\n\nAbout {{incidentRef}}: \n\nKind regards,\n{{operatorName}}',
+    updatedAt: T0,
+  },
+];
+
+const INCIDENT: Incident = {
+  id: 'inc-new',
+  customerId: 'cust-yamada',
+  title: '配送の遅延',
+  status: 'open',
+  assigneeId: null,
+  assigneeName: null,
+  openedAt: T0,
+  closedAt: null,
+  updatedAt: T0,
+};
+
+export class MemoryMail {
+  /** When true the "backend" is unreachable: drafts stay local, review answers `offline`. */
+  offline = false;
+  readonly mails: MailView[] = [];
+  readonly replies = new Map<string, ReplyView>();
+  readonly localDrafts = new Map<string, LocalReplyDraft>();
+  templates: MailTemplate[] = MEMORY_TEMPLATES;
+
+  constructor(private readonly session: () => SessionInfo | null) {}
+
+  queue(mail: MailView): void {
+    this.mails.push(mail);
+  }
+
+  #user() {
+    const session = this.session();
+    if (!session) throw new CodedError('unauthenticated', 'not signed in');
+    return session.user;
+  }
+
+  #online(): void {
+    if (this.offline) throw new CodedError('offline', 'backend unreachable');
+  }
+
+  #mail(mailId: string): MailView {
+    const mail = this.mails.find((candidate) => candidate.id === mailId);
+    if (!mail) throw new CodedError('not_found', `no mail ${mailId}`);
+    return mail;
+  }
+
+  #reply(replyId: string): ReplyView {
+    const reply = this.replies.get(replyId);
+    if (!reply) throw new CodedError('not_found', `no reply ${replyId}`);
+    return reply;
+  }
+
+  #update(reply: ReplyView, change: Partial<ReplyView>): ReplyView {
+    const next = { ...reply, ...change, updatedAt: new Date().toISOString() };
+    this.replies.set(reply.id, next);
+    return next;
+  }
+
+  summary(): SupervisorSummary {
+    const count = (state: ReplyView['state']) => [...this.replies.values()].filter((reply) => reply.state === state).length;
+    return {
+      now: T0,
+      paused: false,
+      busyCallsPerAgent: 0.5,
+      agents: [],
+      calls: { ringing: 0, connected: 0 },
+      mails: {
+        waiting: this.mails.filter((mail) => mail.queueState === 'waiting' && mail.leaseUserId === null).length,
+        offered: this.mails.filter((mail) => mail.queueState === 'waiting' && mail.leaseUserId !== null).length,
+        pendingReview: count('pending_review'),
+        sending: count('approved'),
+        failed: count('failed'),
+      },
+      today: { date: '2024-05-01', timeZone: 'Asia/Tokyo', hours: Array.from({ length: 24 }, (_, hour) => ({ hour, calls: 0, mails: 0 })) },
+    };
+  }
+
+  readonly handlers: Pick<IpcHandlerTable, MailIpcChannel> = {
+    'mail:offerNext': async () => {
+      const user = this.#user();
+      this.#online();
+      const mail = this.mails.find((candidate) => candidate.queueState === 'waiting' && (candidate.leaseUserId === null || candidate.leaseUserId === user.id));
+      if (!mail) return { status: 'none', mail: null, leaseExpiresAt: null, agentStatus: 'available' };
+      mail.leaseUserId = user.id;
+      mail.leaseExpiresAt = '2099-01-01T00:00:00.000Z';
+      return { status: 'offered', mail: { ...mail }, leaseExpiresAt: mail.leaseExpiresAt, agentStatus: 'available' };
+    },
+    'mail:get': async ({ mailId }) => {
+      this.#user();
+      return { ...this.#mail(mailId) };
+    },
+    'mail:release': async ({ mailId }) => {
+      this.#online();
+      const mail = this.#mail(mailId);
+      mail.leaseUserId = null;
+      mail.leaseExpiresAt = null;
+      return null;
+    },
+    'mail:close': async ({ mailId, note }) => {
+      this.#online();
+      const mail = this.#mail(mailId);
+      Object.assign(mail, { queueState: 'closed', closeNote: note, leaseUserId: null, leaseExpiresAt: null });
+      return { ...mail };
+    },
+    'mail:templates': async () => {
+      this.#online();
+      return this.templates;
+    },
+    'reply:save': async ({ replyId, ...request }) => {
+      const user = this.#user();
+      if (this.offline) {
+        const previous = this.localDrafts.get(replyId);
+        const local: LocalReplyDraft = {
+          replyId,
+          mailId: request.mailId ?? previous?.mailId ?? null,
+          subject: request.subject ?? previous?.subject ?? null,
+          body: request.body ?? previous?.body ?? null,
+          templateId: request.templateId ?? previous?.templateId ?? null,
+          savedAt: new Date().toISOString(),
+          error: null,
+        };
+        this.localDrafts.set(replyId, local);
+        return { reply: null, local };
+      }
+      const existing = this.replies.get(replyId);
+      if (existing) {
+        if (existing.state !== 'draft' && existing.state !== 'returned') throw new CodedError('conflict', `the reply is ${existing.state}`);
+        const reply = this.#update(existing, { state: 'draft', subject: request.subject ?? existing.subject, body: request.body ?? existing.body });
+        return { reply, local: null };
+      }
+      if (!request.mailId) throw new CodedError('invalid_input', 'body.mailId: required to create a reply');
+      const mail = this.#mail(request.mailId);
+      const now = new Date().toISOString();
+      const reply: ReplyView = {
+        id: replyId,
+        mailId: mail.id,
+        incidentId: mail.incidentId,
+        incidentRef: mail.incidentRef,
+        customerId: mail.customerId,
+        authorId: user.id,
+        authorName: user.displayName,
+        state: 'draft',
+        subject: request.subject ?? `Re: ${mail.subject} [#${mail.incidentRef}]`,
+        body: request.body ?? '',
+        submittedBody: null,
+        editedByReviewer: false,
+        toAddress: mail.fromAddress,
+        fromAddress: mail.recipientAddress,
+        messageId: null,
+        reviewComment: null,
+        reviewerId: null,
+        reviewerName: null,
+        reviewedAt: null,
+        submittedAt: null,
+        attempts: 0,
+        nextAttemptAt: null,
+        lastError: null,
+        failure: null,
+        sentAt: null,
+        contactId: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      this.replies.set(replyId, reply);
+      return { reply, local: null };
+    },
+    'reply:submit': async ({ replyId }) => {
+      this.#online();
+      const reply = this.#reply(replyId);
+      if (reply.state !== 'draft') throw new CodedError('conflict', `the reply is ${reply.state}`);
+      const mail = this.#mail(reply.mailId);
+      Object.assign(mail, { queueState: 'answered', leaseUserId: null, leaseExpiresAt: null });
+      return this.#update(reply, { state: 'pending_review', submittedBody: reply.body, submittedAt: new Date().toISOString() });
+    },
+    'reply:myReplies': async ({ state }) => {
+      const user = this.#user();
+      this.#online();
+      return [...this.replies.values()].filter((reply) => reply.authorId === user.id && (state === undefined || reply.state === state));
+    },
+    'reply:localDrafts': async () => [...this.localDrafts.values()],
+    'reply:discardLocal': async ({ replyId }) => {
+      this.localDrafts.delete(replyId);
+      return null;
+    },
+    'review:queue': async () => {
+      this.#online();
+      return [...this.replies.values()]
+        .filter((reply) => reply.state === 'pending_review')
+        .map((reply) => ({ reply, mail: { ...this.#mail(reply.mailId) }, incident: INCIDENT, contacts: [] }));
+    },
+    'review:approve': async ({ replyId, body }) => {
+      const user = this.#user();
+      this.#online();
+      const reply = this.#reply(replyId);
+      if (reply.state !== 'pending_review') throw new CodedError('conflict', `the reply is ${reply.state}`);
+      return this.#update(reply, {
+        state: 'approved',
+        body: body ?? reply.body,
+        editedByReviewer: body !== undefined && body !== reply.body,
+        reviewerId: user.id,
+        reviewerName: user.displayName,
+        reviewedAt: new Date().toISOString(),
+      });
+    },
+    'review:return': async ({ replyId, comment }) => {
+      const user = this.#user();
+      this.#online();
+      const reply = this.#reply(replyId);
+      if (reply.state !== 'pending_review') throw new CodedError('conflict', `the reply is ${reply.state}`);
+      return this.#update(reply, { state: 'returned', reviewComment: comment, reviewerId: user.id, reviewerName: user.displayName, reviewedAt: new Date().toISOString() });
+    },
+    'review:failed': async () => {
+      this.#online();
+      return [...this.replies.values()].filter((reply) => reply.state === 'failed');
+    },
+    'review:requeue': async ({ replyId }) => {
+      this.#online();
+      return this.#update(this.#reply(replyId), { state: 'approved', failure: null });
+    },
+    'supervisor:summary': async () => {
+      this.#online();
+      return this.summary();
+    },
+    'shell:openExternal': async ({ url }) => ({ url: toExternalUrl(url) ?? url, opened: false }),
+  };
+}

@@ -1,0 +1,694 @@
+import {
+  Invitation,
+  Inviter,
+  Registerer,
+  RegistererState,
+  SessionState,
+  SIPExtension,
+  UserAgent,
+  UserAgentState,
+  Web,
+  type Session,
+  type SessionDescriptionHandlerOptions,
+} from 'sip.js';
+import type { SipCredentials, TelephonySettings } from '../../../shared/ipc.js';
+import { DEFAULT_DEVICE_ID, microphoneConstraints, routeToDevice, useAudioStore, type ResolvedDevice } from './audio-devices.js';
+import { parseCallerIdentity } from './caller-identity.js';
+import type { CallDirection, EndReason } from './call-machine.js';
+import { splitAor } from './dial-target.js';
+import {
+  isDtmfDigit,
+  PhoneError,
+  type DialedCall,
+  type EngineFactory,
+  type EngineListener,
+  type EngineOptions,
+  type PhoneEngine,
+} from './engine.js';
+import { Reconnector } from './reconnector.js';
+import { credentialRefreshDelayMs } from './registration-machine.js';
+import { markInvite } from './screen-pop-marks.js';
+
+/**
+ * The softphone on sip.js 0.21's API layer (UserAgent, Registerer, Inviter, Invitation):
+ * one user agent per signed-in operator, any number of sessions. It owns the SIP and media
+ * details and reports outcomes to the phone store through the EngineListener.
+ *
+ * Reconnection is ours, not sip.js's (reconnectionAttempts 0): a lost socket is retried with
+ * a short capped backoff and at once on `online` and when the window becomes visible again,
+ * and every reconnect re-registers and re-INVITEs the live calls so that they follow the
+ * new connection where the PBX allows it.
+ */
+
+const REGISTER_EXPIRES_SECONDS = 300;
+/** After the PBX refused fresh credentials, try again this much later rather than in a loop. */
+const REJECTED_RETRY_MS = 15_000;
+const CREDENTIALS_RETRY_MS = 10_000;
+const STOP_STEP_TIMEOUT_MS = 2_000;
+/** A hidden window that comes back after this long has probably slept: refresh the registration. */
+const SLEEP_SUSPECTED_MS = 30_000;
+const DTMF_DURATION_MS = 160;
+const DTMF_GAP_MS = 70;
+
+const AUDIO_ONLY: SessionDescriptionHandlerOptions = { constraints: { audio: true, video: false } } as SessionDescriptionHandlerOptions;
+
+interface TrackedCall {
+  session: Session;
+  direction: CallDirection;
+  /** The dialled URI of an outbound call (a colleague's AOR for a consult call). */
+  uri: string | null;
+  /** Why it ends, when this side decided (sip.js only says "terminated"). */
+  ending: EndReason | null;
+  audio: HTMLAudioElement | null;
+  held: boolean;
+  muted: boolean;
+  /** Which microphone the call sends from: compared after a devicechange. */
+  microphone: string | null;
+}
+
+export const createSipEngine: EngineFactory = (options) => new SipEngine(options);
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function deviceKey(device: ResolvedDevice | null): string {
+  return device ? `${device.deviceId}|${device.groupId}|${device.label}` : 'none';
+}
+
+async function acquireMicrophone(): Promise<MediaStream> {
+  const audio = microphoneConstraints();
+  try {
+    return await navigator.mediaDevices.getUserMedia({ audio, video: false });
+  } catch (error) {
+    // The chosen device may have gone between the choice and the call: use the default.
+    if (audio === true) throw error;
+    return navigator.mediaDevices.getUserMedia({ audio: true, video: false });
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([promise, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms))]);
+}
+
+/** Why an outbound call failed, from the final response. */
+function reasonFromStatus(status: number): EndReason {
+  if (status === 486 || status === 600 || status === 603 || status === 480 || status === 404 || status === 487) return 'rejected';
+  return 'failed';
+}
+
+class SipEngine implements PhoneEngine {
+  readonly extension: string;
+  readonly domain: string;
+  readonly #listener: EngineListener;
+  readonly #fetchCredentials: EngineOptions['fetchCredentials'];
+  readonly #settings: TelephonySettings;
+  #credentials: SipCredentials;
+  #ua: UserAgent | null = null;
+  #registerer: Registerer | null = null;
+  /** A REGISTER is out; sip.js refuses a second one meanwhile (RequestPendingError). */
+  #registering = false;
+  #registerAgain = false;
+  readonly #calls = new Map<string, TrackedCall>();
+  readonly #reconnector: Reconnector;
+  #refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
+  #hiddenAt: number | null = null;
+  #stopped = false;
+  #credentialsRefusedOnce = false;
+  #rebuildWhenIdle = false;
+
+  constructor(options: EngineOptions) {
+    const aor = splitAor(options.credentials.aor);
+    if (!aor) throw new PhoneError('failed', `aor: "${options.credentials.aor}" is not a sip: address`);
+    this.extension = aor.user;
+    this.domain = aor.domain;
+    this.#credentials = options.credentials;
+    this.#settings = options.settings;
+    this.#listener = options.listener;
+    this.#fetchCredentials = options.fetchCredentials;
+    this.#reconnector = new Reconnector({
+      attempt: () => this.#connectOnce(),
+      isConnected: () => this.#ua?.isConnected() ?? false,
+      onFailure: (_failures, error) => this.#listener.registration({ type: 'transportLost', at: now(), reason: describeError(error) }),
+    });
+  }
+
+  start(): void {
+    this.#ua = this.#makeUserAgent();
+    window.addEventListener('online', this.#onOnline);
+    document.addEventListener('visibilitychange', this.#onVisibilityChange);
+    this.#listener.registration({ type: 'start', at: now() });
+    this.#scheduleCredentialRefresh();
+    this.#reconnector.now();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#reconnector.stop();
+    for (const timer of [this.#refreshTimer, this.#retryTimer]) if (timer) clearTimeout(timer);
+    window.removeEventListener('online', this.#onOnline);
+    document.removeEventListener('visibilitychange', this.#onVisibilityChange);
+    const ua = this.#ua;
+    const registerer = this.#registerer;
+    if (registerer && ua?.isConnected()) await withTimeout(registerer.unregister().catch(() => undefined), STOP_STEP_TIMEOUT_MS);
+    // ua.stop() ends every session (BYE or CANCEL) before closing the socket.
+    if (ua) await withTimeout(ua.stop().catch(() => undefined), STOP_STEP_TIMEOUT_MS);
+    for (const call of this.#calls.values()) this.#releaseMedia(call);
+    this.#listener.registration({ type: 'stopped', at: now() });
+  }
+
+  // ---- connection and registration ---------------------------------------------------------
+
+  #makeUserAgent(): UserAgent {
+    const uri = UserAgent.makeURI(this.#credentials.aor);
+    if (!uri) throw new PhoneError('failed', `aor: "${this.#credentials.aor}" does not parse`);
+    const mediaStreamFactory = async (constraints: MediaStreamConstraints): Promise<MediaStream> => {
+      if (!constraints.audio && !constraints.video) return new MediaStream();
+      return acquireMicrophone();
+    };
+    return new UserAgent({
+      uri,
+      displayName: this.#credentials.displayName,
+      authorizationUsername: this.#credentials.username,
+      authorizationPassword: this.#credentials.password,
+      transportOptions: { server: this.#credentials.wsUrl, connectionTimeout: 4, keepAliveInterval: 25 },
+      sessionDescriptionHandlerFactory: Web.defaultSessionDescriptionHandlerFactory(mediaStreamFactory),
+      sessionDescriptionHandlerFactoryOptions: { peerConnectionConfiguration: { iceServers: [] }, iceGatheringTimeout: 1_000 },
+      sipExtensionReplaces: SIPExtension.Supported,
+      // The 180 is sent by onInvite after the screen-pop mark, so the mark is the INVITE's arrival.
+      sendInitialProvisionalResponse: false,
+      reconnectionAttempts: 0,
+      userAgentString: 'Tsunagu',
+      logBuiltinEnabled: false,
+      logLevel: 'error',
+      logConnector: (level, category, _label, content) => {
+        if (level === 'error') console.warn(`sip.js ${category}: ${content}`);
+      },
+      delegate: {
+        onConnect: () => this.#onConnect(),
+        onDisconnect: (error?: Error) => this.#onDisconnect(error),
+        onInvite: (invitation: Invitation) => this.#onInvite(invitation),
+      },
+    });
+  }
+
+  async #connectOnce(): Promise<void> {
+    const ua = this.#ua;
+    if (!ua || this.#stopped) return;
+    if (ua.state === UserAgentState.Started) await ua.reconnect();
+    else await ua.start();
+  }
+
+  #onConnect(): void {
+    if (this.#stopped) return;
+    this.#reconnector.connected();
+    this.#listener.registration({ type: 'transportConnected', at: now() });
+    this.#register();
+    // The PBX reaches this phone through the new connection only once it has seen a
+    // request from it: re-INVITE the live calls so they follow the new socket.
+    for (const call of this.#calls.values()) {
+      if (call.session.state === SessionState.Established) this.#reinvite(call).catch((error) => console.warn('re-INVITE after reconnect failed', error));
+    }
+  }
+
+  #onDisconnect(error?: Error): void {
+    if (this.#stopped) return;
+    this.#listener.registration({ type: 'transportLost', at: now(), reason: error ? error.message : 'connection closed' });
+    this.#reconnector.lost();
+  }
+
+  readonly #onOnline = (): void => {
+    if (this.#ua?.isConnected()) this.#register();
+    else this.#reconnector.now();
+  };
+
+  readonly #onVisibilityChange = (): void => {
+    if (document.visibilityState === 'hidden') {
+      this.#hiddenAt = Date.now();
+      return;
+    }
+    const hiddenFor = this.#hiddenAt === null ? 0 : Date.now() - this.#hiddenAt;
+    this.#hiddenAt = null;
+    if (!this.#ua?.isConnected()) this.#reconnector.now();
+    else if (hiddenFor > SLEEP_SUSPECTED_MS) this.#register();
+  };
+
+  #makeRegisterer(ua: UserAgent): Registerer {
+    const registerer = new Registerer(ua, { expires: REGISTER_EXPIRES_SECONDS });
+    registerer.stateChange.addListener((state) => {
+      if (this.#stopped) return;
+      if (state === RegistererState.Registered) this.#listener.registration({ type: 'registered', at: now() });
+      else if (state === RegistererState.Unregistered && ua.isConnected()) {
+        // A refresh failed or the registrar let it lapse: register again.
+        this.#listener.registration({ type: 'unregistered', at: now() });
+        this.#register();
+      }
+    });
+    return registerer;
+  }
+
+  #register(): void {
+    const ua = this.#ua;
+    if (!ua || this.#stopped || !ua.isConnected()) return;
+    this.#registerer ??= this.#makeRegisterer(ua);
+    const registerer = this.#registerer;
+    if (this.#registering) {
+      this.#registerAgain = true;
+      return;
+    }
+    this.#registering = true;
+    const settled = () => {
+      this.#registering = false;
+      if (this.#registerAgain && !this.#stopped) {
+        this.#registerAgain = false;
+        this.#register();
+      }
+    };
+    registerer
+      .register({
+        requestDelegate: {
+          onAccept: () => {
+            this.#credentialsRefusedOnce = false;
+            if (!this.#stopped) this.#listener.registration({ type: 'registered', at: now() });
+            settled();
+          },
+          onReject: (response) => {
+            settled();
+            this.#onRegisterRejected(response.message.statusCode ?? 0, response.message.reasonPhrase ?? '');
+          },
+        },
+      })
+      .catch((error: unknown) => {
+        this.#registering = false;
+        if (this.#stopped) return;
+        this.#listener.registration({ type: 'rejected', at: now(), reason: describeError(error) });
+        this.#retryLater(REJECTED_RETRY_MS, () => this.#register());
+      });
+  }
+
+  #onRegisterRejected(status: number, phrase: string): void {
+    if (this.#stopped) return;
+    const reason = `${status} ${phrase}`;
+    // 401/403 after sip.js answered the challenge: the credentials are wrong or expired.
+    // Fetch fresh ones once; if the PBX refuses those too, say so and retry slowly.
+    if ((status === 401 || status === 403 || status === 407) && !this.#credentialsRefusedOnce) {
+      this.#credentialsRefusedOnce = true;
+      this.#listener.registration({ type: 'rejected', at: now(), reason });
+      void this.#refreshCredentials();
+      return;
+    }
+    this.#listener.registration({ type: 'rejected', at: now(), reason });
+    this.#retryLater(REJECTED_RETRY_MS, () => {
+      this.#credentialsRefusedOnce = false;
+      void this.#refreshCredentials();
+    });
+  }
+
+  #retryLater(ms: number, run: () => void): void {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      if (!this.#stopped) run();
+    }, ms);
+  }
+
+  #scheduleCredentialRefresh(): void {
+    if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = setTimeout(() => {
+      this.#refreshTimer = null;
+      void this.#refreshCredentials();
+    }, credentialRefreshDelayMs(this.#credentials.expiresAt, Date.now()));
+  }
+
+  /** New credentials from the core, then a REGISTER with them (the old ones are about to expire). */
+  async #refreshCredentials(): Promise<void> {
+    if (this.#stopped) return;
+    const result = await this.#fetchCredentials();
+    if (this.#stopped) return;
+    if (!result.ok) {
+      this.#listener.registration({ type: 'credentialsUnavailable', at: now(), reason: `${result.error.code}: ${result.error.message}` });
+      this.#retryLater(CREDENTIALS_RETRY_MS, () => void this.#refreshCredentials());
+      return;
+    }
+    const previous = this.#credentials;
+    this.#credentials = result.value;
+    this.#scheduleCredentialRefresh();
+    if (previous.wsUrl !== result.value.wsUrl || previous.aor !== result.value.aor) {
+      // Another PBX or identity: a new user agent, once no call depends on the old one.
+      this.#rebuildWhenIdle = true;
+      if (this.#calls.size === 0) await this.#rebuild();
+      return;
+    }
+    const ua = this.#ua;
+    if (!ua) return;
+    ua.configuration.authorizationUsername = result.value.username;
+    ua.configuration.authorizationPassword = result.value.password;
+    if (ua.isConnected()) this.#register();
+    else this.#reconnector.now();
+  }
+
+  async #rebuild(): Promise<void> {
+    this.#rebuildWhenIdle = false;
+    const old = this.#ua;
+    this.#ua = null;
+    this.#registerer = null;
+    if (old) {
+      // Its disconnect is ours, not a lost network: the handlers check for the current agent.
+      await withTimeout(old.stop().catch(() => undefined), STOP_STEP_TIMEOUT_MS);
+    }
+    if (this.#stopped) return;
+    this.#ua = this.#makeUserAgent();
+    this.#listener.registration({ type: 'start', at: now() });
+    this.#reconnector.now();
+  }
+
+  // ---- calls ---------------------------------------------------------------------------------
+
+  #onInvite(invitation: Invitation): void {
+    const request = invitation.request;
+    markInvite(request.callId);
+    if (this.#stopped) {
+      invitation.reject({ statusCode: 480 }).catch(() => undefined);
+      return;
+    }
+    const identity = parseCallerIdentity(
+      {
+        assertedIdentity: request.getHeaders('P-Asserted-Identity'),
+        from: request.getHeader('From') ?? null,
+        customerId: request.getHeader(this.#settings.customerIdHeader) ?? null,
+      },
+      this.#settings.defaultRegion,
+    );
+    const replacee = invitation.replacee;
+    const replaced = replacee ? this.#calls.get(replacee.id) : undefined;
+    const decision = this.#listener.incoming({
+      id: invitation.id,
+      sipCallId: request.callId,
+      identity,
+      at: now(),
+      replacing: replaced ? replacee?.id ?? null : null,
+    });
+    if (decision === 'busy') {
+      invitation.reject({ statusCode: 486 }).catch((error: unknown) => console.warn('could not refuse a call', error));
+      return;
+    }
+    this.#track(invitation, 'inbound', null);
+    if (replaced) replaced.ending = 'replaced';
+    if (decision === 'answer') {
+      this.answer(invitation.id).catch((error: unknown) => console.warn('could not take over the replaced call', error));
+      return;
+    }
+    invitation.progress().catch((error: unknown) => console.warn('could not send 180 Ringing', error));
+  }
+
+  #track(session: Session, direction: CallDirection, uri: string | null): TrackedCall {
+    const call: TrackedCall = { session, direction, uri, ending: null, audio: null, held: false, muted: false, microphone: null };
+    this.#calls.set(session.id, call);
+    session.stateChange.addListener((state) => {
+      if (state === SessionState.Established) {
+        call.microphone = deviceKey(useAudioStore.getState().resolved.microphone);
+        this.#playRemoteAudio(call);
+        this.#listener.callEvent(session.id, { type: 'established', at: now() });
+        // Labels become readable once the microphone is in use.
+        void useAudioStore.getState().refresh();
+      } else if (state === SessionState.Terminated) {
+        this.#releaseMedia(call);
+        this.#calls.delete(session.id);
+        this.#listener.callEvent(session.id, { type: 'terminated', at: now(), ...(call.ending ? { reason: call.ending } : {}) });
+        if (this.#rebuildWhenIdle && this.#calls.size === 0) void this.#rebuild();
+      }
+    });
+    session.delegate = {
+      onBye: (bye) => {
+        call.ending ??= 'remote_hangup';
+        bye.accept().catch(() => undefined);
+      },
+      // This phone does not follow transfers requested by the other side.
+      onRefer: (referral) => {
+        referral.reject({ statusCode: 603 }).catch(() => undefined);
+      },
+      onInfo: (info) => {
+        info.accept().catch(() => undefined);
+      },
+      onNotify: (notification) => {
+        notification.accept().catch(() => undefined);
+      },
+    };
+    return call;
+  }
+
+  #require(id: string): TrackedCall {
+    const call = this.#calls.get(id);
+    if (!call) throw new PhoneError('no_such_call', `no call ${id}`);
+    return call;
+  }
+
+  #playRemoteAudio(call: TrackedCall): void {
+    const handler = call.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
+    if (!handler) return;
+    // Important: Chrome reports no inbound audio level for a remote track nobody plays, and
+    // the operator would hear nothing: the stream goes to an element on the chosen speaker.
+    const element = call.audio ?? new Audio();
+    call.audio = element;
+    element.autoplay = true;
+    element.srcObject = handler.remoteMediaStream;
+    void routeToDevice(element, useAudioStore.getState().resolved.speaker?.deviceId ?? null).then(() =>
+      element.play().catch((error: unknown) => console.warn('remote audio did not start', error)),
+    );
+  }
+
+  #releaseMedia(call: TrackedCall): void {
+    if (call.audio) {
+      call.audio.pause();
+      call.audio.srcObject = null;
+      call.audio = null;
+    }
+  }
+
+  #peerConnection(call: TrackedCall): RTCPeerConnection | undefined {
+    return (call.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined)?.peerConnection;
+  }
+
+  #applyTrackStates(call: TrackedCall): void {
+    const connection = this.#peerConnection(call);
+    if (!connection) return;
+    for (const sender of connection.getSenders()) if (sender.track) sender.track.enabled = !call.held && !call.muted;
+    for (const receiver of connection.getReceivers()) if (receiver.track) receiver.track.enabled = !call.held;
+  }
+
+  async answer(id: string): Promise<void> {
+    const call = this.#require(id);
+    if (!(call.session instanceof Invitation)) throw new PhoneError('failed', 'only an incoming call can be answered');
+    try {
+      await call.session.accept({ sessionDescriptionHandlerOptions: AUDIO_ONLY });
+    } catch (error) {
+      call.ending = 'failed';
+      throw new PhoneError('media', `answer failed: ${describeError(error)}`);
+    }
+  }
+
+  async decline(id: string): Promise<void> {
+    const call = this.#require(id);
+    if (!(call.session instanceof Invitation) || call.session.state !== SessionState.Initial) {
+      throw new PhoneError('failed', 'only a ringing call can be declined');
+    }
+    call.ending = 'declined';
+    // 486 rather than 603: a 6xx is final for the whole call, so a queue would stop trying
+    // other operators; "busy here" lets the PBX go on.
+    await call.session.reject({ statusCode: 486 });
+  }
+
+  async hangup(id: string): Promise<void> {
+    const call = this.#require(id);
+    const session = call.session;
+    switch (session.state) {
+      case SessionState.Initial:
+      case SessionState.Establishing:
+        if (session instanceof Inviter) {
+          call.ending = 'cancelled';
+          await session.cancel();
+        } else if (session instanceof Invitation) {
+          call.ending = 'declined';
+          await session.reject({ statusCode: 486 });
+        }
+        return;
+      case SessionState.Established:
+        call.ending ??= 'hangup';
+        await session.bye();
+        return;
+      default:
+        return;
+    }
+  }
+
+  async setHold(id: string, hold: boolean): Promise<void> {
+    const call = this.#require(id);
+    if (call.session.state !== SessionState.Established) throw new PhoneError('failed', 'the call is not connected');
+    if (call.held === hold) return;
+    const previous = call.session.sessionDescriptionHandlerOptionsReInvite as SessionDescriptionHandlerOptions & { hold?: boolean };
+    call.session.sessionDescriptionHandlerOptionsReInvite = { ...previous, hold } as SessionDescriptionHandlerOptions;
+    try {
+      await this.#reinvite(call);
+    } catch (error) {
+      call.session.sessionDescriptionHandlerOptionsReInvite = { ...previous, hold: call.held } as SessionDescriptionHandlerOptions;
+      throw error;
+    }
+    call.held = hold;
+    this.#applyTrackStates(call);
+    this.#listener.callEvent(id, { type: hold ? 'held' : 'resumed' });
+  }
+
+  /** A re-INVITE with the session's current options; resolves on 2xx, rejects otherwise. */
+  #reinvite(call: TrackedCall): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      call.session
+        .invite({
+          requestDelegate: {
+            onAccept: () => resolve(),
+            onReject: (response) => reject(new PhoneError('refused', `re-INVITE refused: ${response.message.statusCode} ${response.message.reasonPhrase}`)),
+          },
+        })
+        .catch((error: unknown) => reject(new PhoneError('failed', describeError(error))));
+    });
+  }
+
+  setMuted(id: string, muted: boolean): void {
+    const call = this.#require(id);
+    call.muted = muted;
+    this.#applyTrackStates(call);
+    this.#listener.callEvent(id, { type: 'muted', muted });
+  }
+
+  async sendDtmf(id: string, digit: string): Promise<void> {
+    if (!isDtmfDigit(digit)) throw new PhoneError('failed', `digit: "${digit}" is not a DTMF digit`);
+    const call = this.#require(id);
+    if (call.session.state !== SessionState.Established) throw new PhoneError('failed', 'the call is not connected');
+    if (this.#settings.dtmfMode === 'info') {
+      await call.session.info({
+        requestOptions: {
+          body: { contentDisposition: 'render', contentType: 'application/dtmf-relay', content: `Signal=${digit}\r\nDuration=${DTMF_DURATION_MS}` },
+        },
+      });
+      return;
+    }
+    const sender = this.#peerConnection(call)
+      ?.getSenders()
+      .find((candidate) => candidate.dtmf !== null && candidate.track?.kind === 'audio');
+    if (!sender?.dtmf || !sender.dtmf.canInsertDTMF) throw new PhoneError('media', 'this call cannot send RFC 4733 DTMF');
+    sender.dtmf.insertDTMF(digit, DTMF_DURATION_MS, DTMF_GAP_MS);
+  }
+
+  dial(uri: string): DialedCall {
+    const ua = this.#ua;
+    if (!ua?.isConnected()) throw new PhoneError('not_registered', 'the phone is offline');
+    const target = UserAgent.makeURI(uri);
+    if (!target) throw new PhoneError('invalid_target', `target: "${uri}" is not a SIP URI`);
+    const inviter = new Inviter(ua, target, { sessionDescriptionHandlerOptions: AUDIO_ONLY });
+    const call = this.#track(inviter, 'outbound', uri);
+    inviter
+      .invite({
+        requestDelegate: {
+          onProgress: (response) => {
+            const status = response.message.statusCode;
+            if (status === 180 || status === 183) this.#listener.callEvent(inviter.id, { type: 'progress' });
+          },
+          onReject: (response) => {
+            call.ending ??= reasonFromStatus(response.message.statusCode ?? 0);
+          },
+        },
+      })
+      .catch((error: unknown) => {
+        call.ending ??= 'failed';
+        console.warn('outbound call failed', error);
+      });
+    return { id: inviter.id, sipCallId: inviter.request.callId, uri };
+  }
+
+  async blindTransfer(id: string, uri: string): Promise<void> {
+    const call = this.#require(id);
+    const target = UserAgent.makeURI(uri);
+    if (!target) throw new PhoneError('invalid_target', `target: "${uri}" is not a SIP URI`);
+    await this.#refer(call, target);
+    call.ending = 'transferred';
+    await call.session.bye().catch((error: unknown) => console.warn('BYE after transfer failed', error));
+  }
+
+  async attendedTransfer(id: string, consultId: string): Promise<void> {
+    const call = this.#require(id);
+    const consult = this.#require(consultId);
+    const dialog = consult.session.dialog;
+    const colleague = consult.uri === null ? undefined : UserAgent.makeURI(consult.uri);
+    if (!dialog || !colleague) throw new PhoneError('failed', 'the consultation call is not connected');
+    // Refer-To names the colleague's address of record with Replaces for the consultation
+    // dialog (RFC 3891). sip.js would put the colleague's Contact there, which for a WebSocket
+    // phone is an ".invalid" host only the registrar can route: the AOR works on any PBX.
+    const replacesTarget = {
+      dialog: { remoteTarget: colleague, callId: dialog.callId, remoteTag: dialog.remoteTag, localTag: dialog.localTag },
+      remoteIdentity: { friendlyName: consult.session.remoteIdentity.friendlyName },
+    } as unknown as Session;
+    await this.#refer(call, replacesTarget);
+    call.ending = 'transferred';
+    consult.ending = 'transferred';
+    await call.session.bye().catch((error: unknown) => console.warn('BYE after transfer failed', error));
+    // The colleague's phone ends the consultation call itself once the replacement arrives;
+    // if it never does, the operator still has the colleague on the line and can hang up.
+  }
+
+  #refer(call: TrackedCall, target: Parameters<Session['refer']>[0]): Promise<void> {
+    if (call.session.state !== SessionState.Established) return Promise.reject(new PhoneError('failed', 'the call is not connected'));
+    return new Promise<void>((resolve, reject) => {
+      call.session
+        .refer(target, {
+          requestDelegate: {
+            onAccept: () => resolve(),
+            onReject: (response) => reject(new PhoneError('refused', `transfer refused: ${response.message.statusCode} ${response.message.reasonPhrase}`)),
+          },
+        })
+        .catch((error: unknown) => reject(new PhoneError('failed', describeError(error))));
+    });
+  }
+
+  async applyAudioDevices(): Promise<void> {
+    const { microphone, speaker } = useAudioStore.getState().resolved;
+    for (const call of [...this.#calls.values()]) {
+      if (call.audio) await routeToDevice(call.audio, speaker?.deviceId ?? DEFAULT_DEVICE_ID);
+      if (call.session.state !== SessionState.Established) continue;
+      const key = deviceKey(microphone);
+      if (call.microphone === key) continue;
+      await this.#moveMicrophone(call, key);
+    }
+  }
+
+  /** Sends from another microphone without renegotiating: replaceTrack on the audio sender. */
+  async #moveMicrophone(call: TrackedCall, key: string): Promise<void> {
+    const handler = call.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
+    const sender = handler?.peerConnection?.getSenders().find((candidate) => candidate.track?.kind === 'audio' || candidate.track === null);
+    if (!handler || !sender) return;
+    let stream: MediaStream;
+    try {
+      stream = await acquireMicrophone();
+    } catch (error) {
+      console.warn('the new microphone could not be opened', error);
+      return;
+    }
+    const track = stream.getAudioTracks()[0];
+    if (!track) return;
+    track.enabled = !call.held && !call.muted;
+    const old = sender.track;
+    await sender.replaceTrack(track);
+    // sip.js stops the tracks of its local stream when the call ends: keep it current.
+    const local = handler.localMediaStream;
+    if (old) {
+      local.removeTrack(old);
+      old.stop();
+    }
+    local.addTrack(track);
+    call.microphone = key;
+  }
+}
