@@ -12,7 +12,7 @@ if [ -z "${TSUNAGU_IN_NETNS:-}" ] && [ "$(id -u)" = 0 ] && unshare -n true 2>/de
   exec unshare -n env TSUNAGU_IN_NETNS=1 bash -c 'ip link set lo up && exec bash scripts/test.sh "$@"' _ "$@"
 fi
 
-reports=test-results/reports
+reports=test-reports
 rm -rf "$reports"
 mkdir -p "$reports"
 step() { printf '\n== %s\n' "$*"; }
