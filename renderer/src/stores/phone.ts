@@ -274,23 +274,22 @@ function onIncoming(info: IncomingCall): IncomingDecision {
   }
   const waiting = live.length > 0 && !replacing;
   const call = createCall({ id: info.id, sipCallId: info.sipCallId, direction: 'inbound', identity: info.identity, at: info.at, waiting });
+  // The lookup goes to the core first: everything else here runs while it is on its way.
+  const lookup = useScreenPopStore.getState().lookup(call.id, call.identity);
   usePhoneStore.setState({ calls: [...state.calls, call] });
   if (!waiting) usePhoneStore.setState({ focusedCallId: call.id });
   refreshRinging();
-  void useScreenPopStore
-    .getState()
-    .lookup(call.id, call.identity)
-    .then((pop) => {
-      const current = findCall(call.id);
-      if (!current) return;
-      sendCallEvent(current, 'ringing');
-      showCallerInPanel(call.id);
-      if (current.state === 'ringing') {
-        notifyIncomingCall(call.sipCallId, i18n.t('phone.notification.title'), popLabel(pop, current.identity), () => {
-          void usePhoneStore.getState().answer(call.id);
-        });
-      }
-    });
+  void lookup.then((pop) => {
+    const current = findCall(call.id);
+    if (!current) return;
+    sendCallEvent(current, 'ringing');
+    showCallerInPanel(call.id);
+    if (current.state === 'ringing') {
+      notifyIncomingCall(call.sipCallId, i18n.t('phone.notification.title'), popLabel(pop, current.identity), () => {
+        void usePhoneStore.getState().answer(call.id);
+      });
+    }
+  });
   return replacing ? 'answer' : 'ring';
 }
 
@@ -403,6 +402,8 @@ export const usePhoneStore = create<PhoneState>()((set, get) => ({
     set({ phase: 'on', extension: engine.extension, settings: resolvedSettings });
     publishedStatus = null;
     engine.start();
+    // The ringtone's audio graph is made now rather than when the first call rings.
+    ringer.prepare();
     askNotificationPermission();
     void useAudioStore.getState().refresh();
     publishStatus();

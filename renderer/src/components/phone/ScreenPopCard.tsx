@@ -24,7 +24,7 @@ export function ScreenPopCard({ call }: { call: Call }) {
   const phase = pop?.phase ?? 'unknown';
 
   useLayoutEffect(() => {
-    if (call.direction === 'inbound' && phase !== 'loading') markPaintedOnce(call.sipCallId);
+    if (call.direction === 'inbound' && phase !== 'loading') markPaintedOnce(call.sipCallId, phase);
   }, [call.direction, call.sipCallId, phase]);
 
   const number = call.identity.e164 ? formatPhone(call.identity.e164, region) : call.identity.user;

@@ -1,0 +1,105 @@
+/**
+ * The benchmarks' million-customer app cache: bench/data/cache-<size>.db with a manifest
+ * beside it, built once with the seed's cache writer and reused while size, seed, data date
+ * and cache schema match. Same files and manifest as bench/lookup.ts writes, so either
+ * benchmark reuses a cache the other built.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEMO_USERS, planTenant, type TenantPlan } from '../backend/src/seed/seed-backend.js';
+import { seedCache } from '../backend/src/seed/seed-cache.js';
+import { CACHE_MIGRATIONS } from '../electron/core/cache/migrations/index.js';
+
+export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+export const DATA_DIR = path.join(BENCH_DIR, 'data');
+export const RESULTS_FILE = path.join(BENCH_DIR, 'results.json');
+/** Fixed, so that a seed names one data set whatever the day of the run. */
+export const DATA_NOW = new Date('2026-01-01T00:00:00Z');
+
+export interface CacheManifest {
+  customers: number;
+  seed: number;
+  dataNow: string;
+  schema: string;
+  incidents: number;
+  contacts: number;
+  buildSeconds: number;
+  builtAt: string;
+}
+
+export function envInteger(name: string, fallback: number, min: number, max: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer between ${min} and ${max}, got "${text}"`);
+  }
+  return value;
+}
+
+/** A hash of the app's cache migrations: a cache built with another schema measures the wrong indexes. */
+export function schemaFingerprint(): string {
+  const hash = createHash('sha256');
+  for (const migration of CACHE_MIGRATIONS) hash.update(`${migration.version}\n${migration.up}\n`);
+  return hash.digest('hex').slice(0, 16);
+}
+
+function sizeLabel(customers: number): string {
+  if (customers % 1_000_000 === 0) return `${customers / 1_000_000}m`;
+  if (customers % 1000 === 0) return `${customers / 1000}k`;
+  return String(customers);
+}
+
+/** The cache file for this size and seed, built unless a finished one is already there. */
+export function ensureBenchCache(customers: number, seed: number): { file: string; manifest: CacheManifest; plan: TenantPlan; built: boolean } {
+  const file = path.join(DATA_DIR, `cache-${sizeLabel(customers)}.db`);
+  const manifestFile = `${file}.json`;
+  const plan = planTenant(DEMO_USERS, seed, customers, DATA_NOW);
+  if (fs.existsSync(file) && fs.existsSync(manifestFile)) {
+    const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as CacheManifest;
+    const matches =
+      manifest.customers === customers && manifest.seed === seed && manifest.dataNow === DATA_NOW.toISOString() && manifest.schema === schemaFingerprint();
+    if (matches) {
+      console.log(`Reusing ${path.relative(process.cwd(), file)} (built ${manifest.builtAt} in ${manifest.buildSeconds} s)`);
+      return { file, manifest, plan, built: false };
+    }
+  }
+  fs.mkdirSync(DATA_DIR, { recursive: true });
+  // The manifest goes first and is written last, so a half-built cache is never taken for a finished one.
+  for (const suffix of ['.json', '', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
+  console.log(`Building ${path.relative(process.cwd(), file)}: ${customers.toLocaleString('en')} customers, seed ${seed}`);
+  const started = performance.now();
+  const totals = seedCache({
+    file,
+    generator: plan.generator,
+    onProgress: (written, total) => {
+      if (written % 100_000 === 0 || written === total) {
+        console.log(`  ${written.toLocaleString('en')} / ${total.toLocaleString('en')} customers (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+      }
+    },
+  });
+  const manifest: CacheManifest = {
+    customers: totals.customers,
+    seed,
+    dataNow: DATA_NOW.toISOString(),
+    schema: schemaFingerprint(),
+    incidents: totals.incidents,
+    contacts: totals.contacts,
+    buildSeconds: Math.round((performance.now() - started) / 100) / 10,
+    builtAt: new Date().toISOString(),
+  };
+  fs.writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  return { file, manifest, plan, built: true };
+}
+
+/** Merges one benchmark's figures into bench/results.json, keeping every other entry. */
+export function mergeResults(name: string, figures: Record<string, unknown>): void {
+  const previous: Record<string, unknown> = fs.existsSync(RESULTS_FILE) ? (JSON.parse(fs.readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>) : {};
+  fs.writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...previous, [name]: figures }, null, 2)}\n`);
+}
+
+export function percentile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
+}
