@@ -1,8 +1,8 @@
 /**
  * The benchmarks' million-customer app cache: bench/data/cache-<size>.db with a manifest
  * beside it, built once with the seed's cache writer and reused while size, seed, data date
- * and cache schema match. Same files and manifest as bench/lookup.ts writes, so either
- * benchmark reuses a cache the other built.
+ * and cache schema match. bench/lookup.ts and bench/screenpop.ts both build through here, so
+ * either benchmark reuses a cache the other built.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -39,10 +39,17 @@ export function envInteger(name: string, fallback: number, min: number, max: num
   return value;
 }
 
-/** A hash of the app's cache migrations: a cache built with another schema measures the wrong indexes. */
+const INDEXING_SOURCES = ['../electron/core/cache/customer-index.ts', '../shared/search-text.ts'];
+
+/**
+ * A hash of the app's cache migrations. Unreleased migrations still change in place during
+ * development, and a cache built with an older schema would measure the wrong indexes.
+ */
 export function schemaFingerprint(): string {
   const hash = createHash('sha256');
   for (const migration of CACHE_MIGRATIONS) hash.update(`${migration.version}\n${migration.up}\n`);
+  // What gets indexed for a customer matters as much as the schema.
+  for (const file of INDEXING_SOURCES) hash.update(fs.readFileSync(new URL(file, import.meta.url)));
   return hash.digest('hex').slice(0, 16);
 }
 

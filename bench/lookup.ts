@@ -9,123 +9,22 @@
  * BENCH_CUSTOMERS (default 1000000) and BENCH_SEED (default 1) choose the data set;
  * BENCH_ITERATIONS (default 2000) the samples per benchmark.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
-import { DEMO_USERS, planTenant } from '../backend/src/seed/seed-backend.js';
-import { seedCache } from '../backend/src/seed/seed-cache.js';
 import { Prng } from '../backend/src/seed/prng.js';
 import type { CustomerGenerator } from '../backend/src/seed/generator.js';
 import { CacheStore } from '../electron/core/cache/cache-store.js';
-import { CACHE_MIGRATIONS } from '../electron/core/cache/migrations/index.js';
 import { openCache } from '../electron/core/cache/open-cache.js';
 import { createMemoryLogger } from '../electron/core/logger.js';
 import type { CustomerRecord } from '../shared/api.js';
 import { formatPhoneForDisplay, nationalDigits } from '../shared/phone.js';
+import { RESULTS_FILE, ensureBenchCache, envInteger, percentile } from './cache-file.js';
 
-const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
-const DATA_DIR = path.join(BENCH_DIR, 'data');
-const RESULTS_FILE = path.join(BENCH_DIR, 'results.json');
-/** Fixed, so that a seed names one data set whatever the day of the run. */
-const DATA_NOW = new Date('2026-01-01T00:00:00Z');
 const LOOKUP_TARGET_P99_MS = 5;
 const SEARCH_TARGET_P99_MS = 10;
 const WARMUP_QUERIES = 300;
-
-function envInteger(name: string, fallback: number, min: number, max: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer between ${min} and ${max}, got "${text}"`);
-  }
-  return value;
-}
-
-interface CacheManifest {
-  customers: number;
-  seed: number;
-  dataNow: string;
-  /** Fingerprint of the cache schema the file was built with (see `schemaFingerprint`). */
-  schema: string;
-  incidents: number;
-  contacts: number;
-  buildSeconds: number;
-  builtAt: string;
-}
-
-const INDEXING_SOURCES = ['../electron/core/cache/customer-index.ts', '../shared/search-text.ts'];
-
-/**
- * A hash of the app's cache migrations. Unreleased migrations still change in place during
- * development, and a cache built with an older schema would measure the wrong indexes.
- */
-function schemaFingerprint(): string {
-  const hash = createHash('sha256');
-  for (const migration of CACHE_MIGRATIONS) hash.update(`${migration.version}\n${migration.up}\n`);
-  // What gets indexed for a customer matters as much as the schema.
-  for (const file of INDEXING_SOURCES) hash.update(fs.readFileSync(new URL(file, import.meta.url)));
-  return hash.digest('hex').slice(0, 16);
-}
-
-function sizeLabel(customers: number): string {
-  if (customers % 1_000_000 === 0) return `${customers / 1_000_000}m`;
-  if (customers % 1000 === 0) return `${customers / 1000}k`;
-  return String(customers);
-}
-
-function removeCache(file: string): void {
-  for (const suffix of ['', '-wal', '-shm', '.json']) fs.rmSync(file + suffix, { force: true });
-}
-
-/** The cache file for this size and seed, built unless a finished one is already there. */
-function ensureCache(customers: number, seed: number): { file: string; manifest: CacheManifest; generator: CustomerGenerator; built: boolean } {
-  const file = path.join(DATA_DIR, `cache-${sizeLabel(customers)}.db`);
-  const manifestFile = `${file}.json`;
-  const { generator } = planTenant(DEMO_USERS, seed, customers, DATA_NOW);
-  if (fs.existsSync(file) && fs.existsSync(manifestFile)) {
-    const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as CacheManifest;
-    const matches =
-      manifest.customers === customers &&
-      manifest.seed === seed &&
-      manifest.dataNow === DATA_NOW.toISOString() &&
-      manifest.schema === schemaFingerprint();
-    if (matches) {
-      console.log(`Reusing ${path.relative(process.cwd(), file)} (built ${manifest.builtAt} in ${manifest.buildSeconds} s)`);
-      return { file, manifest, generator, built: false };
-    }
-  }
-  // The manifest is written last, so a half-built cache is never mistaken for a finished one.
-  removeCache(file);
-  console.log(`Building ${path.relative(process.cwd(), file)}: ${customers.toLocaleString('en')} customers, seed ${seed}`);
-  const started = performance.now();
-  const totals = seedCache({
-    file,
-    generator,
-    onProgress: (written, total) => {
-      if (written % 100_000 === 0 || written === total) {
-        const seconds = ((performance.now() - started) / 1000).toFixed(1);
-        console.log(`  ${written.toLocaleString('en')} / ${total.toLocaleString('en')} customers (${seconds} s)`);
-      }
-    },
-  });
-  const manifest: CacheManifest = {
-    customers: totals.customers,
-    seed,
-    dataNow: DATA_NOW.toISOString(),
-    schema: schemaFingerprint(),
-    incidents: totals.incidents,
-    contacts: totals.contacts,
-    buildSeconds: Math.round((performance.now() - started) / 100) / 10,
-    builtAt: new Date().toISOString(),
-  };
-  fs.writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
-  console.log(`Built in ${manifest.buildSeconds} s: ${manifest.contacts.toLocaleString('en')} contacts, ${manifest.incidents.toLocaleString('en')} incidents`);
-  return { file, manifest, generator, built: true };
-}
 
 /** A benchmark query: `run` performs it once and says whether it found what it should. */
 interface Probe {
@@ -137,10 +36,6 @@ interface Measured {
   targetMs: number;
   samples: number[];
   misses: number;
-}
-
-function percentile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
 }
 
 function measure(name: string, targetMs: number, probes: Probe[]): Measured {
@@ -212,7 +107,11 @@ function main(): void {
   const iterations = envInteger('BENCH_ITERATIONS', 2000, 100, 1_000_000);
   const cores = os.cpus().length;
 
-  const { file, manifest, generator, built } = ensureCache(customers, seed);
+  const { file, manifest, plan, built } = ensureBenchCache(customers, seed);
+  const { generator } = plan;
+  if (built) {
+    console.log(`Built in ${manifest.buildSeconds} s: ${manifest.contacts.toLocaleString('en')} contacts, ${manifest.incidents.toLocaleString('en')} incidents`);
+  }
   const db = openCache(file);
   // The core logs every query slower than 40 ms; counted here instead of flooding the table.
   const logger = createMemoryLogger();

@@ -19,8 +19,8 @@ import type { BackendClient } from './backend-client.js';
 import type { CoreEventListener } from './core.js';
 import type { Logger } from './logger.js';
 import { MailDraftStore } from './mail-drafts.js';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './sync/backoff.js';
-import { readServerSentEvents } from './sync/server-sent-events.js';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from './sync/backoff.js';
+import { followServerSentEvents } from './sync/server-sent-events.js';
 
 export type MailHandlerTable = Pick<IpcHandlerTable, MailIpcChannel>;
 
@@ -261,33 +261,19 @@ export class MailChannel {
    */
   async #runEvents(active: ActiveMail): Promise<void> {
     const { signal } = active.stop;
-    for (let failures = 0; !signal.aborted; ) {
-      const connection = new AbortController();
-      const abortConnection = () => connection.abort();
-      signal.addEventListener('abort', abortConnection, { once: true });
-      let silence: NodeJS.Timeout | null = null;
-      const heard = () => {
-        if (silence) clearTimeout(silence);
-        silence = setTimeout(abortConnection, this.#tuning.eventsSilenceMs);
-        silence.unref();
-      };
-      try {
-        const body = await openMailEvents(active.session.client, connection.signal);
-        failures = 0;
-        heard();
-        void this.#flushDrafts(active);
-        for await (const event of readServerSentEvents(body, heard)) this.#relay(event.event, event.data);
-      } catch (error) {
+    await followServerSentEvents({
+      signal,
+      backoff: this.#tuning.backoff,
+      silenceMs: this.#tuning.eventsSilenceMs,
+      open: (connection) => openMailEvents(active.session.client, connection),
+      onOpen: () => void this.#flushDrafts(active),
+      onEvent: (event) => this.#relay(event.event, event.data),
+      onError: (error) => {
         // An expired token is the sync engine's to report (it ends the session); stop here.
-        if (error instanceof CodedError && error.code === 'unauthenticated') return;
+        if (error instanceof CodedError && error.code === 'unauthenticated') return 'stop';
         if (!signal.aborted && !isOffline(error)) this.#o.logger.warn('mail event stream failed', { error: describe(error) });
-      } finally {
-        if (silence) clearTimeout(silence);
-        signal.removeEventListener('abort', abortConnection);
-      }
-      if (signal.aborted) return;
-      await sleep(backoffDelay(failures++, this.#tuning.backoff), signal);
-    }
+      },
+    });
   }
 
   #relay(event: string, data: string): void {
@@ -340,18 +326,4 @@ function isOffline(error: unknown): boolean {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    timer.unref();
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -6,8 +6,28 @@ import {
   type Contact,
   type Customer,
   type Incident,
+  type UserRights,
 } from '../../../shared/domain.js';
 import type { ContactsTable, CustomersTable, Database, IncidentsTable } from '../db/schema.js';
+import { visibleCustomerSql } from './visibility.js';
+
+/**
+ * The customer of the tenant with this E.164 number, among those `visibleTo` may see (all
+ * when omitted). Several customers may share a number (a company switchboard): the latest
+ * edited wins.
+ */
+export async function findCustomerIdByPhone(db: Kysely<Database>, tenantId: string, e164: string, visibleTo?: UserRights): Promise<string | null> {
+  let query = db
+    .selectFrom('customers as c')
+    .innerJoin('customer_phones as p', 'p.customer_id', 'c.id')
+    .select('c.id')
+    .where('c.tenant_id', '=', tenantId)
+    .where('p.tenant_id', '=', tenantId)
+    .where('p.e164', '=', e164);
+  if (visibleTo) query = query.where(visibleCustomerSql(visibleTo, 'c'));
+  const match = await query.orderBy('c.updated_at', 'desc').orderBy('c.id').executeTakeFirst();
+  return match?.id ?? null;
+}
 
 /** Bounds the size of `in (…)` lists: SQLite caps bound parameters, and huge lists plan badly. */
 const IN_LIST_CHUNK = 500;

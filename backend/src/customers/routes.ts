@@ -26,7 +26,7 @@ import type { BackendContext } from '../context.js';
 import type { Database } from '../db/schema.js';
 import { HttpError, parseRequest } from '../http/errors.js';
 import { writeTransaction } from '../sync/changelog.js';
-import { loadCustomerRecords, loadCustomers, loadIncidents } from './records.js';
+import { findCustomerIdByPhone, loadCustomerRecords, loadCustomers, loadIncidents } from './records.js';
 import { visibleCustomerSql } from './visibility.js';
 import { insertCustomer, insertIncident, isUniqueViolation, updateCustomer, type CustomerFields } from './writes.js';
 
@@ -152,21 +152,10 @@ export function registerCustomerRoutes(app: FastifyInstance, ctx: BackendContext
     const { user, tenant } = request.auth;
     const e164 = toE164(query.phone, tenant.defaultRegion as CountryCode);
     if (!e164) throw new HttpError('invalid_input', 'query.phone: not a phone number');
-    const match = await db
-      .selectFrom('customers as c')
-      .innerJoin('customer_phones as p', 'p.customer_id', 'c.id')
-      .select('c.id')
-      .where('c.tenant_id', '=', tenant.id)
-      .where('p.tenant_id', '=', tenant.id)
-      .where('p.e164', '=', e164)
-      .where(visibleCustomerSql(user, 'c'))
-      // Several customers may share a number (a company switchboard): the latest edited wins.
-      .orderBy('c.updated_at', 'desc')
-      .orderBy('c.id')
-      .executeTakeFirst();
-    if (!match) return { record: null };
-    const record = await loadOneRecord(db, tenant.id, match.id);
-    await recordAudit(db, { tenantId: tenant.id, userId: user.id, action: 'customer_viewed', customerId: match.id, details: { via: 'phone' } });
+    const customerId = await findCustomerIdByPhone(db, tenant.id, e164, user);
+    if (customerId === null) return { record: null };
+    const record = await loadOneRecord(db, tenant.id, customerId);
+    await recordAudit(db, { tenantId: tenant.id, userId: user.id, action: 'customer_viewed', customerId, details: { via: 'phone' } });
     return { record };
   });
 

@@ -194,6 +194,7 @@ export interface AgentPresenceTable {
 export interface CallsTable {
   id: string;
   tenant_id: string;
+  /** The SIP Call-ID. */
   external_id: string | null;
   status: 'ringing' | 'connected' | 'ended';
   direction: 'inbound' | 'outbound';

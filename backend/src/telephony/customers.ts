@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { CountryCode } from 'libphonenumber-js';
 import { toE164 } from '../../../shared/phone.js';
+import { findCustomerIdByPhone } from '../customers/records.js';
 import type { Database } from '../db/schema.js';
 
 /** The number as E.164 when it parses with the tenant's region, else null. */
@@ -26,15 +27,5 @@ export async function matchCaller(
   if (caller.customerId && (await customerExists(db, tenant.id, caller.customerId))) return caller.customerId;
   const e164 = normaliseNumber(caller.number, tenant.defaultRegion);
   if (e164 === null) return null;
-  const match = await db
-    .selectFrom('customers as c')
-    .innerJoin('customer_phones as p', 'p.customer_id', 'c.id')
-    .select('c.id')
-    .where('c.tenant_id', '=', tenant.id)
-    .where('p.tenant_id', '=', tenant.id)
-    .where('p.e164', '=', e164)
-    .orderBy('c.updated_at', 'desc')
-    .orderBy('c.id')
-    .executeTakeFirst();
-  return match?.id ?? null;
+  return findCustomerIdByPhone(db, tenant.id, e164);
 }

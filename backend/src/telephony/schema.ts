@@ -1,6 +1,6 @@
 import type { ColumnType, Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { MailDatabase, MailTables } from '../mail/schema.js';
+import type { CallsTable, MailDatabase, MailTables } from '../mail/schema.js';
 
 /**
  * Table types of telephony (migration 003_telephony) on top of the mail channel's, which
@@ -43,27 +43,14 @@ export interface CallDispositionsTable {
   position: number;
 }
 
-export type CallStatus = 'ringing' | 'connected' | 'ended';
+export type CallStatus = CallsTable['status'];
 
 /**
  * One agent's leg of a call (the PBX forks one Call-ID to several agents, each answering or
  * not), fed by the app's call events and the PBX's CTI events. Its id is derived from
  * (tenant, agent, Call-ID) so both reporters land on the same row (see calls.ts).
  */
-export interface CallsTelephonyTable {
-  id: string;
-  tenant_id: string;
-  /** The SIP Call-ID. */
-  external_id: string | null;
-  status: CallStatus;
-  direction: 'inbound' | 'outbound';
-  agent_id: string | null;
-  from_number: string;
-  to_number: string;
-  started_at: string;
-  answered_at: string | null;
-  ended_at: string | null;
-  updated_at: string;
+export interface CallsTelephonyTable extends CallsTable {
   customer_id: string | null;
   /** `,ringing,answered,`: events already audited for this leg, so a retried report is not audited twice. */
   reported_events: ColumnType<string, string | undefined, string>;

@@ -1,3 +1,5 @@
+import { backoffDelay, type BackoffPolicy } from './backoff.js';
+
 export interface ServerSentEvent {
   event: string;
   data: string;
@@ -47,4 +49,66 @@ export async function* readServerSentEvents(
     // Closes the connection when the consumer stops early; a failed stream has nothing to close.
     await reader.cancel().catch(() => {});
   }
+}
+
+export interface FollowEventsOptions {
+  /** Aborting it ends the loop for good. */
+  signal: AbortSignal;
+  backoff: BackoffPolicy;
+  /** A connection that stays silent this long (no event, no ping) is dropped and reopened. */
+  silenceMs: number;
+  open(signal: AbortSignal): Promise<ReadableStream<Uint8Array>>;
+  /** Called once per (re)connection, before its first event. */
+  onOpen?(): void;
+  onEvent(event: ServerSentEvent): void;
+  /** Called with whatever ended a connection; `'stop'` ends the loop instead of reconnecting. */
+  onError(error: unknown): 'stop' | void;
+}
+
+/**
+ * Keeps an event stream open until `signal` aborts: reconnects after a failure with backoff
+ * (reset by every successful connection) and after `silenceMs` without a byte, because a
+ * half-open TCP connection can otherwise hang forever without an error.
+ */
+export async function followServerSentEvents(o: FollowEventsOptions): Promise<void> {
+  const { signal } = o;
+  for (let failures = 0; !signal.aborted; ) {
+    const connection = new AbortController();
+    const abortConnection = () => connection.abort();
+    signal.addEventListener('abort', abortConnection, { once: true });
+    let silence: NodeJS.Timeout | null = null;
+    const heard = () => {
+      if (silence) clearTimeout(silence);
+      silence = setTimeout(abortConnection, o.silenceMs);
+      silence.unref();
+    };
+    try {
+      const body = await o.open(connection.signal);
+      failures = 0;
+      heard();
+      o.onOpen?.();
+      for await (const event of readServerSentEvents(body, heard)) o.onEvent(event);
+    } catch (error) {
+      if (o.onError(error) === 'stop') return;
+    } finally {
+      if (silence) clearTimeout(silence);
+      signal.removeEventListener('abort', abortConnection);
+    }
+    if (signal.aborted) return;
+    await sleep(backoffDelay(failures++, o.backoff), signal);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

@@ -5,7 +5,7 @@ import type { BackendClient } from '../backend-client.js';
 import type { CacheStore } from '../cache/cache-store.js';
 import type { Logger } from '../logger.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
-import { readServerSentEvents } from './server-sent-events.js';
+import { followServerSentEvents } from './server-sent-events.js';
 import { compareRights, META, readProgress, restartSnapshot, saveRights, snapshotComplete } from './snapshot.js';
 import { runSnapshotWorker, type RunningSnapshot } from './snapshot-runner.js';
 
@@ -306,35 +306,21 @@ export class SyncEngine {
   /** The event stream: a `changed` poke requests a pass; reconnects with backoff. */
   async #runEvents(): Promise<void> {
     const { client } = this.#o;
-    for (let failures = 0; !this.stopped; ) {
-      const connection = new AbortController();
-      const abortConnection = () => connection.abort();
-      this.#stop.signal.addEventListener('abort', abortConnection, { once: true });
-      let silence: NodeJS.Timeout | null = null;
-      const heard = () => {
-        if (silence) clearTimeout(silence);
-        silence = setTimeout(abortConnection, this.#tuning.eventsSilenceMs);
-        silence.unref();
-      };
-      try {
-        const body = await client.openEvents(connection.signal);
-        failures = 0;
-        heard();
-        for await (const event of readServerSentEvents(body, heard)) {
-          if (event.event === 'changed') this.#poked(event.data);
-        }
-      } catch (error) {
+    await followServerSentEvents({
+      signal: this.#stop.signal,
+      backoff: this.#tuning.backoff,
+      silenceMs: this.#tuning.eventsSilenceMs,
+      open: (connection) => client.openEvents(connection),
+      onEvent: (event) => {
+        if (event.event === 'changed') this.#poked(event.data);
+      },
+      onError: (error) => {
         if (error instanceof CodedError && error.code === 'unauthenticated') {
           if (!this.stopped) this.#passFailed(error);
-          return;
+          return 'stop';
         }
-      } finally {
-        if (silence) clearTimeout(silence);
-        this.#stop.signal.removeEventListener('abort', abortConnection);
-      }
-      if (this.stopped) return;
-      await sleep(backoffDelay(failures++, this.#tuning.backoff), this.#stop.signal);
-    }
+      },
+    });
   }
 
   #poked(data: string): void {
@@ -391,18 +377,4 @@ function rejectedSummary(rejected: number, firstError: string | null): string | 
 
 function describe(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    timer.unref();
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
