@@ -3,7 +3,9 @@ import path from 'node:path';
 import {
   app,
   BrowserWindow,
+  globalShortcut,
   ipcMain,
+  powerMonitor,
   protocol,
   safeStorage,
   session,
@@ -11,13 +13,17 @@ import {
   type WebContents,
   type WebFrameMain,
 } from 'electron';
-import { IPC_CHANNELS, type IpcChannel, type OpenExternalResult } from '../shared/ipc.js';
+import { toElectronAccelerator } from '../shared/accelerator.js';
+import { IPC_CHANNELS, type IpcChannel, type IpcEvent, type OpenExternalResult, type PHONE_HOTKEY_ACTIONS } from '../shared/ipc.js';
+import { describeZodError } from '../shared/validation.js';
 import { fail, ok, type Result } from '../shared/result.js';
 import { createCore, type Core } from './core/core.js';
 import { createStderrLogger, type Logger } from './core/logger.js';
 import type { TokenStore } from './core/token-store.js';
 import { RENDERER_CSP } from './csp.js';
 import { resolveStaticFile } from './static-files.js';
+
+type PhoneHotkeyAction = (typeof PHONE_HOTKEY_ACTIONS)[number];
 
 /**
  * The Electron shell: hosts the desktop core in the main process, serves the built renderer
@@ -144,14 +150,52 @@ function serveRenderer(): void {
   });
 }
 
-/** Only the microphone (the softphone) and only for our own page; everything else is refused. */
+/**
+ * What the softphone needs, and only for our own page: the microphone, the output-device
+ * choice (setSinkId for headset and ring device) and the incoming-call notification.
+ * Everything else is refused.
+ */
+const GRANTED_PERMISSIONS: ReadonlySet<string> = new Set(['media', 'speaker-selection', 'notifications']);
+
 function restrictPermissions(): void {
   session.defaultSession.setPermissionRequestHandler((contents, permission, callback) => {
-    callback(permission === 'media' && isOurPage(contents.getURL()));
+    callback(GRANTED_PERMISSIONS.has(permission) && isOurPage(contents.getURL()));
   });
   session.defaultSession.setPermissionCheckHandler((_contents, permission, requestingOrigin) => {
-    return permission === 'media' && requestingOrigin === APP_ORIGIN;
+    return GRANTED_PERMISSIONS.has(permission) && requestingOrigin === APP_ORIGIN;
   });
+}
+
+function sendToOurWindows(message: { event: IpcEvent; payload: unknown }): void {
+  for (const window of BrowserWindow.getAllWindows()) {
+    if (!window.isDestroyed() && isOurPage(window.webContents.getURL())) window.webContents.send(EVENT_CHANNEL, message);
+  }
+}
+
+/**
+ * Registers the phone hotkeys system-wide, so an operator can answer from another program.
+ * A combination another program already holds is left out and reported back, and the
+ * renderer keeps its in-window hotkey for it.
+ */
+function registerGlobalShortcuts(request: unknown): Result<{ global: boolean; registered: PhoneHotkeyAction[] }> {
+  const parsed = IPC_CHANNELS['system:globalShortcuts'].request.safeParse(request);
+  if (!parsed.success) return fail('invalid_input', describeZodError(parsed.error, 'payload'));
+  globalShortcut.unregisterAll();
+  const registered: PhoneHotkeyAction[] = [];
+  for (const { action, combo } of parsed.data.bindings) {
+    const accelerator = toElectronAccelerator(combo);
+    if (!accelerator) continue;
+    const done = globalShortcut.register(accelerator, () => sendToOurWindows({ event: 'system:shortcut', payload: { action } }));
+    if (done) registered.push(action);
+    else logger.warn('a phone hotkey is taken by another program', { action, accelerator });
+  }
+  return ok({ global: true, registered });
+}
+
+/** After sleep or a screen lock the SIP WebSocket is usually dead without having closed. */
+function relayPowerEvents(): void {
+  powerMonitor.on('resume', () => sendToOurWindows({ event: 'system:resumed', payload: { reason: 'resume' } }));
+  powerMonitor.on('unlock-screen', () => sendToOurWindows({ event: 'system:resumed', payload: { reason: 'unlock-screen' } }));
 }
 
 function guardNavigation(contents: WebContents): void {
@@ -190,18 +234,13 @@ function registerIpc(core: Core): void {
         logger.warn('IPC from a frame that is not the app refused', { channel });
         return fail('forbidden', 'This page may not talk to Tsunagu');
       }
+      if (channel === 'system:globalShortcuts') return registerGlobalShortcuts(payload);
       const result = await core.invoke(channel, payload);
       if (channel === 'shell:openExternal' && result.ok) return openFromContent(result.value as OpenExternalResult);
       return result;
     });
   }
-  core.onEvent((event, payload) => {
-    for (const window of BrowserWindow.getAllWindows()) {
-      if (!window.isDestroyed() && isOurPage(window.webContents.getURL())) {
-        window.webContents.send(EVENT_CHANNEL, { event, payload });
-      }
-    }
-  });
+  core.onEvent((event, payload) => sendToOurWindows({ event, payload }));
 }
 
 function createWindow(): BrowserWindow {
@@ -247,6 +286,7 @@ async function main(): Promise<void> {
   serveRenderer();
   restrictPermissions();
   registerIpc(core);
+  relayPowerEvents();
   let window = createWindow();
 
   app.on('second-instance', () => {
@@ -262,6 +302,7 @@ async function main(): Promise<void> {
   });
   let disposed = false;
   app.on('will-quit', (event) => {
+    globalShortcut.unregisterAll();
     if (disposed) return;
     // Stop the sync engine and close the cache cleanly before the process goes.
     event.preventDefault();

@@ -14,6 +14,8 @@ const EVENT_CHANNEL = 'tsunagu:event';
 const KNOWN_EVENTS = {
   'sync:status': true,
   'session:expired': true,
+  'system:shortcut': true,
+  'system:resumed': true,
   'mail:queue': true,
   'supervisor:summary': true,
   'mail:localDrafts': true,

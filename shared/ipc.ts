@@ -126,6 +126,8 @@ export const CallWrapUpInput = z.object({
 }).refine((v) => (v.incidentId === null) !== (v.newIncidentTitle === null), 'exactly one of incidentId and newIncidentTitle');
 export type CallWrapUpInput = z.infer<typeof CallWrapUpInput>;
 
+export const PHONE_HOTKEY_ACTIONS = ['answer', 'hangup', 'hold', 'mute'] as const;
+
 export const AppInfo = z.object({
   version: z.string(),
   shell: z.enum(['electron', 'browser']),
@@ -284,6 +286,17 @@ export const IPC_CHANNELS = {
     request: z.object({ incidentId: Id, body: z.string().trim().min(1, 'must not be empty').max(20_000) }),
     result: CachedContact,
   },
+  /**
+   * System-wide phone hotkeys. The Electron shell registers them as global shortcuts and
+   * reports presses as `system:shortcut`; the browser shell cannot (`global: false`) and the
+   * renderer keeps its in-window hotkeys.
+   */
+  'system:globalShortcuts': {
+    request: z.object({
+      bindings: z.array(z.object({ action: z.enum(PHONE_HOTKEY_ACTIONS), combo: z.string().max(60) })).max(PHONE_HOTKEY_ACTIONS.length),
+    }),
+    result: z.object({ global: z.boolean(), registered: z.array(z.enum(PHONE_HOTKEY_ACTIONS)) }),
+  },
   // Mail (see MAIL_IPC_CHANNELS above)
   ...MAIL_IPC_CHANNELS,
 } as const;
@@ -296,6 +309,10 @@ export type IpcResult<C extends IpcChannel> = z.infer<(typeof IPC_CHANNELS)[C]['
 export const IPC_EVENTS = {
   'sync:status': SyncStatus,
   'session:expired': z.object({ reason: z.string() }),
+  /** A global phone hotkey was pressed (Electron shell only). */
+  'system:shortcut': z.object({ action: z.enum(PHONE_HOTKEY_ACTIONS) }),
+  /** The computer woke from sleep or was unlocked (Electron's powerMonitor): the phone re-registers. */
+  'system:resumed': z.object({ reason: z.enum(['resume', 'unlock-screen']) }),
   ...MAIL_IPC_EVENTS,
 } as const;
 export type IpcEvent = keyof typeof IPC_EVENTS;

@@ -125,6 +125,8 @@ class DesktopCore {
         locale: this.#o.app?.locale ?? Intl.DateTimeFormat().resolvedOptions().locale,
         backendUrl: this.#o.backendUrl,
       }),
+      // The browser shell has no global shortcuts; electron/main.ts answers this channel itself.
+      'system:globalShortcuts': async () => ({ global: false, registered: [] }),
       'session:login': (payload) => this.#serial(() => this.#login(payload)),
       'session:logout': () => this.#serial(() => this.#logout()),
       'session:current': () => this.#serial(() => this.#current()),

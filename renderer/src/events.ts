@@ -1,7 +1,9 @@
 import { setUnauthenticatedHandler } from './api.js';
 import { isShellBridge } from './bridge.js';
 import type { TsunaguBridge } from '../../shared/ipc.js';
+import { runHotkey } from './components/phone/PhonePane.js';
 import { useCustomerStore } from './stores/customer.js';
+import { usePhoneStore } from './stores/phone.js';
 import { useSessionStore } from './stores/session.js';
 import { bringsNewData, useSyncStore } from './stores/sync.js';
 
@@ -15,6 +17,9 @@ export function connectCoreEvents(bridge: TsunaguBridge): () => void {
     if (bringsNewData(previous, status)) void useCustomerStore.getState().refresh();
   });
   const offExpired = bridge.on('session:expired', () => useSessionStore.getState().expire());
+  // Electron shell only: powerMonitor's wake-up and the system-wide phone hotkeys.
+  const offResumed = bridge.on('system:resumed', () => usePhoneStore.getState().recoverConnection());
+  const offShortcut = bridge.on('system:shortcut', ({ action }) => runHotkey(action));
   setUnauthenticatedHandler(() => useSessionStore.getState().expire());
 
   // After the browser-shell host restarts, ask again: the session may be gone (memory-only
@@ -32,6 +37,8 @@ export function connectCoreEvents(bridge: TsunaguBridge): () => void {
   return () => {
     offStatus();
     offExpired();
+    offResumed();
+    offShortcut();
     offConnection();
     setUnauthenticatedHandler(null);
   };

@@ -74,6 +74,8 @@ export interface PhoneEngine {
   attendedTransfer(id: string, consultId: string): Promise<void>;
   /** Moves live calls to the devices in use now (after a devicechange or a new choice). */
   applyAudioDevices(): Promise<void>;
+  /** The computer woke or the network changed: re-register, reconnecting first if the socket died. */
+  recoverConnection(): void;
 }
 
 export type EngineFactory = (options: EngineOptions) => PhoneEngine;

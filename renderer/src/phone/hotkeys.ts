@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { create } from 'zustand';
+import { PHONE_HOTKEY_ACTIONS } from '../../../shared/ipc.js';
 
 /**
  * In-window hotkeys for the phone: answer, hang up, hold/resume and mute. A binding is a
@@ -8,7 +9,7 @@ import { create } from 'zustand';
  * in localStorage; a stored value that does not parse falls back to the defaults.
  */
 
-export const HOTKEY_ACTIONS = ['answer', 'hangup', 'hold', 'mute'] as const;
+export const HOTKEY_ACTIONS = PHONE_HOTKEY_ACTIONS;
 export type HotkeyAction = (typeof HOTKEY_ACTIONS)[number];
 export type HotkeyBindings = Record<HotkeyAction, string>;
 

@@ -231,6 +231,10 @@ class SipEngine implements PhoneEngine {
     this.#reconnector.lost();
   }
 
+  recoverConnection(): void {
+    this.#onOnline();
+  }
+
   readonly #onOnline = (): void => {
     if (this.#ua?.isConnected()) this.#register();
     else this.#reconnector.now();

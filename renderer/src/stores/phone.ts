@@ -75,6 +75,8 @@ interface PhoneState {
   unlockSound(): Promise<void>;
   /** After a devicechange or a new choice in the settings: move calls and the ringtone. */
   audioDevicesChanged(): Promise<void>;
+  /** The computer woke from sleep or was unlocked (Electron's powerMonitor). */
+  recoverConnection(): void;
   dismissProblem(): void;
 }
 
@@ -407,6 +409,10 @@ export const usePhoneStore = create<PhoneState>()((set, get) => ({
     askNotificationPermission();
     void useAudioStore.getState().refresh();
     publishStatus();
+  },
+
+  recoverConnection() {
+    engine?.recoverConnection();
   },
 
   async stop() {

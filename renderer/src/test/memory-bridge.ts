@@ -159,6 +159,7 @@ export class MemoryBridge implements TsunaguBridge {
   private readonly handlers: IpcHandlerTable = {
     ...this.mail.handlers,
     ...this.telephony.handlers,
+    'system:globalShortcuts': async () => ({ global: false, registered: [] }),
     'app:info': async () => ({ version: '0.0.0-test', shell: 'browser', locale: 'en-US', backendUrl: 'http://127.0.0.1:1' }),
     'session:login': async ({ tenant, login, password }) => {
       if (!this.online) throw new CodedError('offline', 'backend unreachable');

@@ -144,6 +144,10 @@ export class ScriptedEngine implements PhoneEngine {
   async applyAudioDevices(): Promise<void> {
     this.#record('applyAudioDevices');
   }
+
+  recoverConnection(): void {
+    this.#record('recoverConnection');
+  }
 }
 
 /** Installs a factory that keeps the engine it made, for the test to drive. */

@@ -356,6 +356,29 @@ describe('hotkeys', () => {
     await waitFor(() => expect(engine.callsTo('answer')).toHaveLength(2));
   });
 
+  it('asks the shell for system-wide hotkeys and acts on a global press as on a key in the window', async () => {
+    const { bridge, engine } = await startPhone();
+    await waitFor(() => expect(bridge.callsTo('system:globalShortcuts').length).toBeGreaterThan(0));
+    expect(bridge.callsTo('system:globalShortcuts').at(-1)).toEqual({
+      bindings: [
+        { action: 'answer', combo: 'Ctrl+Alt+KeyA' },
+        { action: 'hangup', combo: 'Ctrl+Alt+KeyE' },
+        { action: 'hold', combo: 'Ctrl+Alt+KeyH' },
+        { action: 'mute', combo: 'Ctrl+Alt+KeyM' },
+      ],
+    });
+    const id = await ringFromYamada(engine);
+    act(() => bridge.emit('system:shortcut', { action: 'answer' }));
+    await waitFor(() => expect(engine.callsTo('answer')).toEqual([[id]]));
+  });
+
+  it('re-registers when the shell says the computer woke up', async () => {
+    const { bridge, engine } = await startPhone();
+    expect(engine.callsTo('recoverConnection')).toHaveLength(0);
+    act(() => bridge.emit('system:resumed', { reason: 'resume' }));
+    expect(engine.callsTo('recoverConnection')).toHaveLength(1);
+  });
+
   it('refuses a hotkey already bound to another action, naming it', async () => {
     await startPhone();
     fireEvent.click(screen.getByRole('button', { name: 'Phone settings' }));

@@ -1,7 +1,8 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useAudioStore } from '../../phone/audio-devices.js';
-import { actionForEvent, useHotkeyStore, type HotkeyAction } from '../../phone/hotkeys.js';
+import { invoke } from '../../api.js';
+import { actionForEvent, HOTKEY_ACTIONS, useHotkeyStore, type HotkeyAction } from '../../phone/hotkeys.js';
 import { OPERATOR_STATUSES, usePhoneStore, type OperatorStatus } from '../../stores/phone.js';
 import { ErrorText } from '../ErrorText.js';
 import { CallCard } from './CallCard.js';
@@ -166,8 +167,14 @@ function Dialer() {
   );
 }
 
-/** In-window hotkeys (the browser shell; Electron may add global ones): answer, hang up, hold, mute. */
+/**
+ * Hotkeys for answer, hang up, hold and mute: in the window always, and system-wide where the
+ * shell can register them (Electron's global shortcuts, pressed ones arrive as
+ * `system:shortcut`, see events.ts). A key the system grabbed never reaches the window, so the
+ * two never both fire.
+ */
 function usePhoneHotkeys(): void {
+  const bindings = useHotkeyStore((s) => s.bindings);
   useEffect(() => {
     function onKeyDown(event: KeyboardEvent) {
       const action = actionForEvent(useHotkeyStore.getState().bindings, event);
@@ -177,6 +184,10 @@ function usePhoneHotkeys(): void {
     window.addEventListener('keydown', onKeyDown);
     return () => window.removeEventListener('keydown', onKeyDown);
   }, []);
+  useEffect(() => {
+    const list = HOTKEY_ACTIONS.map((action) => ({ action, combo: bindings[action] }));
+    void invoke('system:globalShortcuts', { bindings: list });
+  }, [bindings]);
 }
 
 export function runHotkey(action: HotkeyAction): boolean {
