@@ -54,7 +54,7 @@ export default tseslint.config(
   },
   {
     files: ['renderer/**/*.{ts,tsx}'],
-    ignores: ['renderer/**/*.test.{ts,tsx}', 'renderer/src/test/**', 'renderer/vite.config.ts'],
+    ignores: ['renderer/**/*.test.{ts,tsx}', 'renderer/src/test/**'],
     languageOptions: { globals: { ...globals.browser } },
     plugins: { 'react-hooks': reactHooks },
     rules: {

@@ -78,7 +78,7 @@ async function ensureRendererBuilt(): Promise<string> {
   if (sourcesChanged) {
     say('building the renderer…');
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+      const child = spawn(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'vite.renderer.config.ts', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
       child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error('renderer build failed'))));
     });
   }

@@ -28,7 +28,7 @@ step "unit and integration tests (vitest)"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$reports/vitest.json" || status=1
 
 step "renderer build"
-npx vite build --config renderer/vite.config.ts --logLevel warn || status=1
+npx vite build --config vite.renderer.config.ts --logLevel warn || status=1
 
 step "end-to-end tests (Playwright, Debian's Chromium, browser shell)"
 PLAYWRIGHT_JSON_OUTPUT_NAME="$reports/playwright.json" npx playwright test --reporter=list,json || status=1

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { waitFor } from '@testing-library/react';
 import { WebSocket as WsClient, WebSocketServer, type WebSocket as ServerSocket } from 'ws';
-import type { AddressInfo } from 'node:net';
 import { SHELL_CLOSE_UNAUTHORISED } from '../../shared/ipc.js';
 import { createShellBridge, selectBridge, takeLaunchSecret, type ShellBridge, type ShellConnectionState } from './bridge.js';
 
@@ -43,7 +42,7 @@ class FakeCoreHost {
   }
 
   get url(): string {
-    return `ws://127.0.0.1:${(this.server.address() as AddressInfo).port}/ipc`;
+    return `ws://127.0.0.1:${(this.server.address() as { port: number }).port}/ipc`;
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, Transaction, Updateable } from 'kysely';
 import {
   TEMPLATE_PLACEHOLDERS,
   type MailTemplate,
@@ -11,7 +11,7 @@ import {
   type ReviewQueueItem,
 } from '../../../shared/api.js';
 import type { Contact, User } from '../../../shared/domain.js';
-import { recordAudit } from '../audit.js';
+import { recordAudit, type AuditEvent } from '../audit.js';
 import type { AuthContext } from '../auth/sessions.js';
 import { loadContacts, loadIncidents } from '../customers/records.js';
 import { visibleCustomerSql } from '../customers/visibility.js';
@@ -390,29 +390,22 @@ export async function approveReply(
   // Ours, fixed before any attempt to send: every attempt (and a re-queue) carries the same
   // Message-ID, so the customer's mail client can recognise a copy.
   const messageId = newMessageId(row.from_address);
-  await handle.db.transaction().execute(async (raw) => {
-    const trx = mailTrx(raw);
-    const now = await databaseNow(trx, handle.dialect);
-    const updated = await trx
-      .updateTable('mail_replies')
-      .set({
-        state: 'approved',
-        body,
-        edited_by_reviewer: edited ? 1 : 0,
-        reviewer_id: auth.user.id,
-        reviewed_at: now,
-        message_id: messageId,
-        attempts: 0,
-        next_attempt_at: now,
-        updated_at: now,
-      })
-      .where('id', '=', replyId)
-      .where('state', '=', 'pending_review')
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) === 0) throw new HttpError('conflict', 'another reviewer acted on the reply meanwhile; reload it');
-    await recordAudit(raw, {
-      tenantId: auth.tenant.id,
-      userId: auth.user.id,
+  return transitionReply(handle, notifier, auth, {
+    replyId,
+    from: 'pending_review',
+    conflict: 'another reviewer acted on the reply meanwhile; reload it',
+    changes: (now) => ({
+      state: 'approved',
+      body,
+      edited_by_reviewer: edited ? 1 : 0,
+      reviewer_id: auth.user.id,
+      reviewed_at: now,
+      message_id: messageId,
+      attempts: 0,
+      next_attempt_at: now,
+      updated_at: now,
+    }),
+    audit: {
       action: 'reply_approved',
       customerId: row.customer_id,
       details: {
@@ -422,10 +415,8 @@ export async function approveReply(
         edited,
         ...(edited ? { submittedBody: row.body, approvedBody: body } : {}),
       },
-    });
+    },
   });
-  await notifier.publish(auth.tenant.id);
-  return loadReplyView(mailDb(handle.db), auth.tenant.id, replyId);
 }
 
 export async function returnReply(
@@ -436,26 +427,13 @@ export async function returnReply(
   comment: string,
 ): Promise<ReplyView> {
   const row = await reviewable(handle, auth, replyId, 'return');
-  await handle.db.transaction().execute(async (raw) => {
-    const trx = mailTrx(raw);
-    const now = await databaseNow(trx, handle.dialect);
-    const updated = await trx
-      .updateTable('mail_replies')
-      .set({ state: 'returned', review_comment: comment, reviewer_id: auth.user.id, reviewed_at: now, updated_at: now })
-      .where('id', '=', replyId)
-      .where('state', '=', 'pending_review')
-      .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) === 0) throw new HttpError('conflict', 'another reviewer acted on the reply meanwhile; reload it');
-    await recordAudit(raw, {
-      tenantId: auth.tenant.id,
-      userId: auth.user.id,
-      action: 'reply_returned',
-      customerId: row.customer_id,
-      details: { replyId, authorId: row.author_id, comment },
-    });
+  return transitionReply(handle, notifier, auth, {
+    replyId,
+    from: 'pending_review',
+    conflict: 'another reviewer acted on the reply meanwhile; reload it',
+    changes: (now) => ({ state: 'returned', review_comment: comment, reviewer_id: auth.user.id, reviewed_at: now, updated_at: now }),
+    audit: { action: 'reply_returned', customerId: row.customer_id, details: { replyId, authorId: row.author_id, comment } },
   });
-  await notifier.publish(auth.tenant.id);
-  return loadReplyView(mailDb(handle.db), auth.tenant.id, replyId);
 }
 
 /** A supervisor sends a failed reply again, with the Message-ID it already has. */
@@ -465,35 +443,56 @@ export async function requeueReply(handle: DatabaseHandle, notifier: MailNotifie
   const row = await replyRow(db, auth.tenant.id, replyId);
   await assertMaySeeCustomer(db, auth.user, auth.tenant.id, row.customer_id, `no reply ${replyId}`);
   if (row.state !== 'failed') throw new HttpError('conflict', `the reply is ${row.state}; only a failed reply can be sent again`);
+  return transitionReply(handle, notifier, auth, {
+    replyId,
+    from: 'failed',
+    conflict: 'the reply changed meanwhile; reload it',
+    changes: (now) => ({
+      state: 'approved',
+      failure: null,
+      attempts: 0,
+      next_attempt_at: now,
+      claim_id: null,
+      claimed_at: null,
+      transmit_started_at: null,
+      updated_at: now,
+    }),
+    audit: {
+      action: 'reply_requeued',
+      customerId: row.customer_id,
+      details: { replyId, previousFailure: row.failure, lastError: row.last_error },
+    },
+  });
+}
+
+interface ReplyTransition {
+  replyId: string;
+  /** The state the reply must still be in; a concurrent reviewer who acted first wins. */
+  from: ReplyState;
+  conflict: string;
+  changes: (now: string) => Updateable<MailDatabase['mail_replies']>;
+  audit: Pick<AuditEvent, 'action' | 'customerId' | 'details'>;
+}
+
+/**
+ * A reviewer's state change: a conditional update from `from`, its audit event in the same
+ * transaction, then the live views are poked.
+ */
+async function transitionReply(handle: DatabaseHandle, notifier: MailNotifier, auth: AuthContext, transition: ReplyTransition): Promise<ReplyView> {
   await handle.db.transaction().execute(async (raw) => {
     const trx = mailTrx(raw);
     const now = await databaseNow(trx, handle.dialect);
     const updated = await trx
       .updateTable('mail_replies')
-      .set({
-        state: 'approved',
-        failure: null,
-        attempts: 0,
-        next_attempt_at: now,
-        claim_id: null,
-        claimed_at: null,
-        transmit_started_at: null,
-        updated_at: now,
-      })
-      .where('id', '=', replyId)
-      .where('state', '=', 'failed')
+      .set(transition.changes(now))
+      .where('id', '=', transition.replyId)
+      .where('state', '=', transition.from)
       .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) === 0) throw new HttpError('conflict', 'the reply changed meanwhile; reload it');
-    await recordAudit(raw, {
-      tenantId: auth.tenant.id,
-      userId: auth.user.id,
-      action: 'reply_requeued',
-      customerId: row.customer_id,
-      details: { replyId, previousFailure: row.failure, lastError: row.last_error },
-    });
+    if (Number(updated.numUpdatedRows) === 0) throw new HttpError('conflict', transition.conflict);
+    await recordAudit(raw, { tenantId: auth.tenant.id, userId: auth.user.id, ...transition.audit });
   });
   await notifier.publish(auth.tenant.id);
-  return loadReplyView(db, auth.tenant.id, replyId);
+  return loadReplyView(mailDb(handle.db), auth.tenant.id, transition.replyId);
 }
 
 export async function myReplies(handle: DatabaseHandle, auth: AuthContext, state: ReplyState | undefined): Promise<ReplyView[]> {

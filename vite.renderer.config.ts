@@ -2,11 +2,12 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
-const rendererRoot = fileURLToPath(new URL('.', import.meta.url));
+// Kept beside package.json, not in renderer/: it runs in Node, and renderer/ imports nothing from Node.
+const rendererRoot = fileURLToPath(new URL('./renderer/', import.meta.url));
 
 /**
- * The renderer is served from file:// by Electron and from the core host over loopback HTTP
- * by the browser shell, so every asset URL is relative (`base: './'`). `shared/` is reached
+ * The renderer is served from the privileged tsunagu://app/ scheme by Electron and from the
+ * core host over loopback HTTP by the browser shell, so every asset URL is relative (`base: './'`). `shared/` is reached
  * by relative imports; nothing else outside this folder is bundled.
  */
 export default defineConfig({
@@ -14,7 +15,7 @@ export default defineConfig({
   base: './',
   plugins: [react()],
   build: {
-    outDir: fileURLToPath(new URL('../dist/renderer', import.meta.url)),
+    outDir: fileURLToPath(new URL('./dist/renderer', import.meta.url)),
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: true,
