@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEMO_USERS, planTenant, type TenantPlan } from '../backend/src/seed/seed-backend.js';
-import { seedCache } from '../backend/src/seed/seed-cache.js';
+import { seedCache } from '../scripts/seed-cache.js';
 import { CACHE_MIGRATIONS } from '../electron/core/cache/migrations/index.js';
 
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));

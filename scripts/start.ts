@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     backendEnv.TSUNAGU_DB_PATH = dbPath;
     if (!fs.existsSync(dbPath)) {
       say(`first start: creating the demo tenant with ${demoCustomers} customers in ${path.relative(root, dbPath)}`);
-      await runToEnd('backend/src/seed/cli.ts', ['--customers', demoCustomers, '--db', dbPath], {});
+      await runToEnd('scripts/seed.ts', ['--customers', demoCustomers, '--db', dbPath], {});
     }
   }
 

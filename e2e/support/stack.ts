@@ -71,7 +71,7 @@ function sipEnv(sip: StackSipOptions | undefined): Record<string, string> {
 export async function startStack(options: StackOptions): Promise<Stack> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-e2e-'));
   const dbPath = path.join(dir, 'backend.db');
-  await run(node, ['--import', 'tsx', path.join(root, 'backend/src/seed/cli.ts'), '--customers', String(options.customers), '--db', dbPath]);
+  await run(node, ['--import', 'tsx', path.join(root, 'scripts/seed.ts'), '--customers', String(options.customers), '--db', dbPath]);
   const backendPort = await freePort();
   const backendUrl = `http://127.0.0.1:${backendPort}`;
   const backendEnv = {

@@ -1,7 +1,7 @@
-import { CacheStore } from '../../../electron/core/cache/cache-store.js';
-import { openCache } from '../../../electron/core/cache/open-cache.js';
-import { createStderrLogger } from '../../../electron/core/logger.js';
-import type { CustomerGenerator } from './generator.js';
+import { CacheStore } from '../electron/core/cache/cache-store.js';
+import { openCache } from '../electron/core/cache/open-cache.js';
+import { createStderrLogger } from '../electron/core/logger.js';
+import type { CustomerGenerator } from '../backend/src/seed/generator.js';
 
 export interface SeedCacheOptions {
   /** The app cache file; created (with the app's own migrations) when missing. */

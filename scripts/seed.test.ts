@@ -5,7 +5,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase } from '../../../test/support/postgres.js';
+import { createTestDatabase } from '../test/support/postgres.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-seed-cli-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -16,8 +16,8 @@ function seed(...args: string[]) {
 }
 
 function seedWith(env: Record<string, string>, ...args: string[]) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'backend/src/seed/cli.ts', ...args], {
-    cwd: path.resolve(import.meta.dirname, '../../..'),
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/seed.ts', ...args], {
+    cwd: path.resolve(import.meta.dirname, '..'),
     env: { ...process.env, DATABASE_URL: '', TSUNAGU_ARGON2_MEMORY_KIB: '1024', TSUNAGU_ARGON2_TIME_COST: '1', ...env },
     encoding: 'utf8',
     timeout: 120_000,

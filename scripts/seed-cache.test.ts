@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CacheStore } from '../../../electron/core/cache/cache-store.js';
-import { openCache } from '../../../electron/core/cache/open-cache.js';
-import { createMemoryLogger } from '../../../electron/core/logger.js';
-import { formatPhoneForDisplay } from '../../../shared/phone.js';
-import { DEMO_USERS, planTenant } from './seed-backend.js';
+import { CacheStore } from '../electron/core/cache/cache-store.js';
+import { openCache } from '../electron/core/cache/open-cache.js';
+import { createMemoryLogger } from '../electron/core/logger.js';
+import { formatPhoneForDisplay } from '../shared/phone.js';
+import { DEMO_USERS, planTenant } from '../backend/src/seed/seed-backend.js';
 import { seedCache } from './seed-cache.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-seed-cache-'));

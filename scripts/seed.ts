@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
-import { ConfigError, describeDatabase, loadConfig, type BackendConfig } from '../config.js';
-import { openDatabase, type DatabaseHandle } from '../db/database.js';
-import { DatabaseTooNewError, migrateToLatest } from '../db/migrate.js';
-import { DEMO_USERS, planTenant, SeedTargetNotEmptyError, seedBackend } from './seed-backend.js';
+import { ConfigError, describeDatabase, loadConfig, type BackendConfig } from '../backend/src/config.js';
+import { openDatabase, type DatabaseHandle } from '../backend/src/db/database.js';
+import { DatabaseTooNewError, migrateToLatest } from '../backend/src/db/migrate.js';
+import { DEMO_USERS, planTenant, SeedTargetNotEmptyError, seedBackend } from '../backend/src/seed/seed-backend.js';
 import { seedCache } from './seed-cache.js';
 
 const USAGE = `Usage: npm run seed -- [--customers N] [--seed S] [--now ISO] [--db PATH | --cache PATH] [--reset]
