@@ -36,7 +36,8 @@ export const API = {
 } as const;
 
 export const ApiErrorBody = z.object({
-  error: z.object({ code: z.string(), message: z.string() }),
+  /** `retryAfterSeconds` comes with 429 `rate_limited`, beside the Retry-After header. */
+  error: z.object({ code: z.string(), message: z.string(), retryAfterSeconds: z.number().int().min(0).optional() }),
 });
 export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
 

@@ -10,6 +10,8 @@ export const ERROR_CODES = [
   'offline',
   'conflict',
   'cache_too_new',
+  /** Too many attempts (sign-in): `retryAfterSeconds` says when to try again. */
+  'rate_limited',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -17,6 +19,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export interface AppError {
   code: ErrorCode;
   message: string;
+  /** With `rate_limited`: whole seconds until another attempt may succeed. */
+  retryAfterSeconds?: number;
 }
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: AppError };
@@ -25,8 +29,8 @@ export function ok<T>(value: T): Result<T> {
   return { ok: true, value };
 }
 
-export function fail<T = never>(code: ErrorCode, message: string): Result<T> {
-  return { ok: false, error: { code, message } };
+export function fail<T = never>(code: ErrorCode, message: string, retryAfterSeconds?: number): Result<T> {
+  return { ok: false, error: retryAfterSeconds === undefined ? { code, message } : { code, message, retryAfterSeconds } };
 }
 
 export function assertNever(value: never, what = 'value'): never {
@@ -38,6 +42,7 @@ export class CodedError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'CodedError';

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { API } from '../../shared/api.js';
 import { PasswordChecker } from './auth/passwords.js';
 import { authenticationHook, registerLoginRoute, registerSessionRoutes } from './auth/routes.js';
+import { LoginThrottle } from './auth/throttle.js';
 import type { BackendConfig } from './config.js';
 import type { BackendContext } from './context.js';
 import { registerCustomerRoutes } from './customers/routes.js';
@@ -18,10 +19,34 @@ export interface AppOptions {
   /** An open, migrated database (db/database.ts, db/migrate.ts). The app does not close it. */
   db: DatabaseHandle;
   config: BackendConfig;
+  /** The password checker; tests pass one whose checks they can hold, to fill its line. */
+  passwords?: PasswordChecker;
 }
 
-/** Pushes carry up to 500 notes of up to 20,000 characters. */
-const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+const KIB = 1024;
+
+/**
+ * Request body limits, in one table so that no route gets a large one by accident. Fastify
+ * refuses a body past its route's limit with 413 while reading it (at once when Content-Length
+ * says so), before any parsing. Public routes get the smallest: anyone can send to them.
+ */
+export const BODY_LIMITS = {
+  /** A tenant, a login and a password. */
+  login: 4 * KIB,
+  /** The PBX's CTI queries and call events: a few numbers and ids. */
+  cti: 16 * KIB,
+  /** A push carries up to 500 notes of up to 20,000 characters (JSON escapes included). */
+  syncPush: 16 * KIB * KIB,
+  /** Everything else: the largest is one reply or note of 20,000 characters. */
+  default: 256 * KIB,
+} as const;
+
+function bodyLimitOf(url: string): number {
+  if (url === API.login) return BODY_LIMITS.login;
+  if (url.startsWith('/api/cti/')) return BODY_LIMITS.cti;
+  if (url === API.syncPush) return BODY_LIMITS.syncPush;
+  return BODY_LIMITS.default;
+}
 
 /** Request URLs as logged: the SSE route may carry the session token in its query. */
 function redactUrl(url: string): string {
@@ -33,7 +58,7 @@ function redactUrl(url: string): string {
  * port 0; main.ts listens on the configured address). Every route except login and health sits
  * in one scope whose hook resolves the bearer token and scopes the request to its tenant.
  */
-export function buildApp({ db, config }: AppOptions): FastifyInstance {
+export function buildApp({ db, config, passwords }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -41,13 +66,18 @@ export function buildApp({ db, config }: AppOptions): FastifyInstance {
         req: (request: { method: string; url: string }) => ({ method: request.method, url: redactUrl(request.url) }),
       },
     },
-    bodyLimit: BODY_LIMIT_BYTES,
+    bodyLimit: BODY_LIMITS.default,
+  });
+  // Before any route is added: every route takes its limit from the table above.
+  app.addHook('onRoute', (route) => {
+    route.bodyLimit = Math.min(route.bodyLimit ?? Number.POSITIVE_INFINITY, bodyLimitOf(route.url));
   });
   const ctx: BackendContext = {
     handle: db,
     config,
     feed: createChangeFeed(db, app.log),
-    passwords: new PasswordChecker(config.argon2),
+    passwords: passwords ?? new PasswordChecker(config.argon2, config.login),
+    throttle: new LoginThrottle(db, config.login),
   };
   app.addHook('onReady', () => ctx.feed.start());
   app.addHook('onClose', () => ctx.feed.close());

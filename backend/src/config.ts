@@ -11,7 +11,10 @@ export interface BackendConfig {
   port: number;
   database: DatabaseConfig;
   sessionTtlHours: number;
+  /** A session unused for this long ends, whatever its lifetime left. */
+  sessionIdleMinutes: number;
   argon2: Argon2Config;
+  login: LoginThrottleConfig;
   logLevel: LogLevel;
   telephony: TelephonyConfig;
 }
@@ -40,6 +43,33 @@ export interface Argon2Config {
   memoryKib: number;
   timeCost: number;
   parallelism: number;
+}
+
+/** How one kind of key (an account, a source address) is throttled after failed logins. */
+export interface ThrottlePolicy {
+  /** Failures in a window that cost nothing. */
+  freeFailures: number;
+  /** After this many failures in a window, the key is locked for `lockSeconds`. */
+  lockAfterFailures: number;
+  lockSeconds: number;
+  /** Between the free failures and the lock, the wait doubles from 1 s up to this. */
+  maxDelaySeconds: number;
+  /** Failures older than this are forgotten. */
+  windowSeconds: number;
+}
+
+export interface LoginThrottleConfig {
+  account: ThrottlePolicy;
+  address: ThrottlePolicy;
+  /** Coarse per-address limit of login requests, counted per instance before anything is parsed. */
+  requestsPerMinute: number;
+  /**
+   * Password checks running at once in this instance; more wait in line, and past `maxQueued`
+   * a login is turned away: argon2 runs on libuv's small thread pool, which file and DNS work
+   * share, so a flood of logins must not take all of it.
+   */
+  maxConcurrentChecks: number;
+  maxQueuedChecks: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -75,6 +105,12 @@ const EnvSchema = z.object({
       .max(24 * 90, 'must be at most 2160 hours (90 days)')
       .default(12),
   ),
+  TSUNAGU_SESSION_IDLE_MINUTES: integerVar(1, 24 * 60 * 90, 60),
+  TSUNAGU_LOGIN_LOCK_AFTER_FAILURES: integerVar(3, 1000, 10),
+  TSUNAGU_LOGIN_ADDRESS_LOCK_AFTER_FAILURES: integerVar(3, 100_000, 100),
+  TSUNAGU_LOGIN_LOCK_MINUTES: integerVar(1, 24 * 60, 15),
+  TSUNAGU_LOGIN_REQUESTS_PER_MINUTE: integerVar(1, 1_000_000, 300),
+  TSUNAGU_ARGON2_MAX_CONCURRENT: integerVar(1, 64, 2),
   // OWASP's argon2id baseline (19 MiB, 2 passes); tests lower it to keep suites fast.
   TSUNAGU_ARGON2_MEMORY_KIB: integerVar(64, 4 * 1024 * 1024, 19_456),
   TSUNAGU_ARGON2_TIME_COST: integerVar(1, 20, 2),
@@ -123,11 +159,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BackendConfig 
     port: vars.TSUNAGU_BACKEND_PORT,
     database,
     sessionTtlHours: vars.TSUNAGU_SESSION_TTL_HOURS,
+    sessionIdleMinutes: vars.TSUNAGU_SESSION_IDLE_MINUTES,
     argon2: {
       memoryKib: vars.TSUNAGU_ARGON2_MEMORY_KIB,
       timeCost: vars.TSUNAGU_ARGON2_TIME_COST,
       parallelism: vars.TSUNAGU_ARGON2_PARALLELISM,
     },
+    login: loginThrottleConfig(vars),
     logLevel: vars.TSUNAGU_LOG_LEVEL,
     telephony: {
       sipSecret: vars.TSUNAGU_SIP_SECRET ?? null,
@@ -136,6 +174,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BackendConfig 
       credentialTtlSeconds: vars.TSUNAGU_SIP_CREDENTIAL_TTL_SECONDS,
       ctiToken: vars.TSUNAGU_CTI_TOKEN ?? null,
     },
+  };
+}
+
+function loginThrottleConfig(vars: z.infer<typeof EnvSchema>): LoginThrottleConfig {
+  const lockSeconds = vars.TSUNAGU_LOGIN_LOCK_MINUTES * 60;
+  const accountLockAfter = vars.TSUNAGU_LOGIN_LOCK_AFTER_FAILURES;
+  const addressLockAfter = vars.TSUNAGU_LOGIN_ADDRESS_LOCK_AFTER_FAILURES;
+  return {
+    account: { freeFailures: Math.min(3, accountLockAfter - 1), lockAfterFailures: accountLockAfter, lockSeconds, maxDelaySeconds: 30, windowSeconds: lockSeconds },
+    // One office behind NAT is one address: it gets many free failures before any delay.
+    address: {
+      freeFailures: Math.min(20, addressLockAfter - 1),
+      lockAfterFailures: addressLockAfter,
+      lockSeconds,
+      maxDelaySeconds: 30,
+      windowSeconds: lockSeconds,
+    },
+    requestsPerMinute: vars.TSUNAGU_LOGIN_REQUESTS_PER_MINUTE,
+    maxConcurrentChecks: vars.TSUNAGU_ARGON2_MAX_CONCURRENT,
+    // A few seconds of waiting at most; a longer line only helps a flood.
+    maxQueuedChecks: vars.TSUNAGU_ARGON2_MAX_CONCURRENT * 16,
   };
 }
 

@@ -1,12 +1,14 @@
 import type { PasswordChecker } from './auth/passwords.js';
+import type { LoginThrottle } from './auth/throttle.js';
 import type { BackendConfig } from './config.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { ChangeFeed } from './sync/feed.js';
 
-/** What route modules share: the database, the settings, the change feed, the password checker. */
+/** What route modules share: the database, the settings, the change feed, the password checker and login throttle. */
 export interface BackendContext {
   handle: DatabaseHandle;
   config: BackendConfig;
   feed: ChangeFeed;
   passwords: PasswordChecker;
+  throttle: LoginThrottle;
 }

@@ -143,7 +143,7 @@ export class BackendClient {
       throw this.#unreachable(error);
     }
     const path = pathAndQuery.split('?')[0] ?? pathAndQuery;
-    if (!response.ok) throw errorFromBody(response.status, text, path);
+    if (!response.ok) throw errorFromBody(response.status, text, path, response.headers.get('retry-after'));
     if (schema === null) return undefined as T;
     let json: unknown;
     try {
@@ -170,13 +170,21 @@ export class BackendClient {
 
   async #errorOf(response: Response, path: string): Promise<CodedError> {
     const text = await response.text().catch(() => '');
-    return errorFromBody(response.status, text, path);
+    return errorFromBody(response.status, text, path, response.headers.get('retry-after'));
   }
 }
 
 const GATEWAY_STATUSES = new Set([502, 503, 504]);
 
-function errorFromBody(status: number, text: string, path: string): CodedError {
+/** Retry-After in whole seconds (RFC 9110 allows seconds or an HTTP date); null when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+  if (value === null || value.trim() === '') return null;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+function errorFromBody(status: number, text: string, path: string, retryAfterHeader: string | null = null): CodedError {
   let body: ApiErrorBody | null = null;
   try {
     const parsed = ApiErrorBody.safeParse(JSON.parse(text));
@@ -187,7 +195,13 @@ function errorFromBody(status: number, text: string, path: string): CodedError {
   // A 503 from the backend itself says why (a feature not set up there); a proxy's says nothing.
   if (GATEWAY_STATUSES.has(status)) return new CodedError('offline', body?.error.message ?? `The backend is unavailable (HTTP ${status})`);
   const code = body && isErrorCode(body.error.code) ? body.error.code : codeOfStatus(status);
-  return new CodedError(code, body?.error.message ?? `The backend answered ${path} with HTTP ${status}`);
+  const message = body?.error.message ?? `The backend answered ${path} with HTTP ${status}`;
+  if (code === 'rate_limited') {
+    // The header is what proxies and the rate-limit layer set; the body repeats it for us.
+    const seconds = parseRetryAfter(retryAfterHeader) ?? body?.error.retryAfterSeconds ?? null;
+    return new CodedError(code, message, seconds ?? undefined);
+  }
+  return new CodedError(code, message);
 }
 
 function isErrorCode(code: string): code is ErrorCode {
@@ -206,6 +220,8 @@ function codeOfStatus(status: number): ErrorCode {
       return 'not_found';
     case 409:
       return 'conflict';
+    case 429:
+      return 'rate_limited';
     default:
       return 'internal';
   }

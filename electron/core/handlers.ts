@@ -23,7 +23,7 @@ export function createIpcDispatcher(handlers: IpcHandlerTable, logger: Logger): 
       const handler = handlers[channel] as (payload: unknown) => Promise<unknown>;
       return ok(await handler(parsed.data));
     } catch (error) {
-      if (error instanceof CodedError) return fail(error.code, error.message);
+      if (error instanceof CodedError) return fail(error.code, error.message, error.retryAfterSeconds);
       logger.error('IPC handler failed', {
         channel,
         error: error instanceof Error ? (error.stack ?? error.message) : String(error),

@@ -17,6 +17,7 @@ export interface AuthContext {
   tenant: TenantInfo;
   tokenHash: string;
   expiresAt: string;
+  lastUsedAt: string;
 }
 
 /** The token is never stored: only its SHA-256, so a leaked sessions table opens no session. */
@@ -35,29 +36,61 @@ export async function createSession(
   const expiresAt = new Date(now.getTime() + ttlHours * 3_600_000).toISOString();
   await db
     .insertInto('sessions')
-    .values({ token_hash: hashToken(token), user_id: userId, tenant_id: tenantId, created_at: now.toISOString(), expires_at: expiresAt })
+    .values({
+      token_hash: hashToken(token),
+      user_id: userId,
+      tenant_id: tenantId,
+      created_at: now.toISOString(),
+      expires_at: expiresAt,
+      last_used_at: now.toISOString(),
+    })
     .execute();
   // Expired sessions of this user are of no use to anyone; login is a cheap moment to drop them.
   await db.deleteFrom('sessions').where('user_id', '=', userId).where('expires_at', '<=', now.toISOString()).execute();
   return { token, expiresAt };
 }
 
-/** The session of a token, or null when the token is unknown, expired, or its user is disabled. */
-export function resolveSession(db: Kysely<Database>, token: string): Promise<AuthContext | null> {
-  return resolveSessionByHash(db, hashToken(token));
+/** A request marks its session used at most this often: not one write per request. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+/**
+ * The session of a token, or null when the token is unknown, expired, unused for longer than
+ * `idleMinutes`, or its user is disabled. A live session is marked used (coarsely), so the idle
+ * clock restarts.
+ */
+export async function resolveSession(db: Kysely<Database>, token: string, idleMinutes: number, now = new Date()): Promise<AuthContext | null> {
+  const tokenHash = hashToken(token);
+  const auth = await resolveSessionByHash(db, tokenHash, { idleMinutes, now });
+  if (!auth) return null;
+  const lastUsed = Date.parse(auth.lastUsedAt);
+  if (!(now.getTime() - lastUsed < TOUCH_INTERVAL_MS)) {
+    await db.updateTable('sessions').set({ last_used_at: now.toISOString() }).where('token_hash', '=', tokenHash).execute();
+  }
+  return auth;
 }
 
-export async function resolveSessionByHash(db: Kysely<Database>, tokenHash: string): Promise<AuthContext | null> {
+/**
+ * The session of a token hash. Without `idleMinutes` only the absolute lifetime counts (the SSE
+ * ping's check: an open stream belongs to an app whose heartbeats keep the session used).
+ */
+export async function resolveSessionByHash(
+  db: Kysely<Database>,
+  tokenHash: string,
+  options: { idleMinutes?: number; now?: Date } = {},
+): Promise<AuthContext | null> {
+  const now = options.now ?? new Date();
   const row = await db
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
     .innerJoin('tenants as t', 't.id', 's.tenant_id')
     .selectAll('u')
-    .select(['s.expires_at', 't.slug as tenant_slug', 't.name as tenant_name', 't.default_region as tenant_region'])
+    .select(['s.expires_at', 's.created_at as session_created_at', 's.last_used_at', 't.slug as tenant_slug', 't.name as tenant_name', 't.default_region as tenant_region'])
     .where('s.token_hash', '=', tokenHash)
     .executeTakeFirst();
   if (!row) return null;
-  if (row.expires_at <= new Date().toISOString()) {
+  const lastUsedAt = row.last_used_at ?? row.session_created_at;
+  const idle = options.idleMinutes !== undefined && Date.parse(lastUsedAt) + options.idleMinutes * 60_000 <= now.getTime();
+  if (row.expires_at <= now.toISOString() || idle) {
     await db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
     return null;
   }
@@ -67,6 +100,7 @@ export async function resolveSessionByHash(db: Kysely<Database>, tokenHash: stri
     tenant: { id: row.tenant_id, slug: row.tenant_slug, name: row.tenant_name, defaultRegion: row.tenant_region },
     tokenHash,
     expiresAt: row.expires_at,
+    lastUsedAt,
   };
 }
 

@@ -41,15 +41,43 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/** The database holds every tenant's customers: readable by the backend's own user only. */
+const PRIVATE_FILE_MODE = 0o600;
+const PRIVATE_DIR_MODE = 0o700;
+
+/**
+ * Creates the SQLite file 0600 before SQLite opens it (SQLite then creates the -wal and -shm
+ * files with the same mode), and tightens an existing file and its companions, which older
+ * versions created 0644.
+ */
+function prepareSqliteFile(file: string): void {
+  const dir = path.dirname(file);
+  if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  fs.closeSync(fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_RDWR, PRIVATE_FILE_MODE));
+  restrictSqliteFiles(file);
+}
+
+function restrictSqliteFiles(file: string): void {
+  for (const each of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      fs.chmodSync(each, PRIVATE_FILE_MODE);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+}
+
 export async function openDatabase(config: { database: DatabaseConfig }): Promise<DatabaseHandle> {
   const settings = config.database;
   if (settings.kind === 'sqlite') {
-    fs.mkdirSync(path.dirname(settings.path), { recursive: true });
+    prepareSqliteFile(settings.path);
     const sqlite = new SQLite(settings.path);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
+    // WAL mode has created -wal and -shm by now; a umask or an older file must not leave them wider.
+    restrictSqliteFiles(settings.path);
     const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
     const localChanges = new EventEmitter();
     // One listener per connected SSE client; the default limit of 10 would warn spuriously.

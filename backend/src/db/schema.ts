@@ -17,6 +17,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   change_log: ChangeLogTable;
   push_receipts: PushReceiptsTable;
+  login_throttle: LoginThrottleTable;
 }
 
 /** bigint columns come back from pg as strings; read them through Number(). */
@@ -55,6 +56,8 @@ export interface SessionsTable {
   tenant_id: string;
   created_at: string;
   expires_at: string;
+  /** Last request made with the session (coarse: touched at most once a minute); null until then. */
+  last_used_at: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface CustomersTable {
@@ -140,7 +143,21 @@ export interface ChangeLogTable {
    * those who no longer may.
    */
   visibility_changed: ColumnType<number, number | undefined, number>;
+  /**
+   * JSON `{ classification, branch }` of the customer before a visibility change: the feed sends
+   * `delete_customer` only to users who could see it then. Null on other entries and on entries
+   * older than migration 004.
+   */
+  visibility_before: ColumnType<string | null, string | null | undefined, string | null>;
   at: string;
+}
+
+/** Failed logins of one throttled key (`account:…` or `address:…`), shared by every backend instance. */
+export interface LoginThrottleTable {
+  key: string;
+  failures: number;
+  window_started_at: string;
+  locked_until: string | null;
 }
 
 export interface PushReceiptsTable {

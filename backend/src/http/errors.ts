@@ -9,6 +9,7 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  rate_limited: 429,
   internal: 500,
 };
 
@@ -18,6 +19,8 @@ export class HttpError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** Sent as Retry-After (and in the body) with `rate_limited`. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'HttpError';
@@ -35,7 +38,13 @@ export function parseRequest<S extends z.ZodType>(schema: S, input: unknown, par
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     if (error instanceof HttpError) {
-      return reply.status(error.statusCode).send({ error: { code: error.code, message: error.message } });
+      if (error.retryAfterSeconds === undefined) {
+        return reply.status(error.statusCode).send({ error: { code: error.code, message: error.message } });
+      }
+      return reply
+        .status(error.statusCode)
+        .header('retry-after', String(error.retryAfterSeconds))
+        .send({ error: { code: error.code, message: error.message, retryAfterSeconds: error.retryAfterSeconds } });
     }
     // Fastify's own 4xx errors (malformed JSON, unsupported content type, body too large)
     // keep their status and get the same body shape as ours.

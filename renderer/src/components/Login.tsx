@@ -1,8 +1,39 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
+import type { AppError } from '../../../shared/result.js';
 import { useSessionStore } from '../stores/session.js';
 import { ErrorText } from './ErrorText.js';
 import { LanguageSwitch } from './LanguageSwitch.js';
+
+/**
+ * Seconds left until a throttled sign-in may be tried again, counting down from the moment the
+ * refusal arrived; 0 when there is nothing to wait for.
+ */
+function useRetryCountdown(error: AppError | null): number {
+  const [left, setLeft] = useState(0);
+  useEffect(() => {
+    const retryAfterSeconds = error?.code === 'rate_limited' ? error.retryAfterSeconds : undefined;
+    if (retryAfterSeconds === undefined || retryAfterSeconds <= 0) {
+      setLeft(0);
+      return;
+    }
+    const until = Date.now() + retryAfterSeconds * 1000;
+    const tick = () => setLeft(Math.max(0, Math.ceil((until - Date.now()) / 1000)));
+    tick();
+    const timer = setInterval(tick, 1000);
+    return () => clearInterval(timer);
+    // Each refusal restarts the count, even one with the same wait as the last.
+  }, [error]);
+  return left;
+}
+
+function RetryAfter({ seconds }: { seconds: number }) {
+  const { t } = useTranslation();
+  if (seconds <= 0) return <>{t('login.retryNow')}</>;
+  // Past a minute, a ticking second count only makes the wait look longer.
+  if (seconds > 90) return <>{t('login.retryInMinutes', { count: Math.ceil(seconds / 60) })}</>;
+  return <>{t('login.retryInSeconds', { count: seconds })}</>;
+}
 
 export function Login() {
   const { t } = useTranslation();
@@ -14,6 +45,8 @@ export function Login() {
   const [tenant, setTenant] = useState('');
   const [loginId, setLoginId] = useState('');
   const [password, setPassword] = useState('');
+  const throttled = loginError?.code === 'rate_limited';
+  const waitSeconds = useRetryCountdown(loginError);
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -89,6 +122,13 @@ export function Login() {
             <p className="error" role="alert" data-testid="login-error" data-code={loginError.code}>
               {loginError.code === 'unauthenticated' ? (
                 t('login.wrongCredentials')
+              ) : throttled ? (
+                <>
+                  {t('login.tooManyAttempts')}{' '}
+                  <span data-testid="login-retry-after" data-seconds={waitSeconds}>
+                    <RetryAfter seconds={waitSeconds} />
+                  </span>
+                </>
               ) : loginError.code === 'invalid_input' ? (
                 t('login.missingFields')
               ) : (
@@ -96,7 +136,7 @@ export function Login() {
               )}
             </p>
           )}
-          <button type="submit" className="primary" disabled={signingIn}>
+          <button type="submit" className="primary" disabled={signingIn || waitSeconds > 0}>
             {signingIn ? t('login.signingIn') : t('login.submit')}
           </button>
         </form>
