@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
 import { booleanVar, emptyIsUnset, integerVar, numberVar } from '../config-vars.js';
@@ -55,8 +56,14 @@ export interface MailConfig {
 export interface RelayConfig {
   host: string;
   port: number;
-  /** smtps: TLS from the first byte; smtp: plain, upgraded with STARTTLS when offered. */
+  /**
+   * smtps: TLS from the first byte; smtp: plain, upgraded with STARTTLS when offered, or
+   * refused without it when `requireStartTls` (`smtp://…?starttls=required`).
+   */
   secure: boolean;
+  requireStartTls: boolean;
+  /** PEM of the CA that signed the relay's certificate (TSUNAGU_SMTP_RELAY_CA_FILE); null: the system's CAs. */
+  ca: string | null;
   user: string | null;
   /** Important: never logged, never sent to clients; describeRelay() prints the rest. */
   password: string | null;
@@ -78,9 +85,12 @@ const MailEnv = z.object({
     emptyIsUnset,
     z
       .string()
-      .regex(/^smtps?:\/\/[^/]+\/?$/, { error: 'must look like smtp://user:pass@host:port or smtps://host:port' })
+      .regex(/^smtps?:\/\/[^/?]+\/?(\?starttls=required)?$/, {
+        error: 'must look like smtps://user:pass@host:port, smtp://user:pass@host:port?starttls=required or smtp://host:port',
+      })
       .default('smtp://127.0.0.1:2526'),
   ),
+  TSUNAGU_SMTP_RELAY_CA_FILE: z.preprocess(emptyIsUnset, z.string().optional()),
   TSUNAGU_MAIL_SENDER_ENABLED: booleanVar(true),
   TSUNAGU_MAIL_LEASE_MINUTES: numberVar(0.01, 24 * 60, 5),
   TSUNAGU_MAIL_PRESENCE_TIMEOUT_SECONDS: integerVar(1, 3600, 60),
@@ -109,22 +119,47 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
-export function parseRelayUrl(value: string): RelayConfig {
+/**
+ * The relay of TSUNAGU_SMTP_RELAY_URL. Important: a relay that takes a user name and password
+ * must be reached over TLS (smtps://, or smtp:// with ?starttls=required), or the credentials
+ * would cross the network in clear text; that is a configuration error, whatever the host.
+ * Only a relay without credentials (the loopback dev catcher) may be plain smtp://.
+ */
+export function parseRelayUrl(value: string, ca: string | null = null): RelayConfig {
   const url = new URL(value);
   const secure = url.protocol === 'smtps:';
-  return {
+  const requireStartTls = !secure && url.searchParams.get('starttls') === 'required';
+  const relay: RelayConfig = {
     host: url.hostname,
     port: url.port ? Number(url.port) : secure ? 465 : 25,
     secure,
+    requireStartTls,
+    ca,
     user: url.username ? decodeURIComponent(url.username) : null,
     password: url.password ? decodeURIComponent(url.password) : null,
   };
+  if ((relay.user !== null || relay.password !== null) && !secure && !requireStartTls) {
+    throw new ConfigError(
+      'TSUNAGU_SMTP_RELAY_URL: a relay with a user name or password needs TLS: use smtps://…, or smtp://…?starttls=required ' +
+        '(credentials are never sent over plain SMTP)',
+    );
+  }
+  return relay;
+}
+
+function readRelayCa(file: string | undefined): string | null {
+  if (file === undefined) return null;
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`TSUNAGU_SMTP_RELAY_CA_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
 }
 
 /** The relay in words safe to print: never the password. */
 export function describeRelay(relay: RelayConfig): string {
   const who = relay.user ? `${relay.user}@` : '';
-  return `${relay.secure ? 'smtps' : 'smtp'}://${who}${relay.host}:${relay.port}`;
+  return `${relay.secure ? 'smtps' : 'smtp'}://${who}${relay.host}:${relay.port}${relay.requireStartTls ? ' (STARTTLS required)' : ''}`;
 }
 
 export function loadMailConfig(env: NodeJS.ProcessEnv = process.env): MailConfig {
@@ -146,7 +181,7 @@ export function loadMailConfig(env: NodeJS.ProcessEnv = process.env): MailConfig
       maxRawBytes: vars.TSUNAGU_SMTP_MAX_RAW_BYTES,
       serverName: vars.TSUNAGU_SMTP_SERVER_NAME,
     },
-    relay: parseRelayUrl(vars.TSUNAGU_SMTP_RELAY_URL),
+    relay: parseRelayUrl(vars.TSUNAGU_SMTP_RELAY_URL, readRelayCa(vars.TSUNAGU_SMTP_RELAY_CA_FILE)),
     dispatch: {
       leaseSeconds: Math.round(vars.TSUNAGU_MAIL_LEASE_MINUTES * 60),
       presenceTimeoutSeconds: vars.TSUNAGU_MAIL_PRESENCE_TIMEOUT_SECONDS,

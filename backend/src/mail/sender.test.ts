@@ -13,7 +13,7 @@ import { DIALECTS } from '../testing/harness.js';
 import type { MailConfig } from './config.js';
 import { MailSender } from './sender.js';
 import { startMailServices } from './service.js';
-import { CaptureRelay } from './test-support/capture-smtp.js';
+import { CaptureRelay, RELAY_TEST_CERT_FILE } from './test-support/capture-smtp.js';
 import { startMailBackend, testMailConfig, type MailTestBackend } from './test-support/mail-backend.js';
 import type { MailLogger } from './smtp-listener.js';
 
@@ -36,9 +36,10 @@ describe.each(DIALECTS)('sending replies on %s', (dialect) => {
 
   beforeAll(async () => {
     backend = await startMailBackend(dialect);
-    relay = new CaptureRelay({ user: RELAY_USER, pass: RELAY_PASSWORD });
+    // Credentials need TLS (config.ts): the relay offers STARTTLS with a test certificate.
+    relay = new CaptureRelay({ user: RELAY_USER, pass: RELAY_PASSWORD }, { starttls: true });
     await relay.start();
-    config = testMailConfig({ relayUrl: relay.url });
+    config = testMailConfig({ relayUrl: relay.url, relayCaFile: RELAY_TEST_CERT_FILE });
   });
   afterEach(async () => {
     for (const child of children.splice(0)) {
@@ -103,6 +104,7 @@ describe.each(DIALECTS)('sending replies on %s', (dialect) => {
       PATH: process.env.PATH,
       TSUNAGU_LOG_LEVEL: 'silent',
       TSUNAGU_SMTP_RELAY_URL: relay.url,
+      TSUNAGU_SMTP_RELAY_CA_FILE: RELAY_TEST_CERT_FILE,
       TSUNAGU_MAIL_POLL_SECONDS: '0.1',
       TSUNAGU_MAIL_SEND_TIMEOUT_SECONDS: String(config.sender.sendTimeoutSeconds),
       ...(database.kind === 'sqlite' ? { TSUNAGU_DB_PATH: database.path } : { DATABASE_URL: database.url }),
@@ -140,6 +142,7 @@ describe.each(DIALECTS)('sending replies on %s', (dialect) => {
     expect(sent!.parsed.text?.trim()).toBe('Answer to Where is my parcel?');
     expect(sent!.envelopeTo).toEqual(['hanako@customer.example']);
     expect(sent!.user).toBe(RELAY_USER);
+    expect(sent!.authenticatedOverTls).toBe(true);
     expect(logged.join('\n')).not.toContain(RELAY_PASSWORD);
 
     const row = await replyRow(reply.id);

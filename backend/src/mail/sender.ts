@@ -293,6 +293,10 @@ export class MailSender {
       host: relay.host,
       port: relay.port,
       secure: relay.secure,
+      // Important: with credentials the config insists on TLS (config.ts); here the connection
+      // fails before AUTH when the relay does not upgrade.
+      requireTLS: relay.requireStartTls,
+      ...(relay.ca !== null ? { tls: { ca: relay.ca } } : {}),
       name: inbound.serverName,
       connectionTimeout: Math.min(30_000, timeoutMs / 4),
       greetingTimeout: Math.min(30_000, timeoutMs / 4),
@@ -306,6 +310,7 @@ export class MailSender {
         connection.connect((error) => (error ? reject(error) : resolve()));
       });
       if (relay.user !== null) {
+        if (!connection.secure) throw new Error('the relay connection is not encrypted: credentials are not sent over plain SMTP');
         const credentials = { user: relay.user, pass: relay.password ?? '' };
         await new Promise<void>((resolve, reject) => connection.login({ credentials }, (error) => (error ? reject(error) : resolve())));
       }

@@ -1,4 +1,7 @@
 import { EventEmitter, once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerSession } from 'smtp-server';
 
@@ -15,12 +18,19 @@ export interface CapturedMessage {
   envelopeFrom: string | null;
   envelopeTo: string[];
   user: string | null;
+  /** Whether the session was encrypted (STARTTLS) when it authenticated. */
+  authenticatedOverTls: boolean | null;
 }
 
 export interface HeldMessage {
   raw: Buffer;
   release(answer: { kind: 'accept' } | { kind: 'reply'; code: number; message: string }): void;
 }
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** A self-signed certificate for 127.0.0.1 (valid until 2126), made for these tests only. */
+export const RELAY_TEST_CERT_FILE = path.join(HERE, 'relay-test-cert.pem');
+const RELAY_TEST_KEY_FILE = path.join(HERE, 'relay-test-key.pem');
 
 /**
  * A real SMTP relay on 127.0.0.1 for tests: it records the messages it accepted (after its 250,
@@ -37,13 +47,21 @@ export class CaptureRelay extends EventEmitter {
   readonly #server: SMTPServer;
   readonly #pendingGreetings: (() => void)[] = [];
   #port = 0;
+  readonly #authOverTls = new Map<string, boolean>();
 
-  constructor(readonly credentials: { user: string; pass: string } | null = null) {
+  /** With `options.starttls` the relay offers STARTTLS with the test certificate (RELAY_TEST_CERT_FILE). */
+  constructor(
+    readonly credentials: { user: string; pass: string } | null = null,
+    readonly options: { starttls?: boolean } = {},
+  ) {
     super();
+    const starttls = options.starttls === true;
+    const disabled = [...(starttls ? [] : ['STARTTLS']), ...(credentials === null ? ['AUTH'] : [])];
     this.#server = new SMTPServer({
       authOptional: credentials === null,
       allowInsecureAuth: true,
-      disabledCommands: credentials === null ? ['STARTTLS', 'AUTH'] : ['STARTTLS'],
+      disabledCommands: disabled,
+      ...(starttls ? { key: readFileSync(RELAY_TEST_KEY_FILE), cert: readFileSync(RELAY_TEST_CERT_FILE) } : {}),
       logger: false,
       disableReverseLookup: true,
       onConnect: (_session, callback) => {
@@ -55,7 +73,8 @@ export class CaptureRelay extends EventEmitter {
         this.#pendingGreetings.push(() => callback());
         this.emit('connection-held');
       },
-      onAuth: (auth: SMTPServerAuthentication, _session, callback) => {
+      onAuth: (auth: SMTPServerAuthentication, session, callback) => {
+        this.#authOverTls.set(session.id, session.secure);
         if (credentials && auth.username === credentials.user && auth.password === credentials.pass) {
           callback(null, { user: auth.username });
         } else {
@@ -101,6 +120,7 @@ export class CaptureRelay extends EventEmitter {
       envelopeFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : null,
       envelopeTo: session.envelope.rcptTo.map((rcpt) => rcpt.address),
       user: typeof session.user === 'string' ? session.user : null,
+      authenticatedOverTls: this.#authOverTls.get(session.id) ?? null,
     });
   }
 
@@ -108,10 +128,10 @@ export class CaptureRelay extends EventEmitter {
     return this.#port;
   }
 
-  /** smtp://[user:pass@]127.0.0.1:port */
+  /** smtp://[user:pass@]127.0.0.1:port[?starttls=required] */
   get url(): string {
     const auth = this.credentials ? `${encodeURIComponent(this.credentials.user)}:${encodeURIComponent(this.credentials.pass)}@` : '';
-    return `smtp://${auth}127.0.0.1:${this.#port}`;
+    return `smtp://${auth}127.0.0.1:${this.#port}${this.options.starttls ? '?starttls=required' : ''}`;
   }
 
   async start(): Promise<void> {

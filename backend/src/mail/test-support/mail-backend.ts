@@ -15,8 +15,12 @@ import { startSmtpListener, type MailLogger, type SmtpListener } from '../smtp-l
 export const quietLog: MailLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** Mail settings for tests: a listener on a free loopback port and small limits that are quick to exceed. */
-export function testMailConfig(overrides: { relayUrl?: string } = {}): MailConfig {
-  const base = loadMailConfig({ TSUNAGU_SMTP_PORT: '0', TSUNAGU_SMTP_RELAY_URL: overrides.relayUrl ?? 'smtp://127.0.0.1:1' });
+export function testMailConfig(overrides: { relayUrl?: string; relayCaFile?: string } = {}): MailConfig {
+  const base = loadMailConfig({
+    TSUNAGU_SMTP_PORT: '0',
+    TSUNAGU_SMTP_RELAY_URL: overrides.relayUrl ?? 'smtp://127.0.0.1:1',
+    ...(overrides.relayCaFile ? { TSUNAGU_SMTP_RELAY_CA_FILE: overrides.relayCaFile } : {}),
+  });
   return {
     ...base,
     inbound: { ...base.inbound, maxMessageBytes: 512 * 1024, maxAttachmentBytes: 64 * 1024, maxAttachments: 5, maxRawBytes: 512 * 1024 },
