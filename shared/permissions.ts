@@ -20,7 +20,17 @@ export function mayManageRights(user: UserRights): boolean {
   return user.role === 'admin' || user.role === 'supervisor';
 }
 
-/** Whether an unknown caller's panel may offer "create customer" to this user. */
-export function mayCreateCustomerFromCall(user: UserRights): boolean {
+/**
+ * The one rule of "may create a customer": admins, and anyone granted
+ * may-handle-unregistered-callers (a supervisor without it included). The backend's
+ * POST /api/customers enforces it; the app offers "create customer" on an unknown caller's
+ * panel and in the wrap-up by it. Tests run one table of cases against both.
+ */
+export function mayCreateCustomer(user: UserRights): boolean {
   return user.role === 'admin' || user.mayHandleUnregisteredCallers;
+}
+
+/** Whether an unknown caller's panel may offer "create customer" to this user: the same rule. */
+export function mayCreateCustomerFromCall(user: UserRights): boolean {
+  return mayCreateCustomer(user);
 }

@@ -17,7 +17,7 @@ import {
   type SearchResponse,
 } from '../../../shared/api.js';
 import { Id, type Phone, type User } from '../../../shared/domain.js';
-import { maySeeCustomer } from '../../../shared/permissions.js';
+import { mayCreateCustomer, maySeeCustomer } from '../../../shared/permissions.js';
 import { isMobileNumber, toE164 } from '../../../shared/phone.js';
 import { normaliseForSearch } from '../../../shared/search-text.js';
 import { recordAudit } from '../audit.js';
@@ -31,11 +31,6 @@ import { visibleCustomerSql } from './visibility.js';
 import { insertCustomer, insertIncident, isUniqueViolation, updateCustomer, type CustomerFields } from './writes.js';
 
 const IdParams = z.object({ id: Id });
-
-/** Supervisors and admins create customers; agents only when they may handle unregistered callers. */
-function mayCreateCustomer(user: User): boolean {
-  return user.role !== 'agent' || user.mayHandleUnregisteredCallers;
-}
 
 /** Classification, branch and assigned rep decide who sees a customer: not for agents to change. */
 function mayReassignCustomer(user: User): boolean {

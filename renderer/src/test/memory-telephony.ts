@@ -151,7 +151,7 @@ export class MemoryTelephony {
     },
     'customers:create': async (input) => {
       const session = this.#requireSession();
-      if (!mayCreateCustomerFromCall(session.user) && session.user.role !== 'supervisor') {
+      if (!mayCreateCustomerFromCall(session.user)) {
         throw new CodedError('forbidden', 'this user may not create customers');
       }
       const region = session.tenant.defaultRegion === 'JP' ? 'JP' : undefined;
