@@ -289,17 +289,26 @@ async function replyRow(db: Kysely<MailDatabase>, tenantId: string, replyId: str
   return row;
 }
 
-/** A reply is readable by its author and, for the customer's sake, by whoever may see the customer. */
+/**
+ * A reply of a customer the user may see (in whatever state). Important: authorship grants
+ * nothing by itself: an author who lost the right to see the customer loses their replies to
+ * it with it (here, in their list, and for edit, submit and discard).
+ */
+async function visibleReplyRow(db: Kysely<MailDatabase>, auth: AuthContext, replyId: string) {
+  const row = await replyRow(db, auth.tenant.id, replyId);
+  await assertMaySeeCustomer(db, auth.user, auth.tenant.id, row.customer_id, `no reply ${replyId}`);
+  return row;
+}
+
 export async function getReply(handle: DatabaseHandle, auth: AuthContext, replyId: string): Promise<ReplyView> {
   const db = mailDb(handle.db);
-  const row = await replyRow(db, auth.tenant.id, replyId);
-  if (row.author_id !== auth.user.id) await assertMaySeeCustomer(db, auth.user, auth.tenant.id, row.customer_id, `no reply ${replyId}`);
+  await visibleReplyRow(db, auth, replyId);
   return loadReplyView(db, auth.tenant.id, replyId);
 }
 
 export async function discardDraft(handle: DatabaseHandle, notifier: MailNotifier, auth: AuthContext, replyId: string): Promise<void> {
   const db = mailDb(handle.db);
-  const row = await replyRow(db, auth.tenant.id, replyId);
+  const row = await visibleReplyRow(db, auth, replyId);
   if (row.author_id !== auth.user.id) throw new HttpError('forbidden', 'only the author discards a draft');
   await handle.db.transaction().execute(async (raw) => {
     const trx = mailTrx(raw);
@@ -334,7 +343,7 @@ export async function discardDraft(handle: DatabaseHandle, notifier: MailNotifie
 
 export async function submitReply(handle: DatabaseHandle, notifier: MailNotifier, auth: AuthContext, replyId: string): Promise<ReplyView> {
   const db = mailDb(handle.db);
-  const row = await replyRow(db, auth.tenant.id, replyId);
+  const row = await visibleReplyRow(db, auth, replyId);
   if (row.author_id !== auth.user.id) throw new HttpError('forbidden', 'only the author submits a reply');
   if (row.state !== 'draft') throw new HttpError('conflict', `the reply is ${row.state}; only a draft can be submitted`);
   if (row.body.trim() === '') throw new HttpError('invalid_input', 'body: the reply is empty');
@@ -496,7 +505,10 @@ async function transitionReply(handle: DatabaseHandle, notifier: MailNotifier, a
 }
 
 export async function myReplies(handle: DatabaseHandle, auth: AuthContext, state: ReplyState | undefined): Promise<ReplyView[]> {
-  let query = replyQuery(mailDb(handle.db), auth.tenant.id).where('r.author_id', '=', auth.user.id);
+  let query = replyQuery(mailDb(handle.db), auth.tenant.id)
+    .innerJoin('customers as c', 'c.id', 'r.customer_id')
+    .where('r.author_id', '=', auth.user.id)
+    .where(visibleCustomerSql(auth.user, 'c'));
   if (state) query = query.where('r.state', '=', state);
   const rows = await query.orderBy('r.updated_at', 'desc').orderBy('r.id').limit(200).execute();
   return rows.map(toReplyView);

@@ -11,13 +11,31 @@ import { toUser } from './users.js';
 
 const IdParams = z.object({ id: Id });
 
+/** Whether `update` would let `before` see or do more than now. */
+function raisesRights(before: User, update: z.infer<typeof RightsUpdate>): string | null {
+  if (update.customerLimitAuthority !== undefined && update.customerLimitAuthority < before.customerLimitAuthority) return 'customerLimitAuthority';
+  // Any other branch, and no branch at all, opens customers this user could not see before.
+  if (update.branch !== undefined && update.branch !== before.branch) return 'branch';
+  if (update.mayHandleUnregisteredCallers === true && !before.mayHandleUnregisteredCallers) return 'mayHandleUnregisteredCallers';
+  return null;
+}
+
 /**
- * A supervisor manages rights within their own reach: never an admin, never someone outside
- * their branch, and never more than they hold themselves. Admins manage everyone.
+ * Nobody raises their own rights, admins included (another admin does that, and it is
+ * audited). A supervisor manages agents only, within their own reach: never an admin or
+ * another supervisor, never someone outside their branch, and never more than they hold
+ * themselves. Admins manage everyone else.
  */
 function refuseEscalation(manager: User, target: User, update: z.infer<typeof RightsUpdate>): void {
+  if (manager.id === target.id) {
+    const raised = raisesRights(target, update);
+    if (raised) throw new HttpError('forbidden', `body.${raised}: nobody may raise their own rights; ask an admin`);
+  }
   if (manager.role === 'admin') return;
   if (target.role === 'admin') throw new HttpError('forbidden', 'only admins may change the rights of an admin');
+  if (target.role === 'supervisor' && target.id !== manager.id) {
+    throw new HttpError('forbidden', "only admins may change a supervisor's rights");
+  }
   if (manager.branch !== null && target.branch !== manager.branch) {
     throw new HttpError('forbidden', 'you may only change the rights of users of your branch');
   }
@@ -26,6 +44,9 @@ function refuseEscalation(manager: User, target: User, update: z.infer<typeof Ri
   }
   if (update.branch !== undefined && manager.branch !== null && update.branch !== manager.branch) {
     throw new HttpError('forbidden', 'body.branch: you may only assign your own branch');
+  }
+  if (update.mayHandleUnregisteredCallers === true && !manager.mayHandleUnregisteredCallers) {
+    throw new HttpError('forbidden', 'body.mayHandleUnregisteredCallers: you may not grant a right you do not hold');
   }
 }
 
