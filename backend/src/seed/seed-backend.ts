@@ -2,6 +2,7 @@ import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import type { CustomerRecord } from '../../../shared/api.js';
 import type { Role } from '../../../shared/domain.js';
+import { tenantSipUser } from '../../../shared/sip-identity.js';
 import { hashPassword } from '../auth/passwords.js';
 import type { Argon2Config } from '../config.js';
 import type { DatabaseHandle } from '../db/database.js';
@@ -140,7 +141,8 @@ async function seedTenant(
           branch: account.branch,
           customer_limit_authority: account.customerLimitAuthority,
           may_handle_unregistered: account.mayHandleUnregisteredCallers ? 1 : 0,
-          sip_user: account.role === 'admin' ? null : account.login,
+          // Admins run the tenant and take no calls: no phone.
+          sip_user: account.role === 'admin' ? null : tenantSipUser(account.login, tenant.slug),
           disabled: 0,
           created_at: createdAt,
           updated_at: createdAt,

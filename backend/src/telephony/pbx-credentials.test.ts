@@ -20,7 +20,7 @@ describe('SIP credentials against the dev PBX', () => {
       db: backend.handle,
       config: {
         ...backend.config,
-        telephony: { sipSecret: pbx.secret, sipWsUrl: pbx.wsUrl, sipDomain: 'tsunagu.test', credentialTtlSeconds: 120, ctiToken: null },
+        telephony: { sipSecret: pbx.secret, sipWsUrl: pbx.wsUrl, sipDomain: 'tsunagu.test', credentialTtlSeconds: 120, ctiPbxes: [] },
       },
     });
     await app.ready();

@@ -17,7 +17,7 @@ describe('telephony configuration', () => {
       sipWsUrl: 'ws://127.0.0.1:5066',
       sipDomain: '127.0.0.1',
       credentialTtlSeconds: 600,
-      ctiToken: null,
+      ctiPbxes: [],
     });
   });
 
@@ -69,7 +69,7 @@ describe.each(DIALECTS)('telephony routes on %s', (dialect) => {
       expect(response.statusCode, response.body).toBe(200);
       expect(response.headers['cache-control']).toBe('no-store');
       const credentials = SipCredentials.parse(response.json());
-      const match = /^(\d+):agent$/.exec(credentials.username);
+      const match = /^(\d+):agent\.demo$/.exec(credentials.username);
       expect(match).not.toBeNull();
       const expiry = Number(match![1]);
       expect(expiry).toBeGreaterThanOrEqual(before + t.telephony.credentialTtlSeconds);
@@ -77,7 +77,26 @@ describe.each(DIALECTS)('telephony routes on %s', (dialect) => {
       expect(credentials.expiresAt).toBe(new Date(expiry * 1000).toISOString());
       // The formula Kamailio's auth_ephemeral checks: base64(HMAC-SHA1(secret, username)).
       expect(credentials.password).toBe(createHmac('sha1', t.telephony.sipSecret).update(credentials.username).digest('base64'));
-      expect(credentials).toMatchObject({ wsUrl: 'ws://127.0.0.1:5066', aor: 'sip:agent@tsunagu.test', displayName: '鈴木 一郎' });
+      expect(credentials).toMatchObject({ wsUrl: 'ws://127.0.0.1:5066', aor: 'sip:agent.demo@tsunagu.test', displayName: '鈴木 一郎' });
+    });
+
+    it('gives same-login users of two tenants different SIP users, AORs and credentials', async () => {
+      const otherAgent = await t.backend.login('agent', { tenant: 'other' });
+      const [mine, theirs] = await Promise.all(
+        [tokens.agent, otherAgent].map(async (token) => SipCredentials.parse((await t.call('POST', TELEPHONY_API.sipCredentials, { token })).json())),
+      );
+      expect(mine!.aor).toBe('sip:agent.demo@tsunagu.test');
+      expect(theirs!.aor).toBe('sip:agent.other@tsunagu.test');
+      expect(theirs!.username).toMatch(/^\d+:agent\.other$/);
+      expect(theirs!.password).not.toBe(mine!.password);
+    });
+
+    it('keeps SIP users unique across tenants, whatever their case', async () => {
+      const { handle } = t.backend;
+      const row = await handle.db.selectFrom('users').select('sip_user').where('tenant_id', '=', other.tenant.id).where('login', '=', 'agent').executeTakeFirstOrThrow();
+      expect(row.sip_user).toBe('agent.other');
+      const squat = handle.db.updateTable('users').set({ sip_user: 'AGENT.DEMO' }).where('tenant_id', '=', other.tenant.id).where('login', '=', 'agent').execute();
+      await expect(squat).rejects.toThrow(/unique/i);
     });
 
     it('uses the user\'s SIP user over the login, and refuses a login that is no SIP user part', async () => {
