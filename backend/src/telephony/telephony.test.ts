@@ -5,6 +5,7 @@ import { SipCredentials, TelephonySettings, type CallEventInput } from '../../..
 import { loadConfig } from '../config.js';
 import { createDemoTenant, type DemoTenant } from '../testing/fixtures.js';
 import { DIALECTS } from '../testing/harness.js';
+import { ctiTokenSha256, pbxOfToken } from './cti-access.js';
 import { TELEPHONY_API } from './routes.js';
 import { telephonyDb } from './schema.js';
 import { DEFAULT_DISPOSITIONS } from './settings.js';
@@ -25,7 +26,9 @@ describe('telephony configuration', () => {
     for (const [name, value] of [
       ['TSUNAGU_SIP_SECRET', 'short-secret'],
       ['TSUNAGU_SIP_SECRET', 'a-long-enough-secret-with-"quote'],
-      ['TSUNAGU_CTI_TOKEN', 'a long token with spaces in it'],
+      ['TSUNAGU_CTI_TOKEN', 'one-token-for-every-tenant-is-gone'],
+      ['TSUNAGU_CTI_PBXES', '[{"id": "dev", "tenants": ["demo"], "tokenSha256": "the-token-itself-not-its-hash"}]'],
+      ['TSUNAGU_CTI_PBXES', '{not json: secret-ish'],
       ['TSUNAGU_SIP_WS_URL', 'http://127.0.0.1:5066'],
       ['TSUNAGU_SIP_CREDENTIAL_TTL_SECONDS', '5'],
     ] as const) {
@@ -37,6 +40,35 @@ describe('telephony configuration', () => {
       }
       expect(message, name).toContain(name);
       expect(message, name).not.toContain(value);
+    }
+  });
+});
+
+describe('CTI PBX configuration', () => {
+  const digest = (token: string) => ctiTokenSha256(token);
+
+  it('reads each PBX with its token\'s SHA-256 and its tenants, and finds a PBX by its token only', () => {
+    const pbxes = loadConfig({
+      TSUNAGU_CTI_PBXES: JSON.stringify([
+        { id: 'tokyo', tenants: ['demo'], tokenSha256: digest('tokyo-token-0123456789').toUpperCase() },
+        { id: 'osaka', tenants: ['other', 'third'], tokenSha256: digest('osaka-token-0123456789') },
+      ]),
+    }).telephony.ctiPbxes;
+    expect(pbxes.map((pbx) => [pbx.id, pbx.tenants])).toEqual([['tokyo', ['demo']], ['osaka', ['other', 'third']]]);
+    expect(pbxOfToken(pbxes, 'tokyo-token-0123456789')?.id).toBe('tokyo');
+    expect(pbxOfToken(pbxes, 'osaka-token-0123456789')?.id).toBe('osaka');
+    expect(pbxOfToken(pbxes, digest('osaka-token-0123456789'))).toBeNull();
+    expect(pbxOfToken(pbxes, 'osaka-token-012345678')).toBeNull();
+  });
+
+  it('refuses two PBXes with one token, a PBX without tenants, and unknown fields', () => {
+    const token = digest('shared-token-0123456789');
+    for (const list of [
+      [{ id: 'a', tenants: ['demo'], tokenSha256: token }, { id: 'b', tenants: ['other'], tokenSha256: token }],
+      [{ id: 'a', tenants: [], tokenSha256: token }],
+      [{ id: 'a', tenants: ['demo'], tokenSha256: token, token: 'plain' }],
+    ]) {
+      expect(() => loadConfig({ TSUNAGU_CTI_PBXES: JSON.stringify(list) })).toThrow(/TSUNAGU_CTI_PBXES/);
     }
   });
 });
