@@ -31,6 +31,7 @@ import { META } from '../electron/core/sync/snapshot.js';
 import { freeUdpPort } from '../pbx/test-support/free-port.js';
 import { startTestPbx, type TestPbx } from '../pbx/test-support/test-pbx.js';
 import { nationalDigits } from '../shared/phone.js';
+import { tenantSipUser } from '../shared/sip-identity.js';
 import { BENCH_DIR, ensureBenchCache, envInteger, mergeResults, percentile } from './cache-file.js';
 
 const TARGET_P99_MS = 50;
@@ -113,7 +114,7 @@ function runCalls(pbx: TestPbx, numbers: string[], ringMs: number, logDir: strin
       [
         `127.0.0.1:${pbx.udpPort}`,
         '-sf', SCENARIO,
-        '-s', AGENT.login,
+        '-s', tenantSipUser(AGENT.login, 'demo')!,
         '-inf', injection,
         '-d', String(ringMs),
         '-m', String(numbers.length),

@@ -123,3 +123,14 @@ test('an operator finds a customer online and offline, and a note made offline a
   const stored = stack.query<{ n: number }>('select count(*) as n from contacts where body = ?', noteText);
   expect(stored[0]!.n).toBe(1);
 });
+
+test('the dev PBX has CTI access with its own token, for the tenants it serves only', async ({ request }) => {
+  const route = (tenant: string, token?: string) =>
+    request.get(`${stack.backendUrl}/api/cti/route?tenant=${tenant}&caller=0312345678`, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+  expect((await route('demo', stack.cti.token)).status()).toBe(200);
+  expect((await route('other', stack.cti.token)).status()).toBe(200);
+  expect((await route('demo')).status()).toBe(401);
+  expect((await route('third', stack.cti.token)).status()).toBe(403);
+});

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { runSipp, SIPP_SCENARIOS } from '../pbx/test-support/sipp.js';
 import { startTestPbx, type TestPbx } from '../pbx/test-support/test-pbx.js';
 import { formatPhoneForDisplay, nationalDigits } from '../shared/phone.js';
+import { tenantSipUser } from '../shared/sip-identity.js';
 import {
   appInboundAudio,
   expectAudio,
@@ -36,6 +37,12 @@ test.use({ locale: 'en-US' });
 test.describe.configure({ mode: 'serial' });
 
 const DOMAIN = '127.0.0.1';
+/** The demo operators' phones on the PBX: SIP users are tenant-qualified (shared/sip-identity.ts). */
+const PHONE = {
+  agent1: tenantSipUser('agent1', 'demo')!,
+  agent2: tenantSipUser('agent2', 'demo')!,
+  super1: tenantSipUser('super1', 'demo')!,
+};
 
 interface SeededCustomer {
   id: string;
@@ -124,7 +131,7 @@ test('(a) a customer calls: screen pop while ringing, two-way audio, hold, DTMF,
   const caller = await callers.open(nationalDigits(who.e164));
   const incidentCount = stack.query<{ n: number }>(`select count(*) as n from incidents where customer_id = ? and status = 'open'`, who.id)[0]!.n;
 
-  await caller.call(`sip:agent1@${DOMAIN}`);
+  await caller.call(`sip:${PHONE.agent1}@${DOMAIN}`);
   const ringing = callCard(agent, 'ringing');
   await expect(ringing).toBeVisible();
   const pop = ringing.getByTestId('screen-pop');
@@ -196,16 +203,16 @@ test('(a) a customer calls: screen pop while ringing, two-way audio, hold, DTMF,
 test('(b) blind and attended transfer to a second agent', async () => {
   const second = await openAgentApp(agentBrowser, await stack.startShell('super1'), 'super1', 'super1-pass');
   const colleague = second.page;
-  await expect(colleague.getByTestId('phone-extension')).toHaveAttribute('data-extension', 'super1');
+  await expect(colleague.getByTestId('phone-extension')).toHaveAttribute('data-extension', PHONE.super1);
 
   // Blind: the caller follows the REFER to super1, who gets the screen pop.
   const blind = customer(1);
   const caller = await callers.open(nationalDigits(blind.e164));
-  await caller.call(`sip:agent1@${DOMAIN}`);
+  await caller.call(`sip:${PHONE.agent1}@${DOMAIN}`);
   await callCard(agent, 'ringing').getByRole('button', { name: 'Answer' }).click();
   await expect(callCard(agent)).toHaveAttribute('data-state', 'connected');
   await callCard(agent).getByRole('button', { name: 'Transfer' }).click();
-  await agent.getByTestId('transfer-form').getByLabel('Transfer to (extension or number)').fill('super1');
+  await agent.getByTestId('transfer-form').getByLabel('Transfer to (extension or number)').fill(PHONE.super1);
   await agent.getByTestId('transfer-form').getByRole('button', { name: 'Blind transfer' }).click();
   await expect(callCard(agent)).toHaveCount(0);
   await saveWrapUp(agent, 'transferred to super1');
@@ -224,11 +231,11 @@ test('(b) blind and attended transfer to a second agent', async () => {
   // Attended: agent1 consults super1 first, then hands the caller over with Replaces.
   const attended = customer(2);
   const caller2 = await callers.open(nationalDigits(attended.e164));
-  await caller2.call(`sip:agent1@${DOMAIN}`);
+  await caller2.call(`sip:${PHONE.agent1}@${DOMAIN}`);
   await callCard(agent, 'ringing').getByRole('button', { name: 'Answer' }).click();
   await expect(callCard(agent)).toHaveAttribute('data-state', 'connected');
   await callCard(agent).getByRole('button', { name: 'Transfer' }).click();
-  await agent.getByTestId('transfer-form').getByLabel('Transfer to (extension or number)').fill('super1');
+  await agent.getByTestId('transfer-form').getByLabel('Transfer to (extension or number)').fill(PHONE.super1);
   await agent.getByTestId('transfer-form').getByRole('button', { name: 'Consult' }).click();
   await expect(callCard(agent).first()).toHaveAttribute('data-state', 'held');
 
@@ -262,11 +269,11 @@ test('(c) a second call while connected rings softly and holds the first when an
   const second = customer(4);
   const callerA = await callers.open(nationalDigits(first.e164));
   const callerB = await callers.open(nationalDigits(second.e164));
-  await callerA.call(`sip:agent1@${DOMAIN}`);
+  await callerA.call(`sip:${PHONE.agent1}@${DOMAIN}`);
   await callCard(agent, 'ringing').getByRole('button', { name: 'Answer' }).click();
   await expect(callCard(agent)).toHaveAttribute('data-state', 'connected');
 
-  await callerB.call(`sip:agent1@${DOMAIN}`);
+  await callerB.call(`sip:${PHONE.agent1}@${DOMAIN}`);
   const waiting = callCard(agent, 'ringing');
   await expect(waiting).toHaveAttribute('data-waiting', 'true');
   await expect(waiting.getByTestId('screen-pop-customer-code')).toHaveText(second.code);
@@ -297,7 +304,7 @@ test('(d) an unknown number, for a user without the authority, shows no customer
   const unknownNumber = '0355550199';
   expect(stack.query(`select 1 from customer_phones where e164 = ?`, '+81355550199')).toHaveLength(0);
   const stranger = await callers.open(unknownNumber);
-  await stranger.call(`sip:agent2@${DOMAIN}`);
+  await stranger.call(`sip:${PHONE.agent2}@${DOMAIN}`);
   const card = callCard(page, 'ringing');
   await expect(card.getByTestId('screen-pop')).toHaveAttribute('data-phase', 'unknown');
   const panel = page.getByTestId('unknown-caller');
@@ -316,7 +323,7 @@ test('(d) an unknown number, for a user without the authority, shows no customer
       where c.classification = 1 group by c.id order by c.code limit 1`,
   );
   const vip = await callers.open(nationalDigits(confidential!.e164));
-  await vip.call(`sip:agent2@${DOMAIN}`);
+  await vip.call(`sip:${PHONE.agent2}@${DOMAIN}`);
   await expect(callCard(page, 'ringing').getByTestId('screen-pop')).toHaveAttribute('data-phase', 'unknown');
   await expect(page.getByTestId('unknown-caller').getByTestId('create-customer')).toHaveCount(0);
   await expect(page.locator('body')).not.toContainText(confidential!.name);
@@ -331,7 +338,7 @@ test('(e) a trunk caller (SIPp, plain RTP through rtpengine) reaches the agent w
   const sipp = await runSipp({
     scenario: SIPP_SCENARIOS.trunkCall,
     target: `127.0.0.1:${pbx.udpPort}`,
-    service: 'agent1',
+    service: PHONE.agent1,
     keys: { caller: nationalDigits(who.e164) },
     logDir: workDir,
     timeoutSeconds: 60,
@@ -378,7 +385,7 @@ test('(f) the PBX goes away and comes back: offline, then registered again witho
   // And the phone works: a call gets through.
   const who = customer(6);
   const caller = await callers.open(nationalDigits(who.e164));
-  await caller.call(`sip:agent1@${DOMAIN}`);
+  await caller.call(`sip:${PHONE.agent1}@${DOMAIN}`);
   await expect(callCard(agent, 'ringing').getByTestId('screen-pop-customer-code')).toHaveText(who.code);
   await callCard(agent).getByRole('button', { name: 'Decline' }).click();
   await expect(callCard(agent)).toHaveCount(0);
@@ -390,7 +397,7 @@ test('(g) the IVR customer id pops that customer even from an unknown number', a
   const sipp = await runSipp({
     scenario: SIPP_SCENARIOS.ivrCall,
     target: `127.0.0.1:${pbx.udpPort}`,
-    service: 'agent1',
+    service: PHONE.agent1,
     keys: { caller: '0355550123', customer_id: who.id },
     logDir: workDir,
     timeoutSeconds: 60,

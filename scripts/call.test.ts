@@ -61,8 +61,9 @@ describe('npm run call', () => {
   }
 
   it('calls the agent from the number, and hangs up by itself after the given time', async () => {
-    const agent = await registeredAgent('call-agent-1');
-    const run = runCall(['03-1234-5678', '--agent', 'call-agent-1', '--seconds', '2'], pbx.udpPort);
+    // Named by login and tenant, as an operator knows them; the SIP user is the backend's.
+    const agent = await registeredAgent('call-agent-1.acme');
+    const run = runCall(['03-1234-5678', '--agent', 'call-agent-1', '--tenant', 'acme', '--seconds', '2'], pbx.udpPort);
     const invite = await agent.waitForRequest('INVITE', 20_000);
     expect(headerValue(invite, 'P-Asserted-Identity')).toBe('<sip:0312345678@127.0.0.1>');
     expect(headerValue(invite, 'X-Customer-Id')).toBeUndefined();
@@ -78,8 +79,8 @@ describe('npm run call', () => {
   });
 
   it('sends the IVR customer id with --customer-id, and lets the agent hang up first', async () => {
-    const agent = await registeredAgent('call-agent-2');
-    const run = runCall(['+81312345678', '--agent', 'call-agent-2', '--customer-id', 'C-0001', '--seconds', '30'], pbx.udpPort);
+    const agent = await registeredAgent('2002');
+    const run = runCall(['+81312345678', '--sip-user', '2002', '--customer-id', 'C-0001', '--seconds', '30'], pbx.udpPort);
     const invite = await agent.waitForRequest('INVITE', 20_000);
     expect(headerValue(invite, 'X-Customer-Id')).toBe('C-0001');
     expect(headerValue(invite, 'P-Asserted-Identity')).toContain('sip:+81312345678@');
@@ -92,7 +93,7 @@ describe('npm run call', () => {
   });
 
   it('gives up ringing after the given time with a CANCEL', async () => {
-    const agent = await registeredAgent('call-agent-3');
+    const agent = await registeredAgent('call-agent-3.demo');
     const run = runCall(['0312345678', '--agent', 'call-agent-3', '--seconds', '1'], pbx.udpPort);
     const invite = await agent.waitForRequest('INVITE', 20_000);
     agent.reply(invite, 180, 'Ringing');
@@ -107,7 +108,7 @@ describe('npm run call', () => {
   it('says why when the agent is not registered, or there is no PBX', async () => {
     const unregistered = await runCall(['0312345678', '--agent', 'nobody-here', '--seconds', '5'], pbx.udpPort).done;
     expect(unregistered.code).toBe(1);
-    expect(unregistered.stdout).toMatch(/nobody-here did not take the call: 480/);
+    expect(unregistered.stdout).toMatch(/nobody-here\.demo did not take the call: 480/);
 
     const noPbx = await runCall(['0312345678'], await freeUdpPort()).done;
     expect(noPbx.code).toBe(2);
@@ -126,7 +127,10 @@ describe('call arguments and scenario', () => {
       }
       return null;
     };
-    expect(parseCallArgs(['03-1234-5678'], {})).toEqual({ number: '0312345678', agent: 'agent1', seconds: 30, udpPort: 5060 });
+    expect(parseCallArgs(['03-1234-5678'], {})).toEqual({ number: '0312345678', sipUser: 'agent1.demo', seconds: 30, udpPort: 5060 });
+    expect(parseCallArgs(['0312345678', '--agent', 'agent1', '--tenant', 'other'], {}).sipUser).toBe('agent1.other');
+    expect(parseCallArgs(['0312345678', '--sip-user', '2001'], {}).sipUser).toBe('2001');
+    expect(error(['0312345678', '--sip-user', '2001\r\nX-Evil: 1'])).toMatch(/^--sip-user:/);
     expect(error([])).toMatch(/^number:/);
     expect(error(['0312345678', '0312345679'])).toMatch(/one number only/);
     expect(error(['call-me-maybe'])).toMatch(/^number:/);

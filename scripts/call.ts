@@ -1,5 +1,5 @@
 /**
- * `npm run call -- <number> [--agent agent1] [--customer-id ID] [--seconds 30]`
+ * `npm run call -- <number> [--agent agent1] [--tenant demo | --sip-user 2001] [--customer-id ID] [--seconds 30]`
  *
  * Places a call from <number> to an agent through the dev PBX that `npm start` runs, the way
  * a customer's call arrives from the phone network: SIPp on the PBX's UDP trunk side, plain
@@ -9,6 +9,8 @@
  *
  * The call is bounded: it rings for at most --seconds, and once answered the caller hangs up
  * after --seconds unless the agent hangs up first. TSUNAGU_PBX_UDP_PORT names the trunk port.
+ * The agent is named by login and tenant (their SIP user is derived as the backend derives it,
+ * shared/sip-identity.ts), or by an extension an admin assigned (--sip-user).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { probeSipOptions } from '../pbx/pbx.js';
 import { freeUdpPort } from '../pbx/test-support/free-port.js';
+import { SIP_USER_PATTERN, tenantSipUser } from '../shared/sip-identity.js';
 import { describeZodError } from '../shared/validation.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,7 +38,7 @@ const CallOptions = z.object({
     .string({ error: 'give the number to call from, e.g. npm run call -- 03-1234-5678' })
     .transform((value) => value.replace(/[\s\-()]/g, ''))
     .pipe(z.string().regex(/^\+?\d{2,20}$/, 'must be a phone number such as 03-1234-5678 or +81312345678')),
-  agent: z.string().regex(/^[A-Za-z0-9._~+-]{1,128}$/, 'must be an agent\'s SIP user such as agent1'),
+  sipUser: z.string().regex(SIP_USER_PATTERN, 'must be an agent\'s SIP user such as agent1.demo or 2001'),
   customerId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 . _ -').optional(),
   seconds: z.coerce.number().int('must be a whole number of seconds').min(1).max(3600),
   udpPort: z.coerce.number().int().min(1).max(65_535),
@@ -52,6 +55,8 @@ export function parseCallArgs(argv: string[], env: NodeJS.ProcessEnv): CallOptio
       allowPositionals: true,
       options: {
         agent: { type: 'string', default: 'agent1' },
+        tenant: { type: 'string', default: 'demo' },
+        'sip-user': { type: 'string' },
         'customer-id': { type: 'string' },
         seconds: { type: 'string', default: '30' },
       },
@@ -60,16 +65,20 @@ export function parseCallArgs(argv: string[], env: NodeJS.ProcessEnv): CallOptio
     throw new CallUsageError(error instanceof Error ? error.message : String(error));
   }
   if (parsed.positionals.length > 1) throw new CallUsageError(`one number only, got: ${parsed.positionals.join(' ')}`);
+  const sipUser = parsed.values['sip-user'] ?? tenantSipUser(parsed.values.agent, parsed.values.tenant);
+  if (sipUser === null) {
+    throw new CallUsageError('--agent: must be a login that can be a SIP user (letters, digits, . _ ~ + -) and --tenant a slug without dots; or give --sip-user');
+  }
   const result = CallOptions.safeParse({
     number: parsed.positionals[0],
-    agent: parsed.values.agent,
+    sipUser,
     customerId: parsed.values['customer-id'],
     seconds: parsed.values.seconds,
     udpPort: env.TSUNAGU_PBX_UDP_PORT || DEFAULT_UDP_PORT,
   });
   if (!result.success) {
     throw new CallUsageError(
-      describeZodError(result.error).replace(/^customerId/, '--customer-id').replace(/^udpPort/, 'TSUNAGU_PBX_UDP_PORT').replace(/^(agent|seconds)/, '--$1'),
+      describeZodError(result.error).replace(/^customerId/, '--customer-id').replace(/^udpPort/, 'TSUNAGU_PBX_UDP_PORT').replace(/^sipUser/, '--sip-user').replace(/^seconds/, '--seconds'),
     );
   }
   return result.data;
@@ -143,7 +152,7 @@ export async function placeCall(options: CallOptions, say: (line: string) => voi
   const args = [
     `127.0.0.1:${options.udpPort}`,
     '-sf', scenario,
-    '-s', options.agent,
+    '-s', options.sipUser,
     '-key', 'caller', options.number,
     ...(options.customerId ? ['-key', 'customer_id', options.customerId] : []),
     '-m', '1',
@@ -157,7 +166,7 @@ export async function placeCall(options: CallOptions, say: (line: string) => voi
     '-trace_err', '-error_file', errorFile,
   ];
   say(
-    `calling ${options.agent} from ${options.number}${options.customerId ? ` (IVR customer id ${options.customerId})` : ''} ` +
+    `calling ${options.sipUser} from ${options.number}${options.customerId ? ` (IVR customer id ${options.customerId})` : ''} ` +
       `through 127.0.0.1:${options.udpPort}; rings up to ${options.seconds} s, hangs up ${options.seconds} s after the answer`,
   );
   const child = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -188,7 +197,7 @@ export async function placeCall(options: CallOptions, say: (line: string) => voi
   }
   const refused = refusal(messages);
   const summary = refused
-    ? `${options.agent} did not take the call: ${refused}${refused.startsWith('480') ? ' (is the agent logged in and registered?)' : ''}`
+    ? `${options.sipUser} did not take the call: ${refused}${refused.startsWith('480') ? ' (is the agent logged in and registered?)' : ''}`
     : answered
       ? `the call ended abnormally${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-1)[0]}` : ''}`
       : `nobody answered within ${options.seconds} s`;
@@ -203,7 +212,7 @@ async function main(): Promise<number> {
     return outcome.ok ? 0 : 1;
   } catch (error) {
     if (error instanceof CallUsageError) {
-      process.stderr.write(`call: ${error.message}\nusage: npm run call -- <number> [--agent agent1] [--customer-id ID] [--seconds 30]\n`);
+      process.stderr.write(`call: ${error.message}\nusage: npm run call -- <number> [--agent agent1] [--tenant demo | --sip-user 2001] [--customer-id ID] [--seconds 30]\n`);
       return 2;
     }
     throw error;

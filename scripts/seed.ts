@@ -134,11 +134,13 @@ async function seedIntoBackend(options: CliOptions): Promise<void> {
         `Tenant "${tenant.slug}": ${tenant.customers} customers, ${tenant.incidents} incidents, ${tenant.contacts} contacts`,
       );
     }
-    console.log(`Done in ${seconds} s. Demo logins (tenant / login / password):`);
+    console.log(`Done in ${seconds} s. Demo logins (tenant / login / password / SIP user):`);
     for (const tenant of tenants) {
       for (const user of tenant.users) {
         const branch = user.branch ? `, ${user.branch}` : '';
-        console.log(`  ${tenant.slug.padEnd(6)} ${user.login.padEnd(12)} ${user.password.padEnd(18)} (${user.role}${branch})`);
+        console.log(
+          `  ${tenant.slug.padEnd(6)} ${user.login.padEnd(12)} ${user.password.padEnd(18)} ${(user.sipUser ?? '-').padEnd(18)} (${user.role}${branch})`,
+        );
       }
     }
   } finally {

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { ctiTokenSha256 } from '../backend/src/telephony/cti-access.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dataHome = path.resolve(root, process.env.TSUNAGU_HOME ?? '.data');
@@ -21,6 +22,11 @@ const demoCustomers = process.env.TSUNAGU_DEMO_CUSTOMERS ?? '3000';
 // One secret per start, shared by the backend (which issues SIP credentials) and the PBX
 // (which checks them); it is never written to disk or printed.
 const sipSecret = process.env.TSUNAGU_SIP_SECRET ?? randomBytes(32).toString('base64url');
+// Likewise the dev PBX's CTI token, bound to the demo tenants: the backend gets only its
+// SHA-256, so the CTI routes are on (401 without the token, not 503). The token stays in this
+// process until the PBX's dialplan consults the backend (the CTI routing issue hands it over).
+// TSUNAGU_CTI_PBXES in the environment replaces it.
+const devPbxCti = { id: 'dev-pbx', tenants: ['demo', 'other'], token: randomBytes(32).toString('base64url') };
 
 const children: ChildProcess[] = [];
 const cleanups: Array<() => Promise<void>> = [];
@@ -127,6 +133,9 @@ async function main(): Promise<void> {
   const backendEnv: Record<string, string> = {
     TSUNAGU_BACKEND_PORT: backendPort,
     TSUNAGU_SIP_SECRET: sipSecret,
+    TSUNAGU_CTI_PBXES:
+      process.env.TSUNAGU_CTI_PBXES ??
+      JSON.stringify([{ id: devPbxCti.id, tenants: devPbxCti.tenants, tokenSha256: ctiTokenSha256(devPbxCti.token) }]),
   };
   if (!process.env.DATABASE_URL) {
     backendEnv.TSUNAGU_DB_PATH = dbPath;

@@ -26,6 +26,13 @@ describe('applyConfigFile', () => {
     expect(config.sessionTtlHours).toBe(8);
   });
 
+  it('takes a list setting as a JSON value', () => {
+    const pbxes = [{ id: 'dev', tenants: ['demo'], tokenSha256: 'a'.repeat(64) }];
+    const env: NodeJS.ProcessEnv = {};
+    applyConfigFile(env, withFile(JSON.stringify({ TSUNAGU_CTI_PBXES: pbxes })));
+    expect(loadConfig(env).telephony.ctiPbxes).toEqual(pbxes);
+  });
+
   it('names an unknown setting and a bad value', () => {
     const cwd = withFile(JSON.stringify({ TSUNAGU_BACKEND_PORT: 9001, PORT: 1 }));
     expect(() => applyConfigFile({}, cwd)).toThrow(/PORT is not a Tsunagu setting/);

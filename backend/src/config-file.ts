@@ -10,7 +10,11 @@ import { ConfigError } from './config.js';
  * an operator can override one setting without editing the file.
  */
 const SETTING_NAME = /^(TSUNAGU_[A-Z0-9_]+|DATABASE_URL)$/;
-const ConfigFile = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'must be a string, number or boolean' }));
+// Lists (TSUNAGU_CTI_PBXES) are written as JSON values and reach the variable as JSON text.
+const ConfigFile = z.record(
+  z.string(),
+  z.union([z.string(), z.number(), z.boolean(), z.array(z.unknown())], { error: 'must be a string, number, boolean or list' }),
+);
 
 export function applyConfigFile(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string | null {
   const explicit = env.TSUNAGU_CONFIG;
@@ -35,7 +39,7 @@ export function applyConfigFile(env: NodeJS.ProcessEnv = process.env, cwd = proc
     throw new ConfigError(`${file}: ${unknown.join(', ')} is not a Tsunagu setting (names are TSUNAGU_… or DATABASE_URL)`);
   }
   for (const [name, value] of Object.entries(parsed.data)) {
-    if (env[name] === undefined) env[name] = String(value);
+    if (env[name] === undefined) env[name] = Array.isArray(value) ? JSON.stringify(value) : String(value);
   }
   return file;
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { emptyIsUnset, integerVar } from './config-vars.js';
+import { CtiPbxList, type CtiPbx } from './telephony/cti-access.js';
 
 /**
  * Backend settings, read from environment variables. The defaults work on loopback with an
@@ -31,8 +32,11 @@ export interface TelephonyConfig {
   /** Domain of the agents' SIP addresses of record (sip:user@domain). */
   sipDomain: string;
   credentialTtlSeconds: number;
-  /** Bearer token of the PBX on the CTI routes; null: CTI is off. Important: never logged. */
-  ctiToken: string | null;
+  /**
+   * The PBXes allowed on the CTI routes, each with its token's SHA-256 and the tenants it
+   * serves; empty: CTI is off.
+   */
+  ctiPbxes: readonly CtiPbx[];
 }
 
 export type DatabaseConfig =
@@ -138,9 +142,31 @@ const EnvSchema = z.object({
   ),
   // Long enough to survive a short outage of the backend; the app refreshes well before expiry.
   TSUNAGU_SIP_CREDENTIAL_TTL_SECONDS: integerVar(60, 7 * 24 * 3600, 600),
+  // A JSON list; the config file may hold it as a JSON value (config-file.ts writes it back as text).
+  TSUNAGU_CTI_PBXES: z.preprocess(
+    emptyIsUnset,
+    z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          // JSON.parse's message quotes the text; this one does not.
+          ctx.addIssue({ code: 'custom', message: 'must be a JSON list of {"id", "tenants", "tokenSha256"}' });
+          return z.NEVER;
+        }
+      })
+      .pipe(CtiPbxList)
+      .default([]),
+  ),
+  // One token for every tenant was the old way; refuse it rather than ignore it silently.
   TSUNAGU_CTI_TOKEN: z.preprocess(
     emptyIsUnset,
-    z.string().regex(/^[\x21-\x7e]{16,512}$/, { error: 'must be 16 to 512 printable ASCII characters without spaces' }).optional(),
+    z
+      .undefined({
+        error: 'is no longer read: give each PBX its own token, bound to its tenants, in TSUNAGU_CTI_PBXES (see README, Configuration)',
+      })
+      .optional(),
   ),
 });
 
@@ -172,7 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BackendConfig 
       sipWsUrl: vars.TSUNAGU_SIP_WS_URL,
       sipDomain: vars.TSUNAGU_SIP_DOMAIN,
       credentialTtlSeconds: vars.TSUNAGU_SIP_CREDENTIAL_TTL_SECONDS,
-      ctiToken: vars.TSUNAGU_CTI_TOKEN ?? null,
+      ctiPbxes: vars.TSUNAGU_CTI_PBXES,
     },
   };
 }

@@ -1,8 +1,10 @@
 import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { ctiTokenSha256 } from '../../backend/src/telephony/cti-access.js';
 import { run, startProcess, type Started } from './processes.js';
 
 /**
@@ -17,6 +19,11 @@ export interface Stack {
   shellUrl: string;
   backend: Started | null;
   shell: Started;
+  /**
+   * The dev PBX's access to the CTI routes: a token made for this stack (the backend knows only
+   * its SHA-256), serving the seeded tenants. Important: never print it.
+   */
+  cti: { pbxId: string; token: string; tenants: readonly string[] };
   startBackend(): Promise<void>;
   /**
    * Another browser shell (its own core, data directory and session) on the same backend, for a
@@ -74,11 +81,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   await run(node, ['--import', 'tsx', path.join(root, 'scripts/seed.ts'), '--customers', String(options.customers), '--db', dbPath]);
   const backendPort = await freePort();
   const backendUrl = `http://127.0.0.1:${backendPort}`;
+  const cti = { pbxId: 'dev-pbx', token: randomBytes(32).toString('base64url'), tenants: ['demo', 'other'] };
   const backendEnv = {
     TSUNAGU_DB_PATH: dbPath,
     TSUNAGU_BACKEND_PORT: String(backendPort),
     TSUNAGU_LOG_LEVEL: 'warn',
     TSUNAGU_SMTP_PORT: String(await freePort()),
+    TSUNAGU_CTI_PBXES: JSON.stringify([{ id: cti.pbxId, tenants: cti.tenants, tokenSha256: ctiTokenSha256(cti.token) }]),
     ...sipEnv(options.sip),
     ...options.extraBackendEnv,
   };
@@ -91,6 +100,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     shellUrl: '',
     backend: null,
     shell: undefined as unknown as Started,
+    cti,
     async startBackend() {
       const { started } = await startProcess({
         name: 'backend',

@@ -43,6 +43,7 @@ export interface UsersTable {
   branch: string | null;
   customer_limit_authority: number;
   may_handle_unregistered: number;
+  /** Unique across every tenant, case-insensitively (shared/sip-identity.ts); null: no phone. */
   sip_user: string | null;
   disabled: number;
   created_at: string;

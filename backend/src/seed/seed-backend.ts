@@ -2,6 +2,7 @@ import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import type { CustomerRecord } from '../../../shared/api.js';
 import type { Role } from '../../../shared/domain.js';
+import { tenantSipUser } from '../../../shared/sip-identity.js';
 import { hashPassword } from '../auth/passwords.js';
 import type { Argon2Config } from '../config.js';
 import type { DatabaseHandle } from '../db/database.js';
@@ -74,7 +75,8 @@ export interface SeededTenant {
   customers: number;
   incidents: number;
   contacts: number;
-  users: { login: string; password: string; role: Role; branch: string | null }[];
+  /** `sipUser`: the user's phone on the PBX (shared/sip-identity.ts); null for admins. */
+  users: { login: string; password: string; role: Role; branch: string | null; sipUser: string | null }[];
 }
 
 /** The demo tenant's seed stream and the other tenant's never meet: different ids, numbers. */
@@ -140,7 +142,7 @@ async function seedTenant(
           branch: account.branch,
           customer_limit_authority: account.customerLimitAuthority,
           may_handle_unregistered: account.mayHandleUnregisteredCallers ? 1 : 0,
-          sip_user: account.role === 'admin' ? null : account.login,
+          sip_user: seededSipUser(account, tenant.slug),
           disabled: 0,
           created_at: createdAt,
           updated_at: createdAt,
@@ -169,8 +171,17 @@ async function seedTenant(
     slug: tenant.slug,
     id: tenantId,
     ...totals,
-    users: accounts.map(({ login, password, role, branch }) => ({ login, password, role, branch })),
+    users: accounts.map((account) => ({ ...pick(account), sipUser: seededSipUser(account, tenant.slug) })),
   };
+}
+
+function pick({ login, password, role, branch }: SeedUserAccount) {
+  return { login, password, role, branch };
+}
+
+/** Admins run the tenant and take no calls: no phone. */
+function seededSipUser(account: SeedUserAccount, tenantSlug: string): string | null {
+  return account.role === 'admin' ? null : tenantSipUser(account.login, tenantSlug);
 }
 
 export interface TenantPlan {

@@ -1,18 +1,18 @@
 import type { Kysely } from 'kysely';
 import type { SipCredentials } from '../../../shared/ipc.js';
+import { SIP_USER_PATTERN } from '../../../shared/sip-identity.js';
 import { issueSipCredentials } from '../../../pbx/credentials.js';
 import type { AuthContext } from '../auth/sessions.js';
 import type { TelephonyConfig } from '../config.js';
 import type { Database } from '../db/schema.js';
 import { HttpError } from '../http/errors.js';
 
-/** What a SIP user part may be (pbx/credentials.ts checks the same before signing). */
-const SIP_USER = /^[A-Za-z0-9._~+-]{1,128}$/;
-
-/** The SIP user of a user: `users.sip_user`, else the login when it is a valid SIP user part. */
-export function sipUserOf(row: { sip_user: string | null; login: string }): string | null {
-  const candidate = row.sip_user ?? row.login;
-  return SIP_USER.test(candidate) ? candidate : null;
+/**
+ * The SIP user of a user: `users.sip_user`, unique across the PBX. Important: never the login,
+ * which is unique only within a tenant (another tenant's agent1 would get the same phone).
+ */
+export function sipUserOf(row: { sip_user: string | null }): string | null {
+  return row.sip_user !== null && SIP_USER_PATTERN.test(row.sip_user) ? row.sip_user : null;
 }
 
 /**
@@ -27,7 +27,7 @@ export async function issueCredentialsFor(
 ): Promise<SipCredentials> {
   const row = await db
     .selectFrom('users')
-    .select(['login', 'display_name', 'sip_user', 'disabled'])
+    .select(['display_name', 'sip_user', 'disabled'])
     .where('tenant_id', '=', auth.tenant.id)
     .where('id', '=', auth.user.id)
     .executeTakeFirst();
@@ -35,7 +35,7 @@ export async function issueCredentialsFor(
   if (!row || row.disabled !== 0) throw new HttpError('forbidden', 'this user is disabled and may not use the phone');
   const user = sipUserOf(row);
   if (user === null) {
-    throw new HttpError('conflict', 'this user has no usable SIP user: an admin must set one (letters, digits, . _ ~ + -)');
+    throw new HttpError('conflict', 'this user has no SIP user (their login cannot be one): an admin must assign an extension (letters, digits, _ ~ + -)');
   }
   const issued = issueSipCredentials({ secret: config.sipSecret, user, ttlSeconds: config.credentialTtlSeconds, now });
   return {

@@ -54,7 +54,7 @@ describe.each(DIALECTS)('CTI for the PBX on %s', (dialect) => {
     await mailDb(t.backend.handle.db).deleteFrom('agent_presence').where('tenant_id', '=', t.backend.demo.tenant.id).execute();
   });
 
-  const cti = (token = t.telephony.ctiToken) => ({ cti: token });
+  const cti = (token = t.ctiToken) => ({ cti: token });
   const route = async (query: Record<string, string>): Promise<CtiRouteResponse> => {
     const response = await t.call('GET', `${TELEPHONY_API.ctiRoute}?${new URLSearchParams({ tenant: 'demo', ...query })}`, cti());
     expect(response.statusCode, response.body).toBe(200);
@@ -70,23 +70,42 @@ describe.each(DIALECTS)('CTI for the PBX on %s', (dialect) => {
     it('takes the CTI token and nothing else', async () => {
       const url = `${TELEPHONY_API.ctiRoute}?tenant=demo&caller=0311112222`;
       expect((await t.call('GET', url)).statusCode).toBe(401);
-      expect((await t.call('GET', url, cti(`${t.telephony.ctiToken}x`))).statusCode).toBe(401);
+      expect((await t.call('GET', url, cti(`${t.ctiToken}x`))).statusCode).toBe(401);
       const userToken = await t.backend.login('admin');
       expect((await t.call('GET', url, { token: userToken })).statusCode).toBe(401);
       expect((await t.call('GET', url, cti())).statusCode).toBe(200);
     });
 
+    it('lets a PBX act only for the tenants it serves, whether the others exist or not', async () => {
+      const own = await t.call('GET', `${TELEPHONY_API.ctiRoute}?tenant=other&caller=0311112222`, cti(t.otherPbxToken));
+      expect(own.statusCode, own.body).toBe(200);
+      for (const tenant of ['demo', 'no-such-tenant']) {
+        const routeAttempt = await t.call('GET', `${TELEPHONY_API.ctiRoute}?tenant=${tenant}&caller=0311112222`, cti(t.otherPbxToken));
+        expect(routeAttempt.statusCode, tenant).toBe(403);
+        expect(errorMessage(routeAttempt)).toBe('tenant: the PBX "other-pbx" does not serve this tenant');
+        const eventAttempt = await t.call('POST', TELEPHONY_API.ctiEvents, {
+          ...cti(t.otherPbxToken),
+          body: { tenant, callId: `foreign-${tenant}`, event: 'missed', caller: '0311112222', called: '2001', agent: '2001' },
+        });
+        expect(eventAttempt.statusCode, tenant).toBe(403);
+      }
+      // Nothing of the refused event reached the demo tenant.
+      const logged = await t.backend.handle.db.selectFrom('audit_events').select('id').where('details', 'like', '%foreign-demo%').execute();
+      expect(logged).toEqual([]);
+    });
+
     it('answers 503 with the reason when no CTI token is configured', async () => {
       const response = await t.backend.app.inject({ method: 'GET', url: `${TELEPHONY_API.ctiRoute}?tenant=demo`, headers: { authorization: 'Bearer whatever-it-is' } });
       expect(response.statusCode).toBe(503);
-      expect(errorMessage(response)).toContain('TSUNAGU_CTI_TOKEN');
+      expect(errorMessage(response)).toContain('TSUNAGU_CTI_PBXES');
     });
 
     it('refuses bad input naming the field', async () => {
       const noTenant = await t.call('GET', `${TELEPHONY_API.ctiRoute}?caller=0311112222`, cti());
       expect(noTenant.statusCode).toBe(400);
       expect(errorMessage(noTenant)).toContain('query.tenant');
-      expect((await t.call('GET', `${TELEPHONY_API.ctiRoute}?tenant=nope`, cti())).statusCode).toBe(404);
+      // A tenant the PBX does not serve is refused before anyone looks it up (see the PBX binding test).
+      expect((await t.call('GET', `${TELEPHONY_API.ctiRoute}?tenant=nope`, cti())).statusCode).toBe(403);
       const badEvent = await t.call('POST', TELEPHONY_API.ctiEvents, { ...cti(), body: { tenant: 'demo', callId: 'x', event: 'exploded', caller: '', called: '' } });
       expect(errorMessage(badEvent)).toContain('body.event');
       const badAgent = await t.call('POST', TELEPHONY_API.ctiEvents, {
@@ -104,7 +123,7 @@ describe.each(DIALECTS)('CTI for the PBX on %s', (dialect) => {
       await t.setStatus(agents.handler.token, 'available');
       expect(await route({ caller: '03-1111-2222', called: '0120000000', callId: 'route-1' })).toEqual({
         customerId: customer.id,
-        agent: { userId: agents.handler.user.id, login: 'handler', sipUser: 'handler', displayName: '担当 handler' },
+        agent: { userId: agents.handler.user.id, login: 'handler', sipUser: 'handler.demo', displayName: '担当 handler' },
         reason: 'last_handler',
       });
 
@@ -254,9 +273,9 @@ describe.each(DIALECTS)('CTI for the PBX on %s', (dialect) => {
     it('leaves a call the agent\'s app reported to the app\'s wrap-up', async () => {
       const event: Omit<CallEventInput, 'event'> = { callId: 'app-and-pbx', direction: 'inbound', remote: '+81311112222', customerId: customer.id, at: new Date().toISOString() };
       await t.call('POST', TELEPHONY_API.callEvents, { token: agents.spare.token, body: { ...event, event: 'ringing' } });
-      await report({ callId: 'app-and-pbx', event: 'ringing', caller: '0311112222', called: 'spare', agent: 'spare' });
+      await report({ callId: 'app-and-pbx', event: 'ringing', caller: '0311112222', called: 'spare.demo', agent: 'spare.demo' });
       await t.call('POST', TELEPHONY_API.callEvents, { token: agents.spare.token, body: { ...event, event: 'answered' } });
-      const ended = await report({ callId: 'app-and-pbx', event: 'ended', caller: '0311112222', called: 'spare', agent: 'spare' });
+      const ended = await report({ callId: 'app-and-pbx', event: 'ended', caller: '0311112222', called: 'spare.demo', agent: 'spare.demo' });
       expect(ended).toMatchObject({ agentId: agents.spare.user.id, status: 'ended', callLogContactId: null });
       const audited = await t.backend.handle.db
         .selectFrom('audit_events')
@@ -270,7 +289,7 @@ describe.each(DIALECTS)('CTI for the PBX on %s', (dialect) => {
     it('matches numbers within the reporting tenant only', async () => {
       const response = await t.call('POST', TELEPHONY_API.ctiEvents, {
         ...cti(),
-        body: { tenant: 'other', callId: 'other-1', event: 'missed', caller: '0311112222', called: 'x', agent: 'other-agent' },
+        body: { tenant: 'other', callId: 'other-1', event: 'missed', caller: '0311112222', called: 'x', agent: 'other-agent.other' },
       });
       const answer = response.json() as CtiEventResponse;
       expect(answer.agentId).toBe(agents.otherAgent.user.id);
@@ -282,6 +301,12 @@ describe.each(DIALECTS)('CTI for the PBX on %s', (dialect) => {
         body: { tenant: 'other', callId: 'other-2', event: 'ringing', caller: '0311112222', called: 'x', agent: '2001' },
       });
       expect((stranger.json() as CtiEventResponse).agentId).toBeNull();
+      // A login is no SIP user: the other tenant's agent is not found by theirs.
+      const byLogin = await t.call('POST', TELEPHONY_API.ctiEvents, {
+        ...cti(),
+        body: { tenant: 'other', callId: 'other-3', event: 'ringing', caller: '0311112222', called: 'x', agent: 'other-agent' },
+      });
+      expect((byLogin.json() as CtiEventResponse).agentId).toBeNull();
     });
   });
 });

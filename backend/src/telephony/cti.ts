@@ -1,7 +1,8 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
 import { Id, IsoTime, type Classification, type User } from '../../../shared/domain.js';
 import { maySeeCustomer } from '../../../shared/permissions.js';
+import { SIP_USER_PATTERN } from '../../../shared/sip-identity.js';
 import { recordAudit } from '../audit.js';
 import { insertContact, insertIncident } from '../customers/writes.js';
 import type { DatabaseHandle } from '../db/database.js';
@@ -21,7 +22,7 @@ import { telephonyDb, telephonyTrx } from './schema.js';
  */
 
 const TenantSlug = z.string().trim().min(1).max(100);
-const SipUserPart = z.string().regex(/^[A-Za-z0-9._~+-]{1,128}$/, 'must be a SIP user part (letters, digits, . _ ~ + -)');
+const SipUserPart = z.string().regex(SIP_USER_PATTERN, 'must be a SIP user part (letters, digits, . _ ~ + -)');
 
 /** GET /api/cti/route: which agent should get this call. */
 export const CtiRouteQuery = z.object({
@@ -42,7 +43,7 @@ export type RoutingReason = (typeof ROUTING_REASONS)[number];
 export interface RoutedAgent {
   userId: string;
   login: string;
-  /** Where the PBX sends the call: sip:<sipUser>@<its domain>. */
+  /** Where the PBX sends the call: sip:<sipUser>@<its domain>; unique across the PBX (shared/sip-identity.ts). */
   sipUser: string;
   displayName: string;
 }
@@ -62,7 +63,7 @@ export const CtiEventInput = z
     direction: z.enum(['inbound', 'outbound']).default('inbound'),
     caller: z.string().max(100),
     called: z.string().max(100),
-    /** The SIP user (or login) of the rep whose phone it was; null for a call nobody took. */
+    /** The SIP user of the rep whose phone it was (never a login); null for a call nobody took. */
     agent: SipUserPart.nullable().default(null),
     customerId: Id.nullable().default(null),
     /** Defaults to the time the backend received it. */
@@ -205,16 +206,15 @@ export async function routeCall(
   return response;
 }
 
+/** The tenant's user with this SIP user; SIP users are unique across the PBX, whatever their case. */
 async function agentBySipUser(db: Kysely<Database>, tenantId: string, sipUser: string): Promise<string | null> {
-  const rows = await db
+  const row = await db
     .selectFrom('users')
-    .select(['id', 'sip_user', 'login'])
+    .select('id')
     .where('tenant_id', '=', tenantId)
-    .where((eb) => eb.or([eb('sip_user', '=', sipUser), eb.and([eb('sip_user', 'is', null), eb('login', '=', sipUser)])]))
-    .execute();
-  // An explicit SIP user wins over a login that happens to look the same.
-  const explicit = rows.find((row) => row.sip_user === sipUser);
-  return (explicit ?? rows[0])?.id ?? null;
+    .where(sql`lower(sip_user)`, '=', sipUser.toLowerCase())
+    .executeTakeFirst();
+  return row?.id ?? null;
 }
 
 function formatDuration(seconds: number): string {

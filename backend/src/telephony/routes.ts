@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CallEventInput, type SipCredentials, type TelephonySettings } from '../../../shared/ipc.js';
 import type { User } from '../../../shared/domain.js';
@@ -9,6 +8,7 @@ import { createMailNotifier } from '../mail/notify.js';
 import { writeTransaction } from '../sync/changelog.js';
 import { recordCallReport } from './calls.js';
 import { issueCredentialsFor } from './credentials.js';
+import { assertServes, pbxOfToken, type CtiPbx } from './cti-access.js';
 import { CtiEventInput, CtiRouteQuery, recordCtiEvent, routeCall, type CtiEventResponse, type CtiRouteResponse } from './cti.js';
 import { customerExists } from './customers.js';
 import { telephonyDb } from './schema.js';
@@ -21,7 +21,8 @@ import { loadTelephonySettings, TelephonySettingsUpdate, updateTelephonySettings
  * - GET telephonySettings → TelephonySettings; PUT TelephonySettingsUpdate → TelephonySettings (admins).
  * - POST callEvents CallEventInput → 204: ringing / answered / missed / rejected / transferred /
  *   ended of the user's own leg, audited once per leg and event (retries are harmless).
- * The PBX's (bearer TSUNAGU_CTI_TOKEN, not a user session; 503 when it is not set):
+ * The PBX's (bearer: that PBX's own token from TSUNAGU_CTI_PBXES, not a user session; 503 when
+ * no PBX is configured; 403 for a tenant the PBX does not serve):
  * - GET ctiRoute ?tenant=&caller=&called=[&customerId=&callId=] → CtiRouteResponse.
  * - POST ctiEvents CtiEventInput → CtiEventResponse.
  */
@@ -99,36 +100,41 @@ export function registerTelephonyRoutes(app: FastifyInstance, ctx: BackendContex
   });
 }
 
-function tokenDigest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
-}
-
 /**
- * The PBX's CTI routes, in a scope of their own: they take the CTI token, which is not a user
- * session, so they sit outside the authenticated scope.
+ * The PBX's CTI routes, in a scope of their own: they take a PBX's token, which is not a user
+ * session, so they sit outside the authenticated scope. A PBX acts only for the tenants it is
+ * configured to serve.
  */
 export function registerCtiRoutes(app: FastifyInstance, ctx: BackendContext, options: TelephonyRoutesOptions = {}): void {
   const { handle, config } = ctx;
   const presenceTimeoutSeconds = options.presenceTimeoutSeconds ?? loadMailConfig().dispatch.presenceTimeoutSeconds;
   const notifier = createMailNotifier(handle, app.log);
-  const expected = config.telephony.ctiToken === null ? null : tokenDigest(config.telephony.ctiToken);
+  const { ctiPbxes } = config.telephony;
+  const callerOf = new WeakMap<FastifyRequest, CtiPbx>();
+  const pbxOf = (request: FastifyRequest): CtiPbx => {
+    const pbx = callerOf.get(request);
+    if (!pbx) throw new Error('CTI route reached without an authenticated PBX');
+    return pbx;
+  };
 
   app.register(async (scope) => {
     scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-      if (expected === null) return unavailable(reply, 'CTI is not set up on this backend: TSUNAGU_CTI_TOKEN is not configured');
-      const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-      // Digests have equal length, so the comparison takes the same time whatever was sent.
-      if (!match?.[1] || !timingSafeEqual(tokenDigest(match[1]), expected)) {
-        throw new HttpError('unauthenticated', 'missing or wrong Authorization: Bearer <CTI token>');
-      }
+      if (ctiPbxes.length === 0) return unavailable(reply, 'CTI is not set up on this backend: TSUNAGU_CTI_PBXES is not configured');
+      const match = /^Bearer\s+(\S{1,512})$/i.exec(request.headers.authorization ?? '');
+      const pbx = match?.[1] ? pbxOfToken(ctiPbxes, match[1]) : null;
+      if (!pbx) throw new HttpError('unauthenticated', 'missing or wrong Authorization: Bearer <CTI token of this PBX>');
+      callerOf.set(request, pbx);
     });
 
-    scope.get(TELEPHONY_API.ctiRoute, async (request): Promise<CtiRouteResponse> =>
-      routeCall(handle, parseRequest(CtiRouteQuery, request.query, 'query'), presenceTimeoutSeconds),
-    );
+    scope.get(TELEPHONY_API.ctiRoute, async (request): Promise<CtiRouteResponse> => {
+      const query = parseRequest(CtiRouteQuery, request.query, 'query');
+      assertServes(pbxOf(request), query.tenant);
+      return routeCall(handle, query, presenceTimeoutSeconds);
+    });
 
     scope.post(TELEPHONY_API.ctiEvents, async (request): Promise<CtiEventResponse> => {
       const body = parseRequest(CtiEventInput, request.body, 'body');
+      assertServes(pbxOf(request), body.tenant);
       const { tenantId, response } = await recordCtiEvent(handle, body);
       await notifier.publish(tenantId);
       return response;

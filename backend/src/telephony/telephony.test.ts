@@ -5,6 +5,7 @@ import { SipCredentials, TelephonySettings, type CallEventInput } from '../../..
 import { loadConfig } from '../config.js';
 import { createDemoTenant, type DemoTenant } from '../testing/fixtures.js';
 import { DIALECTS } from '../testing/harness.js';
+import { ctiTokenSha256, pbxOfToken } from './cti-access.js';
 import { TELEPHONY_API } from './routes.js';
 import { telephonyDb } from './schema.js';
 import { DEFAULT_DISPOSITIONS } from './settings.js';
@@ -17,7 +18,7 @@ describe('telephony configuration', () => {
       sipWsUrl: 'ws://127.0.0.1:5066',
       sipDomain: '127.0.0.1',
       credentialTtlSeconds: 600,
-      ctiToken: null,
+      ctiPbxes: [],
     });
   });
 
@@ -25,7 +26,9 @@ describe('telephony configuration', () => {
     for (const [name, value] of [
       ['TSUNAGU_SIP_SECRET', 'short-secret'],
       ['TSUNAGU_SIP_SECRET', 'a-long-enough-secret-with-"quote'],
-      ['TSUNAGU_CTI_TOKEN', 'a long token with spaces in it'],
+      ['TSUNAGU_CTI_TOKEN', 'one-token-for-every-tenant-is-gone'],
+      ['TSUNAGU_CTI_PBXES', '[{"id": "dev", "tenants": ["demo"], "tokenSha256": "the-token-itself-not-its-hash"}]'],
+      ['TSUNAGU_CTI_PBXES', '{not json: secret-ish'],
       ['TSUNAGU_SIP_WS_URL', 'http://127.0.0.1:5066'],
       ['TSUNAGU_SIP_CREDENTIAL_TTL_SECONDS', '5'],
     ] as const) {
@@ -37,6 +40,35 @@ describe('telephony configuration', () => {
       }
       expect(message, name).toContain(name);
       expect(message, name).not.toContain(value);
+    }
+  });
+});
+
+describe('CTI PBX configuration', () => {
+  const digest = (token: string) => ctiTokenSha256(token);
+
+  it('reads each PBX with its token\'s SHA-256 and its tenants, and finds a PBX by its token only', () => {
+    const pbxes = loadConfig({
+      TSUNAGU_CTI_PBXES: JSON.stringify([
+        { id: 'tokyo', tenants: ['demo'], tokenSha256: digest('tokyo-token-0123456789').toUpperCase() },
+        { id: 'osaka', tenants: ['other', 'third'], tokenSha256: digest('osaka-token-0123456789') },
+      ]),
+    }).telephony.ctiPbxes;
+    expect(pbxes.map((pbx) => [pbx.id, pbx.tenants])).toEqual([['tokyo', ['demo']], ['osaka', ['other', 'third']]]);
+    expect(pbxOfToken(pbxes, 'tokyo-token-0123456789')?.id).toBe('tokyo');
+    expect(pbxOfToken(pbxes, 'osaka-token-0123456789')?.id).toBe('osaka');
+    expect(pbxOfToken(pbxes, digest('osaka-token-0123456789'))).toBeNull();
+    expect(pbxOfToken(pbxes, 'osaka-token-012345678')).toBeNull();
+  });
+
+  it('refuses two PBXes with one token, a PBX without tenants, and unknown fields', () => {
+    const token = digest('shared-token-0123456789');
+    for (const list of [
+      [{ id: 'a', tenants: ['demo'], tokenSha256: token }, { id: 'b', tenants: ['other'], tokenSha256: token }],
+      [{ id: 'a', tenants: [], tokenSha256: token }],
+      [{ id: 'a', tenants: ['demo'], tokenSha256: token, token: 'plain' }],
+    ]) {
+      expect(() => loadConfig({ TSUNAGU_CTI_PBXES: JSON.stringify(list) })).toThrow(/TSUNAGU_CTI_PBXES/);
     }
   });
 });
@@ -69,7 +101,7 @@ describe.each(DIALECTS)('telephony routes on %s', (dialect) => {
       expect(response.statusCode, response.body).toBe(200);
       expect(response.headers['cache-control']).toBe('no-store');
       const credentials = SipCredentials.parse(response.json());
-      const match = /^(\d+):agent$/.exec(credentials.username);
+      const match = /^(\d+):agent\.demo$/.exec(credentials.username);
       expect(match).not.toBeNull();
       const expiry = Number(match![1]);
       expect(expiry).toBeGreaterThanOrEqual(before + t.telephony.credentialTtlSeconds);
@@ -77,7 +109,26 @@ describe.each(DIALECTS)('telephony routes on %s', (dialect) => {
       expect(credentials.expiresAt).toBe(new Date(expiry * 1000).toISOString());
       // The formula Kamailio's auth_ephemeral checks: base64(HMAC-SHA1(secret, username)).
       expect(credentials.password).toBe(createHmac('sha1', t.telephony.sipSecret).update(credentials.username).digest('base64'));
-      expect(credentials).toMatchObject({ wsUrl: 'ws://127.0.0.1:5066', aor: 'sip:agent@tsunagu.test', displayName: '鈴木 一郎' });
+      expect(credentials).toMatchObject({ wsUrl: 'ws://127.0.0.1:5066', aor: 'sip:agent.demo@tsunagu.test', displayName: '鈴木 一郎' });
+    });
+
+    it('gives same-login users of two tenants different SIP users, AORs and credentials', async () => {
+      const otherAgent = await t.backend.login('agent', { tenant: 'other' });
+      const [mine, theirs] = await Promise.all(
+        [tokens.agent, otherAgent].map(async (token) => SipCredentials.parse((await t.call('POST', TELEPHONY_API.sipCredentials, { token })).json())),
+      );
+      expect(mine!.aor).toBe('sip:agent.demo@tsunagu.test');
+      expect(theirs!.aor).toBe('sip:agent.other@tsunagu.test');
+      expect(theirs!.username).toMatch(/^\d+:agent\.other$/);
+      expect(theirs!.password).not.toBe(mine!.password);
+    });
+
+    it('keeps SIP users unique across tenants, whatever their case', async () => {
+      const { handle } = t.backend;
+      const row = await handle.db.selectFrom('users').select('sip_user').where('tenant_id', '=', other.tenant.id).where('login', '=', 'agent').executeTakeFirstOrThrow();
+      expect(row.sip_user).toBe('agent.other');
+      const squat = handle.db.updateTable('users').set({ sip_user: 'AGENT.DEMO' }).where('tenant_id', '=', other.tenant.id).where('login', '=', 'agent').execute();
+      await expect(squat).rejects.toThrow(/unique/i);
     });
 
     it('uses the user\'s SIP user over the login, and refuses a login that is no SIP user part', async () => {

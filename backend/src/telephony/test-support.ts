@@ -6,6 +6,7 @@ import { buildApp } from '../app.js';
 import type { TelephonyConfig } from '../config.js';
 import type { SqlDialect } from '../db/database.js';
 import { createUser } from '../testing/fixtures.js';
+import { ctiTokenSha256 } from './cti-access.js';
 import { startTestBackend, type TestBackend } from '../testing/harness.js';
 
 /** A test backend whose app has telephony set up: a SIP secret and a CTI token. */
@@ -13,7 +14,11 @@ export interface TelephonyBackend {
   backend: TestBackend;
   /** The app with `telephony` configured (backend.app has neither secret nor token). */
   app: FastifyInstance;
-  telephony: TelephonyConfig & { sipSecret: string; ctiToken: string };
+  telephony: TelephonyConfig & { sipSecret: string };
+  /** Token of the PBX `main-pbx`, which serves the tenants `demo` and `other`. */
+  ctiToken: string;
+  /** Token of the PBX `other-pbx`, which serves the tenant `other` only. */
+  otherPbxToken: string;
   call(method: 'GET' | 'POST' | 'PUT', url: string, options?: { token?: string; cti?: string; body?: unknown }): Promise<LightMyRequestResponse>;
   /** A user of the demo tenant (or `tenantId`), logged in. */
   addAgent(spec: { login: string; tenantId?: string; tenantSlug?: string; sipUser?: string | null; customerLimitAuthority?: Classification; mayHandleUnregisteredCallers?: boolean }): Promise<{ user: User; token: string }>;
@@ -27,12 +32,17 @@ export function errorMessage(response: LightMyRequestResponse): string {
 
 export async function startTelephonyBackend(dialect: SqlDialect): Promise<TelephonyBackend> {
   const backend = await startTestBackend(dialect);
+  const ctiToken = randomBytes(24).toString('base64url');
+  const otherPbxToken = randomBytes(24).toString('base64url');
   const telephony = {
     sipSecret: randomBytes(24).toString('hex'),
     sipWsUrl: 'ws://127.0.0.1:5066',
     sipDomain: 'tsunagu.test',
     credentialTtlSeconds: 300,
-    ctiToken: randomBytes(24).toString('base64url'),
+    ctiPbxes: [
+      { id: 'main-pbx', tenants: ['demo', 'other'], tokenSha256: ctiTokenSha256(ctiToken) },
+      { id: 'other-pbx', tenants: ['other'], tokenSha256: ctiTokenSha256(otherPbxToken) },
+    ],
   };
   const app = buildApp({ db: backend.handle, config: { ...backend.config, telephony } });
   await app.ready();
@@ -52,6 +62,8 @@ export async function startTelephonyBackend(dialect: SqlDialect): Promise<Teleph
     backend,
     app,
     telephony,
+    ctiToken,
+    otherPbxToken,
     call,
     async addAgent(spec) {
       const user = await createUser(
@@ -63,7 +75,7 @@ export async function startTelephonyBackend(dialect: SqlDialect): Promise<Teleph
           displayName: `担当 ${spec.login}`,
           customerLimitAuthority: spec.customerLimitAuthority ?? 3,
           mayHandleUnregisteredCallers: spec.mayHandleUnregisteredCallers ?? false,
-          sipUser: spec.sipUser ?? null,
+          ...(spec.sipUser !== undefined ? { sipUser: spec.sipUser } : {}),
         },
         backend.config.argon2,
       );

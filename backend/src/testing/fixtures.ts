@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CallMeta, Classification, ContactKind, CustomerType, Direction, Phone, Role, User } from '../../../shared/domain.js';
+import { tenantSipUser } from '../../../shared/sip-identity.js';
 import { hashPassword } from '../auth/passwords.js';
 import type { Argon2Config } from '../config.js';
 import { insertContact, insertCustomer, insertIncident, type CustomerFields } from '../customers/writes.js';
@@ -50,11 +51,13 @@ export interface UserSpec {
   branch?: string | null;
   customerLimitAuthority?: Classification;
   mayHandleUnregisteredCallers?: boolean;
+  /** An extension (shared/sip-identity.ts), null for no phone; omitted: the tenant-qualified default. */
   sipUser?: string | null;
 }
 
 export async function createUser(handle: DatabaseHandle, tenantId: string, spec: UserSpec, argon2: Argon2Config): Promise<User> {
   const now = new Date().toISOString();
+  const tenant = await handle.db.selectFrom('tenants').select('slug').where('id', '=', tenantId).executeTakeFirstOrThrow();
   const row = await handle.db
     .insertInto('users')
     .values({
@@ -67,7 +70,7 @@ export async function createUser(handle: DatabaseHandle, tenantId: string, spec:
       branch: spec.branch ?? null,
       customer_limit_authority: spec.customerLimitAuthority ?? 3,
       may_handle_unregistered: spec.mayHandleUnregisteredCallers ? 1 : 0,
-      sip_user: spec.sipUser ?? null,
+      sip_user: spec.sipUser === undefined ? tenantSipUser(spec.login, tenant.slug) : spec.sipUser,
       disabled: 0,
       created_at: now,
       updated_at: now,

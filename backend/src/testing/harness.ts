@@ -28,8 +28,14 @@ function pgBaseUrl(): string {
   return url;
 }
 
-/** A fresh, migrated database of the dialect, with settings that keep tests fast. */
-export async function openTestDatabase(dialect: SqlDialect): Promise<TestDatabase> {
+/**
+ * A fresh, migrated database of the dialect, with settings that keep tests fast. `migrate`
+ * replaces the migration to latest (a migration's test stops before it).
+ */
+export async function openTestDatabase(
+  dialect: SqlDialect,
+  options: { migrate?: (handle: DatabaseHandle) => Promise<unknown> } = {},
+): Promise<TestDatabase> {
   const env: NodeJS.ProcessEnv = {
     TSUNAGU_BACKEND_PORT: '0',
     TSUNAGU_ARGON2_MEMORY_KIB: '256',
@@ -48,7 +54,7 @@ export async function openTestDatabase(dialect: SqlDialect): Promise<TestDatabas
   }
   const config = loadConfig(env);
   const handle = await openDatabase(config);
-  await migrateToLatest(handle);
+  await (options.migrate ?? migrateToLatest)(handle);
   return {
     dialect,
     handle,

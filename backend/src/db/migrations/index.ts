@@ -4,6 +4,7 @@ import * as m001 from './001_initial.js';
 import * as m002 from './002_mail.js';
 import * as m003 from './003_telephony.js';
 import * as m004 from './004_hardening.js';
+import * as m005 from './005_sip_identities.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '002_mail': m002,
   '003_telephony': m003,
   '004_hardening': m004,
+  '005_sip_identities': m005,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
