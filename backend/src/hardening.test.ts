@@ -11,6 +11,7 @@ import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { hashToken } from './auth/sessions.js';
 import { DIALECTS, startTestBackend, type TestBackend } from './testing/harness.js';
+import { ctiTokenSha256 } from './telephony/cti-access.js';
 
 const mode = (file: string) => statSync(file).mode & 0o777;
 
@@ -96,7 +97,7 @@ describe.each(DIALECTS)('hardening on %s', (dialect) => {
 
   it('gives the CTI routes a small limit, and authenticated routes no more than the default', async () => {
     const ctiToken = 'cti-token-for-the-body-limit-test';
-    const ctiApp = buildApp({ db: backend.handle, config: { ...backend.config, telephony: { ...backend.config.telephony, ctiToken } } });
+    const ctiApp = buildApp({ db: backend.handle, config: { ...backend.config, telephony: { ...backend.config.telephony, ctiPbxes: [{ id: 'body-limit-pbx', tenants: ['demo'], tokenSha256: ctiTokenSha256(ctiToken) }] } } });
     try {
       const cti = await ctiApp.inject({
         method: 'POST',
