@@ -4,6 +4,8 @@ import { recordAudit } from '../audit.js';
 import type { AuthContext } from '../auth/sessions.js';
 import { visibleCustomerSql } from '../customers/visibility.js';
 import type { DatabaseHandle, SqlDialect } from '../db/database.js';
+import type { Database } from '../db/schema.js';
+import { ringingCallVolume } from '../telephony/calls.js';
 import { HttpError } from '../http/errors.js';
 import { addSeconds, databaseNow } from './clock.js';
 import type { MailConfig } from './config.js';
@@ -72,14 +74,12 @@ export interface DispatchLoad {
  */
 export async function dispatchLoad(db: Kysely<MailDatabase>, tenantId: string, now: string, config: MailConfig): Promise<DispatchLoad> {
   const settings = await dispatchSettings(db, tenantId, config);
-  const calls = await db
+  const connected = await db
     .selectFrom('calls')
-    .select(['status', (eb) => eb.fn.countAll<number | string>().as('n')])
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .where('tenant_id', '=', tenantId)
-    .where('status', 'in', ['ringing', 'connected'])
-    .groupBy('status')
-    .execute();
-  const count = (status: string) => Number(calls.find((row) => row.status === status)?.n ?? 0);
+    .where('status', '=', 'connected')
+    .executeTakeFirstOrThrow();
   const available = await db
     .selectFrom('agent_presence')
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
@@ -87,12 +87,13 @@ export async function dispatchLoad(db: Kysely<MailDatabase>, tenantId: string, n
     .where('status', '=', 'available')
     .where('last_seen_at', '>', presenceCutoff(now, config))
     .executeTakeFirstOrThrow();
-  const ringing = count('ringing');
+  // What counts as ringing (fresh legs, the PBX's word first) is telephony's call.
+  const ringing = await ringingCallVolume(db as unknown as Kysely<Database>, tenantId, now);
   const availableAgents = Number(available.n);
   const perAgent = availableAgents === 0 ? (ringing > 0 ? Number.POSITIVE_INFINITY : 0) : ringing / availableAgents;
   return {
     ringing,
-    connected: count('connected'),
+    connected: Number(connected.n),
     availableAgents,
     paused: perAgent > settings.busyCallsPerAgent,
     busyCallsPerAgent: settings.busyCallsPerAgent,

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { AuditAction } from '../../../shared/domain.js';
 import type { CALL_EVENTS } from '../../../shared/ipc.js';
 import { recordAudit } from '../audit.js';
+import type { Database } from '../db/schema.js';
 import type { WriteTx } from '../sync/changelog.js';
-import { telephonyTrx, type CallStatus, type CallsTelephonyTable } from './schema.js';
+import { telephonyDb, telephonyTrx, type CallStatus, type CallsTelephonyTable } from './schema.js';
 
 export type CallEvent = (typeof CALL_EVENTS)[number];
 export type CallRow = Selectable<CallsTelephonyTable>;
@@ -57,7 +58,46 @@ const AUDIT_ACTION: Record<CallEvent, AuditAction> = {
  * gives up ringing after 90 s (fr_inv_timer), so such a row is stale; left alone it would
  * count as a waiting call and pause mail dispatch forever.
  */
-const STALE_RINGING_SECONDS = 120;
+export const STALE_RINGING_SECONDS = 120;
+
+/** A tenant whose PBX reported a call within this window has a reporting PBX. */
+const PBX_REPORTING_WINDOW_SECONDS = 24 * 3600;
+
+/**
+ * Calls ringing right now, as the mail dispatch counts them ("call volume" pauses offering).
+ *
+ * - Only legs reported within STALE_RINGING_SECONDS (by the server's clock, `updated_at`, not
+ *   the reporter's `at`) count: a leg nobody closed stops counting by itself.
+ * - Where the tenant's PBX reports calls (CTI events within the last day), only the legs it
+ *   reported count: an agent's app cannot add calls the PBX never saw.
+ * - Otherwise the agents' apps are all there is, and each agent counts at most once: one
+ *   account posting many "ringing" events is one ringing phone (a leg of nobody counts alone).
+ */
+export async function ringingCallVolume(db: Kysely<Database>, tenantId: string, now: string): Promise<number> {
+  const calls = telephonyDb(db);
+  const freshSince = new Date(Date.parse(now) - STALE_RINGING_SECONDS * 1000).toISOString();
+  const pbxSince = new Date(Date.parse(now) - PBX_REPORTING_WINDOW_SECONDS * 1000).toISOString();
+  const pbxReports = await calls
+    .selectFrom('calls')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('pbx_reported', '=', 1)
+    .where('updated_at', '>', pbxSince)
+    .limit(1)
+    .executeTakeFirst();
+  const ringing = calls
+    .selectFrom('calls')
+    .where('tenant_id', '=', tenantId)
+    .where('status', '=', 'ringing')
+    .where('updated_at', '>', freshSince);
+  if (pbxReports) {
+    const row = await ringing.where('pbx_reported', '=', 1).select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+  const agents = await ringing.select((eb) => eb.fn.count<number | string>('agent_id').distinct().as('n')).executeTakeFirstOrThrow();
+  const unassigned = await ringing.where('agent_id', 'is', null).select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+  return Number(agents.n) + Number(unassigned.n);
+}
 
 /**
  * The row id of a leg: derived from (tenant, agent, Call-ID), so that the app's and the PBX's
@@ -117,6 +157,7 @@ export async function recordCallReport(tx: WriteTx, report: CallReport): Promise
       customer_id: before.customer_id ?? report.customerId,
       reported_events: alreadyAudited ? before.reported_events : `${before.reported_events},${report.event},`.replace(/,,+/g, ','),
       app_reported: report.source === 'app' ? 1 : before.app_reported,
+      pbx_reported: report.source === 'pbx' ? 1 : before.pbx_reported,
       updated_at: now,
     })
     .where('id', '=', id)

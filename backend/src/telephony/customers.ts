@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { CountryCode } from 'libphonenumber-js';
+import type { Classification, UserRights } from '../../../shared/domain.js';
+import { maySeeCustomer } from '../../../shared/permissions.js';
 import { toE164 } from '../../../shared/phone.js';
 import { findCustomerIdByPhone } from '../customers/records.js';
 import type { Database } from '../db/schema.js';
@@ -12,6 +14,17 @@ export function normaliseNumber(raw: string, region: string): string | null {
 export async function customerExists(db: Kysely<Database>, tenantId: string, customerId: string): Promise<boolean> {
   const row = await db.selectFrom('customers').select('id').where('tenant_id', '=', tenantId).where('id', '=', customerId).executeTakeFirst();
   return row !== undefined;
+}
+
+/** Whether the customer exists in the tenant and this user may see it: one answer for "no" either way. */
+export async function customerVisibleTo(db: Kysely<Database>, user: UserRights, tenantId: string, customerId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('customers')
+    .select(['classification', 'branch'])
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', customerId)
+    .executeTakeFirst();
+  return row !== undefined && maySeeCustomer(user, { classification: row.classification as Classification, branch: row.branch });
 }
 
 /**

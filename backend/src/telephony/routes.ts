@@ -10,7 +10,7 @@ import { recordCallReport } from './calls.js';
 import { issueCredentialsFor } from './credentials.js';
 import { assertServes, pbxOfToken, type CtiPbx } from './cti-access.js';
 import { CtiEventInput, CtiRouteQuery, recordCtiEvent, routeCall, type CtiEventResponse, type CtiRouteResponse } from './cti.js';
-import { customerExists } from './customers.js';
+import { customerVisibleTo } from './customers.js';
 import { telephonyDb } from './schema.js';
 import { loadTelephonySettings, TelephonySettingsUpdate, updateTelephonySettings } from './settings.js';
 
@@ -77,9 +77,10 @@ export function registerTelephonyRoutes(app: FastifyInstance, ctx: BackendContex
   app.post(TELEPHONY_API.callEvents, async (request, reply) => {
     const body = parseRequest(CallEventInput, request.body, 'body');
     const { user, tenant } = request.auth;
-    if (body.customerId !== null && !(await customerExists(handle.db, tenant.id, body.customerId))) {
-      throw new HttpError('invalid_input', 'body.customerId: no such customer');
-    }
+    // Important: a customer id the user may not see and one that does not exist are answered
+    // alike (204, the call logged without a customer), so this route tells no one which
+    // customers exist. The event itself is real and stays in the log either way.
+    const customerId = body.customerId !== null && (await customerVisibleTo(handle.db, user, tenant.id, body.customerId)) ? body.customerId : null;
     await writeTransaction(handle, (tx) =>
       recordCallReport(tx, {
         tenantId: tenant.id,
@@ -89,7 +90,7 @@ export function registerTelephonyRoutes(app: FastifyInstance, ctx: BackendContex
         direction: body.direction,
         remote: body.remote,
         local: user.login,
-        customerId: body.customerId,
+        customerId,
         at: body.at,
         ...(body.transferTarget !== undefined ? { transferTarget: body.transferTarget } : {}),
         source: 'app',

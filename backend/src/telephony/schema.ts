@@ -58,4 +58,6 @@ export interface CallsTelephonyTable extends CallsTable {
   app_reported: ColumnType<number, number | undefined, number>;
   /** The contact a PBX-reported call became. */
   call_log_contact_id: string | null;
+  /** 1 once the PBX (CTI events) reported this leg: what the PBX says outranks the app's word (004). */
+  pbx_reported: ColumnType<number, number | undefined, number>;
 }

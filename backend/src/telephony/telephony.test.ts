@@ -331,16 +331,35 @@ describe.each(DIALECTS)('telephony routes on %s', (dialect) => {
       await post(tokens.osaka, callEvent({ callId: 'call-next@test', event: 'missed' }));
     });
 
-    it('refuses bad input naming the field, and customers of another tenant', async () => {
+    it('refuses bad input naming the field', async () => {
       const missing = await post(tokens.agent, { event: 'ringing', direction: 'inbound', remote: '', customerId: null, at: new Date().toISOString() });
       expect(missing.statusCode).toBe(400);
       expect(errorMessage(missing)).toContain('body.callId');
       expect(errorMessage(await post(tokens.agent, callEvent({ callId: 'x', event: 'exploded' as never })))).toContain('body.event');
       expect(errorMessage(await post(tokens.agent, callEvent({ callId: 'x', event: 'ringing', at: 'yesterday' })))).toContain('body.at');
-      const foreign = await post(tokens.agent, callEvent({ callId: 'x', event: 'ringing', customerId: other.customers.yamada.id }));
-      expect(foreign.statusCode).toBe(400);
-      expect(errorMessage(foreign)).toContain('body.customerId');
       expect((await post('no-such-token', callEvent({ callId: 'x', event: 'ringing' }))).statusCode).toBe(401);
+    });
+
+    it('answers an invisible, a foreign and an unknown customer id alike, and logs the call without it', async () => {
+      const cases = [
+        ['call-invisible@test', t.backend.demo.customers.acme.id],
+        ['call-foreign@test', other.customers.yamada.id],
+        ['call-unknown@test', 'no-such-customer'],
+      ] as const;
+      const answers = [];
+      for (const [callId, customerId] of cases) {
+        const response = await post(tokens.agent, callEvent({ callId, event: 'ringing', customerId }));
+        answers.push({ status: response.statusCode, body: response.body });
+        await post(tokens.agent, callEvent({ callId, event: 'missed', customerId }));
+      }
+      expect(answers).toEqual([answers[0], answers[0], answers[0]]);
+      expect(answers[0]).toEqual({ status: 204, body: '' });
+      const rows = await telephonyDb(t.backend.handle.db)
+        .selectFrom('calls')
+        .select(['external_id', 'customer_id'])
+        .where('external_id', 'in', cases.map(([callId]) => callId))
+        .execute();
+      expect(rows.map((row) => row.customer_id)).toEqual([null, null, null]);
     });
   });
 });
