@@ -242,7 +242,7 @@ test('a mail sent over SMTP is offered, answered with a template, approved by a 
   // The relay receives it once, threaded to the customer's mail.
   const sent = await relay.next((mail) => mail.inReplyTo === customerMessageId);
   expect(sent.to && !Array.isArray(sent.to) ? sent.to.value.map((a) => a.address) : []).toEqual([customerAddress]);
-  expect(sent.subject).toMatch(new RegExp(`^Re: Where is my order ${stamp}\\? \\[#INC-\\d+\\]$`));
+  expect(sent.subject).toMatch(new RegExp(`^Re: Where is my order ${stamp}\\? \\[#INC-\\d+-[0-9A-Z]{8}\\]$`));
   const references = Array.isArray(sent.references) ? sent.references : [sent.references];
   expect(references).toContain(customerMessageId);
   expect(sent.text).toContain('Your parcel left our warehouse today.');
