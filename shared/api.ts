@@ -631,7 +631,11 @@ export type SupervisorSummary = z.infer<typeof SupervisorSummary>;
  * supervisors and admins on connect and after every change; `ping` every 25 s.
  */
 export const MAIL_SSE_EVENTS = ['queue', 'summary', 'ping'] as const;
-export const MailQueueEvent = z.object({ waiting: z.number().int().min(0) });
+export const MailQueueEvent = z.object({
+  waiting: z.number().int().min(0),
+  /** Mails waiting for an operator to match them (not offered meanwhile). */
+  needsMatching: z.number().int().min(0).default(0),
+});
 
 export const MailSettings = z.object({
   leaseSeconds: z.number().int().min(1),

@@ -31,6 +31,18 @@ export async function mailsNeedingMatch(handle: DatabaseHandle, auth: AuthContex
   return rows.flatMap((row) => views.get(row.id) ?? []);
 }
 
+/** How many mails of the tenant wait to be matched: the mail desk's list refreshes when it moves. */
+export async function needsMatchingCount(handle: DatabaseHandle, tenantId: string): Promise<number> {
+  const row = await mailDb(handle.db)
+    .selectFrom('mail_messages')
+    .select((eb) => eb.fn.countAll<number | string>().as('count'))
+    .where('tenant_id', '=', tenantId)
+    .where('match_state', '=', 'needs_matching')
+    .where('queue_state', '=', 'waiting')
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
 /**
  * An operator decides where a mail that pointed at an incident without proof belongs: with its
  * sender, where it is filed already, or in the incident it pointed at. Moving it moves its

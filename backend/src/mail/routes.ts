@@ -35,7 +35,7 @@ import { eventStreams } from '../http/server-sent-events.js';
 import { databaseNow } from './clock.js';
 import { loadMailConfig, type MailConfig } from './config.js';
 import { closeMail, dispatchSettings, heartbeat, offerMail, queueCounts, releaseMail, setAgentStatus } from './dispatch.js';
-import { matchMail, mailsNeedingMatch } from './matching.js';
+import { matchMail, mailsNeedingMatch, needsMatchingCount } from './matching.js';
 import { createMailNotifier, type MailNotifier } from './notify.js';
 import {
   approveReply,
@@ -336,6 +336,7 @@ function registerMailEvents(app: FastifyInstance, ctx: BackendContext, config: M
     const supervisor = isSupervisor(user);
     const stream = openEventStream<'queue' | 'summary'>(request, reply);
     let lastWaiting = -1;
+    let lastNeedsMatching = -1;
     let pushing = false;
     let again = false;
     const push = async () => {
@@ -349,9 +350,11 @@ function registerMailEvents(app: FastifyInstance, ctx: BackendContext, config: M
           again = false;
           const now = await databaseNow(db, ctx.handle.dialect);
           const { waiting } = await queueCounts(db, tenant.id, now, config);
-          if (waiting !== lastWaiting) {
+          const needsMatching = await needsMatchingCount(ctx.handle, tenant.id);
+          if (waiting !== lastWaiting || needsMatching !== lastNeedsMatching) {
             lastWaiting = waiting;
-            stream.send('queue', { waiting });
+            lastNeedsMatching = needsMatching;
+            stream.send('queue', { waiting, needsMatching });
           }
           if (supervisor) stream.send('summary', await supervisorSummary(db, ctx.handle.dialect, config, tenant.id, user));
         } while (again && stream.isOpen());
