@@ -33,6 +33,7 @@ export function cssFetches(decodedCss: string): boolean {
 
 // C0 and C1 controls, DEL, and the bidi controls that reorder what is shown
 // (U+202E makes `invoice<RLO>fdp.exe` read as `invoiceexe.pdf`), plus invisible separators.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE_NAME_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
 const NAME_MAX = 255;
 

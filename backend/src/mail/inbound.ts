@@ -311,6 +311,8 @@ function decideAttachments(attachments: InboundAttachment[], limits: MailConfig[
     else if (
       !ALLOWED_ATTACHMENT_TYPES.has(attachment.contentType) ||
       REFUSED_EXTENSIONS.test(attachment.filename) ||
+      // Windows drops trailing dots and spaces: `setup.exe.` runs as `setup.exe`.
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
       REFUSED_EXTENSIONS.test(attachment.sentFilename.replace(/[\s.\u0000-\u001f]+$/, ''))
     ) {
       rejected = 'type_not_allowed';
