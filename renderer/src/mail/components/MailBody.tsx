@@ -35,7 +35,7 @@ export function MailBody({ mail }: { mail: Pick<MailView, 'html' | 'text' | 'sub
     [mail.html, mail.htmlLostText, sanitised],
   );
   const switchTo = (next: 'html' | 'text') => (
-    <button type="button" className="quiet" data-testid={`show-${next}`} onClick={() => setFormat(next)}>
+    <button type="button" data-testid={`show-${next}`} onClick={() => setFormat(next)}>
       {next === 'text' ? t('mail.body.showPlainText') : t('mail.body.showFormatted')}
     </button>
   );

@@ -84,7 +84,7 @@ export function MailHeaders({ mail, headingLevel = 3 }: { mail: MailView; headin
               <button type="button" onClick={openCustomer}>
                 {t('mail.headers.openAnyway')}
               </button>{' '}
-              <button type="button" className="quiet" onClick={() => setConfirmingOpen(false)}>
+              <button type="button" onClick={() => setConfirmingOpen(false)}>
                 {t('mail.desk.cancel')}
               </button>
             </span>

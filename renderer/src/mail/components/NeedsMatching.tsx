@@ -54,7 +54,7 @@ function MatchItem({ mail }: { mail: MailView }) {
   return (
     <article className="needs-matching-item" data-testid="needs-matching-item" data-mail-id={mail.id} aria-label={mail.subject || t('mail.headers.noSubject')}>
       <MailHeaders mail={mail} headingLevel={3} />
-      <button type="button" className="quiet" aria-expanded={open} onClick={() => setOpen(!open)}>
+      <button type="button" aria-expanded={open} onClick={() => setOpen(!open)}>
         {open ? t('mail.matching.hideBody') : t('mail.matching.showBody')}
       </button>
       {open && <MailBody key={mail.id} mail={mail} />}
@@ -70,7 +70,7 @@ function MatchItem({ mail }: { mail: MailView }) {
             <button type="button" onClick={() => void match('claimed')} data-testid="match-claimed-confirm">
               {t('mail.matching.confirm')}
             </button>{' '}
-            <button type="button" className="quiet" onClick={() => setConfirming(false)}>
+            <button type="button" onClick={() => setConfirming(false)}>
               {t('mail.desk.cancel')}
             </button>
           </div>
