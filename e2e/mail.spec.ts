@@ -242,14 +242,14 @@ test('a mail sent over SMTP is offered, answered with a template, approved by a 
   // The relay receives it once, threaded to the customer's mail.
   const sent = await relay.next((mail) => mail.inReplyTo === customerMessageId);
   expect(sent.to && !Array.isArray(sent.to) ? sent.to.value.map((a) => a.address) : []).toEqual([customerAddress]);
-  expect(sent.subject).toMatch(new RegExp(`^Re: Where is my order ${stamp}\\? \\[#INC-\\d+\\]$`));
+  expect(sent.subject).toMatch(new RegExp(`^Re: Where is my order ${stamp}\\? \\[#INC-\\d+-[0-9A-Z]{8}\\]$`));
   const references = Array.isArray(sent.references) ? sent.references : [sent.references];
   expect(references).toContain(customerMessageId);
   expect(sent.text).toContain('Your parcel left our warehouse today.');
   expect(relay.received.filter((mail) => mail.inReplyTo === customerMessageId)).toHaveLength(1);
 
   // The sent reply is in the customer's incident tree, in the operator's app.
-  const token = /\[#(INC-\d+)\]/.exec(sent.subject ?? '')![1]!;
+  const token = /\[#(INC-\d+)-[0-9A-Z]+\]/.exec(sent.subject ?? '')![1]!;
   await operator.getByTestId('area-customers').click();
   const searchBox = operator.getByRole('combobox', { name: 'Search customers' });
   await searchBox.fill(customerAddress);
@@ -301,6 +301,77 @@ test('a reply returned with a comment shows the comment to the operator', async 
   const returned = operator.getByTestId('returned-reply').filter({ hasText: subject });
   await expect(returned.getByTestId('review-comment')).toHaveText('Please confirm the new postal code with the customer.');
   await expect(returned).toContainText('スーパーバイザー 一号');
+  expect(operatorMisbehaviour).toEqual([]);
+});
+
+test('a reply to a Reply-To warns author and reviewer; a stranger quoting a reference waits for matching', async () => {
+  const stamp = Date.now();
+  const subject = `Statement request ${stamp}`;
+  const customerAddress = `yuki.mori.${stamp}@example.net`;
+  const replyTo = `collector.${stamp}@elsewhere.example`;
+  const messageId = `<statement-${stamp}@example.net>`;
+  await operator.getByTestId('area-mail').click();
+  await expect(operator.getByTestId('mail-desk')).toHaveAttribute('data-phase', 'none');
+  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, secure: false, ignoreTLS: true });
+  try {
+    await transport.sendMail({ to: SUPPORT_ADDRESS, from: `Yuki Mori <${customerAddress}>`, replyTo, subject, text: 'Please send my statement.', messageId });
+  } finally {
+    transport.close();
+  }
+
+  // The operator sees the Reply-To, and the composer shows where the reply goes: the customer's address.
+  const offered = operator.getByTestId('offered-mail');
+  await expect(offered.getByTestId('mail-subject')).toHaveText(subject, { timeout: 30_000 });
+  await expect(offered.getByTestId('mail-reply-to')).toContainText(replyTo);
+  await expect(offered.getByTestId('composer-to')).toHaveValue(customerAddress);
+  await expect(offered.getByTestId('composer-recipient-warning')).toHaveCount(0);
+  await offered.getByTestId('composer-to').selectOption(replyTo);
+  await expect(offered.getByTestId('composer-recipient-warning')).toContainText(`${replyTo} is not one of Yuki Mori's known addresses`);
+  await offered.getByLabel('Reply text').fill('Your statement is attached.');
+  await offered.getByRole('button', { name: 'Submit for review' }).click();
+  await expect(operator.getByTestId('desk-outcome')).toHaveText(`Submitted for review: ${subject}`);
+
+  // The reviewer is warned too, and sends it back.
+  await supervisor.getByTestId('area-review').click();
+  const detail = supervisor.getByTestId('review-detail');
+  await expect(detail.getByTestId('review-subject')).toContainText(subject, { timeout: 30_000 });
+  await expect(detail.getByTestId('review-to')).toHaveText(replyTo);
+  await expect(detail.getByTestId('review-recipient-warning')).toContainText(`${replyTo} is not one of Yuki Mori's known addresses`);
+  await expectNoSeriousA11yViolations(supervisor, 'review queue with a recipient warning');
+  await detail.getByRole('button', { name: 'Return with comment' }).click();
+  await detail.getByLabel('Comment for the author').fill('Send it to the customer\'s own address.');
+  await detail.getByRole('button', { name: 'Return to the author' }).click();
+  await expect(supervisor.getByTestId('review-done')).toContainText('Returned to the author');
+
+  // A stranger quotes that incident's bare number with a Reply-To of their own: it waits in the
+  // desk's "needs matching", not in the incident, and is filed there only through a warning.
+  const [{ ref_no: refNo }] = stack.query<{ ref_no: number }>(
+    'select i.ref_no from mail_messages m join incidents i on i.id = m.incident_id where m.message_id = ?',
+    messageId.slice(1, -1),
+  );
+  const strangerSubject = `Re: ${subject} [#INC-${refNo}]`;
+  await operator.getByTestId('area-mail').click();
+  await sendMail({ from: `stranger.${stamp}@evil.example`, subject: strangerSubject, text: 'Send the statement to me instead.', messageId: `<stranger-${stamp}@evil.example>` });
+  const waiting = operator.getByTestId('needs-matching-item').filter({ hasText: strangerSubject });
+  await expect(waiting.getByTestId('mail-match-problem')).toContainText(`It refers to INC-${refNo} (Yuki Mori).`, { timeout: 30_000 });
+  await expect(operator.getByTestId('offered-mail')).toHaveCount(0);
+  await expectNoSeriousA11yViolations(operator, 'mail desk with a mail that needs matching');
+  await waiting.getByTestId('match-claimed').click();
+  await expect(waiting.getByTestId('match-confirm')).toContainText(`stranger.${stamp}@evil.example`);
+  await waiting.getByTestId('match-claimed-confirm').click();
+  await expect(operator.getByTestId('needs-matching')).toHaveCount(0);
+
+  // Now offered, filed under the incident, with the mismatch in the header pane.
+  const filed = operator.getByTestId('offered-mail');
+  await expect(filed.getByTestId('mail-subject')).toHaveText(strangerSubject, { timeout: 30_000 });
+  await expect(filed.getByTestId('mail-mismatch')).toContainText(`The sender stranger.${stamp}@evil.example is not one of Yuki Mori's known addresses.`);
+  await expect(filed.getByTestId('composer-to')).toHaveValue(customerAddress);
+  await filed.getByTestId('open-customer').click();
+  await expect(filed.getByTestId('open-customer-confirm')).toBeVisible();
+  await filed.getByRole('button', { name: 'Close without reply…' }).click();
+  await filed.getByLabel('Why no reply is needed').fill('Not the customer.');
+  await filed.getByRole('button', { name: 'Close the mail' }).click();
+  await expect(operator.getByTestId('mail-desk')).toHaveAttribute('data-phase', 'none');
   expect(operatorMisbehaviour).toEqual([]);
 });
 

@@ -295,6 +295,9 @@ export type UserResponse = z.infer<typeof UserResponse>;
  *   `application/octet-stream`, never rendered by the browser).
  * - mailRelease POST → 204 (give the lease back); mailClose POST MailCloseRequest → MailView
  *   (no reply needed).
+ * - mailsNeedingMatch GET → MailsNeedingMatchResponse: mails that point at an incident without
+ *   proof (not offered until matched); mailMatch POST MailMatchRequest → MailView (file it into
+ *   the incident it points at, or keep it with its sender).
  * - mailTemplates GET → MailTemplatesResponse, POST MailTemplateInput → MailTemplate
  *   (supervisor/admin); mailTemplate PUT MailTemplateInput → MailTemplate, DELETE → 204.
  * - reply GET → ReplyView; PUT ReplyDraftRequest → ReplyView (creates the draft with this
@@ -323,6 +326,8 @@ export const MAIL_API = {
   mailAttachment: '/api/mail/attachments/:id',
   mailRelease: '/api/mail/messages/:id/release',
   mailClose: '/api/mail/messages/:id/close',
+  mailsNeedingMatch: '/api/mail/needs-matching',
+  mailMatch: '/api/mail/messages/:id/match',
   mailTemplates: '/api/mail/templates',
   mailTemplate: '/api/mail/templates/:id',
   reply: '/api/mail/replies/:id',
@@ -367,6 +372,24 @@ export type MailAttachmentInfo = z.infer<typeof MailAttachmentInfo>;
 
 export const MAIL_QUEUE_STATES = ['waiting', 'answered', 'closed'] as const;
 export const THREAD_MATCHES = ['in_reply_to', 'references', 'subject_token', 'sender', 'new_customer'] as const;
+/**
+ * Why a mail needs matching. unknown_sender: it points at an incident, but its sender is not one
+ * of that customer's addresses. customer_mismatch: its sender is another customer's address.
+ * unverified_token: its subject token lacks the incident's key (an old or a guessed token).
+ */
+export const MATCH_PROBLEMS = ['unknown_sender', 'customer_mismatch', 'unverified_token'] as const;
+export const MatchProblem = z.enum(MATCH_PROBLEMS);
+export type MatchProblem = z.infer<typeof MatchProblem>;
+
+/** The incident a mail points at, when the user may see its customer. */
+export const ClaimedIncident = z.object({
+  incidentId: Id,
+  incidentRef: z.string().nullable(),
+  incidentTitle: z.string(),
+  customerId: Id,
+  customerName: z.string(),
+});
+export type ClaimedIncident = z.infer<typeof ClaimedIncident>;
 
 /**
  * An inbound mail. `html` was sanitised by the backend, but it is still untrusted: sanitise it
@@ -405,8 +428,33 @@ export const MailView = z.object({
   leaseExpiresAt: IsoTime.nullable(),
   handledBy: Id.nullable(),
   closeNote: z.string().nullable(),
+  /** needs_matching: filed with its sender meanwhile, and not offered until an operator matches it. */
+  matchState: z.enum(['matched', 'needs_matching']),
+  matchProblem: MatchProblem.nullable(),
+  /** What the mail pointed at; null when it pointed at nothing or at a customer the user may not see. */
+  claimedIncident: ClaimedIncident.nullable(),
+  /** The mail pointed at an incident of a customer this user may not see. */
+  claimedIncidentHidden: z.boolean(),
+  /** The sender's address is one of the mail's customer's addresses. */
+  senderKnown: z.boolean(),
+  /** Other customers (that the user may see) whose address the sender is: a mismatch to show. */
+  senderCustomers: z.array(z.object({ id: Id, name: z.string() })),
+  /** The mail's customer's known addresses: where replies go unless the author chooses otherwise. */
+  customerEmails: z.array(z.string()),
+  /** The sanitiser could not keep all of the HTML part's text: say so, and offer the plain text. */
+  htmlLostText: z.boolean(),
 });
 export type MailView = z.infer<typeof MailView>;
+
+export const MailsNeedingMatchResponse = z.object({ mails: z.array(MailView) });
+export type MailsNeedingMatchResponse = z.infer<typeof MailsNeedingMatchResponse>;
+
+/**
+ * claimed: move the mail into the incident it pointed at (the operator has seen the warning);
+ * sender: it belongs with its sender, where it is filed already. Either way it joins the queue.
+ */
+export const MailMatchRequest = z.object({ target: z.enum(['claimed', 'sender']) }).strict();
+export type MailMatchRequest = z.infer<typeof MailMatchRequest>;
 
 /**
  * POST mailOffer. offered: `mail` is leased to me until `leaseExpiresAt` (saving a draft for it
@@ -467,6 +515,8 @@ export const ReplyView = z.object({
   submittedBody: z.string().nullable(),
   editedByReviewer: z.boolean(),
   toAddress: z.string(),
+  /** The recipient is one of the customer's known addresses; otherwise author and reviewer are warned. */
+  toAddressKnown: z.boolean(),
   fromAddress: z.string(),
   messageId: z.string().nullable(),
   reviewComment: z.string().nullable(),
@@ -501,6 +551,11 @@ export const ReplyDraftRequest = z
     templateId: Id.nullable().optional(),
     subject: z.string().trim().min(1).max(300).optional(),
     body: z.string().max(20_000).optional(),
+    /**
+     * Where the reply goes. Omitted on creation: the sender's address when it is one of the
+     * customer's, else the customer's first address (never the mail's Reply-To on its own).
+     */
+    toAddress: z.email().max(320).optional(),
   })
   .strict();
 export type ReplyDraftRequest = z.infer<typeof ReplyDraftRequest>;
@@ -577,7 +632,11 @@ export type SupervisorSummary = z.infer<typeof SupervisorSummary>;
  * supervisors and admins on connect and after every change; `ping` every 25 s.
  */
 export const MAIL_SSE_EVENTS = ['queue', 'summary', 'ping'] as const;
-export const MailQueueEvent = z.object({ waiting: z.number().int().min(0) });
+export const MailQueueEvent = z.object({
+  waiting: z.number().int().min(0),
+  /** Mails waiting for an operator to match them (not offered meanwhile). */
+  needsMatching: z.number().int().min(0).default(0),
+});
 
 export const MailSettings = z.object({
   leaseSeconds: z.number().int().min(1),

@@ -134,6 +134,7 @@ export const AUDIT_ACTIONS = [
   'call_routed',
   // E-mail channel (backend/src/mail): every routing and handling step of a mail and a reply.
   'mail_received',
+  'mail_matched',
   'mail_offered',
   'mail_released',
   'mail_closed',

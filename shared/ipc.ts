@@ -5,6 +5,7 @@ import {
   CustomerCreate,
   CustomerRecord,
   CustomerSummary,
+  MailMatchRequest,
   MailOfferResponse,
   MailQueueEvent,
   MailTemplate,
@@ -212,6 +213,10 @@ export const MAIL_IPC_CHANNELS = {
   /** Closes a mail that needs no reply. */
   'mail:close': { request: MailRef.extend({ note: z.string().trim().max(2000).default('') }), result: MailView },
   'mail:templates': { request: NoPayload, result: z.array(MailTemplate) },
+  /** Mails that point at an incident without proof, waiting for an operator to match them (online only). */
+  'mail:needingMatch': { request: NoPayload, result: z.array(MailView) },
+  /** Files such a mail into the incident it points at, or keeps it with its sender; then it joins the queue. */
+  'mail:match': { request: MailRef.extend({ target: MailMatchRequest.shape.target }), result: MailView },
   /** Saves a draft; offline it is kept on this computer and sent when the backend is reachable. */
   'reply:save': { request: ReplySaveRequest, result: ReplySaveResult },
   /** draft → pending_review (online only; a draft still waiting on this computer is sent first). */

@@ -162,7 +162,7 @@ describe('the mail channel of the core', () => {
     const stored = await backend.db.selectFrom('mail_replies').selectAll().where('mail_id', '=', mailId).execute();
     expect(stored.map((row) => [row.id, row.state, row.body])).toEqual([[replyId, 'draft', 'Your parcel left our warehouse today.']]);
     const submitted = await operator.value('reply:submit', { replyId });
-    expect(submitted).toMatchObject({ id: replyId, state: 'pending_review', subject: expect.stringMatching(/^Re: Parcel \d+ \[#INC-\d+\]$/) });
+    expect(submitted).toMatchObject({ id: replyId, state: 'pending_review', subject: expect.stringMatching(/^Re: Parcel \d+ \[#INC-\d+-[0-9A-Z]{8}\]$/) });
     expect(await operator.value('reply:myReplies', { state: 'pending_review' })).toMatchObject([{ id: replyId }]);
   });
 

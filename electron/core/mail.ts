@@ -3,6 +3,7 @@ import {
   MailOfferResponse,
   MailQueueEvent,
   MailTemplatesResponse,
+  MailsNeedingMatchResponse,
   MailView,
   RepliesResponse,
   ReplyView,
@@ -94,6 +95,9 @@ export class MailChannel {
       'mail:close': ({ mailId, note }) =>
         this.#client().request('POST', route(MAIL_API.mailClose, { id: mailId }), MailView, { body: { note } }),
       'mail:templates': async () => (await this.#client().request('GET', MAIL_API.mailTemplates, MailTemplatesResponse)).templates,
+      'mail:needingMatch': async () => (await this.#client().request('GET', MAIL_API.mailsNeedingMatch, MailsNeedingMatchResponse)).mails,
+      'mail:match': ({ mailId, target }) =>
+        this.#client().request('POST', route(MAIL_API.mailMatch, { id: mailId }), MailView, { body: { target } }),
       'reply:save': (input) => this.#saveDraft(input),
       'reply:submit': ({ replyId }) => this.#submit(replyId),
       'reply:myReplies': async ({ state }) => {

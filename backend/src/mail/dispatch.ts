@@ -293,6 +293,8 @@ export async function offerMail(
       ])
       .where('mail_messages.tenant_id', '=', tenantId)
       .where('mail_messages.queue_state', '=', 'waiting')
+      // A mail that points at an incident without proof waits for an operator to match it first.
+      .where('mail_messages.match_state', '=', 'matched')
       .where((eb) => eb.not(leaseHeld(now, cutoff)(eb)))
       .where(visibleCustomerSql(auth.user, 'c'))
       .orderBy('mail_messages.received_at')
@@ -322,6 +324,7 @@ export async function offerMail(
         }))
         .where('id', '=', candidate.id)
         .where('queue_state', '=', 'waiting')
+        .where('match_state', '=', 'matched')
         .where((eb) =>
           eb.or([
             eb('lease_user_id', 'is', null),
@@ -354,7 +357,7 @@ export async function offerMail(
     return { status: outcome.status, mail: null, leaseExpiresAt: null, agentStatus: outcome.agentStatus };
   }
   if (outcome.claimed) await notifier.publish(tenantId);
-  const mail = await loadMailView(mailDb(handle.db), tenantId, outcome.mailId);
+  const mail = await loadMailView(mailDb(handle.db), tenantId, outcome.mailId, auth.user);
   return { status: 'offered', mail, leaseExpiresAt: outcome.leaseExpiresAt, agentStatus: outcome.agentStatus };
 }
 
@@ -474,6 +477,7 @@ export async function queueCounts(
     ])
     .where('tenant_id', '=', tenantId)
     .where('queue_state', '=', 'waiting')
+    .where('match_state', '=', 'matched')
     .executeTakeFirstOrThrow();
   const total = Number(row.total);
   const offered = Number(row.offered ?? 0);

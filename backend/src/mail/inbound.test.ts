@@ -122,14 +122,15 @@ describe.each(DIALECTS)('inbound mail on %s', (dialect) => {
     const [byReferences] = await mailByMessageId('thread-3@example.org');
     expect(byReferences).toMatchObject({ incident_id: root!.incident_id, thread_match: 'references' });
 
-    // A closed incident answered through its token opens again, and the apps hear of it.
+    // A closed incident answered by its customer through its keyed token opens again, and the apps hear of it.
     await backend.db.updateTable('incidents').set({ status: 'closed', closed_at: new Date().toISOString() }).where('id', '=', root!.incident_id).execute();
-    const incident = await backend.db.selectFrom('incidents').select('ref_no').where('id', '=', root!.incident_id).executeTakeFirstOrThrow();
+    const incident = await backend.db.selectFrom('incidents').select(['ref_no', 'ref_key']).where('id', '=', root!.incident_id).executeTakeFirstOrThrow();
+    expect(incident.ref_key).toMatch(/^[0-9A-Z]{8}$/);
     const changesBefore = (await changesOf(root!.incident_id)).length;
     await backend.deliver({
-      from: 'new-address@example.org',
+      from: 'First@Example.org',
       to: backend.mail.supportAddress,
-      subject: `Fwd: about [#INC-${incident.ref_no}] again`,
+      subject: `Fwd: about [#INC-${incident.ref_no}-${incident.ref_key!.toLowerCase()}] again`,
       text: 'Forwarded without headers.',
       messageId: '<thread-4@example.org>',
     });

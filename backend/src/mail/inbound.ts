@@ -1,15 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import { simpleParser, type AddressObject, type Attachment } from 'mailparser';
+import { safeAttachmentName } from '../../../shared/mail-content.js';
 import { recordAudit } from '../audit.js';
 import type { DatabaseHandle } from '../db/database.js';
 import { insertContact, insertCustomer, insertIncident, isUniqueViolation } from '../customers/writes.js';
 import { writeTransaction, type WriteTx } from '../sync/changelog.js';
 import type { MailConfig } from './config.js';
 import type { MailNotifier } from './notify.js';
-import { sanitizeMailHtml } from './sanitize.js';
-import { mailTrx, type AttachmentRejection, type MailAddressKind, type MailDatabase, type ThreadMatch } from './schema.js';
-import { ensureIncidentRef, extractMessageIds, refFromSubject } from './threading.js';
+import { sanitizeInboundHtml } from './sanitize.js';
+import { mailTrx, type AttachmentRejection, type MailAddressKind, type MailDatabase, type MailMatchProblem, type ThreadMatch } from './schema.js';
+import { ensureIncidentRef, extractMessageIds, refFromSubject, refKeyMatches } from './threading.js';
 
 /** Contact bodies are bounded by the shared Contact schema. */
 const CONTACT_BODY_MAX = 100_000;
@@ -47,6 +48,8 @@ export interface InboundRecipient {
 
 export interface InboundAttachment {
   filename: string;
+  /** As the sender wrote it: checked against the refused extensions too. */
+  sentFilename: string;
   contentType: string;
   size: number;
   sha256: string;
@@ -69,6 +72,8 @@ export interface ParsedInbound {
   dateHeader: string | null;
   text: string;
   htmlSanitized: string | null;
+  /** The sanitiser could not keep all of the HTML part's text. */
+  htmlLostText: boolean;
   attachments: InboundAttachment[];
 }
 
@@ -95,7 +100,9 @@ function isFaxDocument(content: Buffer): boolean {
 function toAttachment(part: Attachment): InboundAttachment {
   const content = part.content;
   return {
-    filename: (part.filename ?? '').slice(0, 255) || 'attachment',
+    // Stored neutralised: the name is the sender's word, shown to operators and offered as a file name.
+    filename: safeAttachmentName(part.filename ?? ''),
+    sentFilename: (part.filename ?? '').slice(0, 1000),
     contentType: (part.contentType || 'application/octet-stream').toLowerCase().slice(0, 200),
     size: content.length,
     sha256: createHash('sha256').update(content).digest('hex'),
@@ -125,7 +132,7 @@ export async function parseInbound(raw: Buffer, envelopeFrom: string | null): Pr
   if (!from) throw new InboundRejected(550, 'the message has no sender address (From header or MAIL FROM)');
   const messageId =
     extractMessageIds(mail.messageId)[0] ?? `sha256-${createHash('sha256').update(raw).digest('hex')}@tsunagu.invalid`;
-  const html = typeof mail.html === 'string' && mail.html.trim() !== '' ? sanitizeMailHtml(mail.html) : null;
+  const html = typeof mail.html === 'string' && mail.html.trim() !== '' ? sanitizeInboundHtml(mail.html) : null;
   const date = mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date.toISOString() : null;
   return {
     messageId,
@@ -139,7 +146,8 @@ export async function parseInbound(raw: Buffer, envelopeFrom: string | null): Pr
     cc: addresses(mail.cc).map((a) => a.address.toLowerCase()),
     dateHeader: date,
     text: (mail.text ?? '').slice(0, TEXT_BODY_MAX),
-    htmlSanitized: html,
+    htmlSanitized: html?.html ?? null,
+    htmlLostText: html?.lostText ?? false,
     attachments: mail.attachments.map(toAttachment),
   };
 }
@@ -198,29 +206,66 @@ async function threadByHeaders(trx: Transaction<MailDatabase>, tenantId: string,
   return null;
 }
 
-async function threadBySubjectToken(trx: Transaction<MailDatabase>, tenantId: string, subject: string): Promise<Thread | null> {
-  const refNo = refFromSubject(subject);
-  if (refNo === null) return null;
+/** The incident a subject token names, and whether the token carries that incident's key. */
+async function claimBySubjectToken(
+  trx: Transaction<MailDatabase>,
+  tenantId: string,
+  subject: string,
+): Promise<{ incidentId: string; customerId: string; keyMatches: boolean } | null> {
+  const token = refFromSubject(subject);
+  if (token === null) return null;
   const incident = await trx
     .selectFrom('incidents')
-    .select(['id', 'customer_id'])
+    .select(['id', 'customer_id', 'ref_key'])
     .where('tenant_id', '=', tenantId)
-    .where('ref_no', '=', refNo)
+    .where('ref_no', '=', token.refNo)
     .executeTakeFirst();
-  return incident ? { incidentId: incident.id, customerId: incident.customer_id, match: 'subject_token' } : null;
+  return incident ? { incidentId: incident.id, customerId: incident.customer_id, keyMatches: refKeyMatches(token.key, incident.ref_key) } : null;
 }
 
-async function customerBySender(trx: Transaction<MailDatabase>, tenantId: string, address: string): Promise<string | null> {
-  const row = await trx
+/** Customers with this address, most recently updated first (an address may be shared, e.g. a family's). */
+async function customersBySender(trx: Transaction<MailDatabase>, tenantId: string, address: string): Promise<string[]> {
+  const rows = await trx
     .selectFrom('customer_emails as e')
     .innerJoin('customers as c', 'c.id', 'e.customer_id')
-    .select('c.id')
+    .select(['c.id', 'c.updated_at'])
     .where('e.tenant_id', '=', tenantId)
     .where(sql<string>`lower(e.email)`, '=', address.toLowerCase())
     .orderBy('c.updated_at', 'desc')
     .orderBy('c.id')
-    .executeTakeFirst();
-  return row?.id ?? null;
+    .execute();
+  return [...new Set(rows.map((row) => row.id))];
+}
+
+interface NeedsMatching {
+  problem: MailMatchProblem;
+  claimedIncidentId: string;
+}
+
+type Filing = { kind: 'thread'; thread: Thread } | { kind: 'own_incident'; needsMatching: NeedsMatching | null };
+
+/**
+ * Where a mail may go. A mail enters an existing incident (and may reopen it) only on proof
+ * that it belongs there: it cites one of the thread's Message-IDs (which only the thread's
+ * participants have seen; a colleague answering in the thread is fine) and is not from
+ * another customer's address, or its subject token carries the incident's random key and it
+ * comes from one of that customer's addresses. Anything else that points at an incident gets
+ * an incident of its own with its sender and waits, not offered, until an operator matches it.
+ */
+async function decideFiling(trx: Transaction<MailDatabase>, tenantId: string, parsed: ParsedInbound, senders: string[]): Promise<Filing> {
+  const byHeaders = await threadByHeaders(trx, tenantId, parsed);
+  if (byHeaders) {
+    if (senders.length === 0 || senders.includes(byHeaders.customerId)) return { kind: 'thread', thread: byHeaders };
+    return { kind: 'own_incident', needsMatching: { problem: 'customer_mismatch', claimedIncidentId: byHeaders.incidentId } };
+  }
+  const claim = await claimBySubjectToken(trx, tenantId, parsed.subject);
+  if (!claim) return { kind: 'own_incident', needsMatching: null };
+  const fromTheCustomer = senders.includes(claim.customerId);
+  if (fromTheCustomer && claim.keyMatches) {
+    return { kind: 'thread', thread: { incidentId: claim.incidentId, customerId: claim.customerId, match: 'subject_token' } };
+  }
+  const problem: MailMatchProblem = fromTheCustomer ? 'unverified_token' : senders.length > 0 ? 'customer_mismatch' : 'unknown_sender';
+  return { kind: 'own_incident', needsMatching: { problem, claimedIncidentId: claim.incidentId } };
 }
 
 function incidentTitle(subject: string): string {
@@ -263,7 +308,13 @@ function decideAttachments(attachments: InboundAttachment[], limits: MailConfig[
     let rejected: AttachmentRejection | null = null;
     if (index >= limits.maxAttachments) rejected = 'too_many';
     else if (attachment.size > limits.maxAttachmentBytes) rejected = 'too_large';
-    else if (!ALLOWED_ATTACHMENT_TYPES.has(attachment.contentType) || REFUSED_EXTENSIONS.test(attachment.filename)) {
+    else if (
+      !ALLOWED_ATTACHMENT_TYPES.has(attachment.contentType) ||
+      REFUSED_EXTENSIONS.test(attachment.filename) ||
+      // Windows drops trailing dots and spaces: `setup.exe.` runs as `setup.exe`.
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
+      REFUSED_EXTENSIONS.test(attachment.sentFilename.replace(/[\s.\u0000-\u001f]+$/, ''))
+    ) {
       rejected = 'type_not_allowed';
     }
     return { attachment, rejected };
@@ -279,10 +330,11 @@ function contactBody(parsed: ParsedInbound, decisions: AttachmentDecision[]): st
 }
 
 /**
- * Stores one inbound mail for one tenant and threads it: the incident of a mail or reply it
- * cites (In-Reply-To, then References newest first), else the incident of a `[#INC-n]` token
- * in the subject, else a new incident of the customer with the sender's address, else a new
- * prospect customer. Customer, incident and contact are written through the change log, so
+ * Stores one inbound mail for one tenant and threads it (see decideFiling): the incident of a
+ * mail or reply it cites (In-Reply-To, then References newest first), else the incident of a
+ * keyed `[#INC-n-KEY]` token from that customer's address, else a new incident of the customer
+ * with the sender's address, else a new prospect customer; a mail that points at an incident
+ * without proof waits in "needs matching". Customer, incident and contact are written through the change log, so
  * the apps' caches get them; the mail row, its attachments and the audit event commit in the
  * same transaction. The same Message-ID delivered again (per tenant) is stored once.
  */
@@ -331,11 +383,15 @@ export async function ingestInbound(
       const receivedAt = new Date().toISOString();
       const summary = (parsed.subject.trim() || '(no subject)').slice(0, CONTACT_SUMMARY_MAX);
 
-      let thread = (await threadByHeaders(trx, tenantId, parsed)) ?? (await threadBySubjectToken(trx, tenantId, parsed.subject));
-      if (thread) {
+      const senders = await customersBySender(trx, tenantId, parsed.fromAddress);
+      const filing = await decideFiling(trx, tenantId, parsed, senders);
+      let thread: Thread;
+      const needsMatching = filing.kind === 'own_incident' ? filing.needsMatching : null;
+      if (filing.kind === 'thread') {
+        thread = filing.thread;
         await reopenIfClosed(tx, trx, tenantId, thread);
       } else {
-        let customerId = await customerBySender(trx, tenantId, parsed.fromAddress);
+        let customerId = senders[0] ?? null;
         const match: ThreadMatch = customerId ? 'sender' : 'new_customer';
         if (!customerId) {
           customerId = await insertCustomer(tx, tenantId, {
@@ -413,6 +469,10 @@ export async function ingestInbound(
           handled_by: null,
           handled_at: null,
           close_note: null,
+          match_state: needsMatching ? 'needs_matching' : 'matched',
+          match_problem: needsMatching?.problem ?? null,
+          claimed_incident_id: needsMatching?.claimedIncidentId ?? null,
+          html_lost_text: parsed.htmlLostText ? 1 : 0,
         })
         .execute();
 
@@ -450,6 +510,8 @@ export async function ingestInbound(
           to: recipientAddress,
           incidentId: thread.incidentId,
           threadMatch: thread.match,
+          needsMatching: needsMatching?.problem ?? null,
+          claimedIncidentId: needsMatching?.claimedIncidentId ?? null,
           size: raw.length,
           attachments: decisions.length,
           refusedAttachments: decisions.filter((d) => d.rejected).length,

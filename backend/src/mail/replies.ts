@@ -145,6 +145,23 @@ async function extendLease(trx: Transaction<MailDatabase>, config: MailConfig, a
     .execute();
 }
 
+/**
+ * Where a reply goes unless its author says otherwise: one of the customer's known addresses
+ * (the sender's, when it is one), never the mail's Reply-To or an unknown sender on its own.
+ */
+async function defaultRecipient(trx: Transaction<MailDatabase>, tenantId: string, customerId: string, fromAddress: string): Promise<string> {
+  const emails = await trx
+    .selectFrom('customer_emails')
+    .select('email')
+    .where('tenant_id', '=', tenantId)
+    .where('customer_id', '=', customerId)
+    .orderBy('position')
+    .execute();
+  const from = fromAddress.toLowerCase();
+  const sender = emails.find((e) => e.email.toLowerCase() === from);
+  return (sender ?? emails[0])?.email ?? fromAddress;
+}
+
 async function templateFor(trx: Transaction<MailDatabase>, tenantId: string, templateId: string) {
   const template = await trx.selectFrom('mail_templates').selectAll().where('tenant_id', '=', tenantId).where('id', '=', templateId).executeTakeFirst();
   if (!template) throw new HttpError('invalid_input', `body.templateId: no template ${templateId}`);
@@ -187,12 +204,13 @@ export async function saveDraft(
       if (!mail) throw new HttpError(existing ? 'not_found' : 'invalid_input', `body.mailId: no mail ${mailId}`);
       await assertMaySeeCustomer(trx, auth.user, tenantId, mail.customer_id, `body.mailId: no mail ${mailId}`);
       if (!existing) await assertNotOfferedToAnother(trx, auth, mail.id, now, config);
-      const refNo = await ensureIncidentRef(trx, tenantId, mail.incident_id);
-      const values: TemplateValues = { customerName: mail.customer_name, incidentRef: formatIncidentRef(refNo), operatorName: auth.user.displayName };
+      const ref = await ensureIncidentRef(trx, tenantId, mail.incident_id);
+      const values: TemplateValues = { customerName: mail.customer_name, incidentRef: formatIncidentRef(ref.refNo), operatorName: auth.user.displayName };
       const template = request.templateId ? await templateFor(trx, tenantId, request.templateId) : null;
       const templateSubject = template && template.subject.trim() !== '' ? renderTemplate(template.subject, values) : null;
       const subjectInput = request.subject ?? templateSubject;
       const bodyInput = request.body ?? (template ? renderTemplate(template.body, values) : undefined);
+      const toInput = request.toAddress?.trim().toLowerCase();
 
       if (!existing) {
         await trx
@@ -205,11 +223,11 @@ export async function saveDraft(
             customer_id: mail.customer_id,
             author_id: auth.user.id,
             state: 'draft',
-            subject: subjectInput ? withRefToken(subjectInput, refNo) : replySubject(mail.subject, refNo),
+            subject: subjectInput ? withRefToken(subjectInput, ref) : replySubject(mail.subject, ref),
             body: bodyInput ?? '',
             submitted_body: null,
             template_id: template?.id ?? null,
-            to_address: mail.reply_to ?? mail.from_address,
+            to_address: toInput ?? (await defaultRecipient(trx, tenantId, mail.customer_id, mail.from_address)),
             from_address: mail.recipient_address,
             message_id: null,
             in_reply_to: mail.message_id,
@@ -239,7 +257,7 @@ export async function saveDraft(
           userId: auth.user.id,
           action: 'reply_drafted',
           customerId: mail.customer_id,
-          details: { replyId, mailId: mail.id, templateId: template?.id ?? null },
+          details: { replyId, mailId: mail.id, templateId: template?.id ?? null, ...(toInput ? { toAddress: toInput } : {}) },
         });
         await extendLease(trx, config, auth, mail.id, now);
         return;
@@ -253,9 +271,10 @@ export async function saveDraft(
         .updateTable('mail_replies')
         .set({
           state: 'draft',
-          subject: subjectInput ? withRefToken(subjectInput, refNo) : existing.subject,
+          subject: subjectInput ? withRefToken(subjectInput, ref) : existing.subject,
           body: bodyInput ?? existing.body,
           template_id: request.templateId === undefined ? existing.template_id : (template?.id ?? null),
+          to_address: toInput ?? existing.to_address,
           updated_at: now,
         })
         .where('id', '=', replyId)
@@ -267,7 +286,7 @@ export async function saveDraft(
         userId: auth.user.id,
         action: existing.state === 'returned' ? 'reply_reopened' : 'reply_edited',
         customerId: existing.customer_id,
-        details: { replyId },
+        details: { replyId, ...(toInput && toInput !== existing.to_address ? { toAddress: toInput } : {}) },
       });
       await extendLease(trx, config, auth, existing.mail_id, now);
     });
@@ -544,7 +563,7 @@ export async function reviewQueue(handle: DatabaseHandle, auth: AuthContext): Pr
     .limit(REVIEW_QUEUE_LIMIT)
     .execute();
   if (rows.length === 0) return [];
-  const mails = await loadMailViews(db, tenantId, rows.map((row) => row.mail_id));
+  const mails = await loadMailViews(db, tenantId, rows.map((row) => row.mail_id), auth.user);
   const incidents = await loadIncidents(handle.db, tenantId, rows.map((row) => row.incident_id));
   const contactRows = await db
     .selectFrom('contacts')

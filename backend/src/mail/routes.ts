@@ -5,6 +5,7 @@ import {
   MAIL_API,
   MailAddressInput,
   MailCloseRequest,
+  MailMatchRequest,
   MailSettingsUpdate,
   MailTemplateInput,
   MyRepliesQuery,
@@ -14,6 +15,7 @@ import {
   type AgentPresence,
   type MailAddress,
   type MailAddressesResponse,
+  type MailsNeedingMatchResponse,
   type MailOfferResponse,
   type MailSettings,
   type MailTemplate,
@@ -25,6 +27,7 @@ import {
   type SupervisorSummary,
 } from '../../../shared/api.js';
 import { Id, type User } from '../../../shared/domain.js';
+import { safeAttachmentName } from '../../../shared/mail-content.js';
 import type { BackendContext } from '../context.js';
 import { isUniqueViolation } from '../customers/writes.js';
 import { HttpError, parseRequest } from '../http/errors.js';
@@ -32,6 +35,7 @@ import { eventStreams } from '../http/server-sent-events.js';
 import { databaseNow } from './clock.js';
 import { loadMailConfig, type MailConfig } from './config.js';
 import { closeMail, dispatchSettings, heartbeat, offerMail, queueCounts, releaseMail, setAgentStatus } from './dispatch.js';
+import { matchMail, mailsNeedingMatch, needsMatchingCount } from './matching.js';
 import { createMailNotifier, type MailNotifier } from './notify.js';
 import {
   approveReply,
@@ -73,10 +77,16 @@ function assertAdmin(user: User): void {
   if (user.role !== 'admin') throw new HttpError('forbidden', 'for admins only');
 }
 
-/** `filename*` (RFC 5987) keeps any name; the plain `filename` is an ASCII stand-in. */
-function contentDisposition(filename: string): string {
-  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+/**
+ * RFC 6266: `filename*` (RFC 5987, UTF-8, percent-encoded beyond attr-char) keeps any name, and
+ * the plain `filename` is an ASCII stand-in for old clients. The name is neutralised again here
+ * (path parts, controls, bidi overrides), so a row stored before that rule still downloads safely.
+ */
+export function contentDisposition(sentName: string): string {
+  const filename = safeAttachmentName(sentName);
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\%]/g, '_');
+  const encoded = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
 /**
@@ -123,7 +133,7 @@ export function registerMailRoutes(app: FastifyInstance, ctx: BackendContext, op
   app.post(MAIL_API.mailOffer, async (request): Promise<MailOfferResponse> => offerMail(handle, notifier, config, request.auth));
 
   const visibleMail = async (user: User, tenantId: string, mailId: string): Promise<MailView> => {
-    const mail = await loadMailView(db, tenantId, mailId);
+    const mail = await loadMailView(db, tenantId, mailId, user);
     await assertMaySeeCustomer(db, user, tenantId, mail.customerId, `no mail ${mailId}`);
     return mail;
   };
@@ -177,7 +187,17 @@ export function registerMailRoutes(app: FastifyInstance, ctx: BackendContext, op
     const { id } = parseRequest(IdParams, request.params, 'params');
     const body = parseRequest(MailCloseRequest, request.body, 'body');
     await closeMail(handle, notifier, config, request.auth, id, body.note);
-    return loadMailView(db, request.auth.tenant.id, id);
+    return loadMailView(db, request.auth.tenant.id, id, request.auth.user);
+  });
+
+  // ── Needs matching ──
+  app.get(MAIL_API.mailsNeedingMatch, async (request): Promise<MailsNeedingMatchResponse> => ({
+    mails: await mailsNeedingMatch(handle, request.auth),
+  }));
+  app.post(MAIL_API.mailMatch, async (request): Promise<MailView> => {
+    const { id } = parseRequest(IdParams, request.params, 'params');
+    const body = parseRequest(MailMatchRequest, request.body, 'body');
+    return matchMail(handle, notifier, request.auth, id, body);
   });
 
   // ── Templates ──
@@ -316,6 +336,7 @@ function registerMailEvents(app: FastifyInstance, ctx: BackendContext, config: M
     const supervisor = isSupervisor(user);
     const stream = openEventStream<'queue' | 'summary'>(request, reply);
     let lastWaiting = -1;
+    let lastNeedsMatching = -1;
     let pushing = false;
     let again = false;
     const push = async () => {
@@ -329,9 +350,11 @@ function registerMailEvents(app: FastifyInstance, ctx: BackendContext, config: M
           again = false;
           const now = await databaseNow(db, ctx.handle.dialect);
           const { waiting } = await queueCounts(db, tenant.id, now, config);
-          if (waiting !== lastWaiting) {
+          const needsMatching = await needsMatchingCount(ctx.handle, tenant.id);
+          if (waiting !== lastWaiting || needsMatching !== lastNeedsMatching) {
             lastWaiting = waiting;
-            stream.send('queue', { waiting });
+            lastNeedsMatching = needsMatching;
+            stream.send('queue', { waiting, needsMatching });
           }
           if (supervisor) stream.send('summary', await supervisorSummary(db, ctx.handle.dialect, config, tenant.id, user));
         } while (again && stream.isOpen());

@@ -36,6 +36,11 @@ export function mailTrx(trx: Transaction<Database>): Transaction<MailDatabase> {
 export interface IncidentRefColumns {
   /** Per-tenant human reference (`INC-123`); given lazily to incidents made elsewhere. */
   ref_no: number | null;
+  /**
+   * The random part of the incident's subject token (`[#INC-123-K7QX9M2P]`, migration 006):
+   * without it a token is a guess. Given with the first token, like `ref_no`.
+   */
+  ref_key: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface IncidentRefCountersTable {
@@ -64,6 +69,13 @@ export interface MailSettingsTable {
 
 export type MailQueueState = 'waiting' | 'answered' | 'closed';
 export type ThreadMatch = 'in_reply_to' | 'references' | 'subject_token' | 'sender' | 'new_customer';
+export type MailMatchState = 'matched' | 'needs_matching';
+/**
+ * Why a mail waits for an operator to match it. unknown_sender: it points at an incident but
+ * its sender is not one of that customer's addresses. customer_mismatch: the sender is another
+ * customer's address. unverified_token: its subject token lacks the incident's key (old or guessed).
+ */
+export type MailMatchProblem = 'unknown_sender' | 'customer_mismatch' | 'unverified_token';
 
 export interface MailMessagesTable {
   id: string;
@@ -110,6 +122,15 @@ export interface MailMessagesTable {
   handled_by: string | null;
   handled_at: string | null;
   close_note: string | null;
+  /** Migration 006: until matched, the mail is filed with its sender and not offered. */
+  match_state: ColumnType<MailMatchState, MailMatchState | undefined, MailMatchState>;
+  match_problem: ColumnType<MailMatchProblem | null, MailMatchProblem | null | undefined, MailMatchProblem | null>;
+  /** The incident the mail's headers or subject token point at (where it did not go). */
+  claimed_incident_id: ColumnType<string | null, string | null | undefined, string | null>;
+  matched_by: ColumnType<string | null, string | null | undefined, string | null>;
+  matched_at: ColumnType<string | null, string | null | undefined, string | null>;
+  /** 1 when the sanitiser could not keep all of the HTML part's text. */
+  html_lost_text: ColumnType<number, number | undefined, number>;
 }
 
 export type AttachmentRejection = 'too_large' | 'type_not_allowed' | 'too_many';

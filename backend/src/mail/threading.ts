@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { MailDatabase } from './schema.js';
 
@@ -19,22 +19,49 @@ export function extractMessageIds(header: string | string[] | undefined | null):
   return [...new Set(ids.filter((id) => id.length > 0))];
 }
 
-const REF_TOKEN = /\[#INC-(\d{1,9})\]/i;
+/** `[#INC-123-K7QX9M2P]`; the key part is optional here so that old and guessed tokens are recognised (and not trusted). */
+const REF_TOKEN = /\[#INC-(\d{1,9})(?:-([A-Za-z0-9]{1,32}))?\]/i;
+/** 8 characters of Crockford base32: 40 random bits, far beyond guessing by mail. */
+const KEY_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const KEY_LENGTH = 8;
+
+export interface IncidentRef {
+  refNo: number;
+  key: string;
+}
 
 export function formatIncidentRef(refNo: number): string {
   return `INC-${refNo}`;
 }
 
-/** The incident number of a `[#INC-123]` token in a subject, or null. */
-export function refFromSubject(subject: string): number | null {
-  const match = REF_TOKEN.exec(subject);
-  return match ? Number(match[1]) : null;
+export function newRefKey(): string {
+  const bytes = randomBytes(KEY_LENGTH);
+  return [...bytes].map((byte) => KEY_ALPHABET[byte % KEY_ALPHABET.length]).join('');
 }
 
-/** The subject with this incident's `[#INC-n]` token, once (a token of another incident is replaced). */
-export function withRefToken(subject: string, refNo: number): string {
+/** The token of a subject: its incident number and, if present, its key (upper-cased). */
+export function refFromSubject(subject: string): { refNo: number; key: string | null } | null {
+  const match = REF_TOKEN.exec(subject);
+  if (!match) return null;
+  return { refNo: Number(match[1]), key: match[2] ? match[2].toUpperCase() : null };
+}
+
+/** Whether a token's key is the incident's, compared in constant time. */
+export function refKeyMatches(given: string | null, stored: string | null): boolean {
+  if (given === null || stored === null) return false;
+  const a = Buffer.from(given.toUpperCase());
+  const b = Buffer.from(stored.toUpperCase());
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function formatRefToken(ref: IncidentRef): string {
+  return `[#${formatIncidentRef(ref.refNo)}-${ref.key}]`;
+}
+
+/** The subject with this incident's token, once (a token of another incident, or an old bare one, is replaced). */
+export function withRefToken(subject: string, ref: IncidentRef): string {
   const trimmed = subject.trim() || '(no subject)';
-  const token = `[#${formatIncidentRef(refNo)}]`;
+  const token = formatRefToken(ref);
   return REF_TOKEN.test(trimmed) ? trimmed.replace(REF_TOKEN, token) : `${trimmed} ${token}`;
 }
 
@@ -42,9 +69,9 @@ export function withRefToken(subject: string, refNo: number): string {
  * The subject of our reply: `Re: ` once, and the incident's token once, so that a customer
  * who answers from a client that drops In-Reply-To still lands in the same incident.
  */
-export function replySubject(customerSubject: string, refNo: number): string {
+export function replySubject(customerSubject: string, ref: IncidentRef): string {
   const subject = customerSubject.trim() || '(no subject)';
-  return withRefToken(/^re\s*:/i.test(subject) ? subject : `Re: ${subject}`, refNo);
+  return withRefToken(/^re\s*:/i.test(subject) ? subject : `Re: ${subject}`, ref);
 }
 
 /** Our Message-ID for a reply, in the domain of the address it is sent from. */
@@ -54,35 +81,39 @@ export function newMessageId(fromAddress: string): string {
 }
 
 /**
- * The incident's per-tenant reference number, given on first use. Incidents made by other
- * parts of the backend (notes, calls, the seed) get theirs only when mail needs one.
+ * The incident's per-tenant reference number and token key, given on first use. Incidents made
+ * by other parts of the backend (notes, calls, the seed) get theirs only when mail needs one;
+ * incidents numbered before keys existed get their key the same way.
  *
  * The counter row is bumped with UPDATE … RETURNING, which holds its lock to the end of the
  * transaction, so two transactions never hand out the same number; the incident is updated
  * only while it still has none, and re-read, so a number lost to a race is skipped, never
  * given twice. Lock order is counter after tenant row (change log) everywhere, so no deadlock.
  */
-export async function ensureIncidentRef(trx: Transaction<MailDatabase>, tenantId: string, incidentId: string): Promise<number> {
-  const current = await trx.selectFrom('incidents').select('ref_no').where('id', '=', incidentId).executeTakeFirstOrThrow();
-  if (current.ref_no !== null) return current.ref_no;
-  await trx
-    .insertInto('incident_ref_counters')
-    .values({ tenant_id: tenantId, last_ref: 0 })
-    .onConflict((oc) => oc.column('tenant_id').doNothing())
-    .execute();
-  const bumped = await trx
-    .updateTable('incident_ref_counters')
-    .set((eb) => ({ last_ref: eb('last_ref', '+', 1) }))
-    .where('tenant_id', '=', tenantId)
-    .returning('last_ref')
-    .executeTakeFirstOrThrow();
-  await trx
-    .updateTable('incidents')
-    .set({ ref_no: bumped.last_ref })
-    .where('id', '=', incidentId)
-    .where('ref_no', 'is', null)
-    .execute();
-  const after = await trx.selectFrom('incidents').select('ref_no').where('id', '=', incidentId).executeTakeFirstOrThrow();
-  if (after.ref_no === null) throw new Error(`incident ${incidentId}: reference number was not stored`);
-  return after.ref_no;
+export async function ensureIncidentRef(trx: Transaction<MailDatabase>, tenantId: string, incidentId: string): Promise<IncidentRef> {
+  const current = await trx.selectFrom('incidents').select(['ref_no', 'ref_key']).where('id', '=', incidentId).executeTakeFirstOrThrow();
+  if (current.ref_no !== null && current.ref_key !== null) return { refNo: current.ref_no, key: current.ref_key };
+  if (current.ref_no === null) {
+    await trx
+      .insertInto('incident_ref_counters')
+      .values({ tenant_id: tenantId, last_ref: 0 })
+      .onConflict((oc) => oc.column('tenant_id').doNothing())
+      .execute();
+    const bumped = await trx
+      .updateTable('incident_ref_counters')
+      .set((eb) => ({ last_ref: eb('last_ref', '+', 1) }))
+      .where('tenant_id', '=', tenantId)
+      .returning('last_ref')
+      .executeTakeFirstOrThrow();
+    await trx
+      .updateTable('incidents')
+      .set({ ref_no: bumped.last_ref })
+      .where('id', '=', incidentId)
+      .where('ref_no', 'is', null)
+      .execute();
+  }
+  await trx.updateTable('incidents').set({ ref_key: newRefKey() }).where('id', '=', incidentId).where('ref_key', 'is', null).execute();
+  const after = await trx.selectFrom('incidents').select(['ref_no', 'ref_key']).where('id', '=', incidentId).executeTakeFirstOrThrow();
+  if (after.ref_no === null || after.ref_key === null) throw new Error(`incident ${incidentId}: reference number was not stored`);
+  return { refNo: after.ref_no, key: after.ref_key };
 }

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { MailView, ReplyView } from '../../../shared/api.js';
 import type { Classification, User } from '../../../shared/domain.js';
 import { maySeeCustomer } from '../../../shared/permissions.js';
@@ -15,8 +15,17 @@ function parseList(text: string): string[] {
   }
 }
 
-/** Mails of a tenant by id, as the API shows them. Callers check visibility first. */
-export async function loadMailViews(db: Kysely<MailDatabase>, tenantId: string, ids: readonly string[]): Promise<Map<string, MailView>> {
+/**
+ * Mails of a tenant by id, as `viewer` is shown them. Callers check that the viewer may see each
+ * mail's customer first; other customers the mail touches (the one its token points at, others
+ * with the sender's address) are named only when the viewer may see them.
+ */
+export async function loadMailViews(
+  db: Kysely<MailDatabase>,
+  tenantId: string,
+  ids: readonly string[],
+  viewer: User,
+): Promise<Map<string, MailView>> {
   const result = new Map<string, MailView>();
   if (ids.length === 0) return result;
   const rows = await db
@@ -28,6 +37,7 @@ export async function loadMailViews(db: Kysely<MailDatabase>, tenantId: string, 
       'm.cc_addresses', 'm.recipient_address', 'm.received_at', 'm.date_header', 'm.text_body', 'm.html_sanitized',
       'm.raw_size', 'm.raw_truncated', 'm.customer_id', 'm.incident_id', 'm.contact_id', 'm.thread_match',
       'm.queue_state', 'm.lease_user_id', 'm.lease_expires_at', 'm.handled_by', 'm.close_note',
+      'm.match_state', 'm.match_problem', 'm.claimed_incident_id', 'm.html_lost_text',
       'c.name as customer_name', 'i.title as incident_title', 'i.ref_no',
     ])
     .where('m.tenant_id', '=', tenantId)
@@ -41,7 +51,39 @@ export async function loadMailViews(db: Kysely<MailDatabase>, tenantId: string, 
     .orderBy('mail_id')
     .orderBy('position')
     .execute();
+  const customerIds = [...new Set(rows.map((row) => row.customer_id))];
+  const customerEmails = customerIds.length === 0 ? [] : await db
+    .selectFrom('customer_emails')
+    .select(['customer_id', 'email'])
+    .where('tenant_id', '=', tenantId)
+    .where('customer_id', 'in', customerIds)
+    .orderBy('customer_id')
+    .orderBy('position')
+    .execute();
+  const senderAddresses = [...new Set(rows.map((row) => row.from_address.toLowerCase()))];
+  const senderCustomers = senderAddresses.length === 0 ? [] : await db
+    .selectFrom('customer_emails as e')
+    .innerJoin('customers as c', 'c.id', 'e.customer_id')
+    .select([sql<string>`lower(e.email)`.as('address'), 'c.id', 'c.name', 'c.classification', 'c.branch'])
+    .where('e.tenant_id', '=', tenantId)
+    .where(sql<string>`lower(e.email)`, 'in', senderAddresses)
+    .orderBy('c.name')
+    .execute();
+  const claimedIds = [...new Set(rows.flatMap((row) => (row.claimed_incident_id ? [row.claimed_incident_id] : [])))];
+  const claimed = claimedIds.length === 0 ? [] : await db
+    .selectFrom('incidents as i')
+    .innerJoin('customers as c', 'c.id', 'i.customer_id')
+    .select(['i.id', 'i.title', 'i.ref_no', 'c.id as customer_id', 'c.name as customer_name', 'c.classification', 'c.branch'])
+    .where('i.tenant_id', '=', tenantId)
+    .where('i.id', 'in', claimedIds)
+    .execute();
+  const visible = (customer: { classification: number; branch: string | null }) =>
+    maySeeCustomer(viewer, { classification: customer.classification as Classification, branch: customer.branch });
   for (const row of rows) {
+    const emails = customerEmails.filter((e) => e.customer_id === row.customer_id).map((e) => e.email);
+    const fromLower = row.from_address.toLowerCase();
+    const claim = row.claimed_incident_id ? claimed.find((c) => c.id === row.claimed_incident_id) : undefined;
+    const claimVisible = claim !== undefined && visible(claim);
     result.set(row.id, {
       id: row.id,
       kind: row.kind,
@@ -74,13 +116,32 @@ export async function loadMailViews(db: Kysely<MailDatabase>, tenantId: string, 
       leaseExpiresAt: row.lease_expires_at,
       handledBy: row.handled_by,
       closeNote: row.close_note,
+      matchState: row.match_state,
+      matchProblem: row.match_problem,
+      claimedIncident:
+        claim && claimVisible
+          ? {
+              incidentId: claim.id,
+              incidentRef: claim.ref_no === null ? null : formatIncidentRef(claim.ref_no),
+              incidentTitle: claim.title,
+              customerId: claim.customer_id,
+              customerName: claim.customer_name,
+            }
+          : null,
+      claimedIncidentHidden: claim !== undefined && !claimVisible,
+      senderKnown: emails.some((email) => email.toLowerCase() === fromLower),
+      senderCustomers: senderCustomers
+        .filter((c) => c.address === fromLower && c.id !== row.customer_id && visible(c))
+        .map((c) => ({ id: c.id, name: c.name })),
+      customerEmails: emails,
+      htmlLostText: row.html_lost_text === 1,
     });
   }
   return result;
 }
 
-export async function loadMailView(db: Kysely<MailDatabase>, tenantId: string, id: string): Promise<MailView> {
-  const view = (await loadMailViews(db, tenantId, [id])).get(id);
+export async function loadMailView(db: Kysely<MailDatabase>, tenantId: string, id: string, viewer: User): Promise<MailView> {
+  const view = (await loadMailViews(db, tenantId, [id], viewer)).get(id);
   if (!view) throw new HttpError('not_found', `no mail ${id}`);
   return view;
 }
@@ -101,7 +162,12 @@ export async function assertMaySeeCustomer(db: Kysely<MailDatabase>, user: User,
   }
 }
 
-type ReplyRow = Selectable<MailRepliesTable> & { author_name: string; reviewer_name: string | null; ref_no: number | null };
+type ReplyRow = Selectable<MailRepliesTable> & {
+  author_name: string;
+  reviewer_name: string | null;
+  ref_no: number | null;
+  to_address_known: number | string | boolean | null;
+};
 
 export function toReplyView(row: ReplyRow): ReplyView {
   return {
@@ -118,6 +184,7 @@ export function toReplyView(row: ReplyRow): ReplyView {
     submittedBody: row.edited_by_reviewer === 1 ? row.submitted_body : null,
     editedByReviewer: row.edited_by_reviewer === 1,
     toAddress: row.to_address,
+    toAddressKnown: Number(row.to_address_known) === 1 || row.to_address_known === true,
     fromAddress: row.from_address,
     messageId: row.message_id,
     reviewComment: row.review_comment,
@@ -145,6 +212,12 @@ export function replyQuery(db: Kysely<MailDatabase>, tenantId: string) {
     .innerJoin('incidents as i', 'i.id', 'r.incident_id')
     .selectAll('r')
     .select(['a.display_name as author_name', 'v.display_name as reviewer_name', 'i.ref_no'])
+    // Against the customer's addresses as they are now, so an address removed since is warned about.
+    .select(
+      sql<number>`case when exists (select 1 from customer_emails e where e.customer_id = r.customer_id and lower(e.email) = lower(r.to_address)) then 1 else 0 end`.as(
+        'to_address_known',
+      ),
+    )
     .where('r.tenant_id', '=', tenantId);
 }
 

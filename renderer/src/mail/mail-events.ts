@@ -1,6 +1,7 @@
 import type { TsunaguBridge } from '../../../shared/ipc.js';
 import { onFreeForMail } from './availability.js';
 import { useMailDeskStore } from './stores/desk.js';
+import { useMatchingStore } from './stores/matching.js';
 import { useReturnedRepliesStore } from './stores/returned.js';
 import { useReviewStore } from './stores/review.js';
 
@@ -14,6 +15,7 @@ export function connectMailEvents(bridge: TsunaguBridge): () => void {
   const offQueue = bridge.on('mail:queue', () => {
     void useMailDeskStore.getState().askNext();
     if (useReturnedRepliesStore.getState().phase !== 'idle') void useReturnedRepliesStore.getState().load();
+    if (useMatchingStore.getState().phase !== 'idle') void useMatchingStore.getState().load();
   });
   const offSummary = bridge.on('supervisor:summary', (summary) => useReviewStore.getState().applySummary(summary));
   const offDrafts = bridge.on('mail:localDrafts', ({ drafts }) => useMailDeskStore.getState().applyLocalDrafts(drafts));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildMailSrcdoc, decodeCss, IMAGE_PLACEHOLDER, linksInText, mailFrameCsp, MAX_INLINE_IMAGE_CHARS, sanitizeMailHtml } from './sanitize.js';
+import { decodeCss } from '../../../shared/mail-content.js';
+import { buildMailSrcdoc, IMAGE_PLACEHOLDER, linksInText, mailFrameCsp, MAX_INLINE_IMAGE_CHARS, sanitizeMailHtml } from './sanitize.js';
 
 /** The sanitised HTML parsed again, to look at what a browser would build from it. */
 function parse(html: string): Document {

@@ -1,5 +1,6 @@
 import DOMPurify from 'dompurify';
 import { toExternalUrl } from '../../../shared/ipc.js';
+import { cssRunsCode, decodeCss } from '../../../shared/mail-content.js';
 
 /**
  * Untrusted mail HTML, made inert before it goes into a sandboxed frame. The backend has
@@ -60,8 +61,6 @@ const FORBIDDEN_ATTRIBUTES = [
   'target', 'rel', 'autofocus', 'tabindex', 'accesskey', 'contenteditable',
 ];
 
-/** Things in CSS that run code, bind behaviour, pull in other stylesheets or fetch without url(). */
-const DANGEROUS_CSS = /expression\s*\(|javascript\s*:|vbscript\s*:|-moz-binding|behavior\s*:|@import|image-set\s*\(|\bsrc\s*\(|<\s*[/!a-z]/i;
 const CSS_URL = /url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"]*))\s*\)/gi;
 
 export function sanitizeMailHtml(dirty: string, options: SanitiseOptions): SanitisedMail {
@@ -71,7 +70,7 @@ export function sanitizeMailHtml(dirty: string, options: SanitiseOptions): Sanit
 
   const cleanCss = (css: string): string | null => {
     const readable = decodeCss(css);
-    if (DANGEROUS_CSS.test(readable)) return null;
+    if (cssRunsCode(readable)) return null;
     return readable.replace(CSS_URL, (_whole, double?: string, single?: string, bare?: string) => {
       const url = (double ?? single ?? bare ?? '').trim();
       if (isInlineImage(url)) return `url("${url}")`;
@@ -137,21 +136,6 @@ function neutraliseLink(anchor: Element, links: MailLink[]): void {
 
 function isInlineImage(url: string): boolean {
   return url.length <= MAX_INLINE_IMAGE_CHARS && INLINE_IMAGE.test(url);
-}
-
-/**
- * CSS as the browser will read it: comments removed and escapes decoded, so `\65 xpression(`
- * or `java\script:` are seen for what they are. What is checked is what is kept.
- */
-export function decodeCss(css: string): string {
-  return css
-    .replace(/\/\*[\s\S]*?(?:\*\/|$)/g, '')
-    .replace(/\\([0-9a-f]{1,6})[ \t\n\f]?/gi, (_whole, hex: string) => {
-      const code = Number.parseInt(hex, 16);
-      return code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff) ? '\ufffd' : String.fromCodePoint(code);
-    })
-    .replace(/\\\n/g, '')
-    .replace(/\\(.)/g, '$1');
 }
 
 /** Links of a plain-text mail, for the same list (and the same confirmation) as HTML links. */

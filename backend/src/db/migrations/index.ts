@@ -5,6 +5,7 @@ import * as m002 from './002_mail.js';
 import * as m003 from './003_telephony.js';
 import * as m004 from './004_hardening.js';
 import * as m005 from './005_sip_identities.js';
+import * as m006 from './006_mail_matching.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '003_telephony': m003,
   '004_hardening': m004,
   '005_sip_identities': m005,
+  '006_mail_matching': m006,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

@@ -1,6 +1,7 @@
 import { useId, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { MailView } from '../../../../shared/api.js';
+import { mailPartsDiffer, sanitiserLostText } from '../../../../shared/mail-content.js';
 import { buildMailSrcdoc, linksInText, MAIL_FRAME_SANDBOX, sanitizeMailHtml, type MailLink } from '../sanitize.js';
 import { LinkConfirmDialog } from './LinkConfirmDialog.js';
 
@@ -10,7 +11,14 @@ import { LinkConfirmDialog } from './LinkConfirmDialog.js';
  * its plain text. Remote images wait for "show images". Links are listed under the frame and
  * open only after confirmation. Give it `key={mail.id}`: the choices are per mail.
  */
-export function MailBody({ mail }: { mail: Pick<MailView, 'html' | 'text' | 'subject'> }) {
+/** The words of an HTML fragment, as a reader sees them (DOMParser runs no script and loads nothing). */
+function textOfHtml(html: string): string {
+  const document = new DOMParser().parseFromString(html, 'text/html');
+  for (const element of document.querySelectorAll('script, style, title')) element.remove();
+  return document.body.textContent ?? '';
+}
+
+export function MailBody({ mail }: { mail: Pick<MailView, 'html' | 'text' | 'subject'> & Partial<Pick<MailView, 'htmlLostText'>> }) {
   const { t } = useTranslation();
   const linksHeading = useId();
   const [remoteImages, setRemoteImages] = useState(false);
@@ -20,6 +28,17 @@ export function MailBody({ mail }: { mail: Pick<MailView, 'html' | 'text' | 'sub
   const sanitised = useMemo(() => (mail.html ? sanitizeMailHtml(mail.html, { remoteImages }) : null), [mail.html, remoteImages]);
   const srcdoc = useMemo(() => (sanitised ? buildMailSrcdoc(sanitised.html, remoteImages) : ''), [sanitised, remoteImages]);
   const links = format === 'html' && sanitised ? sanitised.links : linksInText(mail.text);
+  // What the operator reads (HTML) and what the incident keeps (plain text) may tell different stories.
+  const partsDiffer = useMemo(() => (sanitised ? mailPartsDiffer(textOfHtml(sanitised.html), mail.text) : false), [sanitised, mail.text]);
+  const lostText = useMemo(
+    () => (mail.html && sanitised ? mail.htmlLostText === true || sanitiserLostText(textOfHtml(mail.html), textOfHtml(sanitised.html)) : false),
+    [mail.html, mail.htmlLostText, sanitised],
+  );
+  const switchTo = (next: 'html' | 'text') => (
+    <button type="button" data-testid={`show-${next}`} onClick={() => setFormat(next)}>
+      {next === 'text' ? t('mail.body.showPlainText') : t('mail.body.showFormatted')}
+    </button>
+  );
 
   return (
     <div className="mail-body" data-testid="mail-body">
@@ -32,6 +51,21 @@ export function MailBody({ mail }: { mail: Pick<MailView, 'html' | 'text' | 'sub
             {t('mail.body.plainText')}
           </button>
         </div>
+      )}
+      {mail.html && (
+        <p className="hint part-notice" data-testid="mail-part-shown" data-part={format}>
+          {format === 'html' ? t('mail.body.showingHtml') : t('mail.body.showingText')}
+        </p>
+      )}
+      {mail.html && partsDiffer && (
+        <p className="warning" role="alert" data-testid="mail-parts-differ">
+          {t('mail.body.partsDiffer')} {switchTo(format === 'html' ? 'text' : 'html')}
+        </p>
+      )}
+      {format === 'html' && lostText && (
+        <p className="warning" role="alert" data-testid="mail-lost-text">
+          {t('mail.body.lostText')} {switchTo('text')}
+        </p>
       )}
       {format === 'html' && sanitised && (
         <>

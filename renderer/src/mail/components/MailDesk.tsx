@@ -9,6 +9,7 @@ import { useMailDeskStore } from '../stores/desk.js';
 import { useReturnedRepliesStore } from '../stores/returned.js';
 import { MailBody } from './MailBody.js';
 import { MailHeaders } from './MailHeaders.js';
+import { NeedsMatching } from './NeedsMatching.js';
 import { ReplyComposer } from './ReplyComposer.js';
 
 /**
@@ -46,6 +47,7 @@ export function MailDesk() {
       )}
       {returnedCount > 0 && <p className="hint">{t('mail.desk.returnedWaiting', { count: returnedCount })}</p>}
       <LocalDrafts />
+      <NeedsMatching />
       {mail && composing && (
         <article className="offered-mail" data-testid="offered-mail" data-mail-id={mail.id} aria-label={t('mail.desk.offeredLabel')}>
           <div className="mail-columns">
@@ -61,6 +63,7 @@ export function MailDesk() {
                 mail={mail}
                 initialSubject={composing.subject}
                 initialBody={composing.body}
+                {...(composing.toAddress ? { initialTo: composing.toAddress } : {})}
                 existing={composing.existing}
                 onSubmitted={() => useMailDeskStore.getState().finish({ kind: 'submitted', subject: mail.subject })}
               />

@@ -43,6 +43,7 @@ function pendingReply(overrides: Partial<ReplyView>): ReplyView {
     submittedBody: 'ご連絡ありがとうございます。',
     editedByReviewer: false,
     toAddress: 'taro.yamada@example.jp',
+    toAddressKnown: true,
     fromAddress: 'support@demo.tsunagu.localhost',
     messageId: null,
     reviewComment: null,
@@ -94,7 +95,7 @@ describe('the operator mail desk', () => {
     fireEvent.click(screen.getByTestId('area-mail'));
     await waitFor(() => expect(screen.getByTestId('mail-desk').dataset.phase).toBe('none'));
     bridge.mail.queue(makeMail({ id: 'mail-2', subject: 'New question' }));
-    act(() => bridge.emit('mail:queue', { waiting: 1 }));
+    act(() => bridge.emit('mail:queue', { waiting: 1, needsMatching: 0 }));
     expect(within(await screen.findByTestId('offered-mail')).getByTestId('mail-subject').textContent).toBe('New question');
   });
 
@@ -235,7 +236,7 @@ describe('mail and the phone', () => {
     await screen.findByTestId('mail-desk');
     await waitFor(() => expect(bridge.callsTo('reply:localDrafts')).toHaveLength(1));
     expect(bridge.callsTo('mail:offerNext')).toEqual([]);
-    act(() => bridge.emit('mail:queue', { waiting: 1 }));
+    act(() => bridge.emit('mail:queue', { waiting: 1, needsMatching: 0 }));
     expect(bridge.callsTo('mail:offerNext')).toEqual([]);
 
     act(() => usePhoneStore.setState({ status: 'available' }));

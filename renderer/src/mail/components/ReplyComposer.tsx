@@ -14,6 +14,8 @@ export interface ReplyComposerProps {
   mail: MailView;
   initialSubject: string;
   initialBody: string;
+  /** The recipient the backend has for this reply; omitted: the customer's known address (see defaultRecipient). */
+  initialTo?: string;
   /** The backend already has this reply (a saved draft, a returned reply). */
   existing: boolean;
   submitLabel?: string;
@@ -32,7 +34,22 @@ type ComposerStatus =
  * name put in), "save draft" keeps it (on this computer when offline), "submit" sends it to
  * the review queue. Nothing leaves for the customer from here.
  */
-export function ReplyComposer({ replyId, mail, initialSubject, initialBody, existing, submitLabel, onSubmitted }: ReplyComposerProps) {
+/**
+ * Where a reply goes unless the author chooses otherwise, as the backend decides it: the
+ * sender's address when it is one of the customer's, else the customer's first address.
+ */
+export function defaultRecipient(mail: Pick<MailView, 'fromAddress' | 'senderKnown' | 'customerEmails'>): string {
+  return mail.senderKnown ? mail.fromAddress : (mail.customerEmails[0] ?? mail.fromAddress);
+}
+
+function isKnownAddress(mail: Pick<MailView, 'customerEmails'>, address: string): boolean {
+  const wanted = address.trim().toLowerCase();
+  return mail.customerEmails.some((email) => email.toLowerCase() === wanted);
+}
+
+const OTHER_ADDRESS = '';
+
+export function ReplyComposer({ replyId, mail, initialSubject, initialBody, initialTo, existing, submitLabel, onSubmitted }: ReplyComposerProps) {
   const { t } = useTranslation();
   const formId = useId();
   const operatorName = useSessionStore((s) => s.session?.user.displayName ?? '');
@@ -41,6 +58,10 @@ export function ReplyComposer({ replyId, mail, initialSubject, initialBody, exis
   const [subject, setSubject] = useState(initialSubject);
   const [body, setBody] = useState(initialBody);
   const [templateId, setTemplateId] = useState('');
+  const [toAddress, setToAddress] = useState(initialTo ?? defaultRecipient(mail));
+  const choices = [...new Set([...mail.customerEmails, ...(mail.replyTo ? [mail.replyTo] : []), mail.fromAddress].map((a) => a.toLowerCase()))];
+  const [typing, setTyping] = useState(() => !choices.includes(toAddress.toLowerCase()));
+  const recipientKnown = isKnownAddress(mail, toAddress);
   const [savedOnce, setSavedOnce] = useState(existing);
   const [status, setStatus] = useState<ComposerStatus>({ kind: 'idle' });
 
@@ -66,6 +87,7 @@ export function ReplyComposer({ replyId, mail, initialSubject, initialBody, exis
       ...(subject.trim() ? { subject: subject.trim() } : {}),
       body,
       ...(templateId ? { templateId } : {}),
+      toAddress: toAddress.trim(),
     });
     if (!result.ok) {
       setStatus({ kind: 'error', error: result.error });
@@ -117,6 +139,46 @@ export function ReplyComposer({ replyId, mail, initialSubject, initialBody, exis
           ))}
         </select>
         <p className="hint">{t('mail.composer.templateHint')}</p>
+      </div>
+      <div className="field">
+        <label htmlFor={`${formId}-to`}>{t('mail.composer.to')}</label>
+        <select
+          id={`${formId}-to`}
+          value={typing ? OTHER_ADDRESS : toAddress.toLowerCase()}
+          disabled={busy}
+          data-testid="composer-to"
+          onChange={(event) => {
+            const value = event.target.value;
+            setTyping(value === OTHER_ADDRESS);
+            if (value !== OTHER_ADDRESS) setToAddress(value);
+          }}
+        >
+          {choices.map((address) => (
+            <option key={address} value={address}>
+              {isKnownAddress(mail, address)
+                ? t('mail.composer.toKnown', { address })
+                : address === mail.replyTo?.toLowerCase()
+                  ? t('mail.composer.toReplyTo', { address })
+                  : t('mail.composer.toSender', { address })}
+            </option>
+          ))}
+          <option value={OTHER_ADDRESS}>{t('mail.composer.toOther')}</option>
+        </select>
+        {typing && (
+          <input
+            type="email"
+            aria-label={t('mail.composer.toTyped')}
+            value={toAddress}
+            maxLength={320}
+            data-testid="composer-to-typed"
+            onChange={(event) => setToAddress(event.target.value)}
+          />
+        )}
+        {!recipientKnown && (
+          <p className="warning" role="alert" data-testid="composer-recipient-warning">
+            {t('mail.composer.unknownRecipient', { address: toAddress.trim(), customer: mail.customerName })}
+          </p>
+        )}
       </div>
       <div className="field">
         <label htmlFor={`${formId}-subject`}>{t('mail.composer.subject')}</label>

@@ -115,6 +115,7 @@ function ReturnedEditor({ reply, onResubmitted }: { reply: ReplyView; onResubmit
               mail={mail}
               initialSubject={reply.subject}
               initialBody={reply.body}
+              initialTo={reply.toAddress}
               existing
               submitLabel={t('mail.returned.resubmit')}
               onSubmitted={onResubmitted}

@@ -227,8 +227,13 @@ function ReviewItem({ item, drafting, textRef, busy, online, error, onText, onEd
             <dt>{t('mail.composer.subject')}</dt>
             <dd data-testid="review-subject">{reply.subject}</dd>
             <dt>{t('mail.review.to')}</dt>
-            <dd>{reply.toAddress}</dd>
+            <dd data-testid="review-to">{reply.toAddress}</dd>
           </dl>
+          {!reply.toAddressKnown && (
+            <p className="warning" role="alert" data-testid="review-recipient-warning">
+              {t('mail.review.unknownRecipient', { address: reply.toAddress, customer: mail.customerName })}
+            </p>
+          )}
           {drafting?.mode === 'edit' ? (
             <div className="field">
               <label htmlFor={`review-edit-${reply.id}`}>{t('mail.review.editLabel')}</label>

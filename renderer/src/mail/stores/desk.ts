@@ -21,6 +21,8 @@ export interface Composing {
   body: string;
   /** The backend already has a draft under this id (the first save of a new one names the mail). */
   existing: boolean;
+  /** The recipient the backend has for this draft; absent for a new one (the composer's default applies). */
+  toAddress?: string;
 }
 
 interface DeskState {
@@ -79,9 +81,15 @@ async function composingFor(mail: MailView, localDrafts: LocalReplyDraft[]): Pro
   const saved = await invoke('reply:myReplies', { state: 'draft' });
   const server = saved.ok ? saved.value.find((reply) => reply.mailId === mail.id) : undefined;
   if (local) {
-    return { replyId: local.replyId, subject: local.subject ?? server?.subject ?? defaultReplySubject(mail), body: local.body ?? server?.body ?? '', existing: server?.id === local.replyId };
+    return {
+      replyId: local.replyId,
+      subject: local.subject ?? server?.subject ?? defaultReplySubject(mail),
+      body: local.body ?? server?.body ?? '',
+      existing: server?.id === local.replyId,
+      ...(server ? { toAddress: server.toAddress } : {}),
+    };
   }
-  if (server) return { replyId: server.id, subject: server.subject, body: server.body, existing: true };
+  if (server) return { replyId: server.id, subject: server.subject, body: server.body, existing: true, toAddress: server.toAddress };
   return { replyId: crypto.randomUUID(), subject: defaultReplySubject(mail), body: '', existing: false };
 }
 

@@ -1,4 +1,5 @@
 import { resetMailDeskStore } from './desk.js';
+import { resetMatchingStore } from './matching.js';
 import { resetReturnedRepliesStore } from './returned.js';
 import { resetReviewStore } from './review.js';
 import { resetTemplateStore } from './templates.js';
@@ -8,6 +9,7 @@ import { resetWorkAreaStore } from './work-area.js';
 export function resetMailStores(): void {
   resetMailDeskStore();
   resetReturnedRepliesStore();
+  resetMatchingStore();
   resetReviewStore();
   resetTemplateStore();
   resetWorkAreaStore();

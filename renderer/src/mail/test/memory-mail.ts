@@ -42,6 +42,14 @@ export function makeMail(overrides: Partial<MailView> = {}): MailView {
     leaseExpiresAt: null,
     handledBy: null,
     closeNote: null,
+    matchState: 'matched',
+    matchProblem: null,
+    claimedIncident: null,
+    claimedIncidentHidden: false,
+    senderKnown: true,
+    senderCustomers: [],
+    customerEmails: ['taro.yamada@example.jp'],
+    htmlLostText: false,
     ...overrides,
   };
 }
@@ -133,7 +141,10 @@ export class MemoryMail {
     'mail:offerNext': async () => {
       const user = this.#user();
       this.#online();
-      const mail = this.mails.find((candidate) => candidate.queueState === 'waiting' && (candidate.leaseUserId === null || candidate.leaseUserId === user.id));
+      const mail = this.mails.find(
+        (candidate) =>
+          candidate.queueState === 'waiting' && candidate.matchState === 'matched' && (candidate.leaseUserId === null || candidate.leaseUserId === user.id),
+      );
       if (!mail) return { status: 'none', mail: null, leaseExpiresAt: null, agentStatus: 'available' };
       mail.leaseUserId = user.id;
       mail.leaseExpiresAt = '2099-01-01T00:00:00.000Z';
@@ -160,6 +171,30 @@ export class MemoryMail {
       this.#online();
       return this.templates;
     },
+    'mail:needingMatch': async () => {
+      this.#user();
+      this.#online();
+      return this.mails.filter((mail) => mail.queueState === 'waiting' && mail.matchState === 'needs_matching').map((mail) => ({ ...mail }));
+    },
+    'mail:match': async ({ mailId, target }) => {
+      this.#online();
+      const mail = this.#mail(mailId);
+      if (mail.matchState !== 'needs_matching') throw new CodedError('conflict', `mail ${mailId} is matched already`);
+      const claimed = mail.claimedIncident;
+      if (target === 'claimed') {
+        if (!claimed) throw new CodedError('not_found', 'the incident the mail points at is not one you may see');
+        Object.assign(mail, {
+          customerId: claimed.customerId,
+          customerName: claimed.customerName,
+          incidentId: claimed.incidentId,
+          incidentRef: claimed.incidentRef,
+          incidentTitle: claimed.incidentTitle,
+          senderKnown: false,
+        });
+      }
+      Object.assign(mail, { matchState: 'matched' });
+      return { ...mail };
+    },
     'reply:save': async ({ replyId, ...request }) => {
       const user = this.#user();
       if (this.offline) {
@@ -179,7 +214,15 @@ export class MemoryMail {
       const existing = this.replies.get(replyId);
       if (existing) {
         if (existing.state !== 'draft' && existing.state !== 'returned') throw new CodedError('conflict', `the reply is ${existing.state}`);
-        const reply = this.#update(existing, { state: 'draft', subject: request.subject ?? existing.subject, body: request.body ?? existing.body });
+        const toAddress = request.toAddress ?? existing.toAddress;
+        const known = this.#mail(existing.mailId).customerEmails.includes(toAddress);
+        const reply = this.#update(existing, {
+          state: 'draft',
+          subject: request.subject ?? existing.subject,
+          body: request.body ?? existing.body,
+          toAddress,
+          toAddressKnown: known,
+        });
         return { reply, local: null };
       }
       if (!request.mailId) throw new CodedError('invalid_input', 'body.mailId: required to create a reply');
@@ -198,7 +241,8 @@ export class MemoryMail {
         body: request.body ?? '',
         submittedBody: null,
         editedByReviewer: false,
-        toAddress: mail.fromAddress,
+        toAddress: request.toAddress ?? (mail.senderKnown ? mail.fromAddress : (mail.customerEmails[0] ?? mail.fromAddress)),
+        toAddressKnown: mail.customerEmails.includes(request.toAddress ?? (mail.senderKnown ? mail.fromAddress : (mail.customerEmails[0] ?? mail.fromAddress))),
         fromAddress: mail.recipientAddress,
         messageId: null,
         reviewComment: null,
