@@ -10,6 +10,8 @@ export const ERROR_CODES = [
   'offline',
   'conflict',
   'cache_too_new',
+  /** An encrypted local file that this app's key does not open (or no key at all). */
+  'cache_locked',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
