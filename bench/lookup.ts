@@ -1,13 +1,18 @@
 /**
  * `npm run bench:lookup`: lookup and search latency of the app's local cache holding a
- * million customers (about five million contacts), the screen-pop and search-box paths.
+ * million customers (about five million contacts), the screen-pop and search-box paths, on
+ * the plain cache and on the same cache encrypted as the app keeps it, in one run.
  *
- * Builds the cache once with the seed's cache writer (bench/data/, git-ignored) and reuses
- * it while its size and seed match. Prints p50/p99 beside the targets and merges the figures
- * into bench/results.json. A benchmark reports figures; it never fails on a timing.
+ * Builds the cache once with the seed's cache writer (bench/data/, git-ignored), encrypts a
+ * copy, and reuses both while size and seed match. Each benchmark runs the same queries on
+ * the plain and the encrypted cache one after the other (so both see the same machine load),
+ * prints p50/p99 beside the targets and the encrypted/plain p99 ratio (target ≤ 1.5), and
+ * merges the figures into bench/results.json (`<name>` plain, `<name>-encrypted`). A benchmark
+ * reports figures; it never fails on a timing.
  *
  * BENCH_CUSTOMERS (default 1000000) and BENCH_SEED (default 1) choose the data set;
- * BENCH_ITERATIONS (default 2000) the samples per benchmark.
+ * BENCH_ITERATIONS (default 2000) the samples per benchmark; BENCH_CACHE_SIZE_KIB (default:
+ * the app's own setting, CACHE_SIZE_PRAGMA) the SQLite page cache of both connections, for tuning.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,15 +21,17 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { Prng } from '../backend/src/seed/prng.js';
 import type { CustomerGenerator } from '../backend/src/seed/generator.js';
 import { CacheStore } from '../electron/core/cache/cache-store.js';
-import { openCache } from '../electron/core/cache/open-cache.js';
+import { CACHE_SIZE_PRAGMA, openCache } from '../electron/core/cache/open-cache.js';
 import { createMemoryLogger } from '../electron/core/logger.js';
 import type { CustomerRecord } from '../shared/api.js';
 import { formatPhoneForDisplay, nationalDigits } from '../shared/phone.js';
-import { RESULTS_FILE, ensureBenchCache, envInteger, percentile } from './cache-file.js';
+import { RESULTS_FILE, ensureEncryptedBenchCache, envInteger, percentile } from './cache-file.js';
 
 const LOOKUP_TARGET_P99_MS = 5;
 const SEARCH_TARGET_P99_MS = 10;
 const WARMUP_QUERIES = 300;
+/** The issue's bound on what encryption may cost at the tail. */
+const ENCRYPTED_P99_RATIO_TARGET = 1.5;
 
 /** A benchmark query: `run` performs it once and says whether it found what it should. */
 interface Probe {
@@ -101,36 +108,64 @@ function buildProbes(store: CacheStore, generator: CustomerGenerator, seed: numb
   return { phoneLookups, writtenPhoneSearches, kanaSearches, kanjiSearches, latinSearches, emailSearches };
 }
 
+type ProbeSet = ReturnType<typeof buildProbes>;
+
+interface OpenedCache {
+  label: 'plain' | 'encrypted';
+  store: CacheStore;
+  probes: ProbeSet;
+  logger: ReturnType<typeof createMemoryLogger>;
+  close(): void;
+}
+
+function openForBench(label: OpenedCache['label'], file: string, key: Buffer | undefined, cacheSizeKib: number, generator: CustomerGenerator, seed: number, iterations: number): OpenedCache {
+  const db = openCache(file, { key });
+  db.pragma(`cache_size = ${-cacheSizeKib}`);
+  // The core logs every query slower than 40 ms; counted here instead of flooding the table.
+  const logger = createMemoryLogger();
+  const store = new CacheStore(db, { logger });
+  // The same seed on both: the same queries in the same order.
+  const probes = buildProbes(store, generator, seed, iterations);
+  // Warm the page cache and the statement caches the way a running app has them.
+  for (const probe of probes.kanaSearches.slice(0, WARMUP_QUERIES)) probe.run();
+  for (const probe of probes.phoneLookups.slice(0, WARMUP_QUERIES)) probe.run();
+  logger.entries.length = 0;
+  return { label, store, probes, logger, close: () => db.close() };
+}
+
+const BENCHMARKS: { name: string; targetMs: number; probes: (set: ProbeSet) => Probe[] }[] = [
+  { name: 'lookup-phone', targetMs: LOOKUP_TARGET_P99_MS, probes: (set) => set.phoneLookups },
+  { name: 'lookup-phone-written', targetMs: LOOKUP_TARGET_P99_MS, probes: (set) => set.writtenPhoneSearches },
+  { name: 'search-kana', targetMs: SEARCH_TARGET_P99_MS, probes: (set) => set.kanaSearches },
+  { name: 'search-kanji-2char', targetMs: SEARCH_TARGET_P99_MS, probes: (set) => set.kanjiSearches },
+  { name: 'search-latin-prefix', targetMs: SEARCH_TARGET_P99_MS, probes: (set) => set.latinSearches },
+  { name: 'search-email', targetMs: SEARCH_TARGET_P99_MS, probes: (set) => set.emailSearches },
+];
+
 function main(): void {
   const customers = envInteger('BENCH_CUSTOMERS', 1_000_000, 1000, 9_999_999);
   const seed = envInteger('BENCH_SEED', 1, 0, 0xffffffff);
   const iterations = envInteger('BENCH_ITERATIONS', 2000, 100, 1_000_000);
+  const cacheSizeKib = envInteger('BENCH_CACHE_SIZE_KIB', -CACHE_SIZE_PRAGMA, 2000, 16_000_000);
   const cores = os.cpus().length;
 
-  const { file, manifest, plan, built } = ensureBenchCache(customers, seed);
+  const encrypted = ensureEncryptedBenchCache(customers, seed);
+  const { file, manifest, plan, built } = encrypted.plain;
   const { generator } = plan;
   if (built) {
     console.log(`Built in ${manifest.buildSeconds} s: ${manifest.contacts.toLocaleString('en')} contacts, ${manifest.incidents.toLocaleString('en')} incidents`);
   }
-  const db = openCache(file);
-  // The core logs every query slower than 40 ms; counted here instead of flooding the table.
-  const logger = createMemoryLogger();
-  const store = new CacheStore(db, { logger });
+  const caches = [
+    openForBench('plain', file, undefined, cacheSizeKib, generator, seed, iterations),
+    openForBench('encrypted', encrypted.file, encrypted.key, cacheSizeKib, generator, seed, iterations),
+  ];
   try {
-    const probes = buildProbes(store, generator, seed, iterations);
-    // Warm the page cache and the statement caches the way a running app has them.
-    for (const probe of probes.kanaSearches.slice(0, WARMUP_QUERIES)) probe.run();
-    for (const probe of probes.phoneLookups.slice(0, WARMUP_QUERIES)) probe.run();
-
-    logger.entries.length = 0;
-    const results: Measured[] = [
-      measure('lookup-phone', LOOKUP_TARGET_P99_MS, probes.phoneLookups),
-      measure('lookup-phone-written', LOOKUP_TARGET_P99_MS, probes.writtenPhoneSearches),
-      measure('search-kana', SEARCH_TARGET_P99_MS, probes.kanaSearches),
-      measure('search-kanji-2char', SEARCH_TARGET_P99_MS, probes.kanjiSearches),
-      measure('search-latin-prefix', SEARCH_TARGET_P99_MS, probes.latinSearches),
-      measure('search-email', SEARCH_TARGET_P99_MS, probes.emailSearches),
-    ];
+    const results: (Measured & { label: OpenedCache['label'] })[] = [];
+    for (const benchmark of BENCHMARKS) {
+      for (const cache of caches) {
+        results.push({ ...measure(benchmark.name, benchmark.targetMs, benchmark.probes(cache.probes)), label: cache.label });
+      }
+    }
 
     const measuredAt = new Date().toISOString();
     const previous: Record<string, unknown> = fs.existsSync(RESULTS_FILE)
@@ -140,42 +175,58 @@ function main(): void {
 
     console.log(
       `\nCache: ${manifest.customers.toLocaleString('en')} customers, ${manifest.contacts.toLocaleString('en')} contacts` +
-        `${built ? `, built in ${manifest.buildSeconds} s` : ''}; ${cores} cores; ${iterations} samples each (warm)\n`,
+        `${built ? `, built in ${manifest.buildSeconds} s` : ''}; encrypted copy made in ${encrypted.encryptSeconds} s; ` +
+        `cache_size ${cacheSizeKib} KiB per connection; ${cores} cores; ${iterations} samples each (warm)\n`,
     );
-    console.log(`${'benchmark'.padEnd(22)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}  target p99     misses`);
+    console.log(`${'benchmark'.padEnd(22)}${'cache'.padEnd(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}  target p99     misses  enc/plain p99`);
+    const plainP99 = new Map<string, number>();
+    const ratios: number[] = [];
     for (const result of results) {
       const sorted = [...result.samples].sort((a, b) => a - b);
       const p50 = percentile(sorted, 0.5);
       const p99 = percentile(sorted, 0.99);
       const max = sorted[sorted.length - 1] as number;
       const verdict = p99 <= result.targetMs ? 'met' : 'MISSED';
+      let ratioText = '';
+      let ratio: number | null = null;
+      if (result.label === 'plain') plainP99.set(result.name, p99);
+      else {
+        ratio = p99 / (plainP99.get(result.name) as number);
+        ratios.push(ratio);
+        ratioText = `${ratio.toFixed(2)} (≤ ${ENCRYPTED_P99_RATIO_TARGET} ${ratio <= ENCRYPTED_P99_RATIO_TARGET ? 'met' : 'MISSED'})`;
+      }
       console.log(
-        `${result.name.padEnd(22)}${p50.toFixed(3).padStart(9)}${p99.toFixed(3).padStart(9)}${max.toFixed(2).padStart(9)}` +
-          `  ≤ ${String(result.targetMs).padStart(2)} ms ${verdict.padEnd(7)}${String(result.misses).padStart(6)}`,
+        `${result.name.padEnd(22)}${result.label.padEnd(10)}${p50.toFixed(3).padStart(9)}${p99.toFixed(3).padStart(9)}${max.toFixed(2).padStart(9)}` +
+          `  ≤ ${String(result.targetMs).padStart(2)} ms ${verdict.padEnd(7)}${String(result.misses).padStart(6)}  ${ratioText}`,
       );
-      merged[result.name] = {
+      merged[result.label === 'plain' ? result.name : `${result.name}-encrypted`] = {
         p50_ms: round(p50),
         p99_ms: round(p99),
         max_ms: round(max),
         target_p99_ms: result.targetMs,
+        ...(ratio === null ? {} : { p99_ratio_to_plain: round(ratio), target_p99_ratio: ENCRYPTED_P99_RATIO_TARGET }),
         n: result.samples.length,
         misses: result.misses,
         cores,
         customers: manifest.customers,
         contacts: manifest.contacts,
         cache_build_s: manifest.buildSeconds,
+        cache_size_kib: cacheSizeKib,
         // Other work on the machine inflates the tail; the load says how much there was.
         load_average_1m: round(os.loadavg()[0] ?? 0),
         measured_at: measuredAt,
       };
     }
     fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(merged, null, 2)}\n`);
-    const slow = logger.entries.filter((entry) => entry.level === 'warn').length;
-    console.log(`\nQueries the core logged as slow (> 40 ms) during the measurement: ${slow}`);
+    console.log(`\nWorst encrypted/plain p99 ratio: ${Math.max(...ratios).toFixed(2)} (target ≤ ${ENCRYPTED_P99_RATIO_TARGET})`);
+    for (const cache of caches) {
+      const slow = cache.logger.entries.filter((entry) => entry.level === 'warn').length;
+      console.log(`Queries the core logged as slow (> 40 ms) during the measurement, ${cache.label}: ${slow}`);
+    }
     console.log(`"misses" counts lookups that did not return the customer the value was taken from`);
     console.log(`(for kana, kanji and latin searches: queries that returned nothing). Wrote ${path.relative(process.cwd(), RESULTS_FILE)}`);
   } finally {
-    db.close();
+    for (const cache of caches) cache.close();
   }
 }
 

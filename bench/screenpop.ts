@@ -24,6 +24,7 @@ import { chromium, type Browser, type Page } from '@playwright/test';
 import { Prng } from '../backend/src/seed/prng.js';
 import { removeStackDir, root, startStack, type Stack } from '../e2e/support/stack.js';
 import { stopAll } from '../e2e/support/processes.js';
+import { FileCacheKeyStore } from '../electron/core/cache/cache-keys.js';
 import { CacheStore } from '../electron/core/cache/cache-store.js';
 import { openCache } from '../electron/core/cache/open-cache.js';
 import { createStderrLogger } from '../electron/core/logger.js';
@@ -32,7 +33,7 @@ import { freeUdpPort } from '../pbx/test-support/free-port.js';
 import { startTestPbx, type TestPbx } from '../pbx/test-support/test-pbx.js';
 import { nationalDigits } from '../shared/phone.js';
 import { tenantSipUser } from '../shared/sip-identity.js';
-import { BENCH_DIR, ensureBenchCache, envInteger, mergeResults, percentile } from './cache-file.js';
+import { BENCH_DIR, ensureBenchCache, ensureEncryptedBenchCache, envInteger, mergeResults, percentile } from './cache-file.js';
 
 const TARGET_P99_MS = 50;
 const AGENT = { login: 'super1', password: 'super1-pass' };
@@ -52,7 +53,7 @@ interface Sample {
  * to it), marked as fully synced up to the backend's current change-log position so that the
  * app does not take a snapshot over it.
  */
-function installCache(source: string, stack: Stack): { tenantId: string; userId: string } {
+async function installCache(source: string, key: Buffer, stack: Stack): Promise<{ tenantId: string; userId: string }> {
   const [user] = stack.query<{ id: string; tenant_id: string }>(
     `select u.id, u.tenant_id from users u join tenants t on t.id = u.tenant_id where t.slug = 'demo' and u.login = ?`,
     AGENT.login,
@@ -64,7 +65,9 @@ function installCache(source: string, stack: Stack): { tenantId: string; userId:
   const started = performance.now();
   fs.copyFileSync(source, target, fs.constants.COPYFILE_FICLONE);
   console.log(`Copied the cache for ${AGENT.login} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  const db = openCache(target);
+  // The encrypted cache with its key where the browser shell keeps it, as the app leaves them.
+  await new FileCacheKeyStore().save(path.dirname(target), key);
+  const db = openCache(target, { key });
   try {
     const store = new CacheStore(db, { logger: createStderrLogger('warn') });
     store.setMeta(META.snapshotState, 'complete');
@@ -176,7 +179,8 @@ async function main(): Promise<void> {
   const ringMs = envInteger('BENCH_RING_MS', 600, 100, 60_000);
   if (!fs.existsSync(path.join(root, 'dist', 'renderer', 'index.html'))) throw new Error('dist/renderer is missing: run npm run build first');
 
-  const cache = ensureBenchCache(customers, seed);
+  const encrypted = ensureEncryptedBenchCache(customers, seed);
+  const cache = encrypted.plain;
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-bench-screenpop-'));
   let pbx: TestPbx | undefined;
   let stack: Stack | undefined;
@@ -184,7 +188,7 @@ async function main(): Promise<void> {
   try {
     pbx = await startTestPbx();
     stack = await startStack({ customers: 200, sip: { secret: pbx.secret, wsUrl: pbx.wsUrl } });
-    installCache(cache.file, stack);
+    await installCache(encrypted.file, encrypted.key, stack);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required'],

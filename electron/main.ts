@@ -17,6 +17,7 @@ import { toElectronAccelerator } from '../shared/accelerator.js';
 import { IPC_CHANNELS, type IpcChannel, type IpcEvent, type OpenExternalResult, type PHONE_HOTKEY_ACTIONS } from '../shared/ipc.js';
 import { describeZodError } from '../shared/validation.js';
 import { fail, ok, type Result } from '../shared/result.js';
+import { createSafeStorageCacheKeyStore, osKeychainIsReal } from './cache-key.js';
 import { createCore, type Core } from './core/core.js';
 import { createStderrLogger, type Logger } from './core/logger.js';
 import type { TokenStore } from './core/token-store.js';
@@ -91,7 +92,7 @@ class SafeStorageTokenStore implements TokenStore {
   ) {}
 
   async get(): Promise<string | null> {
-    if (!encryptionIsReal()) return null;
+    if (!osKeychainIsReal()) return null;
     let encrypted: Buffer;
     try {
       encrypted = await fs.promises.readFile(this.file);
@@ -110,7 +111,7 @@ class SafeStorageTokenStore implements TokenStore {
   }
 
   async set(token: string | null): Promise<void> {
-    if (token === null || !encryptionIsReal()) {
+    if (token === null || !osKeychainIsReal()) {
       if (token !== null) this.log.warn('no OS keychain available: the session token is kept in memory only', {});
       await fs.promises.rm(this.file, { force: true });
       return;
@@ -119,11 +120,6 @@ class SafeStorageTokenStore implements TokenStore {
     await fs.promises.writeFile(temporary, safeStorage.encryptString(token), { mode: 0o600 });
     await fs.promises.rename(temporary, this.file);
   }
-}
-
-function encryptionIsReal(): boolean {
-  if (!safeStorage.isEncryptionAvailable()) return false;
-  return process.platform !== 'linux' || safeStorage.getSelectedStorageBackend() !== 'basic_text';
 }
 
 function serveRenderer(): void {
@@ -279,6 +275,7 @@ async function main(): Promise<void> {
     dataDir: path.join(userData, 'cache'),
     backendUrl: process.env.TSUNAGU_BACKEND_URL ?? DEFAULT_BACKEND_URL,
     tokenStore: new SafeStorageTokenStore(path.join(userData, 'session-token.bin'), logger),
+    cacheKeys: createSafeStorageCacheKeyStore(logger),
     logger,
     app: { version: app.getVersion(), shell: 'electron', locale: app.getLocale() },
     snapshotWorkerFile: path.join(__dirname, 'snapshot-worker.cjs'),

@@ -24,7 +24,7 @@ await build({
   target: 'node20',
   sourcemap: true,
   // Native and Electron-provided modules are loaded at run time, not bundled.
-  external: ['electron', 'better-sqlite3'],
+  external: ['electron', 'better-sqlite3-multiple-ciphers'],
   logLevel: 'warning',
   logOverride: { 'empty-import-meta': 'silent' },
 });

@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   'cache_too_new',
   /** Too many attempts (sign-in): `retryAfterSeconds` says when to try again. */
   'rate_limited',
+  /** An encrypted local file that this app's key does not open (or no key at all). */
+  'cache_locked',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

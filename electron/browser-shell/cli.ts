@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { describeZodError } from '../../shared/validation.js';
+import { FileCacheKeyStore } from '../core/cache/cache-keys.js';
 import { createCore } from '../core/core.js';
 import { createStderrLogger, type LogLevel } from '../core/logger.js';
 import { MemoryTokenStore } from '../core/token-store.js';
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
     backendUrl: config.TSUNAGU_BACKEND_URL,
     // Important: the browser shell keeps the session token in memory only (ARCHITECTURE.md).
     tokenStore: new MemoryTokenStore(),
+    // Important: weaker than the Electron shell's keychain: a 0600 key file beside the cache.
+    cacheKeys: new FileCacheKeyStore(),
     logger,
     app: { shell: 'browser', locale: (config.LANG ?? 'ja_JP').replace('_', '-').split('.')[0] },
   });

@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { SHELL_CLOSE_UNAUTHORISED } from '../../shared/ipc.js';
 import { createCore, type Core } from '../core/core.js';
 import { createMemoryLogger } from '../core/logger.js';
+import { MemoryCacheKeyStore } from '../core/cache/cache-keys.js';
 import { MemoryTokenStore } from '../core/token-store.js';
 import { RENDERER_CSP } from '../csp.js';
 import { startBrowserShellHost, type BrowserShellHost } from './host.js';
@@ -23,7 +24,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(staticDir, 'assets', 'app.js'), 'console.log("app")');
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-host-core-'));
   // Nothing listens on port 9: these tests only need the core's local answers.
-  core = createCore({ dataDir, backendUrl: 'http://127.0.0.1:9', tokenStore: new MemoryTokenStore(), logger: createMemoryLogger() });
+  core = createCore({ dataDir, backendUrl: 'http://127.0.0.1:9', tokenStore: new MemoryTokenStore(), cacheKeys: new MemoryCacheKeyStore(), logger: createMemoryLogger() });
   host = await startBrowserShellHost({ core, staticDir });
 });
 

@@ -12,12 +12,16 @@ import type {
   SessionInfo,
   SyncStatus,
 } from '../../shared/ipc.js';
+import { checkBackendUrl } from '../../shared/backend-url.js';
 import { DEFAULT_REGION, toE164 } from '../../shared/phone.js';
 import { CodedError } from '../../shared/result.js';
 import { normaliseForSearch } from '../../shared/search-text.js';
 import { BackendClient } from './backend-client.js';
+import type { CacheKeyStore } from './cache/cache-keys.js';
 import { CacheStore, DEFAULT_SEARCH_LIMIT } from './cache/cache-store.js';
+import { ensurePrivateFolders } from './cache/encrypted-database.js';
 import { openCache, type CacheDb } from './cache/open-cache.js';
+import { CACHE_FILE, unlockUserCache, wipeUserCache } from './cache/user-cache.js';
 import { createIpcDispatcher, type IpcDispatcher } from './handlers.js';
 import { MailChannel, type MailTuning } from './mail.js';
 import type { Logger } from './logger.js';
@@ -31,6 +35,8 @@ export interface CoreOptions {
   dataDir: string;
   backendUrl: string;
   tokenStore: TokenStore;
+  /** Keeps each user's cache key (the shell decides where: OS keychain, key file). */
+  cacheKeys: CacheKeyStore;
   logger: Logger;
   app?: { version?: string; shell?: 'electron' | 'browser'; locale?: string };
   /** The snapshot worker's entry file; required when the core is bundled (see snapshot-runner.ts). */
@@ -57,10 +63,14 @@ export interface Core {
 const ONLINE_FALLBACK_TIMEOUT_MS = 3_000;
 const SESSION_CHECK_TIMEOUT_MS = 5_000;
 const NOTE_SUMMARY_LENGTH = 120;
+/** How long a sign-out waits for the outbox and offline drafts to reach the backend. */
+const SIGN_OUT_PUSH_TIMEOUT_MS = 5_000;
 
 interface ActiveSession {
   info: SessionInfo;
   client: BackendClient;
+  /** The user's folder: cache, drafts, key. */
+  userDir: string;
   db: CacheDb;
   store: CacheStore;
   engine: SyncEngine;
@@ -86,8 +96,13 @@ export function signedOutStatus(): SyncStatus {
   };
 }
 
-/** The desktop core: session, local cache, sync and the IPC handler table both shells serve. */
+/**
+ * The desktop core: session, local cache, sync and the IPC handler table both shells serve.
+ * Throws (invalid_input) for a backend URL that is neither https nor on loopback.
+ */
 export function createCore(options: CoreOptions): Core {
+  const backend = checkBackendUrl(options.backendUrl);
+  if (!backend.ok) throw new CodedError('invalid_input', backend.message);
   return new DesktopCore(options).toCore();
 }
 
@@ -158,14 +173,15 @@ class DesktopCore {
     this.#assertNotDisposed();
     const client = new BackendClient(this.#o.backendUrl);
     const response = await client.login(credentials);
-    await this.#closeSession({ revoke: true });
+    await this.#closeSession({ revoke: true, wipe: true });
     await this.#o.tokenStore.set(response.token);
     this.#writeLastSession({ user: response.user, tenant: response.tenant });
-    return this.#openSession(response, response.token, true).info;
+    return (await this.#openSession(response, response.token, true)).info;
   }
 
   async #logout(): Promise<null> {
-    await this.#closeSession({ revoke: true });
+    await this.#pushBeforeSignOut();
+    await this.#closeSession({ revoke: true, wipe: true });
     await this.#o.tokenStore.set(null);
     this.#removeLastSession();
     this.#emit('sync:status', signedOutStatus());
@@ -187,25 +203,35 @@ class DesktopCore {
       me = await new BackendClient(this.#o.backendUrl, token).me({ timeoutMs: SESSION_CHECK_TIMEOUT_MS });
     } catch (error) {
       if (error instanceof CodedError && error.code === 'unauthenticated') {
+        // The session expired or the account was disabled while the app was closed.
+        const last = this.#readLastSession();
+        if (last) await wipeUserCache(this.#userDir(last), this.#o.cacheKeys, this.#o.logger);
         await this.#o.tokenStore.set(null);
         this.#removeLastSession();
         return null;
       }
       if (error instanceof CodedError && error.code === 'offline') {
         const last = this.#readLastSession();
-        return last ? this.#openSession(last, token, false).info : null;
+        return last ? (await this.#openSession(last, token, false)).info : null;
       }
       throw error;
     }
     this.#writeLastSession(me);
-    return this.#openSession(me, token, true).info;
+    return (await this.#openSession(me, token, true)).info;
   }
 
-  #openSession(who: LastSession, token: string, online: boolean): ActiveSession {
+  #userDir(who: LastSession): string {
+    return path.join(this.#o.dataDir, pathSegment(who.tenant.id), pathSegment(who.user.id));
+  }
+
+  async #openSession(who: LastSession, token: string, online: boolean): Promise<ActiveSession> {
     const { logger } = this.#o;
     const region = supportedRegion(who.tenant.defaultRegion, logger);
-    const cacheFile = path.join(this.#o.dataDir, pathSegment(who.tenant.id), pathSegment(who.user.id), 'cache.db');
-    const db = openCache(cacheFile);
+    const userDir = this.#userDir(who);
+    ensurePrivateFolders(this.#o.dataDir, userDir);
+    const cacheKey = await unlockUserCache(userDir, this.#o.cacheKeys, logger);
+    const cacheFile = path.join(userDir, CACHE_FILE);
+    const db = openCache(cacheFile, { key: cacheKey });
     try {
       const store = new CacheStore(db, { logger, region });
       const client = new BackendClient(this.#o.backendUrl, token);
@@ -213,6 +239,7 @@ class DesktopCore {
       const engine = new SyncEngine({
         store,
         cacheFile,
+        cacheKey,
         client,
         region,
         logger,
@@ -225,9 +252,9 @@ class DesktopCore {
         },
       });
       const telephony = new TelephonySession({ info, client, store, engine }, logger, this.#o.telephonyTuning);
-      const session: ActiveSession = { info, client, db, store, engine, region, telephony };
+      const session: ActiveSession = { info, client, userDir, db, store, engine, region, telephony };
       engine.onStatus((status) => this.#emit('sync:status', status));
-      this.#mail.open({ user: who.user, client, userDir: path.dirname(cacheFile), online });
+      this.#mail.open({ user: who.user, client, userDir, cacheKey, online });
       this.#session = session;
       engine.start();
       telephony.start();
@@ -240,14 +267,18 @@ class DesktopCore {
 
   async #expire(session: ActiveSession, reason: string): Promise<void> {
     if (this.#session !== session) return;
-    await this.#closeSession({ revoke: false });
+    await this.#closeSession({ revoke: false, wipe: true });
     await this.#o.tokenStore.set(null);
     this.#removeLastSession();
     this.#emit('session:expired', { reason });
     this.#emit('sync:status', signedOutStatus());
   }
 
-  async #closeSession({ revoke }: { revoke: boolean }): Promise<void> {
+  /**
+   * `wipe` (sign-out, expiry, disabled account) removes the user's cached data and key, keeping
+   * only what the backend has not taken yet (see wipeUserCache); a shutdown keeps everything.
+   */
+  async #closeSession({ revoke, wipe }: { revoke: boolean; wipe: boolean }): Promise<void> {
     const session = this.#session;
     if (!session) return;
     this.#session = null;
@@ -255,16 +286,36 @@ class DesktopCore {
     await this.#mail.close({ signOut: revoke });
     await session.engine.stop();
     session.db.close();
+    if (wipe) await wipeUserCache(session.userDir, this.#o.cacheKeys, this.#o.logger);
     if (revoke) {
       // Best effort: offline, the token simply expires on the backend.
       await session.client.logout({ timeoutMs: ONLINE_FALLBACK_TIMEOUT_MS }).catch(() => {});
     }
   }
 
+  /**
+   * A sign-out first gives the outbox and the drafts saved offline a bounded chance to reach
+   * the backend, so that the wipe that follows usually leaves nothing behind; what still
+   * cannot be sent is kept (wipeUserCache).
+   */
+  async #pushBeforeSignOut(): Promise<void> {
+    const session = this.#session;
+    if (!session || !session.engine.status().online) return;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, SIGN_OUT_PUSH_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([Promise.allSettled([session.engine.requestSync(), this.#mail.flushDrafts()]), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async #dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
-    await this.#serial(() => this.#closeSession({ revoke: false }));
+    await this.#serial(() => this.#closeSession({ revoke: false, wipe: false }));
     this.#listeners.clear();
   }
 
@@ -283,7 +334,7 @@ class DesktopCore {
   }
 
   #writeLastSession(last: LastSession): void {
-    fs.mkdirSync(this.#o.dataDir, { recursive: true });
+    fs.mkdirSync(this.#o.dataDir, { recursive: true, mode: 0o700 });
     const temporary = `${this.#lastSessionFile}.${process.pid}.tmp`;
     fs.writeFileSync(temporary, JSON.stringify({ user: last.user, tenant: last.tenant }), { mode: 0o600 });
     fs.renameSync(temporary, this.#lastSessionFile);

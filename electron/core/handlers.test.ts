@@ -7,12 +7,13 @@ import { CodedError } from '../../shared/result.js';
 import { createCore } from './core.js';
 import { createIpcDispatcher } from './handlers.js';
 import { createMemoryLogger } from './logger.js';
+import { MemoryCacheKeyStore } from './cache/cache-keys.js';
 import { MemoryTokenStore } from './token-store.js';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-handlers-'));
 const logger = createMemoryLogger();
 // Nothing listens on this port: these tests never get as far as the backend.
-const core = createCore({ dataDir, backendUrl: 'http://127.0.0.1:9', tokenStore: new MemoryTokenStore(), logger });
+const core = createCore({ dataDir, backendUrl: 'http://127.0.0.1:9', tokenStore: new MemoryTokenStore(), cacheKeys: new MemoryCacheKeyStore(), logger });
 
 afterAll(async () => {
   await core.dispose();

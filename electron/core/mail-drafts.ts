@@ -1,9 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import type { ReplyDraftRequest } from '../../shared/api.js';
 import type { LocalReplyDraft } from '../../shared/ipc.js';
 import { CodedError } from '../../shared/result.js';
+import { openDatabaseFile, type SqliteDb } from './cache/encrypted-database.js';
 
 /**
  * Reply drafts saved while the backend could not be reached, kept on this computer until it
@@ -13,7 +12,8 @@ import { CodedError } from '../../shared/result.js';
  * cache's migrations stay the cache's.
  *
  * The same numbered-migration rules as the cache apply: `PRAGMA user_version` is the schema
- * version, migrations are append-only, and a file from a newer app version is refused.
+ * version, migrations are append-only, and a file from a newer app version is refused. The
+ * file is encrypted with the cache's key, like the cache (encrypted-database.ts).
  */
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE pending_reply_drafts (
@@ -45,12 +45,12 @@ export interface StoredDraft {
 }
 
 export class MailDraftStore {
-  readonly #db: Database.Database;
+  readonly #db: SqliteDb;
 
-  constructor(userDir: string) {
-    fs.mkdirSync(userDir, { recursive: true });
+  /** `key` is the cache's key; only tests open drafts without one. */
+  constructor(userDir: string, key?: Buffer) {
     const file = path.join(userDir, MAIL_DRAFTS_FILE);
-    const db = new Database(file);
+    const db = openDatabaseFile(file, { key, label: 'The local drafts' });
     try {
       db.pragma('busy_timeout = 5000');
       const current = db.pragma('user_version', { simple: true }) as number;

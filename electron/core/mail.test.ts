@@ -8,6 +8,7 @@ import type { Result } from '../../shared/result.js';
 import { buildApp } from '../../backend/src/app.js';
 import { startMailBackend, type MailTestBackend } from '../../backend/src/mail/test-support/mail-backend.js';
 import { DEMO_PASSWORD } from '../../backend/src/testing/fixtures.js';
+import { FileCacheKeyStore } from './cache/cache-keys.js';
 import { createCore, type Core } from './core.js';
 import { createMemoryLogger } from './logger.js';
 import { MAIL_DRAFTS_FILE, MailDraftStore } from './mail-drafts.js';
@@ -65,6 +66,7 @@ function mailCore(backendUrl: string): MailCore {
     dataDir,
     backendUrl,
     tokenStore: new MemoryTokenStore(),
+    cacheKeys: new FileCacheKeyStore(),
     logger: createMemoryLogger(),
     syncTuning: TEST_SYNC_TUNING,
     mailTuning: { backoff: { initialMs: 20, maxMs: 200 } },

@@ -44,6 +44,8 @@ export interface MailSession {
   client: BackendClient;
   /** The user's own folder (beside cache.db): drafts saved offline are kept there. */
   userDir: string;
+  /** The key of the user's cache; the drafts file is encrypted with it too. */
+  cacheKey: Buffer;
   /** The backend answered just now (login, session check); false for a session restored offline. */
   online: boolean;
 }
@@ -131,7 +133,7 @@ export class MailChannel {
   /** Starts the channel for a session that just opened (login, restart). */
   open(session: MailSession): void {
     if (this.#active) throw new Error('The mail channel is already open for a session');
-    const drafts = new MailDraftStore(session.userDir);
+    const drafts = new MailDraftStore(session.userDir, session.cacheKey);
     const stop = new AbortController();
     const heartbeat = setInterval(() => void this.#heartbeat(session), this.#tuning.heartbeatMs);
     heartbeat.unref();
@@ -139,6 +141,11 @@ export class MailChannel {
     this.#active = active;
     active.events = this.#runEvents(active);
     if (session.online) void this.#setStatus(session, 'available');
+  }
+
+  /** Sends the drafts saved offline now (before a sign-out); failures leave them waiting. */
+  async flushDrafts(): Promise<void> {
+    if (this.#active) await this.#flushDrafts(this.#active);
   }
 
   /** Stops the channel; `signOut` (a logout, not an expiry or shutdown) also tells the backend the operator left. */

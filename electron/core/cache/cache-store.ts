@@ -1,4 +1,4 @@
-import type { Statement } from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import type { CountryCode } from 'libphonenumber-js';
 import type { Change, CustomerRecord, CustomerSummary, OutboxEntry, PushResponse } from '../../../shared/api.js';
 import type { Contact, Customer, Incident, UserRights } from '../../../shared/domain.js';

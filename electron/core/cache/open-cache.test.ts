@@ -93,11 +93,6 @@ describe('openCache', () => {
     raw.close();
   });
 
-  it('refuses an encryption key clearly instead of ignoring it', () => {
-    expect(() => openCache(path.join(dir, 'cache.db'), { key: 'secret' })).toThrow(/encryption is not available/);
-    expect(fs.existsSync(path.join(dir, 'cache.db'))).toBe(false);
-  });
-
   it('rejects a migration list with a gap in its numbers', () => {
     const gap: CacheMigration[] = [
       { version: 1, name: 'one', up: 'SELECT 1;' },

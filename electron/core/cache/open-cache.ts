@@ -1,41 +1,40 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import { CodedError } from '../../../shared/result.js';
+import { openDatabaseFile, type SqliteDb } from './encrypted-database.js';
 import { CACHE_MIGRATIONS, type CacheMigration } from './migrations/index.js';
 
-export type CacheDb = Database.Database;
+export type CacheDb = SqliteDb;
 
 export interface OpenCacheOptions {
   /**
-   * Encryption key of the cache file. This is the hook for SQLCipher (through
-   * better-sqlite3-multiple-ciphers, a drop-in replacement of better-sqlite3): every caller
-   * already opens the cache here, so adding encryption changes only this function. Until
-   * then a key is refused rather than silently ignored, so nobody believes a cache is
-   * encrypted when it is not.
+   * The cache's encryption key (32 random bytes, kept by the shell's CacheKeyStore). The app
+   * always gives one; only tests, benchmarks and the seed tool open plain caches. A plain
+   * cache opened with a key is encrypted first (encryptPlainDatabase).
    */
-  key?: string;
+  key?: Buffer;
   /** For tests of the migration runner; the app always uses the built-in list. */
   migrations?: readonly CacheMigration[];
 }
+
+/**
+ * SQLite's page cache per connection, in KiB when negative. With encryption every page read
+ * from the file is decrypted and authenticated, so pages kept decrypted here are what keeps
+ * lookups fast; bench/lookup.ts measures it against a plain cache.
+ */
+export const CACHE_SIZE_PRAGMA = -65536;
 
 /** The schema version this build of the app writes. */
 export const CACHE_SCHEMA_VERSION = CACHE_MIGRATIONS.length;
 
 /**
- * The one function that opens the local cache: WAL, foreign keys, a busy timeout (the snapshot
- * worker writes through its own connection), then migrations up to the current version.
- * A cache written by a newer app version is refused and left untouched.
+ * The one function that opens the local cache: encrypted with its key (see
+ * encrypted-database.ts), WAL, foreign keys, a busy timeout (the snapshot worker writes
+ * through its own connection), then migrations up to the current version. A cache written by
+ * a newer app version is refused and left untouched.
  */
 export function openCache(filePath: string, options: OpenCacheOptions = {}): CacheDb {
-  if (options.key !== undefined) {
-    throw new CodedError('internal', 'Cache encryption is not available yet: open the cache without a key');
-  }
   const migrations = options.migrations ?? CACHE_MIGRATIONS;
   checkMigrationNumbers(migrations);
-  fs.mkdirSync(path.dirname(filePath), { recursive: true });
-
-  const db = new Database(filePath);
+  const db = openDatabaseFile(filePath, { key: options.key, label: 'The local cache' });
   try {
     db.pragma('busy_timeout = 5000');
     // Read the version before anything that could write (journal mode included), so a newer
@@ -51,7 +50,7 @@ export function openCache(filePath: string, options: OpenCacheOptions = {}): Cac
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    db.pragma('cache_size = -65536');
+    db.pragma(`cache_size = ${CACHE_SIZE_PRAGMA}`);
     for (const migration of migrations.slice(current)) {
       db.transaction(() => {
         db.exec(migration.up);

@@ -7,6 +7,7 @@ import type { SnapshotProgress } from './snapshot.js';
 
 export interface SnapshotWorkerData {
   cacheFile: string;
+  cacheKeyHex: string;
   backendUrl: string;
   token: string;
   pageSize: number;

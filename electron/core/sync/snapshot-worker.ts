@@ -24,7 +24,7 @@ const log =
 const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 
 async function run(): Promise<void> {
-  const db = openCache(data.cacheFile);
+  const db = openCache(data.cacheFile, { key: Buffer.from(data.cacheKeyHex, 'hex') });
   try {
     // Bulk load: checkpoint less often; the main thread's reads see each committed page anyway.
     db.pragma('wal_autocheckpoint = 10000');

@@ -42,6 +42,8 @@ export interface SyncEngineOptions {
   store: CacheStore;
   /** The same cache file, opened again by the snapshot worker. */
   cacheFile: string;
+  /** Its encryption key, handed to the worker in memory. */
+  cacheKey: Buffer;
   client: BackendClient;
   region: string;
   logger: Logger;
@@ -200,6 +202,7 @@ export class SyncEngine {
       this.#o.snapshotWorkerFile,
       {
         cacheFile: this.#o.cacheFile,
+        cacheKeyHex: this.#o.cacheKey.toString('hex'),
         backendUrl: client.baseUrl,
         token,
         pageSize: this.#tuning.snapshotPageSize,

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { API } from '../../../shared/api.js';
 import { createCustomerRecord, DEMO_PASSWORD } from '../../../backend/src/testing/fixtures.js';
 import { startTestBackend, type TestBackend } from '../../../backend/src/testing/harness.js';
+import { FileCacheKeyStore } from '../cache/cache-keys.js';
+import { openDatabaseFile } from '../cache/encrypted-database.js';
 import { listenOn, startTestCore, type TestCore } from '../testing/core-harness.js';
 import { META } from './snapshot.js';
 
@@ -128,7 +129,8 @@ describe('first sync', () => {
     release();
 
     const cacheFile = path.join(first.dataDir, backend.demo.tenant.id, backend.demo.users.supervisor.id, 'cache.db');
-    const raw = new Database(cacheFile, { readonly: true });
+    const key = await new FileCacheKeyStore().load(path.dirname(cacheFile));
+    const raw = openDatabaseFile(cacheFile, { key: key!, label: 'the test' });
     const meta = new Map((raw.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
     const cachedBefore = raw.prepare('SELECT count(*) FROM customers').pluck().get();
     raw.close();
@@ -352,9 +354,15 @@ describe('session', () => {
     const core = coreFor(url);
     await loginAndSync(core);
     await backend.handle.db.deleteFrom('sessions').where('user_id', '=', backend.demo.users.supervisor.id).execute();
+    // session:expired comes after the cache is closed and wiped, so it is what the test waits for.
+    const expired = new Promise<void>((resolve) =>
+      core.core.onEvent((...[event]) => {
+        if (event === 'session:expired') resolve();
+      }),
+    );
     await core.call('sync:now', undefined);
     await core.waitForStatus((s) => s.phase === 'signed_out', 'signed out');
-    expect(core.events.some((e) => e.event === 'session:expired')).toBe(true);
+    await expired;
     expect(await core.tokenStore.get()).toBeNull();
     expect(await core.call('customers:search', { query: 'やまだ' })).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
   });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { IpcChannel, IpcRequest, IpcResult, SyncStatus } from '../../../shared/ipc.js';
 import type { Result } from '../../../shared/result.js';
+import { FileCacheKeyStore, type CacheKeyStore } from '../cache/cache-keys.js';
 import { createCore, type Core } from '../core.js';
 import { createMemoryLogger } from '../logger.js';
 import type { SyncTuning } from '../sync/sync-engine.js';
@@ -39,6 +40,8 @@ export function startTestCore(options: {
   backendUrl: string;
   dataDir?: string;
   tokenStore?: TokenStore;
+  /** The browser shell's key file by default, so a core restarted on the same folder opens its cache. */
+  cacheKeys?: CacheKeyStore;
   syncTuning?: Partial<SyncTuning>;
   telephonyTuning?: Partial<TelephonyTuning>;
 }): TestCore {
@@ -49,6 +52,7 @@ export function startTestCore(options: {
     dataDir,
     backendUrl: options.backendUrl,
     tokenStore,
+    cacheKeys: options.cacheKeys ?? new FileCacheKeyStore(),
     logger,
     syncTuning: { ...TEST_SYNC_TUNING, ...options.syncTuning },
     telephonyTuning: { backoff: TEST_SYNC_TUNING.backoff, ...options.telephonyTuning },
