@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { API } from '../shared/api.js';
 import { DEMO_PASSWORD } from '../backend/src/testing/fixtures.js';
 import { startTestBackend, type TestBackend } from '../backend/src/testing/harness.js';
+import { rendererCsp } from './csp.js';
 import {
   childFrame,
   resetStandIn,
@@ -177,17 +178,23 @@ describe('the window', () => {
     expect(electron.privilegedSchemes).toEqual([{ scheme: 'tsunagu', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
   });
 
-  it('serves the renderer on tsunagu://app/ only, with the CSP on every response', async () => {
+  it('serves the renderer on tsunagu://app/ only, with the CSP built from the configured backend and PBX on every response', async () => {
+    vi.stubEnv('TSUNAGU_PBX_WS_URL', 'wss://pbx.example.co.jp:7443/ws');
     const { electron } = await startMain();
     const serve = electron.protocolHandlers.get('tsunagu')!;
     const page = await serve(new Request(APP_PAGE));
     expect(page.status).toBe(200);
-    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
+    expect(page.headers.get('content-security-policy')).toBe(rendererCsp({ backendUrl, pbxUrls: ['wss://pbx.example.co.jp:7443/ws'] }));
     expect((await serve(new Request('tsunagu://elsewhere/index.html'))).status).toBe(404);
     expect((await serve(new Request('tsunagu://app/..%2f..%2f..%2fetc%2fpasswd'))).status).toBe(404);
     let headers: Record<string, string[]> | undefined;
     electron.sessionHandlers.headers!({ url: 'https://cti.example/x', responseHeaders: {} }, (response) => (headers = response.responseHeaders));
     expect(headers?.['Content-Security-Policy']?.[0]).toBe(page.headers.get('content-security-policy'));
+  });
+
+  it('does not start with a PBX setting the CSP cannot pin, and says which setting is wrong', async () => {
+    vi.stubEnv('TSUNAGU_PBX_WS_URL', 'https://pbx.example.co.jp');
+    await expect(startMain()).rejects.toThrow(/TSUNAGU_PBX_WS_URL: must be a ws: or wss: URL/);
   });
 });
 

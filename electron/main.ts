@@ -20,7 +20,7 @@ import { fail, ok, type Result } from '../shared/result.js';
 import { createCore, type Core } from './core/core.js';
 import { createStderrLogger, type Logger } from './core/logger.js';
 import type { TokenStore } from './core/token-store.js';
-import { RENDERER_CSP } from './csp.js';
+import { parsePbxUrls, rendererCsp } from './csp.js';
 import { resolveStaticFile } from './static-files.js';
 
 type PhoneHotkeyAction = (typeof PHONE_HOTKEY_ACTIONS)[number];
@@ -43,6 +43,9 @@ const DEFAULT_BACKEND_URL = 'http://127.0.0.1:8740';
 
 const logger = createStderrLogger(process.env.TSUNAGU_LOG_LEVEL === 'debug' ? 'debug' : 'info');
 const rendererDir = process.env.TSUNAGU_RENDERER_DIR ?? path.join(__dirname, '..', 'renderer');
+const backendUrl = process.env.TSUNAGU_BACKEND_URL ?? DEFAULT_BACKEND_URL;
+/** Throws on a bad TSUNAGU_BACKEND_URL / TSUNAGU_PBX_WS_URL, naming it, before anything starts. */
+const RENDERER_CSP = rendererCsp({ backendUrl, pbxUrls: parsePbxUrls(process.env.TSUNAGU_PBX_WS_URL) });
 
 // Must happen before `ready`: the app scheme behaves like https (secure context, fetch, CSP).
 protocol.registerSchemesAsPrivileged([
@@ -306,7 +309,7 @@ async function main(): Promise<void> {
   const userData = app.getPath('userData');
   const core = createCore({
     dataDir: path.join(userData, 'cache'),
-    backendUrl: process.env.TSUNAGU_BACKEND_URL ?? DEFAULT_BACKEND_URL,
+    backendUrl,
     tokenStore: new SafeStorageTokenStore(path.join(userData, 'session-token.bin'), logger),
     logger,
     app: { version: app.getVersion(), shell: 'electron', locale: app.getLocale() },
