@@ -1,17 +1,71 @@
 /**
- * The Content-Security-Policy of the renderer, in both shells. No remote script, style or
- * connection: the renderer talks to the core over IPC (Electron) or the loopback WebSocket
- * (browser shell); e-mail bodies are shown in sandboxed srcdoc frames with a stricter policy of their own.
+ * The Content-Security-Policy of the renderer's page, in both shells, built from the app's
+ * settings: the page may connect only to the configured backend and the configured PBX (the
+ * softphone's SIP WebSocket), and in the browser shell to its own loopback host. No remote
+ * script, style, image or form target, no <base>, and no framing of the app by anyone.
+ *
+ * E-mail bodies are shown in sandboxed srcdoc frames with a stricter policy of their own
+ * (renderer/src/mail/sanitize.ts). Important: a srcdoc frame inherits this policy on top of
+ * its own, so whatever the mail frame may load must be allowed here too; that is why img-src
+ * still admits http(s) (remote mail images, after the operator clicks "show images").
  */
-export const RENDERER_CSP = [
-  "default-src 'self'",
-  // wss: is the customer's PBX (sip.js runs in the renderer); ws:// only on loopback (dev PBX).
-  "connect-src 'self' ws://127.0.0.1:* http://127.0.0.1:* wss:",
-  // Remote images only for e-mail frames: a srcdoc frame inherits this policy on top of its own,
-  // whose img-src allows remote images only after the user clicks "show images" (renderer/src/mail).
-  "img-src 'self' data: https: http:",
-  "style-src 'self' 'unsafe-inline'",
-  "script-src 'self'",
-  "frame-src 'self' blob:",
-  "object-src 'none'",
-].join('; ');
+
+/** The dev PBX's WebSocket (pbx/, TSUNAGU_PBX_WS_PORT), which is also the backend's default TSUNAGU_SIP_WS_URL. */
+export const DEFAULT_PBX_WS_URL = 'ws://127.0.0.1:5066';
+
+export interface CspSources {
+  /** TSUNAGU_BACKEND_URL */
+  backendUrl: string;
+  /** TSUNAGU_PBX_WS_URL: the PBX WebSocket(s) the softphone may reach. */
+  pbxUrls: readonly string[];
+  /** The browser shell's own origin (http://127.0.0.1:port), whose WebSocket carries IPC. */
+  shellOrigin?: string;
+}
+
+/** scheme://host[:port] of a URL: a CSP host source that pins scheme, host and port. */
+function sourceOf(url: string, schemes: readonly string[], what: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`${what}: not a URL: ${JSON.stringify(url)}`);
+  }
+  if (!schemes.includes(parsed.protocol)) throw new Error(`${what}: must be a ${schemes.join(' or ')} URL, not ${parsed.protocol}`);
+  if (parsed.username || parsed.password) throw new Error(`${what}: must not carry a user or password`);
+  return `${parsed.protocol}//${parsed.host}`;
+}
+
+/**
+ * TSUNAGU_PBX_WS_URL: one or more ws:// or wss:// URLs separated by commas (a PBX cluster
+ * may answer on several names). Unset means the dev PBX on loopback.
+ */
+export function parsePbxUrls(value: string | undefined): string[] {
+  if (value === undefined || value.trim() === '') return [DEFAULT_PBX_WS_URL];
+  const urls = value.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  for (const url of urls) sourceOf(url, ['ws:', 'wss:'], 'TSUNAGU_PBX_WS_URL');
+  if (urls.length === 0) throw new Error('TSUNAGU_PBX_WS_URL: no URL given');
+  return urls;
+}
+
+export function rendererCsp(sources: CspSources): string {
+  const connect = new Set(["'self'"]);
+  connect.add(sourceOf(sources.backendUrl, ['http:', 'https:'], 'TSUNAGU_BACKEND_URL'));
+  for (const url of sources.pbxUrls) connect.add(sourceOf(url, ['ws:', 'wss:'], 'TSUNAGU_PBX_WS_URL'));
+  if (sources.shellOrigin) {
+    const origin = new URL(sourceOf(sources.shellOrigin, ['http:'], 'browser shell origin'));
+    // 'self' covers ws: to the same host in CSP level 3; named as well for older engines.
+    connect.add(`ws://${origin.host}`);
+  }
+  return [
+    "default-src 'self'",
+    `connect-src ${[...connect].join(' ')}`,
+    "img-src 'self' data: https: http:",
+    "style-src 'self' 'unsafe-inline'",
+    "script-src 'self'",
+    "frame-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}

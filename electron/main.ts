@@ -14,14 +14,14 @@ import {
   type WebFrameMain,
 } from 'electron';
 import { toElectronAccelerator } from '../shared/accelerator.js';
-import { IPC_CHANNELS, type IpcChannel, type IpcEvent, type OpenExternalResult, type PHONE_HOTKEY_ACTIONS } from '../shared/ipc.js';
+import { IPC_CHANNELS, toExternalUrl, type IpcChannel, type IpcEvent, type OpenExternalResult, type PHONE_HOTKEY_ACTIONS } from '../shared/ipc.js';
 import { describeZodError } from '../shared/validation.js';
 import { fail, ok, type Result } from '../shared/result.js';
 import { createSafeStorageCacheKeyStore, osKeychainIsReal } from './cache-key.js';
 import { createCore, type Core } from './core/core.js';
 import { createStderrLogger, type Logger } from './core/logger.js';
 import type { TokenStore } from './core/token-store.js';
-import { RENDERER_CSP } from './csp.js';
+import { parsePbxUrls, rendererCsp } from './csp.js';
 import { resolveStaticFile } from './static-files.js';
 
 type PhoneHotkeyAction = (typeof PHONE_HOTKEY_ACTIONS)[number];
@@ -44,6 +44,9 @@ const DEFAULT_BACKEND_URL = 'http://127.0.0.1:8740';
 
 const logger = createStderrLogger(process.env.TSUNAGU_LOG_LEVEL === 'debug' ? 'debug' : 'info');
 const rendererDir = process.env.TSUNAGU_RENDERER_DIR ?? path.join(__dirname, '..', 'renderer');
+const backendUrl = process.env.TSUNAGU_BACKEND_URL ?? DEFAULT_BACKEND_URL;
+/** Throws on a bad TSUNAGU_BACKEND_URL / TSUNAGU_PBX_WS_URL, naming it, before anything starts. */
+const RENDERER_CSP = rendererCsp({ backendUrl, pbxUrls: parsePbxUrls(process.env.TSUNAGU_PBX_WS_URL) });
 
 // Must happen before `ready`: the app scheme behaves like https (secure context, fetch, CSP).
 protocol.registerSchemesAsPrivileged([
@@ -60,23 +63,12 @@ function isOurPage(url: string | undefined): boolean {
   }
 }
 
-function isOurFrame(frame: WebFrameMain | null): boolean {
-  return frame !== null && isOurPage(frame.url);
-}
-
-/** Links in content (e-mail, notes) open in the system browser, and only http(s) ones. */
-function openExternally(url: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return;
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    logger.warn('refused to open a link with a non-web scheme', { scheme: parsed.protocol });
-    return;
-  }
-  void shell.openExternal(parsed.toString());
+/**
+ * IPC is the app page's alone: the top-level frame showing our page. A subframe never is, even
+ * one that loads our own origin (the mail frame is a sandboxed srcdoc frame; nothing else is framed).
+ */
+function isOurTopFrame(frame: WebFrameMain | null | undefined): boolean {
+  return frame !== null && frame !== undefined && frame.parent === null && isOurPage(frame.url);
 }
 
 /**
@@ -147,18 +139,33 @@ function serveRenderer(): void {
 }
 
 /**
- * What the softphone needs, and only for our own page: the microphone, the output-device
- * choice (setSinkId for headset and ring device) and the incoming-call notification.
- * Everything else is refused.
+ * What the softphone needs, and only for our own page: the microphone (no camera: `media` is
+ * granted only when every requested media type is audio), the output-device choice (setSinkId
+ * for headset and ring device) and the incoming-call notification. Everything else is refused.
  */
 const GRANTED_PERMISSIONS: ReadonlySet<string> = new Set(['media', 'speaker-selection', 'notifications']);
 
+/**
+ * Important: decided on the frame that asks, never on the window's top-level URL, so a frame
+ * inside our page (the mail frame) gets nothing. Only our top-level page is ever granted.
+ */
+function mayGrant(permission: string, frame: { url: string | undefined; isMainFrame: boolean }, mediaTypes: readonly string[] | undefined): boolean {
+  if (!GRANTED_PERMISSIONS.has(permission) || !frame.isMainFrame || !isOurPage(frame.url)) return false;
+  if (permission !== 'media') return true;
+  return mediaTypes !== undefined && mediaTypes.length > 0 && mediaTypes.every((type) => type === 'audio');
+}
+
 function restrictPermissions(): void {
-  session.defaultSession.setPermissionRequestHandler((contents, permission, callback) => {
-    callback(GRANTED_PERMISSIONS.has(permission) && isOurPage(contents.getURL()));
+  session.defaultSession.setPermissionRequestHandler((_contents, permission, callback, details) => {
+    const mediaTypes = 'mediaTypes' in details ? details.mediaTypes : undefined;
+    const granted = mayGrant(permission, { url: details.requestingUrl, isMainFrame: details.isMainFrame }, mediaTypes);
+    if (!granted) logger.info('permission refused', { permission, mediaTypes: mediaTypes?.join(',') ?? '', mainFrame: details.isMainFrame });
+    callback(granted);
   });
-  session.defaultSession.setPermissionCheckHandler((_contents, permission, requestingOrigin) => {
-    return GRANTED_PERMISSIONS.has(permission) && requestingOrigin === APP_ORIGIN;
+  session.defaultSession.setPermissionCheckHandler((_contents, permission, requestingOrigin, details) => {
+    if (requestingOrigin !== APP_ORIGIN) return false;
+    const mediaTypes = details.mediaType === undefined ? undefined : [details.mediaType];
+    return mayGrant(permission, { url: details.requestingUrl ?? `${requestingOrigin}/`, isMainFrame: details.isMainFrame }, mediaTypes);
   });
 }
 
@@ -194,26 +201,40 @@ function relayPowerEvents(): void {
   powerMonitor.on('unlock-screen', () => sendToOurWindows({ event: 'system:resumed', payload: { reason: 'unlock-screen' } }));
 }
 
+/**
+ * The window never leaves our page and never opens another one. Links are not followed here
+ * at all: the only way out is `shell:openExternal`, after the user confirmed the full URL.
+ */
 function guardNavigation(contents: WebContents): void {
   const keepOnOurPage = (event: { preventDefault(): void }, url: string) => {
     if (isOurPage(url)) return;
     event.preventDefault();
-    openExternally(url);
+    logger.warn('navigation away from the app refused', { scheme: schemeOf(url) });
   };
   contents.on('will-navigate', (event) => keepOnOurPage(event, event.url));
   contents.on('will-redirect', (event) => keepOnOurPage(event, event.url));
   contents.setWindowOpenHandler(({ url }) => {
-    openExternally(url);
+    logger.warn('a new window refused', { scheme: schemeOf(url) });
     return { action: 'deny' };
   });
   contents.on('will-attach-webview', (event) => event.preventDefault());
 }
 
+function schemeOf(url: string): string {
+  try {
+    return new URL(url).protocol;
+  } catch {
+    return 'invalid';
+  }
+}
+
 /**
  * A link the user chose in content (an e-mail) after the app asked them to confirm: the core
- * has checked it is http(s) or mailto; the system browser or mail program opens it.
+ * has checked it is http(s) or mailto; the system browser or mail program opens it. Checked
+ * again here with the same shared rule, because this is where it leaves the app.
  */
 async function openFromContent(checked: OpenExternalResult): Promise<Result<OpenExternalResult>> {
+  if (toExternalUrl(checked.url) !== checked.url) return fail('invalid_input', 'url: must be an absolute http(s) or mailto URL');
   try {
     await shell.openExternal(checked.url);
     return ok({ url: checked.url, opened: true });
@@ -226,7 +247,7 @@ async function openFromContent(checked: OpenExternalResult): Promise<Result<Open
 function registerIpc(core: Core): void {
   for (const channel of Object.keys(IPC_CHANNELS) as IpcChannel[]) {
     ipcMain.handle(channel, async (event, payload: unknown) => {
-      if (!isOurFrame(event.senderFrame)) {
+      if (!isOurTopFrame(event.senderFrame)) {
         logger.warn('IPC from a frame that is not the app refused', { channel });
         return fail('forbidden', 'This page may not talk to Tsunagu');
       }
@@ -253,12 +274,23 @@ function createWindow(): BrowserWindow {
       sandbox: true,
       nodeIntegration: false,
       webSecurity: true,
+      webviewTag: false,
+      allowRunningInsecureContent: false,
+      navigateOnDragDrop: false,
+      // A middle click on a link would otherwise open it in a new window, past will-navigate.
+      disableBlinkFeatures: 'Auxclick',
       spellcheck: false,
     },
   });
   window.once('ready-to-show', () => window.show());
   void window.loadURL(`${APP_ORIGIN}/index.html`);
   return window;
+}
+
+/** Beside main.cjs when bundled; unbundled (main.ts run from source in its test) the core finds its own. */
+function bundledSnapshotWorker(): string | undefined {
+  const file = path.join(__dirname, 'snapshot-worker.cjs');
+  return fs.existsSync(file) ? file : undefined;
 }
 
 async function main(): Promise<void> {
@@ -273,12 +305,12 @@ async function main(): Promise<void> {
   const userData = app.getPath('userData');
   const core = createCore({
     dataDir: path.join(userData, 'cache'),
-    backendUrl: process.env.TSUNAGU_BACKEND_URL ?? DEFAULT_BACKEND_URL,
+    backendUrl,
     tokenStore: new SafeStorageTokenStore(path.join(userData, 'session-token.bin'), logger),
     cacheKeys: createSafeStorageCacheKeyStore(logger),
     logger,
     app: { version: app.getVersion(), shell: 'electron', locale: app.getLocale() },
-    snapshotWorkerFile: path.join(__dirname, 'snapshot-worker.cjs'),
+    snapshotWorkerFile: bundledSnapshotWorker(),
   });
   serveRenderer();
   restrictPermissions();

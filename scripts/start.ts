@@ -152,7 +152,9 @@ async function main(): Promise<void> {
   await waitForLine(backend, /listening on (http\S+)/, 'backend');
 
   const rendererDir = await ensureRendererBuilt();
-  const appEnv = { TSUNAGU_BACKEND_URL: backendUrl, TSUNAGU_DATA_DIR: path.join(dataHome, 'app'), TSUNAGU_RENDERER_DIR: rendererDir };
+  const appEnv: Record<string, string> = { TSUNAGU_BACKEND_URL: backendUrl, TSUNAGU_DATA_DIR: path.join(dataHome, 'app'), TSUNAGU_RENDERER_DIR: rendererDir };
+  // The page's CSP admits only this PBX WebSocket (electron/csp.ts).
+  if (pbxWsUrl) appEnv.TSUNAGU_PBX_WS_URL = pbxWsUrl;
 
   const electron = electronBinary();
   if (electron && process.env.TSUNAGU_SHELL !== 'browser') {

@@ -24,6 +24,9 @@ npx tsc --noEmit -p tsconfig.json || status=1
 step "lint (folder boundaries included)"
 npx eslint . || status=1
 
+step "electronegativity (Electron security checks; fails on HIGH/MEDIUM findings outside its allow list)"
+node --import tsx scripts/electronegativity.ts "$reports" || status=1
+
 step "unit and integration tests (vitest)"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$reports/vitest.json" || status=1
 

@@ -112,7 +112,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       stack.backend = started;
     },
     async startShell(name: string) {
-      const extra = await startShell(backendUrl, path.join(dir, `app-${name}`), `shell-${name}`);
+      const extra = await startShell(backendUrl, path.join(dir, `app-${name}`), `shell-${name}`, options.sip?.wsUrl);
       return extra.url;
     },
     async stopBackend() {
@@ -129,13 +129,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     },
   };
   await stack.startBackend();
-  const first = await startShell(backendUrl, path.join(dir, 'app'), 'shell');
+  const first = await startShell(backendUrl, path.join(dir, 'app'), 'shell', options.sip?.wsUrl);
   stack.shell = first.started;
   stack.shellUrl = first.url;
   return stack;
 }
 
-async function startShell(backendUrl: string, dataDir: string, name: string): Promise<{ started: Started; url: string }> {
+async function startShell(backendUrl: string, dataDir: string, name: string, pbxWsUrl: string | undefined): Promise<{ started: Started; url: string }> {
   const { started, match } = await startProcess({
     name,
     command: node,
@@ -145,6 +145,8 @@ async function startShell(backendUrl: string, dataDir: string, name: string): Pr
       TSUNAGU_DATA_DIR: dataDir,
       TSUNAGU_RENDERER_DIR: path.join(root, 'dist', 'renderer'),
       TSUNAGU_LOG_LEVEL: 'warn',
+      // The page's CSP admits only the configured PBX WebSocket.
+      ...(pbxWsUrl ? { TSUNAGU_PBX_WS_URL: pbxWsUrl } : {}),
     },
     readyWhen: /tsunagu shell: ready (\S+)/,
   });

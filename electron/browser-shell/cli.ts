@@ -6,13 +6,15 @@
  *
  * Settings: TSUNAGU_BACKEND_URL (default http://127.0.0.1:8740), TSUNAGU_DATA_DIR (the app's
  * data folder, default ./.data/app), TSUNAGU_RENDERER_DIR (default ./dist/renderer),
- * TSUNAGU_SHELL_PORT (default 0: a free port), TSUNAGU_LOG_LEVEL.
+ * TSUNAGU_SHELL_PORT (default 0: a free port), TSUNAGU_PBX_WS_URL (the PBX WebSocket(s) the page may
+ * connect to, comma-separated; default the dev PBX ws://127.0.0.1:5066), TSUNAGU_LOG_LEVEL.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { describeZodError } from '../../shared/validation.js';
 import { FileCacheKeyStore } from '../core/cache/cache-keys.js';
+import { parsePbxUrls } from '../csp.js';
 import { createCore } from '../core/core.js';
 import { createStderrLogger, type LogLevel } from '../core/logger.js';
 import { MemoryTokenStore } from '../core/token-store.js';
@@ -24,6 +26,7 @@ const ShellConfig = z.object({
   TSUNAGU_RENDERER_DIR: z.string().min(1).default('dist/renderer'),
   TSUNAGU_SHELL_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   TSUNAGU_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  TSUNAGU_PBX_WS_URL: z.string().optional(),
   LANG: z.string().optional(),
 });
 
@@ -31,6 +34,7 @@ async function main(): Promise<void> {
   const parsed = ShellConfig.safeParse(process.env);
   if (!parsed.success) throw new Error(`Invalid configuration: ${describeZodError(parsed.error)}`);
   const config = parsed.data;
+  const connectTo = { backendUrl: config.TSUNAGU_BACKEND_URL, pbxUrls: parsePbxUrls(config.TSUNAGU_PBX_WS_URL) };
   const staticDir = path.resolve(config.TSUNAGU_RENDERER_DIR);
   if (!fs.existsSync(path.join(staticDir, 'index.html'))) {
     throw new Error(`TSUNAGU_RENDERER_DIR: no built renderer at ${staticDir} (run: npm run build)`);
@@ -46,7 +50,7 @@ async function main(): Promise<void> {
     logger,
     app: { shell: 'browser', locale: (config.LANG ?? 'ja_JP').replace('_', '-').split('.')[0] },
   });
-  const host = await startBrowserShellHost({ core, staticDir, port: config.TSUNAGU_SHELL_PORT, logger });
+  const host = await startBrowserShellHost({ core, staticDir, port: config.TSUNAGU_SHELL_PORT, logger, connectTo });
   process.stdout.write(`tsunagu shell: ready ${host.url}\n`);
 
   const stop = async () => {

@@ -9,7 +9,7 @@ import { createCore, type Core } from '../core/core.js';
 import { createMemoryLogger } from '../core/logger.js';
 import { MemoryCacheKeyStore } from '../core/cache/cache-keys.js';
 import { MemoryTokenStore } from '../core/token-store.js';
-import { RENDERER_CSP } from '../csp.js';
+import { rendererCsp } from '../csp.js';
 import { startBrowserShellHost, type BrowserShellHost } from './host.js';
 
 let staticDir: string;
@@ -25,7 +25,7 @@ beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-host-core-'));
   // Nothing listens on port 9: these tests only need the core's local answers.
   core = createCore({ dataDir, backendUrl: 'http://127.0.0.1:9', tokenStore: new MemoryTokenStore(), cacheKeys: new MemoryCacheKeyStore(), logger: createMemoryLogger() });
-  host = await startBrowserShellHost({ core, staticDir });
+  host = await startBrowserShellHost({ core, staticDir, connectTo: { backendUrl: 'http://127.0.0.1:9', pbxUrls: ['wss://pbx.example.jp:7443/ws'] } });
 });
 
 afterAll(async () => {
@@ -80,7 +80,11 @@ describe('browser shell host: static files', () => {
     const index = await get('/');
     expect(index.status).toBe(200);
     expect(index.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(index.headers['content-security-policy']).toBe(RENDERER_CSP);
+    expect(index.headers['content-security-policy']).toBe(
+      rendererCsp({ backendUrl: 'http://127.0.0.1:9', pbxUrls: ['wss://pbx.example.jp:7443/ws'], shellOrigin: host.origin }),
+    );
+    expect(index.headers['content-security-policy']).toContain(`connect-src 'self' http://127.0.0.1:9 wss://pbx.example.jp:7443 ws://${new URL(host.origin).host};`);
+    expect((await get('/missing.js')).headers['content-security-policy']).toBe(index.headers['content-security-policy']);
     expect(index.headers['x-content-type-options']).toBe('nosniff');
     expect(index.body).toContain('<title>Tsunagu</title>');
 

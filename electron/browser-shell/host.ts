@@ -14,7 +14,7 @@ import { fail } from '../../shared/result.js';
 import { describeZodError } from '../../shared/validation.js';
 import type { Core } from '../core/core.js';
 import type { Logger } from '../core/logger.js';
-import { RENDERER_CSP } from '../csp.js';
+import { rendererCsp, type CspSources } from '../csp.js';
 import { resolveStaticFile } from '../static-files.js';
 
 export interface BrowserShellHostOptions {
@@ -26,6 +26,8 @@ export interface BrowserShellHostOptions {
   /** Loopback only: the socket is guarded by the secret, but nobody else should even see it. */
   host?: '127.0.0.1';
   logger?: Logger;
+  /** Where the page may connect besides this host: the configured backend and PBX. */
+  connectTo: Omit<CspSources, 'shellOrigin'>;
 }
 
 export interface BrowserShellHost {
@@ -42,8 +44,8 @@ const HELLO_TIMEOUT_MS = 10_000;
 /** Notes are at most 20,000 characters; nothing legitimate comes near this. */
 const MAX_FRAME_BYTES = 1024 * 1024;
 
+/** Besides these, every response carries the page's CSP (built once the port is known). */
 const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy': RENDERER_CSP,
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cross-origin-opener-policy': 'same-origin',
@@ -63,8 +65,10 @@ export async function startBrowserShellHost(options: BrowserShellHostOptions): P
   const log = options.logger;
   const authenticated = new Set<WebSocket>();
   let origin = '';
+  let csp = '';
 
   const server = http.createServer((request, response) => {
+    response.setHeader('content-security-policy', csp);
     if (request.headers.host !== new URL(origin).host) {
       // A page on another name resolving to 127.0.0.1 (DNS rebinding) gets nothing.
       return sendText(response, 421, 'Misdirected request');
@@ -139,6 +143,7 @@ export async function startBrowserShellHost(options: BrowserShellHostOptions): P
   });
   const { port } = server.address() as AddressInfo;
   origin = `http://${host}:${port}`;
+  csp = rendererCsp({ ...options.connectTo, shellOrigin: origin });
 
   return {
     url: `${origin}/#secret=${secret}`,
