@@ -33,7 +33,8 @@ describe('npm run seed', () => {
     expect(run.err).toBe('');
     expect(run.status).toBe(0);
     expect(run.out).toMatch(/demo\s+agent1\s+agent1-pass/);
-    expect(run.out).toMatch(/demo\s+rep-shibuya\s+\S+\s+\(agent, 渋谷支店\)/);
+    expect(run.out).toMatch(/demo\s+rep-shibuya\s+\S+\s+rep-shibuya\.demo\s+\(agent, 渋谷支店\)/);
+    expect(run.out).toMatch(/other\s+agent1\s+\S+\s+agent1\.other\s+\(agent\)/);
     const db = new SQLite(file, { readonly: true });
     try {
       const row = db.prepare("select count(*) as n from customers c join tenants t on t.id = c.tenant_id where t.slug = 'demo'").get() as { n: number };

@@ -253,8 +253,8 @@ describe('telephony:settings and sip:credentials', () => {
     const core = coreFor(first.url);
     await loginAndSync(core, 'agent');
     const credentials = await core.value('sip:credentials', undefined);
-    expect(credentials).toMatchObject({ aor: 'sip:agent@tsunagu.test', wsUrl: 'ws://127.0.0.1:5066' });
-    expect(credentials.username).toMatch(/^\d+:agent$/);
+    expect(credentials).toMatchObject({ aor: 'sip:agent.demo@tsunagu.test', wsUrl: 'ws://127.0.0.1:5066' });
+    expect(credentials.username).toMatch(/^\d+:agent\.demo$/);
     await core.value('sync:now', undefined);
     expect(filesContain(core.dataDir, credentials.password)).toEqual([]);
 

@@ -149,7 +149,7 @@ describe.each(DIALECTS)('CTI for the PBX on %s', (dialect) => {
         [agents.spare.user.id, customer.id, 'available_agent'],
         [null, customer.id, 'none'],
       ]);
-      expect(JSON.parse(audit.at(-4)!.details)).toMatchObject({ caller: '03-1111-2222', called: '0120000000', callId: 'route-1' });
+      expect(JSON.parse(audit.at(-4)!.details)).toMatchObject({ pbx: 'main-pbx', caller: '03-1111-2222', called: '0120000000', callId: 'route-1' });
     });
 
     it('skips agents whose heartbeat stopped, and agents who may not see the customer', async () => {

@@ -140,6 +140,8 @@ export async function routeCall(
   handle: DatabaseHandle,
   query: CtiRouteQuery,
   presenceTimeoutSeconds: number,
+  /** Which PBX asked (TSUNAGU_CTI_PBXES id), for the audit trail. */
+  pbxId: string,
 ): Promise<CtiRouteResponse> {
   const { db } = handle;
   const tenant = await tenantBySlug(db, query.tenant);
@@ -195,6 +197,7 @@ export async function routeCall(
     action: 'call_routed',
     customerId,
     details: {
+      pbx: pbxId,
       caller: query.caller,
       called: query.called,
       ...(query.callId !== undefined ? { callId: query.callId } : {}),

@@ -129,8 +129,9 @@ export function registerCtiRoutes(app: FastifyInstance, ctx: BackendContext, opt
 
     scope.get(TELEPHONY_API.ctiRoute, async (request): Promise<CtiRouteResponse> => {
       const query = parseRequest(CtiRouteQuery, request.query, 'query');
-      assertServes(pbxOf(request), query.tenant);
-      return routeCall(handle, query, presenceTimeoutSeconds);
+      const pbx = pbxOf(request);
+      assertServes(pbx, query.tenant);
+      return routeCall(handle, query, presenceTimeoutSeconds, pbx.id);
     });
 
     scope.post(TELEPHONY_API.ctiEvents, async (request): Promise<CtiEventResponse> => {
