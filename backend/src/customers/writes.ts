@@ -112,7 +112,15 @@ export async function updateCustomer(
   const visibilityChanged =
     (patch.classification !== undefined && patch.classification !== before.classification) ||
     (patch.branch !== undefined && patch.branch !== before.branch);
-  await tx.recordChange({ tenantId, entity: 'customer', entityId: customerId, customerId, op: 'upsert', visibilityChanged });
+  await tx.recordChange({
+    tenantId,
+    entity: 'customer',
+    entityId: customerId,
+    customerId,
+    op: 'upsert',
+    visibilityChanged,
+    ...(visibilityChanged ? { visibilityBefore: { classification: before.classification, branch: before.branch } } : {}),
+  });
   return Object.keys(patch).filter((key) => patch[key as keyof CustomerFields] !== undefined);
 }
 

@@ -11,6 +11,8 @@ export interface ChangeEntry {
   op: ChangeLogTable['op'];
   /** A customer's classification or branch changed: who may see it changed. */
   visibilityChanged?: boolean;
+  /** With visibilityChanged: what decided visibility before, so the feed deletes only where the customer was visible. */
+  visibilityBefore?: { classification: number; branch: string | null };
 }
 
 /**
@@ -54,6 +56,7 @@ async function appendChange(trx: Transaction<Database>, entry: ChangeEntry): Pro
       customer_id: entry.customerId,
       op: entry.op,
       visibility_changed: entry.visibilityChanged ? 1 : 0,
+      visibility_before: entry.visibilityBefore ? JSON.stringify(entry.visibilityBefore) : null,
       at: new Date().toISOString(),
     })
     .execute();

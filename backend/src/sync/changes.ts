@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Change, ChangesPage, ChangesQuery } from '../../../shared/api.js';
+import type { Classification } from '../../../shared/domain.js';
 import { maySeeCustomer } from '../../../shared/permissions.js';
 import { assertNever } from '../../../shared/result.js';
 import type { AuthContext } from '../auth/sessions.js';
@@ -13,8 +14,8 @@ import { currentSeq } from './changelog.js';
  * CURRENT state of what it touched, filtered by what this user may see now:
  *
  * - a customer that this user may not see (any more) or that is gone becomes
- *   `delete_customer` when its entry is a deletion or changed its visibility (so a cached
- *   copy is purged when a classification rises); other entries of invisible customers are
+ *   `delete_customer` when its entry is a deletion or changed its visibility and the user
+ *   could see it before (so a cached copy is purged when a classification rises); other entries of invisible customers are
  *   left out, since such a customer cannot be in this user's cache;
  * - a customer whose visibility changed and that this user may see comes whole (customer,
  *   incidents, contacts): the cache may never have held its incidents;
@@ -36,7 +37,7 @@ export async function readChangesPage(
   return readConsistently(handle, async (db) => {
     const entries = await db
       .selectFrom('change_log')
-      .select(['seq', 'entity', 'entity_id', 'customer_id', 'op', 'visibility_changed'])
+      .select(['seq', 'entity', 'entity_id', 'customer_id', 'op', 'visibility_changed', 'visibility_before'])
       .where('tenant_id', '=', tenant.id)
       .where('seq', '>', query.after)
       .orderBy('seq')
@@ -62,6 +63,14 @@ export async function readChangesPage(
     ]);
     const recordOf = new Map(records.map((record) => [record.customer.id, record]));
 
+    // Important: a delete names a customer id, so it goes only to users who could have held the
+    // customer: those who could see it just before the change. Telling everyone else would
+    // announce that a customer they never saw exists (and when it became more confidential).
+    const couldHaveHeld = (before: string | null) => {
+      if (before === null) return true;
+      const { classification, branch } = JSON.parse(before) as { classification: number; branch: string | null };
+      return maySeeCustomer(user, { classification: classification as Classification, branch });
+    };
     const changes: Change[] = [];
     for (const entry of page) {
       const { seq } = entry;
@@ -70,7 +79,7 @@ export async function readChangesPage(
         case 'customer': {
           const customer = customers.get(entry.customer_id);
           if (entry.op === 'delete' || !canSee || !customer) {
-            if (entry.op === 'delete' || entry.visibility_changed === 1) {
+            if (entry.op === 'delete' || (entry.visibility_changed === 1 && couldHaveHeld(entry.visibility_before))) {
               changes.push({ seq, op: 'delete_customer', customerId: entry.customer_id });
             }
             break;

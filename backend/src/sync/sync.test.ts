@@ -196,6 +196,28 @@ describe.each(DIALECTS)('sync on %s', (dialect) => {
       expect(afterRestore.changes.filter((c) => c.op === 'upsert_contact')).toHaveLength(1);
     });
 
+    it('sends delete_customer only to users who could have held the customer', async () => {
+      // Class 2: the agent (authority 3) never could see it; the supervisor (authority 1) could.
+      const customer = await createCustomerRecord(backend.handle, backend.demo.tenant.id, { code: 'C-2101', name: '秘密 顧客', classification: 2 });
+      const agentCursor = (await pullChanges(tokens.agent, 0)).cursor;
+      const osakaCursor = (await pullChanges(tokens.osaka, 0)).cursor;
+      const raised = await backend.send('PATCH', API.customer.replace(':id', customer.id), { classification: 1 }, tokens.supervisor);
+      expect(raised.statusCode, raised.body).toBe(200);
+      const agentFeed = await pullChanges(tokens.agent, agentCursor);
+      expect(agentFeed.changes.filter((c) => c.op === 'delete_customer')).toEqual([]);
+      expect(JSON.stringify(agentFeed.changes)).not.toContain(customer.id);
+      // osaka (authority 2, branch osaka) could not see a customer without that branch either.
+      expect(JSON.stringify((await pullChanges(tokens.osaka, osakaCursor)).changes)).not.toContain(customer.id);
+      const lowered = await backend.send('PATCH', API.customer.replace(':id', customer.id), { classification: 2 }, tokens.supervisor);
+      expect(lowered.statusCode).toBe(200);
+      const supervisorCursor = (await pullChanges(tokens.supervisor, 0)).cursor;
+      await backend.send('PATCH', API.customer.replace(':id', customer.id), { branch: 'osaka' }, tokens.supervisor);
+      const moved = await pullChanges(tokens.agent, agentFeed.cursor);
+      expect(JSON.stringify(moved.changes)).not.toContain(customer.id);
+      // The supervisor (no branch) still sees it after the move: no delete for them either.
+      expect((await pullChanges(tokens.supervisor, supervisorCursor)).changes.filter((c) => c.op === 'delete_customer')).toEqual([]);
+    });
+
     it('lets only supervisors and admins change rights, and never an admin\'s rights from a supervisor', async () => {
       const agentTry = await backend.send('PATCH', API.userRights.replace(':id', backend.demo.users.agent.id), { customerLimitAuthority: 1 }, tokens.agent);
       expect(agentTry.statusCode).toBe(403);
