@@ -331,12 +331,31 @@ export type IpcHandlerTable = {
 
 /**
  * Wire format of the browser shell's WebSocket (JSON text frames) at ws://127.0.0.1:PORT/ipc.
- * The first frame must be the hello with the per-launch secret (the page gets it in its URL
- * fragment, which is never sent over HTTP); the host closes the socket with code 4401
- * otherwise, and also refuses an Origin other than its own.
+ *
+ * Every window has its own session on the host (its own core, cache and phone). The first
+ * frame must be a hello:
+ * - `{type: 'hello', launchCode}` for a new window: the one-time code from its URL fragment
+ *   (the launcher's `--app=…#launch=CODE`, or a code the app asked for to open another
+ *   window). The host spends the code, opens a new window session and answers
+ *   `{type: 'welcome', windowSecret}`; the code is worthless after that, so seeing it in a
+ *   process list or a log line gives nobody a window.
+ * - `{type: 'hello', windowSecret}` when the same window reconnects (a reload, a dropped
+ *   socket): the secret is only ever in this window's sessionStorage and on the wire.
+ * Anything else closes the socket with 4401. A second socket presenting the same window
+ * secret (a duplicated tab) takes the session over; the first is closed with 4409.
+ * `{type: 'launchUrl', id}` asks for the URL of another new window, answered like a request.
  */
-export const ShellHelloFrame = z.object({ type: z.literal('hello'), secret: z.string().min(16).max(200) });
+export const ShellHelloFrame = z.union([
+  z.object({ type: z.literal('hello'), launchCode: z.string().min(16).max(200) }).strict(),
+  z.object({ type: z.literal('hello'), windowSecret: z.string().min(16).max(200) }).strict(),
+]);
+export type ShellHelloFrame = z.infer<typeof ShellHelloFrame>;
+export const ShellWelcomeFrame = z.object({ type: z.literal('welcome'), windowSecret: z.string().min(16).max(200) });
+export type ShellWelcomeFrame = z.infer<typeof ShellWelcomeFrame>;
+export const ShellLaunchUrlFrame = z.object({ type: z.literal('launchUrl'), id: z.number().int().min(0) }).strict();
 export const SHELL_CLOSE_UNAUTHORISED = 4401;
+/** The window's session was taken over by another tab with the same window secret. */
+export const SHELL_CLOSE_TAKEN_OVER = 4409;
 
 export const ShellRequestFrame = z.object({
   id: z.number().int().min(0),

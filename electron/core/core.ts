@@ -58,7 +58,15 @@ const ONLINE_FALLBACK_TIMEOUT_MS = 3_000;
 const SESSION_CHECK_TIMEOUT_MS = 5_000;
 const NOTE_SUMMARY_LENGTH = 120;
 
+/**
+ * Caches open in this process. The browser shell runs one core per window in one process;
+ * one user signed in in two windows would run two sync engines and two softphones on one
+ * cache, so the second window is refused instead.
+ */
+const openCacheFiles = new Set<string>();
+
 interface ActiveSession {
+  cacheFile: string;
   info: SessionInfo;
   client: BackendClient;
   db: CacheDb;
@@ -159,6 +167,10 @@ class DesktopCore {
     const client = new BackendClient(this.#o.backendUrl);
     const response = await client.login(credentials);
     await this.#closeSession({ revoke: true });
+    if (openCacheFiles.has(this.#cacheFileOf(response))) {
+      await new BackendClient(this.#o.backendUrl, response.token).logout({ timeoutMs: ONLINE_FALLBACK_TIMEOUT_MS }).catch(() => {});
+      throw new CodedError('conflict', 'This user is already signed in in another window of this app; use that window or sign out there first');
+    }
     await this.#o.tokenStore.set(response.token);
     this.#writeLastSession({ user: response.user, tenant: response.tenant });
     return this.#openSession(response, response.token, true).info;
@@ -204,8 +216,10 @@ class DesktopCore {
   #openSession(who: LastSession, token: string, online: boolean): ActiveSession {
     const { logger } = this.#o;
     const region = supportedRegion(who.tenant.defaultRegion, logger);
-    const cacheFile = path.join(this.#o.dataDir, pathSegment(who.tenant.id), pathSegment(who.user.id), 'cache.db');
+    const cacheFile = this.#cacheFileOf(who);
+    if (openCacheFiles.has(cacheFile)) throw new CodedError('conflict', 'This user is already signed in in another window of this app');
     const db = openCache(cacheFile);
+    openCacheFiles.add(cacheFile);
     try {
       const store = new CacheStore(db, { logger, region });
       const client = new BackendClient(this.#o.backendUrl, token);
@@ -225,7 +239,7 @@ class DesktopCore {
         },
       });
       const telephony = new TelephonySession({ info, client, store, engine }, logger, this.#o.telephonyTuning);
-      const session: ActiveSession = { info, client, db, store, engine, region, telephony };
+      const session: ActiveSession = { cacheFile, info, client, db, store, engine, region, telephony };
       engine.onStatus((status) => this.#emit('sync:status', status));
       this.#mail.open({ user: who.user, client, userDir: path.dirname(cacheFile), online });
       this.#session = session;
@@ -233,9 +247,14 @@ class DesktopCore {
       telephony.start();
       return session;
     } catch (error) {
+      openCacheFiles.delete(cacheFile);
       db.close();
       throw error;
     }
+  }
+
+  #cacheFileOf(who: LastSession): string {
+    return path.resolve(this.#o.dataDir, pathSegment(who.tenant.id), pathSegment(who.user.id), 'cache.db');
   }
 
   async #expire(session: ActiveSession, reason: string): Promise<void> {
@@ -255,6 +274,7 @@ class DesktopCore {
     await this.#mail.close({ signOut: revoke });
     await session.engine.stop();
     session.db.close();
+    openCacheFiles.delete(session.cacheFile);
     if (revoke) {
       // Best effort: offline, the token simply expires on the backend.
       await session.client.logout({ timeoutMs: ONLINE_FALLBACK_TIMEOUT_MS }).catch(() => {});

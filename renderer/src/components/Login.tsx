@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
+import { NewWindowButton } from '../shell/NewWindowButton.js';
 import { useSessionStore } from '../stores/session.js';
 import { ErrorText } from './ErrorText.js';
 import { LanguageSwitch } from './LanguageSwitch.js';
@@ -32,7 +33,10 @@ export function Login() {
           </span>
           {t('app.name')}
         </span>
-        <LanguageSwitch />
+        <div className="login-header-actions">
+          <NewWindowButton />
+          <LanguageSwitch />
+        </div>
       </header>
       <main className="login-main">
         <form className="login-card" onSubmit={submit} aria-labelledby="login-title" noValidate>
