@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import {
-  AgentPresence,
   AgentStatus,
   CustomerCreate,
   CustomerRecord,
@@ -18,7 +17,7 @@ import {
   SupervisorSummary,
 } from './api.js';
 import { Contact, Customer, Id, Incident, IsoTime, User } from './domain.js';
-import type { Result } from './result.js';
+import { ERROR_CODES, type Result } from './result.js';
 
 /**
  * The IPC contract between the renderer and the desktop core: every channel, its request
@@ -36,6 +35,20 @@ export const SessionInfo = z.object({
   backendUrl: z.string(),
 });
 export type SessionInfo = z.infer<typeof SessionInfo>;
+
+/**
+ * The operator's status as the core holds it: the latest choice, when it was made, and whether
+ * the backend has it. A choice made offline stays unconfirmed and is sent when the backend is
+ * back (the newest by `changedAt` wins there). `error`: the backend refused it (offline is not
+ * an error, only unconfirmed); the operator can retry.
+ */
+export const AgentStatusState = z.object({
+  status: AgentStatus,
+  changedAt: IsoTime,
+  confirmed: z.boolean(),
+  error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }).nullable(),
+});
+export type AgentStatusState = z.infer<typeof AgentStatusState>;
 
 export const SYNC_PHASES = ['signed_out', 'snapshot', 'deltas', 'idle', 'offline', 'error'] as const;
 export const SyncStatus = z.object({
@@ -279,7 +292,12 @@ export const IPC_CHANNELS = {
   'calls:event': { request: CallEventInput, result: z.null() },
   /** The wrap-up form: saved through the outbox, shown at once as a pending call contact. */
   'calls:wrapUp': { request: CallWrapUpInput, result: CachedContact },
-  'agent:setStatus': { request: z.object({ status: AgentStatus }), result: AgentPresence },
+  /** Records the choice at once (unconfirmed) and sends it; offline it is sent when the backend is back. */
+  'agent:setStatus': { request: z.object({ status: AgentStatus }), result: AgentStatusState },
+  /** The latest choice of this session, null before the first. */
+  'agent:status': { request: NoPayload, result: AgentStatusState.nullable() },
+  /** Sends the latest choice again after the backend refused it. */
+  'agent:retryStatus': { request: NoPayload, result: AgentStatusState.nullable() },
   /** "Create customer" from an unregistered caller's panel (online; needs the right to). */
   'customers:create': { request: CustomerCreate, result: CustomerDetail },
   'notes:add': {
@@ -309,6 +327,8 @@ export type IpcResult<C extends IpcChannel> = z.infer<(typeof IPC_CHANNELS)[C]['
 export const IPC_EVENTS = {
   'sync:status': SyncStatus,
   'session:expired': z.object({ reason: z.string() }),
+  /** The operator's status changed, or the backend confirmed or refused it. */
+  'agent:status': AgentStatusState,
   /** A global phone hotkey was pressed (Electron shell only). */
   'system:shortcut': z.object({ action: z.enum(PHONE_HOTKEY_ACTIONS) }),
   /** The computer woke from sleep or was unlocked (Electron's powerMonitor): the phone re-registers. */

@@ -15,6 +15,7 @@ import type {
 import { DEFAULT_REGION, toE164 } from '../../shared/phone.js';
 import { CodedError } from '../../shared/result.js';
 import { normaliseForSearch } from '../../shared/search-text.js';
+import { AgentStatusChannel } from './agent-status.js';
 import { BackendClient } from './backend-client.js';
 import { CacheStore, DEFAULT_SEARCH_LIMIT } from './cache/cache-store.js';
 import { openCache, type CacheDb } from './cache/open-cache.js';
@@ -74,6 +75,7 @@ interface ActiveSession {
   engine: SyncEngine;
   region: CountryCode;
   telephony: TelephonySession;
+  agentStatus: AgentStatusChannel;
 }
 
 /** Who was logged in, so that a restart without the backend can still open that user's cache. */
@@ -148,6 +150,9 @@ class DesktopCore {
       'customers:get': (payload) => this.#getCustomer(payload.customerId),
       'customers:lookupCaller': (payload) => this.#lookupCaller(payload.phone, payload.customerId),
       'notes:add': async (payload) => this.#addNote(payload.incidentId, payload.body),
+      'agent:setStatus': async (payload) => this.#requireSession().agentStatus.choose(payload.status),
+      'agent:status': async () => this.#requireSession().agentStatus.state(),
+      'agent:retryStatus': async () => this.#requireSession().agentStatus.retry(),
       ...telephonyHandlers(() => this.#requireSession().telephony),
       ...this.#mail.handlers(),
     };
@@ -173,7 +178,7 @@ class DesktopCore {
     }
     await this.#o.tokenStore.set(response.token);
     this.#writeLastSession({ user: response.user, tenant: response.tenant });
-    return this.#openSession(response, response.token, true).info;
+    return this.#openSession(response, response.token, true, true).info;
   }
 
   async #logout(): Promise<null> {
@@ -213,7 +218,7 @@ class DesktopCore {
     return this.#openSession(me, token, true).info;
   }
 
-  #openSession(who: LastSession, token: string, online: boolean): ActiveSession {
+  #openSession(who: LastSession, token: string, online: boolean, freshLogin = false): ActiveSession {
     const { logger } = this.#o;
     const region = supportedRegion(who.tenant.defaultRegion, logger);
     const cacheFile = this.#cacheFileOf(who);
@@ -239,12 +244,14 @@ class DesktopCore {
         },
       });
       const telephony = new TelephonySession({ info, client, store, engine }, logger, this.#o.telephonyTuning);
-      const session: ActiveSession = { cacheFile, info, client, db, store, engine, region, telephony };
+      const agentStatus = new AgentStatusChannel({ client, store, engine, logger, emit: (event, payload) => this.#emit(event, payload) });
+      const session: ActiveSession = { cacheFile, info, client, db, store, engine, region, telephony, agentStatus };
       engine.onStatus((status) => this.#emit('sync:status', status));
       this.#mail.open({ user: who.user, client, userDir: path.dirname(cacheFile), online });
       this.#session = session;
       engine.start();
       telephony.start();
+      agentStatus.start({ freshLogin });
       return session;
     } catch (error) {
       openCacheFiles.delete(cacheFile);
@@ -271,6 +278,7 @@ class DesktopCore {
     if (!session) return;
     this.#session = null;
     await session.telephony.stop({ signingOut: revoke });
+    await session.agentStatus.stop({ signingOut: revoke });
     await this.#mail.close({ signOut: revoke });
     await session.engine.stop();
     session.db.close();
