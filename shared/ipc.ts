@@ -40,7 +40,7 @@ export type SessionInfo = z.infer<typeof SessionInfo>;
  * The operator's status as the core holds it: the latest choice, when it was made, and whether
  * the backend has it. A choice made offline stays unconfirmed and is sent when the backend is
  * back (the newest by `changedAt` wins there). `error`: the backend refused it (offline is not
- * an error, only unconfirmed); the operator can retry.
+ * an error, only unconfirmed); the operator retries by choosing again.
  */
 export const AgentStatusState = z.object({
   status: AgentStatus,
@@ -296,8 +296,6 @@ export const IPC_CHANNELS = {
   'agent:setStatus': { request: z.object({ status: AgentStatus }), result: AgentStatusState },
   /** The latest choice of this session, null before the first. */
   'agent:status': { request: NoPayload, result: AgentStatusState.nullable() },
-  /** Sends the latest choice again after the backend refused it. */
-  'agent:retryStatus': { request: NoPayload, result: AgentStatusState.nullable() },
   /** "Create customer" from an unregistered caller's panel (online; needs the right to). */
   'customers:create': { request: CustomerCreate, result: CustomerDetail },
   'notes:add': {

@@ -78,15 +78,6 @@ export class AgentStatusChannel {
     return this.state()!;
   }
 
-  retry(): AgentStatusState | null {
-    if (this.#choice && !this.#choice.confirmed) {
-      this.#error = null;
-      this.#changed();
-      this.#kick();
-    }
-    return this.state();
-  }
-
   /** Signing out (not a shutdown or an expiry): the supervisors see the operator leave. */
   async stop({ signingOut }: { signingOut: boolean }): Promise<void> {
     if (this.#stopped) return;

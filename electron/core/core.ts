@@ -152,7 +152,6 @@ class DesktopCore {
       'notes:add': async (payload) => this.#addNote(payload.incidentId, payload.body),
       'agent:setStatus': async (payload) => this.#requireSession().agentStatus.choose(payload.status),
       'agent:status': async () => this.#requireSession().agentStatus.state(),
-      'agent:retryStatus': async () => this.#requireSession().agentStatus.retry(),
       ...telephonyHandlers(() => this.#requireSession().telephony),
       ...this.#mail.handlers(),
     };

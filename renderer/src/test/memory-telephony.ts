@@ -28,7 +28,6 @@ type TelephonyChannel =
   | 'calls:wrapUp'
   | 'agent:setStatus'
   | 'agent:status'
-  | 'agent:retryStatus'
   | 'customers:create';
 
 export interface TelephonyCustomerRecord {
@@ -126,11 +125,6 @@ export class MemoryTelephony {
     },
     'agent:status': async () => {
       this.#requireSession();
-      return this.statusState;
-    },
-    'agent:retryStatus': async () => {
-      this.#requireSession();
-      if (this.statusState && !this.statusState.confirmed) this.statusState = this.#answerStatus({ ...this.statusState, error: null });
       return this.statusState;
     },
     'calls:wrapUp': async (input) => {
