@@ -28,11 +28,11 @@ export interface MailTuning {
   heartbeatMs: number;
   /** Reconnect delays of the event stream. */
   backoff: BackoffPolicy;
-  /** The stream is reopened when nothing (not even the 25 s ping) came for this long. */
+  /** The stream is reopened when nothing (not even the 2 s heartbeat) came for this long. */
   eventsSilenceMs: number;
 }
 
-export const DEFAULT_MAIL_TUNING: MailTuning = { heartbeatMs: 25_000, backoff: DEFAULT_BACKOFF, eventsSilenceMs: 70_000 };
+export const DEFAULT_MAIL_TUNING: MailTuning = { heartbeatMs: 25_000, backoff: DEFAULT_BACKOFF, eventsSilenceMs: 5_000 };
 
 export interface MailSession {
   user: User;
