@@ -14,6 +14,7 @@ const EVENT_CHANNEL = 'tsunagu:event';
 const KNOWN_EVENTS = {
   'sync:status': true,
   'session:expired': true,
+  'agent:status': true,
   'system:shortcut': true,
   'system:resumed': true,
   'mail:queue': true,

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { ctiTokenSha256 } from '../backend/src/telephony/cti-access.js';
+import { DEMO_TENANT, DEMO_USERS, OTHER_TENANT, OTHER_USERS } from '../backend/src/seed/seed-backend.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dataHome = path.resolve(root, process.env.TSUNAGU_HOME ?? '.data');
@@ -46,7 +47,8 @@ function waitForLine(child: ChildProcess, pattern: RegExp, name: string): Promis
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
-      process.stdout.write(`  [${name}] ${line.replace(/#secret=\S+/, '#secret=…')}\n`);
+      // A launch link opens one window; it is shown once, where it is meant to be opened.
+      process.stdout.write(`  [${name}] ${line.replace(/#launch=\S+/, '#launch=…')}\n`);
       const match = line.match(pattern);
       if (match) resolve(match);
     });
@@ -192,7 +194,22 @@ async function main(): Promise<void> {
     window.once('exit', () => void shutdown(0));
     say('the app window is open; closing it or Ctrl-C stops everything');
   }
-  say('demo logins (tenant "demo"): agent1 / agent1-pass, super1 / super1-pass, admin / admin-pass');
+  say('one window per user: "New window" (新しいウィンドウ) in the app opens another with its own session, e.g. a supervisor beside an operator');
+  printDemoLogins();
+}
+
+/** Straight from the seed's account list, so what is printed is what can sign in. */
+function printDemoLogins(): void {
+  for (const [tenant, users, purpose] of [
+    [DEMO_TENANT, DEMO_USERS, 'demo'],
+    [OTHER_TENANT, OTHER_USERS, 'a second tenant, to show isolation'],
+  ] as const) {
+    say(`logins of tenant "${tenant.slug}" (${purpose}):`);
+    for (const user of users) {
+      const what = [user.role, user.branch, user.role === 'agent' ? `customer limit ${user.customerLimitAuthority}` : null].filter(Boolean).join(', ');
+      process.stdout.write(`    ${user.login.padEnd(12)} ${user.password.padEnd(18)} ${what}\n`);
+    }
+  }
 }
 
 let stopping = false;

@@ -287,7 +287,7 @@ export type UserResponse = z.infer<typeof UserResponse>;
 
 /**
  * Routes of the e-mail channel. Methods:
- * - agentStatus PUT {status} → AgentPresence; agentHeartbeat POST → AgentPresence (every ≤ 30 s
+ * - agentStatus PUT {status, changedAt?} → AgentStatusResponse; agentHeartbeat POST → AgentPresence (every ≤ 30 s
  *   while the app is open: an operator silent for 60 s has disconnected and loses their lease).
  * - mailOffer POST → MailOfferResponse: the mail leased to me, or the next one (claims a lease).
  * - mailMessage GET → MailView; mailByContact GET → MailView (the mail behind an email/fax contact).
@@ -349,7 +349,12 @@ export const AGENT_STATUSES = ['available', 'on_call', 'after_call_work', 'break
 export const AgentStatus = z.enum(AGENT_STATUSES);
 export type AgentStatus = z.infer<typeof AgentStatus>;
 
-export const AgentStatusRequest = z.object({ status: AgentStatus }).strict();
+/**
+ * `changedAt`: when the operator chose the status (the app's clock). The app re-sends a status
+ * chosen offline once it is back, so a change may arrive late: the backend keeps the newest by
+ * this time and answers `applied: false` to an older one. Without it the change always applies.
+ */
+export const AgentStatusRequest = z.object({ status: AgentStatus, changedAt: IsoTime.optional() }).strict();
 export type AgentStatusRequest = z.infer<typeof AgentStatusRequest>;
 
 export const AgentPresence = z.object({
@@ -359,6 +364,10 @@ export const AgentPresence = z.object({
   lastSeenAt: IsoTime,
 });
 export type AgentPresence = z.infer<typeof AgentPresence>;
+
+/** The answer to a status change: the presence in force, and whether this change is what put it there. */
+export const AgentStatusResponse = AgentPresence.extend({ applied: z.boolean() });
+export type AgentStatusResponse = z.infer<typeof AgentStatusResponse>;
 
 export const MailAttachmentInfo = z.object({
   id: Id,

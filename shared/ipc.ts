@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import {
-  AgentPresence,
   AgentStatus,
   CustomerCreate,
   CustomerRecord,
@@ -19,7 +18,7 @@ import {
   SupervisorSummary,
 } from './api.js';
 import { Contact, Customer, Id, Incident, IsoTime, User } from './domain.js';
-import type { Result } from './result.js';
+import { ERROR_CODES, type Result } from './result.js';
 
 /**
  * The IPC contract between the renderer and the desktop core: every channel, its request
@@ -37,6 +36,20 @@ export const SessionInfo = z.object({
   backendUrl: z.string(),
 });
 export type SessionInfo = z.infer<typeof SessionInfo>;
+
+/**
+ * The operator's status as the core holds it: the latest choice, when it was made, and whether
+ * the backend has it. A choice made offline stays unconfirmed and is sent when the backend is
+ * back (the newest by `changedAt` wins there). `error`: the backend refused it (offline is not
+ * an error, only unconfirmed); the operator retries by choosing again.
+ */
+export const AgentStatusState = z.object({
+  status: AgentStatus,
+  changedAt: IsoTime,
+  confirmed: z.boolean(),
+  error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }).nullable(),
+});
+export type AgentStatusState = z.infer<typeof AgentStatusState>;
 
 export const SYNC_PHASES = ['signed_out', 'snapshot', 'deltas', 'idle', 'offline', 'error'] as const;
 export const SyncStatus = z.object({
@@ -284,7 +297,10 @@ export const IPC_CHANNELS = {
   'calls:event': { request: CallEventInput, result: z.null() },
   /** The wrap-up form: saved through the outbox, shown at once as a pending call contact. */
   'calls:wrapUp': { request: CallWrapUpInput, result: CachedContact },
-  'agent:setStatus': { request: z.object({ status: AgentStatus }), result: AgentPresence },
+  /** Records the choice at once (unconfirmed) and sends it; offline it is sent when the backend is back. */
+  'agent:setStatus': { request: z.object({ status: AgentStatus }), result: AgentStatusState },
+  /** The latest choice of this session, null before the first. */
+  'agent:status': { request: NoPayload, result: AgentStatusState.nullable() },
   /** "Create customer" from an unregistered caller's panel (online; needs the right to). */
   'customers:create': { request: CustomerCreate, result: CustomerDetail },
   'notes:add': {
@@ -314,6 +330,8 @@ export type IpcResult<C extends IpcChannel> = z.infer<(typeof IPC_CHANNELS)[C]['
 export const IPC_EVENTS = {
   'sync:status': SyncStatus,
   'session:expired': z.object({ reason: z.string() }),
+  /** The operator's status changed, or the backend confirmed or refused it. */
+  'agent:status': AgentStatusState,
   /** A global phone hotkey was pressed (Electron shell only). */
   'system:shortcut': z.object({ action: z.enum(PHONE_HOTKEY_ACTIONS) }),
   /** The computer woke from sleep or was unlocked (Electron's powerMonitor): the phone re-registers. */
@@ -336,12 +354,31 @@ export type IpcHandlerTable = {
 
 /**
  * Wire format of the browser shell's WebSocket (JSON text frames) at ws://127.0.0.1:PORT/ipc.
- * The first frame must be the hello with the per-launch secret (the page gets it in its URL
- * fragment, which is never sent over HTTP); the host closes the socket with code 4401
- * otherwise, and also refuses an Origin other than its own.
+ *
+ * Every window has its own session on the host (its own core, cache and phone). The first
+ * frame must be a hello:
+ * - `{type: 'hello', launchCode}` for a new window: the one-time code from its URL fragment
+ *   (the launcher's `--app=…#launch=CODE`, or a code the app asked for to open another
+ *   window). The host spends the code, opens a new window session and answers
+ *   `{type: 'welcome', windowSecret}`; the code is worthless after that, so seeing it in a
+ *   process list or a log line gives nobody a window.
+ * - `{type: 'hello', windowSecret}` when the same window reconnects (a reload, a dropped
+ *   socket): the secret is only ever in this window's sessionStorage and on the wire.
+ * Anything else closes the socket with 4401. A second socket presenting the same window
+ * secret (a duplicated tab) takes the session over; the first is closed with 4409.
+ * `{type: 'launchUrl', id}` asks for the URL of another new window, answered like a request.
  */
-export const ShellHelloFrame = z.object({ type: z.literal('hello'), secret: z.string().min(16).max(200) });
+export const ShellHelloFrame = z.union([
+  z.object({ type: z.literal('hello'), launchCode: z.string().min(16).max(200) }).strict(),
+  z.object({ type: z.literal('hello'), windowSecret: z.string().min(16).max(200) }).strict(),
+]);
+export type ShellHelloFrame = z.infer<typeof ShellHelloFrame>;
+export const ShellWelcomeFrame = z.object({ type: z.literal('welcome'), windowSecret: z.string().min(16).max(200) });
+export type ShellWelcomeFrame = z.infer<typeof ShellWelcomeFrame>;
+export const ShellLaunchUrlFrame = z.object({ type: z.literal('launchUrl'), id: z.number().int().min(0) }).strict();
 export const SHELL_CLOSE_UNAUTHORISED = 4401;
+/** The window's session was taken over by another tab with the same window secret. */
+export const SHELL_CLOSE_TAKEN_OVER = 4409;
 
 export const ShellRequestFrame = z.object({
   id: z.number().int().min(0),

@@ -1,8 +1,11 @@
 /**
  * Runs the desktop core and the browser shell host in one process (what `npm start` uses where
  * the Electron binary cannot run, and what the e2e tests drive). Prints one line
- * `tsunagu shell: ready <url>` once the host listens; the URL carries the per-launch secret in
- * its fragment, so it is printed only to this process's own stdout.
+ * `tsunagu shell: ready <url>` once the host listens. The URL carries a one-time launch code
+ * (host.ts), not a secret: the first window that opens it spends it and gets its own window
+ * secret over the socket, so the URL may sit in Chromium's command line without giving
+ * anyone else a window. Every window gets its own core (session, cache, phone); more windows
+ * are opened from the app itself ("New window").
  *
  * Settings: TSUNAGU_BACKEND_URL (default http://127.0.0.1:8740), TSUNAGU_DATA_DIR (the app's
  * data folder, default ./.data/app), TSUNAGU_RENDERER_DIR (default ./dist/renderer),
@@ -40,22 +43,30 @@ async function main(): Promise<void> {
     throw new Error(`TSUNAGU_RENDERER_DIR: no built renderer at ${staticDir} (run: npm run build)`);
   }
   const logger = createStderrLogger(config.TSUNAGU_LOG_LEVEL as LogLevel);
-  const core = createCore({
-    dataDir: path.resolve(config.TSUNAGU_DATA_DIR),
-    backendUrl: config.TSUNAGU_BACKEND_URL,
-    // Important: the browser shell keeps the session token in memory only (ARCHITECTURE.md).
-    tokenStore: new MemoryTokenStore(),
-    // Important: weaker than the Electron shell's keychain: a 0600 key file beside the cache.
-    cacheKeys: new FileCacheKeyStore(),
+  const dataDir = path.resolve(config.TSUNAGU_DATA_DIR);
+  const locale = (config.LANG ?? 'ja_JP').replace('_', '-').split('.')[0];
+  const host = await startBrowserShellHost({
+    staticDir,
+    port: config.TSUNAGU_SHELL_PORT,
     logger,
-    app: { shell: 'browser', locale: (config.LANG ?? 'ja_JP').replace('_', '-').split('.')[0] },
+    connectTo,
+    openWindowCore: () =>
+      createCore({
+        dataDir,
+        backendUrl: config.TSUNAGU_BACKEND_URL,
+        // Important: the browser shell keeps the session token in memory only (ARCHITECTURE.md),
+        // one store per window: a new window never inherits another window's sign-in.
+        tokenStore: new MemoryTokenStore(),
+        // Important: weaker than the Electron shell's keychain: a 0600 key file beside the cache.
+        cacheKeys: new FileCacheKeyStore(),
+        logger,
+        app: { shell: 'browser', locale },
+      }),
   });
-  const host = await startBrowserShellHost({ core, staticDir, port: config.TSUNAGU_SHELL_PORT, logger, connectTo });
-  process.stdout.write(`tsunagu shell: ready ${host.url}\n`);
+  process.stdout.write(`tsunagu shell: ready ${host.newLaunchUrl()}\n`);
 
   const stop = async () => {
     await host.close();
-    await core.dispose();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop());

@@ -16,6 +16,7 @@ import { checkBackendUrl } from '../../shared/backend-url.js';
 import { DEFAULT_REGION, toE164 } from '../../shared/phone.js';
 import { CodedError } from '../../shared/result.js';
 import { normaliseForSearch } from '../../shared/search-text.js';
+import { AgentStatusChannel } from './agent-status.js';
 import { BackendClient } from './backend-client.js';
 import type { CacheKeyStore } from './cache/cache-keys.js';
 import { CacheStore, DEFAULT_SEARCH_LIMIT } from './cache/cache-store.js';
@@ -66,7 +67,15 @@ const NOTE_SUMMARY_LENGTH = 120;
 /** How long a sign-out waits for the outbox and offline drafts to reach the backend. */
 const SIGN_OUT_PUSH_TIMEOUT_MS = 5_000;
 
+/**
+ * Caches open in this process. The browser shell runs one core per window in one process;
+ * one user signed in in two windows would run two sync engines and two softphones on one
+ * cache, so the second window is refused instead.
+ */
+const openCacheFiles = new Set<string>();
+
 interface ActiveSession {
+  cacheFile: string;
   info: SessionInfo;
   client: BackendClient;
   /** The user's folder: cache, drafts, key. */
@@ -76,6 +85,7 @@ interface ActiveSession {
   engine: SyncEngine;
   region: CountryCode;
   telephony: TelephonySession;
+  agentStatus: AgentStatusChannel;
 }
 
 /** Who was logged in, so that a restart without the backend can still open that user's cache. */
@@ -155,6 +165,8 @@ class DesktopCore {
       'customers:get': (payload) => this.#getCustomer(payload.customerId),
       'customers:lookupCaller': (payload) => this.#lookupCaller(payload.phone, payload.customerId),
       'notes:add': async (payload) => this.#addNote(payload.incidentId, payload.body),
+      'agent:setStatus': async (payload) => this.#requireSession().agentStatus.choose(payload.status),
+      'agent:status': async () => this.#requireSession().agentStatus.state(),
       ...telephonyHandlers(() => this.#requireSession().telephony),
       ...this.#mail.handlers(),
     };
@@ -174,9 +186,13 @@ class DesktopCore {
     const client = new BackendClient(this.#o.backendUrl);
     const response = await client.login(credentials);
     await this.#closeSession({ revoke: true, wipe: true });
+    if (openCacheFiles.has(this.#cacheFileOf(response))) {
+      await new BackendClient(this.#o.backendUrl, response.token).logout({ timeoutMs: ONLINE_FALLBACK_TIMEOUT_MS }).catch(() => {});
+      throw new CodedError('conflict', 'This user is already signed in in another window of this app; use that window or sign out there first');
+    }
     await this.#o.tokenStore.set(response.token);
     this.#writeLastSession({ user: response.user, tenant: response.tenant });
-    return (await this.#openSession(response, response.token, true)).info;
+    return (await this.#openSession(response, response.token, true, true)).info;
   }
 
   async #logout(): Promise<null> {
@@ -221,17 +237,27 @@ class DesktopCore {
   }
 
   #userDir(who: LastSession): string {
-    return path.join(this.#o.dataDir, pathSegment(who.tenant.id), pathSegment(who.user.id));
+    return path.resolve(this.#o.dataDir, pathSegment(who.tenant.id), pathSegment(who.user.id));
   }
 
-  async #openSession(who: LastSession, token: string, online: boolean): Promise<ActiveSession> {
+  async #openSession(who: LastSession, token: string, online: boolean, freshLogin = false): Promise<ActiveSession> {
     const { logger } = this.#o;
     const region = supportedRegion(who.tenant.defaultRegion, logger);
     const userDir = this.#userDir(who);
-    ensurePrivateFolders(this.#o.dataDir, userDir);
-    const cacheKey = await unlockUserCache(userDir, this.#o.cacheKeys, logger);
-    const cacheFile = path.join(userDir, CACHE_FILE);
-    const db = openCache(cacheFile, { key: cacheKey });
+    const cacheFile = this.#cacheFileOf(who);
+    if (openCacheFiles.has(cacheFile)) throw new CodedError('conflict', 'This user is already signed in in another window of this app');
+    // Reserved before the first await, so two windows signing in at once cannot both open it.
+    openCacheFiles.add(cacheFile);
+    let cacheKey: Awaited<ReturnType<typeof unlockUserCache>>;
+    let db: CacheDb;
+    try {
+      ensurePrivateFolders(this.#o.dataDir, userDir);
+      cacheKey = await unlockUserCache(userDir, this.#o.cacheKeys, logger);
+      db = openCache(cacheFile, { key: cacheKey });
+    } catch (error) {
+      openCacheFiles.delete(cacheFile);
+      throw error;
+    }
     try {
       const store = new CacheStore(db, { logger, region });
       const client = new BackendClient(this.#o.backendUrl, token);
@@ -252,17 +278,24 @@ class DesktopCore {
         },
       });
       const telephony = new TelephonySession({ info, client, store, engine }, logger, this.#o.telephonyTuning);
-      const session: ActiveSession = { info, client, userDir, db, store, engine, region, telephony };
+      const agentStatus = new AgentStatusChannel({ client, store, engine, logger, emit: (event, payload) => this.#emit(event, payload) });
+      const session: ActiveSession = { cacheFile, info, client, userDir, db, store, engine, region, telephony, agentStatus };
       engine.onStatus((status) => this.#emit('sync:status', status));
       this.#mail.open({ user: who.user, client, userDir, cacheKey, online });
       this.#session = session;
       engine.start();
       telephony.start();
+      agentStatus.start({ freshLogin });
       return session;
     } catch (error) {
+      openCacheFiles.delete(cacheFile);
       db.close();
       throw error;
     }
+  }
+
+  #cacheFileOf(who: LastSession): string {
+    return path.join(this.#userDir(who), CACHE_FILE);
   }
 
   async #expire(session: ActiveSession, reason: string): Promise<void> {
@@ -283,9 +316,11 @@ class DesktopCore {
     if (!session) return;
     this.#session = null;
     await session.telephony.stop({ signingOut: revoke });
+    await session.agentStatus.stop({ signingOut: revoke });
     await this.#mail.close({ signOut: revoke });
     await session.engine.stop();
     session.db.close();
+    openCacheFiles.delete(session.cacheFile);
     if (wipe) await wipeUserCache(session.userDir, this.#o.cacheKeys, this.#o.logger);
     if (revoke) {
       // Best effort: offline, the token simply expires on the backend.

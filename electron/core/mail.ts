@@ -9,7 +9,6 @@ import {
   ReplyView,
   ReviewQueueResponse,
   SupervisorSummary,
-  type AgentStatus,
   type ReplyDraftRequest,
 } from '../../shared/api.js';
 import type { User } from '../../shared/domain.js';
@@ -30,14 +29,11 @@ export interface MailTuning {
   heartbeatMs: number;
   /** Reconnect delays of the event stream. */
   backoff: BackoffPolicy;
-  /** The stream is reopened when nothing (not even the 25 s ping) came for this long. */
+  /** The stream is reopened when nothing (not even the 2 s heartbeat) came for this long. */
   eventsSilenceMs: number;
 }
 
-export const DEFAULT_MAIL_TUNING: MailTuning = { heartbeatMs: 25_000, backoff: DEFAULT_BACKOFF, eventsSilenceMs: 70_000 };
-
-/** Logging out tells the supervisors at once; it must not hold up the logout for long. */
-const SIGN_OUT_TIMEOUT_MS = 3_000;
+export const DEFAULT_MAIL_TUNING: MailTuning = { heartbeatMs: 25_000, backoff: DEFAULT_BACKOFF, eventsSilenceMs: 5_000 };
 
 export interface MailSession {
   user: User;
@@ -72,9 +68,8 @@ interface ActiveMail {
  * to the renderer, and the operator's presence.
  *
  * Presence: the backend offers mail only to operators whose status is `available` and who sent
- * a heartbeat within the last minute. Until the softphone drives the status (on a call, after-
- * call work), a signed-in operator is available: the status is set at login and a heartbeat
- * keeps it alive; logging out sets it to offline.
+ * a heartbeat within the last minute. The status itself is agent-status.ts's (set at login,
+ * chosen by the operator, re-sent after an offline spell); this channel keeps it alive.
  */
 export class MailChannel {
   readonly #o: MailChannelOptions;
@@ -140,7 +135,6 @@ export class MailChannel {
     const active: ActiveMail = { session, drafts, stop, heartbeat, events: Promise.resolve(), flushing: null };
     this.#active = active;
     active.events = this.#runEvents(active);
-    if (session.online) void this.#setStatus(session, 'available');
   }
 
   /** Sends the drafts saved offline now (before a sign-out); failures leave them waiting. */
@@ -148,14 +142,13 @@ export class MailChannel {
     if (this.#active) await this.#flushDrafts(this.#active);
   }
 
-  /** Stops the channel; `signOut` (a logout, not an expiry or shutdown) also tells the backend the operator left. */
-  async close({ signOut }: { signOut: boolean }): Promise<void> {
+  /** Stops the channel (a logout, an expiry or a shutdown alike: the status is agent-status.ts's). */
+  async close(_how: { signOut: boolean }): Promise<void> {
     const active = this.#active;
     if (!active) return;
     this.#active = null;
     active.stop.abort();
     clearInterval(active.heartbeat);
-    if (signOut) await this.#setStatus(active.session, 'offline', SIGN_OUT_TIMEOUT_MS);
     await Promise.allSettled([active.events, active.flushing]);
     active.drafts.close();
   }
@@ -246,14 +239,6 @@ export class MailChannel {
   }
 
   // ---- presence -----------------------------------------------------------------------------
-
-  async #setStatus(session: MailSession, status: AgentStatus, timeoutMs?: number): Promise<void> {
-    try {
-      await session.client.request('PUT', MAIL_API.agentStatus, null, { body: { status }, timeoutMs });
-    } catch (error) {
-      if (!isOffline(error)) this.#o.logger.warn('could not set the agent status', { status, error: describe(error) });
-    }
-  }
 
   async #heartbeat(session: MailSession): Promise<void> {
     try {

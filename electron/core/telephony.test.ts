@@ -6,7 +6,6 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CallWrapUpInput } from '../../shared/ipc.js';
 import { buildApp } from '../../backend/src/app.js';
-import { mailDb } from '../../backend/src/mail/schema.js';
 import { DEMO_PASSWORD } from '../../backend/src/testing/fixtures.js';
 import { startTestBackend, type TestBackend } from '../../backend/src/testing/harness.js';
 import { waitFor } from '../../pbx/test-support/wait.js';
@@ -269,29 +268,6 @@ describe('telephony:settings and sip:credentials', () => {
     const result = await core.call('sip:credentials', undefined);
     expect(result).toMatchObject({ ok: false, error: { code: 'offline' } });
     expect(!result.ok && result.error.message).toContain('TSUNAGU_SIP_SECRET');
-  });
-});
-
-describe('agent:setStatus', () => {
-  const presenceOf = (userId: string) =>
-    mailDb(backend.handle.db).selectFrom('agent_presence').selectAll().where('user_id', '=', userId).executeTakeFirst();
-
-  it('sets the operator\'s status on the backend', async () => {
-    const { url } = await serve();
-    const core = coreFor(url);
-    const session = await loginAndSync(core, 'osaka');
-    const presence = await core.value('agent:setStatus', { status: 'after_call_work' });
-    expect(presence).toMatchObject({ userId: session.user.id, status: 'after_call_work' });
-    expect((await presenceOf(session.user.id))?.status).toBe('after_call_work');
-    expect(await core.call('agent:setStatus', { status: 'asleep' as never })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
-  });
-
-  it('needs the backend for a status change', async () => {
-    const first = await serve();
-    const core = coreFor(first.url);
-    await loginAndSync(core, 'agent');
-    await goOffline(core, first.app);
-    expect(await core.call('agent:setStatus', { status: 'available' })).toMatchObject({ ok: false, error: { code: 'offline' } });
   });
 });
 

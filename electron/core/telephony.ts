@@ -1,14 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import {
-  AgentPresence,
-  API,
-  CustomerResponse,
-  MAIL_API,
-  type AgentStatus,
-  type CustomerCreate,
-  type OutboxEntry,
-} from '../../shared/api.js';
+import { API, CustomerResponse, type CustomerCreate, type OutboxEntry } from '../../shared/api.js';
 import type { CallMeta, Contact, Incident } from '../../shared/domain.js';
 import {
   CallEventInput,
@@ -29,9 +21,9 @@ import type { SyncEngine } from './sync/sync-engine.js';
 
 /**
  * The desktop core's telephony: SIP credentials and settings for the renderer's softphone,
- * the call events the backend audits, the wrap-up through the outbox, the operator's status,
- * and "create customer" from an unknown caller's panel. The presence heartbeat (and
- * `available` at login, `offline` at logout) is the mail channel's (mail.ts): one per app.
+ * the call events the backend audits, the wrap-up through the outbox, and "create customer"
+ * from an unknown caller's panel. The operator's status is agent-status.ts's; the presence
+ * heartbeat is the mail channel's (mail.ts): one per app.
  *
  * The backend routes (backend/src/telephony/routes.ts, TELEPHONY_API there) are not in
  * shared/api.ts's API table yet, so their paths are repeated here; the core's tests run
@@ -70,7 +62,6 @@ export const TELEPHONY_META = {
 const CREDENTIALS_TIMEOUT_MS = 10_000;
 const SETTINGS_TIMEOUT_MS = 10_000;
 const CALL_EVENT_TIMEOUT_MS = 10_000;
-const STATUS_TIMEOUT_MS = 10_000;
 /** At logout the operator is leaving: the last call events get this long, then stay stored. */
 const SIGN_OUT_FLUSH_MS = 3_000;
 /**
@@ -336,10 +327,6 @@ export class TelephonySession {
     return { ...contact, pending: true };
   }
 
-  setAgentStatus(status: AgentStatus): Promise<AgentPresence> {
-    return this.#host.client.request('PUT', MAIL_API.agentStatus, AgentPresence, { body: { status }, timeoutMs: STATUS_TIMEOUT_MS });
-  }
-
   /** Online only: a customer number must be unique, which only the backend can tell. */
   async createCustomer(input: CustomerCreate): Promise<CustomerDetail> {
     const { client, store } = this.#host;
@@ -361,7 +348,7 @@ function readCachedSettings(store: CacheStore): TelephonySettings | null {
   }
 }
 
-type TelephonyChannel = 'sip:credentials' | 'telephony:settings' | 'calls:event' | 'calls:wrapUp' | 'agent:setStatus' | 'customers:create';
+type TelephonyChannel = 'sip:credentials' | 'telephony:settings' | 'calls:event' | 'calls:wrapUp' | 'customers:create';
 
 /** The telephony channels of the core's handler table; `session` throws when nobody is logged in. */
 export function telephonyHandlers(session: () => TelephonySession): Pick<IpcHandlerTable, TelephonyChannel> {
@@ -370,7 +357,6 @@ export function telephonyHandlers(session: () => TelephonySession): Pick<IpcHand
     'telephony:settings': () => session().settings(),
     'calls:event': async (payload) => session().reportCallEvent(payload),
     'calls:wrapUp': async (payload) => session().wrapUp(payload),
-    'agent:setStatus': (payload) => session().setAgentStatus(payload.status),
     'customers:create': (payload) => session().createCustomer(payload),
   };
 }

@@ -2,9 +2,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { waitFor } from '@testing-library/react';
 import { WebSocket as WsClient, WebSocketServer, type WebSocket as ServerSocket } from 'ws';
 import { SHELL_CLOSE_UNAUTHORISED } from '../../shared/ipc.js';
-import { createShellBridge, selectBridge, takeLaunchSecret, type ShellBridge, type ShellConnectionState } from './bridge.js';
+import { createShellBridge, keepWindowSecret, selectBridge, takeShellCredential, type ShellBridge, type ShellConnectionState } from './bridge.js';
 
-const SECRET = 'launch-secret-0123456789abcdef';
+const LAUNCH_CODE = 'launch-code-0123456789abcdef';
+const WINDOW_SECRET = 'window-secret-0123456789abcdef';
 
 /**
  * A stand-in for the core host's /ipc endpoint that records every frame and lets each test
@@ -27,7 +28,13 @@ class FakeCoreHost {
         const frame = JSON.parse(String(data)) as Record<string, unknown>;
         connection.frames.push(frame);
         if (connection.frames.length === 1) {
-          if (frame.type !== 'hello' || frame.secret !== SECRET) socket.close(SHELL_CLOSE_UNAUTHORISED, 'bad hello');
+          const known = frame.type === 'hello' && (frame.launchCode === LAUNCH_CODE || frame.windowSecret === WINDOW_SECRET);
+          if (!known) socket.close(SHELL_CLOSE_UNAUTHORISED, 'bad hello');
+          else socket.send(JSON.stringify({ type: 'welcome', windowSecret: WINDOW_SECRET }));
+          return;
+        }
+        if (frame.type === 'launchUrl') {
+          socket.send(JSON.stringify({ id: frame.id, result: { ok: true, value: { url: 'http://127.0.0.1:1/#launch=next-window-code-0123456789' } } }));
           return;
         }
         this.answer(frame as { id: number; channel: string; payload: unknown }, socket);
@@ -62,10 +69,15 @@ async function startHost(): Promise<FakeCoreHost> {
   return host;
 }
 
-function connect(host: FakeCoreHost, secret = SECRET): { bridge: ShellBridge; states: ShellConnectionState[] } {
+function connect(
+  host: FakeCoreHost,
+  launchCode = LAUNCH_CODE,
+): { bridge: ShellBridge; states: ShellConnectionState[]; secrets: string[] } {
+  const secrets: string[] = [];
   const bridge = createShellBridge({
     url: host.url,
-    secret,
+    credential: { launchCode },
+    onWindowSecret: (secret) => secrets.push(secret),
     WebSocketImpl: WsClient as unknown as typeof WebSocket,
     initialBackoffMs: 20,
     maxBackoffMs: 100,
@@ -73,7 +85,7 @@ function connect(host: FakeCoreHost, secret = SECRET): { bridge: ShellBridge; st
   const states: ShellConnectionState[] = [];
   bridge.onConnectionChange((state) => states.push(state));
   cleanups.push(() => bridge.close());
-  return { bridge, states };
+  return { bridge, states, secrets };
 }
 
 describe('browser-shell bridge client', () => {
@@ -86,7 +98,7 @@ describe('browser-shell bridge client', () => {
 
     expect(result).toEqual({ ok: true, value: { echoed: 'customers:search', payload: { query: '山田', limit: 5 } } });
     const frames = host.connections[0]?.frames ?? [];
-    expect(frames[0]).toEqual({ type: 'hello', secret: SECRET });
+    expect(frames[0]).toEqual({ type: 'hello', launchCode: LAUNCH_CODE });
     expect(frames[1]).toMatchObject({ channel: 'customers:search', payload: { query: '山田', limit: 5 } });
     expect(typeof (frames[1] as { id: unknown }).id).toBe('number');
   });
@@ -156,13 +168,25 @@ describe('browser-shell bridge client', () => {
     await waitFor(() => expect(bridge.connectionState).toBe('open'));
     expect(states).toContain('waiting');
     expect(host.connections).toHaveLength(2);
-    expect(host.connections[1]?.frames[0]).toEqual({ type: 'hello', secret: SECRET });
+    // The launch code was spent by the first hello: the window comes back with its own secret.
+    expect(host.connections[1]?.frames[0]).toEqual({ type: 'hello', windowSecret: WINDOW_SECRET });
     expect(await bridge.invoke('app:info', undefined)).toEqual({ ok: true, value: 'app:info' });
   });
 
-  it('gives up, answering unauthenticated, when the host refuses the secret', async () => {
+  it('keeps the window secret the host gives and asks for links to new windows', async () => {
     const host = await startHost();
-    const { bridge } = connect(host, 'not-the-launch-secret-at-all');
+    const { bridge, secrets } = connect(host);
+
+    const url = await bridge.newWindowUrl();
+
+    expect(url).toEqual({ ok: true, value: 'http://127.0.0.1:1/#launch=next-window-code-0123456789' });
+    expect(secrets).toEqual([WINDOW_SECRET]);
+    expect(host.connections[0]?.frames[1]).toMatchObject({ type: 'launchUrl' });
+  });
+
+  it('gives up, answering unauthenticated, when the host refuses the launch code', async () => {
+    const host = await startHost();
+    const { bridge } = connect(host, 'a-spent-launch-code-0123456789');
 
     const refused = await bridge.invoke('session:current', undefined);
 
@@ -172,20 +196,25 @@ describe('browser-shell bridge client', () => {
   });
 });
 
-describe('launch secret', () => {
+describe('window credential', () => {
   afterEach(() => {
     sessionStorage.clear();
     window.history.replaceState(null, '', '/');
   });
 
-  it('takes the secret out of the address bar and keeps it for a reload', () => {
-    window.history.replaceState(null, '', `/index.html?x=1#secret=${SECRET}`);
+  it('takes the launch code out of the address bar; a reload presents the window secret instead', () => {
+    keepWindowSecret(window, 'an-older-window-secret-0123456789');
+    window.history.replaceState(null, '', `/index.html?x=1#launch=${LAUNCH_CODE}`);
 
-    expect(takeLaunchSecret(window)).toBe(SECRET);
+    expect(takeShellCredential(window)).toEqual({ launchCode: LAUNCH_CODE });
     expect(window.location.hash).toBe('');
     expect(window.location.search).toBe('?x=1');
-    expect(window.location.href).not.toContain(SECRET);
-    expect(takeLaunchSecret(window)).toBe(SECRET);
+    expect(window.location.href).not.toContain(LAUNCH_CODE);
+    // A launch link is a new window: whatever secret this tab held before is forgotten.
+    expect(takeShellCredential(window)).toBeNull();
+
+    keepWindowSecret(window, WINDOW_SECRET);
+    expect(takeShellCredential(window)).toEqual({ windowSecret: WINDOW_SECRET });
   });
 
   it('prefers the Electron preload when there is one', () => {
@@ -194,8 +223,8 @@ describe('launch secret', () => {
     expect(selectBridge(win)).toBe(preload);
   });
 
-  it('answers every call with a clear error when opened without a secret', async () => {
+  it('answers every call with a clear error when opened without a launch link', async () => {
     const result = await selectBridge(window).invoke('session:current', undefined);
-    expect(!result.ok && result.error.message).toContain('launch secret');
+    expect(!result.ok && result.error.message).toContain('launch link');
   });
 });

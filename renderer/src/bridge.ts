@@ -1,6 +1,8 @@
 import {
   IPC_EVENTS,
+  SHELL_CLOSE_TAKEN_OVER,
   SHELL_CLOSE_UNAUTHORISED,
+  ShellWelcomeFrame,
   type IpcChannel,
   type IpcEvent,
   type IpcEventPayload,
@@ -10,8 +12,8 @@ import {
 } from '../../shared/ipc.js';
 import { fail, type Result } from '../../shared/result.js';
 
-/** Where the browser shell keeps the launch secret so that a reload of the same window still connects. */
-const SECRET_STORAGE_KEY = 'tsunagu.shellSecret';
+/** Where the browser shell keeps this window's secret so that a reload of the same window still connects. */
+const SECRET_STORAGE_KEY = 'tsunagu.windowSecret';
 
 export type ShellConnectionState = 'connecting' | 'open' | 'waiting' | 'refused' | 'closed';
 
@@ -19,13 +21,20 @@ export type ShellConnectionState = 'connecting' | 'open' | 'waiting' | 'refused'
 export interface ShellBridge extends TsunaguBridge {
   readonly connectionState: ShellConnectionState;
   onConnectionChange(listener: (state: ShellConnectionState) => void): () => void;
+  /** The URL of a new window with its own session on this host (its one-time launch link). */
+  newWindowUrl(): Promise<Result<string>>;
   /** Stops reconnecting and fails whatever is still waiting. */
   close(): void;
 }
 
+/** How this window proves itself to the host: its one-time launch code the first time, then its own secret. */
+export type ShellCredential = { launchCode: string } | { windowSecret: string };
+
 export interface ShellBridgeOptions {
   url: string;
-  secret: string;
+  credential: ShellCredential;
+  /** Called with the window's secret once the host has given (or confirmed) it. */
+  onWindowSecret?: (secret: string) => void;
   /** The browser's WebSocket unless given; tests pass the one their environment provides. */
   WebSocketImpl?: typeof WebSocket;
   initialBackoffMs?: number;
@@ -33,6 +42,9 @@ export interface ShellBridgeOptions {
 }
 
 type Settle = (result: Result<unknown>) => void;
+
+const REFUSED_MESSAGE = 'The app core refused this window (its link was used already, or Tsunagu was restarted); open a new window from Tsunagu';
+const TAKEN_OVER_MESSAGE = 'This window continues in another tab; close this one';
 type AnyListener = (payload: unknown) => void;
 
 export function isShellBridge(bridge: TsunaguBridge): bridge is ShellBridge {
@@ -41,7 +53,7 @@ export function isShellBridge(bridge: TsunaguBridge): bridge is ShellBridge {
 
 /**
  * Talks to the core host over its loopback WebSocket (wire format in shared/ipc.ts): a hello
- * frame with the secret first, then `{id, channel, payload}` requests answered by
+ * frame with the launch code or window secret first, then `{id, channel, payload}` requests answered by
  * `{id, result}`, and `{event, payload}` pushes. The core host may restart (dev, crash), so a
  * dropped socket is reopened with exponential backoff; calls caught by the drop, or made
  * while waiting to retry, are answered `offline` at once rather than left hanging.
@@ -51,10 +63,12 @@ export function createShellBridge(options: ShellBridgeOptions): ShellBridge {
   const initialBackoffMs = options.initialBackoffMs ?? 250;
   const maxBackoffMs = options.maxBackoffMs ?? 5_000;
 
+  let credential = options.credential;
   let state: ShellConnectionState = 'closed';
   let socket: WebSocket | null = null;
   let retryTimer: ReturnType<typeof setTimeout> | null = null;
   let failedAttempts = 0;
+  let refusedMessage = REFUSED_MESSAGE;
   let nextId = 1;
   const awaitingResponse = new Map<number, Settle>();
   let awaitingOpen: Array<{ id: number; frame: string; settle: Settle }> = [];
@@ -80,7 +94,7 @@ export function createShellBridge(options: ShellBridgeOptions): ShellBridge {
     const ws = new Impl(options.url);
     socket = ws;
     ws.onopen = () => {
-      ws.send(JSON.stringify({ type: 'hello', secret: options.secret }));
+      ws.send(JSON.stringify({ type: 'hello', ...credential }));
       failedAttempts = 0;
       const queued = awaitingOpen;
       awaitingOpen = [];
@@ -96,9 +110,11 @@ export function createShellBridge(options: ShellBridgeOptions): ShellBridge {
     ws.onclose = (closed: CloseEvent) => {
       if (socket !== ws) return;
       socket = null;
-      if (closed.code === SHELL_CLOSE_UNAUTHORISED) {
-        // The secret will not become right by retrying: this window belongs to an earlier launch.
-        failEverything(fail('unauthenticated', 'The app core refused this window; close it and start Tsunagu again'));
+      if (closed.code === SHELL_CLOSE_UNAUTHORISED || closed.code === SHELL_CLOSE_TAKEN_OVER) {
+        // Retrying cannot help: this window belongs to an earlier launch, its launch link was
+        // spent already, or another tab took its session over.
+        refusedMessage = closed.code === SHELL_CLOSE_TAKEN_OVER ? TAKEN_OVER_MESSAGE : REFUSED_MESSAGE;
+        failEverything(fail('unauthenticated', refusedMessage));
         setState('refused');
         return;
       }
@@ -120,6 +136,12 @@ export function createShellBridge(options: ShellBridgeOptions): ShellBridge {
     }
     if (typeof frame !== 'object' || frame === null) return;
     const record = frame as Record<string, unknown>;
+    const welcome = ShellWelcomeFrame.safeParse(frame);
+    if (welcome.success) {
+      credential = { windowSecret: welcome.data.windowSecret };
+      options.onWindowSecret?.(welcome.data.windowSecret);
+      return;
+    }
     if (typeof record.id === 'number' && isResult(record.result)) {
       const settle = awaitingResponse.get(record.id);
       awaitingResponse.delete(record.id);
@@ -137,29 +159,39 @@ export function createShellBridge(options: ShellBridgeOptions): ShellBridge {
     }
   }
 
+  function request(frameOf: (id: number) => object): Promise<Result<unknown>> {
+    return new Promise<Result<unknown>>((settle) => {
+      if (state === 'refused') {
+        settle(fail('unauthenticated', refusedMessage));
+        return;
+      }
+      if (state === 'waiting' || state === 'closed') {
+        settle(fail('offline', 'The app core is not reachable; reconnecting'));
+        return;
+      }
+      const id = nextId++;
+      const frame = JSON.stringify(frameOf(id));
+      if (state === 'open' && socket) {
+        awaitingResponse.set(id, settle);
+        socket.send(frame);
+      } else {
+        awaitingOpen.push({ id, frame, settle });
+      }
+    });
+  }
+
   const bridge: ShellBridge = {
     get connectionState() {
       return state;
     },
     invoke<C extends IpcChannel>(channel: C, payload: IpcRequest<C>): Promise<Result<IpcResult<C>>> {
-      return new Promise<Result<unknown>>((settle) => {
-        if (state === 'refused') {
-          settle(fail('unauthenticated', 'The app core refused this window; close it and start Tsunagu again'));
-          return;
-        }
-        if (state === 'waiting' || state === 'closed') {
-          settle(fail('offline', 'The app core is not reachable; reconnecting'));
-          return;
-        }
-        const id = nextId++;
-        const frame = JSON.stringify({ id, channel, payload });
-        if (state === 'open' && socket) {
-          awaitingResponse.set(id, settle);
-          socket.send(frame);
-        } else {
-          awaitingOpen.push({ id, frame, settle });
-        }
-      }) as Promise<Result<IpcResult<C>>>;
+      return request((id) => ({ id, channel, payload })) as Promise<Result<IpcResult<C>>>;
+    },
+    async newWindowUrl() {
+      const result = await request((id) => ({ type: 'launchUrl', id }));
+      if (!result.ok) return result;
+      const url = (result.value as { url?: unknown } | null)?.url;
+      return typeof url === 'string' ? { ok: true, value: url } : fail('internal', 'The app core sent no window link');
     },
     on<E extends IpcEvent>(event: E, listener: (payload: IpcEventPayload<E>) => void): () => void {
       let listeners = eventListeners.get(event);
@@ -199,28 +231,44 @@ function isResult(value: unknown): value is Result<unknown> {
 }
 
 /**
- * The browser shell opens the window at `…/#secret=…`: the fragment never travels over HTTP.
- * It is taken out of the address bar at once (so it is not shown, bookmarked or copied) and
- * kept in this window's sessionStorage so a reload still connects.
+ * How this window proves itself to the browser-shell host. A new window is opened at
+ * `…/#launch=CODE` (a one-time code; the fragment never travels over HTTP): it is taken out
+ * of the address bar at once, so it is not shown, bookmarked or copied, and presented once.
+ * The host then gives the window its own secret, which lives in this window's sessionStorage
+ * only, so a reload still reaches the same session. A launch code wins over a stored secret:
+ * that is a new window.
  */
-export function takeLaunchSecret(win: Window): string | null {
+export function takeShellCredential(win: Window): ShellCredential | null {
   const params = new URLSearchParams(win.location.hash.replace(/^#/, ''));
-  const secret = params.get('secret');
-  if (secret) {
-    params.delete('secret');
+  const launchCode = params.get('launch');
+  if (launchCode) {
+    params.delete('launch');
     const rest = params.toString();
     win.history.replaceState(win.history.state, '', `${win.location.pathname}${win.location.search}${rest ? `#${rest}` : ''}`);
-    try {
-      win.sessionStorage.setItem(SECRET_STORAGE_KEY, secret);
-    } catch {
-      // Storage can be disabled; the secret then lives for this page only, which still works.
-    }
-    return secret;
+    forgetWindowSecret(win);
+    return { launchCode };
   }
   try {
-    return win.sessionStorage.getItem(SECRET_STORAGE_KEY);
+    const windowSecret = win.sessionStorage.getItem(SECRET_STORAGE_KEY);
+    return windowSecret ? { windowSecret } : null;
   } catch {
     return null;
+  }
+}
+
+export function keepWindowSecret(win: Window, secret: string): void {
+  try {
+    win.sessionStorage.setItem(SECRET_STORAGE_KEY, secret);
+  } catch {
+    // Storage can be disabled; the secret then lives for this page only, which still works.
+  }
+}
+
+function forgetWindowSecret(win: Window): void {
+  try {
+    win.sessionStorage.removeItem(SECRET_STORAGE_KEY);
+  } catch {
+    // Nothing stored then.
   }
 }
 
@@ -240,7 +288,7 @@ function unreachableBridge(message: string): TsunaguBridge {
 export function selectBridge(win: Window = window): TsunaguBridge {
   const preload = (win as Window & { tsunagu?: TsunaguBridge }).tsunagu;
   if (preload) return preload;
-  const secret = takeLaunchSecret(win);
-  if (!secret) return unreachableBridge('This window was opened without its launch secret; start Tsunagu again');
-  return createShellBridge({ url: shellSocketUrl(win.location), secret });
+  const credential = takeShellCredential(win);
+  if (!credential) return unreachableBridge('This window was opened without its launch link; open a new window from Tsunagu, or start it again');
+  return createShellBridge({ url: shellSocketUrl(win.location), credential, onWindowSecret: (secret) => keepWindowSecret(win, secret) });
 }

@@ -20,6 +20,7 @@ export function connectCoreEvents(bridge: TsunaguBridge): () => void {
   // Electron shell only: powerMonitor's wake-up and the system-wide phone hotkeys.
   const offResumed = bridge.on('system:resumed', () => usePhoneStore.getState().recoverConnection());
   const offShortcut = bridge.on('system:shortcut', ({ action }) => runHotkey(action));
+  const offAgentStatus = bridge.on('agent:status', (state) => usePhoneStore.getState().statusSynced(state));
   setUnauthenticatedHandler(() => useSessionStore.getState().expire());
 
   // After the browser-shell host restarts, ask again: the session may be gone (memory-only
@@ -39,6 +40,7 @@ export function connectCoreEvents(bridge: TsunaguBridge): () => void {
     offExpired();
     offResumed();
     offShortcut();
+    offAgentStatus();
     offConnection();
     setUnauthenticatedHandler(null);
   };

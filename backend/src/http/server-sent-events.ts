@@ -4,6 +4,11 @@ import { resolveSessionByHash } from '../auth/sessions.js';
 import type { Database } from '../db/schema.js';
 
 const PING_INTERVAL_MS = 25_000;
+/**
+ * A comment line this often, without a database read: the app takes a stream silent for 5 s
+ * as a lost backend (issue 13 item 5), so a dead backend is noticed within seconds.
+ */
+export const HEARTBEAT_INTERVAL_MS = 2_000;
 
 /** One open Server-Sent Events response. */
 export interface EventStream<Event extends string> {
@@ -45,9 +50,13 @@ export function eventStreams(app: FastifyInstance, db: Kysely<Database>) {
         .then((session) => (session ? write('ping', {}) : end()))
         .catch(() => end());
     }, PING_INTERVAL_MS);
+    const heartbeat = setInterval(() => {
+      if (open.has(end)) res.write(': heartbeat\n\n');
+    }, HEARTBEAT_INTERVAL_MS);
     const end = () => {
       if (!open.delete(end)) return;
       clearInterval(ping);
+      clearInterval(heartbeat);
       for (const cleanup of cleanups) cleanup();
       res.end();
     };

@@ -306,6 +306,29 @@ describe.each(DIALECTS)('mail dispatch on %s', (dialect) => {
     }
   });
 
+  it('keeps the status chosen last: a change that arrives late never overwrites a newer one', async () => {
+    const op = operators[6]!;
+    const put = async (body: Record<string, unknown>) => {
+      const response = await backend.call('PUT', MAIL_API.agentStatus, op.token, body);
+      expect(response.statusCode, response.body).toBe(200);
+      return response.json() as { status: AgentStatus; applied: boolean };
+    };
+    const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+    // Chosen offline 5 minutes ago (break), then 2 minutes ago (after-call work): the app sends
+    // the latest; the older one, still in flight from before, arrives after it.
+    expect(await put({ status: 'after_call_work', changedAt: minutesAgo(2) })).toMatchObject({ status: 'after_call_work', applied: true });
+    expect(await put({ status: 'break', changedAt: minutesAgo(5) })).toMatchObject({ status: 'after_call_work', applied: false });
+    const row = await backend.db.selectFrom('agent_presence').select(['status']).where('user_id', '=', op.id).executeTakeFirstOrThrow();
+    expect(row.status).toBe('after_call_work');
+    expect(await put({ status: 'break', changedAt: minutesAgo(1) })).toMatchObject({ status: 'break', applied: true });
+    // A clock far ahead counts as the server's now, so it does not pin the status for hours.
+    expect(await put({ status: 'available', changedAt: new Date(Date.now() + 3_600_000).toISOString() })).toMatchObject({ applied: true });
+    expect(await put({ status: 'break', changedAt: new Date().toISOString() })).toMatchObject({ status: 'break', applied: true });
+    expect((await backend.call('PUT', MAIL_API.agentStatus, op.token, { status: 'break', changedAt: 'yesterday' })).json()).toMatchObject({
+      error: { code: 'invalid_input', message: expect.stringContaining('body.changedAt') },
+    });
+  });
+
   it('lets only supervisors read the live view', async () => {
     expect((await backend.call('GET', MAIL_API.supervisorSummary, backend.tokens.agent)).statusCode).toBe(403);
     const summary = await backend.call('GET', MAIL_API.supervisorSummary, backend.tokens.admin);

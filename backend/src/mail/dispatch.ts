@@ -1,5 +1,5 @@
 import { sql, type ExpressionBuilder, type Kysely, type Transaction } from 'kysely';
-import type { AgentPresence, AgentStatus, MailOfferResponse, MailSettings } from '../../../shared/api.js';
+import type { AgentPresence, AgentStatus, AgentStatusResponse, MailOfferResponse, MailSettings } from '../../../shared/api.js';
 import { recordAudit } from '../audit.js';
 import type { AuthContext } from '../auth/sessions.js';
 import { visibleCustomerSql } from '../customers/visibility.js';
@@ -105,6 +105,13 @@ interface PresenceBefore {
   since: string;
   lastSeenAt: string;
   stale: boolean;
+  statusChangedAt: string | null;
+}
+
+/** A status the operator chose, with when they chose it (null: the app did not say). */
+export interface StatusChange {
+  status: AgentStatus;
+  changedAt: string | null;
 }
 
 async function lockPresence(
@@ -113,11 +120,11 @@ async function lockPresence(
   userId: string,
   cutoff: string,
 ): Promise<PresenceBefore | null> {
-  const query = trx.selectFrom('agent_presence').select(['status', 'since', 'last_seen_at']).where('user_id', '=', userId);
+  const query = trx.selectFrom('agent_presence').select(['status', 'since', 'last_seen_at', 'status_changed_at']).where('user_id', '=', userId);
   // The row lock serialises one operator's offers across instances: one lease per operator.
   const row = await (dialect === 'postgres' ? query.forUpdate() : query).executeTakeFirst();
   if (!row) return null;
-  return { status: row.status, since: row.since, lastSeenAt: row.last_seen_at, stale: row.last_seen_at <= cutoff };
+  return { status: row.status, since: row.since, lastSeenAt: row.last_seen_at, stale: row.last_seen_at <= cutoff, statusChangedAt: row.status_changed_at };
 }
 
 /**
@@ -131,23 +138,30 @@ async function writePresence(
   auth: AuthContext,
   now: string,
   config: MailConfig,
-  status?: AgentStatus,
-): Promise<{ presence: AgentPresence; before: PresenceBefore | null; changed: boolean }> {
+  change?: StatusChange,
+): Promise<{ presence: AgentPresence; before: PresenceBefore | null; changed: boolean; applied: boolean }> {
   const userId = auth.user.id;
   const cutoff = presenceCutoff(now, config);
+  // A time ahead of the server's clock counts as now: a fast client clock must not pin a
+  // status against every later change.
+  const changedAt = change?.changedAt == null ? null : change.changedAt > now ? now : change.changedAt;
   const inserted = await trx
     .insertInto('agent_presence')
-    .values({ user_id: userId, tenant_id: auth.tenant.id, status: status ?? 'available', since: now, last_seen_at: now })
+    .values({ user_id: userId, tenant_id: auth.tenant.id, status: change?.status ?? 'available', since: now, last_seen_at: now, status_changed_at: changedAt })
     .onConflict((oc) => oc.column('user_id').doNothing())
     .returning('user_id')
     .executeTakeFirst();
   const before = inserted ? null : await lockPresence(trx, dialect, userId, cutoff);
-  const nextStatus = status ?? before?.status ?? 'available';
+  // Important: a change made before the one in force arrived late (sent again after an
+  // offline spell, or overtaken in flight): it is only a sign of life.
+  const outdated = change !== undefined && changedAt !== null && before?.statusChangedAt != null && changedAt < before.statusChangedAt;
+  const applied = change !== undefined && !outdated;
+  const nextStatus = applied ? change.status : (before?.status ?? 'available');
   const restart = !before || before.stale || before.status !== nextStatus;
   const since = restart || !before ? now : before.since;
   await trx
     .updateTable('agent_presence')
-    .set({ status: nextStatus, since, last_seen_at: now })
+    .set({ status: nextStatus, since, last_seen_at: now, ...(applied ? { status_changed_at: changedAt } : {}) })
     .where('user_id', '=', userId)
     .execute();
   // The lease rows carry the holder's heartbeat (see the module comment).
@@ -164,6 +178,7 @@ async function writePresence(
     presence: { userId, status: nextStatus, since, lastSeenAt: now },
     before,
     changed: restart,
+    applied,
   };
 }
 
@@ -184,26 +199,27 @@ export async function setAgentStatus(
   notifier: MailNotifier,
   config: MailConfig,
   auth: AuthContext,
-  status: AgentStatus,
-): Promise<AgentPresence> {
-  const presence = await handle.db.transaction().execute(async (raw) => {
+  change: StatusChange,
+): Promise<AgentStatusResponse> {
+  const { status } = change;
+  const response = await handle.db.transaction().execute(async (raw) => {
     const trx = mailTrx(raw);
     const now = await databaseNow(trx, handle.dialect);
-    const { presence, before, changed } = await writePresence(trx, handle.dialect, auth, now, config, status);
+    const { presence, before, changed, applied } = await writePresence(trx, handle.dialect, auth, now, config, change);
     // An operator who goes on break or offline is not coming back to the mail soon.
-    const released = status === 'offline' || status === 'break' ? await releaseLeasesOf(trx, auth.tenant.id, auth.user.id) : [];
+    const released = applied && (status === 'offline' || status === 'break') ? await releaseLeasesOf(trx, auth.tenant.id, auth.user.id) : [];
     if (changed) {
       await recordAudit(raw, {
         tenantId: auth.tenant.id,
         userId: auth.user.id,
         action: 'agent_status_changed',
-        details: { from: before?.stale ? 'offline' : (before?.status ?? null), to: status, releasedMails: released },
+        details: { from: before?.stale ? 'offline' : (before?.status ?? null), to: presence.status, changedAt: change.changedAt, releasedMails: released },
       });
     }
-    return presence;
+    return { ...presence, applied };
   });
   await notifier.publish(auth.tenant.id);
-  return presence;
+  return response;
 }
 
 export async function heartbeat(handle: DatabaseHandle, notifier: MailNotifier, config: MailConfig, auth: AuthContext): Promise<AgentPresence> {

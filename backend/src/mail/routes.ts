@@ -13,6 +13,7 @@ import {
   ReplyDraftRequest,
   ReplyReturnRequest,
   type AgentPresence,
+  type AgentStatusResponse,
   type MailAddress,
   type MailAddressesResponse,
   type MailsNeedingMatchResponse,
@@ -123,9 +124,10 @@ export function registerMailRoutes(app: FastifyInstance, ctx: BackendContext, op
   app.addHook('onClose', () => notifier.close());
 
   // ── Presence ──
-  app.put(MAIL_API.agentStatus, async (request): Promise<AgentPresence> => {
+  app.put(MAIL_API.agentStatus, async (request): Promise<AgentStatusResponse> => {
     const body = parseRequest(AgentStatusRequest, request.body, 'body');
-    return setAgentStatus(handle, notifier, config, request.auth, body.status);
+    const changedAt = body.changedAt === undefined ? null : new Date(body.changedAt).toISOString();
+    return setAgentStatus(handle, notifier, config, request.auth, { status: body.status, changedAt });
   });
   app.post(MAIL_API.agentHeartbeat, async (request): Promise<AgentPresence> => heartbeat(handle, notifier, config, request.auth));
 

@@ -209,6 +209,8 @@ export interface AgentPresenceTable {
   /** When the current status began. */
   since: string;
   last_seen_at: string;
+  /** When the app says the status in force was chosen (migration 008); null when it did not say. */
+  status_changed_at: string | null;
 }
 
 /** Minimal call state, filled by the PBX integration; dispatch reads it to pause mail offers. */

@@ -3,7 +3,8 @@ export interface BackoffPolicy {
   maxMs: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 30_000 };
+/** Capped at 5 s: after an outage the app is back within seconds of the backend (issue 13 item 5). */
+export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 5_000 };
 
 /**
  * Delay before retry number `attempt` (0-based): exponential, capped, with "equal jitter"

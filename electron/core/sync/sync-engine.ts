@@ -17,7 +17,7 @@ export interface SyncTuning {
   snapshotPageSize: number;
   changesPageSize: number;
   pushBatchSize: number;
-  /** The event stream is reopened when nothing (not even a ping, every 25 s) came for this long. */
+  /** The backend counts as lost when its event stream is silent this long (it sends a heartbeat every 2 s). */
   eventsSilenceMs: number;
 }
 
@@ -27,7 +27,7 @@ export const DEFAULT_SYNC_TUNING: SyncTuning = {
   snapshotPageSize: 500,
   changesPageSize: 1000,
   pushBatchSize: 100,
-  eventsSilenceMs: 70_000,
+  eventsSilenceMs: 5_000,
 };
 
 /** Customers deleted per transaction when rights shrink; the main thread breathes in between. */
@@ -322,6 +322,9 @@ export class SyncEngine {
           if (!this.stopped) this.#passFailed(error);
           return 'stop';
         }
+        // A stream that broke or went silent is the first sign of a lost backend: a pass now
+        // says offline at once instead of at the next poll.
+        if (!this.stopped && this.#status.online) void this.requestSync();
       },
     });
   }

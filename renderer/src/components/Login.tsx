@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { AppError } from '../../../shared/result.js';
+import { NewWindowButton } from '../shell/NewWindowButton.js';
 import { useSessionStore } from '../stores/session.js';
 import { ErrorText } from './ErrorText.js';
 import { LanguageSwitch } from './LanguageSwitch.js';
@@ -65,7 +66,10 @@ export function Login() {
           </span>
           {t('app.name')}
         </span>
-        <LanguageSwitch />
+        <div className="login-header-actions">
+          <NewWindowButton />
+          <LanguageSwitch />
+        </div>
       </header>
       <main className="login-main">
         <form className="login-card" onSubmit={submit} aria-labelledby="login-title" noValidate>

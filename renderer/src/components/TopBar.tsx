@@ -1,4 +1,5 @@
 import { useTranslation } from 'react-i18next';
+import { NewWindowButton } from '../shell/NewWindowButton.js';
 import { useSessionStore } from '../stores/session.js';
 import { LanguageSwitch } from './LanguageSwitch.js';
 import { SyncStatusView } from './SyncStatusView.js';
@@ -24,6 +25,7 @@ export function TopBar() {
           </span>
         )}
         <LanguageSwitch />
+        <NewWindowButton />
         <button type="button" className="quiet" onClick={() => void logout()}>
           {t('session.logout')}
         </button>

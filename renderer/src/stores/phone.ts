@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 import type { AgentStatus } from '../../../shared/api.js';
-import type { CallEventInput, TelephonySettings } from '../../../shared/ipc.js';
+import type { AgentStatusState, CallEventInput, TelephonySettings } from '../../../shared/ipc.js';
 import { mayCreateCustomerFromCall } from '../../../shared/permissions.js';
 import type { AppError } from '../../../shared/result.js';
 import { invoke } from '../api.js';
@@ -38,8 +38,10 @@ export type PhonePhase = 'off' | 'starting' | 'on' | 'unavailable';
 export type RingtoneState = 'off' | 'ringing' | 'soft' | 'blocked';
 
 export interface PhoneProblem {
-  code: 'invalid_target' | 'not_registered' | 'refused' | 'media' | 'failed' | 'no_such_call' | 'busy_elsewhere';
+  code: 'invalid_target' | 'not_registered' | 'refused' | 'media' | 'failed' | 'no_such_call' | 'busy_elsewhere' | 'call_not_recorded';
   message: string;
+  /** Offered as a Retry button: the action that failed, again. */
+  retry?: () => void;
 }
 
 interface PhoneState {
@@ -54,6 +56,11 @@ interface PhoneState {
   /** The call whose customer the main panel shows. */
   focusedCallId: string | null;
   status: OperatorStatus;
+  /**
+   * Whether the server has the status (the core's view, `agent:status`): unconfirmed while it
+   * cannot be reached, with the server's refusal when it refused. Null before the first.
+   */
+  statusSync: AgentStatusState | null;
   /** When after-call work ends by itself. */
   afterCallWorkEndsAt: string | null;
   ringtone: RingtoneState;
@@ -71,6 +78,10 @@ interface PhoneState {
   startConsultation(id: string, input: string): Promise<boolean>;
   completeTransfer(consultId: string): Promise<void>;
   setStatus(status: OperatorStatus): void;
+  /** Sends the current status again after the server refused it. */
+  retryStatus(): void;
+  /** The core reports what became of the status (confirmed, still waiting, refused). */
+  statusSynced(state: AgentStatusState): void;
   focus(id: string): void;
   unlockSound(): Promise<void>;
   /** After a devicechange or a new choice in the settings: move calls and the ringtone. */
@@ -112,6 +123,7 @@ const initialState = {
   calls: [] as Call[],
   focusedCallId: null,
   status: 'available' as OperatorStatus,
+  statusSync: null as AgentStatusState | null,
   afterCallWorkEndsAt: null,
   ringtone: 'off' as RingtoneState,
   problem: null,
@@ -154,7 +166,7 @@ function updateCall(id: string, event: CallEvent): Call | null {
 function sendCallEvent(call: Call, event: CallEventInput['event'], extra: Partial<CallEventInput> = {}): void {
   const pop = useScreenPopStore.getState().pops[call.id];
   const customerId = pop?.detail?.customer.id ?? null;
-  void invoke('calls:event', {
+  recordCallEvent({
     callId: call.sipCallId,
     event,
     direction: call.direction,
@@ -162,8 +174,17 @@ function sendCallEvent(call: Call, event: CallEventInput['event'], extra: Partia
     customerId,
     at: now(),
     ...extra,
-  }).then((result) => {
-    if (!result.ok) console.warn(`call event ${event} was not recorded`, result.error);
+  });
+}
+
+/**
+ * The core queues call events until the backend has them, so a failure here is the core
+ * refusing this one: the operator sees it and may send it again.
+ */
+function recordCallEvent(input: CallEventInput): void {
+  void invoke('calls:event', input).then((result) => {
+    if (result.ok) return;
+    usePhoneStore.setState({ problem: { code: 'call_not_recorded', message: result.error.message, retry: () => recordCallEvent(input) } });
   });
 }
 
@@ -174,16 +195,24 @@ function effectiveStatus(): AgentStatus {
   return calls.some((call) => call.state === 'connected' || call.state === 'held' || call.state === 'transferring') ? 'on_call' : 'available';
 }
 
+/**
+ * The core keeps the latest status until the server has it (offline too) and reports what
+ * became of it; an error here means the core itself did not take it, which the status
+ * control shows with a Retry.
+ */
 function publishStatus(): void {
   if (usePhoneStore.getState().phase !== 'on') return;
   const status = effectiveStatus();
   if (status === publishedStatus) return;
   publishedStatus = status;
+  const chosenAt = now();
   void invoke('agent:setStatus', { status }).then((result) => {
-    if (!result.ok) {
-      publishedStatus = null;
-      console.warn('the operator status was not recorded', result.error);
+    if (result.ok) {
+      if (result.value.changedAt >= (usePhoneStore.getState().statusSync?.changedAt ?? '')) usePhoneStore.setState({ statusSync: result.value });
+      return;
     }
+    publishedStatus = null;
+    usePhoneStore.setState({ statusSync: { status, changedAt: chosenAt, confirmed: false, error: result.error } });
   });
 }
 
@@ -401,6 +430,10 @@ export const usePhoneStore = create<PhoneState>()((set, get) => ({
       set({ phase: 'unavailable', startError: { code: 'internal', message: error instanceof Error ? error.message : String(error) } });
       return;
     }
+    // A session restored after a restart keeps a break chosen before it.
+    const held = await invoke('agent:status', undefined);
+    if (mine !== generation) return;
+    if (held.ok && held.value?.status === 'break' && get().status === 'available') set({ status: 'break' });
     set({ phase: 'on', extension: engine.extension, settings: resolvedSettings });
     publishedStatus = null;
     engine.start();
@@ -544,6 +577,18 @@ export const usePhoneStore = create<PhoneState>()((set, get) => ({
     if (status !== 'after_call_work') clearAfterCallWork();
     set({ status });
     publishStatus();
+  },
+
+  retryStatus() {
+    publishedStatus = null;
+    publishStatus();
+  },
+
+  statusSynced(state) {
+    // An answer about an older choice never replaces what is known about a newer one.
+    const current = get().statusSync;
+    if (current && current.changedAt > state.changedAt) return;
+    set({ statusSync: state });
   },
 
   focus(id) {

@@ -14,7 +14,7 @@ import {
 } from '../../../shared/ipc.js';
 import type { Contact, Customer, Incident } from '../../../shared/domain.js';
 import { toE164 } from '../../../shared/phone.js';
-import { CodedError, fail, ok, type Result } from '../../../shared/result.js';
+import { CodedError, fail, ok, type AppError, type Result } from '../../../shared/result.js';
 import { MemoryMail } from '../mail/test/memory-mail.js';
 import { MemoryTelephony } from './memory-telephony.js';
 
@@ -64,6 +64,7 @@ export class MemoryBridge implements TsunaguBridge {
   private readonly listeners = new Map<IpcEvent, Set<(payload: unknown) => void>>();
   private readonly holding = new Set<IpcChannel>();
   private readonly held: HeldCall[] = [];
+  private readonly failing = new Map<IpcChannel, AppError>();
   private noteSeq = 0;
   /** The mail channel (renderer/src/mail/test/memory-mail.ts). */
   readonly mail = new MemoryMail(() => this.session);
@@ -88,6 +89,11 @@ export class MemoryBridge implements TsunaguBridge {
   /** Calls on this channel wait until the test releases them, to stage out-of-order answers. */
   hold(channel: IpcChannel): void {
     this.holding.add(channel);
+  }
+
+  /** The next call on this channel fails with this error, as the core would refuse it. */
+  failNext(channel: IpcChannel, error: AppError): void {
+    this.failing.set(channel, error);
   }
 
   heldCalls(channel: IpcChannel): HeldCall[] {
@@ -131,7 +137,11 @@ export class MemoryBridge implements TsunaguBridge {
     const contract = IPC_CHANNELS[channel];
     const request = contract.request.safeParse(payload);
     let result: Result<unknown>;
-    if (!request.success) {
+    const failure = this.failing.get(channel);
+    this.failing.delete(channel);
+    if (failure) {
+      result = fail(failure.code, failure.message);
+    } else if (!request.success) {
       const issue = request.error.issues[0];
       result = fail('invalid_input', `${issue?.path.join('.') || 'payload'}: ${issue?.message ?? 'invalid'}`);
     } else {

@@ -1,6 +1,7 @@
 import type { AgentStatus } from '../../../shared/api.js';
 import type { Customer, Incident } from '../../../shared/domain.js';
 import type {
+  AgentStatusState,
   CachedContact,
   CallEventInput,
   CallWrapUpInput,
@@ -20,7 +21,14 @@ import { CodedError, type AppError } from '../../../shared/result.js';
  * and result against the shared schemas like every other channel.
  */
 
-type TelephonyChannel = 'sip:credentials' | 'telephony:settings' | 'calls:event' | 'calls:wrapUp' | 'agent:setStatus' | 'customers:create';
+type TelephonyChannel =
+  | 'sip:credentials'
+  | 'telephony:settings'
+  | 'calls:event'
+  | 'calls:wrapUp'
+  | 'agent:setStatus'
+  | 'agent:status'
+  | 'customers:create';
 
 export interface TelephonyCustomerRecord {
   customer: Customer;
@@ -61,6 +69,9 @@ export class MemoryTelephony {
   settings: Omit<TelephonySettings, 'defaultRegion'> = TEST_TELEPHONY_SETTINGS;
   readonly callEvents: CallEventInput[] = [];
   readonly statuses: AgentStatus[] = [];
+  /** The core's view of the status; `statusAnswer` says what the backend does with the next choice. */
+  statusState: AgentStatusState | null = null;
+  statusAnswer: 'confirm' | 'offline' | AppError = 'confirm';
   readonly wrapUps: CallWrapUpInput[] = [];
   #sequence = 0;
 
@@ -70,6 +81,20 @@ export class MemoryTelephony {
     const session = this.host.session();
     if (!session) throw new CodedError('unauthenticated', 'not signed in');
     return session;
+  }
+
+  #answerStatus(state: AgentStatusState): AgentStatusState {
+    if (this.statusAnswer === 'confirm') return { ...state, confirmed: true };
+    if (this.statusAnswer === 'offline') return state;
+    return { ...state, error: this.statusAnswer };
+  }
+
+  /** The backend took the waiting status (what the core's `agent:status` event then says). */
+  confirmWaitingStatus(): AgentStatusState {
+    if (!this.statusState) throw new Error('no status was chosen');
+    this.statusAnswer = 'confirm';
+    this.statusState = { ...this.statusState, confirmed: true, error: null };
+    return this.statusState;
   }
 
   #id(prefix: string): string {
@@ -93,10 +118,14 @@ export class MemoryTelephony {
       return null;
     },
     'agent:setStatus': async ({ status }) => {
-      const session = this.#requireSession();
+      this.#requireSession();
       this.statuses.push(status);
-      const now = new Date().toISOString();
-      return { userId: session.user.id, status, since: now, lastSeenAt: now };
+      this.statusState = this.#answerStatus({ status, changedAt: new Date().toISOString(), confirmed: false, error: null });
+      return this.statusState;
+    },
+    'agent:status': async () => {
+      this.#requireSession();
+      return this.statusState;
     },
     'calls:wrapUp': async (input) => {
       const session = this.#requireSession();

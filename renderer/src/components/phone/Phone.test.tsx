@@ -389,3 +389,44 @@ describe('hotkeys', () => {
     expect(within(dialog).getByRole('alert').textContent).toBe('Already used for Hold / resume.');
   });
 });
+
+describe('operator status reaching the server (issue 8 item 1)', () => {
+  it('says when the server does not have the status yet, and drops the mark once the core reports it arrived', async () => {
+    const { bridge } = await startPhone();
+    bridge.telephony.statusAnswer = 'offline';
+    fireEvent.change(screen.getByLabelText('Status'), { target: { value: 'break' } });
+    expect((await screen.findByTestId('agent-status-unconfirmed')).textContent).toContain('Not on the server yet');
+    const hint = document.getElementById(screen.getByLabelText('Status').getAttribute('aria-describedby') ?? '');
+    expect(hint?.textContent).toContain('has not reached the server yet');
+
+    act(() => bridge.emit('agent:status', bridge.telephony.confirmWaitingStatus()));
+    await waitFor(() => expect(screen.queryByTestId('agent-status-unconfirmed')).toBeNull());
+    expect(screen.getByTestId('agent-status').dataset.confirmed).toBe('true');
+  });
+
+  it('shows a refused status with the reason and sends it again on Retry', async () => {
+    const { bridge } = await startPhone();
+    bridge.telephony.statusAnswer = { code: 'internal', message: 'the presence table is locked' };
+    fireEvent.change(screen.getByLabelText('Status'), { target: { value: 'break' } });
+    const refused = await screen.findByTestId('agent-status-refused');
+    expect(refused.textContent).toContain('The status could not be recorded on the server.');
+    expect(refused.textContent).toContain('the presence table is locked');
+
+    bridge.telephony.statusAnswer = 'confirm';
+    const sent = bridge.telephony.statuses.length;
+    fireEvent.click(within(refused).getByRole('button', { name: 'Retry' }));
+    await waitFor(() => expect(screen.queryByTestId('agent-status-refused')).toBeNull());
+    expect(bridge.telephony.statuses.slice(sent)).toEqual(['break']);
+  });
+
+  it('shows a call event the core refused instead of only logging it, with Retry', async () => {
+    const { bridge, engine } = await startPhone();
+    bridge.failNext('calls:event', { code: 'invalid_input', message: 'remote: too long' });
+    await ringFromYamada(engine);
+    const problem = await screen.findByTestId('phone-problem');
+    expect(problem.dataset.code).toBe('call_not_recorded');
+    expect(problem.textContent).toContain('remote: too long');
+    fireEvent.click(within(problem).getByRole('button', { name: 'Retry' }));
+    await waitFor(() => expect(bridge.telephony.callEvents.map((e) => e.event)).toEqual(['ringing']));
+  });
+});

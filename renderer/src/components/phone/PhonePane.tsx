@@ -91,11 +91,22 @@ function AgentStatusControl() {
   const status = usePhoneStore((s) => s.status);
   const setStatus = usePhoneStore((s) => s.setStatus);
   const endsAt = usePhoneStore((s) => s.afterCallWorkEndsAt);
+  const sync = usePhoneStore((s) => s.statusSync);
+  const retryStatus = usePhoneStore((s) => s.retryStatus);
   const id = useId();
+  const hintId = useId();
+  const waiting = sync !== null && !sync.confirmed && sync.error === null;
   return (
     <div className="agent-status">
       <label htmlFor={id}>{t('phone.status.label')}</label>
-      <select id={id} data-testid="agent-status" value={status} onChange={(e) => setStatus(e.target.value as OperatorStatus)}>
+      <select
+        id={id}
+        data-testid="agent-status"
+        data-confirmed={sync === null ? undefined : String(sync.confirmed)}
+        aria-describedby={waiting ? hintId : undefined}
+        value={status}
+        onChange={(e) => setStatus(e.target.value as OperatorStatus)}
+      >
         {OPERATOR_STATUSES.map((option) => (
           <option key={option} value={option}>
             {t(`phone.status.${option}`)}
@@ -104,6 +115,22 @@ function AgentStatusControl() {
       </select>
       {status === 'after_call_work' && endsAt && (
         <span className="muted">{t('phone.status.endsAt', { time: new Date(endsAt).toLocaleTimeString() })}</span>
+      )}
+      {waiting && (
+        <span className="status-unconfirmed" data-testid="agent-status-unconfirmed" title={t('phone.status.unconfirmedHint')}>
+          {t('phone.status.unconfirmed')}
+          <span id={hintId} className="phone-visually-hidden">
+            {t('phone.status.unconfirmedHint')}
+          </span>
+        </span>
+      )}
+      {sync?.error && (
+        <span className="status-refused" role="alert" data-testid="agent-status-refused" data-code={sync.error.code}>
+          {t('phone.status.refused')} <span className="error-detail">({sync.error.message})</span>{' '}
+          <button type="button" className="quiet" onClick={retryStatus}>
+            {t('phone.retry')}
+          </button>
+        </span>
       )}
     </div>
   );
@@ -124,6 +151,18 @@ function Notices() {
             {t(`phone.problem.${problem.code}`)}
             {problem.message && <span className="error-detail"> ({problem.message})</span>}
           </span>
+          {problem.retry && (
+            <button
+              type="button"
+              className="quiet"
+              onClick={() => {
+                dismissProblem();
+                problem.retry?.();
+              }}
+            >
+              {t('phone.retry')}
+            </button>
+          )}
           <button type="button" className="quiet" onClick={dismissProblem}>
             {t('phone.dismiss')}
           </button>
