@@ -5,6 +5,7 @@ import { PasswordChecker } from './auth/passwords.js';
 import { authenticationHook, registerLoginRoute, registerSessionRoutes } from './auth/routes.js';
 import type { BackendConfig } from './config.js';
 import type { BackendContext } from './context.js';
+import { registerCallHistoryRoutes } from './calls/routes.js';
 import { registerCustomerRoutes } from './customers/routes.js';
 import type { DatabaseHandle } from './db/database.js';
 import { installErrorHandlers } from './http/errors.js';
@@ -72,6 +73,7 @@ export function buildApp({ db, config }: AppOptions): FastifyInstance {
     registerSyncRoutes(scope, ctx);
     registerMailRoutes(scope, ctx);
     registerTelephonyRoutes(scope, ctx);
+    registerCallHistoryRoutes(scope, ctx);
   });
   return app;
 }

@@ -9,7 +9,7 @@ import type { MailConfig } from './config.js';
 import type { MailNotifier } from './notify.js';
 import { sanitizeMailHtml } from './sanitize.js';
 import { mailTrx, type AttachmentRejection, type MailAddressKind, type MailDatabase, type ThreadMatch } from './schema.js';
-import { ensureIncidentRef, extractMessageIds, refFromSubject } from './threading.js';
+import { ensureIncidentRef, extractMessageIds, latestOpenIncident, refFromSubject } from './threading.js';
 
 /** Contact bodies are bounded by the shared Contact schema. */
 const CONTACT_BODY_MAX = 100_000;
@@ -353,13 +353,16 @@ export async function ingestInbound(
             type: 'prospect',
           });
         }
-        const incidentId = await insertIncident(tx, tenantId, {
-          customerId,
-          title: incidentTitle(parsed.subject),
-          status: 'open',
-          assigneeId: null,
-          openedAt: receivedAt,
-        });
+        const openIncidentId = match === 'sender' ? await latestOpenIncident(trx, tenantId, customerId) : null;
+        const incidentId =
+          openIncidentId ??
+          (await insertIncident(tx, tenantId, {
+            customerId,
+            title: incidentTitle(parsed.subject),
+            status: 'open',
+            assigneeId: null,
+            openedAt: receivedAt,
+          }));
         await ensureIncidentRef(trx, tenantId, incidentId);
         thread = { incidentId, customerId, match };
       }

@@ -3,6 +3,7 @@ import type { SqlDialect } from '../database.js';
 import * as m001 from './001_initial.js';
 import * as m002 from './002_mail.js';
 import * as m003 from './003_telephony.js';
+import * as m007 from './007_incidents_callbacks.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '001_initial': m001,
   '002_mail': m002,
   '003_telephony': m003,
+  '007_incidents_callbacks': m007,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
