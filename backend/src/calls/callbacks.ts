@@ -26,7 +26,8 @@ export async function callbacksForLoggedCall(tx: WriteTx, call: LoggedCall): Pro
   const trx = callsTrx(tx.trx);
   const done = await trx
     .updateTable('callbacks')
-    .set({ done_at: call.loggedAt, done_by: call.userId, done_reason: 'called', done_contact_id: call.contactId })
+    // When the backend learnt of it: a wrap-up pushed after a day offline is done today.
+    .set({ done_at: new Date().toISOString(), done_by: call.userId, done_reason: 'called', done_contact_id: call.contactId })
     .where('tenant_id', '=', call.tenantId)
     .where('customer_id', '=', call.customerId)
     .where('done_at', 'is', null)
