@@ -18,6 +18,7 @@ import { normaliseForSearch } from '../../shared/search-text.js';
 import { BackendClient } from './backend-client.js';
 import { CacheStore, DEFAULT_SEARCH_LIMIT } from './cache/cache-store.js';
 import { openCache, type CacheDb } from './cache/open-cache.js';
+import { DeskSession, deskHandlers } from './desk.js';
 import { createIpcDispatcher, type IpcDispatcher } from './handlers.js';
 import { MailChannel, type MailTuning } from './mail.js';
 import type { Logger } from './logger.js';
@@ -66,6 +67,7 @@ interface ActiveSession {
   engine: SyncEngine;
   region: CountryCode;
   telephony: TelephonySession;
+  desk: DeskSession;
 }
 
 /** Who was logged in, so that a restart without the backend can still open that user's cache. */
@@ -141,6 +143,13 @@ class DesktopCore {
       'customers:lookupCaller': (payload) => this.#lookupCaller(payload.phone, payload.customerId),
       'notes:add': async (payload) => this.#addNote(payload.incidentId, payload.body),
       ...telephonyHandlers(() => this.#requireSession().telephony),
+      ...deskHandlers(() => this.#requireSession().desk),
+      // The call history keeps what this computer saw, for when the backend cannot be reached.
+      'calls:event': async (payload) => {
+        const session = this.#requireSession();
+        session.desk.noteCallEvent(payload);
+        return session.telephony.reportCallEvent(payload);
+      },
       ...this.#mail.handlers(),
     };
   }
@@ -225,7 +234,8 @@ class DesktopCore {
         },
       });
       const telephony = new TelephonySession({ info, client, store, engine }, logger, this.#o.telephonyTuning);
-      const session: ActiveSession = { info, client, db, store, engine, region, telephony };
+      const desk = new DeskSession({ info, client, store, engine }, logger);
+      const session: ActiveSession = { info, client, db, store, engine, region, telephony, desk };
       engine.onStatus((status) => this.#emit('sync:status', status));
       this.#mail.open({ user: who.user, client, userDir: path.dirname(cacheFile), online });
       this.#session = session;
@@ -251,6 +261,7 @@ class DesktopCore {
     const session = this.#session;
     if (!session) return;
     this.#session = null;
+    session.desk.stop();
     await session.telephony.stop({ signingOut: revoke });
     await this.#mail.close({ signOut: revoke });
     await session.engine.stop();
