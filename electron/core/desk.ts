@@ -332,7 +332,17 @@ export class DeskSession {
     const { store } = this.#host;
     const known = new Set(server.calls.map((call) => call.callId));
     const nameOf = (customerId: string | null) => (customerId === null ? null : (store.getDetail(customerId)?.customer.name ?? null));
-    const local: HistoryCall[] = this.#localCalls()
+    const localCalls = this.#localCalls();
+    // The backend may hold a call's ringing but not yet its end (its events are still on their
+    // way): what this computer saw end is ended.
+    const endedHere = new Map(localCalls.filter((call) => call.endedAt !== null).map((call) => [call.callId, call]));
+    const fromServer: HistoryCall[] = server.calls.map((call) => {
+      const here = endedHere.get(call.callId);
+      return call.outcome === 'ringing' && here
+        ? { ...call, outcome: outcomeOf(here), answeredAt: here.answeredAt, endedAt: here.endedAt, local: true }
+        : { ...call, local: false };
+    });
+    const local: HistoryCall[] = localCalls
       .filter((call) => !known.has(call.callId))
       .map((call) => ({
         callId: call.callId,
@@ -346,7 +356,7 @@ export class DeskSession {
         endedAt: call.endedAt,
         local: true,
       }));
-    const calls = [...server.calls.map((call) => ({ ...call, local: false })), ...local].sort((a, b) =>
+    const calls = [...fromServer, ...local].sort((a, b) =>
       a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0,
     );
 
