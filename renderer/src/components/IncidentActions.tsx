@@ -28,18 +28,11 @@ interface IncidentActionsProps {
 export function IncidentActions({ customer, incidents, incident, contact, onCreated }: IncidentActionsProps) {
   const { t } = useTranslation();
   const user = useSessionStore((s) => s.session?.user);
-  const [title, setTitle] = useState(incident?.title ?? '');
   const [newTitle, setNewTitle] = useState('');
   const [assignees, setAssignees] = useState<Assignee[]>([]);
-  const [assigneeId, setAssigneeId] = useState(incident?.assigneeId ?? '');
   const [moveTo, setMoveTo] = useState('');
   const [error, setError] = useState<AppError | null>(null);
   const [done, setDone] = useState<string | null>(null);
-
-  useEffect(() => {
-    setTitle(incident?.title ?? '');
-    setAssigneeId(incident?.assigneeId ?? '');
-  }, [incident?.id, incident?.title, incident?.assigneeId]);
 
   useEffect(() => {
     let live = true;
@@ -65,14 +58,89 @@ export function IncidentActions({ customer, incidents, incident, contact, onCrea
     return result;
   }
 
-  const saved = t('incidentActions.saved');
   const others = incidents.filter((other) => other.id !== contact?.incidentId);
 
   return (
     <section className="incident-actions" aria-labelledby="incident-actions-heading" data-testid="incident-actions">
       <h3 id="incident-actions-heading">{t('incidentActions.heading')}</h3>
       {incident && (
-        <div className="incident-actions-current" data-testid="incident-actions-current" data-incident-id={incident.id}>
+        <CurrentIncident key={`${incident.id}:${incident.title}:${incident.assigneeId ?? ''}`} incident={incident} assignees={assignees} run={run} />
+      )}
+      {contact && others.length > 0 && (
+        <form
+          className="inline-form"
+          data-testid="move-contact"
+          onSubmit={(event: FormEvent) => {
+            event.preventDefault();
+            const target = others.find((other) => other.id === (moveTo || others[0]?.id));
+            if (target) void run(invoke('contacts:move', { contactId: contact.id, incidentId: target.id }), t('incidentActions.moved', { title: target.title }));
+          }}
+        >
+          <label>
+            {t('incidentActions.moveContact')}
+            <select value={moveTo || others[0]?.id} onChange={(e) => setMoveTo(e.target.value)}>
+              {others.map((other) => (
+                <option key={other.id} value={other.id}>
+                  {other.title}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="submit" disabled={contact.pending}>
+            {t('incidentActions.move')}
+          </button>
+        </form>
+      )}
+      <form
+        className="inline-form"
+        data-testid="new-incident"
+        onSubmit={(event: FormEvent) => {
+          event.preventDefault();
+          if (newTitle.trim() === '') return;
+          void run(invoke('incidents:create', { customerId: customer.id, title: newTitle.trim(), assigneeId: user.id }), t('incidentActions.saved')).then((result) => {
+            if (result.ok) {
+              setNewTitle('');
+              onCreated(result.value.id);
+            }
+          });
+        }}
+      >
+        <label>
+          {t('incidentActions.newTitle')}
+          <input value={newTitle} maxLength={300} onChange={(e) => setNewTitle(e.target.value)} />
+        </label>
+        <button type="submit">{t('incidentActions.create')}</button>
+      </form>
+      {error && (
+        <p className="error" role="alert">
+          <ErrorText error={error} />
+        </p>
+      )}
+      {done && (
+        <p className="hint" role="status" data-testid="incident-actions-done">
+          {done}
+        </p>
+      )}
+    </section>
+  );
+}
+
+/** Rename, close or reopen, reassign the chosen incident; keyed by its state so the fields start from it. */
+function CurrentIncident({
+  incident,
+  assignees,
+  run,
+}: {
+  incident: Incident;
+  assignees: Assignee[];
+  run: (work: Promise<Result<Incident>>, message: string) => Promise<Result<Incident>>;
+}) {
+  const { t } = useTranslation();
+  const [title, setTitle] = useState(incident.title);
+  const [assigneeId, setAssigneeId] = useState(incident.assigneeId ?? '');
+  const saved = t('incidentActions.saved');
+  return (
+    <div className="incident-actions-current" data-testid="incident-actions-current" data-incident-id={incident.id}>
           <p className="hint">{t('incidentActions.for', { title: incident.title })}</p>
           <form
             className="inline-form"
@@ -122,62 +190,5 @@ export function IncidentActions({ customer, incidents, incident, contact, onCrea
             <button type="submit">{t('incidentActions.assign')}</button>
           </form>
         </div>
-      )}
-      {contact && others.length > 0 && (
-        <form
-          className="inline-form"
-          data-testid="move-contact"
-          onSubmit={(event: FormEvent) => {
-            event.preventDefault();
-            const target = others.find((other) => other.id === (moveTo || others[0]?.id));
-            if (target) void run(invoke('contacts:move', { contactId: contact.id, incidentId: target.id }), t('incidentActions.moved', { title: target.title }));
-          }}
-        >
-          <label>
-            {t('incidentActions.moveContact')}
-            <select value={moveTo || others[0]?.id} onChange={(e) => setMoveTo(e.target.value)}>
-              {others.map((other) => (
-                <option key={other.id} value={other.id}>
-                  {other.title}
-                </option>
-              ))}
-            </select>
-          </label>
-          <button type="submit" disabled={contact.pending}>
-            {t('incidentActions.move')}
-          </button>
-        </form>
-      )}
-      <form
-        className="inline-form"
-        data-testid="new-incident"
-        onSubmit={(event: FormEvent) => {
-          event.preventDefault();
-          if (newTitle.trim() === '') return;
-          void run(invoke('incidents:create', { customerId: customer.id, title: newTitle.trim(), assigneeId: user.id }), saved).then((result) => {
-            if (result.ok) {
-              setNewTitle('');
-              onCreated(result.value.id);
-            }
-          });
-        }}
-      >
-        <label>
-          {t('incidentActions.newTitle')}
-          <input value={newTitle} maxLength={300} onChange={(e) => setNewTitle(e.target.value)} />
-        </label>
-        <button type="submit">{t('incidentActions.create')}</button>
-      </form>
-      {error && (
-        <p className="error" role="alert">
-          <ErrorText error={error} />
-        </p>
-      )}
-      {done && (
-        <p className="hint" role="status" data-testid="incident-actions-done">
-          {done}
-        </p>
-      )}
-    </section>
   );
 }
