@@ -33,6 +33,10 @@ export const API = {
   userRights: '/api/users/:id/rights',
   customers: '/api/customers',
   incidents: '/api/incidents',
+  /** GET → CallHistoryResponse: the user's own calls and callbacks, newest first. */
+  callHistory: '/api/calls/history',
+  /** GET → AssigneesResponse: the users an incident of this customer may be assigned to. */
+  customerAssignees: '/api/customers/:id/assignees',
 } as const;
 
 export const ApiErrorBody = z.object({
@@ -146,6 +150,40 @@ export const OutboxEntry = z.discriminatedUnion('type', [
     summary: z.string().trim().max(500),
     body: z.string().max(20_000).default(''),
     callMeta: CallMeta,
+    createdAt: IsoTime,
+  }),
+  /** A new incident outside a wrap-up; it takes `clientId` as its id (shown at once, pending). */
+  z.object({
+    type: z.literal('create_incident'),
+    clientId: z.uuid(),
+    customerId: Id,
+    title: z.string().trim().min(1, 'must not be empty').max(300),
+    assigneeId: Id.nullable(),
+    createdAt: IsoTime,
+  }),
+  /** Rename, close, reopen or reassign (null: nobody); only the fields given change. */
+  z.object({
+    type: z.literal('update_incident'),
+    clientId: z.uuid(),
+    incidentId: Id,
+    title: z.string().trim().min(1, 'must not be empty').max(300).optional(),
+    status: IncidentStatus.optional(),
+    assigneeId: Id.nullable().optional(),
+    createdAt: IsoTime,
+  }).refine((v) => v.title !== undefined || v.status !== undefined || v.assigneeId !== undefined, 'give title, status or assigneeId'),
+  /** A contact (a mail with it) into another incident of the same customer. */
+  z.object({
+    type: z.literal('move_contact'),
+    clientId: z.uuid(),
+    contactId: Id,
+    incidentId: Id,
+    createdAt: IsoTime,
+  }),
+  /** A callback flagged in a wrap-up, marked done by hand. */
+  z.object({
+    type: z.literal('complete_callback'),
+    clientId: z.uuid(),
+    callbackId: Id,
     createdAt: IsoTime,
   }),
 ]);
@@ -670,3 +708,61 @@ export type MailAddress = z.infer<typeof MailAddress>;
 export const MailAddressInput = MailAddress.strict();
 export const MailAddressesResponse = z.object({ addresses: z.array(MailAddress) });
 export type MailAddressesResponse = z.infer<typeof MailAddressesResponse>;
+
+// ─────────────────────────────────────────────────────────────────────────────────────────
+// Call history and callbacks (backend/src/calls). A callback is the wrap-up's "callback
+// needed": open until a later call with that customer is logged, or it is marked done.
+// ─────────────────────────────────────────────────────────────────────────────────────────
+
+export const CALLBACK_DONE_REASONS = ['called', 'marked'] as const;
+
+export const Callback = z.object({
+  /** The wrap-up's outbox clientId, so the app can name it before the push. */
+  id: Id,
+  customerId: Id,
+  customerName: z.string(),
+  /** The SIP Call-ID of the call whose wrap-up asked for it. */
+  callId: z.string().nullable(),
+  contactId: Id.nullable(),
+  /** The number to call back: the call's other party. */
+  remote: z.string(),
+  flaggedBy: Id,
+  flaggedAt: IsoTime,
+  /** Set by the callback worklist (issue "CTI server"); null: as soon as possible. */
+  dueAt: IsoTime.nullable(),
+  doneAt: IsoTime.nullable(),
+  doneReason: z.enum(CALLBACK_DONE_REASONS).nullable(),
+});
+export type Callback = z.infer<typeof Callback>;
+
+/** answered; missed (rang out or the caller gave up); declined (refused, or busy); no_answer (an outbound call nobody took); ringing. */
+export const CALL_OUTCOMES = ['answered', 'missed', 'declined', 'no_answer', 'ringing'] as const;
+export type CallOutcome = (typeof CALL_OUTCOMES)[number];
+
+export const CallHistoryEntry = z.object({
+  callId: z.string(),
+  direction: z.enum(['inbound', 'outbound']),
+  outcome: z.enum(CALL_OUTCOMES),
+  /** The other party: E.164 when it parsed, else as received. */
+  remote: z.string(),
+  /** Null when nobody matched, or the customer is not visible to this user. */
+  customerId: Id.nullable(),
+  customerName: z.string().nullable(),
+  startedAt: IsoTime,
+  answeredAt: IsoTime.nullable(),
+  endedAt: IsoTime.nullable(),
+});
+export type CallHistoryEntry = z.infer<typeof CallHistoryEntry>;
+
+export const CallHistoryQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(200) });
+export const CallHistoryResponse = z.object({
+  calls: z.array(CallHistoryEntry),
+  /** Open callbacks I flagged, and the ones done in the last days (so the history can show them done). */
+  callbacks: z.array(Callback),
+});
+export type CallHistoryResponse = z.infer<typeof CallHistoryResponse>;
+
+export const Assignee = z.object({ id: Id, displayName: z.string(), role: z.enum(['agent', 'supervisor', 'admin']) });
+export type Assignee = z.infer<typeof Assignee>;
+export const AssigneesResponse = z.object({ users: z.array(Assignee) });
+export type AssigneesResponse = z.infer<typeof AssigneesResponse>;

@@ -151,6 +151,12 @@ export const AUDIT_ACTIONS = [
   'reply_retry_scheduled',
   'reply_failed',
   'reply_requeued',
+  // Incidents managed outside a wrap-up, and the call history's callbacks.
+  'incident_created',
+  'incident_updated',
+  'contact_moved',
+  'callback_flagged',
+  'callback_done',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import {
   AgentStatus,
+  Assignee,
+  Callback,
+  CallHistoryEntry,
+  CustomerUpdate,
   CustomerCreate,
   CustomerRecord,
   CustomerSummary,
@@ -17,7 +21,7 @@ import {
   ReviewQueueItem,
   SupervisorSummary,
 } from './api.js';
-import { Contact, Customer, Id, Incident, IsoTime, User } from './domain.js';
+import { Contact, Customer, Id, Incident, IncidentStatus, IsoTime, User } from './domain.js';
 import { ERROR_CODES, type Result } from './result.js';
 
 /**
@@ -139,6 +143,34 @@ export const CallWrapUpInput = z.object({
   endedAt: IsoTime,
 }).refine((v) => (v.incidentId === null) !== (v.newIncidentTitle === null), 'exactly one of incidentId and newIncidentTitle');
 export type CallWrapUpInput = z.infer<typeof CallWrapUpInput>;
+
+/**
+ * The operator's call history. Online it is the backend's (every leg that rang for them or that
+ * they placed); offline the last copy the backend gave, with the calls since then that this
+ * computer saw. `missedUnseen` counts missed calls since the history was last opened (the badge).
+ */
+export const CallHistoryView = z.object({
+  calls: z.array(
+    CallHistoryEntry.extend({
+      /** Seen on this computer and not yet confirmed by the backend. */
+      local: z.boolean(),
+    }),
+  ),
+  callbacks: z.array(Callback.extend({ pending: z.boolean() })),
+  missedUnseen: z.number().int().min(0),
+  seenAt: IsoTime.nullable(),
+  source: z.enum(DATA_SOURCES),
+});
+export type CallHistoryView = z.infer<typeof CallHistoryView>;
+
+export const IncidentChanges = z
+  .object({
+    incidentId: Id,
+    title: z.string().trim().min(1, 'must not be empty').max(300).optional(),
+    status: IncidentStatus.optional(),
+    assigneeId: Id.nullable().optional(),
+  })
+  .refine((v) => v.title !== undefined || v.status !== undefined || v.assigneeId !== undefined, 'give title, status or assigneeId');
 
 export const PHONE_HOTKEY_ACTIONS = ['answer', 'hangup', 'hold', 'mute'] as const;
 
@@ -303,6 +335,24 @@ export const IPC_CHANNELS = {
   'agent:status': { request: NoPayload, result: AgentStatusState.nullable() },
   /** "Create customer" from an unregistered caller's panel (online; needs the right to). */
   'customers:create': { request: CustomerCreate, result: CustomerDetail },
+  /** A new incident outside a wrap-up, through the outbox: shown at once, works offline. */
+  'incidents:create': {
+    request: z.object({ customerId: Id, title: z.string().trim().min(1, 'must not be empty').max(300), assigneeId: Id.nullable() }),
+    result: Incident,
+  },
+  /** Rename, close, reopen, reassign, through the outbox. */
+  'incidents:update': { request: IncidentChanges, result: Incident },
+  /** A contact (a mail with it) into another incident of the same customer, through the outbox. */
+  'contacts:move': { request: z.object({ contactId: Id, incidentId: Id }), result: CachedContact },
+  /** Who an incident of this customer may be assigned to (online; the last answer offline). */
+  'customers:assignees': { request: z.object({ customerId: Id }), result: z.array(Assignee) },
+  /** Edits a customer's details (online: a customer number must stay unique). */
+  'customers:update': { request: z.object({ customerId: Id, changes: CustomerUpdate }), result: CustomerDetail },
+  'calls:history': { request: NoPayload, result: CallHistoryView },
+  /** The operator opened the history: missed calls until now are seen (the badge clears). */
+  'calls:historySeen': { request: NoPayload, result: CallHistoryView },
+  /** Marks a callback done by hand, through the outbox. */
+  'callbacks:complete': { request: z.object({ callbackId: Id }), result: z.null() },
   'notes:add': {
     request: z.object({ incidentId: Id, body: z.string().trim().min(1, 'must not be empty').max(20_000) }),
     result: CachedContact,

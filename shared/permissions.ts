@@ -34,3 +34,39 @@ export function mayCreateCustomer(user: UserRights): boolean {
 export function mayCreateCustomerFromCall(user: UserRights): boolean {
   return mayCreateCustomer(user);
 }
+
+/**
+ * Classification, branch and assigned rep decide who sees a customer: supervisors and admins
+ * change them, agents edit only the other details (name, kana, phones, e-mails, address).
+ */
+export function mayChangeCustomerVisibility(user: UserRights): boolean {
+  return user.role !== 'agent';
+}
+
+/** The customer fields only `mayChangeCustomerVisibility` users may change. */
+export const CUSTOMER_VISIBILITY_FIELDS = ['classification', 'branch', 'assignedRepId'] as const;
+
+/**
+ * Whoever may read a customer may work its incidents: open one, rename, close, reopen, and
+ * move a contact between the customer's incidents.
+ */
+export function mayEditIncidents(user: UserRights, customer: Pick<Customer, 'classification' | 'branch'>): boolean {
+  return maySeeCustomer(user, customer);
+}
+
+/**
+ * Reassigning an incident. The new assignee (null: nobody) must be able to read the customer,
+ * or the incident would sit with someone who cannot open it. Agents take an incident for
+ * themselves or hand over their own; supervisors and admins assign any.
+ */
+export function mayAssignIncident(
+  actor: UserRights & { id: string },
+  incident: { assigneeId: string | null },
+  assignee: (UserRights & { id: string }) | null,
+  customer: Pick<Customer, 'classification' | 'branch'>,
+): boolean {
+  if (!mayEditIncidents(actor, customer)) return false;
+  if (assignee !== null && !maySeeCustomer(assignee, customer)) return false;
+  if (actor.role !== 'agent') return true;
+  return assignee?.id === actor.id || incident.assigneeId === actor.id;
+}

@@ -6,6 +6,7 @@ import { authenticationHook, registerLoginRoute, registerSessionRoutes } from '.
 import { LoginThrottle } from './auth/throttle.js';
 import type { BackendConfig } from './config.js';
 import type { BackendContext } from './context.js';
+import { registerCallHistoryRoutes } from './calls/routes.js';
 import { registerCustomerRoutes } from './customers/routes.js';
 import type { DatabaseHandle } from './db/database.js';
 import { installErrorHandlers } from './http/errors.js';
@@ -102,6 +103,7 @@ export function buildApp({ db, config, passwords }: AppOptions): FastifyInstance
     registerSyncRoutes(scope, ctx);
     registerMailRoutes(scope, ctx);
     registerTelephonyRoutes(scope, ctx);
+    registerCallHistoryRoutes(scope, ctx);
   });
   return app;
 }

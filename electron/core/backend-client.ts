@@ -16,7 +16,7 @@ import {
 import { CodedError, ERROR_CODES, type ErrorCode } from '../../shared/result.js';
 import { describeZodError } from '../../shared/validation.js';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** Default time limit of one request; snapshot pages get longer. */
 export const REQUEST_TIMEOUT_MS = 15_000;

@@ -23,6 +23,7 @@ import { CacheStore, DEFAULT_SEARCH_LIMIT } from './cache/cache-store.js';
 import { ensurePrivateFolders } from './cache/encrypted-database.js';
 import { openCache, type CacheDb } from './cache/open-cache.js';
 import { CACHE_FILE, unlockUserCache, wipeUserCache } from './cache/user-cache.js';
+import { DeskSession, deskHandlers } from './desk.js';
 import { createIpcDispatcher, type IpcDispatcher } from './handlers.js';
 import { MailChannel, type MailTuning } from './mail.js';
 import type { Logger } from './logger.js';
@@ -86,6 +87,7 @@ interface ActiveSession {
   region: CountryCode;
   telephony: TelephonySession;
   agentStatus: AgentStatusChannel;
+  desk: DeskSession;
 }
 
 /** Who was logged in, so that a restart without the backend can still open that user's cache. */
@@ -168,6 +170,13 @@ class DesktopCore {
       'agent:setStatus': async (payload) => this.#requireSession().agentStatus.choose(payload.status),
       'agent:status': async () => this.#requireSession().agentStatus.state(),
       ...telephonyHandlers(() => this.#requireSession().telephony),
+      ...deskHandlers(() => this.#requireSession().desk),
+      // The call history keeps what this computer saw, for when the backend cannot be reached.
+      'calls:event': async (payload) => {
+        const session = this.#requireSession();
+        session.desk.noteCallEvent(payload);
+        return session.telephony.reportCallEvent(payload);
+      },
       ...this.#mail.handlers(),
     };
   }
@@ -279,7 +288,8 @@ class DesktopCore {
       });
       const telephony = new TelephonySession({ info, client, store, engine }, logger, this.#o.telephonyTuning);
       const agentStatus = new AgentStatusChannel({ client, store, engine, logger, emit: (event, payload) => this.#emit(event, payload) });
-      const session: ActiveSession = { cacheFile, info, client, userDir, db, store, engine, region, telephony, agentStatus };
+      const desk = new DeskSession({ info, client, store, engine }, logger);
+      const session: ActiveSession = { cacheFile, info, client, userDir, db, store, engine, region, telephony, agentStatus, desk };
       engine.onStatus((status) => this.#emit('sync:status', status));
       this.#mail.open({ user: who.user, client, userDir, cacheKey, online });
       this.#session = session;
@@ -315,6 +325,7 @@ class DesktopCore {
     const session = this.#session;
     if (!session) return;
     this.#session = null;
+    session.desk.stop();
     await session.telephony.stop({ signingOut: revoke });
     await session.agentStatus.stop({ signingOut: revoke });
     await this.#mail.close({ signOut: revoke });

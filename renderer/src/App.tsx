@@ -53,6 +53,8 @@ import { Login } from './components/Login.js';
 import { SearchPanel } from './components/SearchPanel.js';
 import { TopBar } from './components/TopBar.js';
 import { connectCoreEvents } from './events.js';
+import { CallHistory, MissedCallNotice } from './history/CallHistory.js';
+import { useCallHistoryStore } from './history/store.js';
 import { MailWorkArea } from './mail/components/MailWorkArea.js';
 import { WorkAreaNav } from './mail/components/WorkAreaNav.js';
 import { useWorkAreaStore } from './mail/stores/work-area.js';
@@ -88,6 +90,7 @@ function Workspace() {
   const area = useWorkAreaStore((s) => s.area);
   useEffect(() => {
     void useSyncStore.getState().load();
+    void useCallHistoryStore.getState().load();
   }, []);
   return (
     <div className="workspace-shell">
@@ -98,6 +101,7 @@ function Workspace() {
       <div className="shell-body">
         <div className="shell-main">
           <WorkAreaNav />
+          <MissedCallNotice />
           <div className="workspace" hidden={area !== 'customers'}>
             <nav className="search-pane" aria-label={t('search.region')}>
               <SearchPanel />
@@ -107,6 +111,11 @@ function Workspace() {
               <CustomerPanel />
             </main>
           </div>
+          {area === 'history' && (
+            <main className="history-pane" id="history-main" tabIndex={-1}>
+              <CallHistory />
+            </main>
+          )}
           <MailWorkArea />
         </div>
         <PhonePane />

@@ -17,7 +17,7 @@ import {
   type SearchResponse,
 } from '../../../shared/api.js';
 import { Id, type Phone, type User } from '../../../shared/domain.js';
-import { mayCreateCustomer, maySeeCustomer } from '../../../shared/permissions.js';
+import { CUSTOMER_VISIBILITY_FIELDS, mayChangeCustomerVisibility, mayCreateCustomer, maySeeCustomer } from '../../../shared/permissions.js';
 import { isMobileNumber, toE164 } from '../../../shared/phone.js';
 import { normaliseForSearch } from '../../../shared/search-text.js';
 import { recordAudit } from '../audit.js';
@@ -31,11 +31,6 @@ import { visibleCustomerSql } from './visibility.js';
 import { insertCustomer, insertIncident, isUniqueViolation, updateCustomer, type CustomerFields } from './writes.js';
 
 const IdParams = z.object({ id: Id });
-
-/** Classification, branch and assigned rep decide who sees a customer: not for agents to change. */
-function mayReassignCustomer(user: User): boolean {
-  return user.role !== 'agent';
-}
 
 function normalisePhones(phones: PhoneInput[], region: string, field: string): Phone[] {
   return phones.map((phone, index) => {
@@ -194,8 +189,8 @@ export function registerCustomerRoutes(app: FastifyInstance, ctx: BackendContext
     const { user, tenant } = request.auth;
     const body = parseRequest(CustomerUpdate, request.body, 'body');
     if (!(await findVisibleCustomer(db, tenant, user, id))) throw new HttpError('not_found', 'no such customer');
-    const guarded = (['classification', 'branch', 'assignedRepId'] as const).filter((field) => body[field] !== undefined);
-    if (guarded.length > 0 && !mayReassignCustomer(user)) {
+    const guarded = CUSTOMER_VISIBILITY_FIELDS.filter((field) => body[field] !== undefined);
+    if (guarded.length > 0 && !mayChangeCustomerVisibility(user)) {
       throw new HttpError('forbidden', `body.${guarded[0]}: only supervisors and admins may change ${guarded.join(', ')}`);
     }
     const { phones, ...rest } = body;

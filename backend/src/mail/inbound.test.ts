@@ -70,7 +70,7 @@ describe.each(DIALECTS)('inbound mail on %s', (dialect) => {
     expect(view).toMatchObject({ id: mail!.id, customerName: 'Kenji Tanaka', incidentRef: `INC-${incident.ref_no}`, threadMatch: 'new_customer' });
   });
 
-  it('files mail from a known customer (any case of the address) as a new incident of that customer', async () => {
+  it('files mail from a known customer (any case of the address) in that customer\'s open incident', async () => {
     const { yamada } = backend.demo.customers;
     await backend.deliver({
       from: 'TARO.Yamada@Example.JP',
@@ -81,9 +81,10 @@ describe.each(DIALECTS)('inbound mail on %s', (dialect) => {
     });
     const [mail] = await mailByMessageId('yamada-1@example.jp');
     expect(mail).toMatchObject({ customer_id: yamada.id, thread_match: 'sender' });
-    expect(yamada.incidentIds).not.toContain(mail!.incident_id);
+    // Not a new, unassigned incident: the customer's open one, with its assignee.
+    expect(mail!.incident_id).toBe(yamada.incidentIds[0]);
     const incident = await backend.db.selectFrom('incidents').selectAll().where('id', '=', mail!.incident_id).executeTakeFirstOrThrow();
-    expect(incident).toMatchObject({ customer_id: yamada.id, title: '新しいご相談' });
+    expect(incident).toMatchObject({ customer_id: yamada.id, title: '請求書の再発行', assignee_id: backend.demo.users.agent.id });
     // The demo's yamada was last handled by the agent: dispatch will offer it to them first.
     expect(mail!.preferred_user_id).toBe(backend.demo.users.agent.id);
   });
@@ -165,7 +166,8 @@ describe.each(DIALECTS)('inbound mail on %s', (dialect) => {
     await backend.deliver(message);
     expect(await mailByMessageId('dup-1@example.org')).toHaveLength(1);
 
-    const racing = { ...message, messageId: '<dup-2@example.org>' };
+    // Another sender: twice@'s open incident would take this one in beside dup-1.
+    const racing = { ...message, from: 'racing@example.org', messageId: '<dup-2@example.org>' };
     const results = await Promise.all([backend.deliver(racing), backend.deliver(racing), backend.deliver(racing)]);
     expect(results.map((r) => r.response)).toEqual(results.map(() => expect.stringMatching(/^250/)));
     const rows = await mailByMessageId('dup-2@example.org');

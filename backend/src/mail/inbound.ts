@@ -10,7 +10,7 @@ import type { MailConfig } from './config.js';
 import type { MailNotifier } from './notify.js';
 import { sanitizeInboundHtml } from './sanitize.js';
 import { mailTrx, type AttachmentRejection, type MailAddressKind, type MailDatabase, type MailMatchProblem, type ThreadMatch } from './schema.js';
-import { ensureIncidentRef, extractMessageIds, refFromSubject, refKeyMatches } from './threading.js';
+import { ensureIncidentRef, extractMessageIds, latestOpenIncident, refFromSubject, refKeyMatches } from './threading.js';
 
 /** Contact bodies are bounded by the shared Contact schema. */
 const CONTACT_BODY_MAX = 100_000;
@@ -409,13 +409,18 @@ export async function ingestInbound(
             type: 'prospect',
           });
         }
-        const incidentId = await insertIncident(tx, tenantId, {
-          customerId,
-          title: incidentTitle(parsed.subject),
-          status: 'open',
-          assigneeId: null,
-          openedAt: receivedAt,
-        });
+        // A mail that waits for matching gets an incident of its own, so "keep with sender" or a
+        // move to the claimed incident never has to pick it out of an existing conversation.
+        const openIncidentId = match === 'sender' && !needsMatching ? await latestOpenIncident(trx, tenantId, customerId) : null;
+        const incidentId =
+          openIncidentId ??
+          (await insertIncident(tx, tenantId, {
+            customerId,
+            title: incidentTitle(parsed.subject),
+            status: 'open',
+            assigneeId: null,
+            openedAt: receivedAt,
+          }));
         await ensureIncidentRef(trx, tenantId, incidentId);
         thread = { incidentId, customerId, match };
       }

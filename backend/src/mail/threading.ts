@@ -117,3 +117,22 @@ export async function ensureIncidentRef(trx: Transaction<MailDatabase>, tenantId
   if (after.ref_no === null || after.ref_key === null) throw new Error(`incident ${incidentId}: reference number was not stored`);
   return { refNo: after.ref_no, key: after.ref_key };
 }
+
+/**
+ * The sender's customer's open incident that was worked on last, for a mail that cites no
+ * thread: a customer writing again about an open matter is that matter, not a new unassigned
+ * incident. Null when the customer has no open incident.
+ */
+export async function latestOpenIncident(trx: Transaction<MailDatabase>, tenantId: string, customerId: string): Promise<string | null> {
+  const row = await trx
+    .selectFrom('incidents')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('customer_id', '=', customerId)
+    .where('status', '=', 'open')
+    .orderBy('updated_at', 'desc')
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.id ?? null;
+}

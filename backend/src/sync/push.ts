@@ -6,8 +6,9 @@ import type { AuthContext } from '../auth/sessions.js';
 import { visibleCustomerSql } from '../customers/visibility.js';
 import { insertContact, summariseNote } from '../customers/writes.js';
 import type { DatabaseHandle } from '../db/database.js';
+import { applyCompleteCallback, applyCreateIncident, applyMoveContact, applyUpdateIncident, type Outcome } from '../incidents/manage.js';
 import { applyLogCall } from '../telephony/wrap-up.js';
-import { writeTransaction } from './changelog.js';
+import { writeTransaction, type WriteTx } from './changelog.js';
 
 type PushResult = PushResponse['results'][number];
 
@@ -105,10 +106,35 @@ async function applyEntry(handle: DatabaseHandle, auth: AuthContext, entry: Outb
         if (!outcome.applied) return reject(outcome.error);
         return { clientId: entry.clientId, status: 'applied', contactId, error: null };
       }
+      case 'create_incident':
+      case 'update_incident':
+      case 'move_contact':
+      case 'complete_callback': {
+        const outcome: Outcome = await applyManagement(tx, auth, entry);
+        if (!outcome.applied) return reject(outcome.error);
+        return { clientId: entry.clientId, status: 'applied', contactId: null, error: null };
+      }
       default:
         return assertNever(entry, 'outbox entry');
     }
   });
+}
+
+type ManagementEntry = Extract<OutboxEntry, { type: 'create_incident' | 'update_incident' | 'move_contact' | 'complete_callback' }>;
+
+function applyManagement(tx: WriteTx, auth: AuthContext, entry: ManagementEntry): Promise<Outcome> {
+  switch (entry.type) {
+    case 'create_incident':
+      return applyCreateIncident(tx, auth, entry);
+    case 'update_incident':
+      return applyUpdateIncident(tx, auth, entry);
+    case 'move_contact':
+      return applyMoveContact(tx, auth, entry);
+    case 'complete_callback':
+      return applyCompleteCallback(tx, auth, entry);
+    default:
+      return assertNever(entry, 'outbox entry');
+  }
 }
 
 /** Entries apply one by one, each in its own transaction: one rejected note does not hold back the rest. */

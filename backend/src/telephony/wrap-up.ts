@@ -1,5 +1,6 @@
 import type { OutboxEntry } from '../../../shared/api.js';
 import type { AuthContext } from '../auth/sessions.js';
+import { callbacksForLoggedCall } from '../calls/callbacks.js';
 import { visibleCustomerSql } from '../customers/visibility.js';
 import { insertContact, insertIncident } from '../customers/writes.js';
 import type { WriteTx } from '../sync/changelog.js';
@@ -72,6 +73,16 @@ export async function applyLogCall(tx: WriteTx, auth: AuthContext, entry: LogCal
     },
     contactId,
   );
+  await callbacksForLoggedCall(tx, {
+    tenantId: tenant.id,
+    userId: user.id,
+    customerId: customer.id,
+    contactId,
+    clientId: entry.clientId,
+    direction: entry.direction,
+    callMeta: meta,
+    loggedAt: entry.createdAt,
+  });
   return { applied: true, customerId: customer.id, incidentId };
 }
 

@@ -476,6 +476,24 @@ export class CacheStore {
     })();
   }
 
+  /**
+   * Stores an incident change (create, update, move a contact, a callback done) in the outbox
+   * and, in the same transaction, shows its effect in the cache at once. The feed's copy
+   * replaces it after the push; a refused entry is repaired from the backend (desk.ts).
+   */
+  addPendingChange(entry: OutboxEntry, effect: { incident?: Incident; contact?: Contact }): void {
+    this.db.transaction(() => {
+      this.#s.insertOutbox.run(entry.clientId, JSON.stringify(entry), entry.createdAt);
+      if (effect.incident) this.#writeIncident(effect.incident);
+      if (effect.contact) this.#writeContact(effect.contact);
+    })();
+  }
+
+  getContact(contactId: string): CachedContact | null {
+    const row = this.#s.contactById.get(contactId) as ContactRow | undefined;
+    return row ? toCachedContact(row) : null;
+  }
+
   /** Pending entries in the order they were written. */
   pendingOutbox(limit: number): OutboxRow[] {
     return (this.#s.pendingOutbox.all(limit) as OutboxDbRow[]).map(toOutboxRow);
@@ -610,6 +628,7 @@ function prepareStatements(db: CacheDb) {
       ORDER BY updated_at DESC, rid`),
     customerById: p(`SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE id = ?`),
     incidentById: p('SELECT * FROM incidents WHERE id = ?'),
+    contactById: p('SELECT * FROM contacts WHERE id = ?'),
     incidentsOfCustomer: p('SELECT * FROM incidents WHERE customer_id = ? ORDER BY opened_at DESC, id'),
     contactsOfCustomer: p(`SELECT * FROM contacts
       WHERE incident_id IN (SELECT id FROM incidents WHERE customer_id = ?)

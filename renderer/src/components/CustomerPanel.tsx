@@ -7,7 +7,9 @@ import { usePhoneStore } from '../stores/phone.js';
 import { useSessionStore } from '../stores/session.js';
 import { AddNote } from './AddNote.js';
 import { ClassificationBadge } from './ClassificationBadge.js';
+import { CustomerEditForm } from './CustomerEditForm.js';
 import { ErrorText } from './ErrorText.js';
+import { IncidentActions } from './IncidentActions.js';
 import { buildBranches, contactKey, IncidentTree } from './IncidentTree.js';
 
 export function CustomerPanel() {
@@ -54,6 +56,9 @@ function CustomerView({ detail }: { detail: CustomerDetail }) {
   const [activeKey, setActiveKey] = useState<string | null>(null);
   const [chosenIncidentId, setChosenIncidentId] = useState<string | null>(null);
   const noteIncident = branches.find((b) => b.incident.id === chosenIncidentId)?.incident ?? branches[0]?.incident;
+  const chosenContact = activeKey?.startsWith('contact:') ? detail.contacts.find((c) => contactKey(c.id) === activeKey) : undefined;
+  const [editing, setEditing] = useState(false);
+  const [edited, setEdited] = useState(false);
 
   function toggle(incidentId: string, expand: boolean) {
     setExpanded((previous) => {
@@ -83,6 +88,27 @@ function CustomerView({ detail }: { detail: CustomerDetail }) {
         </div>
       </header>
       {detail.source === 'online' && <p className="source-note">{t('customer.fromServer')}</p>}
+      {editing ? (
+        <CustomerEditForm
+          customer={customer}
+          onDone={(saved) => {
+            setEditing(false);
+            setEdited(saved);
+          }}
+        />
+      ) : (
+        <p className="customer-edit-open">
+          <button type="button" className="quiet" onClick={() => setEditing(true)}>
+            {t('customerEdit.edit')}
+          </button>
+          {edited && (
+            <span role="status" className="hint">
+              {' '}
+              {t('customerEdit.saved')}
+            </span>
+          )}
+        </p>
+      )}
       <dl className="attributes">
         <div>
           <dt>{t('customer.code')}</dt>
@@ -157,6 +183,17 @@ function CustomerView({ detail }: { detail: CustomerDetail }) {
           />
         )}
       </section>
+
+      <IncidentActions
+        customer={customer}
+        incidents={detail.incidents}
+        incident={noteIncident}
+        contact={chosenContact}
+        onCreated={(incidentId) => {
+          setChosenIncidentId(incidentId);
+          setActiveKey(null);
+        }}
+      />
 
       {noteIncident && (
         <AddNote

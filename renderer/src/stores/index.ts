@@ -1,3 +1,4 @@
+import { resetCallHistoryStore } from '../history/store.js';
 import { resetAudioStore } from '../phone/audio-devices.js';
 import { resetHotkeyStore } from '../phone/hotkeys.js';
 import { resetCustomerStore } from './customer.js';
@@ -21,4 +22,5 @@ export function resetAllStores(): void {
   resetWrapUpStore();
   resetHotkeyStore();
   resetAudioStore();
+  resetCallHistoryStore();
 }

@@ -12,6 +12,7 @@ import { callerLabel, type CallerIdentity } from '../phone/caller-identity.js';
 import { availableActions, createCall, isLive, transition, type Call, type CallEvent } from '../phone/call-machine.js';
 import { parseDialTarget } from '../phone/dial-target.js';
 import { PhoneError, type EngineFactory, type EngineListener, type IncomingCall, type IncomingDecision, type PhoneEngine } from '../phone/engine.js';
+import { useCallHistoryStore } from '../history/store.js';
 import { askNotificationPermission, closeCallNotification, notifyIncomingCall } from '../phone/notifications.js';
 import { applyRegistrationEvent, initialRegistration, type Registration } from '../phone/registration-machine.js';
 import { Ringer } from '../phone/ringer.js';
@@ -357,6 +358,7 @@ function finishCall(before: Call, call: Call): void {
             ? 'rejected'
             : 'missed';
   sendCallEvent(call, event, before.transferTarget ? { transferTarget: before.transferTarget.slice(0, 100) } : {});
+  if (event === 'missed') useCallHistoryStore.getState().noteMissed({ callId: call.sipCallId, remote: remoteOf(call), customerName: pop?.detail?.customer.name ?? null });
 
   const remaining = usePhoneStore.getState().calls.filter((other) => other.id !== call.id);
   const focused = usePhoneStore.getState().focusedCallId;

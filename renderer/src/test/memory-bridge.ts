@@ -16,6 +16,7 @@ import type { Contact, Customer, Incident } from '../../../shared/domain.js';
 import { toE164 } from '../../../shared/phone.js';
 import { CodedError, fail, ok, type AppError, type Result } from '../../../shared/result.js';
 import { MemoryMail } from '../mail/test/memory-mail.js';
+import { MemoryDesk } from './memory-desk.js';
 import { MemoryTelephony } from './memory-telephony.js';
 
 /**
@@ -70,6 +71,13 @@ export class MemoryBridge implements TsunaguBridge {
   readonly mail = new MemoryMail(() => this.session);
   /** The telephony channels (memory-telephony.ts): credentials, settings, call events, wrap-up. */
   readonly telephony = new MemoryTelephony({
+    session: () => this.session,
+    customers: this.customers,
+    queuedWrite: () => this.setStatus({ pendingOutbox: this.status.pendingOutbox + 1 }),
+  });
+
+  /** Incidents, customer edits and the call history (memory-desk.ts). */
+  readonly desk = new MemoryDesk({
     session: () => this.session,
     customers: this.customers,
     queuedWrite: () => this.setStatus({ pendingOutbox: this.status.pendingOutbox + 1 }),
@@ -169,6 +177,7 @@ export class MemoryBridge implements TsunaguBridge {
   private readonly handlers: IpcHandlerTable = {
     ...this.mail.handlers,
     ...this.telephony.handlers,
+    ...this.desk.handlers,
     'system:globalShortcuts': async () => ({ global: false, registered: [] }),
     'app:info': async () => ({ version: '0.0.0-test', shell: 'browser', locale: 'en-US', backendUrl: 'http://127.0.0.1:1' }),
     'session:login': async ({ tenant, login, password }) => {

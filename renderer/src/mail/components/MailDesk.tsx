@@ -9,6 +9,7 @@ import { useMailDeskStore } from '../stores/desk.js';
 import { useReturnedRepliesStore } from '../stores/returned.js';
 import { MailBody } from './MailBody.js';
 import { MailHeaders } from './MailHeaders.js';
+import { MoveMail } from './MoveMail.js';
 import { NeedsMatching } from './NeedsMatching.js';
 import { ReplyComposer } from './ReplyComposer.js';
 
@@ -53,6 +54,7 @@ export function MailDesk() {
           <div className="mail-columns">
             <div className="mail-column">
               <MailHeaders mail={mail} />
+              <MoveMail key={mail.id} mail={mail} />
               <MailBody key={mail.id} mail={mail} />
               <DeskActions />
             </div>

@@ -44,6 +44,7 @@ export function MailWorkArea() {
 
   switch (area) {
     case 'customers':
+    case 'history':
       return null;
     case 'mail':
       return (

@@ -1,4 +1,5 @@
 import { useTranslation } from 'react-i18next';
+import { useCallHistoryStore } from '../../history/store.js';
 import { useSessionStore } from '../../stores/session.js';
 import { useMailDeskStore } from '../stores/desk.js';
 import { useReturnedRepliesStore } from '../stores/returned.js';
@@ -14,7 +15,8 @@ export function WorkAreaNav() {
   const returned = useReturnedRepliesStore((s) => s.replies.length);
   const pendingReview = useReviewStore((s) => s.summary?.mails.pendingReview ?? s.items.length);
   const failed = useReviewStore((s) => s.summary?.mails.failed ?? s.failed.length);
-  const counts: Partial<Record<WorkArea, number>> = { mail: offered, returned, review: pendingReview, failed };
+  const missed = useCallHistoryStore((s) => s.view?.missedUnseen ?? 0);
+  const counts: Partial<Record<WorkArea, number>> = { history: missed, mail: offered, returned, review: pendingReview, failed };
 
   return (
     <nav className="work-area-nav" aria-label={t('mail.nav.label')}>

@@ -1,0 +1,144 @@
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import { App } from '../App.js';
+import { useCallHistoryStore } from '../history/store.js';
+import { installSignedInBridge, registerRendererCleanup } from '../test/harness.js';
+
+registerRendererCleanup();
+
+async function openYamada() {
+  const bridge = installSignedInBridge();
+  bridge.desk.assignees = [
+    { id: 'user-agent-1', displayName: '佐藤 花子', role: 'agent' },
+    { id: 'user-super-1', displayName: '監督 花子', role: 'supervisor' },
+  ];
+  render(<App />);
+  const search = await screen.findByRole('combobox', { name: 'Search customers' });
+  fireEvent.change(search, { target: { value: '山田' } });
+  await screen.findAllByTestId('search-result');
+  fireEvent.keyDown(search, { key: 'Enter' });
+  await screen.findByRole('heading', { name: '山田 太郎', level: 2 });
+  return bridge;
+}
+
+describe('incident actions in the customer panel', () => {
+  it('creates an incident, renames, closes and reassigns the chosen one, each through the core', async () => {
+    const bridge = await openYamada();
+    const actions = screen.getByTestId('incident-actions');
+
+    fireEvent.change(within(screen.getByTestId('new-incident')).getByLabelText('New incident'), { target: { value: '住所変更' } });
+    fireEvent.click(within(actions).getByRole('button', { name: 'Create incident' }));
+    await waitFor(() => expect(screen.getAllByTestId('incident').map((i) => i.textContent)).toEqual(expect.arrayContaining([expect.stringContaining('住所変更')])));
+    expect(bridge.callsTo('incidents:create')).toEqual([{ customerId: 'cust-yamada', title: '住所変更', assigneeId: 'user-agent-1' }]);
+
+    // The new incident is the chosen one now: rename it, close it, give it to the supervisor.
+    const current = () => within(screen.getByTestId('incident-actions-current'));
+    await waitFor(() => expect(screen.getByTestId('incident-actions-current').textContent).toContain('住所変更'));
+    fireEvent.change(current().getByLabelText('Title'), { target: { value: '住所変更のご依頼' } });
+    fireEvent.click(current().getByRole('button', { name: 'Rename' }));
+    const titles = () => screen.getAllByTestId('incident').map((i) => i.textContent ?? '');
+    await waitFor(() => expect(titles()).toEqual(expect.arrayContaining([expect.stringContaining('住所変更のご依頼')])));
+    fireEvent.click(current().getByRole('button', { name: 'Close incident' }));
+    await current().findByRole('button', { name: 'Reopen incident' });
+    fireEvent.change(current().getByLabelText('Assignee'), { target: { value: 'user-super-1' } });
+    fireEvent.click(current().getByRole('button', { name: 'Assign' }));
+    await screen.findByText('Assignee: 監督 花子');
+    const incidentId = screen.getByTestId('incident-actions-current').dataset.incidentId;
+    expect(bridge.callsTo('incidents:update')).toEqual([
+      { incidentId, title: '住所変更のご依頼' },
+      { incidentId, status: 'closed' },
+      { incidentId, assigneeId: 'user-super-1' },
+    ]);
+  });
+
+  it('moves the chosen contact into another incident of the customer', async () => {
+    const bridge = await openYamada();
+    const contact = screen.getAllByTestId('contact').find((c) => c.dataset.contactId === 'c-new-1')!;
+    fireEvent.click(contact);
+    const form = await screen.findByTestId('move-contact');
+    fireEvent.change(within(form).getByLabelText('Move the selected contact to'), { target: { value: 'inc-old' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Move contact' }));
+    await screen.findByText('Moved to 請求書の再発行');
+    expect(bridge.callsTo('contacts:move')).toEqual([{ contactId: 'c-new-1', incidentId: 'inc-old' }]);
+  });
+
+  it('edits the customer\'s details from the panel', async () => {
+    const bridge = await openYamada();
+    fireEvent.click(screen.getByRole('button', { name: 'Edit details' }));
+    const form = screen.getByTestId('customer-edit');
+    fireEvent.change(within(form).getByLabelText('Address'), { target: { value: '東京都港区1-2-3' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Save details' }));
+    await screen.findByText('Customer details saved.');
+    expect(screen.getByText('東京都港区1-2-3')).toBeTruthy();
+    expect(bridge.callsTo('customers:update')).toEqual([
+      expect.objectContaining({ customerId: 'cust-yamada', changes: expect.objectContaining({ address: '東京都港区1-2-3' }) }),
+    ]);
+  });
+});
+
+describe('call history', () => {
+  const missed = {
+    callId: 'call-missed-1',
+    direction: 'inbound' as const,
+    outcome: 'missed' as const,
+    remote: '+81312345678',
+    customerId: 'cust-yamada',
+    customerName: '山田 太郎',
+    startedAt: '2024-05-01T01:00:00Z',
+    answeredAt: null,
+    endedAt: '2024-05-01T01:00:30Z',
+    local: false,
+  };
+
+  it('shows the missed-call badge, lists the call with its callback, and clears the badge when opened', async () => {
+    const bridge = installSignedInBridge();
+    bridge.desk.history = {
+      calls: [missed],
+      callbacks: [
+        {
+          id: '20000000-0000-4000-8000-000000000001',
+          customerId: 'cust-yamada',
+          customerName: '山田 太郎',
+          callId: 'call-missed-1',
+          contactId: null,
+          remote: '+81312345678',
+          flaggedBy: 'user-agent-1',
+          flaggedAt: '2024-05-01T01:10:00Z',
+          dueAt: null,
+          doneAt: null,
+          doneReason: null,
+          pending: false,
+        },
+      ],
+      missedUnseen: 1,
+      seenAt: null,
+      source: 'online',
+    };
+    render(<App />);
+    const nav = await screen.findByTestId('area-history');
+    await waitFor(() => expect(nav.dataset.count).toBe('1'));
+
+    fireEvent.click(nav);
+    const entry = await screen.findByTestId('history-call');
+    expect(entry.dataset.outcome).toBe('missed');
+    expect(entry.textContent).toContain('山田 太郎');
+    expect(within(entry).getByTestId('callback-needed')).toBeTruthy();
+    await waitFor(() => expect(screen.getByTestId('area-history').dataset.count).toBe('0'));
+
+    fireEvent.click(within(screen.getByTestId('callback')).getByRole('button', { name: 'Mark done' }));
+    await waitFor(() => expect(screen.getByTestId('callback').dataset.done).toBe('true'));
+    expect(bridge.callsTo('callbacks:complete')).toEqual([{ callbackId: '20000000-0000-4000-8000-000000000001' }]);
+  });
+
+  it('shows a notice for a missed call that opens the history', async () => {
+    installSignedInBridge();
+    render(<App />);
+    await screen.findByTestId('area-history');
+    useCallHistoryStore.getState().noteMissed({ callId: 'x', remote: '+81312345678', customerName: null });
+    const notice = await screen.findByTestId('missed-notice');
+    expect(notice.textContent).toContain('Missed call: 03-1234-5678');
+    fireEvent.click(within(notice).getByRole('button', { name: 'Show call history' }));
+    await screen.findByTestId('call-history');
+    await waitFor(() => expect(screen.queryByTestId('missed-notice')).toBeNull());
+  });
+});
