@@ -5,8 +5,15 @@ import { ErrorText } from './ErrorText.js';
 import { LanguageSwitch } from './LanguageSwitch.js';
 
 /** Seconds left until `retryAt` (epoch ms), ticking each second; 0 when there is nothing to wait for. */
-function useRetryCountdown(retryAt: number | null): number {
+function useRetryCountdown(retryAt: number | null, waitSeconds: number): number {
   const [now, setNow] = useState(() => Date.now());
+  const [countingFor, setCountingFor] = useState(retryAt);
+  // A new refusal restarts the clock at once, not at the next tick (React's "adjust state on a prop change").
+  if (countingFor !== retryAt) {
+    setCountingFor(retryAt);
+    // The refusal arrived `waitSeconds` before `retryAt`: the count starts there.
+    setNow(retryAt === null ? 0 : retryAt - waitSeconds * 1000);
+  }
   useEffect(() => {
     if (retryAt === null) return;
     const timer = setInterval(() => {
@@ -38,7 +45,7 @@ export function Login() {
   const [password, setPassword] = useState('');
   const throttled = loginError?.code === 'rate_limited';
   const loginRetryAt = useSessionStore((s) => s.loginRetryAt);
-  const waitSeconds = useRetryCountdown(loginRetryAt);
+  const waitSeconds = useRetryCountdown(loginRetryAt, throttled ? (loginError.retryAfterSeconds ?? 0) : 0);
 
   function submit(event: FormEvent) {
     event.preventDefault();
