@@ -57,6 +57,21 @@ describe('login', () => {
     expect(error.textContent).toContain('The server cannot be reached');
   });
 
+  it('says how long to wait when sign-in is throttled, and holds the button until then', async () => {
+    const bridge = installMemoryBridge();
+    bridge.loginRetryAfterSeconds = 42;
+    render(<App />);
+    await screen.findByRole('heading', { name: 'Sign in to Tsunagu' });
+
+    fillLogin('demo', 'sato', 'correct horse');
+
+    const error = await screen.findByTestId('login-error');
+    expect(error.dataset.code).toBe('rate_limited');
+    expect(error.textContent).toContain('Too many sign-in attempts');
+    expect(screen.getByTestId('login-retry-after').textContent).toMatch(/^Try again in (42|41) seconds\.$/);
+    expect((screen.getByRole('button', { name: 'Sign in' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+
   it('asks for every field without calling the core', async () => {
     const bridge = installMemoryBridge();
     render(<App />);

@@ -6,26 +6,25 @@ import { useSessionStore } from '../stores/session.js';
 import { ErrorText } from './ErrorText.js';
 import { LanguageSwitch } from './LanguageSwitch.js';
 
-/**
- * Seconds left until a throttled sign-in may be tried again, counting down from the moment the
- * refusal arrived; 0 when there is nothing to wait for.
- */
-function useRetryCountdown(error: AppError | null): number {
-  const [left, setLeft] = useState(0);
+/** Seconds left until `retryAt` (epoch ms), ticking each second; 0 when there is nothing to wait for. */
+function useRetryCountdown(retryAt: number | null, waitSeconds: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  const [countingFor, setCountingFor] = useState(retryAt);
+  // A new refusal restarts the clock at once, not at the next tick (React's "adjust state on a prop change").
+  if (countingFor !== retryAt) {
+    setCountingFor(retryAt);
+    // The refusal arrived `waitSeconds` before `retryAt`: the count starts there.
+    setNow(retryAt === null ? 0 : retryAt - waitSeconds * 1000);
+  }
   useEffect(() => {
-    const retryAfterSeconds = error?.code === 'rate_limited' ? error.retryAfterSeconds : undefined;
-    if (retryAfterSeconds === undefined || retryAfterSeconds <= 0) {
-      setLeft(0);
-      return;
-    }
-    const until = Date.now() + retryAfterSeconds * 1000;
-    const tick = () => setLeft(Math.max(0, Math.ceil((until - Date.now()) / 1000)));
-    tick();
-    const timer = setInterval(tick, 1000);
+    if (retryAt === null) return;
+    const timer = setInterval(() => {
+      setNow(Date.now());
+      if (Date.now() >= retryAt) clearInterval(timer);
+    }, 1000);
     return () => clearInterval(timer);
-    // Each refusal restarts the count, even one with the same wait as the last.
-  }, [error]);
-  return left;
+  }, [retryAt]);
+  return retryAt === null ? 0 : Math.max(0, Math.ceil((retryAt - now) / 1000));
 }
 
 function RetryAfter({ seconds }: { seconds: number }) {
@@ -47,7 +46,8 @@ export function Login() {
   const [loginId, setLoginId] = useState('');
   const [password, setPassword] = useState('');
   const throttled = loginError?.code === 'rate_limited';
-  const waitSeconds = useRetryCountdown(loginError);
+  const loginRetryAt = useSessionStore((s) => s.loginRetryAt);
+  const waitSeconds = useRetryCountdown(loginRetryAt, throttled ? (loginError.retryAfterSeconds ?? 0) : 0);
 
   function submit(event: FormEvent) {
     event.preventDefault();

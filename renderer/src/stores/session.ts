@@ -19,6 +19,8 @@ interface SessionState {
   session: SessionInfo | null;
   signingIn: boolean;
   loginError: AppError | null;
+  /** With a `rate_limited` login error: when (epoch ms) another attempt may succeed. */
+  loginRetryAt: number | null;
   /** The core could not say whether anyone is signed in (unreachable, or refused this window). */
   coreError: AppError | null;
   /** Why the user is back at the login screen without having logged out. */
@@ -34,6 +36,7 @@ const initialState = {
   session: null,
   signingIn: false,
   loginError: null,
+  loginRetryAt: null,
   coreError: null,
   notice: null,
 } satisfies Partial<SessionState>;
@@ -69,10 +72,11 @@ export const useSessionStore = create<SessionState>()((set, get) => ({
       set({ loginError: { code: 'invalid_input', message: 'tenant, login and password are required' } });
       return false;
     }
-    set({ signingIn: true, loginError: null, coreError: null, notice: null });
+    set({ signingIn: true, loginError: null, loginRetryAt: null, coreError: null, notice: null });
     const result = await invoke('session:login', credentials);
     if (!result.ok) {
-      set({ signingIn: false, loginError: result.error });
+      const wait = result.error.code === 'rate_limited' ? result.error.retryAfterSeconds : undefined;
+      set({ signingIn: false, loginError: result.error, loginRetryAt: wait !== undefined ? Date.now() + wait * 1000 : null });
       return false;
     }
     forgetUserData();

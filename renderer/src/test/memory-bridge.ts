@@ -48,6 +48,8 @@ export interface HeldCall {
 export class MemoryBridge implements TsunaguBridge {
   /** When false, the backend is "down": login answers `offline`; the cache keeps answering. */
   online = true;
+  /** Set: the backend throttles sign-in, answering rate_limited with this wait. */
+  loginRetryAfterSeconds: number | null = null;
   readonly calls: Array<{ channel: IpcChannel; payload: unknown }> = [];
   session: SessionInfo | null = null;
   status: SyncStatus = {
@@ -160,7 +162,7 @@ export class MemoryBridge implements TsunaguBridge {
         result = ok(value);
       } catch (error) {
         if (!(error instanceof CodedError)) throw error;
-        result = fail(error.code, error.message);
+        result = fail(error.code, error.message, error.retryAfterSeconds);
       }
     }
     if (this.holding.has(channel)) {
@@ -182,6 +184,9 @@ export class MemoryBridge implements TsunaguBridge {
     'app:info': async () => ({ version: '0.0.0-test', shell: 'browser', locale: 'en-US', backendUrl: 'http://127.0.0.1:1' }),
     'session:login': async ({ tenant, login, password }) => {
       if (!this.online) throw new CodedError('offline', 'backend unreachable');
+      if (this.loginRetryAfterSeconds !== null) {
+        throw new CodedError('rate_limited', `too many failed sign-ins; try again in ${this.loginRetryAfterSeconds} s`, this.loginRetryAfterSeconds);
+      }
       const account = this.accounts.find((a) => a.tenant === tenant && a.login === login && a.password === password);
       if (!account) throw new CodedError('unauthenticated', 'wrong tenant, login or password');
       this.session = account.session;
