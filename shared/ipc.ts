@@ -306,8 +306,22 @@ export type IpcRequest<C extends IpcChannel> = z.input<(typeof IPC_CHANNELS)[C][
 export type IpcResult<C extends IpcChannel> = z.infer<(typeof IPC_CHANNELS)[C]['result']>;
 
 /** Core → renderer events. */
+/** What the backend did with outbox entries (notes, wrap-ups) it was just sent. */
+export const OutboxDelivery = z.object({
+  entries: z.array(
+    z.object({
+      /** The id the app gave the entry, which is also the id of its pending contact. */
+      clientId: z.string(),
+      outcome: z.enum(['sent', 'rejected']),
+      error: z.string().nullable(),
+    }),
+  ),
+});
+export type OutboxDelivery = z.infer<typeof OutboxDelivery>;
+
 export const IPC_EVENTS = {
   'sync:status': SyncStatus,
+  'outbox:delivered': OutboxDelivery,
   'session:expired': z.object({ reason: z.string() }),
   /** A global phone hotkey was pressed (Electron shell only). */
   'system:shortcut': z.object({ action: z.enum(PHONE_HOTKEY_ACTIONS) }),

@@ -227,6 +227,7 @@ class DesktopCore {
       const telephony = new TelephonySession({ info, client, store, engine }, logger, this.#o.telephonyTuning);
       const session: ActiveSession = { info, client, db, store, engine, region, telephony };
       engine.onStatus((status) => this.#emit('sync:status', status));
+      engine.onDelivery((delivery) => this.#emit('outbox:delivered', delivery));
       this.#mail.open({ user: who.user, client, userDir: path.dirname(cacheFile), online });
       this.#session = session;
       engine.start();

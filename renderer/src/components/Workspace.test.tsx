@@ -1,6 +1,7 @@
 import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { App } from '../App.js';
+import { SENT_NOTICE_MS } from './DeliveryNotice.js';
 import { useCustomerStore } from '../stores/customer.js';
 import { useUiStore } from '../stores/ui.js';
 import { installSignedInBridge, registerRendererCleanup } from '../test/harness.js';
@@ -187,14 +188,49 @@ describe('add note', () => {
     expect(bridge.callsTo('notes:add')).toEqual([{ incidentId: 'inc-new', body: 'Called back; parcel found.' }]);
     await waitFor(() => expect(screen.getByTestId('pending-count').textContent).toBe('1'));
     expect((screen.getByLabelText('Note') as HTMLTextAreaElement).value).toBe('');
-    expect(screen.getByText('Note saved. It will be sent when the server is reachable.')).toBeTruthy();
+    expect(screen.getByTestId('delivery-notice').textContent).toBe('Note saved on this computer. It will be sent when the server is reachable.');
 
     bridge.online = true;
     act(() => bridge.deliverOutbox('2024-05-02T00:00:00Z'));
 
     await waitFor(() => expect(screen.queryByTestId('pending-badge')).toBeNull());
+    expect(screen.getByTestId('delivery-notice').textContent).toBe('Note sent.');
     expect(screen.getByTestId('pending-count').textContent).toBe('0');
     expect(screen.getByText('Called back; parcel found.').closest<HTMLElement>('[data-testid="contact"]')?.dataset.pending).toBe('false');
+  });
+
+  it('says a note saved online is being sent, then that it was sent, then clears the message', async () => {
+    const { bridge } = await openYamada();
+    fireEvent.change(screen.getByLabelText('Note'), { target: { value: 'Confirmed the address.' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save note' }));
+    const notice = await screen.findByTestId('delivery-notice');
+    expect(notice.textContent).toBe('Note saved. Sending…');
+    expect(notice.textContent).not.toContain('reachable');
+
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      act(() => bridge.deliverOutbox('2024-05-02T00:00:00Z'));
+      expect(screen.getByTestId('delivery-notice').textContent).toBe('Note sent.');
+      act(() => vi.advanceTimersByTime(SENT_NOTICE_MS));
+      expect(screen.queryByTestId('delivery-notice')).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('shows the reason when the server refuses a note, and clears it when the next note is begun', async () => {
+    const { bridge } = await openYamada();
+    fireEvent.change(screen.getByLabelText('Note'), { target: { value: 'Too late.' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save note' }));
+    await screen.findByTestId('delivery-notice');
+    const [note] = bridge.callsTo('notes:add');
+    expect(note).toBeTruthy();
+    const pending = screen.getByTestId('pending-badge').closest<HTMLElement>('[data-testid="contact"]')!;
+    const clientId = pending.dataset.contactId ?? '';
+    act(() => bridge.emit('outbox:delivered', { entries: [{ clientId, outcome: 'rejected', error: 'incident is closed' }] }));
+    expect(screen.getByTestId('delivery-notice').textContent).toBe('The server refused the note: incident is closed');
+    fireEvent.change(screen.getByLabelText('Note'), { target: { value: 'N' } });
+    expect(screen.queryByTestId('delivery-notice')).toBeNull();
   });
 
   it('marks pending notes in Japanese as 送信待ち', async () => {

@@ -1,6 +1,7 @@
 import { resetAudioStore } from '../phone/audio-devices.js';
 import { resetHotkeyStore } from '../phone/hotkeys.js';
 import { resetCustomerStore } from './customer.js';
+import { resetDeliveryStore } from './delivery.js';
 import { resetPhoneStore } from './phone.js';
 import { resetScreenPopStore } from './screen-pop.js';
 import { resetSearchStore } from './search.js';
@@ -19,6 +20,7 @@ export function resetAllStores(): void {
   resetPhoneStore();
   resetScreenPopStore();
   resetWrapUpStore();
+  resetDeliveryStore();
   resetHotkeyStore();
   resetAudioStore();
 }

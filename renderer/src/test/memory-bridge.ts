@@ -109,9 +109,12 @@ export class MemoryBridge implements TsunaguBridge {
 
   /** What the sync engine does once the backend takes the outbox: notes stop being pending. */
   deliverOutbox(at: string): void {
+    const delivered: string[] = [];
     for (const record of this.customers.values()) {
+      for (const contact of record.contacts) if (contact.pending) delivered.push(contact.id);
       record.contacts = record.contacts.map((contact) => ({ ...contact, pending: false }));
     }
+    this.emit('outbox:delivered', { entries: delivered.map((clientId) => ({ clientId, outcome: 'sent' as const, error: null })) });
     this.setStatus({ pendingOutbox: 0, lastSyncedAt: at, online: true, phase: 'idle' });
   }
 

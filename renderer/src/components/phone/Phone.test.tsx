@@ -178,6 +178,10 @@ describe('a call from ring to wrap-up', () => {
     ]);
     const pending = await screen.findAllByTestId('contact');
     expect(pending.some((contact) => contact.dataset.pending === 'true' && contact.textContent?.includes('配送日を再確認'))).toBe(true);
+    // Online, the confirmation says it is being sent (not "when the server is reachable"), then that it was.
+    expect(screen.getByTestId('delivery-notice').textContent).toBe('Wrap-up saved. Sending…');
+    act(() => bridge.deliverOutbox('2024-05-02T00:00:00Z'));
+    expect(screen.getByTestId('delivery-notice').textContent).toBe('Wrap-up sent.');
     expect(usePhoneStore.getState().status).toBe('available');
     expect(bridge.telephony.callEvents.map((e) => e.event)).toEqual(['ringing', 'answered', 'ended']);
     expect(bridge.telephony.statuses).toEqual(['available', 'on_call', 'after_call_work', 'available']);

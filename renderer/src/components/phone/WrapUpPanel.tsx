@@ -1,9 +1,10 @@
-import { useId, useState, type FormEvent } from 'react';
+import { useCallback, useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { formatDuration, talkSeconds } from '../../phone/call-machine.js';
 import { describeCaller, mayCreateCustomer, usePhoneStore } from '../../stores/phone.js';
 import { useCustomerStore } from '../../stores/customer.js';
 import { useWrapUpStore, type WrapUpItem } from '../../stores/wrap-up.js';
+import { DeliveryNotice, type DeliveryPhase } from '../DeliveryNotice.js';
 import { ErrorText } from '../ErrorText.js';
 import { CreateCustomerForm } from './CreateCustomerForm.js';
 
@@ -12,11 +13,16 @@ export function WrapUpPanel() {
   const { t } = useTranslation();
   const queue = useWrapUpStore((s) => s.queue);
   const lastSaved = useWrapUpStore((s) => s.lastSaved);
+  const clearSaved = useWrapUpStore((s) => s.clearSaved);
+  const deliveryMessage = useCallback(
+    (phase: DeliveryPhase, error: string | null) => t(`phone.wrapUp.delivery.${phase}`, { error: error ?? '' }),
+    [t],
+  );
   const item = queue[0];
   return (
     <div className="wrap-up-area">
       <p role="status" className="wrap-up-saved">
-        {!item && lastSaved && (lastSaved.pending ? t('phone.wrapUp.savedPending') : t('phone.wrapUp.saved'))}
+        {!item && lastSaved && <DeliveryNotice clientId={lastSaved.clientId} message={deliveryMessage} onDone={clearSaved} />}
       </p>
       {item && <WrapUpForm key={item.call.sipCallId} item={item} waiting={queue.length - 1} />}
     </div>
