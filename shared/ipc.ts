@@ -63,9 +63,19 @@ export const CustomerDetail = z.object({
 });
 export type CustomerDetail = z.infer<typeof CustomerDetail>;
 
+/** A search result: the customer, and which of its numbers the query matched (if it was a number). */
+export const SearchHit = CustomerSummary.extend({ matchedPhone: z.string().nullable() });
+export type SearchHit = z.infer<typeof SearchHit>;
+
+/** Paging stops here: a query with this many matches needs refining, not more pages. */
+export const MAX_SEARCH_OFFSET = 500;
+
 export const SearchResult = z.object({
-  customers: z.array(CustomerSummary),
+  customers: z.array(SearchHit),
   source: z.enum(DATA_SOURCES),
+  /** How many customers match; a lower bound when `totalExact` is false ("120+"). */
+  total: z.number().int().min(0),
+  totalExact: z.boolean(),
 });
 export type SearchResult = z.infer<typeof SearchResult>;
 
@@ -260,6 +270,8 @@ export const IPC_CHANNELS = {
     request: z.object({
       query: z.string().max(200),
       limit: z.number().int().min(1).max(100).optional(),
+      /** Skips this many ranked results: the next page. */
+      offset: z.number().int().min(0).max(MAX_SEARCH_OFFSET).optional(),
     }),
     result: SearchResult,
   },
