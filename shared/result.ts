@@ -10,6 +10,8 @@ export const ERROR_CODES = [
   'offline',
   'conflict',
   'cache_too_new',
+  /** A feature this backend was not set up for (the phone without TSUNAGU_SIP_SECRET). */
+  'not_configured',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

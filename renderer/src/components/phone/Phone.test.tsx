@@ -4,6 +4,7 @@ import { App } from '../../App.js';
 import { SCREENPOP_PAINTED_MARK } from '../../phone/screen-pop-marks.js';
 import { installPhoneEngine, usePhoneStore } from '../../stores/phone.js';
 import { useSessionStore } from '../../stores/session.js';
+import { useUiStore } from '../../stores/ui.js';
 import { AGENT_SESSION } from '../../test/fixtures.js';
 import { installSignedInBridge, registerRendererCleanup } from '../../test/harness.js';
 import type { MemoryBridge } from '../../test/memory-bridge.js';
@@ -71,6 +72,30 @@ describe('registration', () => {
     await waitFor(() => expect(screen.getByTestId('registration-status').dataset.state).toBe('unavailable'));
     expect(screen.getByTestId('registration-status').textContent).toContain('Phone unavailable');
     expect(screen.getByTestId('registration-status').textContent).toContain('this user has no usable SIP user');
+  });
+
+  it('never lets 取込中 or 後処理中 be picked by hand', async () => {
+    installSignedInBridge();
+    installPhoneEngine(scriptedEngineFactory().factory);
+    render(<App />);
+    const select = (await screen.findByTestId('agent-status')) as HTMLSelectElement;
+    const options = Object.fromEntries([...select.options].map((option) => [option.value, option.disabled]));
+    expect(options).toEqual({ available: false, on_call: true, after_call_work: true, break: false });
+  });
+
+  it('says in Japanese only that the phone is not set up when the backend has no SIP secret', async () => {
+    const bridge = installSignedInBridge();
+    useUiStore.getState().setLanguage('ja');
+    bridge.telephony.credentialsError = {
+      code: 'not_configured',
+      message: 'the phone is not set up on this backend: TSUNAGU_SIP_SECRET is not configured',
+    };
+    installPhoneEngine(scriptedEngineFactory().factory);
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId('registration-status').dataset.state).toBe('unavailable'));
+    const text = screen.getByTestId('registration-status').textContent ?? '';
+    expect(text).toContain('この機能はサーバーで設定されていません。');
+    expect(text).not.toMatch(/[A-Za-z]{3,}/);
   });
 });
 
@@ -193,6 +218,9 @@ describe('a call from ring to wrap-up', () => {
     await act(() => usePhoneStore.getState().answer(id));
     act(() => engine.ended(id));
     const form = await screen.findByTestId('wrap-up');
+    // Default dispositions in the window's language (English here), not the tenant's Japanese.
+    const options = [...(within(form).getByLabelText('Disposition') as HTMLSelectElement).options].map((o) => o.textContent);
+    expect(options).toEqual(['Resolved', 'Callback planned']);
     fireEvent.click(within(form).getByRole('radio', { name: 'New incident' }));
     fireEvent.change(within(form).getByLabelText('Title of the new incident'), { target: { value: '住所変更' } });
     fireEvent.change(within(form).getByLabelText('Summary'), { target: { value: '新住所を伺った' } });
