@@ -18,6 +18,8 @@ export interface AppOptions {
   /** An open, migrated database (db/database.ts, db/migrate.ts). The app does not close it. */
   db: DatabaseHandle;
   config: BackendConfig;
+  /** Where log lines go instead of stdout (tests read them). */
+  logStream?: { write(line: string): void };
 }
 
 /** Pushes carry up to 500 notes of up to 20,000 characters. */
@@ -33,15 +35,25 @@ function redactUrl(url: string): string {
  * port 0; main.ts listens on the configured address). Every route except login and health sits
  * in one scope whose hook resolves the bearer token and scopes the request to its tenant.
  */
-export function buildApp({ db, config }: AppOptions): FastifyInstance {
+export function buildApp({ db, config, logStream }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: {
       level: config.logLevel,
       serializers: {
         req: (request: { method: string; url: string }) => ({ method: request.method, url: redactUrl(request.url) }),
       },
+      ...(logStream ? { stream: logStream } : {}),
     },
     bodyLimit: BODY_LIMIT_BYTES,
+    // Fastify logs two info lines per request; with hundreds of agents polling and pushing they
+    // drown what matters. One debug line per request instead (TSUNAGU_LOG_LEVEL=debug shows it).
+    disableRequestLogging: true,
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug(
+      { req: request, statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 },
+      'request completed',
+    );
   });
   const ctx: BackendContext = {
     handle: db,

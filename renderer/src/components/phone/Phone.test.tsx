@@ -18,10 +18,17 @@ afterEach(() => {
 
 const YAMADA_FROM = '<sip:0312345678@trunk.example>;tag=1';
 
-async function startPhone(options: { mayHandleUnregisteredCallers?: boolean } = {}): Promise<{ bridge: MemoryBridge; engine: ScriptedEngine }> {
+async function startPhone(
+  options: { mayHandleUnregisteredCallers?: boolean; branch?: string } = {},
+): Promise<{ bridge: MemoryBridge; engine: ScriptedEngine }> {
   const bridge = installSignedInBridge();
-  if (options.mayHandleUnregisteredCallers === false) {
-    const session = { ...AGENT_SESSION, user: { ...AGENT_SESSION.user, mayHandleUnregisteredCallers: false } };
+  if (options.mayHandleUnregisteredCallers === false || options.branch !== undefined) {
+    const user = {
+      ...AGENT_SESSION.user,
+      mayHandleUnregisteredCallers: options.mayHandleUnregisteredCallers ?? AGENT_SESSION.user.mayHandleUnregisteredCallers,
+      branch: options.branch ?? null,
+    };
+    const session = { ...AGENT_SESSION, user };
     bridge.session = session;
     useSessionStore.setState({ session });
   }
@@ -161,6 +168,19 @@ describe('screen pop', () => {
     expect(within(panel).queryByTestId('create-customer')).toBeNull();
     expect(screen.queryByTestId('customer-code')).toBeNull();
     expect(screen.getByTestId('customer-panel').dataset.phase).toBe('empty');
+  });
+});
+
+describe('a caller the branch rep cannot see', () => {
+  it('says "not one of your customers", never "unregistered caller", to a rep of one branch', async () => {
+    const { engine } = await startPhone({ branch: '渋谷支店', mayHandleUnregisteredCallers: false });
+    act(() => {
+      engine.ring({ from: '<sip:0399990000@trunk>;tag=1' });
+    });
+    const panel = await screen.findByTestId('unknown-caller');
+    expect(within(panel).getByRole('heading', { level: 2 }).textContent).toBe('Not one of your customers');
+    expect(screen.getByTestId('screen-pop-unknown').textContent).toContain('Not one of your customers');
+    expect(screen.queryByText('Unregistered caller')).toBeNull();
   });
 });
 
