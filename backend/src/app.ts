@@ -8,6 +8,7 @@ import type { BackendContext } from './context.js';
 import { registerCustomerRoutes } from './customers/routes.js';
 import type { DatabaseHandle } from './db/database.js';
 import { installErrorHandlers } from './http/errors.js';
+import { registerDevMailOutRoutes } from './mail/dev-mail-out.js';
 import { registerMailRoutes } from './mail/routes.js';
 import { createChangeFeed } from './sync/feed.js';
 import { registerSyncRoutes } from './sync/routes.js';
@@ -75,6 +76,7 @@ export function buildApp({ db, config, logStream }: AppOptions): FastifyInstance
   });
   registerLoginRoute(app, ctx);
   registerCtiRoutes(app, ctx);
+  if (config.devMailOutDir !== null) registerDevMailOutRoutes(app, config.devMailOutDir);
 
   app.register(async (scope) => {
     scope.addHook('onRequest', authenticationHook(ctx));

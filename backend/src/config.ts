@@ -14,6 +14,8 @@ export interface BackendConfig {
   argon2: Argon2Config;
   logLevel: LogLevel;
   telephony: TelephonyConfig;
+  /** Demos only: the mail catcher's folder, listed on /dev/mail-out; null: no such page. */
+  devMailOutDir: string | null;
 }
 
 /** The softphone's PBX and the PBX's CTI access (backend/src/telephony). */
@@ -102,6 +104,7 @@ const EnvSchema = z.object({
   ),
   // Long enough to survive a short outage of the backend; the app refreshes well before expiry.
   TSUNAGU_SIP_CREDENTIAL_TTL_SECONDS: integerVar(60, 7 * 24 * 3600, 600),
+  TSUNAGU_DEV_MAIL_OUT_DIR: z.preprocess(emptyIsUnset, z.string().optional()),
   TSUNAGU_CTI_TOKEN: z.preprocess(
     emptyIsUnset,
     z.string().regex(/^[\x21-\x7e]{16,512}$/, { error: 'must be 16 to 512 printable ASCII characters without spaces' }).optional(),
@@ -136,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BackendConfig 
       credentialTtlSeconds: vars.TSUNAGU_SIP_CREDENTIAL_TTL_SECONDS,
       ctiToken: vars.TSUNAGU_CTI_TOKEN ?? null,
     },
+    devMailOutDir: vars.TSUNAGU_DEV_MAIL_OUT_DIR ? path.resolve(vars.TSUNAGU_DEV_MAIL_OUT_DIR) : null,
   };
 }
 
