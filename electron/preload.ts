@@ -13,6 +13,7 @@ const EVENT_CHANNEL = 'tsunagu:event';
 /** Every core → renderer event; the `satisfies` fails to compile when the contract gains one. */
 const KNOWN_EVENTS = {
   'sync:status': true,
+  'outbox:delivered': true,
   'session:expired': true,
   'agent:status': true,
   'system:shortcut': true,

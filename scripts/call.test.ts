@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,10 +18,10 @@ interface CallRun {
 }
 
 /** `npm run call -- …` as a newcomer runs it, against the test PBX's trunk port. */
-function runCall(args: string[], udpPort: number): CallRun {
+function runCall(args: string[], udpPort: number, tmpDir?: string): CallRun {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'call.ts'), ...args], {
     cwd: root,
-    env: { ...process.env, TSUNAGU_PBX_UDP_PORT: String(udpPort) },
+    env: { ...process.env, TSUNAGU_PBX_UDP_PORT: String(udpPort), ...(tmpDir ? { TMPDIR: tmpDir } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -36,6 +37,11 @@ function runCall(args: string[], udpPort: number): CallRun {
       }),
     ),
   };
+}
+
+/** What the call script left in the temporary folder (tsx keeps its own cache there too). */
+function callFolders(tmp: string): string[] {
+  return fs.readdirSync(tmp).filter((name) => name.startsWith('tsunagu-call-'));
 }
 
 describe('npm run call', () => {
@@ -63,7 +69,8 @@ describe('npm run call', () => {
   it('calls the agent from the number, and hangs up by itself after the given time', async () => {
     // Named by login and tenant, as an operator knows them; the SIP user is the backend's.
     const agent = await registeredAgent('call-agent-1.acme');
-    const run = runCall(['03-1234-5678', '--agent', 'call-agent-1', '--tenant', 'acme', '--seconds', '2'], pbx.udpPort);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'call-test-'));
+    const run = runCall(['03-1234-5678', '--agent', 'call-agent-1', '--tenant', 'acme', '--seconds', '2'], pbx.udpPort, tmp);
     const invite = await agent.waitForRequest('INVITE', 20_000);
     expect(headerValue(invite, 'P-Asserted-Identity')).toBe('<sip:0312345678@127.0.0.1>');
     expect(headerValue(invite, 'X-Customer-Id')).toBeUndefined();
@@ -76,6 +83,8 @@ describe('npm run call', () => {
     // Exit 0 also means the PBX answered the trunk side with plain RTP (the scenario checks it).
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('the caller hung up');
+    expect(callFolders(tmp)).toEqual([]);
+    fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   it('sends the IVR customer id with --customer-id, and lets the agent hang up first', async () => {
@@ -106,9 +115,16 @@ describe('npm run call', () => {
   });
 
   it('says why when the agent is not registered, or there is no PBX', async () => {
-    const unregistered = await runCall(['0312345678', '--agent', 'nobody-here', '--seconds', '5'], pbx.udpPort).done;
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'call-test-'));
+    const unregistered = await runCall(['0312345678', '--agent', 'nobody-here', '--seconds', '5'], pbx.udpPort, tmp).done;
     expect(unregistered.code).toBe(1);
     expect(unregistered.stdout).toMatch(/nobody-here\.demo did not take the call: 480/);
+    // A failed call leaves nothing behind either, unless asked to.
+    expect(callFolders(tmp)).toEqual([]);
+    const kept = await runCall(['0312345678', '--agent', 'nobody-here', '--seconds', '5', '--keep-logs'], pbx.udpPort, tmp).done;
+    expect(kept.stdout).toMatch(/SIPp logs in .*tsunagu-call-/);
+    expect(callFolders(tmp)).toHaveLength(1);
+    fs.rmSync(tmp, { recursive: true, force: true });
 
     const noPbx = await runCall(['0312345678'], await freeUdpPort()).done;
     expect(noPbx.code).toBe(2);
@@ -127,7 +143,8 @@ describe('call arguments and scenario', () => {
       }
       return null;
     };
-    expect(parseCallArgs(['03-1234-5678'], {})).toEqual({ number: '0312345678', sipUser: 'agent1.demo', seconds: 30, udpPort: 5060 });
+    expect(parseCallArgs(['03-1234-5678'], {})).toEqual({ number: '0312345678', sipUser: 'agent1.demo', seconds: 30, udpPort: 5060, keepLogs: false });
+    expect(parseCallArgs(['03-1234-5678', '--keep-logs'], {})).toMatchObject({ keepLogs: true });
     expect(parseCallArgs(['0312345678', '--agent', 'agent1', '--tenant', 'other'], {}).sipUser).toBe('agent1.other');
     expect(parseCallArgs(['0312345678', '--sip-user', '2001'], {}).sipUser).toBe('2001');
     expect(error(['0312345678', '--sip-user', '2001\r\nX-Evil: 1'])).toMatch(/^--sip-user:/);

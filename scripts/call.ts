@@ -1,5 +1,5 @@
 /**
- * `npm run call -- <number> [--agent agent1] [--tenant demo | --sip-user 2001] [--customer-id ID] [--seconds 30]`
+ * `npm run call -- <number> [--agent agent1] [--tenant demo | --sip-user 2001] [--customer-id ID] [--seconds 30] [--keep-logs]`
  *
  * Places a call from <number> to an agent through the dev PBX that `npm start` runs, the way
  * a customer's call arrives from the phone network: SIPp on the PBX's UDP trunk side, plain
@@ -42,6 +42,8 @@ const CallOptions = z.object({
   customerId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 . _ -').optional(),
   seconds: z.coerce.number().int('must be a whole number of seconds').min(1).max(3600),
   udpPort: z.coerce.number().int().min(1).max(65_535),
+  /** Keeps SIPp's scenario and traces in their temporary folder (and names it) after the call. */
+  keepLogs: z.boolean(),
 });
 export type CallOptions = z.infer<typeof CallOptions>;
 
@@ -59,6 +61,7 @@ export function parseCallArgs(argv: string[], env: NodeJS.ProcessEnv): CallOptio
         'sip-user': { type: 'string' },
         'customer-id': { type: 'string' },
         seconds: { type: 'string', default: '30' },
+        'keep-logs': { type: 'boolean', default: false },
       },
     });
   } catch (error) {
@@ -75,6 +78,7 @@ export function parseCallArgs(argv: string[], env: NodeJS.ProcessEnv): CallOptio
     customerId: parsed.values['customer-id'],
     seconds: parsed.values.seconds,
     udpPort: env.TSUNAGU_PBX_UDP_PORT || DEFAULT_UDP_PORT,
+    keepLogs: parsed.values['keep-logs'],
   });
   if (!result.success) {
     throw new CallUsageError(
@@ -129,7 +133,8 @@ export interface CallOutcome {
   /** How the call went, in words for the terminal. */
   summary: string;
   ok: boolean;
-  logDir: string;
+  /** SIPp's folder, when it was kept (--keep-logs); otherwise it is already deleted. */
+  logDir: string | null;
 }
 
 /** The first final response to the INVITE that is not a 200, from SIPp's message trace. */
@@ -143,6 +148,24 @@ export async function placeCall(options: CallOptions, say: (line: string) => voi
     throw new CallUsageError(`no PBX answers on udp 127.0.0.1:${options.udpPort}: start it with npm start (or set TSUNAGU_PBX_UDP_PORT)`);
   }
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-call-'));
+  try {
+    const outcome = await runSipp(options, logDir, say);
+    if (options.keepLogs) return { ...outcome, logDir, summary: `${outcome.summary}; SIPp logs in ${logDir}` };
+    return { ...outcome, logDir: null };
+  } finally {
+    // Important: every run used to leave its folder in /tmp; only --keep-logs keeps it now.
+    if (!options.keepLogs) fs.rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
+/** The last lines of SIPp's error trace, so a failed call says why without its folder. */
+function lastErrors(errorFile: string): string {
+  if (!fs.existsSync(errorFile)) return '';
+  const lines = fs.readFileSync(errorFile, 'utf8').split('\n').map((line) => line.trim()).filter(Boolean);
+  return lines.slice(-3).join(' | ');
+}
+
+async function runSipp(options: CallOptions, logDir: string, say: (line: string) => void): Promise<Omit<CallOutcome, 'logDir'>> {
   const source = fs.readFileSync(options.customerId ? SCENARIOS.ivr : SCENARIOS.trunk, 'utf8');
   const scenario = path.join(logDir, 'call.xml');
   fs.writeFileSync(scenario, boundedScenario(source, { talkMs: options.seconds * 1000 }));
@@ -192,8 +215,7 @@ export async function placeCall(options: CallOptions, say: (line: string) => voi
   const answered = /^SIP\/2\.0 200[^\r\n]*[\s\S]*?^CSeq:\s*1 INVITE/m.test(messages);
   const callerHungUp = /^UDP message sent[^\n]*\n\s*BYE /m.test(messages);
   if (exit.code === 0) {
-    fs.rmSync(logDir, { recursive: true, force: true });
-    return { ok: true, logDir, summary: callerHungUp ? `answered; the caller hung up after ${options.seconds} s` : 'answered; the agent hung up' };
+    return { ok: true, summary: callerHungUp ? `answered; the caller hung up after ${options.seconds} s` : 'answered; the agent hung up' };
   }
   const refused = refusal(messages);
   const summary = refused
@@ -201,7 +223,9 @@ export async function placeCall(options: CallOptions, say: (line: string) => voi
     : answered
       ? `the call ended abnormally${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-1)[0]}` : ''}`
       : `nobody answered within ${options.seconds} s`;
-  return { ok: false, logDir, summary: `${summary}; SIPp logs in ${logDir}` };
+  const errors = refused ? '' : lastErrors(errorFile);
+  const hint = options.keepLogs ? '' : ' (run again with --keep-logs to keep SIPp\'s traces)';
+  return { ok: false, summary: `${summary}${errors ? `; SIPp: ${errors}` : ''}${hint}` };
 }
 
 async function main(): Promise<number> {
@@ -212,7 +236,7 @@ async function main(): Promise<number> {
     return outcome.ok ? 0 : 1;
   } catch (error) {
     if (error instanceof CallUsageError) {
-      process.stderr.write(`call: ${error.message}\nusage: npm run call -- <number> [--agent agent1] [--tenant demo | --sip-user 2001] [--customer-id ID] [--seconds 30]\n`);
+      process.stderr.write(`call: ${error.message}\nusage: npm run call -- <number> [--agent agent1] [--tenant demo | --sip-user 2001] [--customer-id ID] [--seconds 30] [--keep-logs]\n`);
       return 2;
     }
     throw error;

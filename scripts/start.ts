@@ -1,7 +1,9 @@
 /**
  * `npm start`: the whole product on this machine, on loopback.
  *   1. the backend on its embedded SQLite file, seeded with a demo tenant the first time;
- *   2. the dev PBX (Kamailio + rtpengine from pbx/) when Kamailio is installed;
+ *   2. the dev PBX (Kamailio + rtpengine from pbx/) when Kamailio is installed, and a local
+ *      mail catcher as the SMTP relay (approved replies land in .data/mail-out/, listed on the
+ *      backend's /dev/mail-out page) unless TSUNAGU_SMTP_RELAY_URL names a real relay;
  *   3. the agent app: the Electron shell where the Electron binary exists, otherwise the
  *      browser shell (same core, same renderer) in a Chromium app window.
  * Ctrl-C stops everything it started.
@@ -130,6 +132,21 @@ async function startPbxIfInstalled(): Promise<string | null> {
   return pbx.wsUrl;
 }
 
+/**
+ * Without a real relay, approved replies would wait for one that never answers: a catcher on
+ * loopback takes them and keeps them as .eml files, listed by the backend's dev page.
+ */
+async function startMailCatcherUnlessRelaySet(backendEnv: Record<string, string>): Promise<string | null> {
+  if (process.env.TSUNAGU_SMTP_RELAY_URL) return null;
+  const { startMailCatcher } = await import('../backend/src/mail/dev-mail-out.js');
+  const dir = path.join(dataHome, 'mail-out');
+  const catcher = await startMailCatcher({ dir });
+  cleanups.push(() => catcher.close());
+  backendEnv.TSUNAGU_SMTP_RELAY_URL = catcher.url;
+  backendEnv.TSUNAGU_DEV_MAIL_OUT_DIR = dir;
+  return dir;
+}
+
 async function main(): Promise<void> {
   fs.mkdirSync(dataHome, { recursive: true });
   const backendEnv: Record<string, string> = {
@@ -149,9 +166,13 @@ async function main(): Promise<void> {
 
   const pbxWsUrl = await startPbxIfInstalled();
   if (pbxWsUrl) backendEnv.TSUNAGU_SIP_WS_URL = pbxWsUrl;
+  const mailOutDir = await startMailCatcherUnlessRelaySet(backendEnv);
 
   const backend = tsNode('backend/src/main.ts', [], backendEnv);
   await waitForLine(backend, /listening on (http\S+)/, 'backend');
+  if (mailOutDir) {
+    say(`approved replies go to the local mail catcher, not to anyone: read them at ${backendUrl}/dev/mail-out (files in ${path.relative(root, mailOutDir)}/)`);
+  }
 
   const rendererDir = await ensureRendererBuilt();
   const appEnv: Record<string, string> = { TSUNAGU_BACKEND_URL: backendUrl, TSUNAGU_DATA_DIR: path.join(dataHome, 'app'), TSUNAGU_RENDERER_DIR: rendererDir };

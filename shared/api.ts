@@ -668,6 +668,12 @@ export const SupervisorSummary = z.object({
     /** Approved and not yet sent (including retries after temporary failures). */
     sending: z.number().int().min(0),
     failed: z.number().int().min(0),
+    /**
+     * Approved replies the relay has not taken yet after at least one failed attempt, with the
+     * newest error: shown at the first failure, not only once the sender gives up. Null when
+     * none is waiting for a retry.
+     */
+    relayTrouble: z.object({ retrying: z.number().int().min(1), lastError: z.string() }).nullable(),
   }),
   today: z.object({ date: z.string(), timeZone: z.string(), hours: z.array(HourlyVolume).length(24) }),
 });

@@ -81,9 +81,19 @@ export const CustomerDetail = z.object({
 });
 export type CustomerDetail = z.infer<typeof CustomerDetail>;
 
+/** A search result: the customer, and which of its numbers the query matched (if it was a number). */
+export const SearchHit = CustomerSummary.extend({ matchedPhone: z.string().nullable() });
+export type SearchHit = z.infer<typeof SearchHit>;
+
+/** Paging stops here: a query with this many matches needs refining, not more pages. */
+export const MAX_SEARCH_OFFSET = 500;
+
 export const SearchResult = z.object({
-  customers: z.array(CustomerSummary),
+  customers: z.array(SearchHit),
   source: z.enum(DATA_SOURCES),
+  /** How many customers match; a lower bound when `totalExact` is false ("120+"). */
+  total: z.number().int().min(0),
+  totalExact: z.boolean(),
 });
 export type SearchResult = z.infer<typeof SearchResult>;
 
@@ -101,6 +111,22 @@ export type SipCredentials = z.infer<typeof SipCredentials>;
 
 export const Disposition = z.object({ code: z.string().min(1).max(50), label: z.string().min(1).max(100) });
 export type Disposition = z.infer<typeof Disposition>;
+
+/**
+ * Wrap-up codes of a tenant that has not defined its own: what a Japanese contact center
+ * records after most calls.
+ * The app shows these labels in the operator's language when a tenant kept them unchanged.
+ */
+export const DEFAULT_DISPOSITIONS: readonly Disposition[] = [
+  { code: 'resolved', label: '解決済み' },
+  { code: 'information', label: 'ご案内済み' },
+  { code: 'callback', label: '折り返し予定' },
+  { code: 'escalated', label: '担当部署へ引き継ぎ' },
+  { code: 'order', label: '受注・お申し込み' },
+  { code: 'complaint', label: '苦情・ご意見' },
+  { code: 'wrong_number', label: '間違い電話' },
+  { code: 'silent', label: '無言・途中切断' },
+];
 
 export const TelephonySettings = z.object({
   dispositions: z.array(Disposition),
@@ -310,6 +336,8 @@ export const IPC_CHANNELS = {
     request: z.object({
       query: z.string().max(200),
       limit: z.number().int().min(1).max(100).optional(),
+      /** Skips this many ranked results: the next page. */
+      offset: z.number().int().min(0).max(MAX_SEARCH_OFFSET).optional(),
     }),
     result: SearchResult,
   },
@@ -377,8 +405,22 @@ export type IpcRequest<C extends IpcChannel> = z.input<(typeof IPC_CHANNELS)[C][
 export type IpcResult<C extends IpcChannel> = z.infer<(typeof IPC_CHANNELS)[C]['result']>;
 
 /** Core → renderer events. */
+/** What the backend did with outbox entries (notes, wrap-ups) it was just sent. */
+export const OutboxDelivery = z.object({
+  entries: z.array(
+    z.object({
+      /** The id the app gave the entry, which is also the id of its pending contact. */
+      clientId: z.string(),
+      outcome: z.enum(['sent', 'rejected']),
+      error: z.string().nullable(),
+    }),
+  ),
+});
+export type OutboxDelivery = z.infer<typeof OutboxDelivery>;
+
 export const IPC_EVENTS = {
   'sync:status': SyncStatus,
+  'outbox:delivered': OutboxDelivery,
   'session:expired': z.object({ reason: z.string() }),
   /** The operator's status changed, or the backend confirmed or refused it. */
   'agent:status': AgentStatusState,

@@ -70,3 +70,12 @@ export function mayAssignIncident(
   if (actor.role !== 'agent') return true;
   return assignee?.id === actor.id || incident.assigneeId === actor.id;
 }
+
+/**
+ * Whether the user may read every customer of the tenant. Only then does "no customer found"
+ * mean the caller is unregistered; for a branch rep it may also be another branch's customer,
+ * so the app says "not one of your customers", which is true either way and reveals nothing.
+ */
+export function seesEveryCustomer(user: UserRights): boolean {
+  return user.role === 'admin' || (user.branch === null && user.customerLimitAuthority === 1);
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatPhoneForDisplay, nationalDigits, toE164 } from './phone.js';
+import { formatPhoneForDisplay, nationalDigits, phoneMatchingQuery, toE164 } from './phone.js';
 
 describe('toE164', () => {
   it('reads a Tokyo number written the common ways', () => {
@@ -21,5 +21,25 @@ describe('toE164', () => {
   it('formats for display and search', () => {
     expect(formatPhoneForDisplay('+81312345678')).toBe('03-1234-5678');
     expect(nationalDigits('+81312345678')).toBe('0312345678');
+  });
+});
+
+describe('phoneMatchingQuery', () => {
+  const phones = [
+    { e164: '+81312345678', kind: 'landline' },
+    { e164: '+819087654321', kind: 'mobile' },
+  ];
+  it('picks the number the query names, however it is written, not the first one', () => {
+    expect(phoneMatchingQuery(phones, '090-8765-4321')?.e164).toBe('+819087654321');
+    expect(phoneMatchingQuery(phones, '+81 90 8765 4321')?.e164).toBe('+819087654321');
+  });
+  it('picks the number that contains a typed fragment', () => {
+    expect(phoneMatchingQuery(phones, '8765')?.e164).toBe('+819087654321');
+    expect(phoneMatchingQuery(phones, '03-1234')?.e164).toBe('+81312345678');
+  });
+  it('is null for a query that is not a number or matches none', () => {
+    expect(phoneMatchingQuery(phones, '山田')).toBeNull();
+    expect(phoneMatchingQuery(phones, '5555')).toBeNull();
+    expect(phoneMatchingQuery(phones, '12')).toBeNull();
   });
 });

@@ -36,3 +36,22 @@ export function isMobileNumber(e164: string): boolean {
   const type = parsePhoneNumberFromString(e164)?.getType();
   return type === 'MOBILE';
 }
+
+/**
+ * Which of a customer's numbers a search query matched, so a result shows that number rather
+ * than the customer's first one: the same number written any way, else the number whose digits
+ * (national or international) contain the query's digits. Null when the query is not a number
+ * or matched none of these (it matched the name, code, …).
+ */
+export function phoneMatchingQuery<P extends { e164: string }>(phones: readonly P[], query: string, region: CountryCode = DEFAULT_REGION): P | null {
+  const e164 = toE164(query, region);
+  if (e164 !== null) {
+    const same = phones.find((phone) => phone.e164 === e164);
+    if (same) return same;
+  }
+  const text = query.normalize('NFKC').trim();
+  if (!/^\+?[\d\s().\-‐–—]+$/.test(text)) return null;
+  const digits = text.replace(/\D/g, '');
+  if (digits.length < 3) return null;
+  return phones.find((phone) => nationalDigits(phone.e164).includes(digits) || phone.e164.slice(1).includes(digits)) ?? null;
+}

@@ -14,6 +14,8 @@ export const ERROR_CODES = [
   'rate_limited',
   /** An encrypted local file that this app's key does not open (or no key at all). */
   'cache_locked',
+  /** A feature this backend was not set up for (the phone without TSUNAGU_SIP_SECRET). */
+  'not_configured',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -10,6 +10,7 @@ import { registerCallHistoryRoutes } from './calls/routes.js';
 import { registerCustomerRoutes } from './customers/routes.js';
 import type { DatabaseHandle } from './db/database.js';
 import { installErrorHandlers } from './http/errors.js';
+import { registerDevMailOutRoutes } from './mail/dev-mail-out.js';
 import { registerMailRoutes } from './mail/routes.js';
 import { createChangeFeed } from './sync/feed.js';
 import { registerSyncRoutes } from './sync/routes.js';
@@ -22,6 +23,8 @@ export interface AppOptions {
   config: BackendConfig;
   /** The password checker; tests pass one whose checks they can hold, to fill its line. */
   passwords?: PasswordChecker;
+  /** Where log lines go instead of stdout (tests read them). */
+  logStream?: { write(line: string): void };
 }
 
 const KIB = 1024;
@@ -59,15 +62,25 @@ function redactUrl(url: string): string {
  * port 0; main.ts listens on the configured address). Every route except login and health sits
  * in one scope whose hook resolves the bearer token and scopes the request to its tenant.
  */
-export function buildApp({ db, config, passwords }: AppOptions): FastifyInstance {
+export function buildApp({ db, config, passwords, logStream }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: {
       level: config.logLevel,
       serializers: {
         req: (request: { method: string; url: string }) => ({ method: request.method, url: redactUrl(request.url) }),
       },
+      ...(logStream ? { stream: logStream } : {}),
     },
     bodyLimit: BODY_LIMITS.default,
+    // Fastify logs two info lines per request; with hundreds of agents polling and pushing they
+    // drown what matters. One debug line per request instead (TSUNAGU_LOG_LEVEL=debug shows it).
+    disableRequestLogging: true,
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug(
+      { req: request, statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 },
+      'request completed',
+    );
   });
   // Before any route is added: every route takes its limit from the table above.
   app.addHook('onRoute', (route) => {
@@ -94,6 +107,7 @@ export function buildApp({ db, config, passwords }: AppOptions): FastifyInstance
   });
   registerLoginRoute(app, ctx);
   registerCtiRoutes(app, ctx);
+  if (config.devMailOutDir !== null) registerDevMailOutRoutes(app, config.devMailOutDir);
 
   app.register(async (scope) => {
     scope.addHook('onRequest', authenticationHook(ctx));

@@ -18,6 +18,8 @@ export interface BackendConfig {
   login: LoginThrottleConfig;
   logLevel: LogLevel;
   telephony: TelephonyConfig;
+  /** Demos only: the mail catcher's folder, listed on /dev/mail-out; null: no such page. */
+  devMailOutDir: string | null;
 }
 
 /** The softphone's PBX and the PBX's CTI access (backend/src/telephony). */
@@ -142,6 +144,7 @@ const EnvSchema = z.object({
   ),
   // Long enough to survive a short outage of the backend; the app refreshes well before expiry.
   TSUNAGU_SIP_CREDENTIAL_TTL_SECONDS: integerVar(60, 7 * 24 * 3600, 600),
+  TSUNAGU_DEV_MAIL_OUT_DIR: z.preprocess(emptyIsUnset, z.string().optional()),
   // A JSON list; the config file may hold it as a JSON value (config-file.ts writes it back as text).
   TSUNAGU_CTI_PBXES: z.preprocess(
     emptyIsUnset,
@@ -200,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BackendConfig 
       credentialTtlSeconds: vars.TSUNAGU_SIP_CREDENTIAL_TTL_SECONDS,
       ctiPbxes: vars.TSUNAGU_CTI_PBXES,
     },
+    devMailOutDir: vars.TSUNAGU_DEV_MAIL_OUT_DIR ? path.resolve(vars.TSUNAGU_DEV_MAIL_OUT_DIR) : null,
   };
 }
 

@@ -193,6 +193,7 @@ function errorFromBody(status: number, text: string, path: string, retryAfterHea
     // Not JSON: fall back to the status code below.
   }
   // A 503 from the backend itself says why (a feature not set up there); a proxy's says nothing.
+  if (status === 503 && body?.error.code === 'not_configured') return new CodedError('not_configured', body.error.message);
   if (GATEWAY_STATUSES.has(status)) return new CodedError('offline', body?.error.message ?? `The backend is unavailable (HTTP ${status})`);
   const code = body && isErrorCode(body.error.code) ? body.error.code : codeOfStatus(status);
   const message = body?.error.message ?? `The backend answered ${path} with HTTP ${status}`;

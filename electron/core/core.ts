@@ -2,18 +2,19 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
-import type { CustomerRecord, MeResponse, OutboxEntry } from '../../shared/api.js';
+import type { CustomerRecord, CustomerSummary, MeResponse, OutboxEntry } from '../../shared/api.js';
 import type { Contact } from '../../shared/domain.js';
 import type {
   CustomerDetail,
   IpcEvent,
   IpcEventPayload,
   IpcHandlerTable,
+  SearchResult,
   SessionInfo,
   SyncStatus,
 } from '../../shared/ipc.js';
 import { checkBackendUrl } from '../../shared/backend-url.js';
-import { DEFAULT_REGION, toE164 } from '../../shared/phone.js';
+import { DEFAULT_REGION, phoneMatchingQuery, toE164 } from '../../shared/phone.js';
 import { CodedError } from '../../shared/result.js';
 import { normaliseForSearch } from '../../shared/search-text.js';
 import { AgentStatusChannel } from './agent-status.js';
@@ -65,6 +66,8 @@ export interface Core {
 const ONLINE_FALLBACK_TIMEOUT_MS = 3_000;
 const SESSION_CHECK_TIMEOUT_MS = 5_000;
 const NOTE_SUMMARY_LENGTH = 120;
+/** The backend's search answers at most this many customers (SearchQuery's limit). */
+const MAX_ONLINE_SEARCH = 100;
 /** How long a sign-out waits for the outbox and offline drafts to reach the backend. */
 const SIGN_OUT_PUSH_TIMEOUT_MS = 5_000;
 
@@ -163,7 +166,7 @@ class DesktopCore {
         await session.engine.requestSync();
         return session.engine.status();
       },
-      'customers:search': (payload) => this.#search(payload.query, payload.limit ?? DEFAULT_SEARCH_LIMIT),
+      'customers:search': (payload) => this.#search(payload.query, payload.limit ?? DEFAULT_SEARCH_LIMIT, payload.offset ?? 0),
       'customers:get': (payload) => this.#getCustomer(payload.customerId),
       'customers:lookupCaller': (payload) => this.#lookupCaller(payload.phone, payload.customerId),
       'notes:add': async (payload) => this.#addNote(payload.incidentId, payload.body),
@@ -291,6 +294,7 @@ class DesktopCore {
       const desk = new DeskSession({ info, client, store, engine }, logger);
       const session: ActiveSession = { cacheFile, info, client, userDir, db, store, engine, region, telephony, agentStatus, desk };
       engine.onStatus((status) => this.#emit('sync:status', status));
+      engine.onDelivery((delivery) => this.#emit('outbox:delivered', delivery));
       this.#mail.open({ user: who.user, client, userDir, cacheKey, online });
       this.#session = session;
       engine.start();
@@ -404,13 +408,29 @@ class DesktopCore {
 
   // ---- customers ----------------------------------------------------------------------------
 
-  async #search(query: string, limit: number) {
+  async #search(query: string, limit: number, offset: number): Promise<SearchResult> {
     const session = this.#requireSession();
-    const customers = session.store.search(query, limit);
-    if (customers.length > 0 || normaliseForSearch(query) === '') return { customers, source: 'cache' as const };
-    const online = await this.#tryOnline(session, (timeoutMs) => session.client.search(query.trim(), limit, { timeoutMs }));
-    if (online.found) return { customers: online.value.customers, source: 'online' as const };
-    return { customers: [], source: 'cache' as const };
+    const withMatch = (customers: CustomerSummary[]) =>
+      customers.map((customer) => ({ ...customer, matchedPhone: phoneMatchingQuery(customer.phones, query, session.region)?.e164 ?? null }));
+    const page = session.store.searchPage(query, { limit, offset });
+    if (page.total > 0 || normaliseForSearch(query) === '') {
+      return { customers: withMatch(page.customers), source: 'cache', total: page.total, totalExact: page.totalExact };
+    }
+    // The backend's search has no offset: ask for everything up to this page, and one more to
+    // learn whether there are more.
+    const wanted = offset + limit + 1;
+    const asked = Math.min(wanted, MAX_ONLINE_SEARCH);
+    const online = await this.#tryOnline(session, (timeoutMs) => session.client.search(query.trim(), asked, { timeoutMs }));
+    if (online.found) {
+      const found = online.value.customers;
+      return {
+        customers: withMatch(found.slice(offset, offset + limit)),
+        source: 'online',
+        total: found.length,
+        totalExact: found.length < asked,
+      };
+    }
+    return { customers: [], source: 'cache', total: 0, totalExact: true };
   }
 
   async #getCustomer(customerId: string): Promise<CustomerDetail> {

@@ -266,7 +266,8 @@ describe('telephony:settings and sip:credentials', () => {
     const core = coreFor(url);
     await loginAndSync(core, 'agent');
     const result = await core.call('sip:credentials', undefined);
-    expect(result).toMatchObject({ ok: false, error: { code: 'offline' } });
+    // Not "offline": the backend answered, and the window says it in the operator's language.
+    expect(result).toMatchObject({ ok: false, error: { code: 'not_configured' } });
     expect(!result.ok && result.error.message).toContain('TSUNAGU_SIP_SECRET');
   });
 });

@@ -3,6 +3,7 @@ import { isShellBridge } from './bridge.js';
 import type { TsunaguBridge } from '../../shared/ipc.js';
 import { runHotkey } from './components/phone/PhonePane.js';
 import { useCustomerStore } from './stores/customer.js';
+import { useDeliveryStore } from './stores/delivery.js';
 import { usePhoneStore } from './stores/phone.js';
 import { useSessionStore } from './stores/session.js';
 import { bringsNewData, useSyncStore } from './stores/sync.js';
@@ -16,6 +17,7 @@ export function connectCoreEvents(bridge: TsunaguBridge): () => void {
     useSyncStore.getState().apply(status);
     if (bringsNewData(previous, status)) void useCustomerStore.getState().refresh();
   });
+  const offDelivered = bridge.on('outbox:delivered', (delivery) => useDeliveryStore.getState().record(delivery));
   const offExpired = bridge.on('session:expired', () => useSessionStore.getState().expire());
   // Electron shell only: powerMonitor's wake-up and the system-wide phone hotkeys.
   const offResumed = bridge.on('system:resumed', () => usePhoneStore.getState().recoverConnection());
@@ -37,6 +39,7 @@ export function connectCoreEvents(bridge: TsunaguBridge): () => void {
 
   return () => {
     offStatus();
+    offDelivered();
     offExpired();
     offResumed();
     offShortcut();

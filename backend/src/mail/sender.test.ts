@@ -7,7 +7,7 @@ import SQLite from 'better-sqlite3';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MAIL_API, RepliesResponse, ReplyView } from '../../../shared/api.js';
+import { MAIL_API, RepliesResponse, ReplyView, SupervisorSummary } from '../../../shared/api.js';
 import { openDatabase } from '../db/database.js';
 import { DIALECTS } from '../testing/harness.js';
 import type { MailConfig } from './config.js';
@@ -169,12 +169,20 @@ describe.each(DIALECTS)('sending replies on %s', (dialect) => {
     const { reply } = await approvedReply('Temporary failure');
     relay.answers.push({ kind: 'reply', code: 451, message: '4.3.0 try again later' });
     const sender = newSender();
+    const first = await sender.runOnce();
+    expect(first.retried).toBe(1);
+    // At the first failure the supervisor's live view says so, with the relay's answer.
+    const summary = SupervisorSummary.parse((await backend.call('GET', MAIL_API.supervisorSummary, backend.tokens.supervisor)).json());
+    expect(summary.mails.relayTrouble).toEqual({ retrying: 1, lastError: expect.stringContaining('451') });
+    await backend.db.updateTable('mail_replies').set({ next_attempt_at: new Date(0).toISOString() }).where('id', '=', reply.id).execute();
     sender.start();
     try {
       await replyBecomes(reply.id, (row) => row.state === 'sent');
     } finally {
       await sender.stop();
     }
+    const after = SupervisorSummary.parse((await backend.call('GET', MAIL_API.supervisorSummary, backend.tokens.supervisor)).json());
+    expect(after.mails.relayTrouble).toBeNull();
     expect(relay.accepted).toHaveLength(1);
     expect(relay.dataStarted).toBeGreaterThanOrEqual(2);
     const row = await replyRow(reply.id);

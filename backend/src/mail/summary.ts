@@ -65,6 +65,19 @@ export async function supervisorSummary(
     .groupBy('state')
     .execute();
   const replies = (state: string) => Number(replyStates.find((row) => row.state === state)?.n ?? 0);
+  const retrying = await db
+    .selectFrom('mail_replies')
+    .select(['last_error'])
+    .where('tenant_id', '=', tenantId)
+    .where('state', '=', 'approved')
+    .where('last_error', 'is not', null)
+    .orderBy('updated_at', 'desc')
+    .execute();
+  const newest = retrying[0];
+  const relayTrouble =
+    newest && newest.last_error !== null
+      ? { retrying: retrying.length, lastError: newest.last_error }
+      : null;
 
   // "Today" is a calendar day in the tenant's zone; 26 hours back covers it even on a DST day.
   const format = new Intl.DateTimeFormat('en-CA', {
@@ -102,6 +115,7 @@ export async function supervisorSummary(
       pendingReview: replies('pending_review'),
       sending: replies('approved') + replies('sending'),
       failed: replies('failed'),
+      relayTrouble,
     },
     today: { date: today, timeZone: config.timeZone, hours },
   };

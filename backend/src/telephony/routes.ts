@@ -35,7 +35,7 @@ export const TELEPHONY_API = {
 } as const;
 
 function unavailable(reply: FastifyReply, message: string): FastifyReply {
-  return reply.status(503).header('retry-after', '60').send({ error: { code: 'internal', message } });
+  return reply.status(503).header('retry-after', '60').send({ error: { code: 'not_configured', message } });
 }
 
 function assertAdmin(user: User): void {

@@ -1,22 +1,9 @@
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { Disposition, TelephonySettings } from '../../../shared/ipc.js';
+import { DEFAULT_DISPOSITIONS, Disposition, TelephonySettings } from '../../../shared/ipc.js';
 import type { TelephonyDatabase } from './schema.js';
 
-/**
- * Wrap-up codes of a tenant that has not defined its own: what a Japanese contact center
- * records after most calls.
- */
-export const DEFAULT_DISPOSITIONS: readonly Disposition[] = [
-  { code: 'resolved', label: '解決済み' },
-  { code: 'information', label: 'ご案内済み' },
-  { code: 'callback', label: '折り返し予定' },
-  { code: 'escalated', label: '担当部署へ引き継ぎ' },
-  { code: 'order', label: '受注・お申し込み' },
-  { code: 'complaint', label: '苦情・ご意見' },
-  { code: 'wrong_number', label: '間違い電話' },
-  { code: 'silent', label: '無言・途中切断' },
-];
+export { DEFAULT_DISPOSITIONS };
 
 export const TELEPHONY_DEFAULTS = {
   customerIdHeader: 'X-Customer-Id',

@@ -145,6 +145,30 @@ describe('CacheStore.search', () => {
     expect(namesFor('林田 一郎')).toEqual(['林田 一郎']);
   });
 
+  it('counts every match, not only the page it returns, and pages by offset', () => {
+    const records = Array.from({ length: 42 }, (_, i) => makeRecord({ code: `K-${String(i).padStart(3, '0')}`, name: `計数 試験${i}`, nameKana: 'ケイスウ シケン' }));
+    store.upsertRecords(records);
+    const first = store.searchPage('計数', { limit: 30 });
+    expect(first).toMatchObject({ total: 42, totalExact: true });
+    expect(first.customers).toHaveLength(30);
+    const second = store.searchPage('計数', { limit: 30, offset: 30 });
+    expect(second).toMatchObject({ total: 42, totalExact: true });
+    expect(second.customers).toHaveLength(12);
+    const shown = new Set([...first.customers, ...second.customers].map((c) => c.code));
+    expect(shown.size).toBe(42);
+  });
+
+  it('says the count is a lower bound when the index stopped before the end', () => {
+    const records = Array.from({ length: 150 }, (_, i) => makeRecord({ code: `L-${String(i).padStart(3, '0')}`, name: `大量 試験${i}`, nameKana: 'タイリョウ' }));
+    store.upsertRecords(records);
+    // 100 candidates are ranked for a 25-result page: 150 matches cannot all be counted.
+    const page = store.searchPage('大量', { limit: 25 });
+    expect(page.customers).toHaveLength(25);
+    expect(page.totalExact).toBe(false);
+    expect(page.total).toBeGreaterThanOrEqual(100);
+    expect(page.total).toBeLessThan(150);
+  });
+
   it('returns nothing for a blank query and honours the limit', () => {
     expect(store.search('   ')).toEqual([]);
     expect(store.search('c0', 2)).toHaveLength(2);

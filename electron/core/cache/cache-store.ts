@@ -24,6 +24,13 @@ export const SLOW_QUERY_MS = 40;
 const CANDIDATES_PER_RESULT = 4;
 const MIN_SEARCH_CANDIDATES = 100;
 
+export interface CacheSearchPage {
+  customers: CustomerSummary[];
+  /** Matches found; a lower bound when `totalExact` is false. */
+  total: number;
+  totalExact: boolean;
+}
+
 export interface CustomerDetailRecord {
   customer: Customer;
   incidents: Incident[];
@@ -348,10 +355,21 @@ export class CacheStore {
    * Results: exact matches first, then whole words, prefixes, substrings; then by reading.
    */
   search(query: string, limit = DEFAULT_SEARCH_LIMIT): CustomerSummary[] {
+    return this.searchPage(query, { limit }).customers;
+  }
+
+  /**
+   * `search` with the count of matches and an offset for paging. The count is exact when the
+   * index returned fewer candidates than were asked for; otherwise it is a lower bound
+   * (`totalExact: false`) and the operator is invited to type more.
+   */
+  searchPage(query: string, page: { limit?: number; offset?: number } = {}): CacheSearchPage {
+    const limit = page.limit ?? DEFAULT_SEARCH_LIMIT;
+    const offset = page.offset ?? 0;
     const started = performance.now();
     const normalised = normaliseForSearch(query);
-    if (normalised === '') return [];
-    const candidates = Math.max(limit * CANDIDATES_PER_RESULT, MIN_SEARCH_CANDIDATES);
+    if (normalised === '') return { customers: [], total: 0, totalExact: true };
+    const candidates = Math.max((offset + limit) * CANDIDATES_PER_RESULT, MIN_SEARCH_CANDIDATES);
     const { exact, matched, mustContain } = this.#candidates(query, normalised, candidates);
     const rids = new Set<number>([...exact, ...matched]);
 
@@ -364,12 +382,13 @@ export class CacheStore {
           a.rank - b.rank ||
           compareText(a.row.sort_kana, b.row.sort_kana) ||
           compareText(a.row.code, b.row.code),
-      )
-      .slice(0, limit)
-      .map(({ row }) => toSummary(row));
+      );
+    const customers = ranked.slice(offset, offset + limit).map(({ row }) => toSummary(row));
+    // Either index stops at `candidates`: reaching it means there may be more than were counted.
+    const totalExact = exact.size < candidates && matched.length < candidates;
 
-    this.#logIfSlow('cache search', started, { queryLength: codePointLength(query), results: ranked.length });
-    return ranked;
+    this.#logIfSlow('cache search', started, { queryLength: codePointLength(query), results: customers.length });
+    return { customers, total: ranked.length, totalExact };
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { User, UserRights } from '../../../shared/domain.js';
-import type { SyncStatus } from '../../../shared/ipc.js';
+import type { OutboxDelivery, SyncStatus } from '../../../shared/ipc.js';
 import { CodedError } from '../../../shared/result.js';
 import type { BackendClient } from '../backend-client.js';
 import type { CacheStore } from '../cache/cache-store.js';
@@ -75,6 +75,7 @@ export class SyncEngine {
   readonly #o: SyncEngineOptions;
   readonly #tuning: SyncTuning;
   readonly #listeners = new Set<(status: SyncStatus) => void>();
+  readonly #deliveryListeners = new Set<(delivery: OutboxDelivery) => void>();
   readonly #stop = new AbortController();
   #status: SyncStatus;
   #lastEmitted = '';
@@ -128,6 +129,12 @@ export class SyncEngine {
     return () => this.#listeners.delete(listener);
   }
 
+  /** The backend answered a push: which entries it took and which it refused. */
+  onDelivery(listener: (delivery: OutboxDelivery) => void): () => void {
+    this.#deliveryListeners.add(listener);
+    return () => this.#deliveryListeners.delete(listener);
+  }
+
   /** Runs a pass now, or one more after the running pass; resolves when passes are done. */
   requestSync(): Promise<void> {
     if (this.stopped) return Promise.resolve();
@@ -152,6 +159,7 @@ export class SyncEngine {
     await this.#snapshot?.terminate();
     await Promise.allSettled([this.#running, this.#events]);
     this.#listeners.clear();
+    this.#deliveryListeners.clear();
   }
 
   async #runPasses(): Promise<void> {
@@ -232,6 +240,14 @@ export class SyncEngine {
       );
       store.recordPushResults(response.results);
       this.#refreshOutboxCounts();
+      const delivery: OutboxDelivery = {
+        entries: response.results.map((result) => ({
+          clientId: result.clientId,
+          outcome: result.status === 'rejected' ? 'rejected' : 'sent',
+          error: result.status === 'rejected' ? (result.error ?? null) : null,
+        })),
+      };
+      for (const listener of this.#deliveryListeners) listener(delivery);
     }
     this.#wanted = true;
   }

@@ -272,6 +272,10 @@ describe('outbox', () => {
     expect(stored).toHaveLength(1);
     const synced = await core.value('customers:get', { customerId: detail!.customer.id });
     expect(synced.contacts.filter((c) => c.body === body).map((c) => [c.id, c.pending])).toEqual([[stored[0]!.id, false]]);
+    // The window is told that this very note was taken, so its confirmation can say "sent".
+    expect(core.events.filter((e) => e.event === 'outbox:delivered').map((e) => e.payload)).toContainEqual({
+      entries: [{ clientId: note.id, outcome: 'sent', error: null }],
+    });
   });
 
   it('does not duplicate a note when the push response is lost and the push is retried', async () => {
@@ -316,8 +320,11 @@ describe('outbox', () => {
     const incidentId = doomed.incidentIds[0]!;
     // The incident disappears on the server (behind the feed's back) before the note is pushed.
     await backend.handle.db.deleteFrom('incidents').where('id', '=', incidentId).execute();
-    await core.value('notes:add', { incidentId, body: 'too late' });
+    const note = await core.value('notes:add', { incidentId, body: 'too late' });
     const status = await core.waitForStatus((s) => s.phase === 'idle' && s.lastError !== null, 'idle with the rejection');
+    expect(core.events.filter((e) => e.event === 'outbox:delivered').map((e) => e.payload)).toContainEqual({
+      entries: [{ clientId: note.id, outcome: 'rejected', error: expect.stringMatching(/incident not found/) }],
+    });
     expect(status.pendingOutbox).toBe(0);
     expect(status.lastError).toMatch(/1 note was refused by the backend and not saved: incident not found/);
   });

@@ -1,9 +1,10 @@
-import { useState, type FormEvent } from 'react';
+import { useCallback, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Incident } from '../../../shared/domain.js';
 import type { AppError } from '../../../shared/result.js';
 import { useCustomerStore } from '../stores/customer.js';
 import { useSyncStore } from '../stores/sync.js';
+import { DeliveryNotice, type DeliveryPhase } from './DeliveryNotice.js';
 import { ErrorText } from './ErrorText.js';
 
 interface AddNoteProps {
@@ -21,7 +22,12 @@ export function AddNote({ incident, onSaved }: AddNoteProps) {
   const loadSyncStatus = useSyncStore((s) => s.load);
   const [body, setBody] = useState('');
   const [saving, setSaving] = useState(false);
-  const [outcome, setOutcome] = useState<{ kind: 'saved'; pending: boolean } | { kind: 'failed'; error: AppError } | null>(null);
+  const [outcome, setOutcome] = useState<{ kind: 'saved'; clientId: string } | { kind: 'failed'; error: AppError } | null>(null);
+  const clearOutcome = useCallback(() => setOutcome(null), []);
+  const deliveryMessage = useCallback(
+    (phase: DeliveryPhase, error: string | null) => t(`note.delivery.${phase}`, { error: error ?? '' }),
+    [t],
+  );
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -35,7 +41,7 @@ export function AddNote({ incident, onSaved }: AddNoteProps) {
       return;
     }
     setBody('');
-    setOutcome({ kind: 'saved', pending: result.value.pending });
+    setOutcome({ kind: 'saved', clientId: result.value.id });
     onSaved(incident.id, result.value.id);
     void loadSyncStatus();
   }
@@ -52,7 +58,11 @@ export function AddNote({ incident, onSaved }: AddNoteProps) {
         rows={4}
         maxLength={20_000}
         value={body}
-        onChange={(e) => setBody(e.target.value)}
+        onChange={(e) => {
+          setBody(e.target.value);
+          // A new note is being written: the last one's confirmation has been read.
+          if (outcome?.kind === 'saved') setOutcome(null);
+        }}
         aria-describedby="note-hint"
       />
       <p id="note-hint" className="hint">
@@ -63,7 +73,7 @@ export function AddNote({ incident, onSaved }: AddNoteProps) {
           {saving ? t('note.saving') : t('note.save')}
         </button>
         <span role="status" className="add-note-outcome">
-          {outcome?.kind === 'saved' && (outcome.pending ? t('note.savedPending') : t('note.saved'))}
+          {outcome?.kind === 'saved' && <DeliveryNotice clientId={outcome.clientId} message={deliveryMessage} onDone={clearOutcome} />}
         </span>
       </div>
       {outcome?.kind === 'failed' && (

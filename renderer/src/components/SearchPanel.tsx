@@ -2,7 +2,7 @@ import { type KeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { formatPhone } from '../format.js';
 import { useCustomerStore } from '../stores/customer.js';
-import { useSearchStore } from '../stores/search.js';
+import { hasMoreResults, useSearchStore } from '../stores/search.js';
 import { useSessionStore } from '../stores/session.js';
 import { ClassificationBadge } from './ClassificationBadge.js';
 
@@ -21,6 +21,11 @@ export function SearchPanel() {
   const error = useSearchStore((s) => s.error);
   const source = useSearchStore((s) => s.source);
   const activeIndex = useSearchStore((s) => s.activeIndex);
+  const total = useSearchStore((s) => s.total);
+  const totalExact = useSearchStore((s) => s.totalExact);
+  const morePhase = useSearchStore((s) => s.morePhase);
+  const loadMore = useSearchStore((s) => s.loadMore);
+  const more = useSearchStore(hasMoreResults);
   const setQuery = useSearchStore((s) => s.setQuery);
   const moveActive = useSearchStore((s) => s.moveActive);
   const setActive = useSearchStore((s) => s.setActive);
@@ -62,7 +67,12 @@ export function SearchPanel() {
 
   let statusText = '';
   if (phase === 'searching') statusText = t('search.searching');
-  else if (phase === 'done') statusText = results.length === 0 ? t('search.noResults') : t('search.resultCount', { count: results.length });
+  else if (phase === 'done') {
+    if (results.length === 0) statusText = t('search.noResults');
+    else if (!totalExact) statusText = t('search.resultCountAtLeast', { count: total, shown: results.length });
+    else if (results.length < total) statusText = t('search.resultCountPartial', { count: total, shown: results.length });
+    else statusText = t('search.resultCount', { count: total });
+  }
 
   return (
     <div className="search" role="search">
@@ -99,7 +109,8 @@ export function SearchPanel() {
       {open && (
         <ul className="search-results" role="listbox" id={LISTBOX_ID} aria-label={t('search.resultsLabel')}>
           {results.map((customer, index) => {
-            const phone = customer.phones[0];
+            // A number search shows the number that matched, not merely the first on file.
+            const phone = customer.phones.find((p) => p.e164 === customer.matchedPhone) ?? customer.phones[0];
             return (
               <li
                 key={customer.id}
@@ -124,12 +135,31 @@ export function SearchPanel() {
                 )}
                 <span className="result-meta">
                   <span className="result-code">{customer.code}</span>
-                  {phone && <span className="result-phone">{formatPhone(phone.e164, region)}</span>}
+                  {phone && (
+                    <span className={`result-phone${customer.matchedPhone ? ' is-match' : ''}`} data-testid="result-phone">
+                      {formatPhone(phone.e164, region)}
+                    </span>
+                  )}
                 </span>
               </li>
             );
           })}
         </ul>
+      )}
+      {phase === 'done' && (more || !totalExact) && (
+        <div className="search-more">
+          {more && (
+            <button type="button" onClick={() => void loadMore()} disabled={morePhase === 'loading'} data-testid="search-more">
+              {morePhase === 'loading' ? t('search.loadingMore') : t('search.showMore')}
+            </button>
+          )}
+          {!totalExact && <p className="hint">{t('search.refineHint')}</p>}
+          {morePhase === 'error' && error && (
+            <p className="error" role="alert">
+              {t(`errors.${error.code}`)}
+            </p>
+          )}
+        </div>
       )}
     </div>
   );

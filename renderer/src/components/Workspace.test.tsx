@@ -1,8 +1,10 @@
 import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { App } from '../App.js';
+import { SENT_NOTICE_MS } from './DeliveryNotice.js';
 import { useCustomerStore } from '../stores/customer.js';
 import { useUiStore } from '../stores/ui.js';
+import { SMITH } from '../test/fixtures.js';
 import { installSignedInBridge, registerRendererCleanup } from '../test/harness.js';
 
 registerRendererCleanup();
@@ -21,6 +23,18 @@ async function openYamada() {
   fireEvent.keyDown(opened.search, { key: 'Enter' });
   await screen.findByRole('heading', { name: '山田 太郎', level: 2 });
   return opened;
+}
+
+/** Customers who all match the query 同名, to fill more than a page of results. */
+function addNamesakes(bridge: ReturnType<typeof installSignedInBridge>, count: number) {
+  for (let i = 0; i < count; i++) {
+    const id = `cust-namesake-${i}`;
+    bridge.addCustomer({
+      customer: { ...SMITH.customer, id, code: `N-${String(i).padStart(4, '0')}`, name: `同名 ${i}`, nameKana: 'ドウメイ', phones: [], emails: [] },
+      incidents: [],
+      contacts: [],
+    });
+  }
 }
 
 describe('search panel', () => {
@@ -64,6 +78,39 @@ describe('search panel', () => {
     fireEvent.keyDown(search, { key: 'Enter' });
     const name = results[1]?.querySelector('.result-name')?.textContent ?? '';
     expect(await screen.findByRole('heading', { name, level: 2 })).toBeTruthy();
+  });
+
+  it('shows the real count when more match than one page holds, and pages through them', async () => {
+    const { bridge, search } = await openWorkspace();
+    addNamesakes(bridge, 42);
+    fireEvent.change(search, { target: { value: '同名' } });
+    await waitFor(() => expect(screen.getAllByTestId('search-result')).toHaveLength(30));
+    expect(screen.getByTestId('search-status').textContent).toBe('42 customers found; 30 shown.');
+
+    fireEvent.click(screen.getByRole('button', { name: 'Show more' }));
+    await waitFor(() => expect(screen.getAllByTestId('search-result')).toHaveLength(42));
+    expect(screen.getByTestId('search-status').textContent).toBe('42 customers found.');
+    expect(bridge.callsTo('customers:search').at(-1)).toEqual({ query: '同名', limit: 30, offset: 30 });
+    expect(screen.queryByRole('button', { name: 'Show more' })).toBeNull();
+    expect(new Set(screen.getAllByTestId('search-result').map((r) => r.dataset.customerId)).size).toBe(42);
+  });
+
+  it('says "more than" and asks to refine when the count stops at the index cap', async () => {
+    const { bridge, search } = await openWorkspace();
+    addNamesakes(bridge, 150);
+    bridge.searchCountCap = 120;
+    fireEvent.change(search, { target: { value: '同名' } });
+    await waitFor(() => expect(screen.getAllByTestId('search-result')).toHaveLength(30));
+    expect(screen.getByTestId('search-status').textContent).toBe('More than 120 customers found; 30 shown.');
+    expect(screen.getByText(/type more of the name, number or code/)).toBeTruthy();
+  });
+
+  it('shows the number that matched a phone search, not the first on file', async () => {
+    const { search } = await openWorkspace();
+    fireEvent.change(search, { target: { value: '090-1234-5678' } });
+    const [result] = await screen.findAllByTestId('search-result');
+    expect(result?.dataset.customerId).toBe('cust-yamada');
+    expect(within(result!).getByTestId('result-phone').textContent).toBe('090-1234-5678');
   });
 
   it('says when nothing matches', async () => {
@@ -187,14 +234,49 @@ describe('add note', () => {
     expect(bridge.callsTo('notes:add')).toEqual([{ incidentId: 'inc-new', body: 'Called back; parcel found.' }]);
     await waitFor(() => expect(screen.getByTestId('pending-count').textContent).toBe('1'));
     expect((screen.getByLabelText('Note') as HTMLTextAreaElement).value).toBe('');
-    expect(screen.getByText('Note saved. It will be sent when the server is reachable.')).toBeTruthy();
+    expect(screen.getByTestId('delivery-notice').textContent).toBe('Note saved on this computer. It will be sent when the server is reachable.');
 
     bridge.online = true;
     act(() => bridge.deliverOutbox('2024-05-02T00:00:00Z'));
 
     await waitFor(() => expect(screen.queryByTestId('pending-badge')).toBeNull());
+    expect(screen.getByTestId('delivery-notice').textContent).toBe('Note sent.');
     expect(screen.getByTestId('pending-count').textContent).toBe('0');
     expect(screen.getByText('Called back; parcel found.').closest<HTMLElement>('[data-testid="contact"]')?.dataset.pending).toBe('false');
+  });
+
+  it('says a note saved online is being sent, then that it was sent, then clears the message', async () => {
+    const { bridge } = await openYamada();
+    fireEvent.change(screen.getByLabelText('Note'), { target: { value: 'Confirmed the address.' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save note' }));
+    const notice = await screen.findByTestId('delivery-notice');
+    expect(notice.textContent).toBe('Note saved. Sending…');
+    expect(notice.textContent).not.toContain('reachable');
+
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      act(() => bridge.deliverOutbox('2024-05-02T00:00:00Z'));
+      expect(screen.getByTestId('delivery-notice').textContent).toBe('Note sent.');
+      act(() => vi.advanceTimersByTime(SENT_NOTICE_MS));
+      expect(screen.queryByTestId('delivery-notice')).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('shows the reason when the server refuses a note, and clears it when the next note is begun', async () => {
+    const { bridge } = await openYamada();
+    fireEvent.change(screen.getByLabelText('Note'), { target: { value: 'Too late.' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save note' }));
+    await screen.findByTestId('delivery-notice');
+    const [note] = bridge.callsTo('notes:add');
+    expect(note).toBeTruthy();
+    const pending = screen.getByTestId('pending-badge').closest<HTMLElement>('[data-testid="contact"]')!;
+    const clientId = pending.dataset.contactId ?? '';
+    act(() => bridge.emit('outbox:delivered', { entries: [{ clientId, outcome: 'rejected', error: 'incident is closed' }] }));
+    expect(screen.getByTestId('delivery-notice').textContent).toBe('The server refused the note: incident is closed');
+    fireEvent.change(screen.getByLabelText('Note'), { target: { value: 'N' } });
+    expect(screen.queryByTestId('delivery-notice')).toBeNull();
   });
 
   it('marks pending notes in Japanese as 送信待ち', async () => {

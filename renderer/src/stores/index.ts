@@ -2,6 +2,7 @@ import { resetCallHistoryStore } from '../history/store.js';
 import { resetAudioStore } from '../phone/audio-devices.js';
 import { resetHotkeyStore } from '../phone/hotkeys.js';
 import { resetCustomerStore } from './customer.js';
+import { resetDeliveryStore } from './delivery.js';
 import { resetPhoneStore } from './phone.js';
 import { resetScreenPopStore } from './screen-pop.js';
 import { resetSearchStore } from './search.js';
@@ -20,6 +21,7 @@ export function resetAllStores(): void {
   resetPhoneStore();
   resetScreenPopStore();
   resetWrapUpStore();
+  resetDeliveryStore();
   resetHotkeyStore();
   resetAudioStore();
   resetCallHistoryStore();

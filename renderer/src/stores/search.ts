@@ -1,6 +1,5 @@
 import { create } from 'zustand';
-import type { CustomerSummary } from '../../../shared/api.js';
-import type { SearchResult } from '../../../shared/ipc.js';
+import { MAX_SEARCH_OFFSET, type SearchHit, type SearchResult } from '../../../shared/ipc.js';
 import type { AppError } from '../../../shared/result.js';
 import { invoke } from '../api.js';
 
@@ -9,20 +8,34 @@ export const SEARCH_DEBOUNCE_MS = 150;
 export const SEARCH_LIMIT = 30;
 
 export type SearchPhase = 'idle' | 'searching' | 'done' | 'error';
+/** Loading the next page of an answered query (the shown results stay). */
+export type MorePhase = 'idle' | 'loading' | 'error';
 
 interface SearchState {
   query: string;
   /** The query the shown results answer (may lag `query` while typing). */
   answeredQuery: string;
-  results: CustomerSummary[];
+  results: SearchHit[];
   source: SearchResult['source'] | null;
+  /** Customers matching the answered query; a lower bound when `totalExact` is false. */
+  total: number;
+  totalExact: boolean;
   phase: SearchPhase;
+  morePhase: MorePhase;
   error: AppError | null;
   /** Index of the keyboard-highlighted result; -1 when none. */
   activeIndex: number;
   setQuery(query: string): void;
   moveActive(delta: 1 | -1): void;
   setActive(index: number): void;
+  /** Appends the next page of the answered query. */
+  loadMore(): Promise<void>;
+}
+
+/** Whether more results of the answered query can be loaded. */
+export function hasMoreResults(state: Pick<SearchState, 'results' | 'total' | 'totalExact'>): boolean {
+  if (state.results.length >= MAX_SEARCH_OFFSET) return false;
+  return state.results.length < state.total || (!state.totalExact && state.results.length > 0);
 }
 
 const initialState = {
@@ -30,7 +43,10 @@ const initialState = {
   answeredQuery: '',
   results: [],
   source: null,
+  total: 0,
+  totalExact: true,
   phase: 'idle',
+  morePhase: 'idle',
   error: null,
   activeIndex: -1,
 } satisfies Partial<SearchState>;
@@ -52,7 +68,7 @@ export const useSearchStore = create<SearchState>()((set, get) => ({
     set({ query });
     const trimmed = query.trim();
     if (trimmed === '') {
-      set({ answeredQuery: '', results: [], source: null, phase: 'idle', error: null, activeIndex: -1 });
+      set({ answeredQuery: '', results: [], source: null, total: 0, totalExact: true, phase: 'idle', morePhase: 'idle', error: null, activeIndex: -1 });
       return;
     }
     debounceTimer = setTimeout(() => {
@@ -66,12 +82,15 @@ export const useSearchStore = create<SearchState>()((set, get) => ({
             answeredQuery: trimmed,
             results: result.value.customers,
             source: result.value.source,
+            total: result.value.total,
+            totalExact: result.value.totalExact,
             phase: 'done',
+            morePhase: 'idle',
             error: null,
             activeIndex: -1,
           });
         } else {
-          set({ answeredQuery: trimmed, results: [], source: null, phase: 'error', error: result.error, activeIndex: -1 });
+          set({ answeredQuery: trimmed, results: [], source: null, total: 0, totalExact: true, phase: 'error', error: result.error, activeIndex: -1 });
         }
       });
     }, SEARCH_DEBOUNCE_MS);
@@ -85,6 +104,27 @@ export const useSearchStore = create<SearchState>()((set, get) => ({
   setActive(index) {
     const { results } = get();
     if (index >= -1 && index < results.length) set({ activeIndex: index });
+  },
+  async loadMore() {
+    const state = get();
+    if (state.phase !== 'done' || state.morePhase === 'loading' || !hasMoreResults(state)) return;
+    const request = latestRequest;
+    set({ morePhase: 'loading' });
+    const result = await invoke('customers:search', { query: state.answeredQuery, limit: SEARCH_LIMIT, offset: state.results.length });
+    // The query changed meanwhile: this page belongs to an answer no longer shown.
+    if (request !== latestRequest) return;
+    if (!result.ok) {
+      set({ morePhase: 'error', error: result.error });
+      return;
+    }
+    const shown = new Set(get().results.map((hit) => hit.id));
+    set({
+      results: [...get().results, ...result.value.customers.filter((hit) => !shown.has(hit.id))],
+      total: result.value.total,
+      totalExact: result.value.totalExact,
+      morePhase: 'idle',
+      error: null,
+    });
   },
 }));
 

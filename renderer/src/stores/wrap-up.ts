@@ -31,13 +31,14 @@ interface WrapUpState {
   queue: WrapUpItem[];
   saving: boolean;
   error: AppError | null;
-  /** The last saved call, for the confirmation ("saved; will be sent when online"). */
-  lastSaved: { sipCallId: string; pending: boolean } | null;
+  /** The last saved call, for the confirmation (sending / waiting to send / sent). */
+  lastSaved: { sipCallId: string; clientId: string } | null;
   add(item: WrapUpItem): void;
   /** A customer created for the caller after the call ended. */
   attachCustomer(sipCallId: string, customer: CustomerDetail): void;
   save(sipCallId: string, form: WrapUpForm): Promise<Result<CachedContact> | null>;
   dismiss(sipCallId: string): void;
+  clearSaved(): void;
 }
 
 /** Called when the queue empties (after-call work may end). Set by the phone store. */
@@ -94,13 +95,16 @@ export const useWrapUpStore = create<WrapUpState>()((set, get) => ({
     set({
       saving: false,
       queue: get().queue.filter((queued) => queued.call.sipCallId !== sipCallId),
-      lastSaved: { sipCallId, pending: result.value.pending },
+      lastSaved: { sipCallId, clientId: result.value.id },
     });
     const shown = useCustomerStore.getState();
     if (shown.selectedId === input.customerId) await shown.refresh();
     void useSyncStore.getState().load();
     if (get().queue.length === 0) onQueueEmptied();
     return result;
+  },
+  clearSaved() {
+    set({ lastSaved: null });
   },
   dismiss(sipCallId) {
     set({ queue: get().queue.filter((queued) => queued.call.sipCallId !== sipCallId), error: null });

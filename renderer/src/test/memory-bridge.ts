@@ -13,7 +13,7 @@ import {
   type TsunaguBridge,
 } from '../../../shared/ipc.js';
 import type { Contact, Customer, Incident } from '../../../shared/domain.js';
-import { toE164 } from '../../../shared/phone.js';
+import { phoneMatchingQuery, toE164 } from '../../../shared/phone.js';
 import { CodedError, fail, ok, type AppError, type Result } from '../../../shared/result.js';
 import { MemoryMail } from '../mail/test/memory-mail.js';
 import { MemoryDesk } from './memory-desk.js';
@@ -50,6 +50,8 @@ export class MemoryBridge implements TsunaguBridge {
   online = true;
   /** Set: the backend throttles sign-in, answering rate_limited with this wait. */
   loginRetryAfterSeconds: number | null = null;
+  /** When set, search counts stop here, as the cache's index does on a very common query. */
+  searchCountCap: number | null = null;
   readonly calls: Array<{ channel: IpcChannel; payload: unknown }> = [];
   session: SessionInfo | null = null;
   status: SyncStatus = {
@@ -87,13 +89,16 @@ export class MemoryBridge implements TsunaguBridge {
 
   constructor(options: { accounts?: MemoryAccount[]; customers?: MemoryCustomer[] } = {}) {
     this.accounts = options.accounts ?? [];
-    for (const record of options.customers ?? []) {
-      this.customers.set(record.customer.id, {
-        customer: record.customer,
-        incidents: record.incidents,
-        contacts: record.contacts.map((contact) => ({ ...contact, pending: false })),
-      });
-    }
+    for (const record of options.customers ?? []) this.addCustomer(record);
+  }
+
+  /** Puts a customer into the "cache". */
+  addCustomer(record: MemoryCustomer): void {
+    this.customers.set(record.customer.id, {
+      customer: record.customer,
+      incidents: record.incidents,
+      contacts: record.contacts.map((contact) => ({ ...contact, pending: false })),
+    });
   }
 
   /** Calls on this channel wait until the test releases them, to stage out-of-order answers. */
@@ -125,9 +130,12 @@ export class MemoryBridge implements TsunaguBridge {
 
   /** What the sync engine does once the backend takes the outbox: notes stop being pending. */
   deliverOutbox(at: string): void {
+    const delivered: string[] = [];
     for (const record of this.customers.values()) {
+      for (const contact of record.contacts) if (contact.pending) delivered.push(contact.id);
       record.contacts = record.contacts.map((contact) => ({ ...contact, pending: false }));
     }
+    this.emit('outbox:delivered', { entries: delivered.map((clientId) => ({ clientId, outcome: 'sent' as const, error: null })) });
     this.setStatus({ pendingOutbox: 0, lastSyncedAt: at, online: true, phase: 'idle' });
   }
 
@@ -200,7 +208,7 @@ export class MemoryBridge implements TsunaguBridge {
     'session:current': async () => this.session,
     'sync:status': async () => this.status,
     'sync:now': async () => this.status,
-    'customers:search': async ({ query, limit }) => {
+    'customers:search': async ({ query, limit, offset }) => {
       this.requireSession();
       const needle = query.trim().toLowerCase();
       const digits = needle.replace(/\D/g, '');
@@ -214,8 +222,8 @@ export class MemoryBridge implements TsunaguBridge {
           if (e164 && c.phones.some((p) => p.e164 === e164)) return true;
           return digits.length >= 4 && c.phones.some((p) => p.e164.includes(digits));
         })
-        .slice(0, limit ?? 30)
-        .map((c) => ({
+      const start = offset ?? 0;
+      const page = customers.slice(start, start + (limit ?? 30)).map((c) => ({
           id: c.id,
           code: c.code,
           name: c.name,
@@ -226,8 +234,11 @@ export class MemoryBridge implements TsunaguBridge {
           classification: c.classification,
           type: c.type,
           branch: c.branch,
+          matchedPhone: phoneMatchingQuery(c.phones, query)?.e164 ?? null,
         }));
-      return { customers, source: 'cache' as const };
+      // Like the cache's index, counting stops at a cap: beyond it the count is a lower bound.
+      const counted = this.searchCountCap === null ? customers.length : Math.min(customers.length, this.searchCountCap);
+      return { customers: page, source: 'cache' as const, total: counted, totalExact: counted === customers.length };
     },
     'customers:get': async ({ customerId }) => {
       this.requireSession();

@@ -1,4 +1,5 @@
 import { useTranslation } from 'react-i18next';
+import { seesEveryCustomer } from '../../../../shared/permissions.js';
 import { formatPhone } from '../../format.js';
 import { mayCreateCustomer, usePhoneStore } from '../../stores/phone.js';
 import { useScreenPopStore } from '../../stores/screen-pop.js';
@@ -23,7 +24,7 @@ export function CallerPanel() {
 
   return (
     <section className="caller-panel" data-testid="unknown-caller" aria-labelledby="unknown-caller-heading">
-      <h2 id="unknown-caller-heading">{t('phone.pop.unregistered')}</h2>
+      <h2 id="unknown-caller-heading">{session && !seesEveryCustomer(session.user) ? t('phone.pop.notYours') : t('phone.pop.unregistered')}</h2>
       <p className="caller-number" data-testid="unknown-caller-number">
         {number || t('phone.anonymous')}
       </p>

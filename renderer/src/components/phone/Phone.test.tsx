@@ -4,6 +4,7 @@ import { App } from '../../App.js';
 import { SCREENPOP_PAINTED_MARK } from '../../phone/screen-pop-marks.js';
 import { installPhoneEngine, usePhoneStore } from '../../stores/phone.js';
 import { useSessionStore } from '../../stores/session.js';
+import { useUiStore } from '../../stores/ui.js';
 import { AGENT_SESSION } from '../../test/fixtures.js';
 import { installSignedInBridge, registerRendererCleanup } from '../../test/harness.js';
 import type { MemoryBridge } from '../../test/memory-bridge.js';
@@ -17,10 +18,17 @@ afterEach(() => {
 
 const YAMADA_FROM = '<sip:0312345678@trunk.example>;tag=1';
 
-async function startPhone(options: { mayHandleUnregisteredCallers?: boolean } = {}): Promise<{ bridge: MemoryBridge; engine: ScriptedEngine }> {
+async function startPhone(
+  options: { mayHandleUnregisteredCallers?: boolean; branch?: string } = {},
+): Promise<{ bridge: MemoryBridge; engine: ScriptedEngine }> {
   const bridge = installSignedInBridge();
-  if (options.mayHandleUnregisteredCallers === false) {
-    const session = { ...AGENT_SESSION, user: { ...AGENT_SESSION.user, mayHandleUnregisteredCallers: false } };
+  if (options.mayHandleUnregisteredCallers === false || options.branch !== undefined) {
+    const user = {
+      ...AGENT_SESSION.user,
+      mayHandleUnregisteredCallers: options.mayHandleUnregisteredCallers ?? AGENT_SESSION.user.mayHandleUnregisteredCallers,
+      branch: options.branch ?? null,
+    };
+    const session = { ...AGENT_SESSION, user };
     bridge.session = session;
     useSessionStore.setState({ session });
   }
@@ -71,6 +79,30 @@ describe('registration', () => {
     await waitFor(() => expect(screen.getByTestId('registration-status').dataset.state).toBe('unavailable'));
     expect(screen.getByTestId('registration-status').textContent).toContain('Phone unavailable');
     expect(screen.getByTestId('registration-status').textContent).toContain('this user has no usable SIP user');
+  });
+
+  it('never lets 取込中 or 後処理中 be picked by hand', async () => {
+    installSignedInBridge();
+    installPhoneEngine(scriptedEngineFactory().factory);
+    render(<App />);
+    const select = (await screen.findByTestId('agent-status')) as HTMLSelectElement;
+    const options = Object.fromEntries([...select.options].map((option) => [option.value, option.disabled]));
+    expect(options).toEqual({ available: false, on_call: true, after_call_work: true, break: false });
+  });
+
+  it('says in Japanese only that the phone is not set up when the backend has no SIP secret', async () => {
+    const bridge = installSignedInBridge();
+    useUiStore.getState().setLanguage('ja');
+    bridge.telephony.credentialsError = {
+      code: 'not_configured',
+      message: 'the phone is not set up on this backend: TSUNAGU_SIP_SECRET is not configured',
+    };
+    installPhoneEngine(scriptedEngineFactory().factory);
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId('registration-status').dataset.state).toBe('unavailable'));
+    const text = screen.getByTestId('registration-status').textContent ?? '';
+    expect(text).toContain('この機能はサーバーで設定されていません。');
+    expect(text).not.toMatch(/[A-Za-z]{3,}/);
   });
 });
 
@@ -139,6 +171,19 @@ describe('screen pop', () => {
   });
 });
 
+describe('a caller the branch rep cannot see', () => {
+  it('says "not one of your customers", never "unregistered caller", to a rep of one branch', async () => {
+    const { engine } = await startPhone({ branch: '渋谷支店', mayHandleUnregisteredCallers: false });
+    act(() => {
+      engine.ring({ from: '<sip:0399990000@trunk>;tag=1' });
+    });
+    const panel = await screen.findByTestId('unknown-caller');
+    expect(within(panel).getByRole('heading', { level: 2 }).textContent).toBe('Not one of your customers');
+    expect(screen.getByTestId('screen-pop-unknown').textContent).toContain('Not one of your customers');
+    expect(screen.queryByText('Unregistered caller')).toBeNull();
+  });
+});
+
 describe('a call from ring to wrap-up', () => {
   it('answers, times the call, hangs up, and saves the wrap-up as a pending contact', async () => {
     const { bridge, engine } = await startPhone();
@@ -178,6 +223,10 @@ describe('a call from ring to wrap-up', () => {
     ]);
     const pending = await screen.findAllByTestId('contact');
     expect(pending.some((contact) => contact.dataset.pending === 'true' && contact.textContent?.includes('配送日を再確認'))).toBe(true);
+    // Online, the confirmation says it is being sent (not "when the server is reachable"), then that it was.
+    expect(screen.getByTestId('delivery-notice').textContent).toBe('Wrap-up saved. Sending…');
+    act(() => bridge.deliverOutbox('2024-05-02T00:00:00Z'));
+    expect(screen.getByTestId('delivery-notice').textContent).toBe('Wrap-up sent.');
     expect(usePhoneStore.getState().status).toBe('available');
     expect(bridge.telephony.callEvents.map((e) => e.event)).toEqual(['ringing', 'answered', 'ended']);
     expect(bridge.telephony.statuses).toEqual(['available', 'on_call', 'after_call_work', 'available']);
@@ -189,6 +238,9 @@ describe('a call from ring to wrap-up', () => {
     await act(() => usePhoneStore.getState().answer(id));
     act(() => engine.ended(id));
     const form = await screen.findByTestId('wrap-up');
+    // Default dispositions in the window's language (English here), not the tenant's Japanese.
+    const options = [...(within(form).getByLabelText('Disposition') as HTMLSelectElement).options].map((o) => o.textContent);
+    expect(options).toEqual(['Resolved', 'Callback planned']);
     fireEvent.click(within(form).getByRole('radio', { name: 'New incident' }));
     fireEvent.change(within(form).getByLabelText('Title of the new incident'), { target: { value: '住所変更' } });
     fireEvent.change(within(form).getByLabelText('Summary'), { target: { value: '新住所を伺った' } });

@@ -86,6 +86,8 @@ function RegistrationStatus() {
   );
 }
 
+const AUTOMATIC_STATUSES = new Set<OperatorStatus>(['on_call', 'after_call_work']);
+
 function AgentStatusControl() {
   const { t } = useTranslation();
   const status = usePhoneStore((s) => s.status);
@@ -108,7 +110,8 @@ function AgentStatusControl() {
         onChange={(e) => setStatus(e.target.value as OperatorStatus)}
       >
         {OPERATOR_STATUSES.map((option) => (
-          <option key={option} value={option}>
+          // 取込中 and 後処理中 follow the calls; they are shown when current but never picked by hand.
+          <option key={option} value={option} disabled={AUTOMATIC_STATUSES.has(option)}>
             {t(`phone.status.${option}`)}
           </option>
         ))}

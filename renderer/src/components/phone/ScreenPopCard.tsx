@@ -1,6 +1,7 @@
 import { useLayoutEffect } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { CachedContact } from '../../../../shared/ipc.js';
+import { seesEveryCustomer } from '../../../../shared/permissions.js';
 import { formatDateTime, formatPhone } from '../../format.js';
 import type { Call } from '../../phone/call-machine.js';
 import { markPaintedOnce } from '../../phone/screen-pop-marks.js';
@@ -21,6 +22,7 @@ export function ScreenPopCard({ call }: { call: Call }) {
   const pop = useScreenPopStore((s) => s.pops[call.id]);
   const language = useUiStore((s) => s.language);
   const region = useSessionStore((s) => s.session?.tenant.defaultRegion);
+  const user = useSessionStore((s) => s.session?.user ?? null);
   const phase = pop?.phase ?? 'unknown';
 
   useLayoutEffect(() => {
@@ -53,7 +55,7 @@ export function ScreenPopCard({ call }: { call: Call }) {
       )}
       {(phase === 'unknown' || phase === 'error') && (
         <p className="pop-unknown" data-testid="screen-pop-unknown">
-          <strong>{t('phone.pop.unregistered')}</strong> {number && <span className="pop-number">{number}</span>}
+          <strong>{user && !seesEveryCustomer(user) ? t('phone.pop.notYours') : t('phone.pop.unregistered')}</strong> {number && <span className="pop-number">{number}</span>}
           {phase === 'error' && pop?.error && <span className="muted"> · {t(`errors.${pop.error.code}`)}</span>}
         </p>
       )}

@@ -1,22 +1,39 @@
-import { useId, useState, type FormEvent } from 'react';
+import { useCallback, useId, useState, type FormEvent } from 'react';
+import type { TFunction } from 'i18next';
 import { useTranslation } from 'react-i18next';
+import { DEFAULT_DISPOSITIONS, type Disposition } from '../../../../shared/ipc.js';
 import { formatDuration, talkSeconds } from '../../phone/call-machine.js';
 import { describeCaller, mayCreateCustomer, usePhoneStore } from '../../stores/phone.js';
 import { useCustomerStore } from '../../stores/customer.js';
 import { useWrapUpStore, type WrapUpItem } from '../../stores/wrap-up.js';
+import { DeliveryNotice, type DeliveryPhase } from '../DeliveryNotice.js';
 import { ErrorText } from '../ErrorText.js';
 import { CreateCustomerForm } from './CreateCustomerForm.js';
+
+/**
+ * A default disposition the tenant kept as it was is shown in the operator's language; a
+ * tenant's own label is its own wording and shown as written.
+ */
+export function dispositionLabel(disposition: Disposition, t: TFunction): string {
+  const standard = DEFAULT_DISPOSITIONS.find((d) => d.code === disposition.code);
+  return standard && standard.label === disposition.label ? t(`phone.disposition.${disposition.code}`, disposition.label) : disposition.label;
+}
 
 /** The wrap-up of the oldest call waiting for one, and how many more wait. */
 export function WrapUpPanel() {
   const { t } = useTranslation();
   const queue = useWrapUpStore((s) => s.queue);
   const lastSaved = useWrapUpStore((s) => s.lastSaved);
+  const clearSaved = useWrapUpStore((s) => s.clearSaved);
+  const deliveryMessage = useCallback(
+    (phase: DeliveryPhase, error: string | null) => t(`phone.wrapUp.delivery.${phase}`, { error: error ?? '' }),
+    [t],
+  );
   const item = queue[0];
   return (
     <div className="wrap-up-area">
       <p role="status" className="wrap-up-saved">
-        {!item && lastSaved && (lastSaved.pending ? t('phone.wrapUp.savedPending') : t('phone.wrapUp.saved'))}
+        {!item && lastSaved && <DeliveryNotice clientId={lastSaved.clientId} message={deliveryMessage} onDone={clearSaved} />}
       </p>
       {item && <WrapUpForm key={item.call.sipCallId} item={item} waiting={queue.length - 1} />}
     </div>
@@ -114,7 +131,7 @@ function WrapUpForm({ item, waiting }: { item: WrapUpItem; waiting: number }) {
       <select id={`${id}-disposition`} value={disposition} onChange={(e) => setDisposition(e.target.value)}>
         {dispositions.map((d) => (
           <option key={d.code} value={d.code}>
-            {d.label}
+            {dispositionLabel(d, t)}
           </option>
         ))}
       </select>

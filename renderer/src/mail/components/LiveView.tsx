@@ -57,6 +57,14 @@ export function LiveView() {
               {t('mail.live.paused')}
             </p>
           )}
+          {summary.mails.relayTrouble && (
+            <div className="error" role="alert" data-testid="relay-trouble">
+              <p>{t('mail.live.relayTrouble', { count: summary.mails.relayTrouble.retrying })}</p>
+              <p>
+                {t('mail.live.relayError')} <code data-testid="relay-error">{summary.mails.relayTrouble.lastError}</code>
+              </p>
+            </div>
+          )}
           <div className="live-counters">
             <Counter testId="calls-ringing" label={t('mail.live.callsRinging')} value={summary.calls.ringing} />
             <Counter testId="calls-connected" label={t('mail.live.callsConnected')} value={summary.calls.connected} />

@@ -223,6 +223,18 @@ describe('the supervisor review queue', () => {
     expect(row.dataset.status).toBe('on_call');
     expect(row.textContent).toContain('On a call');
     expect(row.textContent).toContain('01:15');
+    expect(within(live).queryByTestId('relay-trouble')).toBeNull();
+
+    // The relay failed once: the supervisor sees it now, with the relay's error, not an hour later.
+    act(() =>
+      bridge.emit('supervisor:summary', {
+        ...summary,
+        mails: { ...summary.mails, sending: 1, relayTrouble: { retrying: 1, lastError: 'connect ECONNREFUSED 127.0.0.1:2526' } },
+      }),
+    );
+    const trouble = within(live).getByTestId('relay-trouble');
+    expect(trouble.textContent).toContain('The mail relay did not take 1 approved reply.');
+    expect(within(trouble).getByTestId('relay-error').textContent).toBe('connect ECONNREFUSED 127.0.0.1:2526');
   });
 });
 

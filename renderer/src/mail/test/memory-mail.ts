@@ -79,6 +79,8 @@ const INCIDENT: Incident = {
 export class MemoryMail {
   /** When true the "backend" is unreachable: drafts stay local, review answers `offline`. */
   offline = false;
+  /** What the summary says about replies waiting for a retry after the relay failed. */
+  relayTrouble: SupervisorSummary['mails']['relayTrouble'] = null;
   readonly mails: MailView[] = [];
   readonly replies = new Map<string, ReplyView>();
   readonly localDrafts = new Map<string, LocalReplyDraft>();
@@ -132,6 +134,7 @@ export class MemoryMail {
         pendingReview: count('pending_review'),
         sending: count('approved'),
         failed: count('failed'),
+        relayTrouble: this.relayTrouble,
       },
       today: { date: '2024-05-01', timeZone: 'Asia/Tokyo', hours: Array.from({ length: 24 }, (_, hour) => ({ hour, calls: 0, mails: 0 })) },
     };
