@@ -1,6 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { AppError } from '../../../shared/result.js';
 import { NewWindowButton } from '../shell/NewWindowButton.js';
 import { useSessionStore } from '../stores/session.js';
 import { ErrorText } from './ErrorText.js';
