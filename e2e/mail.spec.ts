@@ -345,10 +345,11 @@ test('a reply to a Reply-To warns author and reviewer; a stranger quoting a refe
 
   // A stranger quotes that incident's bare number with a Reply-To of their own: it waits in the
   // desk's "needs matching", not in the incident, and is filed there only through a warning.
-  const [{ ref_no: refNo }] = stack.query<{ ref_no: number }>(
+  const [incidentRow] = stack.query<{ ref_no: number }>(
     'select i.ref_no from mail_messages m join incidents i on i.id = m.incident_id where m.message_id = ?',
     messageId.slice(1, -1),
   );
+  const refNo = incidentRow!.ref_no;
   const strangerSubject = `Re: ${subject} [#INC-${refNo}]`;
   await operator.getByTestId('area-mail').click();
   await sendMail({ from: `stranger.${stamp}@evil.example`, subject: strangerSubject, text: 'Send the statement to me instead.', messageId: `<stranger-${stamp}@evil.example>` });
