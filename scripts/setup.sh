@@ -110,14 +110,18 @@ else
   say "npm packages up to date"
 fi
 
-sqlite_works() {
-  node -e "require('better-sqlite3')(':memory:').close()" >/dev/null 2>&1
+# Both SQLite bindings are native: the backend's (better-sqlite3) and the app cache's encrypted
+# one (better-sqlite3-multiple-ciphers). Each is rebuilt on its own when it does not load.
+sqlite_module_works() {
+  node -e "require('$1')(':memory:').close()" >/dev/null 2>&1
 }
-if sqlite_works; then
-  say "better-sqlite3 native module loads"
-else
-  say "building better-sqlite3 native module (npm rebuild)"
-  run_logged "npm rebuild better-sqlite3" npm rebuild better-sqlite3
-  sqlite_works || die "better-sqlite3 still does not load after npm rebuild; run: node -e \"require('better-sqlite3')(':memory:')\" to see why"
-  say "better-sqlite3 native module loads"
-fi
+for module in better-sqlite3 better-sqlite3-multiple-ciphers; do
+  if sqlite_module_works "$module"; then
+    say "$module native module loads"
+  else
+    say "building $module native module (npm rebuild)"
+    run_logged "npm rebuild $module" npm rebuild "$module"
+    sqlite_module_works "$module" || die "$module still does not load after npm rebuild; run: node -e \"require('$module')(':memory:')\" to see why"
+    say "$module native module loads"
+  fi
+done
