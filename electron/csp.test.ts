@@ -27,6 +27,16 @@ describe('the renderer CSP', () => {
     expect(policy.get('default-src')).toEqual(["'self'"]);
   });
 
+  it('loads no remote image at top level: only its own, data: and blob: (mail images come through the core)', () => {
+    for (const policy of [
+      directives(rendererCsp({ backendUrl: 'https://cti.example.co.jp', pbxUrls: ['wss://pbx.example.co.jp'], shellOrigin: 'http://127.0.0.1:43123' })),
+      directives(rendererCsp({ backendUrl: 'http://127.0.0.1:8740', pbxUrls: [DEFAULT_PBX_WS_URL] })),
+    ]) {
+      expect(policy.get('img-src')).toEqual(["'self'", 'data:', 'blob:']);
+      for (const value of policy.get('img-src')!) expect(value).not.toMatch(/https?:|\*/);
+    }
+  });
+
   it('refuses a bad backend or PBX setting with the variable named', () => {
     expect(() => rendererCsp({ backendUrl: 'ftp://cti.example', pbxUrls: [] })).toThrow(/TSUNAGU_BACKEND_URL: must be a http: or https: URL/);
     expect(() => rendererCsp({ backendUrl: 'not a url', pbxUrls: [] })).toThrow(/TSUNAGU_BACKEND_URL: not a URL/);

@@ -6,8 +6,10 @@
  *
  * E-mail bodies are shown in sandboxed srcdoc frames with a stricter policy of their own
  * (renderer/src/mail/sanitize.ts). Important: a srcdoc frame inherits this policy on top of
- * its own, so whatever the mail frame may load must be allowed here too; that is why img-src
- * still admits http(s) (remote mail images, after the operator clicks "show images").
+ * its own, so whatever the mail frame may load must be allowed here too. Remote mail images
+ * (after the operator clicks "show images") are therefore fetched by the core
+ * (mail:remoteImage, electron/core/mail-images.ts) and shown as data: URLs: img-src admits
+ * no http(s) at all.
  */
 
 /** The dev PBX's WebSocket (pbx/, TSUNAGU_PBX_WS_PORT), which is also the backend's default TSUNAGU_SIP_WS_URL. */
@@ -59,7 +61,7 @@ export function rendererCsp(sources: CspSources): string {
   return [
     "default-src 'self'",
     `connect-src ${[...connect].join(' ')}`,
-    "img-src 'self' data: https: http:",
+    "img-src 'self' data: blob:",
     "style-src 'self' 'unsafe-inline'",
     "script-src 'self'",
     "frame-src 'self' blob:",

@@ -272,6 +272,47 @@ export const OpenExternalResult = z.object({
 });
 export type OpenExternalResult = z.infer<typeof OpenExternalResult>;
 
+/**
+ * Remote images of a mail reach the app only through the core (mail:remoteImage), as data:
+ * URLs, so neither the page nor the mail frame ever loads an http(s) image itself. Only raster
+ * types: an SVG is a document that can carry script and further fetches.
+ */
+export const REMOTE_IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif', 'image/bmp'] as const;
+
+/** Why the core did not hand back an image; the mail shows it as still hidden. */
+export const REMOTE_IMAGE_REFUSALS = [
+  /** The server took longer than the time limit (about 10 s). */
+  'timeout',
+  /** The body is larger than the size cap (about 5 MB). */
+  'too_large',
+  /** Not one of REMOTE_IMAGE_TYPES (SVG, HTML, no content type, …). */
+  'not_an_image',
+  /** More redirects than allowed, or a redirect to something other than http(s). */
+  'bad_redirect',
+  /** The server answered with an error status. */
+  'http_error',
+  /** No answer: unknown host, refused connection, broken transfer. */
+  'unreachable',
+] as const;
+export type RemoteImageRefusal = (typeof REMOTE_IMAGE_REFUSALS)[number];
+
+/** The URL as the core will fetch it, or null when it is not an absolute http(s) URL. */
+export function toRemoteImageUrl(raw: string): string | null {
+  const url = toExternalUrl(raw);
+  return url !== null && /^https?:/i.test(url) ? url : null;
+}
+
+export const RemoteImageUrl = z
+  .string()
+  .max(4096)
+  .refine((url) => toRemoteImageUrl(url) !== null, 'must be an absolute http(s) URL');
+
+export const RemoteImageResult = z.discriminatedUnion('loaded', [
+  z.object({ loaded: z.literal(true), dataUrl: z.string() }),
+  z.object({ loaded: z.literal(false), refused: z.enum(REMOTE_IMAGE_REFUSALS), message: z.string() }),
+]);
+export type RemoteImageResult = z.infer<typeof RemoteImageResult>;
+
 const ReplyRef = z.object({ replyId: Id });
 const MailRef = z.object({ mailId: Id });
 
@@ -304,6 +345,8 @@ export const MAIL_IPC_CHANNELS = {
   'review:failed': { request: NoPayload, result: z.array(ReplyView) },
   'review:requeue': { request: ReplyRef, result: ReplyView },
   'supervisor:summary': { request: NoPayload, result: SupervisorSummary },
+  /** A remote image of a mail, fetched by the core without cookies and returned as a data: URL (see RemoteImageResult). */
+  'mail:remoteImage': { request: z.object({ url: RemoteImageUrl }), result: RemoteImageResult },
   /** Opens a link from content outside the app, only http(s) and mailto (see OpenExternalResult). */
   'shell:openExternal': { request: z.object({ url: ExternalUrl }), result: OpenExternalResult },
 } as const;

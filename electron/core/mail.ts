@@ -19,6 +19,7 @@ import type { BackendClient } from './backend-client.js';
 import type { CoreEventListener } from './core.js';
 import type { Logger } from './logger.js';
 import { MailDraftStore } from './mail-drafts.js';
+import { fetchRemoteImage } from './mail-images.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './sync/backoff.js';
 import { followServerSentEvents } from './sync/server-sent-events.js';
 
@@ -116,6 +117,7 @@ export class MailChannel {
       'review:failed': async () => (await this.#client().request('GET', MAIL_API.failedReplies, RepliesResponse)).replies,
       'review:requeue': ({ replyId }) => this.#client().request('POST', route(MAIL_API.replyRequeue, { id: replyId }), ReplyView),
       'supervisor:summary': () => this.#client().request('GET', MAIL_API.supervisorSummary, SupervisorSummary),
+      'mail:remoteImage': ({ url }) => fetchRemoteImage(url),
       'shell:openExternal': async ({ url }) => {
         const external = toExternalUrl(url);
         // The request schema already refused anything else; this keeps the promise in the types.

@@ -7,7 +7,7 @@ function parse(html: string): Document {
   return new DOMParser().parseFromString(`<!doctype html><body>${html}`, 'text/html');
 }
 
-function clean(dirty: string, remoteImages = false) {
+function clean(dirty: string, remoteImages: ReadonlyMap<string, string> | null = null) {
   const result = sanitizeMailHtml(dirty, { remoteImages });
   const doc = parse(result.html);
   // DOMPurify prefixes ids (SANITIZE_NAMED_PROPS) so that mail cannot clobber names in the frame.
@@ -102,7 +102,7 @@ describe('sanitizeMailHtml: hostile mail', () => {
     expect(doc.body.textContent).toBe('ok');
   });
 
-  it('hides remote (tracking) images until asked, then shows them without a referrer', () => {
+  it('hides remote (tracking) images until asked, then puts in what the core fetched, and nothing else', () => {
     const dirty =
       '<img id="pixel" src="http://tracker.test/open.gif?u=42" width="1" height="1" srcset="http://tracker.test/2x.gif 2x">' +
       '<div id="bg" style="background: url(https://tracker.test/bg.png) no-repeat">x</div>' +
@@ -117,11 +117,23 @@ describe('sanitizeMailHtml: hostile mail', () => {
     expect(hidden.byId('inline')?.getAttribute('src')).toBe(PIXEL);
     expect(hidden.byId('cid')?.getAttribute('src')).toBe(IMAGE_PLACEHOLDER);
 
-    const shown = clean(dirty, true);
+    expect(hidden.remoteImageUrls).toEqual(['http://tracker.test/open.gif?u=42', 'https://tracker.test/bg.png']);
+
+    const fetched = new Map([
+      ['http://tracker.test/open.gif?u=42', PIXEL],
+      ['https://tracker.test/bg.png', PIXEL],
+    ]);
+    const shown = clean(dirty, fetched);
     expect(shown.blockedRemoteImages).toBe(0);
-    expect(shown.byId('pixel')?.getAttribute('src')).toBe('http://tracker.test/open.gif?u=42');
-    expect(shown.byId('pixel')?.getAttribute('referrerpolicy')).toBe('no-referrer');
-    expect(shown.byId('bg')?.getAttribute('style')).toBe('background: url("https://tracker.test/bg.png") no-repeat');
+    expect(shown.html).not.toContain('tracker.test');
+    expect(shown.byId('pixel')?.getAttribute('src')).toBe(PIXEL);
+    expect(shown.byId('bg')?.getAttribute('style')).toBe(`background: url("${PIXEL}") no-repeat`);
+
+    // The core refused the background: it stays hidden and counted.
+    const partly = clean(dirty, new Map([['http://tracker.test/open.gif?u=42', PIXEL]]));
+    expect(partly.blockedRemoteImages).toBe(1);
+    expect(partly.html).not.toContain('tracker.test');
+    expect(partly.byId('bg')?.getAttribute('style')).toBe('background: none no-repeat');
   });
 
   it('keeps only small inline images of plain raster types', () => {
@@ -144,16 +156,15 @@ describe('sanitizeMailHtml: hostile mail', () => {
 });
 
 describe('the frame document', () => {
-  it('starts with a CSP that blocks script and remote content, and allows remote images only when asked', () => {
-    const srcdoc = buildMailSrcdoc('<p>x</p>', false);
+  it('starts with a CSP that blocks script and all remote content, remote images included', () => {
+    const srcdoc = buildMailSrcdoc('<p>x</p>');
     const doc = new DOMParser().parseFromString(srcdoc, 'text/html');
     const first = doc.head.firstElementChild?.nextElementSibling;
     expect(first?.getAttribute('http-equiv')).toBe('Content-Security-Policy');
-    expect(first?.getAttribute('content')).toBe(mailFrameCsp(false));
-    expect(mailFrameCsp(false)).toContain("default-src 'none'");
-    expect(mailFrameCsp(false)).toContain('img-src data:;');
-    expect(mailFrameCsp(false)).not.toMatch(/script-src|http/);
-    expect(mailFrameCsp(true)).toContain('img-src data: https: http:');
+    expect(first?.getAttribute('content')).toBe(mailFrameCsp());
+    expect(mailFrameCsp()).toContain("default-src 'none'");
+    expect(mailFrameCsp()).toContain('img-src data:;');
+    expect(mailFrameCsp()).not.toMatch(/script-src|http/);
   });
 });
 

@@ -18,6 +18,8 @@ import { cssRunsCode, decodeCss } from '../../../shared/mail-content.js';
  *   them; small inline data: images stay. CSS that could run code or fetch something
  *   (expression(), javascript: URLs, bindings, @import, image-set()) removes the style it is
  *   in; remote url()s in CSS are hidden like remote images.
+ * - Shown remote images are never loaded by the frame: the core fetches them (mail:remoteImage)
+ *   and they go in as data: URLs, so neither the frame nor the app page admits http(s) images.
  */
 
 export interface MailLink {
@@ -30,13 +32,18 @@ export interface MailLink {
 export interface SanitisedMail {
   html: string;
   links: MailLink[];
-  /** Remote images (and CSS backgrounds) replaced by the placeholder; 0 when they are shown. */
+  /** Remote images (and CSS backgrounds) replaced by the placeholder: not asked for, or not fetched. */
   blockedRemoteImages: number;
+  /** The distinct remote image URLs of the mail (img src and CSS url()), in order, for the core to fetch. */
+  remoteImageUrls: string[];
 }
 
 export interface SanitiseOptions {
-  /** The user clicked "show images" for this mail. */
-  remoteImages: boolean;
+  /**
+   * After "show images": remote URL → the data: URL the core fetched. A URL missing here stays
+   * a placeholder. null: the user has not asked.
+   */
+  remoteImages: ReadonlyMap<string, string> | null;
 }
 
 /** An inline image larger than this (as a data: URL) is replaced: nothing legitimate inlines megabytes. */
@@ -67,6 +74,15 @@ export function sanitizeMailHtml(dirty: string, options: SanitiseOptions): Sanit
   const purify = DOMPurify(window);
   const links: MailLink[] = [];
   let blockedRemoteImages = 0;
+  const remoteImageUrls = new Set<string>();
+  /** The fetched image for a remote URL, or null (and the URL is counted as blocked). */
+  const proxied = (url: string): string | null => {
+    remoteImageUrls.add(url);
+    const dataUrl = options.remoteImages?.get(url);
+    if (dataUrl !== undefined) return dataUrl;
+    blockedRemoteImages += 1;
+    return null;
+  };
 
   const cleanCss = (css: string): string | null => {
     const readable = decodeCss(css);
@@ -74,9 +90,9 @@ export function sanitizeMailHtml(dirty: string, options: SanitiseOptions): Sanit
     return readable.replace(CSS_URL, (_whole, double?: string, single?: string, bare?: string) => {
       const url = (double ?? single ?? bare ?? '').trim();
       if (isInlineImage(url)) return `url("${url}")`;
-      if (options.remoteImages && /^https?:\/\//i.test(url)) return `url("${url.replace(/["\\\n]/g, '')}")`;
-      if (/^https?:\/\//i.test(url)) blockedRemoteImages += 1;
-      return 'none';
+      if (!/^https?:\/\//i.test(url)) return 'none';
+      const dataUrl = proxied(url);
+      return dataUrl === null ? 'none' : `url("${dataUrl}")`;
     });
   };
 
@@ -99,12 +115,8 @@ export function sanitizeMailHtml(dirty: string, options: SanitiseOptions): Sanit
     if (tag === 'img') {
       const src = (node.getAttribute('src') ?? '').trim();
       if (isInlineImage(src)) return;
-      if (/^https?:\/\//i.test(src) && options.remoteImages) {
-        node.setAttribute('referrerpolicy', 'no-referrer');
-        return;
-      }
-      if (/^https?:\/\//i.test(src)) blockedRemoteImages += 1;
-      node.setAttribute('src', IMAGE_PLACEHOLDER);
+      const dataUrl = /^https?:\/\//i.test(src) ? proxied(src) : null;
+      node.setAttribute('src', dataUrl ?? IMAGE_PLACEHOLDER);
     }
   });
 
@@ -117,7 +129,7 @@ export function sanitizeMailHtml(dirty: string, options: SanitiseOptions): Sanit
     ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|cid:)/i,
     SANITIZE_NAMED_PROPS: true,
   });
-  return { html, links, blockedRemoteImages };
+  return { html, links, blockedRemoteImages, remoteImageUrls: [...remoteImageUrls] };
 }
 
 function neutraliseLink(anchor: Element, links: MailLink[]): void {
@@ -149,12 +161,12 @@ export function linksInText(text: string): MailLink[] {
   return links;
 }
 
-/** The frame's own policy: nothing but inline style and inline images, plus remote images once asked for. */
-export function mailFrameCsp(remoteImages: boolean): string {
+/** The frame's own policy: nothing but inline style and inline images (shown remote images are data: URLs too). */
+export function mailFrameCsp(): string {
   return [
     "default-src 'none'",
     "style-src 'unsafe-inline'",
-    `img-src data:${remoteImages ? ' https: http:' : ''}`,
+    'img-src data:',
     "font-src 'none'",
     "form-action 'none'",
     "base-uri 'none'",
@@ -166,10 +178,10 @@ export function mailFrameCsp(remoteImages: boolean): string {
  * Important: the frame's sandbox attribute is MAIL_FRAME_SANDBOX (no script, no same-origin, no
  * forms, no popups, no top navigation); this document is only the content.
  */
-export function buildMailSrcdoc(sanitisedHtml: string, remoteImages: boolean): string {
+export function buildMailSrcdoc(sanitisedHtml: string): string {
   return [
     '<!doctype html><html><head><meta charset="utf-8">',
-    `<meta http-equiv="Content-Security-Policy" content="${mailFrameCsp(remoteImages)}">`,
+    `<meta http-equiv="Content-Security-Policy" content="${mailFrameCsp()}">`,
     '<meta name="referrer" content="no-referrer">',
     '<style>body{margin:8px;font-family:system-ui,sans-serif;font-size:14px;line-height:1.5;color:#1a202c;background:#fff;overflow-wrap:anywhere}',
     'img{max-width:100%;height:auto}.mail-link{color:#1d4ed8;text-decoration:underline}.mail-link sup{font-size:11px;margin-left:1px}</style>',

@@ -2,7 +2,7 @@ import { fireEvent, render, screen, waitFor, within } from '@testing-library/rea
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { installSignedInBridge, registerRendererCleanup } from '../../test/harness.js';
 import { resetMailStores } from '../stores/reset.js';
-import { mailFrameCsp } from '../sanitize.js';
+import { IMAGE_PLACEHOLDER, mailFrameCsp } from '../sanitize.js';
 import { makeMail } from '../test/memory-mail.js';
 import { MailBody } from './MailBody.js';
 
@@ -11,6 +11,8 @@ afterEach(() => {
   resetMailStores();
   vi.restoreAllMocks();
 });
+
+const PIXEL = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
 
 const HOSTILE = makeMail({
   subject: 'Your invoice',
@@ -40,24 +42,46 @@ describe('MailBody', () => {
     expect(frame().getAttribute('referrerpolicy')).toBe('no-referrer');
     const doc = frameDocument();
     const csp = doc.head.querySelector('meta[http-equiv="Content-Security-Policy"]');
-    expect(csp?.getAttribute('content')).toBe(mailFrameCsp(false));
+    expect(csp?.getAttribute('content')).toBe(mailFrameCsp());
     expect(doc.querySelectorAll('script')).toHaveLength(0);
     expect(doc.body.innerHTML).not.toContain('127.0.0.1:9');
     expect(doc.body.textContent).toContain('Dear customer');
   });
 
-  it('loads remote images only after "show images", with the CSP opened for them', () => {
-    installSignedInBridge();
+  it('shows remote images only after "show images", as data: URLs the core fetched, the frame CSP still closed', async () => {
+    const bridge = installSignedInBridge();
+    bridge.mail.remoteImages.set('http://127.0.0.1:9/track.gif?id=42', PIXEL);
     render(<MailBody mail={HOSTILE} />);
+    expect(bridge.mail.remoteImageRequests).toEqual([]);
     const notice = screen.getByTestId('remote-images-blocked');
     expect(notice.textContent).toContain('1 remote image is hidden');
     fireEvent.click(within(notice).getByRole('button', { name: 'Show images' }));
+    await waitFor(() => expect(frame().dataset.remoteImages).toBe('true'));
+    expect(bridge.mail.remoteImageRequests).toEqual(['http://127.0.0.1:9/track.gif?id=42']);
     expect(frame().getAttribute('sandbox')).toBe('');
-    expect(frame().dataset.remoteImages).toBe('true');
     const doc = frameDocument();
-    expect(doc.head.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content')).toBe(mailFrameCsp(true));
-    expect(doc.querySelector('img')?.getAttribute('src')).toBe('http://127.0.0.1:9/track.gif?id=42');
+    expect(doc.head.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content')).toBe(mailFrameCsp());
+    expect(doc.querySelector('img')?.getAttribute('src')).toBe(PIXEL);
+    expect(frame().getAttribute('srcdoc')).not.toContain('127.0.0.1:9');
     expect(screen.queryByTestId('remote-images-blocked')).toBeNull();
+    expect(screen.queryByTestId('remote-images-failed')).toBeNull();
+  });
+
+  it('keeps the images the core refused hidden, and says how many', async () => {
+    const bridge = installSignedInBridge();
+    const mail = makeMail({
+      subject: 'Two pictures',
+      html: '<p>Look</p><img src="https://cdn.test/ok.png"><img src="https://cdn.test/logo.svg"><div style="background:url(https://cdn.test/bg.png)">x</div>',
+      text: 'Look',
+    });
+    bridge.mail.remoteImages.set('https://cdn.test/ok.png', PIXEL);
+    render(<MailBody mail={mail} />);
+    fireEvent.click(within(screen.getByTestId('remote-images-blocked')).getByRole('button', { name: 'Show images' }));
+    await waitFor(() => expect(screen.getByTestId('remote-images-failed').textContent).toBe('2 remote images could not be loaded and stay hidden.'));
+    expect(bridge.mail.remoteImageRequests.sort()).toEqual(['https://cdn.test/bg.png', 'https://cdn.test/logo.svg', 'https://cdn.test/ok.png']);
+    const images = [...frameDocument().querySelectorAll('img')].map((image) => image.getAttribute('src'));
+    expect(images).toEqual([PIXEL, IMAGE_PLACEHOLDER]);
+    expect(frame().getAttribute('srcdoc')).not.toContain('cdn.test');
   });
 
   it('lists only the http(s) link, and opens it only after confirming the full URL, in a new context', async () => {

@@ -2,16 +2,38 @@ import { useId, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { MailView } from '../../../../shared/api.js';
 import { mailPartsDiffer, sanitiserLostText } from '../../../../shared/mail-content.js';
+import { toRemoteImageUrl } from '../../../../shared/ipc.js';
+import { invoke } from '../../api.js';
 import { buildMailSrcdoc, linksInText, MAIL_FRAME_SANDBOX, sanitizeMailHtml, type MailLink } from '../sanitize.js';
 import { LinkConfirmDialog } from './LinkConfirmDialog.js';
 
 /**
  * The body of an untrusted mail: its HTML sanitised again and shown in a sandboxed frame (no
  * script, no same-origin, no forms, no popups, no navigation of the app) under its own CSP, or
- * its plain text. Remote images wait for "show images". Links are listed under the frame and
- * open only after confirmation. Give it `key={mail.id}`: the choices are per mail.
+ * its plain text. Remote images wait for "show images"; then the core fetches them and they go
+ * into the frame as data: URLs (those it refuses stay hidden). Links are listed under the frame
+ * and open only after confirmation. Give it `key={mail.id}`: the choices are per mail.
  */
 /** The words of an HTML fragment, as a reader sees them (DOMParser runs no script and loads nothing). */
+/** More remote images than this in one mail are left hidden: nothing legitimate needs them, a tracker might. */
+export const MAX_REMOTE_IMAGES_PER_MAIL = 50;
+/** The core fetches this many at a time, so one slow host does not hold up the rest. */
+const REMOTE_IMAGE_FETCHES_AT_ONCE = 4;
+
+/** Asks the core for each image; the map holds only the ones it handed back. */
+async function fetchRemoteImages(urls: readonly string[]): Promise<Map<string, string>> {
+  const fetched = new Map<string, string>();
+  const queue = urls.filter((url) => toRemoteImageUrl(url) !== null).slice(0, MAX_REMOTE_IMAGES_PER_MAIL);
+  const worker = async () => {
+    for (let url = queue.shift(); url !== undefined; url = queue.shift()) {
+      const result = await invoke('mail:remoteImage', { url });
+      if (result.ok && result.value.loaded) fetched.set(url, result.value.dataUrl);
+    }
+  };
+  await Promise.all(Array.from({ length: REMOTE_IMAGE_FETCHES_AT_ONCE }, worker));
+  return fetched;
+}
+
 function textOfHtml(html: string): string {
   const document = new DOMParser().parseFromString(html, 'text/html');
   for (const element of document.querySelectorAll('script, style, title')) element.remove();
@@ -21,12 +43,20 @@ function textOfHtml(html: string): string {
 export function MailBody({ mail }: { mail: Pick<MailView, 'html' | 'text' | 'subject'> & Partial<Pick<MailView, 'htmlLostText'>> }) {
   const { t } = useTranslation();
   const linksHeading = useId();
-  const [remoteImages, setRemoteImages] = useState(false);
+  const [imagesPhase, setImagesPhase] = useState<'hidden' | 'loading' | 'shown'>('hidden');
+  const [remoteImages, setRemoteImages] = useState<ReadonlyMap<string, string> | null>(null);
   const [format, setFormat] = useState<'html' | 'text'>(mail.html ? 'html' : 'text');
   const [confirming, setConfirming] = useState<MailLink | null>(null);
 
   const sanitised = useMemo(() => (mail.html ? sanitizeMailHtml(mail.html, { remoteImages }) : null), [mail.html, remoteImages]);
-  const srcdoc = useMemo(() => (sanitised ? buildMailSrcdoc(sanitised.html, remoteImages) : ''), [sanitised, remoteImages]);
+  const srcdoc = useMemo(() => (sanitised ? buildMailSrcdoc(sanitised.html) : ''), [sanitised]);
+  const showImages = (urls: readonly string[]) => {
+    setImagesPhase('loading');
+    void fetchRemoteImages(urls).then((fetched) => {
+      setRemoteImages(fetched);
+      setImagesPhase('shown');
+    });
+  };
   const links = format === 'html' && sanitised ? sanitised.links : linksInText(mail.text);
   // What the operator reads (HTML) and what the incident keeps (plain text) may tell different stories.
   const partsDiffer = useMemo(() => (sanitised ? mailPartsDiffer(textOfHtml(sanitised.html), mail.text) : false), [sanitised, mail.text]);
@@ -69,12 +99,22 @@ export function MailBody({ mail }: { mail: Pick<MailView, 'html' | 'text' | 'sub
       )}
       {format === 'html' && sanitised && (
         <>
-          {sanitised.blockedRemoteImages > 0 && (
+          {imagesPhase === 'hidden' && sanitised.blockedRemoteImages > 0 && (
             <p className="notice remote-images" data-testid="remote-images-blocked">
               {t('mail.body.remoteImagesBlocked', { count: sanitised.blockedRemoteImages })}{' '}
-              <button type="button" onClick={() => setRemoteImages(true)}>
+              <button type="button" onClick={() => showImages(sanitised.remoteImageUrls)}>
                 {t('mail.body.showImages')}
               </button>
+            </p>
+          )}
+          {imagesPhase === 'loading' && (
+            <p className="notice remote-images" role="status" data-testid="remote-images-loading">
+              {t('mail.body.remoteImagesLoading')}
+            </p>
+          )}
+          {imagesPhase === 'shown' && sanitised.blockedRemoteImages > 0 && (
+            <p className="notice remote-images" role="status" data-testid="remote-images-failed">
+              {t('mail.body.remoteImagesFailed', { count: sanitised.blockedRemoteImages })}
             </p>
           )}
           <iframe
@@ -84,7 +124,7 @@ export function MailBody({ mail }: { mail: Pick<MailView, 'html' | 'text' | 'sub
             srcDoc={srcdoc}
             referrerPolicy="no-referrer"
             data-testid="mail-frame"
-            data-remote-images={remoteImages}
+            data-remote-images={imagesPhase === 'shown'}
           />
         </>
       )}

@@ -85,6 +85,10 @@ export class MemoryMail {
   readonly replies = new Map<string, ReplyView>();
   readonly localDrafts = new Map<string, LocalReplyDraft>();
   templates: MailTemplate[] = MEMORY_TEMPLATES;
+  /** What the core's image proxy would fetch: URL → data: URL. Any other URL is unreachable. */
+  readonly remoteImages = new Map<string, string>();
+  /** Every URL the renderer asked the image proxy for. */
+  readonly remoteImageRequests: string[] = [];
 
   constructor(private readonly session: () => SessionInfo | null) {}
 
@@ -321,6 +325,11 @@ export class MemoryMail {
     'supervisor:summary': async () => {
       this.#online();
       return this.summary();
+    },
+    'mail:remoteImage': async ({ url }) => {
+      this.remoteImageRequests.push(url);
+      const dataUrl = this.remoteImages.get(url);
+      return dataUrl === undefined ? { loaded: false, refused: 'unreachable', message: `no image at ${url}` } : { loaded: true, dataUrl };
     },
     'shell:openExternal': async ({ url }) => ({ url: toExternalUrl(url) ?? url, opened: false }),
   };
