@@ -442,6 +442,9 @@ test('a hostile HTML mail runs no script, loads no tracker until asked, and neve
   await offered.getByRole('button', { name: 'Show images' }).click();
   await expect(frame).toHaveAttribute('data-remote-images', 'true');
   await tracker.hit('/pixel.gif');
+  // The core fetched it: the frame shows it as a data: URL (the page's CSP admits no http(s) image).
+  await expect(content.locator('img[src^="data:image/gif;base64,"]')).toHaveCount(1);
+  await expect(content.locator(`img[src*="${trackerBase}"]`)).toHaveCount(0);
   expect(tracker.hits.filter((url) => !url.startsWith('/landing') && !url.startsWith('/pixel.gif'))).toEqual([]);
   await expect(operator).toHaveTitle(APP_TITLE);
   expect(operatorMisbehaviour).toEqual([]);
