@@ -243,9 +243,11 @@ export class SyncEngine {
       );
       store.recordPushResults(response.results);
       this.#refreshOutboxCounts();
+      const typeOf = new Map(rows.map((row) => [row.clientId, row.entry.type]));
       const delivery: OutboxDelivery = {
         entries: response.results.map((result) => ({
           clientId: result.clientId,
+          type: typeOf.get(result.clientId) ?? 'add_note',
           outcome: result.status === 'rejected' ? 'rejected' : 'sent',
           error: result.status === 'rejected' ? (result.error ?? null) : null,
         })),
