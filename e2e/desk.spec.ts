@@ -69,12 +69,29 @@ test('a status picked while the backend is down reaches the server when it is ba
   await expect(agent.getByTestId('agent-status-unconfirmed')).toBeVisible();
   expect(serverStatusOf('agent1')).toBe('available');
 
+  // A note written offline waits in the outbox; the "back online" line counts it too.
+  const [customer] = stack.query<{ code: string }>(
+    `select c.code from customers c
+       join tenants t on t.id = c.tenant_id and t.slug = 'demo'
+      where c.classification = 3 and exists (select 1 from incidents i where i.customer_id = c.id)
+      order by c.code limit 1`,
+  );
+  await agent.getByRole('combobox', { name: 'Search customers' }).fill(customer!.code);
+  await agent.getByTestId('search-result').filter({ hasText: customer!.code }).click();
+  await expect(agent.getByTestId('customer-code')).toHaveText(customer!.code);
+  await agent.getByTestId('incident-tree').getByTestId('incident').first().click();
+  const noteText = `Written while offline ${Date.now()}`;
+  await agent.getByLabel('Note', { exact: true }).fill(noteText);
+  await agent.getByRole('button', { name: 'Save note' }).click();
+  await expect(agent.getByTestId('pending-count')).toHaveAttribute('data-count', '1');
+
   await stack.startBackend();
-  await expect(agent.getByTestId('back-online')).toContainText('1 status change', { timeout: 30_000 });
+  await expect(agent.getByTestId('back-online')).toContainText('Back online: 1 note and 1 status change sent.', { timeout: 30_000 });
   await expect(banner).toHaveCount(0);
   await expect(agent.getByTestId('agent-status-unconfirmed')).toHaveCount(0);
   await expect(agent.getByTestId('agent-status')).toHaveValue('break');
   await expect.poll(() => serverStatusOf('agent1'), { message: 'the server has the break' }).toBe('break');
+  expect(stack.query<{ n: number }>('select count(*) as n from contacts where body = ?', noteText)[0]!.n).toBe(1);
 });
 
 test('one host serves a second window to a second user, each with their own session', async () => {
