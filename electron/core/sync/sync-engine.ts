@@ -247,6 +247,7 @@ export class SyncEngine {
       const delivery: OutboxDelivery = {
         entries: response.results.map((result) => ({
           clientId: result.clientId,
+          // The backend answers for exactly the entries sent, so the lookup always finds one.
           type: typeOf.get(result.clientId) ?? 'add_note',
           outcome: result.status === 'rejected' ? 'rejected' : 'sent',
           error: result.status === 'rejected' ? (result.error ?? null) : null,
