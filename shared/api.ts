@@ -188,6 +188,7 @@ export const OutboxEntry = z.discriminatedUnion('type', [
   }),
 ]);
 export type OutboxEntry = z.infer<typeof OutboxEntry>;
+export const OUTBOX_ENTRY_TYPES = OutboxEntry.options.map((option) => option.shape.type.value) as [OutboxEntry['type'], ...OutboxEntry['type'][]];
 
 export const PushRequest = z.object({ entries: z.array(OutboxEntry).min(1).max(500) });
 export type PushRequest = z.infer<typeof PushRequest>;

@@ -13,6 +13,7 @@ import {
   MailQueueEvent,
   MailTemplate,
   MailView,
+  OUTBOX_ENTRY_TYPES,
   ReplyApproveRequest,
   ReplyDraftRequest,
   ReplyReturnRequest,
@@ -454,6 +455,8 @@ export const OutboxDelivery = z.object({
     z.object({
       /** The id the app gave the entry, which is also the id of its pending contact. */
       clientId: z.string(),
+      /** What the entry was (a note, a logged call, an incident change…), so a summary can count them. */
+      type: z.enum(OUTBOX_ENTRY_TYPES),
       outcome: z.enum(['sent', 'rejected']),
       error: z.string().nullable(),
     }),

@@ -35,10 +35,20 @@ export interface RequestOptions {
 export class BackendClient {
   readonly baseUrl: string;
   token: string | null;
+  readonly #answeredListeners = new Set<() => void>();
 
   constructor(baseUrl: string, token: string | null = null) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.token = token;
+  }
+
+  /**
+   * Called whenever the backend answered a request with success: proof that it is reachable,
+   * which the sync engine uses to end an outage at once instead of at its next retry.
+   */
+  onAnswered(listener: () => void): () => void {
+    this.#answeredListeners.add(listener);
+    return () => this.#answeredListeners.delete(listener);
   }
 
   login(request: LoginRequest, options?: RequestOptions): Promise<LoginResponse> {
@@ -144,6 +154,7 @@ export class BackendClient {
     }
     const path = pathAndQuery.split('?')[0] ?? pathAndQuery;
     if (!response.ok) throw errorFromBody(response.status, text, path, response.headers.get('retry-after'));
+    for (const listener of this.#answeredListeners) listener();
     if (schema === null) return undefined as T;
     let json: unknown;
     try {

@@ -56,6 +56,7 @@ import { connectCoreEvents } from './events.js';
 import { CallHistory, MissedCallNotice } from './history/CallHistory.js';
 import { useCallHistoryStore } from './history/store.js';
 import { MailWorkArea } from './mail/components/MailWorkArea.js';
+import { OfflineBanner } from './offline/OfflineBanner.js';
 import { WorkAreaNav } from './mail/components/WorkAreaNav.js';
 import { useWorkAreaStore } from './mail/stores/work-area.js';
 import { useSessionStore } from './stores/session.js';
@@ -98,6 +99,7 @@ function Workspace() {
         {t('app.skipToCustomer')}
       </a>
       <TopBar />
+      <OfflineBanner />
       <div className="shell-body">
         <div className="shell-main">
           <WorkAreaNav />

@@ -3,6 +3,7 @@ import { isShellBridge } from './bridge.js';
 import type { TsunaguBridge } from '../../shared/ipc.js';
 import { runHotkey } from './components/phone/PhonePane.js';
 import { useCustomerStore } from './stores/customer.js';
+import { useOfflineStore } from './offline/store.js';
 import { useDeliveryStore } from './stores/delivery.js';
 import { usePhoneStore } from './stores/phone.js';
 import { useSessionStore } from './stores/session.js';
@@ -17,12 +18,19 @@ export function connectCoreEvents(bridge: TsunaguBridge): () => void {
     useSyncStore.getState().apply(status);
     if (bringsNewData(previous, status)) void useCustomerStore.getState().refresh();
   });
-  const offDelivered = bridge.on('outbox:delivered', (delivery) => useDeliveryStore.getState().record(delivery));
+  const offDelivered = bridge.on('outbox:delivered', (delivery) => {
+    useDeliveryStore.getState().record(delivery);
+    useOfflineStore.getState().delivered(delivery);
+  });
   const offExpired = bridge.on('session:expired', () => useSessionStore.getState().expire());
   // Electron shell only: powerMonitor's wake-up and the system-wide phone hotkeys.
   const offResumed = bridge.on('system:resumed', () => usePhoneStore.getState().recoverConnection());
   const offShortcut = bridge.on('system:shortcut', ({ action }) => runHotkey(action));
-  const offAgentStatus = bridge.on('agent:status', (state) => usePhoneStore.getState().statusSynced(state));
+  const offAgentStatus = bridge.on('agent:status', (state) => {
+    const previous = usePhoneStore.getState().statusSync;
+    usePhoneStore.getState().statusSynced(state);
+    useOfflineStore.getState().agentStatus(previous, state);
+  });
   setUnauthenticatedHandler(() => useSessionStore.getState().expire());
 
   // After the browser-shell host restarts, ask again: the session may be gone (memory-only

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../backend/src/app.js';
-import { DEMO_PASSWORD } from '../../../backend/src/testing/fixtures.js';
+import { createCustomerRecord, DEMO_PASSWORD } from '../../../backend/src/testing/fixtures.js';
 import { startTestBackend, type TestBackend } from '../../../backend/src/testing/harness.js';
 import { listenOn, startTestCore, type TestCore } from '../testing/core-harness.js';
 
@@ -42,5 +42,33 @@ describe('losing the backend while idle', () => {
 
     await serve(first.port);
     await core.waitForStatus((s) => s.online && s.phase === 'idle', 'online again');
+  });
+
+  it('reconnects its event stream at once when a request succeeds again, not after its backoff', async () => {
+    // Issue 13 item 5: retries an hour apart, so only the successful request can end the outage.
+    const hour = { initialMs: 3_600_000, maxMs: 3_600_000 };
+    const first = await serve();
+    core = startTestCore({ backendUrl: `http://127.0.0.1:${first.port}`, syncTuning: { backoff: hour } });
+    await core.value('session:login', { tenant: 'demo', login: 'agent', password: DEMO_PASSWORD });
+    await core.waitForStatus((s) => s.phase === 'idle' && s.online, 'idle after the first sync');
+
+    await first.app.close();
+    await core.waitForStatus((s) => !s.online, 'offline');
+    const again = backend.secondInstance();
+    apps.push(again);
+    await listenOn(again, first.port);
+
+    // The status change reaches the backend (the core tries at once); that answer ends the wait.
+    await core.value('agent:setStatus', { status: 'break' });
+    await core.waitForStatus((s) => s.online && s.phase === 'idle', 'online again after the status change was answered');
+    const before = (await core.value('sync:status', undefined)).cachedCustomers;
+    await createCustomerRecord(backend.handle, backend.demo.tenant.id, {
+      code: 'R-001',
+      name: '再接続 確認',
+      nameKana: 'サイセツゾク カクニン',
+      phones: [{ e164: '+81298760001', kind: 'landline' }],
+    });
+    // Poll an hour, retry an hour: only a poke on the reopened event stream brings it.
+    await core.waitForStatus((s) => s.cachedCustomers === before + 1 && s.phase === 'idle', 'with the new customer, by a poke');
   });
 });

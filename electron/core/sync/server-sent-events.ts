@@ -63,6 +63,11 @@ export interface FollowEventsOptions {
   onEvent(event: ServerSentEvent): void;
   /** Called with whatever ended a connection; `'stop'` ends the loop instead of reconnecting. */
   onError(error: unknown): 'stop' | void;
+  /**
+   * Subscribes to "the backend is reachable again" (returns the unsubscribe): a wait between
+   * reconnection attempts ends at once and the backoff starts over.
+   */
+  subscribeReachable?(reachable: () => void): () => void;
 }
 
 /**
@@ -95,7 +100,17 @@ export async function followServerSentEvents(o: FollowEventsOptions): Promise<vo
       signal.removeEventListener('abort', abortConnection);
     }
     if (signal.aborted) return;
-    await sleep(backoffDelay(failures++, o.backoff), signal);
+    const wait = new AbortController();
+    const endWait = () => wait.abort();
+    signal.addEventListener('abort', endWait, { once: true });
+    const unsubscribe = o.subscribeReachable?.(endWait) ?? (() => {});
+    try {
+      await sleep(backoffDelay(failures++, o.backoff), wait.signal);
+    } finally {
+      unsubscribe();
+      signal.removeEventListener('abort', endWait);
+    }
+    if (wait.signal.aborted) failures = 0;
   }
 }
 

@@ -87,6 +87,7 @@ export class SyncEngine {
   #snapshot: RunningSnapshot | null = null;
   #events: Promise<void> | null = null;
   #loginRights: User | null;
+  #stopListeningToClient: () => void = () => {};
 
   constructor(options: SyncEngineOptions) {
     this.#o = options;
@@ -112,6 +113,7 @@ export class SyncEngine {
 
   start(): void {
     if (this.stopped || this.#events) return;
+    this.#stopListeningToClient = this.#o.client.onAnswered(() => this.#backendAnswered());
     this.#events = this.#runEvents();
     this.#pollTimer = setInterval(() => {
       if (this.#status.online) void this.requestSync();
@@ -154,6 +156,7 @@ export class SyncEngine {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.#stop.abort();
+    this.#stopListeningToClient();
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     if (this.#pollTimer) clearInterval(this.#pollTimer);
     await this.#snapshot?.terminate();
@@ -240,9 +243,12 @@ export class SyncEngine {
       );
       store.recordPushResults(response.results);
       this.#refreshOutboxCounts();
+      const typeOf = new Map(rows.map((row) => [row.clientId, row.entry.type]));
       const delivery: OutboxDelivery = {
         entries: response.results.map((result) => ({
           clientId: result.clientId,
+          // The backend answers for exactly the entries sent, so the lookup always finds one.
+          type: typeOf.get(result.clientId) ?? 'add_note',
           outcome: result.status === 'rejected' ? 'rejected' : 'sent',
           error: result.status === 'rejected' ? (result.error ?? null) : null,
         })),
@@ -330,6 +336,9 @@ export class SyncEngine {
       backoff: this.#tuning.backoff,
       silenceMs: this.#tuning.eventsSilenceMs,
       open: (connection) => client.openEvents(connection),
+      // Any request the core made (a status change, a lookup) that the backend answered ends
+      // the stream's wait: events are back with the backend, not a backoff later.
+      subscribeReachable: (reachable) => client.onAnswered(reachable),
       onEvent: (event) => {
         if (event.event === 'changed') this.#poked(event.data);
       },
@@ -343,6 +352,14 @@ export class SyncEngine {
         if (!this.stopped && this.#status.online) void this.requestSync();
       },
     });
+  }
+
+  /** While offline or backing off, a request that succeeded ends the wait for the retry. */
+  #backendAnswered(): void {
+    if (this.stopped || !this.#retryTimer) return;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    void this.requestSync();
   }
 
   #poked(data: string): void {

@@ -274,7 +274,7 @@ describe('outbox', () => {
     expect(synced.contacts.filter((c) => c.body === body).map((c) => [c.id, c.pending])).toEqual([[stored[0]!.id, false]]);
     // The window is told that this very note was taken, so its confirmation can say "sent".
     expect(core.events.filter((e) => e.event === 'outbox:delivered').map((e) => e.payload)).toContainEqual({
-      entries: [{ clientId: note.id, outcome: 'sent', error: null }],
+      entries: [{ clientId: note.id, type: 'add_note', outcome: 'sent', error: null }],
     });
   });
 
@@ -323,7 +323,7 @@ describe('outbox', () => {
     const note = await core.value('notes:add', { incidentId, body: 'too late' });
     const status = await core.waitForStatus((s) => s.phase === 'idle' && s.lastError !== null, 'idle with the rejection');
     expect(core.events.filter((e) => e.event === 'outbox:delivered').map((e) => e.payload)).toContainEqual({
-      entries: [{ clientId: note.id, outcome: 'rejected', error: expect.stringMatching(/incident not found/) }],
+      entries: [{ clientId: note.id, type: 'add_note', outcome: 'rejected', error: expect.stringMatching(/incident not found/) }],
     });
     expect(status.pendingOutbox).toBe(0);
     expect(status.lastError).toMatch(/1 note was refused by the backend and not saved: incident not found/);

@@ -273,7 +273,7 @@ describe('add note', () => {
     expect(note).toBeTruthy();
     const pending = screen.getByTestId('pending-badge').closest<HTMLElement>('[data-testid="contact"]')!;
     const clientId = pending.dataset.contactId ?? '';
-    act(() => bridge.emit('outbox:delivered', { entries: [{ clientId, outcome: 'rejected', error: 'incident is closed' }] }));
+    act(() => bridge.emit('outbox:delivered', { entries: [{ clientId, type: 'add_note', outcome: 'rejected', error: 'incident is closed' }] }));
     expect(screen.getByTestId('delivery-notice').textContent).toBe('The server refused the note: incident is closed');
     fireEvent.change(screen.getByLabelText('Note'), { target: { value: 'N' } });
     expect(screen.queryByTestId('delivery-notice')).toBeNull();

@@ -10,6 +10,7 @@ import { resetSessionStore } from './session.js';
 import { resetSyncStore } from './sync.js';
 import { resetUiStore } from './ui.js';
 import { resetWrapUpStore } from './wrap-up.js';
+import { resetOfflineStore } from '../offline/store.js';
 
 /** A fresh window's state, for tests. */
 export function resetAllStores(): void {
@@ -25,4 +26,5 @@ export function resetAllStores(): void {
   resetHotkeyStore();
   resetAudioStore();
   resetCallHistoryStore();
+  resetOfflineStore();
 }

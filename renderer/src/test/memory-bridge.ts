@@ -135,7 +135,7 @@ export class MemoryBridge implements TsunaguBridge {
       for (const contact of record.contacts) if (contact.pending) delivered.push(contact.id);
       record.contacts = record.contacts.map((contact) => ({ ...contact, pending: false }));
     }
-    this.emit('outbox:delivered', { entries: delivered.map((clientId) => ({ clientId, outcome: 'sent' as const, error: null })) });
+    this.emit('outbox:delivered', { entries: delivered.map((clientId) => ({ clientId, type: 'add_note' as const, outcome: 'sent' as const, error: null })) });
     this.setStatus({ pendingOutbox: 0, lastSyncedAt: at, online: true, phase: 'idle' });
   }
 
