@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { API } from '../../shared/api.js';
 import { PasswordChecker } from './auth/passwords.js';
@@ -52,6 +52,23 @@ function bodyLimitOf(url: string): number {
   return BODY_LIMITS.default;
 }
 
+/**
+ * Fastify logs two info lines per request; with hundreds of agents polling and pushing they
+ * drown what matters. One debug line per request instead (TSUNAGU_LOG_LEVEL=debug shows it),
+ * while a request that failed is still logged by Fastify at its own level.
+ */
+class QuietRequestLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) {
+      super.requestCompleted(error, request, reply);
+      return;
+    }
+    request.log.debug({ req: request, statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed');
+  }
+}
+
 /** Request URLs as logged: the SSE route may carry the session token in its query. */
 function redactUrl(url: string): string {
   return url.replace(/([?&]token=)[^&]*/g, '$1[redacted]');
@@ -72,15 +89,7 @@ export function buildApp({ db, config, passwords, logStream }: AppOptions): Fast
       ...(logStream ? { stream: logStream } : {}),
     },
     bodyLimit: BODY_LIMITS.default,
-    // Fastify logs two info lines per request; with hundreds of agents polling and pushing they
-    // drown what matters. One debug line per request instead (TSUNAGU_LOG_LEVEL=debug shows it).
-    disableRequestLogging: true,
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.debug(
-      { req: request, statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 10) / 10 },
-      'request completed',
-    );
+    logController: new QuietRequestLog(),
   });
   // Before any route is added: every route takes its limit from the table above.
   app.addHook('onRoute', (route) => {

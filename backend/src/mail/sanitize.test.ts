@@ -131,9 +131,9 @@ describe('mail configuration', () => {
     expect(message).toMatch(/TSUNAGU_SMTP_RELAY_URL/);
     expect(message).not.toContain('hunter2');
 
-    const config = loadMailConfig({ TSUNAGU_SMTP_RELAY_URL: 'smtp://us%40er:p%3Ass@relay.example:587' });
-    expect(config.relay).toEqual({ host: 'relay.example', port: 587, secure: false, user: 'us@er', password: 'p:ss' });
-    expect(describeRelay(config.relay)).toBe('smtp://us@er@relay.example:587');
+    const config = loadMailConfig({ TSUNAGU_SMTP_RELAY_URL: 'smtp://us%40er:p%3Ass@relay.example:587?starttls=required' });
+    expect(config.relay).toEqual({ host: 'relay.example', port: 587, secure: false, requireStartTls: true, ca: null, user: 'us@er', password: 'p:ss' });
+    expect(describeRelay(config.relay)).toBe('smtp://us@er@relay.example:587 (STARTTLS required)');
     expect(loadMailConfig({}).inbound).toMatchObject({ host: '127.0.0.1', port: 2525, maxMessageBytes: 10 * 1024 * 1024 });
   });
 });

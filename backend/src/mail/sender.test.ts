@@ -294,6 +294,10 @@ describe.each(DIALECTS)('sending replies on %s', (dialect) => {
 
   it('after a crash between the relay accepting and the reply being recorded, does not send it twice', async () => {
     const { reply } = await approvedReply('Crash after acceptance');
+    // Earlier tests' replies to the same customer share its open incident: count only new ones.
+    const outboundContacts = () =>
+      backend.db.selectFrom('contacts').select('id').where('incident_id', '=', reply.incidentId).where('direction', '=', 'outbound').execute();
+    const outboundBefore = (await outboundContacts()).length;
     relay.answers.push({ kind: 'hold' });
     const heldPromise = relay.nextHeld();
     const child = startSenderProcess();
@@ -331,7 +335,6 @@ describe.each(DIALECTS)('sending replies on %s', (dialect) => {
     expect(await newSender().runOnce()).toMatchObject({ recovered: 0, sent: 0 });
     expect(relay.accepted).toHaveLength(1);
     expect(await replyRow(reply.id)).toMatchObject({ state: 'failed', failure: 'interrupted' });
-    const contacts = await backend.db.selectFrom('contacts').select('id').where('incident_id', '=', reply.incidentId).where('direction', '=', 'outbound').execute();
-    expect(contacts).toHaveLength(0);
+    expect(await outboundContacts()).toHaveLength(outboundBefore);
   });
 });

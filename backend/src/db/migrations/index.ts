@@ -6,8 +6,8 @@ import * as m003 from './003_telephony.js';
 import * as m004 from './004_hardening.js';
 import * as m005 from './005_sip_identities.js';
 import * as m006 from './006_mail_matching.js';
-import * as m008 from './008_presence_changed_at.js';
 import * as m007 from './007_incidents_callbacks.js';
+import * as m008 from './008_presence_changed_at.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -24,8 +24,8 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '004_hardening': m004,
   '005_sip_identities': m005,
   '006_mail_matching': m006,
-  '008_presence_changed_at': m008,
   '007_incidents_callbacks': m007,
+  '008_presence_changed_at': m008,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
