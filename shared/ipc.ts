@@ -445,6 +445,19 @@ export const IPC_CHANNELS = {
 } as const;
 
 export type IpcChannel = keyof typeof IPC_CHANNELS;
+
+/** The desk's channels (incidents, customer edits, call history): served by electron/core/desk.ts. */
+export type DeskIpcChannel = Extract<
+  IpcChannel,
+  | 'incidents:create'
+  | 'incidents:update'
+  | 'contacts:move'
+  | 'customers:assignees'
+  | 'customers:update'
+  | 'calls:history'
+  | 'calls:historySeen'
+  | 'callbacks:complete'
+>;
 export type IpcRequest<C extends IpcChannel> = z.input<(typeof IPC_CHANNELS)[C]['request']>;
 export type IpcResult<C extends IpcChannel> = z.infer<(typeof IPC_CHANNELS)[C]['result']>;
 

@@ -16,6 +16,7 @@ import {
   type CachedContact,
   type CallHistoryView,
   type CustomerDetail,
+  type DeskIpcChannel,
   type IpcHandlerTable,
 } from '../../shared/ipc.js';
 import { mayEditIncidents } from '../../shared/permissions.js';
@@ -399,18 +400,8 @@ function isIncidentChange(entry: OutboxEntry): boolean {
   return entry.type === 'create_incident' || entry.type === 'update_incident' || entry.type === 'move_contact';
 }
 
-type DeskChannel =
-  | 'incidents:create'
-  | 'incidents:update'
-  | 'contacts:move'
-  | 'customers:assignees'
-  | 'customers:update'
-  | 'calls:history'
-  | 'calls:historySeen'
-  | 'callbacks:complete';
-
 /** The desk's channels of the core's handler table; `session` throws when nobody is logged in. */
-export function deskHandlers(session: () => DeskSession): Pick<IpcHandlerTable, DeskChannel> {
+export function deskHandlers(session: () => DeskSession): Pick<IpcHandlerTable, DeskIpcChannel> {
   return {
     'incidents:create': async (payload) => session().createIncident(payload),
     'incidents:update': async (payload) => session().updateIncident(payload),

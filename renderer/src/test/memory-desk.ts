@@ -1,19 +1,9 @@
 import type { Assignee } from '../../../shared/api.js';
 import type { Customer, Incident } from '../../../shared/domain.js';
-import type { CachedContact, CallHistoryView, IpcHandlerTable, SessionInfo } from '../../../shared/ipc.js';
+import type { CachedContact, CallHistoryView, DeskIpcChannel, IpcHandlerTable, SessionInfo } from '../../../shared/ipc.js';
 import { CodedError } from '../../../shared/result.js';
 
 type Records = Map<string, { customer: Customer; incidents: Incident[]; contacts: CachedContact[] }>;
-
-type DeskChannel =
-  | 'incidents:create'
-  | 'incidents:update'
-  | 'contacts:move'
-  | 'customers:assignees'
-  | 'customers:update'
-  | 'calls:history'
-  | 'calls:historySeen'
-  | 'callbacks:complete';
 
 /** The desk channels of the memory core (renderer tests): incidents, customer edits, call history. */
 export class MemoryDesk {
@@ -37,7 +27,7 @@ export class MemoryDesk {
     return record;
   }
 
-  readonly handlers: Pick<IpcHandlerTable, DeskChannel> = {
+  readonly handlers: Pick<IpcHandlerTable, DeskIpcChannel> = {
     'incidents:create': async ({ customerId, title, assigneeId }) => {
       this.requireSession();
       const record = this.options.customers.get(customerId);
