@@ -12,6 +12,7 @@ import { nationalDigits } from '../shared/phone.js';
 import { launchWithMicrophone, makeToneWav, openAgentApp } from './support/phone.js';
 import { stopAll } from './support/processes.js';
 import { freePort, removeStackDir, startStack, type Stack } from './support/stack.js';
+import { tenantSipUser } from '../shared/sip-identity.js';
 
 /**
  * axe-core over every screen an operator and a supervisor work in (login, search, the customer
@@ -144,7 +145,7 @@ test('a ringing call with a very long name, handled from ring to wrap-up with th
   const sipp = await runSipp({
     scenario: SIPP_SCENARIOS.trunkCall,
     target: `127.0.0.1:${pbx.udpPort}`,
-    service: 'agent1',
+    service: tenantSipUser('agent1', 'demo')!,
     keys: { caller: nationalDigits(caller.e164) },
     logDir: workDir,
     timeoutSeconds: 90,

@@ -8,6 +8,7 @@ import { nationalDigits } from '../shared/phone.js';
 import { launchCallers, launchWithMicrophone, makeToneWav, openAgentApp, type CallerBrowser } from './support/phone.js';
 import { stopAll } from './support/processes.js';
 import { freePort, removeStackDir, startStack, type Stack } from './support/stack.js';
+import { tenantSipUser } from '../shared/sip-identity.js';
 
 /**
  * The operator's desk as a person sees it: a call that rang out is in the call history with a
@@ -68,7 +69,7 @@ test('a call that rings out is in the call history, with a badge and a notice', 
   await expect(agent.getByTestId('area-history')).toHaveAttribute('data-count', '0');
 
   const caller = await callers.open(nationalDigits(who!.e164));
-  await caller.call(`sip:agent1@${DOMAIN}`);
+  await caller.call(`sip:${tenantSipUser('agent1', 'demo')!}@${DOMAIN}`);
   const ringing = agent.getByTestId('call-card').and(agent.locator('[data-state="ringing"]'));
   await expect(ringing).toBeVisible();
   await expect(ringing.getByTestId('screen-pop')).toHaveAttribute('data-phase', 'found');
