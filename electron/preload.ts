@@ -16,6 +16,7 @@ const KNOWN_EVENTS = {
   'outbox:delivered': true,
   'session:expired': true,
   'agent:status': true,
+  'calls:refused': true,
   'system:shortcut': true,
   'system:resumed': true,
   'mail:queue': true,

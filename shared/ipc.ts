@@ -153,6 +153,20 @@ export const CallEventInput = z.object({
 });
 export type CallEventInput = z.infer<typeof CallEventInput>;
 
+/**
+ * A call event the backend refused (after the core had queued it): kept on this computer and
+ * shown to the operator, who may send it again or discard it. Never dropped silently.
+ */
+export const RefusedCallEvent = z.object({
+  id: z.uuid(),
+  input: CallEventInput,
+  /** The backend's error code (invalid_input, forbidden, not_found) and its message. */
+  code: z.string().max(50),
+  message: z.string().max(500),
+  refusedAt: IsoTime,
+});
+export type RefusedCallEvent = z.infer<typeof RefusedCallEvent>;
+
 export const CallWrapUpInput = z.object({
   callId: z.string().min(1).max(200),
   customerId: Id,
@@ -399,6 +413,11 @@ export const IPC_CHANNELS = {
   'telephony:settings': { request: NoPayload, result: TelephonySettings },
   /** Ringing / answered / missed / transferred / ended: audited on the backend (queued while offline). */
   'calls:event': { request: CallEventInput, result: z.null() },
+  /** Call events the backend refused, newest last (also pushed as the `calls:refused` event). */
+  'calls:refused': { request: NoPayload, result: z.array(RefusedCallEvent) },
+  /** Sends a refused call event again (it joins the queue) or discards it for good (logged). */
+  'calls:resendRefused': { request: z.object({ id: z.uuid() }), result: z.array(RefusedCallEvent) },
+  'calls:discardRefused': { request: z.object({ id: z.uuid() }), result: z.array(RefusedCallEvent) },
   /** The wrap-up form: saved through the outbox, shown at once as a pending call contact. */
   'calls:wrapUp': { request: CallWrapUpInput, result: CachedContact },
   /** Records the choice at once (unconfirmed) and sends it; offline it is sent when the backend is back. */
@@ -483,6 +502,8 @@ export const IPC_EVENTS = {
   'session:expired': z.object({ reason: z.string() }),
   /** The operator's status changed, or the backend confirmed or refused it. */
   'agent:status': AgentStatusState,
+  /** The backend refused a queued call event, or the operator resent or discarded one. */
+  'calls:refused': z.object({ refused: z.array(RefusedCallEvent) }),
   /** A global phone hotkey was pressed (Electron shell only). */
   'system:shortcut': z.object({ action: z.enum(PHONE_HOTKEY_ACTIONS) }),
   /** The computer woke from sleep or was unlocked (Electron's powerMonitor): the phone re-registers. */

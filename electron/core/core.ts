@@ -30,7 +30,7 @@ import { MailChannel, type MailTuning } from './mail.js';
 import type { Logger } from './logger.js';
 import { defaultSnapshotWorkerFile } from './sync/snapshot-runner.js';
 import { SyncEngine, type SyncTuning } from './sync/sync-engine.js';
-import { telephonyHandlers, TelephonySession, type TelephonyTuning } from './telephony.js';
+import { telephonyHandlers, TelephonySession, type TelephonyHost, type TelephonyTuning } from './telephony.js';
 import type { TokenStore } from './token-store.js';
 
 export interface CoreOptions {
@@ -289,9 +289,10 @@ class DesktopCore {
           void this.#serial(() => this.#expire(session, reason));
         },
       });
-      const telephony = new TelephonySession({ info, client, store, engine }, logger, this.#o.telephonyTuning);
+      const host: TelephonyHost = { info, client, store, engine, emit: (event, payload) => this.#emit(event, payload) };
+      const telephony = new TelephonySession(host, logger, this.#o.telephonyTuning);
       const agentStatus = new AgentStatusChannel({ client, store, engine, logger, emit: (event, payload) => this.#emit(event, payload) });
-      const desk = new DeskSession({ info, client, store, engine }, logger);
+      const desk = new DeskSession(host, logger);
       const session: ActiveSession = { cacheFile, info, client, userDir, db, store, engine, region, telephony, agentStatus, desk };
       engine.onStatus((status) => this.#emit('sync:status', status));
       engine.onDelivery((delivery) => this.#emit('outbox:delivered', delivery));

@@ -36,12 +36,23 @@ afterAll(async () => {
 });
 
 /** A backend instance on the shared database, with the phone set up unless told otherwise. */
-async function serve(options: { port?: number; sipSecret?: string | null } = {}): Promise<{ app: FastifyInstance; url: string; port: number }> {
+async function serve(
+  options: { port?: number; sipSecret?: string | null; refuseCallEvents?: { refusing: boolean } } = {},
+): Promise<{ app: FastifyInstance; url: string; port: number }> {
   const sipSecret = options.sipSecret === undefined ? SIP_SECRET : options.sipSecret;
   const app = buildApp({
     db: backend.handle,
     config: { ...backend.config, telephony: { ...backend.config.telephony, sipSecret, sipDomain: 'tsunagu.test' } },
   });
+  const refusal = options.refuseCallEvents;
+  if (refusal) {
+    // The real backend, made to refuse call events the way it refuses a bad one (400 invalid_input).
+    app.addHook('onRequest', async (request, reply) => {
+      if (refusal.refusing && request.method === 'POST' && request.url === '/api/calls/events') {
+        return reply.status(400).send({ error: { code: 'invalid_input', message: 'body.remote: refused for this test' } });
+      }
+    });
+  }
   apps.push(app);
   const port = await listenOn(app, options.port ?? 0);
   return { app, url: `http://127.0.0.1:${port}`, port };
@@ -208,6 +219,48 @@ describe('calls:event', () => {
     expect(actions).toEqual(['call_ringing', 'call_answered', 'call_ended']);
     const rows = await backend.handle.db.selectFrom('audit_events').select(['user_id', 'customer_id']).where('details', 'like', `%${callId}%`).execute();
     expect(new Set(rows.map((row) => `${row.user_id}/${row.customer_id}`))).toEqual(new Set([`${session.user.id}/${backend.demo.customers.yamada.id}`]));
+  });
+
+  it('sets a refused event aside for the operator, who can send it again or discard it', async () => {
+    const refusal = { refusing: true };
+    const { url } = await serve({ refuseCallEvents: refusal });
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-telephony-'));
+    const core = coreFor(url, { dataDir });
+    await loginAndSync(core);
+    const callId = `refused-${randomBytes(4).toString('hex')}@test`;
+    const event = (name: 'missed' | 'ended') => ({ callId, event: name, direction: 'inbound' as const, remote: '0312345678', customerId: null, at: new Date().toISOString() });
+    await core.value('calls:event', event('missed'));
+    await core.value('calls:event', event('ended'));
+
+    // Both refused: pushed to the renderer and listed, with the backend's reason; nothing sent.
+    const refused = await waitFor(() => core.value('calls:refused', undefined), (list) => list.length === 2, 'two refused events');
+    expect(refused.map((entry) => [entry.input.event, entry.code, entry.message])).toEqual([
+      ['missed', 'invalid_input', 'body.remote: refused for this test'],
+      ['ended', 'invalid_input', 'body.remote: refused for this test'],
+    ]);
+    const pushed = core.events.filter((e) => e.event === 'calls:refused').at(-1)?.payload as { refused: unknown[] } | undefined;
+    expect(pushed?.refused).toHaveLength(2);
+    const audited = () => backend.handle.db.selectFrom('audit_events').select('action').where('details', 'like', `%${callId}%`).execute();
+    expect(await audited()).toEqual([]);
+
+    // Kept across a restart of the app.
+    await core.dispose();
+    const restarted = coreFor(url, { dataDir, tokenStore: core.tokenStore });
+    expect(await restarted.value('session:current', undefined)).not.toBeNull();
+    expect((await restarted.value('calls:refused', undefined)).map((entry) => entry.id)).toEqual(refused.map((entry) => entry.id));
+
+    // The backend accepts again: the operator sends the first again; it arrives once.
+    refusal.refusing = false;
+    const left = await restarted.value('calls:resendRefused', { id: refused[0]!.id });
+    expect(left.map((entry) => entry.id)).toEqual([refused[1]!.id]);
+    await waitFor(audited, (rows) => rows.length === 1, 'the resent event on the server');
+    expect((await audited()).map((row) => row.action)).toEqual(['call_missed']);
+
+    // Discarded: gone from the list, never sent; an unknown id names what is wrong.
+    expect(await restarted.value('calls:discardRefused', { id: refused[1]!.id })).toEqual([]);
+    const again = await restarted.call('calls:discardRefused', { id: refused[1]!.id });
+    expect(again.ok ? null : again.error.code).toBe('not_found');
+    expect(await audited()).toHaveLength(1);
   });
 
   it('keeps events across a restart of the app while the backend is away', async () => {

@@ -4,6 +4,7 @@ import { API, CustomerResponse, type CustomerCreate, type OutboxEntry } from '..
 import type { CallMeta, Contact, Incident } from '../../shared/domain.js';
 import {
   CallEventInput,
+  RefusedCallEvent,
   SipCredentials,
   TelephonySettings,
   type CachedContact,
@@ -50,12 +51,14 @@ export interface TelephonyHost {
   client: BackendClient;
   store: CacheStore;
   engine: SyncEngine;
+  emit: (event: 'calls:refused', payload: { refused: RefusedCallEvent[] }) => void;
 }
 
 /** Cache meta keys (the cache is per user, so these are too). */
 export const TELEPHONY_META = {
   settings: 'telephony.settings',
   pendingCallEvents: 'telephony.pendingCallEvents',
+  refusedCallEvents: 'telephony.refusedCallEvents',
 } as const;
 
 /** Short: the softphone asks these right after login and when it (re)registers. */
@@ -70,21 +73,28 @@ const SIGN_OUT_FLUSH_MS = 3_000;
  * without limit.
  */
 const MAX_PENDING_CALL_EVENTS = 5_000;
+/** Refused events wait for the operator; past this many the oldest go (logged). */
+const MAX_REFUSED_CALL_EVENTS = 100;
+/** What the backend's refusal means: sending the same event again cannot help by itself. */
+const REFUSALS = new Set(['invalid_input', 'not_found', 'forbidden']);
 
 type CallEvent = z.infer<typeof CallEventInput>;
 const PendingCallEvents = z.array(CallEventInput);
+const RefusedCallEvents = z.array(RefusedCallEvent);
 
 /**
  * Call events go to the backend in order, one at a time, in the background: the renderer
  * never waits for them (the screen pop must not). They are kept in the cache's meta table
  * until the backend has them, so neither an offline period nor a restart loses one. An event
- * the backend refuses as invalid is logged and dropped: sending it again cannot help.
+ * the backend refuses is set aside (stored too) and shown to the operator, who may send it
+ * again (after signing in again, say) or discard it: it is never dropped without them knowing.
  */
 class CallEventQueue {
   readonly #host: TelephonyHost;
   readonly #logger: Logger;
   readonly #backoff: BackoffPolicy;
   #pending: CallEvent[];
+  #refused: RefusedCallEvent[];
   #draining: Promise<void> | null = null;
   #retryTimer: NodeJS.Timeout | null = null;
   #failures = 0;
@@ -96,6 +106,7 @@ class CallEventQueue {
     this.#logger = logger;
     this.#backoff = backoff;
     this.#pending = this.#load();
+    this.#refused = this.#loadRefused();
     // The sync engine notices first when the backend is back: send what waited at once.
     let wasOnline = host.engine.status().online;
     this.#unsubscribe = host.engine.onStatus((status) => {
@@ -116,6 +127,44 @@ class CallEventQueue {
     }
     this.#save();
     this.#kick();
+  }
+
+  refused(): RefusedCallEvent[] {
+    return [...this.#refused];
+  }
+
+  /** The operator sends a refused event again: it goes back into the queue, in time order. */
+  resend(id: string): RefusedCallEvent[] {
+    const entry = this.#takeRefused(id);
+    this.#pending.push(entry.input);
+    this.#pending.sort((a, b) => a.at.localeCompare(b.at));
+    this.#save();
+    this.#kick();
+    return this.refused();
+  }
+
+  discard(id: string): RefusedCallEvent[] {
+    const entry = this.#takeRefused(id);
+    this.#logger.info('the operator discarded a refused call event', { event: entry.input.event, code: entry.code });
+    return this.refused();
+  }
+
+  #takeRefused(id: string): RefusedCallEvent {
+    const index = this.#refused.findIndex((entry) => entry.id === id);
+    if (index < 0) throw new CodedError('not_found', `refused call event ${id}: not on this computer (sent again or discarded already)`);
+    const [entry] = this.#refused.splice(index, 1);
+    this.#saveRefused();
+    return entry!;
+  }
+
+  #setAside(event: CallEvent, error: CodedError): void {
+    this.#logger.warn('the backend refused a call event; kept for the operator', { event: event.event, code: error.code });
+    this.#refused.push({ id: randomUUID(), input: event, code: error.code, message: error.message.slice(0, 500), refusedAt: new Date().toISOString() });
+    if (this.#refused.length > MAX_REFUSED_CALL_EVENTS) {
+      const dropped = this.#refused.splice(0, this.#refused.length - MAX_REFUSED_CALL_EVENTS);
+      this.#logger.warn('too many refused call events kept: dropped the oldest', { dropped: dropped.length });
+    }
+    this.#saveRefused();
   }
 
   /** Resolves when nothing is left to send, or after `ms` (whatever is left stays stored). */
@@ -157,8 +206,8 @@ class CallEventQueue {
       try {
         await this.#host.client.request('POST', TELEPHONY_PATHS.callEvents, null, { body: event, timeoutMs: CALL_EVENT_TIMEOUT_MS });
       } catch (error) {
-        if (error instanceof CodedError && (error.code === 'invalid_input' || error.code === 'not_found' || error.code === 'forbidden')) {
-          this.#logger.warn('the backend refused a call event; dropped', { event: event.event, code: error.code });
+        if (error instanceof CodedError && REFUSALS.has(error.code)) {
+          this.#setAside(event, error);
         } else {
           this.#retryLater(error);
           return;
@@ -197,6 +246,25 @@ class CallEventQueue {
   #save(): void {
     if (this.#pending.length === 0) this.#host.store.deleteMeta(TELEPHONY_META.pendingCallEvents);
     else this.#host.store.setMeta(TELEPHONY_META.pendingCallEvents, JSON.stringify(this.#pending));
+  }
+
+  #loadRefused(): RefusedCallEvent[] {
+    const stored = this.#host.store.getMeta(TELEPHONY_META.refusedCallEvents);
+    if (stored === null) return [];
+    try {
+      const parsed = RefusedCallEvents.safeParse(JSON.parse(stored));
+      if (parsed.success) return parsed.data;
+    } catch {
+      // Unreadable: reported below.
+    }
+    this.#logger.warn('stored refused call events could not be read; dropped them', {});
+    return [];
+  }
+
+  #saveRefused(): void {
+    if (this.#refused.length === 0) this.#host.store.deleteMeta(TELEPHONY_META.refusedCallEvents);
+    else this.#host.store.setMeta(TELEPHONY_META.refusedCallEvents, JSON.stringify(this.#refused));
+    this.#host.emit('calls:refused', { refused: this.refused() });
   }
 }
 
@@ -250,6 +318,18 @@ export class TelephonySession {
   reportCallEvent(event: CallEvent): null {
     this.#events.push(event);
     return null;
+  }
+
+  refusedCallEvents(): RefusedCallEvent[] {
+    return this.#events.refused();
+  }
+
+  resendRefusedCallEvent(id: string): RefusedCallEvent[] {
+    return this.#events.resend(id);
+  }
+
+  discardRefusedCallEvent(id: string): RefusedCallEvent[] {
+    return this.#events.discard(id);
   }
 
   /**
@@ -348,7 +428,15 @@ function readCachedSettings(store: CacheStore): TelephonySettings | null {
   }
 }
 
-type TelephonyChannel = 'sip:credentials' | 'telephony:settings' | 'calls:event' | 'calls:wrapUp' | 'customers:create';
+type TelephonyChannel =
+  | 'sip:credentials'
+  | 'telephony:settings'
+  | 'calls:event'
+  | 'calls:refused'
+  | 'calls:resendRefused'
+  | 'calls:discardRefused'
+  | 'calls:wrapUp'
+  | 'customers:create';
 
 /** The telephony channels of the core's handler table; `session` throws when nobody is logged in. */
 export function telephonyHandlers(session: () => TelephonySession): Pick<IpcHandlerTable, TelephonyChannel> {
@@ -356,6 +444,9 @@ export function telephonyHandlers(session: () => TelephonySession): Pick<IpcHand
     'sip:credentials': () => session().credentials(),
     'telephony:settings': () => session().settings(),
     'calls:event': async (payload) => session().reportCallEvent(payload),
+    'calls:refused': async () => session().refusedCallEvents(),
+    'calls:resendRefused': async (payload) => session().resendRefusedCallEvent(payload.id),
+    'calls:discardRefused': async (payload) => session().discardRefusedCallEvent(payload.id),
     'calls:wrapUp': async (payload) => session().wrapUp(payload),
     'customers:create': (payload) => session().createCustomer(payload),
   };

@@ -5,6 +5,7 @@ import { runHotkey } from './components/phone/PhonePane.js';
 import { useCustomerStore } from './stores/customer.js';
 import { useOfflineStore } from './offline/store.js';
 import { useDeliveryStore } from './stores/delivery.js';
+import { useRefusedCallsStore } from './phone/refused-calls.js';
 import { usePhoneStore } from './stores/phone.js';
 import { useSessionStore } from './stores/session.js';
 import { bringsNewData, useSyncStore } from './stores/sync.js';
@@ -31,6 +32,7 @@ export function connectCoreEvents(bridge: TsunaguBridge): () => void {
     usePhoneStore.getState().statusSynced(state);
     useOfflineStore.getState().agentStatus(previous, state);
   });
+  const offRefusedCalls = bridge.on('calls:refused', ({ refused }) => useRefusedCallsStore.getState().changed(refused));
   setUnauthenticatedHandler(() => useSessionStore.getState().expire());
 
   // After the browser-shell host restarts, ask again: the session may be gone (memory-only
@@ -52,6 +54,7 @@ export function connectCoreEvents(bridge: TsunaguBridge): () => void {
     offResumed();
     offShortcut();
     offAgentStatus();
+    offRefusedCalls();
     offConnection();
     setUnauthenticatedHandler(null);
   };

@@ -6,6 +6,7 @@ import type {
   CallEventInput,
   CallWrapUpInput,
   IpcHandlerTable,
+  RefusedCallEvent,
   SessionInfo,
   SipCredentials,
   TelephonySettings,
@@ -25,6 +26,9 @@ type TelephonyChannel =
   | 'sip:credentials'
   | 'telephony:settings'
   | 'calls:event'
+  | 'calls:refused'
+  | 'calls:resendRefused'
+  | 'calls:discardRefused'
   | 'calls:wrapUp'
   | 'agent:setStatus'
   | 'agent:status'
@@ -68,6 +72,8 @@ export class MemoryTelephony {
   credentialsError: AppError | null = null;
   settings: Omit<TelephonySettings, 'defaultRegion'> = TEST_TELEPHONY_SETTINGS;
   readonly callEvents: CallEventInput[] = [];
+  /** Call events the "backend" refused; tests fill it and emit `calls:refused`. */
+  readonly refusedCallEvents: RefusedCallEvent[] = [];
   readonly statuses: AgentStatus[] = [];
   /** The core's view of the status; `statusAnswer` says what the backend does with the next choice. */
   statusState: AgentStatusState | null = null;
@@ -97,6 +103,12 @@ export class MemoryTelephony {
     return this.statusState;
   }
 
+  #takeRefused(id: string): RefusedCallEvent {
+    const index = this.refusedCallEvents.findIndex((entry) => entry.id === id);
+    if (index < 0) throw new CodedError('not_found', `refused call event ${id}: not on this computer`);
+    return this.refusedCallEvents.splice(index, 1)[0]!;
+  }
+
   #id(prefix: string): string {
     this.#sequence += 1;
     return `${prefix}-${String(this.#sequence).padStart(4, '0')}`;
@@ -116,6 +128,20 @@ export class MemoryTelephony {
       this.#requireSession();
       this.callEvents.push(event);
       return null;
+    },
+    'calls:refused': async () => {
+      this.#requireSession();
+      return [...this.refusedCallEvents];
+    },
+    'calls:resendRefused': async ({ id }) => {
+      this.#requireSession();
+      this.callEvents.push(this.#takeRefused(id).input);
+      return [...this.refusedCallEvents];
+    },
+    'calls:discardRefused': async ({ id }) => {
+      this.#requireSession();
+      this.#takeRefused(id);
+      return [...this.refusedCallEvents];
     },
     'agent:setStatus': async ({ status }) => {
       this.#requireSession();

@@ -481,4 +481,30 @@ describe('operator status reaching the server (issue 8 item 1)', () => {
     fireEvent.click(within(problem).getByRole('button', { name: 'Retry' }));
     await waitFor(() => expect(bridge.telephony.callEvents.map((e) => e.event)).toEqual(['ringing']));
   });
+
+  it('lists call records the server refused later, and sends one again or discards it', async () => {
+    const { bridge } = await startPhone();
+    const refusal = (id: string, event: 'missed' | 'ended') => ({
+      id,
+      input: { callId: 'c1@test', event, direction: 'inbound' as const, remote: '+81312345678', customerId: null, at: '2026-12-02T01:30:00.000Z' },
+      code: 'invalid_input',
+      message: 'body.remote: not accepted',
+      refusedAt: '2026-12-02T01:31:00.000Z',
+    });
+    bridge.telephony.refusedCallEvents.push(refusal('6f1c1a52-3f0e-4f43-9d0b-1d1f1d7c0001', 'missed'), refusal('6f1c1a52-3f0e-4f43-9d0b-1d1f1d7c0002', 'ended'));
+    act(() => bridge.emit('calls:refused', { refused: [...bridge.telephony.refusedCallEvents] }));
+    const list = await screen.findByTestId('refused-calls');
+    expect(list.textContent).toContain('The server did not accept 2 call records');
+    const [first, second] = within(list).getAllByTestId('refused-call');
+    expect(first!.textContent).toContain('Missed call');
+    expect(first!.textContent).toContain('body.remote: not accepted');
+
+    fireEvent.click(within(first!).getByRole('button', { name: 'Send again' }));
+    await waitFor(() => expect(within(screen.getByTestId('refused-calls')).getAllByTestId('refused-call')).toHaveLength(1));
+    expect(bridge.telephony.callEvents.map((e) => e.event)).toEqual(['missed']);
+
+    fireEvent.click(within(second!).getByRole('button', { name: 'Discard' }));
+    await waitFor(() => expect(screen.queryByTestId('refused-calls')).toBeNull());
+    expect(bridge.telephony.callEvents.map((e) => e.event)).toEqual(['missed']);
+  });
 });

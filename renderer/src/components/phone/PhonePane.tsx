@@ -7,6 +7,7 @@ import { OPERATOR_STATUSES, usePhoneStore, type OperatorStatus } from '../../sto
 import { ErrorText } from '../ErrorText.js';
 import { CallCard } from './CallCard.js';
 import { PhoneSettingsDialog } from './PhoneSettingsDialog.js';
+import { RefusedCallRecords } from './RefusedCallRecords.js';
 import { WrapUpPanel } from './WrapUpPanel.js';
 import './phone.css';
 
@@ -148,6 +149,7 @@ function Notices() {
   const moved = useAudioStore((s) => s.moved);
   return (
     <>
+      <RefusedCallRecords />
       {problem && (
         <div className="phone-problem" role="alert" data-testid="phone-problem" data-code={problem.code}>
           <span>
