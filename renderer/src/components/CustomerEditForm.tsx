@@ -1,9 +1,12 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import type { Customer } from '../../../shared/domain.js';
+import type { Assignee, CustomerUpdate } from '../../../shared/api.js';
+import { Classification, type Customer } from '../../../shared/domain.js';
+import { mayChangeCustomerVisibility } from '../../../shared/permissions.js';
 import type { AppError } from '../../../shared/result.js';
 import { invoke } from '../api.js';
 import { useCustomerStore } from '../stores/customer.js';
+import { useSessionStore } from '../stores/session.js';
 import { ErrorText } from './ErrorText.js';
 
 const lines = (text: string) =>
@@ -15,7 +18,8 @@ const lines = (text: string) =>
 /**
  * The customer's own details, edited from the panel (online: the backend normalises the
  * numbers and keeps the customer number unique). Classification, branch and rep decide who
- * may see the customer and stay with supervisors (shared `mayChangeCustomerVisibility`).
+ * may see the customer: only users the shared `mayChangeCustomerVisibility` allows get those
+ * fields (the backend refuses them from anyone else anyway), and only changed ones are sent.
  */
 export function CustomerEditForm({ customer, onDone }: { customer: Customer; onDone(saved: boolean): void }) {
   const { t } = useTranslation();
@@ -27,6 +31,34 @@ export function CustomerEditForm({ customer, onDone }: { customer: Customer; onD
   const [address, setAddress] = useState(customer.address);
   const [error, setError] = useState<AppError | null>(null);
   const [saving, setSaving] = useState(false);
+  const user = useSessionStore((s) => s.session?.user);
+  const guards = user !== undefined && mayChangeCustomerVisibility(user);
+  const [classification, setClassification] = useState<Classification>(customer.classification);
+  const [branch, setBranch] = useState(customer.branch ?? '');
+  const [assignedRepId, setAssignedRepId] = useState(customer.assignedRepId ?? '');
+  const [reps, setReps] = useState<Assignee[] | null>(null);
+
+  useEffect(() => {
+    if (!guards) return;
+    let current = true;
+    void invoke('customers:assignees', { customerId: customer.id }).then((result) => {
+      if (current) setReps(result.ok ? result.value : []);
+    });
+    return () => {
+      current = false;
+    };
+  }, [guards, customer.id]);
+
+  function visibilityChanges(): Partial<Pick<CustomerUpdate, 'classification' | 'branch' | 'assignedRepId'>> {
+    if (!guards) return {};
+    const nextBranch = branch.trim() === '' ? null : branch.trim();
+    const nextRep = assignedRepId === '' ? null : assignedRepId;
+    return {
+      ...(classification !== customer.classification ? { classification } : {}),
+      ...(nextBranch !== customer.branch ? { branch: nextBranch } : {}),
+      ...(nextRep !== customer.assignedRepId ? { assignedRepId: nextRep } : {}),
+    };
+  }
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -45,6 +77,7 @@ export function CustomerEditForm({ customer, onDone }: { customer: Customer; onD
         emails: lines(emails),
         postalCode,
         address,
+        ...visibilityChanges(),
       },
     });
     setSaving(false);
@@ -83,6 +116,41 @@ export function CustomerEditForm({ customer, onDone }: { customer: Customer; onD
         {t('customerEdit.address')}
         <input value={address} maxLength={400} onChange={(e) => setAddress(e.target.value)} />
       </label>
+      {guards && (
+        <fieldset className="customer-visibility" data-testid="customer-visibility">
+          <legend>{t('customerEdit.visibility')}</legend>
+          <label>
+            {t('customerEdit.classification')}
+            <select value={classification} onChange={(e) => setClassification(Classification.parse(Number(e.target.value)))}>
+              {([1, 2, 3] as const).map((level) => (
+                <option key={level} value={level}>
+                  {t('classification.badge', { level, name: t(`classification.name.${level}`) })}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {t('customerEdit.branch')}
+            <input value={branch} maxLength={100} placeholder={t('customerEdit.noBranch')} onChange={(e) => setBranch(e.target.value)} />
+          </label>
+          <label>
+            {t('customerEdit.assignedRep')}
+            <select value={assignedRepId} disabled={reps === null} onChange={(e) => setAssignedRepId(e.target.value)}>
+              <option value="">{t('customerEdit.noRep')}</option>
+              {/* The current rep stays choosable even when the server no longer lists them. */}
+              {customer.assignedRepId && !reps?.some((rep) => rep.id === customer.assignedRepId) && (
+                <option value={customer.assignedRepId}>{customer.assignedRepName ?? customer.assignedRepId}</option>
+              )}
+              {(reps ?? []).map((rep) => (
+                <option key={rep.id} value={rep.id}>
+                  {rep.displayName}
+                </option>
+              ))}
+            </select>
+          </label>
+          <p className="hint">{t('customerEdit.visibilityHint')}</p>
+        </fieldset>
+      )}
       {error && (
         <p className="error" role="alert">
           <ErrorText error={error} />

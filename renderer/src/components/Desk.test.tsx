@@ -2,12 +2,19 @@ import { fireEvent, render, screen, waitFor, within } from '@testing-library/rea
 import { describe, expect, it } from 'vitest';
 import { App } from '../App.js';
 import { useCallHistoryStore } from '../history/store.js';
+import { useSessionStore } from '../stores/session.js';
+import { AGENT_SESSION } from '../test/fixtures.js';
 import { installSignedInBridge, registerRendererCleanup } from '../test/harness.js';
 
 registerRendererCleanup();
 
-async function openYamada() {
+async function openYamada(role: 'agent' | 'supervisor' = 'agent') {
   const bridge = installSignedInBridge();
+  if (role === 'supervisor') {
+    const session = { ...AGENT_SESSION, user: { ...AGENT_SESSION.user, role } };
+    bridge.session = session;
+    useSessionStore.setState({ session });
+  }
   bridge.desk.assignees = [
     { id: 'user-agent-1', displayName: '佐藤 花子', role: 'agent' },
     { id: 'user-super-1', displayName: '監督 花子', role: 'supervisor' },
@@ -73,6 +80,34 @@ describe('incident actions in the customer panel', () => {
     expect(bridge.callsTo('customers:update')).toEqual([
       expect.objectContaining({ customerId: 'cust-yamada', changes: expect.objectContaining({ address: '東京都港区1-2-3' }) }),
     ]);
+  });
+
+  it('gives an operator no classification, branch or rep fields, and sends none of them', async () => {
+    const bridge = await openYamada('agent');
+    fireEvent.click(screen.getByRole('button', { name: 'Edit details' }));
+    const form = screen.getByTestId('customer-edit');
+    expect(within(form).queryByTestId('customer-visibility')).toBeNull();
+    expect(within(form).queryByLabelText('Classification')).toBeNull();
+    fireEvent.click(within(form).getByRole('button', { name: 'Save details' }));
+    await screen.findByText('Customer details saved.');
+    const changes = bridge.callsTo('customers:update')[0]!.changes;
+    expect(Object.keys(changes).filter((key) => ['classification', 'branch', 'assignedRepId'].includes(key))).toEqual([]);
+  });
+
+  it('lets a supervisor change classification, branch and rep, sending only what changed', async () => {
+    const bridge = await openYamada('supervisor');
+    fireEvent.click(screen.getByRole('button', { name: 'Edit details' }));
+    const form = screen.getByTestId('customer-edit');
+    const rep = within(form).getByLabelText<HTMLSelectElement>('Assigned rep');
+    await waitFor(() => expect(rep.disabled).toBe(false));
+    expect([...rep.options].map((option) => option.textContent)).toEqual(['Nobody', '鈴木 一郎', '佐藤 花子', '監督 花子']);
+    fireEvent.change(within(form).getByLabelText('Classification'), { target: { value: '1' } });
+    fireEvent.change(within(form).getByLabelText('Branch'), { target: { value: '渋谷支店' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Save details' }));
+    await screen.findByText('Customer details saved.');
+    const changes = bridge.callsTo('customers:update')[0]!.changes;
+    expect(changes).toMatchObject({ classification: 1, branch: '渋谷支店' });
+    expect('assignedRepId' in changes).toBe(false);
   });
 });
 
