@@ -90,7 +90,7 @@ describe('incident actions in the customer panel', () => {
     expect(within(form).queryByLabelText('Classification')).toBeNull();
     fireEvent.click(within(form).getByRole('button', { name: 'Save details' }));
     await screen.findByText('Customer details saved.');
-    const changes = bridge.callsTo('customers:update')[0]!.changes;
+    const changes = (bridge.callsTo('customers:update')[0] as { changes: Record<string, unknown> }).changes;
     expect(Object.keys(changes).filter((key) => ['classification', 'branch', 'assignedRepId'].includes(key))).toEqual([]);
   });
 
@@ -105,7 +105,7 @@ describe('incident actions in the customer panel', () => {
     fireEvent.change(within(form).getByLabelText('Branch'), { target: { value: '渋谷支店' } });
     fireEvent.click(within(form).getByRole('button', { name: 'Save details' }));
     await screen.findByText('Customer details saved.');
-    const changes = bridge.callsTo('customers:update')[0]!.changes;
+    const changes = (bridge.callsTo('customers:update')[0] as { changes: Record<string, unknown> }).changes;
     expect(changes).toMatchObject({ classification: 1, branch: '渋谷支店' });
     expect('assignedRepId' in changes).toBe(false);
   });

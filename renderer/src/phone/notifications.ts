@@ -1,7 +1,8 @@
 /**
- * The "who is calling" notification for an operator whose window is not in front. Clicking
- * it brings the window up and answers. Every failure is swallowed: a missing permission or
- * an unsupported platform must never cost a call.
+ * Desktop notifications for an operator whose window is not in front: "who is calling"
+ * (clicking it brings the window up and answers) and "missed call" (clicking it opens the call
+ * history). Every failure is swallowed: a missing permission or an unsupported platform must
+ * never cost a call.
  */
 
 const open = new Map<string, Notification>();
@@ -20,19 +21,30 @@ export function askNotificationPermission(): void {
   }
 }
 
-export function notifyIncomingCall(callId: string, title: string, body: string, onAnswer: () => void): void {
-  if (!supported() || Notification.permission !== 'granted' || document.hasFocus()) return;
+function show(tag: string, title: string, body: string, requireInteraction: boolean, onClick: () => void): Notification | null {
+  if (!supported() || Notification.permission !== 'granted' || document.hasFocus()) return null;
   try {
-    const notification = new Notification(title, { body, tag: `call-${callId}`, requireInteraction: true });
+    const notification = new Notification(title, { body, tag, requireInteraction });
     notification.onclick = () => {
       window.focus();
       notification.close();
-      onAnswer();
+      onClick();
     };
-    open.set(callId, notification);
+    return notification;
   } catch (error) {
-    console.warn('could not show the call notification', error);
+    console.warn('could not show a desktop notification', error);
+    return null;
   }
+}
+
+export function notifyIncomingCall(callId: string, title: string, body: string, onAnswer: () => void): void {
+  const notification = show(`call-${callId}`, title, body, true, onAnswer);
+  if (notification) open.set(callId, notification);
+}
+
+/** Stays until clicked or closed, like the in-app notice: a missed call wants a callback. */
+export function notifyMissedCall(callId: string, title: string, body: string, onOpenHistory: () => void): void {
+  show(`missed-${callId}`, title, body, true, onOpenHistory);
 }
 
 export function closeCallNotification(callId: string): void {

@@ -13,7 +13,7 @@ import { availableActions, createCall, isLive, transition, type Call, type CallE
 import { parseDialTarget } from '../phone/dial-target.js';
 import { PhoneError, type EngineFactory, type EngineListener, type IncomingCall, type IncomingDecision, type PhoneEngine } from '../phone/engine.js';
 import { useCallHistoryStore } from '../history/store.js';
-import { askNotificationPermission, closeCallNotification, notifyIncomingCall } from '../phone/notifications.js';
+import { askNotificationPermission, closeCallNotification, notifyIncomingCall, notifyMissedCall } from '../phone/notifications.js';
 import { applyRegistrationEvent, initialRegistration, type Registration } from '../phone/registration-machine.js';
 import { Ringer } from '../phone/ringer.js';
 import { useCustomerStore } from './customer.js';
@@ -358,7 +358,13 @@ function finishCall(before: Call, call: Call): void {
             ? 'rejected'
             : 'missed';
   sendCallEvent(call, event, before.transferTarget ? { transferTarget: before.transferTarget.slice(0, 100) } : {});
-  if (event === 'missed') useCallHistoryStore.getState().noteMissed({ callId: call.sipCallId, remote: remoteOf(call), customerName: pop?.detail?.customer.name ?? null });
+  if (event === 'missed') {
+    const customerName = pop?.detail?.customer.name ?? null;
+    useCallHistoryStore.getState().noteMissed({ callId: call.sipCallId, remote: remoteOf(call), customerName });
+    notifyMissedCall(call.sipCallId, i18n.t('history.notification.title'), customerName ?? describeCaller(call.identity), () =>
+      useWorkAreaStore.getState().show('history'),
+    );
+  }
 
   const remaining = usePhoneStore.getState().calls.filter((other) => other.id !== call.id);
   const focused = usePhoneStore.getState().focusedCallId;

@@ -482,6 +482,40 @@ describe('operator status reaching the server (issue 8 item 1)', () => {
     await waitFor(() => expect(bridge.telephony.callEvents.map((e) => e.event)).toEqual(['ringing']));
   });
 
+  it('raises a desktop notification for a missed call while the window is in the background; clicking it opens the history', async () => {
+    const shown: { title: string; body: string; tag: string; onclick: (() => void) | null; close(): void }[] = [];
+    class StandInNotification {
+      static permission = 'granted';
+      static requestPermission = () => Promise.resolve('granted');
+      onclick: (() => void) | null = null;
+      constructor(
+        readonly title: string,
+        readonly options: { body: string; tag: string },
+      ) {
+        shown.push(Object.assign(this, { body: options.body, tag: options.tag }) as never);
+      }
+      close() {}
+    }
+    const realNotification = globalThis.Notification;
+    const realHasFocus = document.hasFocus.bind(document);
+    Object.defineProperty(window, 'Notification', { configurable: true, writable: true, value: StandInNotification });
+    document.hasFocus = () => false;
+    try {
+      const { engine } = await startPhone();
+      const id = await ringFromYamada(engine);
+      act(() => engine.ended(id, 'cancelled'));
+      await screen.findByTestId('missed-notice');
+      const missed = shown.find((n) => n.tag === 'missed-yamada-call');
+      expect(missed?.title).toBe('Missed call');
+      expect(missed?.body).toBe('山田 太郎');
+      act(() => missed!.onclick?.());
+      await screen.findByTestId('call-history');
+    } finally {
+      Object.defineProperty(window, 'Notification', { configurable: true, writable: true, value: realNotification });
+      document.hasFocus = realHasFocus;
+    }
+  });
+
   it('lists call records the server refused later, and sends one again or discards it', async () => {
     const { bridge } = await startPhone();
     const refusal = (id: string, event: 'missed' | 'ended') => ({
