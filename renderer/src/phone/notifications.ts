@@ -8,7 +8,7 @@
 const open = new Map<string, Notification>();
 
 function supported(): boolean {
-  return typeof window !== 'undefined' && 'Notification' in window;
+  return typeof window !== 'undefined' && typeof window.Notification === 'function';
 }
 
 /** Asks once, at phone start; the browser remembers the answer. */

@@ -496,7 +496,7 @@ describe('operator status reaching the server (issue 8 item 1)', () => {
       }
       close() {}
     }
-    const realNotification = globalThis.Notification;
+    const realNotification = Object.getOwnPropertyDescriptor(window, 'Notification');
     const realHasFocus = document.hasFocus.bind(document);
     Object.defineProperty(window, 'Notification', { configurable: true, writable: true, value: StandInNotification });
     document.hasFocus = () => false;
@@ -511,7 +511,8 @@ describe('operator status reaching the server (issue 8 item 1)', () => {
       act(() => missed!.onclick?.());
       await screen.findByTestId('call-history');
     } finally {
-      Object.defineProperty(window, 'Notification', { configurable: true, writable: true, value: realNotification });
+      if (realNotification) Object.defineProperty(window, 'Notification', realNotification);
+      else delete (window as { Notification?: unknown }).Notification;
       document.hasFocus = realHasFocus;
     }
   });
