@@ -150,11 +150,14 @@ test('(a) a customer calls: screen pop while ringing, two-way audio, hold, DTMF,
   await expectAudio(() => appInboundAudio(agent), 'the agent');
   await expectAudio(() => caller.inboundAudio(), 'the caller');
 
-  // Hold: the caller is asked to stop sending, and does; resume brings the audio back.
-  await callCard(agent).getByRole('button', { name: 'Hold' }).click();
+  // Hold, from the keyboard (e2e/accessibility.spec.ts checks the buttons are reachable with
+  // Tab): the caller is asked to stop sending, and does; resume brings the audio back.
+  await callCard(agent).getByRole('button', { name: 'Hold' }).focus();
+  await agent.keyboard.press('Enter');
   await expect(callCard(agent)).toHaveAttribute('data-state', 'held');
   await expectAudioStopped(() => appInboundAudio(agent), 'the agent on hold');
-  await callCard(agent).getByRole('button', { name: 'Resume' }).click();
+  await callCard(agent).getByRole('button', { name: 'Resume' }).focus();
+  await agent.keyboard.press('Space');
   await expect(callCard(agent)).toHaveAttribute('data-state', 'connected');
   await expectAudioFlowing(() => appInboundAudio(agent), 'the agent after resume');
 
