@@ -1,4 +1,5 @@
 import {
+  Core,
   Invitation,
   Inviter,
   Registerer,
@@ -25,8 +26,10 @@ import {
   type EngineOptions,
   type PhoneEngine,
 } from './engine.js';
+import { responseForUnparseable, unsupportedRequireTags } from './incoming-screen.js';
 import { Reconnector } from './reconnector.js';
 import { credentialRefreshDelayMs } from './registration-machine.js';
+import { RingBackstop } from './ring-backstop.js';
 import { markInvite } from './screen-pop-marks.js';
 
 /**
@@ -115,6 +118,7 @@ class SipEngine implements PhoneEngine {
   #registerAgain = false;
   readonly #calls = new Map<string, TrackedCall>();
   readonly #reconnector: Reconnector;
+  readonly #ringBackstop = new RingBackstop((id) => this.#ringTimedOut(id));
   #refreshTimer: ReturnType<typeof setTimeout> | null = null;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #hiddenAt: number | null = null;
@@ -151,6 +155,7 @@ class SipEngine implements PhoneEngine {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#reconnector.stop();
+    this.#ringBackstop.stopAll();
     for (const timer of [this.#refreshTimer, this.#retryTimer]) if (timer) clearTimeout(timer);
     window.removeEventListener('online', this.#onOnline);
     document.removeEventListener('visibilitychange', this.#onVisibilityChange);
@@ -203,7 +208,40 @@ class SipEngine implements PhoneEngine {
         onInvite: (invitation: Invitation) => this.#onInvite(invitation),
       },
     });
+    this.#screenIncoming(ua);
     return ua;
+  }
+
+  /**
+   * Every message passes here before sip.js sees it. Important: sip.js drops a request it cannot
+   * parse (a `tel:` From, a raw UTF-8 user part) without any answer, and the caller would wait
+   * for the PBX's timeout with nothing ringing; such a request gets a 400 built from its raw
+   * text. An INVITE that requires an extension this phone lacks gets 420 (RFC 3261 8.2.2.3).
+   */
+  #screenIncoming(ua: UserAgent): void {
+    const transport = ua.transport;
+    const deliver = transport.onMessage;
+    const logger = ua.getLogger('tsunagu.phone');
+    transport.onMessage = (raw: string) => {
+      const message = Core.Parser.parseMessage(raw, logger);
+      if (!message) {
+        const toTag = crypto.randomUUID().replace(/-/g, '').slice(0, 16);
+        const response = responseForUnparseable(raw, { status: 400, reason: 'Bad Request', toTag });
+        if (response !== null) {
+          console.warn(`answered a SIP request the phone could not parse with 400: ${raw.slice(0, raw.indexOf('\r\n'))}`);
+          transport.send(response).catch((error: unknown) => console.warn('could not answer an unparseable request', error));
+        }
+        return;
+      }
+      if (message instanceof Core.IncomingRequestMessage && message.method === 'INVITE' && !message.toTag) {
+        const unsupported = unsupportedRequireTags(message.getHeaders('require'));
+        if (unsupported.length > 0) {
+          ua.userAgentCore.replyStateless(message, { statusCode: 420, extraHeaders: [`Unsupported: ${unsupported.join(', ')}`] });
+          return;
+        }
+      }
+      deliver?.(raw);
+    };
   }
 
   async #connectOnce(): Promise<void> {
@@ -414,12 +452,23 @@ class SipEngine implements PhoneEngine {
       return;
     }
     invitation.progress().catch((error: unknown) => console.warn('could not send 180 Ringing', error));
+    this.#ringBackstop.ring(invitation.id);
+  }
+
+  /** Still ringing long after any PBX would have given up: its CANCEL was lost. */
+  #ringTimedOut(id: string): void {
+    const call = this.#calls.get(id);
+    const session = call?.session;
+    if (!call || !(session instanceof Invitation) || session.state !== SessionState.Initial) return;
+    call.ending = 'missed';
+    session.reject({ statusCode: 480 }).catch(() => session.dispose());
   }
 
   #track(session: Session, direction: CallDirection, uri: string | null): TrackedCall {
     const call: TrackedCall = { session, direction, uri, ending: null, audio: null, held: false, muted: false, microphone: null };
     this.#calls.set(session.id, call);
     session.stateChange.addListener((state) => {
+      if (state !== SessionState.Initial) this.#ringBackstop.stop(session.id);
       if (state === SessionState.Established) {
         call.microphone = deviceKey(useAudioStore.getState().resolved.microphone);
         this.#playRemoteAudio(call);
