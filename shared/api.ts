@@ -35,6 +35,8 @@ export const API = {
   incidents: '/api/incidents',
   /** GET → CallHistoryResponse: the user's own calls and callbacks, newest first. */
   callHistory: '/api/calls/history',
+  /** GET → CallbackListResponse: my open callbacks by due time, and my team's overdue ones. */
+  callbacks: '/api/callbacks',
   /** GET → AssigneesResponse: the users an incident of this customer may be assigned to. */
   customerAssignees: '/api/customers/:id/assignees',
 } as const;
@@ -735,12 +737,31 @@ export const Callback = z.object({
   remote: z.string(),
   flaggedBy: Id,
   flaggedAt: IsoTime,
-  /** Set by the callback worklist (issue "CTI server"); null: as soon as possible. */
+  /** Set in the wrap-up; null: as soon as possible (a callback flagged before due times existed). */
   dueAt: IsoTime.nullable(),
   doneAt: IsoTime.nullable(),
   doneReason: z.enum(CALLBACK_DONE_REASONS).nullable(),
 });
 export type Callback = z.infer<typeof Callback>;
+
+/** A callback as a task on a worklist: who asked for it, and whether it is late. */
+export const CallbackTask = Callback.extend({
+  flaggedByName: z.string(),
+  /** Due before the backend's clock at the time of the answer (null due: due at once). */
+  overdue: z.boolean(),
+});
+export type CallbackTask = z.infer<typeof CallbackTask>;
+
+/**
+ * The callback worklist: my own open callbacks, soonest due first; and the overdue open ones
+ * of my team that others flagged (shared/permissions.ts maySeeTeamCallbacks), most overdue first.
+ */
+export const CallbackListResponse = z.object({
+  mine: z.array(CallbackTask),
+  teamOverdue: z.array(CallbackTask),
+  now: IsoTime,
+});
+export type CallbackListResponse = z.infer<typeof CallbackListResponse>;
 
 /** answered; missed (rang out or the caller gave up); declined (refused, or busy); no_answer (an outbound call nobody took); ringing. */
 export const CALL_OUTCOMES = ['answered', 'missed', 'declined', 'no_answer', 'ringing'] as const;

@@ -100,6 +100,8 @@ export const CallMeta = z.object({
   durationSeconds: z.number().int().min(0).optional(),
   disposition: z.string().max(100).optional(),
   callbackNeeded: z.boolean().optional(),
+  /** When the callback is due (the wrap-up's choice); absent or null: as soon as possible. */
+  callbackDueAt: IsoTime.nullable().optional(),
 });
 export type CallMeta = z.infer<typeof CallMeta>;
 

@@ -3,6 +3,7 @@ import {
   AgentStatus,
   Assignee,
   Callback,
+  CallbackTask,
   CallHistoryEntry,
   CustomerUpdate,
   CustomerCreate,
@@ -178,6 +179,8 @@ export const CallWrapUpInput = z.object({
   body: z.string().max(20_000).default(''),
   disposition: z.string().min(1).max(50),
   callbackNeeded: z.boolean(),
+  /** When the callback is due; only with callbackNeeded. */
+  callbackDueAt: IsoTime.nullable().optional(),
   remote: z.string().max(100),
   startedAt: IsoTime,
   answeredAt: IsoTime.nullable(),
@@ -203,6 +206,13 @@ export const CallHistoryView = z.object({
   source: z.enum(DATA_SOURCES),
 });
 export type CallHistoryView = z.infer<typeof CallHistoryView>;
+
+export const CallbackListView = z.object({
+  mine: z.array(CallbackTask.extend({ pending: z.boolean() })),
+  teamOverdue: z.array(CallbackTask),
+  source: z.enum(DATA_SOURCES),
+});
+export type CallbackListView = z.infer<typeof CallbackListView>;
 
 export const IncidentChanges = z
   .object({
@@ -442,6 +452,8 @@ export const IPC_CHANNELS = {
   'calls:history': { request: NoPayload, result: CallHistoryView },
   /** The operator opened the history: missed calls until now are seen (the badge clears). */
   'calls:historySeen': { request: NoPayload, result: CallHistoryView },
+  /** The callback worklist (online; the last answer offline), with callbacks still in the outbox. */
+  'callbacks:list': { request: NoPayload, result: CallbackListView },
   /** Marks a callback done by hand, through the outbox. */
   'callbacks:complete': { request: z.object({ callbackId: Id }), result: z.null() },
   'notes:add': {
@@ -475,6 +487,7 @@ export type DeskIpcChannel = Extract<
   | 'customers:update'
   | 'calls:history'
   | 'calls:historySeen'
+  | 'callbacks:list'
   | 'callbacks:complete'
 >;
 export type IpcRequest<C extends IpcChannel> = z.input<(typeof IPC_CHANNELS)[C]['request']>;

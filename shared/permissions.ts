@@ -15,6 +15,17 @@ export function maySeeCustomer(
   return true;
 }
 
+/**
+ * Whose overdue callbacks a user sees besides their own: supervisors and admins every one of
+ * the tenant's (their live view); an operator those of their team, the users of the same
+ * branch (users without a branch are the tenant's central team). Customer visibility
+ * (maySeeCustomer) applies on top.
+ */
+export function maySeeTeamCallbacks(viewer: Pick<UserRights, 'role' | 'branch'>, flagger: { branch: string | null }): boolean {
+  if (viewer.role === 'admin' || viewer.role === 'supervisor') return true;
+  return viewer.branch === flagger.branch;
+}
+
 /** Supervisors and admins manage users' rights; nobody else. */
 export function mayManageRights(user: UserRights): boolean {
   return user.role === 'admin' || user.role === 'supervisor';

@@ -7,6 +7,7 @@ import { LoginThrottle } from './auth/throttle.js';
 import type { BackendConfig } from './config.js';
 import type { BackendContext } from './context.js';
 import { registerCallHistoryRoutes } from './calls/routes.js';
+import { registerCallbackWorklistRoutes } from './calls/worklist.js';
 import { registerCustomerRoutes } from './customers/routes.js';
 import type { DatabaseHandle } from './db/database.js';
 import { installErrorHandlers } from './http/errors.js';
@@ -127,6 +128,7 @@ export function buildApp({ db, config, passwords, logStream }: AppOptions): Fast
     registerMailRoutes(scope, ctx);
     registerTelephonyRoutes(scope, ctx);
     registerCallHistoryRoutes(scope, ctx);
+    registerCallbackWorklistRoutes(scope, ctx);
   });
   return app;
 }

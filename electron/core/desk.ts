@@ -4,6 +4,7 @@ import {
   API,
   Assignee,
   AssigneesResponse,
+  CallbackListResponse,
   CallHistoryResponse,
   CustomerResponse,
   type CallOutcome,
@@ -14,6 +15,7 @@ import type { Contact, Incident } from '../../shared/domain.js';
 import {
   CallEventInput,
   type CachedContact,
+  type CallbackListView,
   type CallHistoryView,
   type CustomerDetail,
   type DeskIpcChannel,
@@ -34,6 +36,7 @@ import type { TelephonyHost } from './telephony.js';
 /** Cache meta keys (the cache is per user). */
 export const DESK_META = {
   history: 'desk.callHistory',
+  callbacks: 'desk.callbackList',
   localCalls: 'desk.localCalls',
   seenAt: 'desk.historySeenAt',
   assignees: 'desk.assignees',
@@ -319,6 +322,56 @@ export class DeskSession {
     return this.#view(server, source);
   }
 
+  /**
+   * The callback worklist: the backend's (online) or its last copy, with what the outbox holds
+   * already applied: callbacks flagged by wrap-ups not yet pushed are on it, ones marked done
+   * are off it.
+   */
+  async callbackList(): Promise<CallbackListView> {
+    const { client, store, engine } = this.#host;
+    let server: CallbackListResponse | null = null;
+    let source: 'online' | 'cache' = 'cache';
+    if (engine.status().online) {
+      try {
+        server = await client.request('GET', API.callbacks, CallbackListResponse, { timeoutMs: HISTORY_TIMEOUT_MS });
+        store.setMeta(DESK_META.callbacks, JSON.stringify(server));
+        source = 'online';
+      } catch (error) {
+        if (!(error instanceof CodedError && error.code === 'offline')) throw error;
+      }
+    }
+    server ??= readJson(store.getMeta(DESK_META.callbacks), CallbackListResponse) ?? { mine: [], teamOverdue: [], now: new Date().toISOString() };
+    const pending = store.pendingOutbox(10_000).map((row) => row.entry);
+    const markedDone = new Set(pending.flatMap((entry) => (entry.type === 'complete_callback' ? [entry.callbackId] : [])));
+    const now = new Date().toISOString();
+    const known = new Set(server.mine.map((task) => task.id));
+    const { user } = this.#host.info;
+    const mine: CallbackListView['mine'] = server.mine.filter((task) => !markedDone.has(task.id)).map((task) => ({ ...task, pending: false }));
+    for (const entry of pending) {
+      if (entry.type !== 'log_call' || !entry.callMeta.callbackNeeded || known.has(entry.clientId) || markedDone.has(entry.clientId)) continue;
+      const inbound = entry.direction === 'inbound';
+      const dueAt = entry.callMeta.callbackDueAt ? new Date(entry.callMeta.callbackDueAt).toISOString() : entry.createdAt;
+      mine.push({
+        id: entry.clientId,
+        customerId: entry.customerId,
+        customerName: store.getDetail(entry.customerId)?.customer.name ?? '',
+        callId: entry.callMeta.callId ?? null,
+        contactId: null,
+        remote: (inbound ? entry.callMeta.from : entry.callMeta.to) ?? '',
+        flaggedBy: user.id,
+        flaggedByName: user.displayName,
+        flaggedAt: entry.createdAt,
+        dueAt,
+        doneAt: null,
+        doneReason: null,
+        overdue: dueAt < now,
+        pending: true,
+      });
+    }
+    mine.sort((a, b) => (a.dueAt ?? a.flaggedAt).localeCompare(b.dueAt ?? b.flaggedAt));
+    return { mine, teamOverdue: server.teamOverdue.filter((task) => !markedDone.has(task.id)), source };
+  }
+
   markHistorySeen(): Promise<CallHistoryView> {
     this.#host.store.setMeta(DESK_META.seenAt, new Date().toISOString());
     return this.history();
@@ -410,6 +463,7 @@ export function deskHandlers(session: () => DeskSession): Pick<IpcHandlerTable, 
     'customers:update': (payload) => session().updateCustomer(payload.customerId, payload.changes),
     'calls:history': () => session().history(),
     'calls:historySeen': () => session().markHistorySeen(),
+    'callbacks:list': () => session().callbackList(),
     'callbacks:complete': async (payload) => session().completeCallback(payload.callbackId),
   };
 }

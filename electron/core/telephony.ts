@@ -354,6 +354,7 @@ export class TelephonySession {
       durationSeconds: input.answeredAt === null ? 0 : Math.max(0, Math.round((Date.parse(input.endedAt) - Date.parse(input.answeredAt)) / 1000)),
       disposition: input.disposition,
       callbackNeeded: input.callbackNeeded,
+      ...(input.callbackNeeded && input.callbackDueAt ? { callbackDueAt: input.callbackDueAt } : {}),
     };
     const entry: Extract<OutboxEntry, { type: 'log_call' }> = {
       type: 'log_call',

@@ -47,6 +47,8 @@ export async function callbacksForLoggedCall(tx: WriteTx, call: LoggedCall): Pro
   }
   if (!call.callMeta.callbackNeeded) return;
   const inbound = call.direction === 'inbound';
+  // Stored in UTC like every time here, so that due times compare as text (an app may send +09:00).
+  const dueAt = call.callMeta.callbackDueAt ? new Date(call.callMeta.callbackDueAt).toISOString() : null;
   await trx
     .insertInto('callbacks')
     .values({
@@ -58,7 +60,8 @@ export async function callbacksForLoggedCall(tx: WriteTx, call: LoggedCall): Pro
       remote: ((inbound ? call.callMeta.from : call.callMeta.to) ?? '').slice(0, 100),
       flagged_by: call.userId,
       flagged_at: call.loggedAt,
-      due_at: null,
+      // No due time (an app from before due times): as soon as possible, so due at once.
+      due_at: dueAt ?? call.loggedAt,
       done_at: null,
       done_by: null,
       done_reason: null,
@@ -70,6 +73,6 @@ export async function callbacksForLoggedCall(tx: WriteTx, call: LoggedCall): Pro
     userId: call.userId,
     action: 'callback_flagged',
     customerId: call.customerId,
-    details: { callbackId: call.clientId, contactId: call.contactId, callId: call.callMeta.callId ?? null },
+    details: { callbackId: call.clientId, contactId: call.contactId, callId: call.callMeta.callId ?? null, dueAt },
   });
 }

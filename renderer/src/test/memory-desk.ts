@@ -1,6 +1,6 @@
 import type { Assignee } from '../../../shared/api.js';
 import type { Customer, Incident } from '../../../shared/domain.js';
-import type { CachedContact, CallHistoryView, DeskIpcChannel, IpcHandlerTable, SessionInfo } from '../../../shared/ipc.js';
+import type { CachedContact, CallbackListView, CallHistoryView, DeskIpcChannel, IpcHandlerTable, SessionInfo } from '../../../shared/ipc.js';
 import { CodedError } from '../../../shared/result.js';
 
 type Records = Map<string, { customer: Customer; incidents: Incident[]; contacts: CachedContact[] }>;
@@ -8,6 +8,7 @@ type Records = Map<string, { customer: Customer; incidents: Incident[]; contacts
 /** The desk channels of the memory core (renderer tests): incidents, customer edits, call history. */
 export class MemoryDesk {
   history: CallHistoryView = { calls: [], callbacks: [], missedUnseen: 0, seenAt: null, source: 'cache' };
+  callbackList: CallbackListView = { mine: [], teamOverdue: [], source: 'cache' };
   assignees: Assignee[] = [];
   private seq = 0;
 
@@ -105,9 +106,18 @@ export class MemoryDesk {
       this.history = { ...this.history, missedUnseen: 0, seenAt: new Date().toISOString() };
       return this.history;
     },
+    'callbacks:list': async () => {
+      this.requireSession();
+      return this.callbackList;
+    },
     'callbacks:complete': async ({ callbackId }) => {
       this.requireSession();
       const at = new Date().toISOString();
+      this.callbackList = {
+        ...this.callbackList,
+        mine: this.callbackList.mine.filter((c) => c.id !== callbackId),
+        teamOverdue: this.callbackList.teamOverdue.filter((c) => c.id !== callbackId),
+      };
       this.history = {
         ...this.history,
         callbacks: this.history.callbacks.map((c) => (c.id === callbackId ? { ...c, doneAt: at, doneReason: 'marked', pending: true } : c)),
