@@ -149,6 +149,11 @@ describe('call history', () => {
       seenAt: null,
       source: 'online',
     };
+    bridge.desk.callbackList = {
+      mine: [{ ...bridge.desk.history.callbacks[0]!, flaggedByName: '佐藤 一郎', overdue: true }],
+      teamOverdue: [],
+      source: 'online',
+    };
     render(<App />);
     const nav = await screen.findByTestId('area-history');
     await waitFor(() => expect(nav.dataset.count).toBe('1'));
@@ -160,8 +165,10 @@ describe('call history', () => {
     expect(within(entry).getByTestId('callback-needed')).toBeTruthy();
     await waitFor(() => expect(screen.getByTestId('area-history').dataset.count).toBe('0'));
 
-    fireEvent.click(within(screen.getByTestId('callback')).getByRole('button', { name: 'Mark done' }));
+    // The worklist holds it until it is marked done; then the history shows it done.
+    fireEvent.click(within(await screen.findByTestId('callback-task')).getByRole('button', { name: 'Mark done' }));
     await waitFor(() => expect(screen.getByTestId('callback').dataset.done).toBe('true'));
+    expect(screen.queryByTestId('callback-task')).toBeNull();
     expect(bridge.callsTo('callbacks:complete')).toEqual([{ callbackId: '20000000-0000-4000-8000-000000000001' }]);
   });
 

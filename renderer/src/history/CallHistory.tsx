@@ -8,25 +8,26 @@ import { useCustomerStore } from '../stores/customer.js';
 import { usePhoneStore } from '../stores/phone.js';
 import { useSessionStore } from '../stores/session.js';
 import { useUiStore } from '../stores/ui.js';
+import { CallbackWorklist } from '../callbacks/CallbackWorklist.js';
 import { useCallHistoryStore } from './store.js';
 
 type HistoryCall = CallHistoryView['calls'][number];
 type HistoryCallback = CallHistoryView['callbacks'][number];
 
 /** A number as the operator reads it; what the PBX sent when it is not a number. */
-function useDisplayNumber(): (remote: string) => string {
+export function useDisplayNumber(): (remote: string) => string {
   const region = useSessionStore((s) => s.session?.tenant.defaultRegion);
   const { t } = useTranslation();
   return (remote) => (remote === '' ? t('phone.anonymous') : /^\+\d{8,15}$/.test(remote) ? formatPhone(remote, region) : remote);
 }
 
-function openCustomer(customerId: string): void {
+export function openCustomer(customerId: string): void {
   void useCustomerStore.getState().select(customerId);
   useWorkAreaStore.getState().show('customers');
 }
 
 /** Click-to-call: while the phone is up, every entry with a number can be dialled. */
-function CallBackButton({ remote, customerId, label }: { remote: string; customerId: string | null; label: string }) {
+export function CallBackButton({ remote, customerId, label }: { remote: string; customerId: string | null; label: string }) {
   const { t } = useTranslation();
   const phoneOn = usePhoneStore((s) => s.phase === 'on');
   const dial = usePhoneStore((s) => s.dial);
@@ -39,9 +40,9 @@ function CallBackButton({ remote, customerId, label }: { remote: string; custome
 }
 
 /**
- * The operator's call history: open callbacks first (the wrap-up's "callback needed", until a
- * later call with the customer is logged or it is marked done), then every call, missed ones
- * marked. Opening it clears the missed-call badge.
+ * The operator's call history: the callback worklist first (the wrap-up's "callback needed",
+ * until a later call with the customer is logged or it is marked done), then every call, missed
+ * ones marked. Opening it clears the missed-call badge.
  */
 export function CallHistory() {
   const { t } = useTranslation();
@@ -53,7 +54,6 @@ export function CallHistory() {
     void useCallHistoryStore.getState().markSeen();
   }, []);
 
-  const open = view?.callbacks.filter((callback) => callback.doneAt === null) ?? [];
   const done = view?.callbacks.filter((callback) => callback.doneAt !== null) ?? [];
   return (
     <section className="call-history" data-testid="call-history" data-phase={phase} aria-labelledby="history-heading">
@@ -64,18 +64,7 @@ export function CallHistory() {
           <ErrorText error={error} />
         </p>
       )}
-      <section aria-labelledby="callbacks-heading">
-        <h3 id="callbacks-heading">{t('history.callbacks', { count: open.length })}</h3>
-        {open.length === 0 ? (
-          <p className="muted">{t('history.noCallbacks')}</p>
-        ) : (
-          <ul className="history-list">
-            {open.map((callback) => (
-              <CallbackRow key={callback.id} callback={callback} />
-            ))}
-          </ul>
-        )}
-      </section>
+      <CallbackWorklist />
       <section aria-labelledby="calls-heading">
         <h3 id="calls-heading">{t('history.calls')}</h3>
         {view && view.calls.length === 0 && <p className="muted">{t('history.noCalls')}</p>}

@@ -25,6 +25,8 @@ export interface WrapUpForm {
   summary: string;
   disposition: string;
   callbackNeeded: boolean;
+  /** When the callback is due (only with callbackNeeded). */
+  callbackDueAt: string | null;
 }
 
 interface WrapUpState {
@@ -63,6 +65,7 @@ export function wrapUpInput(item: WrapUpItem, form: WrapUpForm): CallWrapUpInput
     body: '',
     disposition: form.disposition,
     callbackNeeded: form.callbackNeeded,
+    callbackDueAt: form.callbackNeeded ? form.callbackDueAt : null,
     remote: remote(item.call),
     startedAt: item.call.startedAt,
     answeredAt: item.call.answeredAt,

@@ -232,6 +232,34 @@ describe('a call from ring to wrap-up', () => {
     expect(bridge.telephony.statuses).toEqual(['available', 'on_call', 'after_call_work', 'available']);
   });
 
+  it('asks when to call back: one hour by default, a preset, or a time that must not be past', async () => {
+    const { bridge, engine } = await startPhone();
+    const id = await ringFromYamada(engine);
+    await act(() => usePhoneStore.getState().answer(id));
+    act(() => engine.ended(id));
+    const form = await screen.findByTestId('wrap-up');
+    fireEvent.change(within(form).getByLabelText('Summary'), { target: { value: '折り返し' } });
+    expect(within(form).queryByLabelText('Call back')).toBeNull();
+    fireEvent.click(within(form).getByLabelText('Callback needed'));
+    const when = within(form).getByLabelText('Call back') as HTMLSelectElement;
+    expect(when.value).toBe('1h');
+
+    fireEvent.change(when, { target: { value: 'custom' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Save wrap-up' }));
+    expect(within(form).getByRole('alert').textContent).toContain('Call back at');
+    fireEvent.change(within(form).getByLabelText('Call back at'), { target: { value: '2020-01-01T10:00' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Save wrap-up' }));
+    expect(within(form).getByRole('alert').textContent).toBe('The callback time is in the past.');
+    expect(bridge.telephony.wrapUps).toEqual([]);
+
+    fireEvent.change(when, { target: { value: 'tomorrowMorning' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Save wrap-up' }));
+    await waitFor(() => expect(screen.queryByTestId('wrap-up')).toBeNull());
+    const today = new Date();
+    const tomorrowAtNine = new Date(today.getFullYear(), today.getMonth(), today.getDate() + 1, 9, 0).toISOString();
+    expect(bridge.telephony.wrapUps).toEqual([expect.objectContaining({ callbackNeeded: true, callbackDueAt: tomorrowAtNine })]);
+  });
+
   it('opens a new incident from the wrap-up when asked', async () => {
     const { bridge, engine } = await startPhone();
     const id = await ringFromYamada(engine);

@@ -7,6 +7,7 @@ import { describeCaller, mayCreateCustomer, usePhoneStore } from '../../stores/p
 import { useCustomerStore } from '../../stores/customer.js';
 import { useWrapUpStore, type WrapUpItem } from '../../stores/wrap-up.js';
 import { DeliveryNotice, type DeliveryPhase } from '../DeliveryNotice.js';
+import { callbackDueAt, DUE_PRESETS, type DuePreset } from '../../callbacks/due-time.js';
 import { ErrorText } from '../ErrorText.js';
 import { CreateCustomerForm } from './CreateCustomerForm.js';
 
@@ -56,24 +57,34 @@ function WrapUpForm({ item, waiting }: { item: WrapUpItem; waiting: number }) {
   const [summary, setSummary] = useState('');
   const [disposition, setDisposition] = useState(() => dispositions[0]?.code ?? '');
   const [callbackNeeded, setCallbackNeeded] = useState(false);
+  const [duePreset, setDuePreset] = useState<DuePreset>('1h');
+  const [customDue, setCustomDue] = useState('');
+  const [duePast, setDuePast] = useState(false);
   const [missing, setMissing] = useState<string[]>([]);
   const id = useId();
   const party = item.customer?.customer.name ?? describeCaller(item.call.identity);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
+    const now = new Date();
+    const dueAt = callbackNeeded ? callbackDueAt(duePreset, customDue, now) : null;
     const absent = [
       ...(incidentChoice === 'new' && !newTitle.trim() ? [t('phone.wrapUp.newTitle')] : []),
+      ...(callbackNeeded && dueAt === null ? [t('phone.wrapUp.callbackAt')] : []),
       ...(!summary.trim() ? [t('phone.wrapUp.summary')] : []),
       ...(!disposition ? [t('phone.wrapUp.disposition')] : []),
     ];
     setMissing(absent);
-    if (absent.length > 0) return;
+    // A preset is always ahead of now; a typed time may not be.
+    const past = dueAt !== null && Date.parse(dueAt) < now.getTime();
+    setDuePast(past);
+    if (absent.length > 0 || past) return;
     await save(item.call.sipCallId, {
       incident: incidentChoice === 'new' ? { kind: 'new', title: newTitle } : { kind: 'existing', incidentId: incidentChoice },
       summary,
       disposition,
       callbackNeeded,
+      callbackDueAt: dueAt,
     });
   }
 
@@ -139,6 +150,24 @@ function WrapUpForm({ item, waiting }: { item: WrapUpItem; waiting: number }) {
         <input type="checkbox" checked={callbackNeeded} onChange={(e) => setCallbackNeeded(e.target.checked)} />
         {t('phone.wrapUp.callback')}
       </label>
+      {callbackNeeded && (
+        <div className="wrap-up-callback-due">
+          <label htmlFor={`${id}-due`}>{t('phone.wrapUp.callbackDue')}</label>
+          <select id={`${id}-due`} value={duePreset} onChange={(e) => setDuePreset(e.target.value as DuePreset)}>
+            {DUE_PRESETS.map((preset) => (
+              <option key={preset} value={preset}>
+                {t(`phone.wrapUp.duePreset.${preset}`)}
+              </option>
+            ))}
+          </select>
+          {duePreset === 'custom' && (
+            <>
+              <label htmlFor={`${id}-due-at`}>{t('phone.wrapUp.callbackAt')}</label>
+              <input id={`${id}-due-at`} type="datetime-local" value={customDue} onChange={(e) => setCustomDue(e.target.value)} />
+            </>
+          )}
+        </div>
+      )}
       <div className="form-actions">
         <button type="submit" className="primary" disabled={saving}>
           {saving ? t('phone.wrapUp.saving') : t('phone.wrapUp.save')}
@@ -147,6 +176,11 @@ function WrapUpForm({ item, waiting }: { item: WrapUpItem; waiting: number }) {
       {missing.length > 0 && (
         <p className="error" role="alert">
           {t('phone.wrapUp.missing', { fields: missing.join(', ') })}
+        </p>
+      )}
+      {duePast && (
+        <p className="error" role="alert">
+          {t('phone.wrapUp.duePast')}
         </p>
       )}
       {error && (

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { SupervisorAgent } from '../../../../shared/api.js';
+import { OverdueCallbacks } from '../../callbacks/CallbackWorklist.js';
 import { ErrorText } from '../../components/ErrorText.js';
 import { useReviewStore } from '../stores/review.js';
 import { VolumeChart } from './VolumeChart.js';
@@ -28,7 +29,8 @@ function useSecondsSince(receivedAt: number): number {
 /**
  * The supervisor's live view: who is available, on a call, in after-call work or on break and
  * for how long; calls ringing and connected; mail waiting, offered, pending review, sending and
- * failed; today's volume by hour. Everything comes from the backend's pushed summary.
+ * failed; today's volume by hour. Everything comes from the backend's pushed summary, except
+ * the overdue callbacks of the tenant (the callback worklist's, refreshed on a timer).
  */
 export function LiveView() {
   const { t } = useTranslation();
@@ -92,6 +94,7 @@ export function LiveView() {
           <VolumeChart hours={summary.today.hours} date={summary.today.date} timeZone={summary.today.timeZone} />
         </>
       )}
+      <OverdueCallbacks />
     </section>
   );
 }
