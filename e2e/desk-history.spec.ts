@@ -95,6 +95,51 @@ test('a call that rings out is in the call history, with a badge and a notice', 
   await caller.close();
 });
 
+test('a callback flagged in a wrap-up shows in the callback list, due when the operator chose', async () => {
+  const [who] = stack.query<{ id: string; name: string; e164: string }>(
+    `select c.id, c.name, min(p.e164) as e164
+       from customers c
+       join tenants t on t.id = c.tenant_id and t.slug = 'demo'
+       join customer_phones p on p.customer_id = c.id and p.kind = 'landline' and p.e164 like '+81%'
+      where c.classification = 3 and (select count(*) from customer_phones q where q.e164 = p.e164) = 1
+      group by c.id order by c.code limit 1 offset 1`,
+  );
+  expect(who, 'the seed should hold a second class-3 customer with a landline').toBeTruthy();
+  const caller = await callers.open(nationalDigits(who!.e164));
+  await caller.call(`sip:${tenantSipUser('agent1', 'demo')!}@${DOMAIN}`);
+  const ringing = agent.getByTestId('call-card').and(agent.locator('[data-state="ringing"]'));
+  await expect(ringing.getByTestId('screen-pop')).toHaveAttribute('data-phase', 'found');
+  await ringing.getByRole('button', { name: 'Answer' }).click();
+  const card = agent.getByTestId('call-card');
+  await expect(card).toHaveAttribute('data-state', 'connected');
+  await card.getByRole('button', { name: 'Hang up' }).click();
+
+  const form = agent.getByTestId('wrap-up');
+  await expect(form).toBeVisible();
+  if (await form.getByLabel('Title of the new incident').isVisible()) await form.getByLabel('Title of the new incident').fill('Callback request');
+  await form.getByLabel('Summary').fill('Wants a call back about the statement');
+  await form.getByLabel('Callback needed').check();
+  await form.getByLabel('Call back', { exact: true }).selectOption({ label: 'In 30 minutes' });
+  const savedAt = Date.now();
+  await form.getByRole('button', { name: 'Save wrap-up' }).click();
+  await expect(form).toHaveCount(0);
+
+  await agent.getByTestId('area-history').click();
+  const task = agent.getByTestId('callback-worklist').getByTestId('callback-task').filter({ hasText: who!.name });
+  await expect(task).toBeVisible();
+  await expect(task).toHaveAttribute('data-overdue', 'false');
+  await expect(task.getByRole('button', { name: `Call ${who!.name}` })).toBeEnabled();
+  // The backend holds it as a task due half an hour after the wrap-up.
+  await expect
+    .poll(() => stack.query<{ due_at: string }>(`select due_at from callbacks where customer_id = ? and done_at is null`, who!.id)[0]?.due_at ?? null, {
+      timeout: 30_000,
+    })
+    .not.toBeNull();
+  const dueAt = Date.parse(stack.query<{ due_at: string }>(`select due_at from callbacks where customer_id = ? and done_at is null`, who!.id)[0]!.due_at);
+  expect(Math.abs(dueAt - (savedAt + 30 * 60_000))).toBeLessThan(60_000);
+  await caller.close();
+});
+
 test('a mail filed in the wrong incident is moved into the right one', async () => {
   const stamp = Date.now();
   const subject = `Statement question ${stamp}`;

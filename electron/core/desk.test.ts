@@ -175,4 +175,42 @@ describe('call history', () => {
     const row = await callsDb(backend.handle.db).selectFrom('callbacks').select('done_reason').where('id', '=', callback!.id).executeTakeFirst();
     expect(row).toEqual({ done_reason: 'marked' });
   });
+
+  it('puts a callback flagged offline on the worklist at once with its due time, then the backend keeps it', async () => {
+    const first = await serve();
+    const core = await signedIn(first.url);
+    const { yamada } = backend.demo.customers;
+    await goOffline(core, first.app);
+    const dueAt = new Date(Date.now() + 30 * 60_000).toISOString();
+    const now = new Date().toISOString();
+    await core.value('calls:wrapUp', {
+      callId: 'desk-worklist@test',
+      customerId: yamada.id,
+      incidentId: yamada.incidentIds[0]!,
+      newIncidentTitle: null,
+      direction: 'inbound',
+      summary: '夕方に折り返し',
+      body: '',
+      disposition: 'callback',
+      callbackNeeded: true,
+      callbackDueAt: dueAt,
+      remote: '+81312345678',
+      startedAt: now,
+      answeredAt: now,
+      endedAt: now,
+    });
+    const offline = await core.value('callbacks:list', undefined);
+    expect(offline.source).toBe('cache');
+    const task = offline.mine.find((c) => c.callId === 'desk-worklist@test');
+    expect(task).toMatchObject({ customerName: '山田 太郎', dueAt, overdue: false, pending: true });
+
+    await serve(first.port);
+    await core.waitForStatus((s) => s.phase === 'idle' && s.online && s.pendingOutbox === 0, 'pushed');
+    const online = await core.value('callbacks:list', undefined);
+    expect(online.source).toBe('online');
+    expect(online.mine.find((c) => c.id === task!.id)).toMatchObject({ dueAt, pending: false, flaggedByName: backend.demo.users.agent.displayName });
+
+    await core.value('callbacks:complete', { callbackId: task!.id });
+    expect((await core.value('callbacks:list', undefined)).mine.find((c) => c.id === task!.id)).toBeUndefined();
+  });
 });
