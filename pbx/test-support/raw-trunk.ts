@@ -13,6 +13,8 @@ export interface TrunkInviteOptions {
   /** Extra header lines, written as is. */
   headers?: string[];
   requestUri?: string;
+  /** The To header's value, written as is (default the extension's SIP URI). */
+  to?: string;
   /** The CSeq header's value, written as is (default `1 INVITE`). */
   cseq?: string;
 }
@@ -102,7 +104,7 @@ export class RawTrunk {
         via,
         'Max-Forwards: 70',
         from,
-        `To: <sip:${extension}@127.0.0.1>`,
+        `To: ${options.to ?? `<sip:${extension}@127.0.0.1>`}`,
         `Call-ID: ${callId}`,
         `CSeq: ${options.cseq ?? '1 INVITE'}`,
         `Contact: <sip:trunk@127.0.0.1:${this.port}>`,
@@ -118,7 +120,7 @@ export class RawTrunk {
       provisional,
       cancel: () =>
         this.send(
-          [`CANCEL ${requestUri} SIP/2.0`, via, 'Max-Forwards: 70', from, `To: <sip:${extension}@127.0.0.1>`, `Call-ID: ${callId}`, 'CSeq: 1 CANCEL', 'Content-Length: 0', '', ''].join(
+          [`CANCEL ${requestUri} SIP/2.0`, via, 'Max-Forwards: 70', from, `To: ${options.to ?? `<sip:${extension}@127.0.0.1>`}`, `Call-ID: ${callId}`, 'CSeq: 1 CANCEL', 'Content-Length: 0', '', ''].join(
             '\r\n',
           ),
         ),
