@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CallbackListView } from '../../../shared/ipc.js';
 import { App } from '../App.js';
 import { installPhoneEngine, usePhoneStore } from '../stores/phone.js';
+import { useSessionStore } from '../stores/session.js';
+import { AGENT_SESSION } from '../test/fixtures.js';
 import { installSignedInBridge, registerRendererCleanup } from '../test/harness.js';
 import { scriptedEngineFactory } from '../test/scripted-engine.js';
 
@@ -78,5 +80,20 @@ describe('callback worklist', () => {
     fireEvent.click(within(row).getByRole('button', { name: 'Mark done' }));
     await waitFor(() => expect(screen.queryByTestId('overdue-callbacks')).toBeNull());
     expect(bridge.callsTo('callbacks:complete')).toEqual([{ callbackId: teammates.id }]);
+  });
+
+  it("lists the tenant's overdue callbacks in the supervisor's live view", async () => {
+    const bridge = installSignedInBridge();
+    const session = { ...AGENT_SESSION, user: { ...AGENT_SESSION.user, id: 'user-super-1', displayName: '鈴木 監督', role: 'supervisor' as const } };
+    bridge.session = session;
+    useSessionStore.setState({ phase: 'signedIn', session });
+    const osakas = task('4', at(-45 * MINUTE), { flaggedBy: 'user-osaka', flaggedByName: '大阪 次郎', overdue: true });
+    bridge.desk.callbackList = { mine: [], teamOverdue: [osakas], source: 'online' };
+    render(<App />);
+    fireEvent.click(await screen.findByTestId('area-live'));
+    const live = await screen.findByTestId('live-view');
+    const overdue = await within(live).findByTestId('overdue-callbacks');
+    expect(within(overdue).getByRole('heading').textContent).toBe('Overdue callbacks (1)');
+    expect(within(overdue).getByTestId('callback-task').textContent).toContain('Asked by 大阪 次郎');
   });
 });
