@@ -6,6 +6,7 @@ import { RawTrunk } from '../pbx/test-support/raw-trunk.js';
 import { headerValue } from '../pbx/test-support/sip-message.js';
 import { startTestPbx, type TestPbx } from '../pbx/test-support/test-pbx.js';
 import { tenantSipUser } from '../shared/sip-identity.js';
+import { RING_BACKSTOP_MS } from '../renderer/src/phone/ring-backstop.js';
 import { launchWithMicrophone, makeToneWav, openAgentApp } from './support/phone.js';
 import { stopAll } from './support/processes.js';
 import { removeStackDir, startStack, type Stack } from './support/stack.js';
@@ -74,4 +75,15 @@ test('an INVITE the app cannot parse is answered 400 by the app at once, and not
   await expect(agent.getByTestId('call-card').and(agent.locator('[data-state="ringing"]'))).toContainText('Sato');
   next.cancel();
   expect((await next.final).status).toBe(487);
+});
+
+test('a call nobody cancels stops ringing after the phone\'s own backstop, answered 480, and is a missed call', async () => {
+  // The PBX's INVITE timer (90 s) is longer than the phone's backstop, so only the app can end it.
+  test.setTimeout(RING_BACKSTOP_MS + 60_000);
+  const call = trunk.invite(agentUser, { from: '"Forgotten" <sip:0399990001@127.0.0.1>', finalTimeoutMs: RING_BACKSTOP_MS + 20_000 });
+  await expect(agent.getByTestId('call-card').and(agent.locator('[data-state="ringing"]'))).toContainText('Forgotten');
+  const final = await call.final;
+  expect(final.status).toBe(480);
+  await expect(agent.getByTestId('call-card')).toHaveCount(0);
+  await expect(agent.getByTestId('missed-notice')).toContainText('03-9999-0001');
 });

@@ -15,6 +15,8 @@ export interface TrunkInviteOptions {
   requestUri?: string;
   /** The To header's value, written as is (default the extension's SIP URI). */
   to?: string;
+  /** How long to wait for the final response (default 10 s). */
+  finalTimeoutMs?: number;
   /** The CSeq header's value, written as is (default `1 INVITE`). */
   cseq?: string;
 }
@@ -87,7 +89,8 @@ export class RawTrunk {
     });
     this.calls.set(callId, { provisional, resolve, settled: false });
     const final = new Promise<SipMessage>((ok, fail) => {
-      const timer = setTimeout(() => fail(new Error(`no final response to the INVITE from ${options.from} within ${FINAL_TIMEOUT_MS} ms`)), FINAL_TIMEOUT_MS);
+      const timeoutMs = options.finalTimeoutMs ?? FINAL_TIMEOUT_MS;
+      const timer = setTimeout(() => fail(new Error(`no final response to the INVITE from ${options.from} within ${timeoutMs} ms`)), timeoutMs);
       void arrived.then((response) => {
         clearTimeout(timer);
         if (response.status >= 300) {

@@ -205,7 +205,15 @@ class SipEngine implements PhoneEngine {
         onDisconnect: (error?: Error) => {
           if (isCurrent()) this.#onDisconnect(error);
         },
-        onInvite: (invitation: Invitation) => this.#onInvite(invitation),
+        onInvite: (invitation: Invitation) => {
+          try {
+            this.#onInvite(invitation);
+          } catch (error) {
+            // Whatever went wrong here, the caller still gets an answer rather than a timeout.
+            console.warn('an incoming call could not be taken', error);
+            if (invitation.state === SessionState.Initial) invitation.reject({ statusCode: 500 }).catch(() => undefined);
+          }
+        },
       },
     });
     this.#screenIncoming(ua);
