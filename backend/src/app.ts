@@ -6,6 +6,7 @@ import { authenticationHook, registerLoginRoute, registerSessionRoutes } from '.
 import { LoginThrottle } from './auth/throttle.js';
 import type { BackendConfig } from './config.js';
 import type { BackendContext } from './context.js';
+import { registerBranchCallRoutes } from './branch-calls/routes.js';
 import { registerCallHistoryRoutes } from './calls/routes.js';
 import { registerCustomerRoutes } from './customers/routes.js';
 import type { DatabaseHandle } from './db/database.js';
@@ -127,6 +128,7 @@ export function buildApp({ db, config, passwords, logStream }: AppOptions): Fast
     registerMailRoutes(scope, ctx);
     registerTelephonyRoutes(scope, ctx);
     registerCallHistoryRoutes(scope, ctx);
+    registerBranchCallRoutes(scope, ctx);
   });
   return app;
 }
