@@ -59,8 +59,9 @@ export async function up(db: Kysely<unknown>, _dialect: SqlDialect): Promise<voi
     .execute();
 
   // "Since the last login": the user's login audit events, newest first.
-  await db.schema.createIndex('audit_events_user_action').on('audit_events').columns(['tenant_id', 'user_id', 'action', 'at']).execute();
-  // Calls of a customer (the rep's customers' calls) and calls by time.
-  await db.schema.createIndex('calls_tenant_customer').on('calls').columns(['tenant_id', 'customer_id', 'started_at']).execute();
-  await db.schema.createIndex('calls_tenant_started').on('calls').columns(['tenant_id', 'started_at']).execute();
+  await db.schema.createIndex('calls_for_you_audit_logins').on('audit_events').columns(['tenant_id', 'user_id', 'action', 'at']).execute();
+  // Calls of a customer (the rep's customers' calls); calls by time have calls_tenant_started (002).
+  await db.schema.createIndex('calls_for_you_by_customer').on('calls').columns(['tenant_id', 'customer_id', 'started_at']).execute();
+  // Every leg of a call, by its Call-ID.
+  await db.schema.createIndex('calls_for_you_by_call_id').on('calls').columns(['tenant_id', 'external_id']).execute();
 }
