@@ -1,3 +1,4 @@
+import { resetCallsForYouStore } from '../calls-for-you/store.js';
 import { resetCallHistoryStore } from '../history/store.js';
 import { resetAudioStore } from '../phone/audio-devices.js';
 import { resetHotkeyStore } from '../phone/hotkeys.js';
@@ -26,5 +27,6 @@ export function resetAllStores(): void {
   resetHotkeyStore();
   resetAudioStore();
   resetCallHistoryStore();
+  resetCallsForYouStore();
   resetOfflineStore();
 }

@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import {
+  CALLS_FOR_YOU_API,
+  CallbackTemplateResponse,
+  CallbackText,
+  CallsForYouResponse,
+  SeminarsResponse,
+  type CallHandlingAction,
+  type Seminar,
+} from '../../shared/calls-for-you.js';
+import type { CallsForYouIpcChannel, CallsForYouView, IpcHandlerTable } from '../../shared/ipc.js';
+import { mayHandleCallsForYou, mayListCallsForYou, type CallsForYouScope } from '../../shared/permissions.js';
+import { CodedError } from '../../shared/result.js';
+import type { TelephonyHost } from './telephony.js';
+
+/**
+ * "Calls for you" in the core: the list online from the backend, offline from the last copy
+ * of each scope (in the user's encrypted cache), with calls handled on this computer but not
+ * yet sent shown as handled and pending. Handling is an outbox entry, like a note.
+ */
+
+export const CALLS_FOR_YOU_META = {
+  list: (scope: CallsForYouScope) => `callsForYou.list.${scope}`,
+  seminars: 'callsForYou.seminars',
+} as const;
+
+const LIST_TIMEOUT_MS = 5_000;
+const REQUEST_TIMEOUT_MS = 10_000;
+
+function readJson<T>(raw: string | null, schema: z.ZodType<T>): T | null {
+  if (raw === null) return null;
+  try {
+    const parsed = schema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+function isOffline(error: unknown): boolean {
+  return error instanceof CodedError && error.code === 'offline';
+}
+
+export class CallsForYouSession {
+  readonly #host: TelephonyHost;
+
+  constructor(host: TelephonyHost) {
+    this.#host = host;
+  }
+
+  async list(scope: CallsForYouScope): Promise<CallsForYouView> {
+    const { client, store, engine, info } = this.#host;
+    if (!mayListCallsForYou(info.user, scope)) throw new CodedError('forbidden', `scope: you may not list "${scope}" calls`);
+    let server: CallsForYouResponse | null = null;
+    let source: 'online' | 'cache' = 'cache';
+    if (engine.status().online) {
+      try {
+        server = await client.request('GET', `${CALLS_FOR_YOU_API.list}?scope=${scope}`, CallsForYouResponse, { timeoutMs: LIST_TIMEOUT_MS });
+        store.setMeta(CALLS_FOR_YOU_META.list(scope), JSON.stringify(server));
+        source = 'online';
+      } catch (error) {
+        if (!isOffline(error)) throw error;
+      }
+    }
+    server ??= readJson(store.getMeta(CALLS_FOR_YOU_META.list(scope)), CallsForYouResponse) ?? {
+      scope,
+      since: new Date().toISOString(),
+      entries: [],
+      counts: { handled: 0, unhandled: 0 },
+    };
+    return this.#view(server, source);
+  }
+
+  #view(server: CallsForYouResponse, source: 'online' | 'cache'): CallsForYouView {
+    const { store, info } = this.#host;
+    const pending = new Map(
+      store.pendingOutbox(10_000).flatMap((row) => (row.entry.type === 'handle_call' ? [[row.entry.callKey, row.entry] as const] : [])),
+    );
+    const entries = server.entries.map((entry) => {
+      const queued = pending.get(entry.key);
+      if (entry.handled !== null || !queued) return { ...entry, pending: false };
+      return {
+        ...entry,
+        handled: { at: queued.createdAt, by: { id: info.user.id, name: info.user.displayName }, kind: queued.action.kind, contactId: null },
+        pending: true,
+      };
+    });
+    const unhandled = entries.filter((entry) => entry.handled === null).length;
+    return { ...server, entries, counts: { handled: entries.length - unhandled, unhandled }, source };
+  }
+
+  handle(input: { callKey: string; customerId: string; incidentId: string | null; action: CallHandlingAction }): null {
+    const { store, engine, info } = this.#host;
+    if (!mayHandleCallsForYou(info.user)) throw new CodedError('forbidden', 'you may view calls for you but not mark them handled');
+    store.addPendingChange({ type: 'handle_call', clientId: randomUUID(), ...input, createdAt: new Date().toISOString() }, {});
+    engine.outboxChanged();
+    return null;
+  }
+
+  callbackText(callKey: string): Promise<CallbackText> {
+    return this.#host.client.request('GET', CALLS_FOR_YOU_API.callbackText.replace(':key', encodeURIComponent(callKey)), CallbackText, {
+      timeoutMs: REQUEST_TIMEOUT_MS,
+    });
+  }
+
+  template(): Promise<CallbackTemplateResponse> {
+    return this.#host.client.request('GET', CALLS_FOR_YOU_API.template, CallbackTemplateResponse, { timeoutMs: REQUEST_TIMEOUT_MS });
+  }
+
+  saveTemplate(input: { subject: string; body: string }): Promise<CallbackTemplateResponse> {
+    return this.#host.client.request('PUT', CALLS_FOR_YOU_API.template, CallbackTemplateResponse, { body: input, timeoutMs: REQUEST_TIMEOUT_MS });
+  }
+
+  async seminars(): Promise<Seminar[]> {
+    const { client, store } = this.#host;
+    try {
+      const response = await client.request('GET', CALLS_FOR_YOU_API.seminars, SeminarsResponse, { timeoutMs: REQUEST_TIMEOUT_MS });
+      store.setMeta(CALLS_FOR_YOU_META.seminars, JSON.stringify(response));
+      return response.seminars;
+    } catch (error) {
+      if (!isOffline(error)) throw error;
+      return readJson(store.getMeta(CALLS_FOR_YOU_META.seminars), SeminarsResponse)?.seminars ?? [];
+    }
+  }
+}
+
+/** The "calls for you" channels of the core's handler table; `session` throws when nobody is logged in. */
+export function callsForYouHandlers(session: () => CallsForYouSession): Pick<IpcHandlerTable, CallsForYouIpcChannel> {
+  return {
+    'callsForYou:list': (payload) => session().list(payload.scope),
+    'callsForYou:handle': async (payload) => session().handle(payload),
+    'callsForYou:callbackText': (payload) => session().callbackText(payload.callKey),
+    'callsForYou:template': () => session().template(),
+    'callsForYou:saveTemplate': (payload) => session().saveTemplate(payload),
+    'callsForYou:seminars': () => session().seminars(),
+  };
+}
