@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { API } from '../../shared/api.js';
 import { buildApp } from '../../backend/src/app.js';
 import { branchCallsDb } from '../../backend/src/branch-calls/schema.js';
 import { DEMO_PASSWORD } from '../../backend/src/testing/fixtures.js';
@@ -16,16 +17,16 @@ let backend: TestBackend;
 const cores: TestCore[] = [];
 const apps: FastifyInstance[] = [];
 
-beforeAll(async () => {
-  backend = await startTestBackend('sqlite');
+/** A missed call of 山田 to the demo agent, as the PBX would have reported it. */
+async function missedCall(callId: string): Promise<void> {
   const now = new Date().toISOString();
   const { agent } = backend.demo.users;
   await branchCallsDb(backend.handle.db)
     .insertInto('calls')
     .values({
-      id: 'leg-1',
+      id: `leg-${callId}`,
       tenant_id: backend.demo.tenant.id,
-      external_id: 'core-call-1',
+      external_id: callId,
       status: 'ended',
       direction: 'inbound',
       agent_id: agent.id,
@@ -39,6 +40,11 @@ beforeAll(async () => {
       call_log_contact_id: null,
     })
     .execute();
+}
+
+beforeAll(async () => {
+  backend = await startTestBackend('sqlite');
+  await missedCall('core-call-1');
 });
 afterEach(async () => {
   for (const core of cores.splice(0)) await core.dispose();
@@ -101,5 +107,28 @@ describe('calls for you in the core', () => {
     expect(after.entries[0]).toMatchObject({ pending: false, handled: { kind: 'contact' } });
     const rows = await branchCallsDb(backend.handle.db).selectFrom('call_handling').selectAll().execute();
     expect(rows.map((row) => [row.call_key, row.kind])).toEqual([['core-call-1', 'contact']]);
+  });
+
+  it("drops a copied call from the cache when the user's rights no longer reach its customer", async () => {
+    await missedCall('core-call-2');
+    const first = await serve();
+    const core = startTestCore({ backendUrl: first.url });
+    cores.push(core);
+    await core.value('session:login', { tenant: 'demo', login: 'agent', password: DEMO_PASSWORD });
+    await core.waitForStatus((s) => s.phase === 'idle' && s.online, 'idle after the first sync');
+    expect((await core.value('callsForYou:list', { scope: 'mine' })).entries).toHaveLength(1);
+
+    // Moved to the osaka branch: 山田 (no branch) is out of reach, in the cache and in the copy.
+    const admin = await backend.login('admin');
+    const moved = await backend.send('PATCH', API.userRights.replace(':id', backend.demo.users.agent.id), { branch: 'osaka' }, admin);
+    expect(moved.statusCode, moved.body).toBe(200);
+    await core.value('sync:now', undefined);
+    await core.waitForStatus((s) => s.phase === 'idle' && s.online, 'synced with the new rights');
+    await first.app.close();
+    await core.value('sync:now', undefined);
+    await core.waitForStatus((s) => !s.online, 'offline');
+    const offline = await core.value('callsForYou:list', { scope: 'mine' });
+    expect(offline).toMatchObject({ source: 'cache', entries: [], counts: { handled: 0, unhandled: 0 } });
+    await backend.send('PATCH', API.userRights.replace(':id', backend.demo.users.agent.id), { branch: null }, admin);
   });
 });

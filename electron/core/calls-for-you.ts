@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
   CALLS_FOR_YOU_API,
+  CALLS_FOR_YOU_SCOPES,
   CallbackTemplateResponse,
   CallbackText,
   CallsForYouResponse,
@@ -9,15 +10,28 @@ import {
   type CallHandlingAction,
   type Seminar,
 } from '../../shared/calls-for-you.js';
+import { User, type UserRights } from '../../shared/domain.js';
 import type { CallsForYouIpcChannel, CallsForYouView, IpcHandlerTable } from '../../shared/ipc.js';
-import { mayHandleCallsForYou, mayListCallsForYou, type CallsForYouScope } from '../../shared/permissions.js';
+import {
+  mayCreateCustomer,
+  mayHandleCallsForYou,
+  mayListCallsForYou,
+  maySeeCallFrom,
+  type CallsForYouScope,
+} from '../../shared/permissions.js';
 import { CodedError } from '../../shared/result.js';
+import { META as SYNC_META } from './sync/snapshot.js';
 import type { TelephonyHost } from './telephony.js';
 
 /**
  * "Calls for you" in the core: the list online from the backend, offline from the last copy
  * of each scope (in the user's encrypted cache), with calls handled on this computer but not
  * yet sent shown as handled and pending. Handling is an outbox entry, like a note.
+ *
+ * Important: the copies follow the cache's rule that it never holds what its user may no
+ * longer read. After every sync pass (which purges customers when rights shrink or a
+ * customer's classification rises) each copy keeps only the calls of customers still in the
+ * cache and readable under the current rights, and a scope the user lost goes entirely.
  */
 
 export const CALLS_FOR_YOU_META = {
@@ -45,8 +59,45 @@ function isOffline(error: unknown): boolean {
 export class CallsForYouSession {
   readonly #host: TelephonyHost;
 
+  readonly #unsubscribe: () => void;
+
   constructor(host: TelephonyHost) {
     this.#host = host;
+    this.#unsubscribe = host.engine.onStatus((status) => {
+      if (status.phase === 'idle') this.#pruneCopies();
+    });
+  }
+
+  stop(): void {
+    this.#unsubscribe();
+  }
+
+  /** The rights the cache was last synced with (they may have changed since login). */
+  #rights(): UserRights {
+    const saved = this.#host.store.getMeta(SYNC_META.rights);
+    return (saved === null ? null : readJson(saved, User)) ?? this.#host.info.user;
+  }
+
+  #pruneCopies(): void {
+    const { store } = this.#host;
+    const rights = this.#rights();
+    for (const scope of CALLS_FOR_YOU_SCOPES) {
+      const key = CALLS_FOR_YOU_META.list(scope);
+      const copy = readJson(store.getMeta(key), CallsForYouResponse);
+      if (copy === null) continue;
+      if (!mayListCallsForYou(rights, scope)) {
+        store.deleteMeta(key);
+        continue;
+      }
+      const entries = copy.entries.filter((entry) => {
+        if (entry.customer === null) return mayCreateCustomer(rights);
+        const cached = store.getDetail(entry.customer.id);
+        return cached !== null && maySeeCallFrom(rights, cached.customer);
+      });
+      if (entries.length === copy.entries.length) continue;
+      const unhandled = entries.filter((entry) => entry.handled === null).length;
+      store.setMeta(key, JSON.stringify({ ...copy, entries, counts: { handled: entries.length - unhandled, unhandled } }));
+    }
   }
 
   async list(scope: CallsForYouScope): Promise<CallsForYouView> {
@@ -63,6 +114,7 @@ export class CallsForYouSession {
         if (!isOffline(error)) throw error;
       }
     }
+    if (server === null) this.#pruneCopies();
     server ??= readJson(store.getMeta(CALLS_FOR_YOU_META.list(scope)), CallsForYouResponse) ?? {
       scope,
       since: new Date().toISOString(),
