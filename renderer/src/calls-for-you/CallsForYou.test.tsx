@@ -133,6 +133,27 @@ describe('calls for you', () => {
   });
 });
 
+describe('the callback text template', () => {
+  it('is edited by admins only', async () => {
+    const bridge = signIn({ role: 'admin' });
+    const area = await openCallsForYou();
+    const editor = within(area).getByTestId('cfy-template-editor');
+    fireEvent.click(within(editor).getByText('Callback text template'));
+    const text = await within(editor).findByLabelText('Text');
+    expect((text as HTMLTextAreaElement).value).toBe('本文');
+    fireEvent.change(text, { target: { value: '{{customerName}} 様' } });
+    fireEvent.click(within(editor).getByRole('button', { name: 'Save template' }));
+    await within(editor).findByText('Saved');
+    expect(bridge.callsForYou.template.body).toBe('{{customerName}} 様');
+  });
+
+  it('is not offered to a rep', async () => {
+    signIn();
+    const area = await openCallsForYou();
+    expect(within(area).queryByTestId('cfy-template-editor')).toBeNull();
+  });
+});
+
 describe('the daily reminder of unhandled calls', () => {
   afterEach(() => vi.useRealTimers());
 

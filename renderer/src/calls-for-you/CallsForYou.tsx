@@ -2,7 +2,7 @@ import { useEffect, useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { CALLS_FOR_YOU_SCOPES, type CallbackText, type CallHandlingAction, type CallHandlingKind } from '../../../shared/calls-for-you.js';
 import type { CallsForYouView } from '../../../shared/ipc.js';
-import { mayHandleCallsForYou, mayListCallsForYou } from '../../../shared/permissions.js';
+import { mayEditCallbackTemplate, mayHandleCallsForYou, mayListCallsForYou } from '../../../shared/permissions.js';
 import { assertNever, type AppError } from '../../../shared/result.js';
 import { ErrorText } from '../components/ErrorText.js';
 import { CreateCustomerForm } from '../components/phone/CreateCustomerForm.js';
@@ -11,6 +11,7 @@ import { useScreenPopStore } from '../stores/screen-pop.js';
 import { useSessionStore } from '../stores/session.js';
 import { reminderTime, setReminderTime } from './reminder.js';
 import { useCallsForYouStore } from './store.js';
+import { TemplateEditor } from './TemplateEditor.js';
 
 type Entry = CallsForYouView['entries'][number];
 
@@ -60,6 +61,7 @@ export function CallsForYou() {
         )}
         <ReminderTime />
       </div>
+      {mayEditCallbackTemplate(user) && <TemplateEditor />}
       {view?.source === 'cache' && <p className="notice">{t('callsForYou.fromCache')}</p>}
       {error && (
         <p className="error" role="alert">
