@@ -173,6 +173,22 @@ describe.each(DIALECTS)('calls for you on %s', (dialect) => {
     expect(bad.body).toContain('time');
   });
 
+  it('applies one of two handlings of one call racing in from two users', async () => {
+    await pbxCall('call-race', '03-1111-0001', '3001');
+    const results = await Promise.all([
+      handle('repA', 'call-race', shibuya.id, { kind: 'contact', summary: 'A', body: '' }),
+      handle('wide', 'call-race', shibuya.id, { kind: 'contact', summary: 'B', body: '' }),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual(['applied', 'rejected']);
+    const contacts = await branchCallsDb(t.backend.handle.db)
+      .selectFrom('contacts')
+      .select('id')
+      .where('customer_id', '=', shibuya.id)
+      .where('summary', 'in', ['A', 'B'])
+      .execute();
+    expect(contacts).toHaveLength(1);
+  });
+
   it('lets a user who may handle unregistered callers handle one with the customer made from it', async () => {
     const created = await createCustomerRecord(t.backend.handle, t.backend.demo.tenant.id, { code: 'FY-NEW', name: '新規 四郎', branch: '渋谷支店', classification: 3, phones: [{ e164: '+81399990000', kind: 'landline' }] });
     expect((await handle('repA', 'call-4', created.id, { kind: 'contact', summary: 'x', body: '' })).status).toBe('rejected');
