@@ -134,6 +134,17 @@ test("missed calls to the rep's phone are in their list after login, and a conta
   expect(stack.query(`select 1 from audit_events where action = 'call_handled'`)).toHaveLength(1);
 });
 
+test('a call missed while the rep is signed in appears without a reload', async () => {
+  const list = rep.getByTestId('calls-for-you');
+  const unhandledBefore = Number(await list.getByTestId('cfy-counts').getAttribute('data-unhandled'));
+  await reportCall('e2e-cfy-live@pbx', nationalDigits(customer.e164), 'ringing');
+  await reportCall('e2e-cfy-live@pbx', nationalDigits(customer.e164), 'missed');
+  const entry = list.locator('[data-testid="cfy-entry"][data-key="e2e-cfy-live@pbx"]');
+  await expect(entry).toHaveAttribute('data-handled', 'false', { timeout: 30_000 });
+  await expect(list.getByTestId('cfy-counts')).toHaveAttribute('data-unhandled', String(unhandledBefore + 1));
+  await expect(rep.getByTestId('cfy-badge')).toHaveAttribute('data-count', String(unhandledBefore + 1));
+});
+
 test('a view-only user of the branch sees the calls and cannot mark one handled', async () => {
   await viewer.getByTestId('area-callsForYou').click();
   const list = viewer.getByTestId('calls-for-you');
