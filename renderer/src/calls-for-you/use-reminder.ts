@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { i18n } from '../i18n/index.js';
 import { useWorkAreaStore } from '../mail/stores/work-area.js';
+import { askNotificationPermission } from '../phone/notifications.js';
 import { notifyUnhandledCalls, startReminder } from './reminder.js';
 import { useCallsForYouStore } from './store.js';
 
@@ -10,6 +11,8 @@ import { useCallsForYouStore } from './store.js';
  */
 export function useCallsForYouReminder(): void {
   useEffect(() => {
+    // A rep without a phone in the app never starts it, where the permission is otherwise asked.
+    askNotificationPermission();
     const reminder = startReminder({
       unhandled: () => useCallsForYouStore.getState().view?.counts.unhandled ?? null,
       notify: (count) =>
