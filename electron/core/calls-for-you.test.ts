@@ -80,6 +80,9 @@ describe('calls for you in the core', () => {
     await core.waitForStatus((s) => !s.online, 'offline');
     const offline = await core.value('callsForYou:list', { scope: 'mine' });
     expect(offline).toMatchObject({ source: 'cache', counts: { unhandled: 1 } });
+    // Never opened online in this session, copied at sign-in all the same.
+    const branch = await core.value('callsForYou:list', { scope: 'branch' });
+    expect(branch).toMatchObject({ source: 'cache', counts: { unhandled: 1 } });
 
     const bad = await core.call('callsForYou:handle', {
       callKey: 'core-call-1',

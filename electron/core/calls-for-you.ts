@@ -21,6 +21,7 @@ import {
 } from '../../shared/permissions.js';
 import { CodedError } from '../../shared/result.js';
 import { META as SYNC_META } from './sync/snapshot.js';
+import type { Logger } from './logger.js';
 import type { TelephonyHost } from './telephony.js';
 
 /**
@@ -59,13 +60,33 @@ function isOffline(error: unknown): boolean {
 export class CallsForYouSession {
   readonly #host: TelephonyHost;
 
+  readonly #logger: Logger;
   readonly #unsubscribe: () => void;
+  /** The sign-in's copy of every scope, while it runs (a list waits for it: one request at a time). */
+  #prefetching: Promise<void> | null = null;
 
-  constructor(host: TelephonyHost) {
+  constructor(host: TelephonyHost, logger: Logger) {
     this.#host = host;
+    this.#logger = logger;
     this.#unsubscribe = host.engine.onStatus((status) => {
-      if (status.phase === 'idle') this.#pruneCopies();
+      if (status.phase !== 'idle') return;
+      this.#pruneCopies();
+      if (status.online && this.#prefetching === null) this.#prefetching = this.#prefetch();
     });
+  }
+
+  /** Once per sign-in, every scope the user may list, so each works offline from the start. */
+  async #prefetch(): Promise<void> {
+    for (const scope of CALLS_FOR_YOU_SCOPES) {
+      if (!mayListCallsForYou(this.#rights(), scope)) continue;
+      try {
+        const copy = await this.#host.client.request('GET', `${CALLS_FOR_YOU_API.list}?scope=${scope}`, CallsForYouResponse, { timeoutMs: LIST_TIMEOUT_MS });
+        this.#host.store.setMeta(CALLS_FOR_YOU_META.list(scope), JSON.stringify(copy));
+      } catch (error) {
+        this.#logger.warn('could not copy calls for you for offline use', { scope, code: error instanceof CodedError ? error.code : 'internal' });
+        return;
+      }
+    }
   }
 
   stop(): void {
@@ -101,6 +122,7 @@ export class CallsForYouSession {
   }
 
   async list(scope: CallsForYouScope): Promise<CallsForYouView> {
+    await this.#prefetching;
     const { client, store, engine, info } = this.#host;
     if (!mayListCallsForYou(info.user, scope)) throw new CodedError('forbidden', `scope: you may not list "${scope}" calls`);
     let server: CallsForYouResponse | null = null;

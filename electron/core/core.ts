@@ -296,7 +296,7 @@ class DesktopCore {
       const telephony = new TelephonySession(host, logger, this.#o.telephonyTuning);
       const agentStatus = new AgentStatusChannel({ client, store, engine, logger, emit: (event, payload) => this.#emit(event, payload) });
       const desk = new DeskSession(host, logger);
-      const callsForYou = new CallsForYouSession(host);
+      const callsForYou = new CallsForYouSession(host, logger);
       const session: ActiveSession = { cacheFile, info, client, userDir, db, store, engine, region, telephony, agentStatus, desk, callsForYou };
       engine.onStatus((status) => this.#emit('sync:status', status));
       engine.onDelivery((delivery) => this.#emit('outbox:delivered', delivery));
