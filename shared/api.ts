@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HandleCallFields } from './calls-for-you.js';
 import {
   CallMeta,
   Classification,
@@ -188,6 +189,13 @@ export const OutboxEntry = z.discriminatedUnion('type', [
     callbackId: Id,
     createdAt: IsoTime,
   }),
+  /** A call in "calls for you" handled: a contact, a visit or a seminar booking (shared/calls-for-you.ts). */
+  z.object({
+    type: z.literal('handle_call'),
+    clientId: z.uuid(),
+    ...HandleCallFields,
+    createdAt: IsoTime,
+  }),
 ]);
 export type OutboxEntry = z.infer<typeof OutboxEntry>;
 export const OUTBOX_ENTRY_TYPES = OutboxEntry.options.map((option) => option.shape.type.value) as [OutboxEntry['type'], ...OutboxEntry['type'][]];
@@ -233,8 +241,13 @@ export const RightsUpdate = z
     customerLimitAuthority: z.union([z.literal(1), z.literal(2), z.literal(3)]).optional(),
     branch: z.string().max(100).nullable().optional(),
     mayHandleUnregisteredCallers: z.boolean().optional(),
+    callsViewOnly: z.boolean().optional(),
+    callsAllBranches: z.boolean().optional(),
   })
-  .refine((v) => Object.keys(v).length > 0, 'at least one of customerLimitAuthority, branch, mayHandleUnregisteredCallers');
+  .refine(
+    (v) => Object.keys(v).length > 0,
+    'at least one of customerLimitAuthority, branch, mayHandleUnregisteredCallers, callsViewOnly, callsAllBranches',
+  );
 
 /** Server-sent event names on GET /api/events. `changed` carries `{ seq }`. */
 export const SSE_EVENTS = ['changed', 'ping'] as const;

@@ -47,6 +47,13 @@ export const UserRights = z.object({
   /** The most confidential classification this user may read: 1 reads everything, 3 only class 3. */
   customerLimitAuthority: Classification,
   mayHandleUnregisteredCallers: z.boolean(),
+  /**
+   * "Calls for you" (migration 011): sees the list of calls but may not mark one handled.
+   * Absent means false (rights objects made before the right existed).
+   */
+  callsViewOnly: z.boolean().optional(),
+  /** "Calls for you" of every branch, not only the user's own. Absent means false. */
+  callsAllBranches: z.boolean().optional(),
 });
 export type UserRights = z.infer<typeof UserRights>;
 
@@ -159,6 +166,9 @@ export const AUDIT_ACTIONS = [
   'contact_moved',
   'callback_flagged',
   'callback_done',
+  // Calls for you (backend/src/branch-calls): a call marked handled, the callback text template edited.
+  'call_handled',
+  'callback_template_changed',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;

@@ -1,5 +1,16 @@
 import { z } from 'zod';
 import {
+  CallbackTemplateInput,
+  CallbackTemplateResponse,
+  CallbackText,
+  CallForYou,
+  CallKey,
+  CallsForYouResponse,
+  CallsForYouScope,
+  HandleCallFields,
+  Seminar,
+} from './calls-for-you.js';
+import {
   AgentStatus,
   Assignee,
   Callback,
@@ -193,6 +204,13 @@ export type CallWrapUpInput = z.infer<typeof CallWrapUpInput>;
  * they placed); offline the last copy the backend gave, with the calls since then that this
  * computer saw. `missedUnseen` counts missed calls since the history was last opened (the badge).
  */
+/** What the list shows: the backend's answer (or its last copy) with handling still in the outbox. */
+export const CallsForYouView = CallsForYouResponse.extend({
+  entries: z.array(CallForYou.extend({ pending: z.boolean() })),
+  source: z.enum(['online', 'cache']),
+});
+export type CallsForYouView = z.infer<typeof CallsForYouView>;
+
 export const CallHistoryView = z.object({
   calls: z.array(
     CallHistoryEntry.extend({
@@ -456,6 +474,17 @@ export const IPC_CHANNELS = {
   'callbacks:list': { request: NoPayload, result: CallbackListView },
   /** Marks a callback done by hand, through the outbox. */
   'callbacks:complete': { request: z.object({ callbackId: Id }), result: z.null() },
+  /** "Calls for you": online from the backend, offline from the last copy; handled-but-unsent entries shown as pending. */
+  'callsForYou:list': { request: z.object({ scope: CallsForYouScope }), result: CallsForYouView },
+  /** Marks a call handled through the outbox (works offline; the backend applies it once). */
+  'callsForYou:handle': { request: z.object(HandleCallFields), result: z.null() },
+  /** The tenant's template filled in for one call (online). */
+  'callsForYou:callbackText': { request: z.object({ callKey: CallKey }), result: CallbackText },
+  'callsForYou:template': { request: NoPayload, result: CallbackTemplateResponse },
+  /** Admins only (the backend enforces it). */
+  'callsForYou:saveTemplate': { request: CallbackTemplateInput, result: CallbackTemplateResponse },
+  /** Coming seminars with seats left (online; the last answer offline). */
+  'callsForYou:seminars': { request: NoPayload, result: z.array(Seminar) },
   'notes:add': {
     request: z.object({ incidentId: Id, body: z.string().trim().min(1, 'must not be empty').max(20_000) }),
     result: CachedContact,
@@ -490,6 +519,9 @@ export type DeskIpcChannel = Extract<
   | 'callbacks:list'
   | 'callbacks:complete'
 >;
+/** The "calls for you" channels: served by electron/core/calls-for-you.ts. */
+export type CallsForYouIpcChannel = Extract<IpcChannel, `callsForYou:${string}`>;
+
 export type IpcRequest<C extends IpcChannel> = z.input<(typeof IPC_CHANNELS)[C]['request']>;
 export type IpcResult<C extends IpcChannel> = z.infer<(typeof IPC_CHANNELS)[C]['result']>;
 

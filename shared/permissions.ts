@@ -90,3 +90,46 @@ export function mayAssignIncident(
 export function seesEveryCustomer(user: UserRights): boolean {
   return user.role === 'admin' || (user.branch === null && user.customerLimitAuthority === 1);
 }
+
+/** Which "calls for you" a user asks for: their own, their branch's, every branch's, or unknown callers'. */
+export type CallsForYouScope = 'mine' | 'branch' | 'all' | 'unregistered';
+
+/**
+ * Whether a user may list calls in this scope. Everybody has "mine"; "branch" needs a branch (or
+ * a whole-tenant user, for whom it means the same as "mine" plus their assigned customers');
+ * "all" needs the all-branches right (admins have it); "unregistered" needs the right to handle
+ * unregistered callers, since the only thing to do with such an entry is to create the customer.
+ */
+export function mayListCallsForYou(user: UserRights, scope: CallsForYouScope): boolean {
+  switch (scope) {
+    case 'mine':
+    case 'branch':
+      return true;
+    case 'all':
+      return user.role === 'admin' || user.callsAllBranches === true;
+    case 'unregistered':
+      return mayCreateCustomer(user);
+  }
+}
+
+/**
+ * Whether a call from this customer may appear in the user's "calls for you". Classification
+ * always applies (a rep never sees a call from a customer above their authority); the branch
+ * applies unless the user may see every branch's calls.
+ */
+export function maySeeCallFrom(user: UserRights, customer: Pick<Customer, 'classification' | 'branch'>): boolean {
+  if (user.role === 'admin') return true;
+  if (customer.classification < user.customerLimitAuthority) return false;
+  if (user.callsAllBranches === true) return true;
+  return maySeeCustomer(user, customer);
+}
+
+/** The "view, not respond" right: such a user sees the list but never marks a call handled. */
+export function mayHandleCallsForYou(user: UserRights): boolean {
+  return user.callsViewOnly !== true;
+}
+
+/** Admins edit the tenant's callback text template; everybody renders it. */
+export function mayEditCallbackTemplate(user: UserRights): boolean {
+  return user.role === 'admin';
+}

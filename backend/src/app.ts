@@ -6,6 +6,7 @@ import { authenticationHook, registerLoginRoute, registerSessionRoutes } from '.
 import { LoginThrottle } from './auth/throttle.js';
 import type { BackendConfig } from './config.js';
 import type { BackendContext } from './context.js';
+import { registerBranchCallRoutes } from './branch-calls/routes.js';
 import { registerCallHistoryRoutes } from './calls/routes.js';
 import { registerCallbackWorklistRoutes } from './calls/worklist.js';
 import { registerCustomerRoutes } from './customers/routes.js';
@@ -129,6 +130,7 @@ export function buildApp({ db, config, passwords, logStream }: AppOptions): Fast
     registerTelephonyRoutes(scope, ctx);
     registerCallHistoryRoutes(scope, ctx);
     registerCallbackWorklistRoutes(scope, ctx);
+    registerBranchCallRoutes(scope, ctx);
   });
   return app;
 }

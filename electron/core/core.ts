@@ -24,6 +24,7 @@ import { CacheStore, DEFAULT_SEARCH_LIMIT } from './cache/cache-store.js';
 import { ensurePrivateFolders } from './cache/encrypted-database.js';
 import { openCache, type CacheDb } from './cache/open-cache.js';
 import { CACHE_FILE, unlockUserCache, wipeUserCache } from './cache/user-cache.js';
+import { CallsForYouSession, callsForYouHandlers } from './calls-for-you.js';
 import { DeskSession, deskHandlers } from './desk.js';
 import { createIpcDispatcher, type IpcDispatcher } from './handlers.js';
 import { MailChannel, type MailTuning } from './mail.js';
@@ -91,6 +92,7 @@ interface ActiveSession {
   telephony: TelephonySession;
   agentStatus: AgentStatusChannel;
   desk: DeskSession;
+  callsForYou: CallsForYouSession;
 }
 
 /** Who was logged in, so that a restart without the backend can still open that user's cache. */
@@ -174,6 +176,7 @@ class DesktopCore {
       'agent:status': async () => this.#requireSession().agentStatus.state(),
       ...telephonyHandlers(() => this.#requireSession().telephony),
       ...deskHandlers(() => this.#requireSession().desk),
+      ...callsForYouHandlers(() => this.#requireSession().callsForYou),
       // The call history keeps what this computer saw, for when the backend cannot be reached.
       'calls:event': async (payload) => {
         const session = this.#requireSession();
@@ -293,7 +296,8 @@ class DesktopCore {
       const telephony = new TelephonySession(host, logger, this.#o.telephonyTuning);
       const agentStatus = new AgentStatusChannel({ client, store, engine, logger, emit: (event, payload) => this.#emit(event, payload) });
       const desk = new DeskSession(host, logger);
-      const session: ActiveSession = { cacheFile, info, client, userDir, db, store, engine, region, telephony, agentStatus, desk };
+      const callsForYou = new CallsForYouSession(host, logger);
+      const session: ActiveSession = { cacheFile, info, client, userDir, db, store, engine, region, telephony, agentStatus, desk, callsForYou };
       engine.onStatus((status) => this.#emit('sync:status', status));
       engine.onDelivery((delivery) => this.#emit('outbox:delivered', delivery));
       this.#mail.open({ user: who.user, client, userDir, cacheKey, online });
@@ -331,6 +335,7 @@ class DesktopCore {
     if (!session) return;
     this.#session = null;
     session.desk.stop();
+    session.callsForYou.stop();
     await session.telephony.stop({ signingOut: revoke });
     await session.agentStatus.stop({ signingOut: revoke });
     await this.#mail.close({ signOut: revoke });

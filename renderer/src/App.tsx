@@ -53,6 +53,9 @@ import { Login } from './components/Login.js';
 import { SearchPanel } from './components/SearchPanel.js';
 import { TopBar } from './components/TopBar.js';
 import { connectCoreEvents } from './events.js';
+import { CallsForYou } from './calls-for-you/CallsForYou.js';
+import { useCallsForYouReminder } from './calls-for-you/use-reminder.js';
+import { useCallsForYouStore } from './calls-for-you/store.js';
 import { CallHistory, MissedCallNotice } from './history/CallHistory.js';
 import { useCallHistoryStore } from './history/store.js';
 import { MailWorkArea } from './mail/components/MailWorkArea.js';
@@ -92,7 +95,9 @@ function Workspace() {
   useEffect(() => {
     void useSyncStore.getState().load();
     void useCallHistoryStore.getState().load();
+    void useCallsForYouStore.getState().load();
   }, []);
+  useCallsForYouReminder();
   return (
     <div className="workspace-shell">
       <a className="skip-link" href="#customer-main">
@@ -113,6 +118,11 @@ function Workspace() {
               <CustomerPanel />
             </main>
           </div>
+          {area === 'callsForYou' && (
+            <main className="history-pane" id="calls-for-you-main" tabIndex={-1}>
+              <CallsForYou />
+            </main>
+          )}
           {area === 'history' && (
             <main className="history-pane" id="history-main" tabIndex={-1}>
               <CallHistory />

@@ -9,6 +9,7 @@ import { useRefusedCallsStore } from './phone/refused-calls.js';
 import { usePhoneStore } from './stores/phone.js';
 import { useSessionStore } from './stores/session.js';
 import { bringsNewData, useSyncStore } from './stores/sync.js';
+import { useCallsForYouStore } from './calls-for-you/store.js';
 
 /**
  * Wires the core's pushes into the stores. Returns the unsubscribe for React's effect cleanup.
@@ -17,7 +18,10 @@ export function connectCoreEvents(bridge: TsunaguBridge): () => void {
   const offStatus = bridge.on('sync:status', (status) => {
     const previous = useSyncStore.getState().status;
     useSyncStore.getState().apply(status);
-    if (bringsNewData(previous, status)) void useCustomerStore.getState().refresh();
+    if (bringsNewData(previous, status)) {
+      void useCustomerStore.getState().refresh();
+      void useCallsForYouStore.getState().load();
+    }
   });
   const offDelivered = bridge.on('outbox:delivered', (delivery) => {
     useDeliveryStore.getState().record(delivery);

@@ -45,6 +45,10 @@ export interface UsersTable {
   may_handle_unregistered: number;
   /** Unique across every tenant, case-insensitively (shared/sip-identity.ts); null: no phone. */
   sip_user: string | null;
+  /** Calls for you, migration 011: 1 sees the list but may not mark calls handled. */
+  calls_view_only: ColumnType<number, number | undefined, number>;
+  /** Calls for you, migration 011: 1 lists every branch's calls. */
+  calls_all_branches: ColumnType<number, number | undefined, number>;
   disabled: number;
   created_at: string;
   updated_at: string;

@@ -8,6 +8,7 @@ import type { Argon2Config } from '../config.js';
 import type { DatabaseHandle } from '../db/database.js';
 import { CustomerGenerator, type SeedUser } from './generator.js';
 import { Prng } from './prng.js';
+import { seedCallsForYou } from '../branch-calls/fixtures.js';
 import { seedMailFixtures } from '../mail/fixtures.js';
 
 export interface SeedTenant {
@@ -24,6 +25,8 @@ export interface SeedUserAccount {
   branch: string | null;
   customerLimitAuthority: 1 | 2 | 3;
   mayHandleUnregisteredCallers: boolean;
+  /** "Calls for you": sees the list, may not mark calls handled. */
+  callsViewOnly?: boolean;
   /** Assigned as a customer's rep by the generator. */
   isRep: boolean;
 }
@@ -40,6 +43,8 @@ export const DEMO_USERS: readonly SeedUserAccount[] = [
   { login: 'super1', password: 'super1-pass', displayName: 'スーパーバイザー 一号', role: 'supervisor', branch: null, customerLimitAuthority: 1, mayHandleUnregisteredCallers: true, isRep: true },
   { login: 'admin', password: 'admin-pass', displayName: '管理者', role: 'admin', branch: null, customerLimitAuthority: 1, mayHandleUnregisteredCallers: true, isRep: false },
   { login: 'rep-shibuya', password: 'rep-shibuya-pass', displayName: '渋谷支店 営業担当', role: 'agent', branch: '渋谷支店', customerLimitAuthority: 2, mayHandleUnregisteredCallers: false, isRep: true },
+  // Sees the branch's calls for you, may not respond to them. Last, so the other ids stay as they were.
+  { login: 'viewer-shibuya', password: 'viewer-shibuya-pass', displayName: '渋谷支店 閲覧者', role: 'agent', branch: '渋谷支店', customerLimitAuthority: 2, mayHandleUnregisteredCallers: false, callsViewOnly: true, isRep: false },
 ];
 
 /** A second tenant whose only purpose is to prove that tenants never see each other's data. */
@@ -105,6 +110,8 @@ export async function seedBackend(options: SeedBackendOptions): Promise<SeededTe
   );
   // Support and fax addresses plus reply templates, so mail works on a fresh demo install.
   for (const tenant of [demo, other]) await seedMailFixtures(handle, tenant);
+  // Calls to the branch rep, seminars and the callback template: "calls for you" on a fresh demo.
+  await seedCallsForYou(handle, demo, options.now);
   return [demo, other];
 }
 
@@ -142,6 +149,7 @@ async function seedTenant(
           branch: account.branch,
           customer_limit_authority: account.customerLimitAuthority,
           may_handle_unregistered: account.mayHandleUnregisteredCallers ? 1 : 0,
+          calls_view_only: account.callsViewOnly === true ? 1 : 0,
           sip_user: seededSipUser(account, tenant.slug),
           disabled: 0,
           created_at: createdAt,

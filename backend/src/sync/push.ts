@@ -3,6 +3,7 @@ import type { OutboxEntry, PushResponse } from '../../../shared/api.js';
 import { assertNever } from '../../../shared/result.js';
 import { recordAudit } from '../audit.js';
 import type { AuthContext } from '../auth/sessions.js';
+import { applyHandleCall } from '../branch-calls/handle.js';
 import { visibleCustomerSql } from '../customers/visibility.js';
 import { insertContact, summariseNote } from '../customers/writes.js';
 import type { DatabaseHandle } from '../db/database.js';
@@ -103,6 +104,11 @@ async function applyEntry(handle: DatabaseHandle, auth: AuthContext, entry: Outb
       }
       case 'log_call': {
         const outcome = await applyLogCall(tx, auth, entry, contactId);
+        if (!outcome.applied) return reject(outcome.error);
+        return { clientId: entry.clientId, status: 'applied', contactId, error: null };
+      }
+      case 'handle_call': {
+        const outcome = await applyHandleCall(tx, auth, entry, contactId);
         if (!outcome.applied) return reject(outcome.error);
         return { clientId: entry.clientId, status: 'applied', contactId, error: null };
       }

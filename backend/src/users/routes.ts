@@ -17,6 +17,9 @@ function raisesRights(before: User, update: z.infer<typeof RightsUpdate>): strin
   // Any other branch, and no branch at all, opens customers this user could not see before.
   if (update.branch !== undefined && update.branch !== before.branch) return 'branch';
   if (update.mayHandleUnregisteredCallers === true && !before.mayHandleUnregisteredCallers) return 'mayHandleUnregisteredCallers';
+  if (update.callsAllBranches === true && before.callsAllBranches !== true) return 'callsAllBranches';
+  // Lifting "view, not respond" lets the user mark calls handled.
+  if (update.callsViewOnly === false && before.callsViewOnly === true) return 'callsViewOnly';
   return null;
 }
 
@@ -48,6 +51,19 @@ function refuseEscalation(manager: User, target: User, update: z.infer<typeof Ri
   if (update.mayHandleUnregisteredCallers === true && !manager.mayHandleUnregisteredCallers) {
     throw new HttpError('forbidden', 'body.mayHandleUnregisteredCallers: you may not grant a right you do not hold');
   }
+  if (update.callsAllBranches === true && manager.callsAllBranches !== true) {
+    throw new HttpError('forbidden', 'body.callsAllBranches: you may not grant a right you do not hold');
+  }
+}
+
+function rightsOf(user: User) {
+  return {
+    customerLimitAuthority: user.customerLimitAuthority,
+    branch: user.branch,
+    mayHandleUnregisteredCallers: user.mayHandleUnregisteredCallers,
+    callsViewOnly: user.callsViewOnly === true,
+    callsAllBranches: user.callsAllBranches === true,
+  };
 }
 
 export function registerUserRoutes(app: FastifyInstance, ctx: BackendContext): void {
@@ -71,6 +87,8 @@ export function registerUserRoutes(app: FastifyInstance, ctx: BackendContext): v
           ...(update.mayHandleUnregisteredCallers !== undefined
             ? { may_handle_unregistered: update.mayHandleUnregisteredCallers ? 1 : 0 }
             : {}),
+          ...(update.callsViewOnly !== undefined ? { calls_view_only: update.callsViewOnly ? 1 : 0 } : {}),
+          ...(update.callsAllBranches !== undefined ? { calls_all_branches: update.callsAllBranches ? 1 : 0 } : {}),
           updated_at: new Date().toISOString(),
         })
         .where('tenant_id', '=', tenant.id)
@@ -84,8 +102,8 @@ export function registerUserRoutes(app: FastifyInstance, ctx: BackendContext): v
         action: 'rights_changed',
         details: {
           targetUserId: id,
-          before: { customerLimitAuthority: before.customerLimitAuthority, branch: before.branch, mayHandleUnregisteredCallers: before.mayHandleUnregisteredCallers },
-          after: { customerLimitAuthority: after.customerLimitAuthority, branch: after.branch, mayHandleUnregisteredCallers: after.mayHandleUnregisteredCallers },
+          before: rightsOf(before),
+          after: rightsOf(after),
         },
       });
       return { user: after };

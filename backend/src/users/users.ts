@@ -14,5 +14,7 @@ export function toUser(row: UserRow): User {
     branch: row.branch,
     customerLimitAuthority: row.customer_limit_authority as Classification,
     mayHandleUnregisteredCallers: row.may_handle_unregistered === 1,
+    callsViewOnly: row.calls_view_only === 1,
+    callsAllBranches: row.calls_all_branches === 1,
   };
 }

@@ -1,4 +1,5 @@
 import { useTranslation } from 'react-i18next';
+import { UnhandledCallsBadge } from '../calls-for-you/UnhandledCallsBadge.js';
 import { NewWindowButton } from '../shell/NewWindowButton.js';
 import { useSessionStore } from '../stores/session.js';
 import { LanguageSwitch } from './LanguageSwitch.js';
@@ -17,6 +18,7 @@ export function TopBar() {
         {t('app.name')}
       </h1>
       <SyncStatusView />
+      <UnhandledCallsBadge />
       <div className="topbar-user">
         {session && (
           <span className="user-name" data-testid="user-name">

@@ -1,4 +1,5 @@
 import { resetCallbackWorklistStore } from '../callbacks/store.js';
+import { resetCallsForYouStore } from '../calls-for-you/store.js';
 import { resetCallHistoryStore } from '../history/store.js';
 import { resetAudioStore } from '../phone/audio-devices.js';
 import { resetHotkeyStore } from '../phone/hotkeys.js';
@@ -28,5 +29,6 @@ export function resetAllStores(): void {
   resetAudioStore();
   resetCallHistoryStore();
   resetCallbackWorklistStore();
+  resetCallsForYouStore();
   resetOfflineStore();
 }

@@ -16,6 +16,7 @@ import type { Contact, Customer, Incident } from '../../../shared/domain.js';
 import { phoneMatchingQuery, toE164 } from '../../../shared/phone.js';
 import { CodedError, fail, ok, type AppError, type Result } from '../../../shared/result.js';
 import { MemoryMail } from '../mail/test/memory-mail.js';
+import { MemoryCallsForYou } from './memory-calls-for-you.js';
 import { MemoryDesk } from './memory-desk.js';
 import { MemoryTelephony } from './memory-telephony.js';
 
@@ -84,6 +85,12 @@ export class MemoryBridge implements TsunaguBridge {
   readonly desk = new MemoryDesk({
     session: () => this.session,
     customers: this.customers,
+    queuedWrite: () => this.setStatus({ pendingOutbox: this.status.pendingOutbox + 1 }),
+  });
+
+  /** "Calls for you" (memory-calls-for-you.ts). */
+  readonly callsForYou = new MemoryCallsForYou({
+    session: () => this.session,
     queuedWrite: () => this.setStatus({ pendingOutbox: this.status.pendingOutbox + 1 }),
   });
 
@@ -188,6 +195,7 @@ export class MemoryBridge implements TsunaguBridge {
     ...this.mail.handlers,
     ...this.telephony.handlers,
     ...this.desk.handlers,
+    ...this.callsForYou.handlers,
     'system:globalShortcuts': async () => ({ global: false, registered: [] }),
     'app:info': async () => ({ version: '0.0.0-test', shell: 'browser', locale: 'en-US', backendUrl: 'http://127.0.0.1:1' }),
     'session:login': async ({ tenant, login, password }) => {

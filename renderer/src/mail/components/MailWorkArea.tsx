@@ -45,6 +45,7 @@ export function MailWorkArea() {
   switch (area) {
     case 'customers':
     case 'history':
+    case 'callsForYou':
       return null;
     case 'mail':
       return (

@@ -1,4 +1,5 @@
 import { useTranslation } from 'react-i18next';
+import { useCallsForYouStore } from '../../calls-for-you/store.js';
 import { useCallHistoryStore } from '../../history/store.js';
 import { useSessionStore } from '../../stores/session.js';
 import { useMailDeskStore } from '../stores/desk.js';
@@ -16,7 +17,8 @@ export function WorkAreaNav() {
   const pendingReview = useReviewStore((s) => s.summary?.mails.pendingReview ?? s.items.length);
   const failed = useReviewStore((s) => s.summary?.mails.failed ?? s.failed.length);
   const missed = useCallHistoryStore((s) => s.view?.missedUnseen ?? 0);
-  const counts: Partial<Record<WorkArea, number>> = { history: missed, mail: offered, returned, review: pendingReview, failed };
+  const unhandled = useCallsForYouStore((s) => s.view?.counts.unhandled ?? 0);
+  const counts: Partial<Record<WorkArea, number>> = { history: missed, callsForYou: unhandled, mail: offered, returned, review: pendingReview, failed };
 
   return (
     <nav className="work-area-nav" aria-label={t('mail.nav.label')}>

@@ -1,7 +1,7 @@
 import { create } from 'zustand';
 import type { User } from '../../../../shared/domain.js';
 
-export const WORK_AREAS = ['customers', 'history', 'mail', 'returned', 'review', 'failed', 'live'] as const;
+export const WORK_AREAS = ['customers', 'history', 'callsForYou', 'mail', 'returned', 'review', 'failed', 'live'] as const;
 export type WorkArea = (typeof WORK_AREAS)[number];
 
 /** Review, failed replies and the live view are for supervisors and admins. */

@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { Id, IsoTime } from './domain.js';
+
+/**
+ * "Calls for you": a branch rep's list of the calls that rang for them or came from their
+ * customers, and what they did about each. REST contract (backend/src/branch-calls) and the
+ * payloads the app's core passes on.
+ */
+
+export const CALLS_FOR_YOU_API = {
+  /** GET ?scope= → CallsForYouResponse. */
+  list: '/api/branch-calls',
+  /** GET → CallbackTemplateResponse; PUT CallbackTemplateInput (admins). */
+  template: '/api/branch-calls/template',
+  /** GET → CallbackText: the template filled in for one call. */
+  callbackText: '/api/branch-calls/:key/callback-text',
+  /** GET → SeminarsResponse: the tenant's coming seminars with the seats left. */
+  seminars: '/api/seminars',
+} as const;
+
+export const CALLS_FOR_YOU_SCOPES = ['mine', 'branch', 'all', 'unregistered'] as const;
+export const CallsForYouScope = z.enum(CALLS_FOR_YOU_SCOPES);
+
+export const CallsForYouQuery = z.object({ scope: CallsForYouScope.default('mine') });
+
+/** A call is known by its SIP Call-ID (all legs of one call are one entry). */
+export const CallKey = z.string().min(1).max(200);
+
+export const CALL_HANDLING_KINDS = ['contact', 'visit', 'seminar'] as const;
+export const CallHandlingKind = z.enum(CALL_HANDLING_KINDS);
+export type CallHandlingKind = z.infer<typeof CallHandlingKind>;
+
+const Person = z.object({ id: Id, name: z.string() });
+
+export const CallForYou = z.object({
+  key: CallKey,
+  startedAt: IsoTime,
+  outcome: z.enum(['answered', 'missed', 'ringing']),
+  /** The caller's number (E.164 when it parsed). */
+  remote: z.string(),
+  /** Null: nobody registered has this number (only shown to users who may create customers). */
+  customer: z
+    .object({ id: Id, code: z.string(), name: z.string(), branch: z.string().nullable(), assignedRep: Person.nullable() })
+    .nullable(),
+  /** Who picked up; null when nobody did. */
+  answeredBy: Person.nullable(),
+  /** Whose phone rang (may differ from the assigned rep), and their branch. */
+  receivedBy: z.array(Person.extend({ branch: z.string().nullable() })),
+  handled: z
+    .object({ at: IsoTime, by: Person, kind: CallHandlingKind, contactId: Id.nullable() })
+    .nullable(),
+});
+export type CallForYou = z.infer<typeof CallForYou>;
+
+export const CallsForYouResponse = z.object({
+  scope: CallsForYouScope,
+  /** Calls since this time are listed, and any older call still unhandled. */
+  since: IsoTime,
+  entries: z.array(CallForYou),
+  counts: z.object({ handled: z.number().int().min(0), unhandled: z.number().int().min(0) }),
+});
+export type CallsForYouResponse = z.infer<typeof CallsForYouResponse>;
+
+export const CALLBACK_PLACEHOLDERS = ['customerName', 'repName', 'branch', 'callDate', 'callTime', 'callerNumber'] as const;
+
+export const CallbackTemplateInput = z
+  .object({ subject: z.string().trim().max(300), body: z.string().trim().min(1, 'must not be empty').max(10_000) })
+  .strict();
+export type CallbackTemplateInput = z.infer<typeof CallbackTemplateInput>;
+
+export const CallbackTemplateResponse = z.object({
+  subject: z.string(),
+  body: z.string(),
+  placeholders: z.array(z.string()),
+  /** Null: the built-in default is in use. */
+  updatedAt: IsoTime.nullable(),
+});
+export type CallbackTemplateResponse = z.infer<typeof CallbackTemplateResponse>;
+
+export const CallbackText = z.object({ subject: z.string(), body: z.string(), toAddress: z.string().nullable() });
+export type CallbackText = z.infer<typeof CallbackText>;
+
+export const Seminar = z.object({
+  id: Id,
+  title: z.string(),
+  startsAt: IsoTime,
+  place: z.string(),
+  capacity: z.number().int().min(1),
+  seatsLeft: z.number().int().min(0),
+});
+export type Seminar = z.infer<typeof Seminar>;
+export const SeminarsResponse = z.object({ seminars: z.array(Seminar) });
+export type SeminarsResponse = z.infer<typeof SeminarsResponse>;
+
+/** What was done about a call; each becomes a contact in the customer's incident tree. */
+export const CallHandlingAction = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('contact'),
+    summary: z.string().trim().min(1, 'must not be empty').max(500),
+    body: z.string().max(20_000).default(''),
+  }),
+  z.object({
+    kind: z.literal('visit'),
+    date: z.iso.date(),
+    time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time such as 14:30'),
+    place: z.string().trim().min(1, 'must not be empty').max(300),
+    note: z.string().max(5_000).default(''),
+  }),
+  z.object({
+    kind: z.literal('seminar'),
+    seminarId: Id,
+    seats: z.number().int().min(1).max(20),
+  }),
+]);
+export type CallHandlingAction = z.infer<typeof CallHandlingAction>;
+
+/** The outbox entry that marks a call handled (shared/api.ts OutboxEntry `handle_call`). */
+export const HandleCallFields = {
+  callKey: CallKey,
+  /** The call's customer; for an unregistered caller, the customer just created from the entry. */
+  customerId: Id,
+  /** Null: the customer's open "calls for you" incident (opened on first use). */
+  incidentId: Id.nullable(),
+  action: CallHandlingAction,
+};
+
+/** The incident handled calls go into when the rep picks none. */
+export const CALLS_FOR_YOU_INCIDENT_TITLE = '営業店着信対応';
