@@ -12,12 +12,52 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { SIP_USER_PATTERN } from '../shared/sip-identity.js';
 import { describeZodError } from '../shared/validation.js';
 import { ngRequest } from './rtpengine-ng.js';
 
 const TEMPLATE_PATH = fileURLToPath(new URL('./kamailio.cfg', import.meta.url));
 
 const port = z.number().int().min(1).max(65535);
+
+const tenantSlug = z.string().regex(/^[A-Za-z0-9_~+-]{1,63}$/, 'must be a tenant slug (letters, digits, _ ~ + -)');
+const sipUser = z.string().regex(SIP_USER_PATTERN, 'must be a SIP user part (letters, digits, . _ ~ + -)');
+
+/**
+ * A number callers dial that the backend routes (a queue, a DID). Values are rendered into
+ * kamailio.cfg, so each is limited to characters that cannot end a string or a name there.
+ */
+export const ctiQueueSchema = z.object({
+  number: z.string().regex(/^\+?[A-Za-z0-9_-]{1,32}$/, 'must be a dialled number (digits, letters, _ -, an optional leading +)'),
+  tenant: tenantSlug,
+  /** Rung in this order after the backend's targets, or alone when the backend fails or is too slow. */
+  fallback: z.array(sipUser).min(1, 'must name at least one SIP user').max(20),
+  /** How long each target rings before the next one does. */
+  ringSeconds: z.number().int().min(5).max(120).default(20),
+});
+
+export const ctiOptionsSchema = z
+  .object({
+    /** The backend's base URL as the PBX reaches it, e.g. http://127.0.0.1:8740. */
+    backendUrl: z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must look like http://HOST[:PORT], without a path'),
+    /** This PBX's CTI bearer token (the backend knows its SHA-256). Important: never log it. */
+    token: z.string().regex(/^[A-Za-z0-9._~-]{16,256}$/, 'must be 16-256 of A-Z a-z 0-9 . _ ~ -'),
+    /** Tenants whose calls this PBX reports: a tenant-qualified SIP user names its tenant. */
+    tenants: z.array(tenantSlug).min(1, 'must name at least one tenant'),
+    /** The tenant that calls to plain extensions (SIP users without a tenant part) belong to. */
+    extensionTenant: tenantSlug.optional(),
+    queues: z.array(ctiQueueSchema).default([]),
+    /** The backend must answer a routing request within this time, or the fallback group rings. */
+    routingBudgetMs: z.number().int().min(50).max(5000).default(500),
+  })
+  .refine((o) => o.extensionTenant === undefined || o.tenants.includes(o.extensionTenant), {
+    message: 'must be one of tenants',
+    path: ['extensionTenant'],
+  })
+  .refine((o) => o.queues.every((q) => o.tenants.includes(q.tenant)), { message: 'each queue\'s tenant must be one of tenants', path: ['queues'] })
+  .refine((o) => new Set(o.queues.map((q) => q.number)).size === o.queues.length, { message: 'queue numbers must differ', path: ['queues'] });
+
+export type CtiOptions = z.input<typeof ctiOptionsSchema>;
 
 export const pbxOptionsSchema = z
   .object({
@@ -43,6 +83,8 @@ export const pbxOptionsSchema = z
       .string()
       .regex(/^sip:[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must look like sip:HOST[:PORT]')
       .optional(),
+    /** Routing by the backend and call events; without it Kamailio routes by the dialled SIP user only. */
+    cti: ctiOptionsSchema.optional(),
     /** Kamailio log level, -3 (alert) to 2 (info). Debug level is refused: it would log credentials. */
     kamailioLogLevel: z.number().int().min(-3).max(2).default(2),
     /** Also copy both daemons' output to this process's stderr (the CLI does). */
@@ -135,12 +177,33 @@ export async function renderKamailioConfig(options: ResolvedPbxOptions): Promise
     RTPENGINE_NG_PORT: String(options.rtpengineNgPort),
     CUSTOMER_ID_HEADER: options.customerIdHeader,
     OUTBOUND_TRUNK: options.outboundTrunk ?? '',
+    ...ctiPlaceholders(options.cti),
   };
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (placeholder, name: string) => {
     const value = values[name];
     if (value === undefined) throw new PbxStartError(`kamailio.cfg has an unknown placeholder ${placeholder}`);
     return value;
   });
+}
+
+function ctiPlaceholders(cti: ResolvedPbxOptions['cti']): Record<string, string> {
+  if (!cti) {
+    return { CTI_DEFINE: '', CTI_BACKEND_URL: '', CTI_TOKEN: '', CTI_TENANTS: '', CTI_EXTENSION_TENANT: '', CTI_QUEUES: '', CTI_BUDGET_MS: '0' };
+  }
+  const queues = cti.queues.flatMap((q) => [
+    `\t$sht(ctiq=>${q.number}::tenant) = "${q.tenant}";`,
+    `\t$sht(ctiq=>${q.number}::fallback) = "${q.fallback.join(',')}";`,
+    `\t$sht(ctiq=>${q.number}::ring) = ${q.ringSeconds};`,
+  ]);
+  return {
+    CTI_DEFINE: '#!define WITH_CTI',
+    CTI_BACKEND_URL: cti.backendUrl,
+    CTI_TOKEN: cti.token,
+    CTI_TENANTS: cti.tenants.join(','),
+    CTI_EXTENSION_TENANT: cti.extensionTenant ?? '',
+    CTI_QUEUES: queues.join('\n'),
+    CTI_BUDGET_MS: String(cti.routingBudgetMs),
+  };
 }
 
 export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
