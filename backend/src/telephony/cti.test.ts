@@ -125,16 +125,41 @@ describe.each(DIALECTS)('CTI for the PBX on %s', (dialect) => {
         customerId: customer.id,
         agent: { userId: agents.handler.user.id, login: 'handler', sipUser: 'handler.demo', displayName: '担当 handler' },
         reason: 'last_handler',
+        action: 'ring',
+        targets: [
+          { userId: agents.handler.user.id, sipUser: 'handler.demo', reason: 'last_handler' },
+          { userId: agents.rep.user.id, sipUser: '2001', reason: 'assigned_rep' },
+          { userId: agents.spare.user.id, sipUser: 'spare.demo', reason: 'available_agent' },
+        ],
+        ringSeconds: 15,
+        queue: null,
       });
 
       await t.setStatus(agents.handler.token, 'on_call');
-      expect(await route({ caller: '0311112222' })).toMatchObject({ agent: { userId: agents.rep.user.id, sipUser: '2001' }, reason: 'assigned_rep' });
+      expect(await route({ caller: '0311112222' })).toMatchObject({
+        agent: { userId: agents.rep.user.id, sipUser: '2001' },
+        reason: 'assigned_rep',
+        targets: [{ userId: agents.rep.user.id, reason: 'assigned_rep' }, { userId: agents.spare.user.id, reason: 'available_agent' }],
+      });
 
       await t.setStatus(agents.rep.token, 'break');
-      expect(await route({ caller: '+81311112222' })).toMatchObject({ agent: { userId: agents.spare.user.id }, reason: 'available_agent' });
+      expect(await route({ caller: '+81311112222' })).toMatchObject({
+        agent: { userId: agents.spare.user.id },
+        reason: 'available_agent',
+        targets: [{ userId: agents.spare.user.id, reason: 'available_agent' }],
+      });
 
+      // Nobody free, and no Call-ID to hold the caller by: the PBX is told to queue, nothing is entered.
       await t.setStatus(agents.spare.token, 'after_call_work');
-      expect(await route({ caller: '0311112222' })).toEqual({ customerId: customer.id, agent: null, reason: 'none' });
+      expect(await route({ caller: '0311112222' })).toEqual({
+        customerId: customer.id,
+        agent: null,
+        reason: 'none',
+        action: 'queue',
+        targets: [],
+        ringSeconds: 15,
+        queue: null,
+      });
 
       const audit = await t.backend.handle.db
         .selectFrom('audit_events')
@@ -149,7 +174,19 @@ describe.each(DIALECTS)('CTI for the PBX on %s', (dialect) => {
         [agents.spare.user.id, customer.id, 'available_agent'],
         [null, customer.id, 'none'],
       ]);
-      expect(JSON.parse(audit.at(-4)!.details)).toMatchObject({ pbx: 'main-pbx', caller: '03-1111-2222', called: '0120000000', callId: 'route-1' });
+      expect(JSON.parse(audit.at(-4)!.details)).toMatchObject({
+        pbx: 'main-pbx',
+        caller: '03-1111-2222',
+        called: '0120000000',
+        callId: 'route-1',
+        action: 'ring',
+        targets: [
+          { userId: agents.handler.user.id, reason: 'last_handler' },
+          { userId: agents.rep.user.id, reason: 'assigned_rep' },
+          { userId: agents.spare.user.id, reason: 'available_agent' },
+        ],
+      });
+      expect(JSON.parse(audit.at(-1)!.details)).toMatchObject({ action: 'queue', targets: [] });
     });
 
     it('skips agents whose heartbeat stopped, and agents who may not see the customer', async () => {
@@ -171,10 +208,11 @@ describe.each(DIALECTS)('CTI for the PBX on %s', (dialect) => {
     it('sends an unknown caller preferably to an agent who may handle unregistered callers', async () => {
       await t.setStatus(agents.spare.token, 'available');
       await t.setStatus(agents.unreg.token, 'available');
-      expect(await route({ caller: '0299998888' })).toEqual({
+      expect(await route({ caller: '0299998888' })).toMatchObject({
         customerId: null,
-        agent: expect.objectContaining({ userId: agents.unreg.user.id }) as unknown,
+        agent: { userId: agents.unreg.user.id },
         reason: 'available_agent',
+        targets: [{ userId: agents.unreg.user.id }, { userId: agents.spare.user.id }],
       });
       expect(await route({ caller: 'anonymous' })).toMatchObject({ customerId: null, agent: { userId: agents.unreg.user.id } });
     });
