@@ -1,5 +1,5 @@
 /**
- * `npm run call -- <number> [--agent agent1] [--tenant demo | --sip-user 2001] [--customer-id ID] [--seconds 30] [--keep-logs]`
+ * `npm run call -- <number> [--agent agent1] [--tenant demo | --sip-user 2001 | --queue] [--customer-id ID] [--seconds 30] [--keep-logs]`
  *
  * Places a call from <number> to an agent through the dev PBX that `npm start` runs, the way
  * a customer's call arrives from the phone network: SIPp on the PBX's UDP trunk side, plain
@@ -10,7 +10,9 @@
  * The call is bounded: it rings for at most --seconds, and once answered the caller hangs up
  * after --seconds unless the agent hangs up first. TSUNAGU_PBX_UDP_PORT names the trunk port.
  * The agent is named by login and tenant (their SIP user is derived as the backend derives it,
- * shared/sip-identity.ts), or by an extension an admin assigned (--sip-user).
+ * shared/sip-identity.ts), or by an extension an admin assigned (--sip-user). With --queue the
+ * call goes to the tenant's queue number instead (pbx/dev-queues.ts): the PBX asks the backend
+ * whom to ring, then rings them one after the other.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,6 +22,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { probeSipOptions } from '../pbx/pbx.js';
+import { DEV_QUEUE_NUMBERS } from '../pbx/dev-queues.js';
 import { freeUdpPort } from '../pbx/test-support/free-port.js';
 import { SIP_USER_PATTERN, tenantSipUser } from '../shared/sip-identity.js';
 import { describeZodError } from '../shared/validation.js';
@@ -59,6 +62,7 @@ export function parseCallArgs(argv: string[], env: NodeJS.ProcessEnv): CallOptio
         agent: { type: 'string', default: 'agent1' },
         tenant: { type: 'string', default: 'demo' },
         'sip-user': { type: 'string' },
+        queue: { type: 'boolean', default: false },
         'customer-id': { type: 'string' },
         seconds: { type: 'string', default: '30' },
         'keep-logs': { type: 'boolean', default: false },
@@ -68,7 +72,12 @@ export function parseCallArgs(argv: string[], env: NodeJS.ProcessEnv): CallOptio
     throw new CallUsageError(error instanceof Error ? error.message : String(error));
   }
   if (parsed.positionals.length > 1) throw new CallUsageError(`one number only, got: ${parsed.positionals.join(' ')}`);
-  const sipUser = parsed.values['sip-user'] ?? tenantSipUser(parsed.values.agent, parsed.values.tenant);
+  if (parsed.values.queue && parsed.values['sip-user'] !== undefined) throw new CallUsageError('--queue and --sip-user: give one of them');
+  const queueNumber = parsed.values.queue ? DEV_QUEUE_NUMBERS[parsed.values.tenant] : undefined;
+  if (parsed.values.queue && queueNumber === undefined) {
+    throw new CallUsageError(`--queue: the dev PBX has queue numbers for ${Object.keys(DEV_QUEUE_NUMBERS).join(', ')} only`);
+  }
+  const sipUser = queueNumber ?? parsed.values['sip-user'] ?? tenantSipUser(parsed.values.agent, parsed.values.tenant);
   if (sipUser === null) {
     throw new CallUsageError('--agent: must be a login that can be a SIP user (letters, digits, . _ ~ + -) and --tenant a slug without dots; or give --sip-user');
   }
