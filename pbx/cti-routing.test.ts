@@ -63,6 +63,7 @@ describe('Kamailio consults the backend (CTI)', () => {
         token,
         tenants: ['demo', 'other'],
         queues: [{ number: QUEUE, tenant: 'demo', fallback: FALLBACK, ringSeconds: 5 }],
+        mediaUaLimits: { queuePollMs: 100, backendDownMs: 600 },
       },
     });
   });
@@ -71,6 +72,7 @@ describe('Kamailio consults the backend (CTI)', () => {
     for (const c of callers.splice(0)) c.close();
     await Promise.all(agents.splice(0).map((a) => a.close()));
     backend.answerRoutesWith(() => ({ status: 503, body: {} }));
+    backend.answerQueueWith(() => ({ body: { ready: false, position: 1 } }));
   });
 
   afterAll(async () => {
@@ -203,5 +205,57 @@ describe('Kamailio consults the backend (CTI)', () => {
     ]);
     expect(backend.events.find((e) => e.callId === caller.callId)).toMatchObject({ tenant: 'demo', caller: '0399990000', called: 'rep1.demo' });
     expect(backend.routeRequests.length).toBe(asked);
+  });
+
+  describe('queue hold (media UA)', () => {
+    const queued = { body: routeAnswer([], { action: 'queue' }) };
+
+    it('holds the caller with early media until the backend has an operator, then rings them', async () => {
+      const operator = await agent('op6.demo');
+      backend.answerRoutesWith(() => queued);
+      const caller = await call(QUEUE);
+      const early = await caller.waitForResponse((r) => r.status === 183);
+      expect(early.body).toMatch(/m=audio \d+ RTP\/AVP /);
+      await waitFor(async () => backend.queueRequests.filter((q) => q.callId === caller.callId).length, (n) => n > 0, 'the media UA polling the queue');
+      expect(backend.queueRequests.find((q) => q.callId === caller.callId)?.tenant).toBe('demo');
+
+      backend.answerRoutesWith(() => ({ body: routeAnswer(['op6.demo']) }));
+      backend.answerQueueWith(() => ({ body: { ready: true, position: 0 } }));
+      const invite = await operator.waitForRequest('INVITE');
+      answer(operator, invite);
+      expect((await caller.finalResponse()).status).toBe(200);
+      expect(backend.routeRequests.filter((r) => r.query.callId === caller.callId)).toHaveLength(2);
+      caller.hangUp();
+      await operator.waitForRequest('BYE');
+      await waitFor(async () => eventsOf(caller.callId), (e) => e.some((x) => x.event === 'ended'), 'the ended event');
+      expect(eventsOf(caller.callId)).toEqual([
+        { event: 'ringing', agent: 'op6.demo' },
+        { event: 'answered', agent: 'op6.demo' },
+        { event: 'ended', agent: 'op6.demo' },
+      ]);
+    });
+
+    it('reports a caller who hangs up on hold as abandoned', async () => {
+      backend.answerRoutesWith(() => queued);
+      const caller = await call(QUEUE);
+      await caller.waitForResponse((r) => r.status === 183);
+      caller.cancel();
+      expect((await caller.finalResponse()).status).toBe(487);
+      await waitFor(async () => eventsOf(caller.callId), (e) => e.length > 0, 'the abandoned event');
+      expect(eventsOf(caller.callId)).toEqual([{ event: 'abandoned', agent: null }]);
+    });
+
+    it('hands a held caller to the fallback group when the backend stops answering', async () => {
+      const fallback = await agent(FALLBACK[1]!);
+      backend.answerRoutesWith(() => queued);
+      const caller = await call(QUEUE);
+      await caller.waitForResponse((r) => r.status === 183);
+      backend.answerQueueWith(() => ({ status: 503, body: {} }));
+      const invite = await fallback.waitForRequest('INVITE');
+      answer(fallback, invite);
+      expect((await caller.finalResponse()).status).toBe(200);
+      caller.hangUp();
+      await fallback.waitForRequest('BYE');
+    });
   });
 });

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SIP_USER_PATTERN } from '../shared/sip-identity.js';
 import { describeZodError } from '../shared/validation.js';
+import { startMediaUa, type MediaUaOptions, type RunningMediaUa } from './media-ua/index.js';
 import { ngRequest } from './rtpengine-ng.js';
 
 const TEMPLATE_PATH = fileURLToPath(new URL('./kamailio.cfg', import.meta.url));
@@ -49,6 +50,12 @@ export const ctiOptionsSchema = z
     queues: z.array(ctiQueueSchema).default([]),
     /** The backend must answer a routing request within this time, or the fallback group rings. */
     routingBudgetMs: z.number().int().min(50).max(5000).default(500),
+    /** UDP port of the media UA (IVR, "please hold"); a free one when 0. */
+    mediaUaPort: z.number().int().min(0).max(65535).default(0),
+    /** Where the media UA keeps its prompts; inside the runtime directory when omitted. */
+    promptsDir: z.string().min(1).optional(),
+    /** The media UA's limits (pbx/media-ua), e.g. a shorter queue poll in tests. */
+    mediaUaLimits: z.record(z.string(), z.number()).optional(),
   })
   .refine((o) => o.extensionTenant === undefined || o.tenants.includes(o.extensionTenant), {
     message: 'must be one of tenants',
@@ -114,7 +121,9 @@ export interface RunningPbx {
   udpPort: number;
   rtpengineNgPort: number;
   runtimeDir: string;
-  logFiles: { kamailio: string; rtpengine: string };
+  logFiles: { kamailio: string; rtpengine: string; mediaUa?: string };
+  /** The media UA's UDP port, when the PBX has CTI options. */
+  mediaUaPort?: number;
   /** Stops Kamailio only, leaving rtpengine up: simulates the PBX or the network going away. */
   stopKamailio(): Promise<void>;
   /** Starts Kamailio again on the same ports after stopKamailio(). */
@@ -167,7 +176,7 @@ export function parsePbxOptions(options: PbxOptions): ResolvedPbxOptions {
   return parsed.data;
 }
 
-export async function renderKamailioConfig(options: ResolvedPbxOptions): Promise<string> {
+export async function renderKamailioConfig(options: ResolvedPbxOptions, mediaUaPort = options.cti?.mediaUaPort ?? 0): Promise<string> {
   const template = await readFile(TEMPLATE_PATH, 'utf8');
   const values: Record<string, string> = {
     LOG_LEVEL: String(options.kamailioLogLevel),
@@ -177,7 +186,7 @@ export async function renderKamailioConfig(options: ResolvedPbxOptions): Promise
     RTPENGINE_NG_PORT: String(options.rtpengineNgPort),
     CUSTOMER_ID_HEADER: options.customerIdHeader,
     OUTBOUND_TRUNK: options.outboundTrunk ?? '',
-    ...ctiPlaceholders(options.cti),
+    ...ctiPlaceholders(options.cti, mediaUaPort),
   };
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (placeholder, name: string) => {
     const value = values[name];
@@ -186,9 +195,9 @@ export async function renderKamailioConfig(options: ResolvedPbxOptions): Promise
   });
 }
 
-function ctiPlaceholders(cti: ResolvedPbxOptions['cti']): Record<string, string> {
+function ctiPlaceholders(cti: ResolvedPbxOptions['cti'], mediaUaPort: number): Record<string, string> {
   if (!cti) {
-    return { CTI_DEFINE: '', CTI_BACKEND_URL: '', CTI_TOKEN: '', CTI_TENANTS: '', CTI_EXTENSION_TENANT: '', CTI_QUEUES: '', CTI_BUDGET_MS: '0' };
+    return { CTI_DEFINE: '', CTI_BACKEND_URL: '', CTI_TOKEN: '', CTI_TENANTS: '', CTI_EXTENSION_TENANT: '', CTI_QUEUES: '', CTI_BUDGET_MS: '0', MEDIA_UA_PORT: '0' };
   }
   const queues = cti.queues.flatMap((q) => [
     `\t$sht(ctiq=>${q.number}::tenant) = "${q.tenant}";`,
@@ -203,6 +212,7 @@ function ctiPlaceholders(cti: ResolvedPbxOptions['cti']): Record<string, string>
     CTI_EXTENSION_TENANT: cti.extensionTenant ?? '',
     CTI_QUEUES: queues.join('\n'),
     CTI_BUDGET_MS: String(cti.routingBudgetMs),
+    MEDIA_UA_PORT: String(mediaUaPort),
   };
 }
 
@@ -220,14 +230,41 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
   await refuseIfRunning(kamailioPidFile);
   await refuseIfRunning(rtpenginePidFile);
 
-  const configFile = path.join(runtimeDir, 'kamailio.cfg');
-  // Important: the rendered config holds the shared secret.
-  await writeFile(configFile, await renderKamailioConfig(options), { mode: 0o600 });
-
-  const logFiles = {
+  const logFiles: RunningPbx['logFiles'] = {
     kamailio: path.join(runtimeDir, 'kamailio.log'),
     rtpengine: path.join(runtimeDir, 'rtpengine.log'),
   };
+  // The media UA's port goes into the config, so it starts first.
+  let mediaUa: RunningMediaUa | undefined;
+  if (options.cti) {
+    logFiles.mediaUa = path.join(runtimeDir, 'media-ua.log');
+    const mediaLog = createWriteStream(logFiles.mediaUa, { flags: 'a', mode: 0o600 });
+    mediaUa = await startMediaUa({
+      host: '127.0.0.1',
+      port: options.cti.mediaUaPort,
+      backendUrl: options.cti.backendUrl,
+      ctiToken: options.cti.token,
+      dataDir: options.cti.promptsDir ?? path.join(runtimeDir, 'media-ua'),
+      log: (line) => {
+        mediaLog.write(`${line}\n`);
+        if (options.echoLogs) process.stderr.write(prefixLines('media-ua', `${line}\n`));
+      },
+      ...(options.cti.mediaUaLimits ? { limits: options.cti.mediaUaLimits as MediaUaOptions['limits'] } : {}),
+    });
+  }
+  const stopMediaUa = async (): Promise<void> => {
+    await mediaUa?.stop();
+    mediaUa = undefined;
+  };
+
+  const configFile = path.join(runtimeDir, 'kamailio.cfg');
+  // Important: the rendered config holds the shared secret and the CTI token.
+  try {
+    await writeFile(configFile, await renderKamailioConfig(options, mediaUa?.port ?? 0), { mode: 0o600 });
+  } catch (error) {
+    await stopMediaUa();
+    throw error;
+  }
   installExitHook();
 
   const rtpengine = launch({
@@ -262,6 +299,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
     );
   } catch (error) {
     await terminate(rtpengine);
+    await stopMediaUa();
     throw error;
   }
 
@@ -295,6 +333,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
     kamailio = await launchKamailio();
   } catch (error) {
     await terminate(rtpengine);
+    await stopMediaUa();
     throw error;
   }
 
@@ -318,6 +357,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
     rtpengineNgPort: options.rtpengineNgPort,
     runtimeDir,
     logFiles,
+    ...(mediaUa ? { mediaUaPort: mediaUa.port } : {}),
     unexpectedExit,
     pids: () => ({
       kamailio: started.has(kamailio) ? kamailio.child.pid : undefined,
@@ -336,6 +376,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
       stopped = true;
       // Kamailio first, so that no call is set up on an rtpengine that is going away.
       await terminate(kamailio);
+      await stopMediaUa();
       await terminate(rtpengine);
     },
   };

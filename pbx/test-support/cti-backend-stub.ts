@@ -37,6 +37,9 @@ export interface CtiBackendStub {
   events: RecordedEvent[];
   /** What GET /api/cti/route answers next (for every request until changed). */
   answerRoutesWith(answer: (query: Record<string, string>) => StubRouteAnswer): void;
+  /** What GET /api/cti/queue (the media UA's poll) answers; not ready by default. */
+  answerQueueWith(answer: (query: Record<string, string>) => StubRouteAnswer): void;
+  queueRequests: Array<Record<string, string>>;
   /** Refuses events with this status (e.g. 503) until set back to undefined. */
   failEventsWith(status: number | undefined): void;
   close(): Promise<void>;
@@ -47,6 +50,8 @@ export interface CtiBackendStub {
 export async function startCtiBackendStub(token: string, fixedPort = 0): Promise<CtiBackendStub> {
   let answer: (query: Record<string, string>) => StubRouteAnswer = () => ({ status: 503, body: { error: { code: 'unavailable' } } });
   let eventFailure: number | undefined;
+  let queueAnswer: (query: Record<string, string>) => StubRouteAnswer = () => ({ body: { ready: false, position: 1 } });
+  const queueRequests: Array<Record<string, string>> = [];
   const routeRequests: RecordedRouteRequest[] = [];
   const events: RecordedEvent[] = [];
 
@@ -67,6 +72,13 @@ export async function startCtiBackendStub(token: string, fixedPort = 0): Promise
       setTimeout(() => {
         if (!response.destroyed) send(status, body);
       }, delayMs);
+      return;
+    }
+    if (request.method === 'GET' && url.pathname === '/api/cti/queue') {
+      const query = Object.fromEntries(url.searchParams);
+      queueRequests.push(query);
+      const { status = 200, body = {} } = queueAnswer(query);
+      send(status, body);
       return;
     }
     if (request.method === 'POST' && url.pathname === '/api/cti/events') {
@@ -106,6 +118,10 @@ export async function startCtiBackendStub(token: string, fixedPort = 0): Promise
     answerRoutesWith(next) {
       answer = next;
     },
+    answerQueueWith(next) {
+      queueAnswer = next;
+    },
+    queueRequests,
     failEventsWith(status) {
       eventFailure = status;
     },
