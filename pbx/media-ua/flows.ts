@@ -95,6 +95,7 @@ function collectEntry(ctx: FlowContext, prompt: Buffer): Promise<{ digits: strin
   if (ctx.signal.aborted) return Promise.reject(new FlowAborted());
   return new Promise((resolve, reject) => {
     let digits = '';
+    let tooLong = false;
     let timer: NodeJS.Timeout | undefined;
     let active = true;
     const cleanUp = () => {
@@ -115,18 +116,21 @@ function collectEntry(ctx: FlowContext, prompt: Buffer): Promise<{ digits: strin
     };
     const arm = (ms: number, end: EntryEnd) => {
       clearTimeout(timer);
-      timer = setTimeout(() => finish(end), ms);
+      timer = setTimeout(() => finish(tooLong ? 'too_long' : end), ms);
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     ctx.digitListener = (digit) => {
       ctx.media.stopPlayback();
-      if (digit === '#') return finish(digits === '' ? 'no_digits' : 'hash');
+      if (digit === '#') return finish(tooLong ? 'too_long' : digits === '' ? 'no_digits' : 'hash');
       if (digit === '*') {
         digits = '';
+        tooLong = false;
         return arm(ctx.limits.firstDigitTimeoutMs, 'no_digits');
       }
-      digits += digit;
-      if (digits.length > ctx.limits.maxDigits) return finish('too_long');
+      // Keys beyond the limit are swallowed until the entry ends, so the rest of an
+      // over-long number does not become the next try.
+      if (digits.length >= ctx.limits.maxDigits) tooLong = true;
+      else digits += digit;
       arm(ctx.limits.interDigitTimeoutMs, 'pause');
     };
     void ctx.media.play(prompt).then(() => {

@@ -74,18 +74,27 @@ export function telephoneEventDigit(payload: Buffer): string | null {
 /**
  * Turns a stream of telephone-event packets into digits. One key press is many packets with
  * one RTP timestamp (updates, then the end packet three times), so a digit counts once per
- * (SSRC, timestamp).
+ * (SSRC, timestamp). A sender that replays one recorded key press for a repeated digit (SIPp
+ * playing the same pcap twice) reuses the timestamp; a key-down packet after that event's end
+ * packets is therefore a new press.
  */
 export class DtmfDetector {
   private lastKey: string | null = null;
+  private lastEnded = false;
 
   /** The digit this packet starts, or null when it continues a digit already reported. */
   accept(packet: ParsedRtp): string | null {
     const digit = telephoneEventDigit(packet.payload);
     if (digit === null) return null;
+    const end = ((packet.payload[1] ?? 0) & 0x80) !== 0;
     const key = `${packet.ssrc}:${packet.timestamp}`;
-    if (key === this.lastKey) return null;
+    const repeatedPress = key === this.lastKey && this.lastEnded && !end;
+    if (key === this.lastKey && !repeatedPress) {
+      if (end) this.lastEnded = true;
+      return null;
+    }
     this.lastKey = key;
+    this.lastEnded = end;
     return digit;
   }
 }
