@@ -7,6 +7,7 @@ import { RawSipClient, webRtcLikeSdp } from './test-support/raw-sip-client.js';
 import { headerValue, type SipMessage } from './test-support/sip-message.js';
 import { startTestPbx, type TestPbx } from './test-support/test-pbx.js';
 import { UdpTrunkCaller } from './test-support/udp-caller.js';
+import { UdpSipCaller } from './test-support/udp-sip-caller.js';
 import { waitFor } from './test-support/wait.js';
 
 const QUEUE = '0501110000';
@@ -257,5 +258,25 @@ describe('Kamailio consults the backend (CTI)', () => {
       caller.hangUp();
       await fallback.waitForRequest('BYE');
     });
+  });
+
+  it('asks a caller without a caller ID for their customer number, then routes with the customer the IVR found', async () => {
+    const operator = await agent('op7.demo');
+    backend.ivrCustomers.set('4711', 'cust-4711');
+    backend.answerRoutesWith((query) => ({ body: routeAnswer(query.customerId === 'cust-4711' ? ['op7.demo'] : [], { customerId: query.customerId ?? null }) }));
+    const caller = await UdpSipCaller.open();
+    try {
+      caller.invite({ port: pbx.udpPort, requestUri: `sip:${QUEUE}@127.0.0.1:${pbx.udpPort}` });
+      await caller.earlyMedia();
+      await caller.pressKeys('4711#');
+      const invite = await operator.waitForRequest('INVITE', 15_000);
+      expect(headerValue(invite, 'X-Customer-Id')).toBe('cust-4711');
+      const asked = backend.routeRequests.filter((r) => r.query.callId === caller.callId);
+      expect(asked).toHaveLength(1);
+      expect(asked[0]?.query).toMatchObject({ customerId: 'cust-4711', caller: '' });
+      operator.reply(invite, 486, 'Busy Here');
+    } finally {
+      caller.close();
+    }
   });
 });

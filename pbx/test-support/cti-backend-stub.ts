@@ -40,6 +40,8 @@ export interface CtiBackendStub {
   /** What GET /api/cti/queue (the media UA's poll) answers; not ready by default. */
   answerQueueWith(answer: (query: Record<string, string>) => StubRouteAnswer): void;
   queueRequests: Array<Record<string, string>>;
+  /** Customer numbers the IVR check (GET /api/cti/ivr/customer) knows: code → customer id. */
+  ivrCustomers: Map<string, string>;
   /** Refuses events with this status (e.g. 503) until set back to undefined. */
   failEventsWith(status: number | undefined): void;
   close(): Promise<void>;
@@ -52,6 +54,7 @@ export async function startCtiBackendStub(token: string, fixedPort = 0): Promise
   let eventFailure: number | undefined;
   let queueAnswer: (query: Record<string, string>) => StubRouteAnswer = () => ({ body: { ready: false, position: 1 } });
   const queueRequests: Array<Record<string, string>> = [];
+  const ivrCustomers = new Map<string, string>();
   const routeRequests: RecordedRouteRequest[] = [];
   const events: RecordedEvent[] = [];
 
@@ -79,6 +82,12 @@ export async function startCtiBackendStub(token: string, fixedPort = 0): Promise
       queueRequests.push(query);
       const { status = 200, body = {} } = queueAnswer(query);
       send(status, body);
+      return;
+    }
+    if (request.method === 'GET' && url.pathname === '/api/cti/ivr/customer') {
+      const customerId = ivrCustomers.get(url.searchParams.get('code') ?? '');
+      if (customerId) send(200, { customerId });
+      else send(404, { error: { code: 'not_found', message: 'no such customer' } });
       return;
     }
     if (request.method === 'POST' && url.pathname === '/api/cti/events') {
@@ -122,6 +131,7 @@ export async function startCtiBackendStub(token: string, fixedPort = 0): Promise
       queueAnswer = next;
     },
     queueRequests,
+    ivrCustomers,
     failEventsWith(status) {
       eventFailure = status;
     },
