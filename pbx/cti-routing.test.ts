@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { issueSipCredentials } from './credentials.js';
-import { parsePbxOptions } from './pbx.js';
+import { parsePbxOptions, pbxOptionsFromEnv } from './pbx.js';
 import { routeAnswer, startCtiBackendStub, type CtiBackendStub, type RecordedEvent } from './test-support/cti-backend-stub.js';
 import { RawSipClient, webRtcLikeSdp } from './test-support/raw-sip-client.js';
 import { headerValue, type SipMessage } from './test-support/sip-message.js';
@@ -22,6 +22,19 @@ describe('CTI options', () => {
     expect(() => parsePbxOptions({ ...base, cti: { ...cti, queues: [{ number: '05";x', tenant: 'demo', fallback: ['a'] }] } })).toThrow(/number/);
     expect(() => parsePbxOptions({ ...base, cti: { ...cti, queues: [{ number: '05', tenant: 'demo', fallback: [] }] } })).toThrow(/fallback/);
     expect(() => parsePbxOptions({ ...base, cti: { ...cti, queues: [{ number: '05', tenant: 'other', fallback: ['a'] }] } })).toThrow(/queues/);
+  });
+
+  it('reads CTI settings from the environment, the token included, and names a bad one', () => {
+    const env = {
+      TSUNAGU_SIP_SECRET: 'x'.repeat(20),
+      TSUNAGU_PBX_CTI_TOKEN: 't'.repeat(32),
+      TSUNAGU_PBX_CTI_TENANTS: 'demo, other',
+      TSUNAGU_PBX_CTI_QUEUES: JSON.stringify([{ number: '0120555001', tenant: 'demo', fallback: ['agent1.demo'] }]),
+    };
+    const options = parsePbxOptions({ ...pbxOptionsFromEnv(env), runtimeDir: '/tmp/x' });
+    expect(options.cti).toMatchObject({ backendUrl: 'http://127.0.0.1:8740', tenants: ['demo', 'other'], queues: [{ number: '0120555001', ringSeconds: 20 }] });
+    expect(() => pbxOptionsFromEnv({ ...env, TSUNAGU_PBX_CTI_QUEUES: '[' })).toThrow(/TSUNAGU_PBX_CTI_QUEUES/);
+    expect(pbxOptionsFromEnv({ TSUNAGU_SIP_SECRET: 'x'.repeat(20) }).cti).toBeUndefined();
   });
 });
 

@@ -565,7 +565,20 @@ const pbxEnvSchema = z.object({
   TSUNAGU_PBX_RTP_PORT_MAX: envPort.optional(),
   TSUNAGU_PBX_CUSTOMER_ID_HEADER: z.string().optional(),
   TSUNAGU_PBX_OUTBOUND_TRUNK: z.string().optional(),
+  TSUNAGU_PBX_CTI_BACKEND_URL: z.string().optional(),
+  TSUNAGU_PBX_CTI_TOKEN: z.string().optional(),
+  TSUNAGU_PBX_CTI_TENANTS: z.string().optional(),
+  TSUNAGU_PBX_CTI_QUEUES: z.string().optional(),
 });
+
+/** A JSON environment value, or a message naming the variable. */
+function jsonEnv(name: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new PbxStartError(`Invalid PBX environment: ${name}: must be JSON`);
+  }
+}
 
 /** PBX options from environment variables; runtimeDir stays undefined when TSUNAGU_PBX_RUNTIME_DIR is unset. */
 export function pbxOptionsFromEnv(env: NodeJS.ProcessEnv): Omit<PbxOptions, 'runtimeDir'> & { runtimeDir?: string } {
@@ -581,5 +594,14 @@ export function pbxOptionsFromEnv(env: NodeJS.ProcessEnv): Omit<PbxOptions, 'run
   if (e.TSUNAGU_PBX_RTP_PORT_MAX !== undefined) options.rtpPortMax = e.TSUNAGU_PBX_RTP_PORT_MAX;
   if (e.TSUNAGU_PBX_CUSTOMER_ID_HEADER !== undefined) options.customerIdHeader = e.TSUNAGU_PBX_CUSTOMER_ID_HEADER;
   if (e.TSUNAGU_PBX_OUTBOUND_TRUNK !== undefined) options.outboundTrunk = e.TSUNAGU_PBX_OUTBOUND_TRUNK;
+  // CTI is on when the token is set; the token travels in the environment, never in an argument.
+  if (e.TSUNAGU_PBX_CTI_TOKEN !== undefined) {
+    options.cti = {
+      backendUrl: e.TSUNAGU_PBX_CTI_BACKEND_URL ?? 'http://127.0.0.1:8740',
+      token: e.TSUNAGU_PBX_CTI_TOKEN,
+      tenants: (e.TSUNAGU_PBX_CTI_TENANTS ?? '').split(',').map((t) => t.trim()).filter(Boolean),
+      queues: e.TSUNAGU_PBX_CTI_QUEUES === undefined ? [] : (jsonEnv('TSUNAGU_PBX_CTI_QUEUES', e.TSUNAGU_PBX_CTI_QUEUES) as CtiOptions['queues']),
+    };
+  }
   return options;
 }
