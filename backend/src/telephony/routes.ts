@@ -11,6 +11,7 @@ import { issueCredentialsFor } from './credentials.js';
 import { assertServes, pbxOfToken, type CtiPbx } from './cti-access.js';
 import { CtiEventInput, CtiRouteQuery, recordCtiEvent, routeCall, type CtiEventResponse, type CtiRouteResponse } from './cti.js';
 import { customerVisibleTo } from './customers.js';
+import { registerIvrCustomerRoute } from './ivr.js';
 import { telephonyDb } from './schema.js';
 import { loadTelephonySettings, TelephonySettingsUpdate, updateTelephonySettings } from './settings.js';
 
@@ -133,6 +134,8 @@ export function registerCtiRoutes(app: FastifyInstance, ctx: BackendContext, opt
       assertServes(pbx, query.tenant);
       return routeCall(handle, query, presenceTimeoutSeconds, pbx.id);
     });
+
+    registerIvrCustomerRoute(scope, handle, pbxOf);
 
     scope.post(TELEPHONY_API.ctiEvents, async (request): Promise<CtiEventResponse> => {
       const body = parseRequest(CtiEventInput, request.body, 'body');
