@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describeZodError } from '../shared/validation.js';
+import { startMediaUa, type RunningMediaUa } from './media-ua/index.js';
 import { ngRequest } from './rtpengine-ng.js';
 
 const TEMPLATE_PATH = fileURLToPath(new URL('./kamailio.cfg', import.meta.url));
@@ -43,6 +44,21 @@ export const pbxOptionsSchema = z
       .string()
       .regex(/^sip:[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must look like sip:HOST[:PORT]')
       .optional(),
+    /**
+     * The media UA (pbx/media-ua/) for the IVR and the queue's hold: started before Kamailio,
+     * stopped after it. Trunk callers without a caller ID go through its IVR for `ivrTenant`.
+     */
+    mediaUa: z
+      .object({
+        /** UDP port on 127.0.0.1; 0 picks a free one. */
+        port: z.number().int().min(0).max(65535).default(0),
+        backendUrl: z.string().url('must be the backend URL, e.g. http://127.0.0.1:8740'),
+        ctiToken: z.string().min(16, 'must be the PBX\'s CTI token'),
+        ivrTenant: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be a tenant slug'),
+        /** Prompt cache; defaults to media-ua/ in the runtime directory. */
+        dataDir: z.string().min(1).optional(),
+      })
+      .optional(),
     /** Kamailio log level, -3 (alert) to 2 (info). Debug level is refused: it would log credentials. */
     kamailioLogLevel: z.number().int().min(-3).max(2).default(2),
     /** Also copy both daemons' output to this process's stderr (the CLI does). */
@@ -71,6 +87,8 @@ export interface RunningPbx {
   /** UDP port of the trunk side on 127.0.0.1. */
   udpPort: number;
   rtpengineNgPort: number;
+  /** UDP port of the media UA on 127.0.0.1, when the PBX runs one. */
+  mediaUaPort: number | null;
   runtimeDir: string;
   logFiles: { kamailio: string; rtpengine: string };
   /** Stops Kamailio only, leaving rtpengine up: simulates the PBX or the network going away. */
@@ -125,7 +143,7 @@ export function parsePbxOptions(options: PbxOptions): ResolvedPbxOptions {
   return parsed.data;
 }
 
-export async function renderKamailioConfig(options: ResolvedPbxOptions): Promise<string> {
+export async function renderKamailioConfig(options: ResolvedPbxOptions, mediaUaPort = 0): Promise<string> {
   const template = await readFile(TEMPLATE_PATH, 'utf8');
   const values: Record<string, string> = {
     LOG_LEVEL: String(options.kamailioLogLevel),
@@ -135,6 +153,8 @@ export async function renderKamailioConfig(options: ResolvedPbxOptions): Promise
     RTPENGINE_NG_PORT: String(options.rtpengineNgPort),
     CUSTOMER_ID_HEADER: options.customerIdHeader,
     OUTBOUND_TRUNK: options.outboundTrunk ?? '',
+    MEDIA_UA_PORT: String(mediaUaPort),
+    IVR_TENANT: options.mediaUa?.ivrTenant ?? '',
   };
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (placeholder, name: string) => {
     const value = values[name];
@@ -157,9 +177,37 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
   await refuseIfRunning(kamailioPidFile);
   await refuseIfRunning(rtpenginePidFile);
 
+  let mediaUa: RunningMediaUa | null = null;
+  let mediaUaLog: WriteStream | null = null;
+  if (options.mediaUa) {
+    const logFile = createWriteStream(path.join(runtimeDir, 'media-ua.log'), { flags: 'a', mode: 0o600 });
+    mediaUaLog = logFile;
+    mediaUa = await startMediaUa({
+      port: options.mediaUa.port,
+      backendUrl: options.mediaUa.backendUrl,
+      ctiToken: options.mediaUa.ctiToken,
+      dataDir: options.mediaUa.dataDir ?? path.join(runtimeDir, 'media-ua'),
+      log: (line) => {
+        logFile.write(`${line}\n`);
+        if (options.echoLogs) process.stderr.write(prefixLines('media-ua', `${line}\n`));
+      },
+    });
+  }
+  const stopMediaUa = async () => {
+    await mediaUa?.stop();
+    mediaUa = null;
+    mediaUaLog?.end();
+    mediaUaLog = null;
+  };
+
   const configFile = path.join(runtimeDir, 'kamailio.cfg');
   // Important: the rendered config holds the shared secret.
-  await writeFile(configFile, await renderKamailioConfig(options), { mode: 0o600 });
+  try {
+    await writeFile(configFile, await renderKamailioConfig(options, mediaUa?.port ?? 0), { mode: 0o600 });
+  } catch (error) {
+    await stopMediaUa();
+    throw error;
+  }
 
   const logFiles = {
     kamailio: path.join(runtimeDir, 'kamailio.log'),
@@ -199,6 +247,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
     );
   } catch (error) {
     await terminate(rtpengine);
+    await stopMediaUa();
     throw error;
   }
 
@@ -232,6 +281,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
     kamailio = await launchKamailio();
   } catch (error) {
     await terminate(rtpengine);
+    await stopMediaUa();
     throw error;
   }
 
@@ -253,6 +303,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
     wsPort: options.wsPort,
     udpPort: options.udpPort,
     rtpengineNgPort: options.rtpengineNgPort,
+    mediaUaPort: mediaUa?.port ?? null,
     runtimeDir,
     logFiles,
     unexpectedExit,
@@ -274,6 +325,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
       // Kamailio first, so that no call is set up on an rtpengine that is going away.
       await terminate(kamailio);
       await terminate(rtpengine);
+      await stopMediaUa();
     },
   };
 }
