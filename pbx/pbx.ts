@@ -92,6 +92,21 @@ export const pbxOptionsSchema = z
       .optional(),
     /** Routing by the backend and call events; without it Kamailio routes by the dialled SIP user only. */
     cti: ctiOptionsSchema.optional(),
+    /**
+     * The media UA (pbx/media-ua/) for the IVR and the queue's hold: started before Kamailio,
+     * stopped after it. Trunk callers without a caller ID go through its IVR for `ivrTenant`.
+     */
+    mediaUa: z
+      .object({
+        /** UDP port on 127.0.0.1; 0 picks a free one. */
+        port: z.number().int().min(0).max(65535).default(0),
+        backendUrl: z.string().url('must be the backend URL, e.g. http://127.0.0.1:8740'),
+        ctiToken: z.string().min(16, 'must be the PBX\'s CTI token'),
+        ivrTenant: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be a tenant slug'),
+        /** Prompt cache; defaults to media-ua/ in the runtime directory. */
+        dataDir: z.string().min(1).optional(),
+      })
+      .optional(),
     /** Kamailio log level, -3 (alert) to 2 (info). Debug level is refused: it would log credentials. */
     kamailioLogLevel: z.number().int().min(-3).max(2).default(2),
     /** Also copy both daemons' output to this process's stderr (the CLI does). */
@@ -120,10 +135,10 @@ export interface RunningPbx {
   /** UDP port of the trunk side on 127.0.0.1. */
   udpPort: number;
   rtpengineNgPort: number;
+  /** UDP port of the media UA on 127.0.0.1, when the PBX runs one. */
+  mediaUaPort: number | null;
   runtimeDir: string;
   logFiles: { kamailio: string; rtpengine: string; mediaUa?: string };
-  /** The media UA's UDP port, when the PBX has CTI options. */
-  mediaUaPort?: number;
   /** Stops Kamailio only, leaving rtpengine up: simulates the PBX or the network going away. */
   stopKamailio(): Promise<void>;
   /** Starts Kamailio again on the same ports after stopKamailio(). */
@@ -176,7 +191,7 @@ export function parsePbxOptions(options: PbxOptions): ResolvedPbxOptions {
   return parsed.data;
 }
 
-export async function renderKamailioConfig(options: ResolvedPbxOptions, mediaUaPort = options.cti?.mediaUaPort ?? 0): Promise<string> {
+export async function renderKamailioConfig(options: ResolvedPbxOptions, mediaUaPort = 0): Promise<string> {
   const template = await readFile(TEMPLATE_PATH, 'utf8');
   const values: Record<string, string> = {
     LOG_LEVEL: String(options.kamailioLogLevel),
@@ -186,7 +201,9 @@ export async function renderKamailioConfig(options: ResolvedPbxOptions, mediaUaP
     RTPENGINE_NG_PORT: String(options.rtpengineNgPort),
     CUSTOMER_ID_HEADER: options.customerIdHeader,
     OUTBOUND_TRUNK: options.outboundTrunk ?? '',
-    ...ctiPlaceholders(options.cti, mediaUaPort),
+    ...ctiPlaceholders(options.cti),
+    MEDIA_UA_PORT: String(mediaUaPort),
+    IVR_TENANT: options.mediaUa?.ivrTenant ?? options.cti?.extensionTenant ?? '',
   };
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (placeholder, name: string) => {
     const value = values[name];
@@ -195,9 +212,9 @@ export async function renderKamailioConfig(options: ResolvedPbxOptions, mediaUaP
   });
 }
 
-function ctiPlaceholders(cti: ResolvedPbxOptions['cti'], mediaUaPort: number): Record<string, string> {
+function ctiPlaceholders(cti: ResolvedPbxOptions['cti']): Record<string, string> {
   if (!cti) {
-    return { CTI_DEFINE: '', CTI_BACKEND_URL: '', CTI_TOKEN: '', CTI_TENANTS: '', CTI_EXTENSION_TENANT: '', CTI_QUEUES: '', CTI_BUDGET_MS: '0', MEDIA_UA_PORT: '0' };
+    return { CTI_DEFINE: '', CTI_BACKEND_URL: '', CTI_TOKEN: '', CTI_TENANTS: '', CTI_EXTENSION_TENANT: '', CTI_QUEUES: '', CTI_BUDGET_MS: '0' };
   }
   const queues = cti.queues.flatMap((q) => [
     `\t$sht(ctiq=>${q.number}::tenant) = "${q.tenant}";`,
@@ -212,7 +229,6 @@ function ctiPlaceholders(cti: ResolvedPbxOptions['cti'], mediaUaPort: number): R
     CTI_EXTENSION_TENANT: cti.extensionTenant ?? '',
     CTI_QUEUES: queues.join('\n'),
     CTI_BUDGET_MS: String(cti.routingBudgetMs),
-    MEDIA_UA_PORT: String(mediaUaPort),
   };
 }
 
@@ -234,27 +250,34 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
     kamailio: path.join(runtimeDir, 'kamailio.log'),
     rtpengine: path.join(runtimeDir, 'rtpengine.log'),
   };
-  // The media UA's port goes into the config, so it starts first.
+  // The media UA's port goes into the config, so it starts first. CTI options run it with
+  // their backend and token; `mediaUa` (the IVR for calls to SIP users) may name its own.
   let mediaUa: RunningMediaUa | undefined;
-  if (options.cti) {
+  let mediaLog: WriteStream | undefined;
+  const backendUrl = options.mediaUa?.backendUrl ?? options.cti?.backendUrl;
+  const ctiToken = options.mediaUa?.ctiToken ?? options.cti?.token;
+  if (backendUrl !== undefined && ctiToken !== undefined) {
     logFiles.mediaUa = path.join(runtimeDir, 'media-ua.log');
-    const mediaLog = createWriteStream(logFiles.mediaUa, { flags: 'a', mode: 0o600 });
+    const log = createWriteStream(logFiles.mediaUa, { flags: 'a', mode: 0o600 });
+    mediaLog = log;
     mediaUa = await startMediaUa({
       host: '127.0.0.1',
-      port: options.cti.mediaUaPort,
-      backendUrl: options.cti.backendUrl,
-      ctiToken: options.cti.token,
-      dataDir: options.cti.promptsDir ?? path.join(runtimeDir, 'media-ua'),
+      port: options.mediaUa?.port ?? options.cti?.mediaUaPort ?? 0,
+      backendUrl,
+      ctiToken,
+      dataDir: options.mediaUa?.dataDir ?? options.cti?.promptsDir ?? path.join(runtimeDir, 'media-ua'),
       log: (line) => {
-        mediaLog.write(`${line}\n`);
+        log.write(`${line}\n`);
         if (options.echoLogs) process.stderr.write(prefixLines('media-ua', `${line}\n`));
       },
-      ...(options.cti.mediaUaLimits ? { limits: options.cti.mediaUaLimits as MediaUaOptions['limits'] } : {}),
+      ...(options.cti?.mediaUaLimits ? { limits: options.cti.mediaUaLimits as MediaUaOptions['limits'] } : {}),
     });
   }
   const stopMediaUa = async (): Promise<void> => {
     await mediaUa?.stop();
     mediaUa = undefined;
+    mediaLog?.end();
+    mediaLog = undefined;
   };
 
   const configFile = path.join(runtimeDir, 'kamailio.cfg');
@@ -355,9 +378,9 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
     wsPort: options.wsPort,
     udpPort: options.udpPort,
     rtpengineNgPort: options.rtpengineNgPort,
+    mediaUaPort: mediaUa?.port ?? null,
     runtimeDir,
     logFiles,
-    ...(mediaUa ? { mediaUaPort: mediaUa.port } : {}),
     unexpectedExit,
     pids: () => ({
       kamailio: started.has(kamailio) ? kamailio.child.pid : undefined,

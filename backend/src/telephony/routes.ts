@@ -23,6 +23,7 @@ import {
 } from './cti.js';
 import { loadRoutingRules, saveRoutingRules } from './routing-rules.js';
 import { customerVisibleTo } from './customers.js';
+import { registerIvrCustomerRoute } from './ivr.js';
 import { telephonyDb } from './schema.js';
 import { loadTelephonySettings, TelephonySettingsUpdate, updateTelephonySettings } from './settings.js';
 
@@ -169,6 +170,8 @@ export function registerCtiRoutes(app: FastifyInstance, ctx: BackendContext, opt
       assertServes(pbxOf(request), query.tenant);
       return pollQueue(handle, query, presenceTimeoutSeconds);
     });
+
+    registerIvrCustomerRoute(scope, handle, pbxOf);
 
     scope.post(TELEPHONY_API.ctiEvents, async (request): Promise<CtiEventResponse> => {
       const body = parseRequest(CtiEventInput, request.body, 'body');
