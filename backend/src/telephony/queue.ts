@@ -29,7 +29,7 @@ export interface QueueStanding {
   waiting: number;
 }
 
-export type QueueEntry = Pick<CallQueueTable, 'call_id' | 'caller' | 'customer_id' | 'state' | 'entered_at'>;
+export type QueueEntry = Pick<CallQueueTable, 'call_id' | 'caller' | 'customer_id' | 'state' | 'entered_at' | 'left_at'>;
 
 function liveWaiting(db: Kysely<TelephonyDatabase>, tenantId: string, now: string) {
   return db
@@ -42,7 +42,7 @@ function liveWaiting(db: Kysely<TelephonyDatabase>, tenantId: string, now: strin
 export async function queueEntry(db: Kysely<TelephonyDatabase>, tenantId: string, callId: string): Promise<QueueEntry | null> {
   const row = await db
     .selectFrom('call_queue')
-    .select(['call_id', 'caller', 'customer_id', 'state', 'entered_at'])
+    .select(['call_id', 'caller', 'customer_id', 'state', 'entered_at', 'left_at'])
     .where('tenant_id', '=', tenantId)
     .where('call_id', '=', callId)
     .executeTakeFirst();
