@@ -7,6 +7,7 @@ import { DIALECTS } from '../testing/harness.js';
 import type { CtiEventResponse, CtiRouteResponse } from './cti.js';
 import { CALL_LOG_INCIDENT_TITLE } from './cti.js';
 import { TELEPHONY_API } from './routes.js';
+import { telephonyDb } from './schema.js';
 import { errorMessage, startTelephonyBackend, type TelephonyBackend } from './test-support.js';
 
 describe.each(DIALECTS)('CTI for the PBX on %s', (dialect) => {
@@ -358,7 +359,7 @@ describe.each(DIALECTS)('CTI for the PBX on %s', (dialect) => {
       await report({ ...call, event: 'answered', at: '2026-05-02T01:00:30.000Z' });
       await report({ ...call, event: 'ringing', at: '2026-05-02T01:00:00.000Z' });
       // Status never moves back; the earliest time is the start.
-      const leg = await t.backend.handle.db.selectFrom('calls').selectAll().where('external_id', '=', 'late-1').executeTakeFirstOrThrow();
+      const leg = await telephonyDb(t.backend.handle.db).selectFrom('calls').selectAll().where('external_id', '=', 'late-1').executeTakeFirstOrThrow();
       expect(leg).toMatchObject({ status: 'ended', started_at: '2026-05-02T01:00:00.000Z', answered_at: '2026-05-02T01:00:30.000Z', ended_at: '2026-05-02T01:02:00.000Z' });
       const [after] = await contactsOf(customer.id).then((rows) => rows.filter((row) => row.id === ended.callLogContactId));
       expect(after!.summary).toBe('通話 1分30秒（PBX記録）');

@@ -330,10 +330,10 @@ export async function routeCall(
     standing = await standingOf(queueDb, tenant.id, inLine, now);
     let delivered = inLine.state === 'delivered';
     if (!delivered && standing.position <= capacity && eligible.length > 0) {
-      delivered =
-        (await leaveQueue(queueDb, tenant.id, inLine.call_id, 'delivered', now)) ||
-        (await queueEntry(queueDb, tenant.id, inLine.call_id))?.state === 'delivered';
+      delivered = await leaveQueue(queueDb, tenant.id, inLine.call_id, 'delivered', now);
     }
+    // Another instance may have delivered it since this one read it.
+    if (!delivered) delivered = (await queueEntry(queueDb, tenant.id, inLine.call_id))?.state === 'delivered';
     if (delivered && eligible.length > 0) {
       targets = eligible.map((candidate) => ({ candidate, reason: 'queue' }));
       standing = null;

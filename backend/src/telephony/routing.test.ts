@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MAIL_API, SupervisorSummary } from '../../../shared/api.js';
 import { RoutingRules } from '../../../shared/routing-rules.js';
 import { mailDb } from '../mail/schema.js';
 import { createCustomerRecord, createDemoTenant, type DemoTenant, type FixtureCustomer } from '../testing/fixtures.js';
@@ -305,6 +306,40 @@ describe.each(DIALECTS)('routing rules and the call queue on %s', (dialect) => {
       expect([a.action, b.action]).toEqual(['ring', 'ring']);
       expect(a.targets).toEqual(b.targets);
       expect(await standing('m-2', 'second')).toMatchObject({ ready: false, position: 1, waiting: 1 });
+    });
+
+    it('shows the queue in the supervisors\' live view: place, wait, name by right, abandoned today', async () => {
+      await route({ caller: '0366660001', callId: 'l-1' });
+      await route({ caller: '0299990000', callId: 'l-2' });
+      await route({ caller: '0366660002', callId: 'l-3' });
+      await report({ callId: 'l-3', event: 'abandoned', caller: '0366660002', agent: null });
+      const supervisor = await t.backend.login('supervisor');
+      const summary = SupervisorSummary.parse((await t.call('GET', MAIL_API.supervisorSummary, { token: supervisor })).json());
+      expect(summary.callQueue.abandonedToday).toBe(1);
+      expect(summary.callQueue.callers.map(({ callId, caller, customerName, position }) => ({ callId, caller, customerName, position }))).toEqual([
+        { callId: 'l-1', caller: '0366660001', customerName: '販売店 一号', position: 1 },
+        { callId: 'l-2', caller: '0299990000', customerName: null, position: 2 },
+      ]);
+      expect(summary.callQueue.callers[0]!.secondsWaiting).toBeGreaterThanOrEqual(0);
+      // A caller in line longer shows the longer wait.
+      const earlier = new Date(Date.parse(summary.now) - 90_000).toISOString();
+      await telephonyDb(t.backend.handle.db).updateTable('call_queue').set({ entered_at: earlier }).where('call_id', '=', 'l-1').execute();
+      const later = SupervisorSummary.parse((await t.call('GET', MAIL_API.supervisorSummary, { token: supervisor })).json());
+      expect(later.callQueue.callers[0]!.secondsWaiting).toBeGreaterThanOrEqual(90);
+      // A supervisor whose authority stops short of the customer sees the number, not the name.
+      await createCustomerRecord(t.backend.handle, t.backend.demo.tenant.id, {
+        code: 'SEC-1',
+        name: '機密 顧客',
+        classification: 1,
+        phones: [{ e164: '+81366660009', kind: 'landline' }],
+      });
+      await t.setStatus(supervisor, 'on_call');
+      await route({ caller: '0366660009', callId: 'l-4' });
+      await t.addAgent({ login: 'branch-lead', customerLimitAuthority: 3 });
+      await t.backend.handle.db.updateTable('users').set({ role: 'supervisor' }).where('login', '=', 'branch-lead').execute();
+      const lead = await t.backend.login('branch-lead');
+      const limited = SupervisorSummary.parse((await t.call('GET', MAIL_API.supervisorSummary, { token: lead })).json());
+      expect(limited.callQueue.callers.find((caller) => caller.callId === 'l-4')).toMatchObject({ caller: '0366660009', customerName: null });
     });
 
     it('refuses a queue question for a call not in line, or of a tenant the PBX does not serve', async () => {
