@@ -15,7 +15,7 @@ import { recordCallReport, type CallRow } from './calls.js';
 import type { CallMeta } from '../../../shared/domain.js';
 import { sipUserOf } from './credentials.js';
 import { matchCaller, normaliseNumber } from './customers.js';
-import { enterQueue, leaveQueue, pendingDeliveries, queueEntry, standingOf, touchQueueEntry, waitingCount, type QueueStanding } from './queue.js';
+import { DELIVERY_HOLD_SECONDS, enterQueue, leaveQueue, pendingDeliveries, queueEntry, standingOf, touchQueueEntry, waitingCount, type QueueStanding } from './queue.js';
 import { ruleGroupMembers } from './routing-rules.js';
 import { loadTelephonySettings } from './settings.js';
 import { telephonyDb, telephonyTrx } from './schema.js';
@@ -313,7 +313,11 @@ export async function routeCall(
   ]);
   const { ringSeconds } = settings;
   const queued = query.callId === undefined ? null : await queueEntry(queueDb, tenant.id, query.callId);
-  const inLine = queued?.state === 'waiting' ? queued : null;
+  // A question about a call delivered moments ago is the PBX asking twice (a retry, or two
+  // instances answering one request): it gets the same answer. Later, it means nobody took
+  // the call, and the call goes back in line.
+  const justDelivered = queued?.state === 'delivered' && queued.left_at !== null && queued.left_at > addSeconds(now, -DELIVERY_HOLD_SECONDS);
+  const inLine = queued?.state === 'waiting' || justDelivered ? queued : null;
   const customerId = inLine
     ? inLine.customer_id
     : await matchCaller(db, tenant, { customerId: query.customerId ?? null, number: query.caller });
@@ -324,10 +328,16 @@ export async function routeCall(
   let standing: QueueStanding | null = null;
   if (inLine) {
     standing = await standingOf(queueDb, tenant.id, inLine, now);
-    if (standing.position <= capacity && eligible.length > 0 && (await leaveQueue(queueDb, tenant.id, inLine.call_id, 'delivered', now))) {
+    let delivered = inLine.state === 'delivered';
+    if (!delivered && standing.position <= capacity && eligible.length > 0) {
+      delivered = await leaveQueue(queueDb, tenant.id, inLine.call_id, 'delivered', now);
+    }
+    // Another instance may have delivered it since this one read it.
+    if (!delivered) delivered = (await queueEntry(queueDb, tenant.id, inLine.call_id))?.state === 'delivered';
+    if (delivered && eligible.length > 0) {
       targets = eligible.map((candidate) => ({ candidate, reason: 'queue' }));
       standing = null;
-    } else {
+    } else if (!delivered) {
       await touchQueueEntry(queueDb, tenant.id, inLine.call_id, now);
     }
   } else {

@@ -29,7 +29,7 @@ export interface QueueStanding {
   waiting: number;
 }
 
-export type QueueEntry = Pick<CallQueueTable, 'call_id' | 'caller' | 'customer_id' | 'state' | 'entered_at'>;
+export type QueueEntry = Pick<CallQueueTable, 'call_id' | 'caller' | 'customer_id' | 'state' | 'entered_at' | 'left_at'>;
 
 function liveWaiting(db: Kysely<TelephonyDatabase>, tenantId: string, now: string) {
   return db
@@ -42,7 +42,7 @@ function liveWaiting(db: Kysely<TelephonyDatabase>, tenantId: string, now: strin
 export async function queueEntry(db: Kysely<TelephonyDatabase>, tenantId: string, callId: string): Promise<QueueEntry | null> {
   const row = await db
     .selectFrom('call_queue')
-    .select(['call_id', 'caller', 'customer_id', 'state', 'entered_at'])
+    .select(['call_id', 'caller', 'customer_id', 'state', 'entered_at', 'left_at'])
     .where('tenant_id', '=', tenantId)
     .where('call_id', '=', callId)
     .executeTakeFirst();
@@ -166,13 +166,13 @@ export interface QueuedCaller {
   enteredAt: string;
 }
 
-/** The tenant's waiting callers in order, and how many gave up since `since` (the live view). */
+/** The tenant's waiting callers in order, and when callers gave up since `since` (the live view). */
 export async function queueSnapshot(
   db: Kysely<TelephonyDatabase>,
   tenantId: string,
   now: string,
   since: string,
-): Promise<{ callers: QueuedCaller[]; abandoned: number }> {
+): Promise<{ callers: QueuedCaller[]; abandonedAt: string[] }> {
   const rows = await liveWaiting(db, tenantId, now)
     .select(['call_id', 'caller', 'customer_id', 'entered_at'])
     .orderBy('entered_at')
@@ -180,11 +180,11 @@ export async function queueSnapshot(
     .execute();
   const abandoned = await db
     .selectFrom('call_queue')
+    .select('left_at')
     .where('tenant_id', '=', tenantId)
     .where('state', '=', 'abandoned')
     .where('left_at', '>=', since)
-    .select((eb) => eb.fn.countAll<number | string>().as('n'))
-    .executeTakeFirstOrThrow();
+    .execute();
   return {
     callers: rows.map((row, index) => ({
       callId: row.call_id,
@@ -193,6 +193,6 @@ export async function queueSnapshot(
       position: index + 1,
       enteredAt: row.entered_at,
     })),
-    abandoned: Number(abandoned.n),
+    abandonedAt: abandoned.flatMap((row) => (row.left_at === null ? [] : [row.left_at])),
   };
 }

@@ -6,6 +6,9 @@ import type { Database } from '../db/schema.js';
 import { HttpError } from '../http/errors.js';
 import { telephonyDb } from './schema.js';
 
+/** Rows or ids per statement: SQLite caps the bound parameters of one statement. */
+const MEMBER_INSERT_SLICE = 500;
+
 /** The user ids of the group a tenant's rule names for this customer type (empty without a rule). */
 export async function ruleGroupMembers(db: Kysely<Database>, tenantId: string, customerType: CustomerType): Promise<Set<string>> {
   const rows = await telephonyDb(db)
@@ -40,9 +43,12 @@ export async function loadRoutingRules(db: Kysely<Database>, tenantId: string): 
  */
 export async function saveRoutingRules(db: Kysely<Database>, tenantId: string, adminId: string, next: RoutingRules): Promise<RoutingRules> {
   const memberIds = [...new Set(next.groups.flatMap((group) => group.members))];
-  const known = memberIds.length === 0
-    ? new Set<string>()
-    : new Set((await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', 'in', memberIds).execute()).map((row) => row.id));
+  const known = new Set<string>();
+  for (let i = 0; i < memberIds.length; i += MEMBER_INSERT_SLICE) {
+    const slice = memberIds.slice(i, i + MEMBER_INSERT_SLICE);
+    const rows = await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', 'in', slice).execute();
+    for (const row of rows) known.add(row.id);
+  }
   next.groups.forEach((group, g) =>
     group.members.forEach((member, m) => {
       if (!known.has(member)) throw new HttpError('invalid_input', `body.groups.${g}.members.${m}: no user of this tenant`);
@@ -58,7 +64,9 @@ export async function saveRoutingRules(db: Kysely<Database>, tenantId: string, a
       await tdb.insertInto('routing_groups').values(next.groups.map((group) => ({ tenant_id: tenantId, name: group.name }))).execute();
     }
     const members = next.groups.flatMap((group) => group.members.map((userId) => ({ tenant_id: tenantId, group_name: group.name, user_id: userId })));
-    if (members.length > 0) await tdb.insertInto('routing_group_members').values(members).execute();
+    for (let i = 0; i < members.length; i += MEMBER_INSERT_SLICE) {
+      await tdb.insertInto('routing_group_members').values(members.slice(i, i + MEMBER_INSERT_SLICE)).execute();
+    }
     if (next.rules.length > 0) {
       await tdb
         .insertInto('routing_rules')
