@@ -227,7 +227,8 @@ function ctiPlaceholders(cti: ResolvedPbxOptions['cti']): Record<string, string>
     CTI_TOKEN: cti.token,
     CTI_TENANTS: cti.tenants.join(','),
     CTI_EXTENSION_TENANT: cti.extensionTenant ?? '',
-    CTI_QUEUES: queues.join('\n'),
+    // An empty route block does not parse.
+    CTI_QUEUES: queues.length > 0 ? queues.join('\n') : '\treturn;',
     CTI_BUDGET_MS: String(cti.routingBudgetMs),
   };
 }
