@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { telephonyDb } from '../backend/src/telephony/schema.js';
 import { startTelephonyBackend, type TelephonyBackend } from '../backend/src/telephony/test-support.js';
 import { issueSipCredentials } from './credentials.js';
 import { RawSipClient, webRtcLikeSdp } from './test-support/raw-sip-client.js';
@@ -47,7 +48,7 @@ describe('call events reach the backend', () => {
   }
 
   const callRows = (callId: string) =>
-    t.backend.handle.db
+    telephonyDb(t.backend.handle.db)
       .selectFrom('calls')
       .select(['status', 'agent_id', 'from_number', 'to_number', 'answered_at', 'ended_at', 'direction'])
       .where('external_id', '=', callId)
