@@ -249,6 +249,23 @@ describe('Kamailio consults the backend (CTI)', () => {
       ]);
     });
 
+    it('holds a caller who offers only PCMA (transcoded for the media UA) and still reaches the operator', async () => {
+      const operator = await agent('op8.demo');
+      backend.answerRoutesWith(() => queued);
+      const caller = await UdpTrunkCaller.open(pbx.udpPort, '0377778888');
+      callers.push(caller);
+      caller.invite(QUEUE, [], 'PCMA');
+      const early = await caller.waitForResponse((r) => r.status === 183);
+      expect(early.body).toMatch(/m=audio \d+ RTP\/AVP 8/);
+      backend.answerRoutesWith(() => ({ body: routeAnswer(['op8.demo']) }));
+      backend.answerQueueWith(() => ({ body: { ready: true, position: 0 } }));
+      const invite = await operator.waitForRequest('INVITE');
+      answer(operator, invite);
+      expect((await caller.finalResponse()).status).toBe(200);
+      caller.hangUp();
+      await operator.waitForRequest('BYE');
+    });
+
     it('reports a caller who hangs up on hold as abandoned', async () => {
       backend.answerRoutesWith(() => queued);
       const caller = await call(QUEUE);

@@ -79,7 +79,8 @@ export class UdpTrunkCaller {
     ];
   }
 
-  invite(called: string, extraHeaders: { name: string; value: string }[] = []): void {
+  /** Offers PCMU, or PCMA only as many trunks (and SIPp's own recordings) do. */
+  invite(called: string, extraHeaders: { name: string; value: string }[] = [], codec: 'PCMU' | 'PCMA' = 'PCMU'): void {
     this.requestUri = `sip:${called}@127.0.0.1:${this.pbxPort}`;
     this.to = `<${this.requestUri}>`;
     const sdp = [
@@ -88,8 +89,8 @@ export class UdpTrunkCaller {
       's=-',
       'c=IN IP4 127.0.0.1',
       't=0 0',
-      'm=audio 40000 RTP/AVP 0 101',
-      'a=rtpmap:0 PCMU/8000',
+      `m=audio 40000 RTP/AVP ${codec === 'PCMU' ? 0 : 8} 101`,
+      codec === 'PCMU' ? 'a=rtpmap:0 PCMU/8000' : 'a=rtpmap:8 PCMA/8000',
       'a=rtpmap:101 telephone-event/8000',
       'a=sendrecv',
       '',
