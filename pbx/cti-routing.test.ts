@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { issueSipCredentials } from './credentials.js';
 import { parsePbxOptions, pbxOptionsFromEnv } from './pbx.js';
@@ -288,6 +290,22 @@ describe('Kamailio consults the backend (CTI)', () => {
       caller.hangUp();
       await fallback.waitForRequest('BYE');
     });
+  });
+
+  it('keeps the CTI token out of the logs and out of every process argument; the config holding it is 0600', async () => {
+    for (const log of Object.values(pbx.logFiles)) {
+      if (log) expect(await readFile(log, 'utf8')).not.toContain(token);
+    }
+    expect((await stat(`${pbx.runtimeDir}/kamailio.cfg`)).mode & 0o077).toBe(0);
+    for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+      let args = '';
+      try {
+        args = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        continue;
+      }
+      expect(args).not.toContain(token);
+    }
   });
 
   it('asks a caller without a caller ID for their customer number, then routes with the customer the IVR found', async () => {
