@@ -17,7 +17,7 @@ import { sipUserOf } from './credentials.js';
 import { matchCaller, normaliseNumber } from './customers.js';
 import { DELIVERY_HOLD_SECONDS, enterQueue, leaveQueue, pendingDeliveries, queueEntry, standingOf, touchQueueEntry, waitingCount, type QueueStanding } from './queue.js';
 import { ruleGroupMembers } from './routing-rules.js';
-import { loadTelephonySettings } from './settings.js';
+import { TELEPHONY_DEFAULTS } from './settings.js';
 import { telephonyDb, telephonyTrx } from './schema.js';
 
 /**
@@ -124,6 +124,18 @@ async function tenantBySlug(db: Kysely<Database>, slug: string): Promise<TenantR
   return { id: row.id, slug: row.slug, defaultRegion: row.default_region };
 }
 
+/** The tenant and its ring time per target, in one read: the PBX waits for every routing answer. */
+async function routingTenant(db: Kysely<Database>, slug: string): Promise<TenantRow & { ringSeconds: number }> {
+  const row = await telephonyDb(db)
+    .selectFrom('tenants as t')
+    .leftJoin('telephony_settings as s', 's.tenant_id', 't.id')
+    .select(['t.id', 't.slug', 't.default_region', 's.ring_seconds'])
+    .where('t.slug', '=', slug)
+    .executeTakeFirst();
+  if (!row) throw new HttpError('not_found', 'tenant: no such tenant');
+  return { id: row.id, slug: row.slug, defaultRegion: row.default_region, ringSeconds: row.ring_seconds ?? TELEPHONY_DEFAULTS.ringSeconds };
+}
+
 interface Candidate {
   user: User;
   sipUser: string;
@@ -141,7 +153,20 @@ async function freeAgents(
   ringSeconds: number,
 ): Promise<Candidate[]> {
   const db = telephonyDb(handle.db);
-  const rows = await db
+  // Few legs ring at any moment; asked apart, this stays an index lookup on (tenant, status)
+  // where a per-agent subquery would walk each agent's whole call history.
+  const ringing = await db
+    .selectFrom('calls')
+    .select('agent_id')
+    .where('tenant_id', '=', tenantId)
+    .where('status', '=', 'ringing')
+    // No DISTINCT nor `agent_id is not null` here: either lures SQLite's planner onto the
+    // (tenant, agent, started) index, a walk through the whole history.
+    // A leg that rings longer than one ring time plus slack was closed by a report we never got.
+    .where('updated_at', '>', addSeconds(now, -(ringSeconds + RINGING_SLACK_SECONDS)))
+    .execute();
+  const busy = new Set(ringing.map((row) => row.agent_id));
+  const present = await db
     .selectFrom('agent_presence as p')
     .innerJoin('users as u', 'u.id', 'p.user_id')
     .selectAll('u')
@@ -150,23 +175,10 @@ async function freeAgents(
     .where('u.disabled', '=', 0)
     .where('p.status', '=', 'available')
     .where('p.last_seen_at', '>', addSeconds(now, -presenceTimeoutSeconds))
-    // A leg that rings longer than one ring time plus slack was closed by a report we never got.
-    .where((eb) =>
-      eb.not(
-        eb.exists(
-          eb
-            .selectFrom('calls as c')
-            .select('c.id')
-            .where('c.tenant_id', '=', tenantId)
-            .whereRef('c.agent_id', '=', 'u.id')
-            .where('c.status', '=', 'ringing')
-            .where('c.updated_at', '>', addSeconds(now, -(ringSeconds + RINGING_SLACK_SECONDS))),
-        ),
-      ),
-    )
     .orderBy('p.since')
     .orderBy('u.id')
     .execute();
+  const rows = present.filter((row) => !busy.has(row.id));
   return rows.flatMap((row) => {
     const sipUser = sipUserOf(row);
     return sipUser === null ? [] : [{ user: toUser(row), sipUser }];
@@ -275,13 +287,13 @@ export interface CtiQueueResponse {
  */
 export async function pollQueue(handle: DatabaseHandle, query: CtiQueueQuery, presenceTimeoutSeconds: number): Promise<CtiQueueResponse> {
   const queueDb = telephonyDb(handle.db);
-  const tenant = await tenantBySlug(handle.db, query.tenant);
+  const tenant = await routingTenant(handle.db, query.tenant);
   const entry = await queueEntry(queueDb, tenant.id, query.callId);
   if (!entry || entry.state === 'abandoned') throw new HttpError('not_found', 'callId: this call is not in the queue');
   const now = await databaseNow(handle.db, handle.dialect);
   if (entry.state === 'delivered') return { ready: true, position: 0, waiting: await waitingCount(queueDb, tenant.id, now) };
   await touchQueueEntry(queueDb, tenant.id, entry.call_id, now);
-  const { ringSeconds } = await loadTelephonySettings(queueDb, tenant);
+  const { ringSeconds } = tenant;
   const customer = entry.customer_id ? await customerFacts(handle.db, tenant.id, entry.customer_id) : null;
   const standing = await standingOf(queueDb, tenant.id, entry, now);
   const { eligible, capacity } = await agentsFor(handle, tenant.id, customer, now, presenceTimeoutSeconds, ringSeconds);
@@ -306,12 +318,9 @@ export async function routeCall(
 ): Promise<{ tenantId: string; response: CtiRouteResponse }> {
   const { db } = handle;
   const queueDb = telephonyDb(db);
-  const tenant = await tenantBySlug(db, query.tenant);
-  const [settings, now] = await Promise.all([
-    loadTelephonySettings(queueDb, tenant),
-    databaseNow(db, handle.dialect),
-  ]);
-  const { ringSeconds } = settings;
+  const tenant = await routingTenant(db, query.tenant);
+  const now = await databaseNow(db, handle.dialect);
+  const { ringSeconds } = tenant;
   const queued = query.callId === undefined ? null : await queueEntry(queueDb, tenant.id, query.callId);
   // A question about a call delivered moments ago is the PBX asking twice (a retry, or two
   // instances answering one request): it gets the same answer. Later, it means nobody took

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CallEventInput, type SipCredentials, type TelephonySettings } from '../../../shared/ipc.js';
 import type { User } from '../../../shared/domain.js';
+import { mayManageTelephony } from '../../../shared/permissions.js';
 import { RoutingRules } from '../../../shared/routing-rules.js';
 import type { BackendContext } from '../context.js';
 import { HttpError, parseRequest } from '../http/errors.js';
@@ -56,7 +57,7 @@ function unavailable(reply: FastifyReply, message: string): FastifyReply {
 }
 
 function assertAdmin(user: User): void {
-  if (user.role !== 'admin') throw new HttpError('forbidden', 'for admins only');
+  if (!mayManageTelephony(user)) throw new HttpError('forbidden', 'for admins only');
 }
 
 export interface TelephonyRoutesOptions {

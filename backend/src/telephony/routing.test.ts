@@ -128,6 +128,18 @@ describe.each(DIALECTS)('routing rules and the call queue on %s', (dialect) => {
     });
   });
 
+  it('gives the tenant\'s ring time per target, as its admin set it', async () => {
+    await t.setStatus(agents.first.token, 'available');
+    expect((await route({ caller: '0366660002' })).ringSeconds).toBe(15);
+    const set = await t.call('PUT', TELEPHONY_API.telephonySettings, { token: admin, body: { ringSeconds: 25 } });
+    expect(set.statusCode, set.body).toBe(200);
+    expect((await route({ caller: '0366660002' })).ringSeconds).toBe(25);
+    const bad = await t.call('PUT', TELEPHONY_API.telephonySettings, { token: admin, body: { ringSeconds: 2 } });
+    expect(errorMessage(bad)).toContain('body.ringSeconds');
+    await t.call('PUT', TELEPHONY_API.telephonySettings, { token: admin, body: { ringSeconds: null } });
+    expect((await route({ caller: '0366660002' })).ringSeconds).toBe(15);
+  });
+
   describe('rules API', () => {
     it('lets admins read and replace the set, audited with before and after', async () => {
       const rules: RoutingRules = {

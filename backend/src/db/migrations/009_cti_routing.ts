@@ -51,8 +51,10 @@ export async function up(db: Kysely<unknown>, _dialect: SqlDialect): Promise<voi
   await db.schema.createIndex('call_queue_waiting').on('call_queue').columns(['tenant_id', 'state', 'entered_at']).execute();
   await db.schema.createIndex('call_queue_left').on('call_queue').columns(['tenant_id', 'state', 'left_at']).execute();
 
-  // The routing decision reads the agents available now and whether a delivered queued call
-  // has reached a phone yet (its legs in `calls`, by Call-ID).
+  // The routing decision reads the agents available now, the legs ringing now (fresh ones only:
+  // a leg nobody closed must not make the planner walk the history) and whether a delivered
+  // queued call has reached a phone yet (its legs in `calls`, by Call-ID).
   await db.schema.createIndex('agent_presence_tenant_status').on('agent_presence').columns(['tenant_id', 'status', 'since']).execute();
+  await db.schema.createIndex('calls_tenant_status_updated').on('calls').columns(['tenant_id', 'status', 'updated_at']).execute();
   await db.schema.createIndex('calls_tenant_external').on('calls').columns(['tenant_id', 'external_id']).execute();
 }
