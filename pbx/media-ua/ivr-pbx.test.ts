@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTelephonyBackend, type TelephonyBackend } from '../../backend/src/telephony/test-support.js';
 import { issueSipCredentials } from '../credentials.js';
@@ -117,6 +119,32 @@ describe('IVR through Kamailio, rtpengine and the backend', () => {
     const final = await caller.finalReply(15_000);
     caller.ackFailure(final);
     expect(final.status).toBe(487);
+  });
+
+  it('is what `npm run call -- --anonymous --digits` demonstrates', async () => {
+    const agent = await registeredAgent('agent-ivr-4');
+    const script = fileURLToPath(new URL('../../scripts/call.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script, '--anonymous', '--digits', '0002', '--sip-user', 'agent-ivr-4', '--seconds', '20'], {
+      env: { ...process.env, TSUNAGU_PBX_UDP_PORT: String(pbx.udpPort) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    try {
+      const invite = await agent.waitForRequest('INVITE', 40_000);
+      expect(headerValue(invite, 'X-Customer-Id')).toBe(t.backend.demo.customers.sato.id);
+      agent.reply(invite, 180, 'Ringing');
+      agent.reply(invite, 200, 'OK', { sdp: webRtcLikeSdp('answer') });
+      await agent.waitForRequest('ACK');
+      expect((await agent.bye(agent.dialogOfIncoming(invite))).status).toBe(200);
+      expect(await exited, output).toBe(0);
+      expect(output).toContain('keying in 0002# to the IVR');
+      expect(output).toContain('answered; the agent hung up');
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('leaves callers with a number alone', async () => {
