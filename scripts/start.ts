@@ -126,7 +126,10 @@ async function startPbxIfInstalled(): Promise<string | null> {
   const { startPbx } = await import('../pbx/pbx.js');
   const runtimeDir = path.join(dataHome, 'pbx');
   fs.mkdirSync(runtimeDir, { recursive: true });
-  const pbx = await startPbx({ runtimeDir, secret: sipSecret });
+  // The IVR (pbx/media-ua/) asks demo-tenant callers who withhold their number for their customer
+  // number; it checks it with the dev PBX's CTI token, so only while that token is the backend's.
+  const mediaUa = process.env.TSUNAGU_CTI_PBXES ? undefined : { backendUrl, ctiToken: devPbxCti.token, ivrTenant: 'demo' };
+  const pbx = await startPbx({ runtimeDir, secret: sipSecret, ...(mediaUa ? { mediaUa } : {}) });
   cleanups.push(() => pbx.stop());
   say(`dev PBX ready: ${pbx.wsUrl} (SIP over WebSocket), UDP trunk on 127.0.0.1:${pbx.udpPort}`);
   return pbx.wsUrl;
