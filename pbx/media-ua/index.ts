@@ -216,6 +216,12 @@ class MediaUa {
       this.reply(invite, source, 481, 'Call/Transaction Does Not Exist');
       return;
     }
+    // No SIP extension is supported (no 100rel, so the 183 is never sent reliably).
+    const required = headerValues(invite, 'Require');
+    if (required.length > 0) {
+      this.reply(invite, source, 420, 'Bad Extension', { headers: [{ name: 'Unsupported', value: required.join(', ') }] });
+      return;
+    }
     const service = uriUser(invite.requestUri);
     if (service !== 'ivr' && service !== 'hold') {
       this.reply(invite, source, 404, 'Not Found');

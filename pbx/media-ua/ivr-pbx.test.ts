@@ -167,4 +167,19 @@ describe('IVR through Kamailio, rtpengine and the backend', () => {
     }
     expect(await ivrAudit()).toHaveLength(before);
   });
+
+  it('routes the caller on without the IVR when the media UA is gone', async () => {
+    const agent = await registeredAgent('agent-ivr-5');
+    await pbx.stopMediaUa();
+    const caller = await UdpSipCaller.open();
+    callers.push(caller);
+    caller.invite({ port: pbx.udpPort, requestUri: `sip:agent-ivr-5@127.0.0.1:${pbx.udpPort}` });
+    // Kamailio gives the UA 2 s to answer 100; an ordinary branch would wait 30 s, past this wait.
+    const invite = await agent.waitForRequest('INVITE', 15_000);
+    expect(headerValue(invite, 'X-Customer-Id')).toBeUndefined();
+    agent.reply(invite, 486, 'Busy Here');
+    const final = await caller.finalReply();
+    caller.ackFailure(final);
+    expect(final.status).toBe(486);
+  });
 });

@@ -262,6 +262,7 @@ describe('media UA', () => {
     const cases: Array<{ uri?: string; headers?: Array<{ name: string; value: string }>; sdp?: string; status: number }> = [
       { uri: 'sip:someone@127.0.0.1', status: 404 },
       { headers: [], status: 400 },
+      { headers: [{ name: 'X-Tsunagu-Tenant', value: 'demo' }, { name: 'Require', value: '100rel' }], status: 420 },
       { headers: [{ name: 'X-Tsunagu-Tenant', value: 'de mo' }], status: 400 },
       { uri: 'sip:hold@127.0.0.1', status: 400 },
       { sdp: '', status: 488 },
