@@ -139,12 +139,16 @@ export async function startMediaUa(input: MediaUaOptions): Promise<RunningMediaU
   socket.on('error', (error) => log(`media UA socket: ${error.message}`));
   const port = socket.address().port;
   log(`media UA listening on udp ${options.host}:${port}`);
+  let stopped: Promise<void> | null = null;
   return {
     port,
     activeCalls: () => ua.activeCalls(),
-    async stop() {
-      ua.shutdown();
-      await new Promise<void>((resolve) => socket.close(() => resolve()));
+    stop() {
+      stopped ??= new Promise<void>((resolve) => {
+        ua.shutdown();
+        socket.close(() => resolve());
+      });
+      return stopped;
     },
   };
 }

@@ -6,12 +6,25 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTelephonyBackend, type TelephonyBackend } from '../../backend/src/telephony/test-support.js';
 import { issueSipCredentials } from '../credentials.js';
+import { parsePbxOptions } from '../pbx.js';
 import { RawSipClient, webRtcLikeSdp } from '../test-support/raw-sip-client.js';
 import { headerValue, type SipMessage } from '../test-support/sip-message.js';
 import { runSipp, SIPP_SCENARIOS, withDtmfKeys } from '../test-support/sipp.js';
 import { startTestPbx, type TestPbx } from '../test-support/test-pbx.js';
 import { UdpSipCaller } from '../test-support/udp-sip-caller.js';
 import { waitFor } from '../test-support/wait.js';
+
+describe('PBX mediaUa option', () => {
+  it('names the field that is wrong', () => {
+    const base = { runtimeDir: '/tmp/x', secret: 'x'.repeat(20) };
+    const mediaUa = { backendUrl: 'http://127.0.0.1:8740', ctiToken: 't'.repeat(32), ivrTenant: 'demo' };
+    expect(parsePbxOptions({ ...base, mediaUa }).mediaUa).toMatchObject({ port: 0, ivrTenant: 'demo' });
+    // The tenant is written into kamailio.cfg: nothing that could end the string or the header.
+    expect(() => parsePbxOptions({ ...base, mediaUa: { ...mediaUa, ivrTenant: 'demo\r\nX-Evil: 1' } })).toThrow(/mediaUa\.ivrTenant/);
+    expect(() => parsePbxOptions({ ...base, mediaUa: { ...mediaUa, ivrTenant: 'de"mo' } })).toThrow(/mediaUa\.ivrTenant/);
+    expect(() => parsePbxOptions({ ...base, mediaUa: { ...mediaUa, backendUrl: 'nope' } })).toThrow(/mediaUa\.backendUrl/);
+  });
+});
 
 /**
  * The IVR for real: Kamailio sends a trunk caller without a caller ID to the media UA, whose
