@@ -139,6 +139,8 @@ export interface RunningPbx {
   mediaUaPort: number | null;
   runtimeDir: string;
   logFiles: { kamailio: string; rtpengine: string; mediaUa?: string };
+  /** Stops the media UA only: simulates the IVR going away (Kamailio must route around it). */
+  stopMediaUa(): Promise<void>;
   /** Stops Kamailio only, leaving rtpengine up: simulates the PBX or the network going away. */
   stopKamailio(): Promise<void>;
   /** Starts Kamailio again on the same ports after stopKamailio(). */
@@ -387,6 +389,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
       kamailio: started.has(kamailio) ? kamailio.child.pid : undefined,
       rtpengine: started.has(rtpengine) ? rtpengine.child.pid : undefined,
     }),
+    stopMediaUa,
     async stopKamailio() {
       await terminate(kamailio);
     },

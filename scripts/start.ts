@@ -127,10 +127,14 @@ async function startPbxIfInstalled(): Promise<string | null> {
   const runtimeDir = path.join(dataHome, 'pbx');
   fs.mkdirSync(runtimeDir, { recursive: true });
   const { devQueues } = await import('../pbx/dev-queues.js');
+  // Only while the dev PBX's token is the backend's: with TSUNAGU_CTI_PBXES set the PBX routes by
+  // the dialled SIP user and has no IVR. The IVR (pbx/media-ua/) asks demo-tenant callers who
+  // withhold their number for their customer number.
   const cti = process.env.TSUNAGU_CTI_PBXES
     ? undefined
     : { backendUrl, token: devPbxCti.token, tenants: devPbxCti.tenants, queues: devQueues() };
-  const pbx = await startPbx({ runtimeDir, secret: sipSecret, ...(cti ? { cti } : {}) });
+  const mediaUa = cti ? { backendUrl, ctiToken: devPbxCti.token, ivrTenant: 'demo' } : undefined;
+  const pbx = await startPbx({ runtimeDir, secret: sipSecret, ...(cti ? { cti } : {}), ...(mediaUa ? { mediaUa } : {}) });
   cleanups.push(() => pbx.stop());
   say(`dev PBX ready: ${pbx.wsUrl} (SIP over WebSocket), UDP trunk on 127.0.0.1:${pbx.udpPort}`);
   if (cti) {

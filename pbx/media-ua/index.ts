@@ -139,12 +139,16 @@ export async function startMediaUa(input: MediaUaOptions): Promise<RunningMediaU
   socket.on('error', (error) => log(`media UA socket: ${error.message}`));
   const port = socket.address().port;
   log(`media UA listening on udp ${options.host}:${port}`);
+  let stopped: Promise<void> | null = null;
   return {
     port,
     activeCalls: () => ua.activeCalls(),
-    async stop() {
-      ua.shutdown();
-      await new Promise<void>((resolve) => socket.close(() => resolve()));
+    stop() {
+      stopped ??= new Promise<void>((resolve) => {
+        ua.shutdown();
+        socket.close(() => resolve());
+      });
+      return stopped;
     },
   };
 }
@@ -214,6 +218,12 @@ class MediaUa {
     }
     if (headerParam(headerValue(invite, 'To') ?? '', 'tag') !== undefined) {
       this.reply(invite, source, 481, 'Call/Transaction Does Not Exist');
+      return;
+    }
+    // No SIP extension is supported (no 100rel, so the 183 is never sent reliably).
+    const required = headerValues(invite, 'Require');
+    if (required.length > 0) {
+      this.reply(invite, source, 420, 'Bad Extension', { headers: [{ name: 'Unsupported', value: required.join(', ') }] });
       return;
     }
     const service = uriUser(invite.requestUri);

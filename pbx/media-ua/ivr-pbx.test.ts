@@ -1,15 +1,30 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTelephonyBackend, type TelephonyBackend } from '../../backend/src/telephony/test-support.js';
 import { issueSipCredentials } from '../credentials.js';
+import { parsePbxOptions } from '../pbx.js';
 import { RawSipClient, webRtcLikeSdp } from '../test-support/raw-sip-client.js';
 import { headerValue, type SipMessage } from '../test-support/sip-message.js';
 import { runSipp, SIPP_SCENARIOS, withDtmfKeys } from '../test-support/sipp.js';
 import { startTestPbx, type TestPbx } from '../test-support/test-pbx.js';
 import { UdpSipCaller } from '../test-support/udp-sip-caller.js';
 import { waitFor } from '../test-support/wait.js';
+
+describe('PBX mediaUa option', () => {
+  it('names the field that is wrong', () => {
+    const base = { runtimeDir: '/tmp/x', secret: 'x'.repeat(20) };
+    const mediaUa = { backendUrl: 'http://127.0.0.1:8740', ctiToken: 't'.repeat(32), ivrTenant: 'demo' };
+    expect(parsePbxOptions({ ...base, mediaUa }).mediaUa).toMatchObject({ port: 0, ivrTenant: 'demo' });
+    // The tenant is written into kamailio.cfg: nothing that could end the string or the header.
+    expect(() => parsePbxOptions({ ...base, mediaUa: { ...mediaUa, ivrTenant: 'demo\r\nX-Evil: 1' } })).toThrow(/mediaUa\.ivrTenant/);
+    expect(() => parsePbxOptions({ ...base, mediaUa: { ...mediaUa, ivrTenant: 'de"mo' } })).toThrow(/mediaUa\.ivrTenant/);
+    expect(() => parsePbxOptions({ ...base, mediaUa: { ...mediaUa, backendUrl: 'nope' } })).toThrow(/mediaUa\.backendUrl/);
+  });
+});
 
 /**
  * The IVR for real: Kamailio sends a trunk caller without a caller ID to the media UA, whose
@@ -119,6 +134,32 @@ describe('IVR through Kamailio, rtpengine and the backend', () => {
     expect(final.status).toBe(487);
   });
 
+  it('is what `npm run call -- --anonymous --digits` demonstrates', async () => {
+    const agent = await registeredAgent('agent-ivr-4');
+    const script = fileURLToPath(new URL('../../scripts/call.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script, '--anonymous', '--digits', '0002', '--sip-user', 'agent-ivr-4', '--seconds', '20'], {
+      env: { ...process.env, TSUNAGU_PBX_UDP_PORT: String(pbx.udpPort) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    try {
+      const invite = await agent.waitForRequest('INVITE', 40_000);
+      expect(headerValue(invite, 'X-Customer-Id')).toBe(t.backend.demo.customers.sato.id);
+      agent.reply(invite, 180, 'Ringing');
+      agent.reply(invite, 200, 'OK', { sdp: webRtcLikeSdp('answer') });
+      await agent.waitForRequest('ACK');
+      expect((await agent.bye(agent.dialogOfIncoming(invite))).status).toBe(200);
+      expect(await exited, output).toBe(0);
+      expect(output).toContain('keying in 0002# to the IVR');
+      expect(output).toContain('answered; the agent hung up');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('leaves callers with a number alone', async () => {
     const agent = await registeredAgent('agent-ivr-3');
     const before = (await ivrAudit()).length;
@@ -138,5 +179,20 @@ describe('IVR through Kamailio, rtpengine and the backend', () => {
       sipp.kill();
     }
     expect(await ivrAudit()).toHaveLength(before);
+  });
+
+  it('routes the caller on without the IVR when the media UA is gone', async () => {
+    const agent = await registeredAgent('agent-ivr-5');
+    await pbx.stopMediaUa();
+    const caller = await UdpSipCaller.open();
+    callers.push(caller);
+    caller.invite({ port: pbx.udpPort, requestUri: `sip:agent-ivr-5@127.0.0.1:${pbx.udpPort}` });
+    // Kamailio gives the UA 2 s to answer 100; an ordinary branch would wait 30 s, past this wait.
+    const invite = await agent.waitForRequest('INVITE', 15_000);
+    expect(headerValue(invite, 'X-Customer-Id')).toBeUndefined();
+    agent.reply(invite, 486, 'Busy Here');
+    const final = await caller.finalReply();
+    caller.ackFailure(final);
+    expect(final.status).toBe(486);
   });
 });

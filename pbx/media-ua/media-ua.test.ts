@@ -105,6 +105,17 @@ describe('media UA', () => {
     return final;
   };
 
+  it('names the option that is wrong, and stops once however often it is asked', async () => {
+    const valid = { port: 0, backendUrl: backend.url, ctiToken: TOKEN, dataDir };
+    await expect(startMediaUa({ ...valid, host: '0.0.0.0' })).rejects.toThrow(/host/);
+    await expect(startMediaUa({ ...valid, backendUrl: 'not a url' })).rejects.toThrow(/backendUrl/);
+    await expect(startMediaUa({ ...valid, ctiToken: 'short' })).rejects.toThrow(/ctiToken/);
+    await expect(startMediaUa({ ...valid, limits: { maxCalls: 0 } as MediaUaOptions['limits'] })).rejects.toThrow(/limits\.maxCalls/);
+    const ua = await startMediaUa(valid);
+    await Promise.all([ua.stop(), ua.stop()]);
+    await ua.stop();
+  });
+
   it('answers the IVR with 183 early media, plays the prompt and routes the caller whose number is found', async () => {
     const ua = await start();
     const c = await caller();
@@ -262,6 +273,7 @@ describe('media UA', () => {
     const cases: Array<{ uri?: string; headers?: Array<{ name: string; value: string }>; sdp?: string; status: number }> = [
       { uri: 'sip:someone@127.0.0.1', status: 404 },
       { headers: [], status: 400 },
+      { headers: [{ name: 'X-Tsunagu-Tenant', value: 'demo' }, { name: 'Require', value: '100rel' }], status: 420 },
       { headers: [{ name: 'X-Tsunagu-Tenant', value: 'de mo' }], status: 400 },
       { uri: 'sip:hold@127.0.0.1', status: 400 },
       { sdp: '', status: 488 },
