@@ -67,6 +67,14 @@ describe('call events reach the backend', () => {
     expect(rows).toEqual([expect.objectContaining({ status: 'ended', agent_id: user.id, answered_at: null, direction: 'inbound' })]);
   });
 
+  it('logs a call to a rep whose desk phone is not registered as missed for that rep', async () => {
+    const { user } = await t.addAgent({ login: 'rep-away', sipUser: 'rep-away.demo' });
+    const caller = await call('rep-away.demo', '0377779999');
+    expect((await caller.finalResponse()).status).toBe(480);
+    const rows = await waitFor(() => callRows(caller.callId), (r) => r.some((row) => row.status === 'ended'), 'the missed call in the backend');
+    expect(rows).toEqual([expect.objectContaining({ status: 'ended', agent_id: user.id, answered_at: null })]);
+  });
+
   it('logs an answered call at a rep\'s extension with its answer and end', async () => {
     const { user } = await t.addAgent({ login: 'rep-desk2', sipUser: 'rep-desk2.demo' });
     const phone = await deskPhone('rep-desk2.demo');

@@ -203,6 +203,18 @@ describe('Kamailio consults the backend (CTI)', () => {
     ]);
   });
 
+  it('reports a caller who hangs up while the backend is still deciding as abandoned, and rings nobody', async () => {
+    const target = await agent('op9.demo');
+    backend.answerRoutesWith(() => ({ body: routeAnswer(['op9.demo']), delayMs: 300 }));
+    const caller = await call(QUEUE);
+    await waitFor(async () => backend.routeRequests.some((r) => r.query.callId === caller.callId), (asked) => asked, 'the routing request');
+    caller.cancel();
+    expect((await caller.finalResponse()).status).toBe(487);
+    await waitFor(async () => eventsOf(caller.callId), (e) => e.length > 0, 'the abandoned event');
+    expect(eventsOf(caller.callId)).toEqual([{ event: 'abandoned', agent: null }]);
+    await expect(target.waitForRequest('INVITE', 1_000)).rejects.toThrow(/no INVITE/);
+  });
+
   it("reports calls to a rep's own extension, which keep ringing that rep without asking the backend", async () => {
     const rep = await agent('rep1.demo');
     const asked = backend.routeRequests.length;
