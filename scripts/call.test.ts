@@ -147,6 +147,10 @@ describe('call arguments and scenario', () => {
     expect(parseCallArgs(['03-1234-5678', '--keep-logs'], {})).toMatchObject({ keepLogs: true });
     expect(parseCallArgs(['0312345678', '--agent', 'agent1', '--tenant', 'other'], {}).sipUser).toBe('agent1.other');
     expect(parseCallArgs(['0312345678', '--sip-user', '2001'], {}).sipUser).toBe('2001');
+    expect(parseCallArgs(['0312345678', '--queue'], {}).sipUser).toBe('0120555001');
+    expect(parseCallArgs(['0312345678', '--queue', '--tenant', 'other'], {}).sipUser).toBe('0120555002');
+    expect(error(['0312345678', '--queue', '--tenant', 'nowhere'])).toMatch(/^--queue:/);
+    expect(error(['0312345678', '--queue', '--sip-user', '2001'])).toMatch(/^--queue and --sip-user/);
     expect(error(['0312345678', '--sip-user', '2001\r\nX-Evil: 1'])).toMatch(/^--sip-user:/);
     expect(error([])).toMatch(/^number:/);
     expect(error(['0312345678', '0312345679'])).toMatch(/one number only/);

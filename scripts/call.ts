@@ -1,6 +1,6 @@
 /**
- * `npm run call -- <number> [--agent agent1] [--tenant demo | --sip-user 2001] [--customer-id ID] [--seconds 30] [--keep-logs]`
- * `npm run call -- --anonymous --digits <customer number> [--agent …] [--seconds 30] [--keep-logs]`
+ * `npm run call -- <number> [--agent agent1] [--tenant demo | --sip-user 2001 | --queue] [--customer-id ID] [--seconds 30] [--keep-logs]`
+ * `npm run call -- --anonymous --digits <customer number> [--agent … | --queue] [--seconds 30] [--keep-logs]`
  *
  * Places a call from <number> to an agent through the dev PBX that `npm start` runs, the way
  * a customer's call arrives from the phone network: SIPp on the PBX's UDP trunk side, plain
@@ -15,7 +15,9 @@
  * The call is bounded: it rings for at most --seconds, and once answered the caller hangs up
  * after --seconds unless the agent hangs up first. TSUNAGU_PBX_UDP_PORT names the trunk port.
  * The agent is named by login and tenant (their SIP user is derived as the backend derives it,
- * shared/sip-identity.ts), or by an extension an admin assigned (--sip-user).
+ * shared/sip-identity.ts), or by an extension an admin assigned (--sip-user). With --queue the
+ * call goes to the tenant's queue number instead (pbx/dev-queues.ts): the PBX asks the backend
+ * whom to ring, then rings them one after the other.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,6 +27,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { probeSipOptions } from '../pbx/pbx.js';
+import { DEV_QUEUE_NUMBERS } from '../pbx/dev-queues.js';
 import { freeUdpPort } from '../pbx/test-support/free-port.js';
 import { withDtmfKeys } from '../pbx/test-support/sipp.js';
 import { SIP_USER_PATTERN, tenantSipUser } from '../shared/sip-identity.js';
@@ -75,6 +78,7 @@ export function parseCallArgs(argv: string[], env: NodeJS.ProcessEnv): CallOptio
         agent: { type: 'string', default: 'agent1' },
         tenant: { type: 'string', default: 'demo' },
         'sip-user': { type: 'string' },
+        queue: { type: 'boolean', default: false },
         'customer-id': { type: 'string' },
         anonymous: { type: 'boolean', default: false },
         digits: { type: 'string' },
@@ -91,7 +95,12 @@ export function parseCallArgs(argv: string[], env: NodeJS.ProcessEnv): CallOptio
   if (anonymous && parsed.values['customer-id'] !== undefined) throw new CallUsageError('--customer-id: not with --anonymous (the IVR finds the customer from --digits)');
   if (anonymous && parsed.values.digits === undefined) throw new CallUsageError('--digits: give the customer number the anonymous caller keys in to the IVR');
   if (!anonymous && parsed.values.digits !== undefined) throw new CallUsageError('--digits: only with --anonymous');
-  const sipUser = parsed.values['sip-user'] ?? tenantSipUser(parsed.values.agent, parsed.values.tenant);
+  if (parsed.values.queue && parsed.values['sip-user'] !== undefined) throw new CallUsageError('--queue and --sip-user: give one of them');
+  const queueNumber = parsed.values.queue ? DEV_QUEUE_NUMBERS[parsed.values.tenant] : undefined;
+  if (parsed.values.queue && queueNumber === undefined) {
+    throw new CallUsageError(`--queue: the dev PBX has queue numbers for ${Object.keys(DEV_QUEUE_NUMBERS).join(', ')} only`);
+  }
+  const sipUser = queueNumber ?? parsed.values['sip-user'] ?? tenantSipUser(parsed.values.agent, parsed.values.tenant);
   if (sipUser === null) {
     throw new CallUsageError('--agent: must be a login that can be a SIP user (letters, digits, . _ ~ + -) and --tenant a slug without dots; or give --sip-user');
   }
