@@ -133,7 +133,9 @@ async function startPbxIfInstalled(): Promise<string | null> {
   const cti = process.env.TSUNAGU_CTI_PBXES
     ? undefined
     : { backendUrl, token: devPbxCti.token, tenants: devPbxCti.tenants, queues: devQueues() };
-  const mediaUa = cti ? { backendUrl, ctiToken: devPbxCti.token, ivrTenant: 'demo' } : undefined;
+  // The IVR (pbx/media-ua/) also asks demo-tenant callers who withhold their number and call an
+  // operator's own SIP user (npm run call -- --anonymous) for their customer number.
+  const mediaUa = cti ? { backendUrl, ctiToken: cti.token, ivrTenant: 'demo' } : undefined;
   const pbx = await startPbx({ runtimeDir, secret: sipSecret, ...(cti ? { cti } : {}), ...(mediaUa ? { mediaUa } : {}) });
   cleanups.push(() => pbx.stop());
   say(`dev PBX ready: ${pbx.wsUrl} (SIP over WebSocket), UDP trunk on 127.0.0.1:${pbx.udpPort}`);

@@ -42,6 +42,11 @@ export const QUEUE_BACKEND_DOWN: FinalReply = {
   reason: 'Queue Backend Down',
   headers: [{ name: 'X-Tsunagu-Queue', value: 'backend-down' }],
 };
+/**
+ * A caller held past the UA's limit goes where a caller goes when the backend is down: the
+ * fallback group, rather than on waiting for a queue that may never move.
+ */
+export const QUEUE_TIMED_OUT: FinalReply = { ...QUEUE_BACKEND_DOWN, reason: 'Queue Timeout' };
 
 /** Everything a flow touches of its call. */
 export interface FlowContext {

@@ -25,7 +25,7 @@ import {
   type SipMessage,
 } from '../test-support/sip-message.js';
 import { createBackendClient, type BackendClient } from './backend-client.js';
-import { FlowAborted, IVR_FAILED, runHold, runIvr, type FinalReply, type FlowContext } from './flows.js';
+import { FlowAborted, IVR_FAILED, QUEUE_TIMED_OUT, runHold, runIvr, type FinalReply, type FlowContext } from './flows.js';
 import { loadPrompts, type Prompts } from './prompts.js';
 import { MediaClock, MediaSession } from './rtp.js';
 import { buildAudioAnswer, parseAudioOffer } from './sdp.js';
@@ -304,7 +304,7 @@ class MediaUa {
       const sdp = buildAudioAnswer({ host: this.host, port: media.port, sessionId: String(Date.now()), telephoneEventPt: offer.telephoneEventPt });
       call.lastReply = this.reply(call.invite, call.source, 183, 'Session Progress', { toTag: call.toTag, contact: true, sdp });
       this.clock.add(media);
-      const giveUp = service === 'ivr' ? IVR_FAILED : { ...IVR_FAILED, reason: 'Queue Timeout', headers: [{ name: 'X-Tsunagu-Queue', value: 'backend-down' }] };
+      const giveUp = service === 'ivr' ? IVR_FAILED : QUEUE_TIMED_OUT;
       const maxMs = service === 'ivr' ? this.limits.maxIvrMs : this.limits.maxHoldMs;
       call.timers.push(
         setTimeout(() => {

@@ -196,3 +196,63 @@ describe('IVR through Kamailio, rtpengine and the backend', () => {
     expect(final.status).toBe(486);
   });
 });
+
+/**
+ * The same IVR for a call to a queue number, where Kamailio asks the backend whom to ring: the
+ * customer the IVR found goes into that question, and the operator it picks gets the header.
+ */
+describe('IVR before the backend routes a queue call', () => {
+  const QUEUE = '0120555000';
+  let t: TelephonyBackend;
+  let pbx: TestPbx;
+  let workDir: string;
+
+  beforeAll(async () => {
+    workDir = await mkdtemp(path.join(os.tmpdir(), 'tsunagu-ivr-queue-'));
+    t = await startTelephonyBackend('sqlite');
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const address = t.app.server.address();
+    if (!address || typeof address === 'string') throw new Error('backend has no TCP address');
+    pbx = await startTestPbx({
+      cti: {
+        backendUrl: `http://127.0.0.1:${address.port}`,
+        token: t.ctiToken,
+        tenants: ['demo'],
+        queues: [{ number: QUEUE, tenant: 'demo', fallback: ['nobody.demo'], ringSeconds: 10 }],
+        promptsDir: path.join(workDir, 'media-ua'),
+      },
+    });
+  });
+  afterAll(async () => {
+    await pbx?.stop();
+    await t?.dispose();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  it('routes with the customer the IVR found, to the operator the backend picks', async () => {
+    const { user, token } = await t.addAgent({ login: 'ivr-op' });
+    await t.setStatus(token, 'available');
+    const operator = await RawSipClient.connect(pbx.wsUrl, { user: 'ivr-op.demo' });
+    const caller = await UdpSipCaller.open();
+    try {
+      const credentials = issueSipCredentials({ secret: pbx.secret, user: 'ivr-op.demo', ttlSeconds: 300, now: new Date() });
+      expect((await operator.register({ credentials })).status).toBe(200);
+      caller.invite({ port: pbx.udpPort, requestUri: `sip:${QUEUE}@127.0.0.1:${pbx.udpPort}` });
+      await caller.earlyMedia(15_000);
+      await caller.pressKeys('0001#');
+      const invite = await operator.waitForRequest('INVITE', 20_000);
+      expect(headerValue(invite, 'X-Customer-Id')).toBe(t.backend.demo.customers.yamada.id);
+      operator.reply(invite, 486, 'Busy Here');
+      const routed = await t.backend.handle.db
+        .selectFrom('audit_events')
+        .select(['user_id', 'customer_id', 'details'])
+        .where('action', '=', 'call_routed')
+        .execute();
+      const decision = routed.find((row) => (JSON.parse(row.details) as { callId?: string }).callId === caller.callId);
+      expect(decision).toMatchObject({ user_id: user.id, customer_id: t.backend.demo.customers.yamada.id });
+    } finally {
+      caller.close();
+      await operator.close();
+    }
+  });
+});

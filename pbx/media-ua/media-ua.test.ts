@@ -268,6 +268,28 @@ describe('media UA', () => {
     expect(backend.queuePolls.length).toBeGreaterThan(1);
   });
 
+  it('hands a caller held past the hold limit to the fallback, as backend-down', async () => {
+    backend.queue.readyAfterPolls = 1_000;
+    try {
+      const ua = await start({ queuePollMs: 100, maxHoldMs: 1_000 });
+      const c = await caller();
+      c.invite({
+        port: ua.port,
+        requestUri: `sip:hold@127.0.0.1:${ua.port}`,
+        headers: [
+          { name: 'X-Tsunagu-Tenant', value: 'demo' },
+          { name: 'X-Tsunagu-Call-Id', value: 'caller-call-3@trunk' },
+        ],
+      });
+      const final = await finalOf(c);
+      expect(final.reason).toBe('Queue Timeout');
+      expect(headerValue(final, 'X-Tsunagu-Queue')).toBe('backend-down');
+      expect(backend.queuePolls.length).toBeGreaterThan(2);
+    } finally {
+      backend.queue.readyAfterPolls = 3;
+    }
+  });
+
   it('refuses what it cannot serve with a clear status', async () => {
     const ua = await start({ maxCalls: 1 });
     const cases: Array<{ uri?: string; headers?: Array<{ name: string; value: string }>; sdp?: string; status: number }> = [
