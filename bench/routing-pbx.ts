@@ -16,7 +16,7 @@ import { mailDb } from '../backend/src/mail/schema.js';
 import { telephonyDb } from '../backend/src/telephony/schema.js';
 import { issueSipCredentials } from '../pbx/credentials.js';
 import { RawSipClient } from '../pbx/test-support/raw-sip-client.js';
-import { headerValue } from '../pbx/test-support/sip-message.js';
+import { headerValue } from '../pbx/sip-message.js';
 import { startTestPbx } from '../pbx/test-support/test-pbx.js';
 import { UdpTrunkCaller } from '../pbx/test-support/udp-caller.js';
 import { waitFor } from '../pbx/test-support/wait.js';

@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import { issueSipCredentials } from '../pbx/credentials.js';
 import { DEV_QUEUE_NUMBERS, devQueues } from '../pbx/dev-queues.js';
 import { RawSipClient, webRtcLikeSdp } from '../pbx/test-support/raw-sip-client.js';
-import { headerValue, type SipMessage } from '../pbx/test-support/sip-message.js';
+import { headerValue, type SipMessage } from '../pbx/sip-message.js';
 import { startTestPbx, type TestPbx } from '../pbx/test-support/test-pbx.js';
 import { UdpTrunkCaller } from '../pbx/test-support/udp-caller.js';
 import { tenantSipUser } from '../shared/sip-identity.js';

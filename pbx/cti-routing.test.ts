@@ -6,7 +6,7 @@ import { issueSipCredentials } from './credentials.js';
 import { parsePbxOptions, pbxOptionsFromEnv } from './pbx.js';
 import { routeAnswer, startCtiBackendStub, type CtiBackendStub, type RecordedEvent } from './test-support/cti-backend-stub.js';
 import { RawSipClient, webRtcLikeSdp } from './test-support/raw-sip-client.js';
-import { headerValue, type SipMessage } from './test-support/sip-message.js';
+import { headerValue, type SipMessage } from './sip-message.js';
 import { startTestPbx, type TestPbx } from './test-support/test-pbx.js';
 import { UdpTrunkCaller } from './test-support/udp-caller.js';
 import { UdpSipCaller } from './test-support/udp-sip-caller.js';

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { issueSipCredentials } from '../pbx/credentials.js';
 import { freeUdpPort } from '../pbx/test-support/free-port.js';
 import { RawSipClient, webRtcLikeSdp } from '../pbx/test-support/raw-sip-client.js';
-import { headerValue } from '../pbx/test-support/sip-message.js';
+import { headerValue } from '../pbx/sip-message.js';
 import { startTestPbx, type TestPbx } from '../pbx/test-support/test-pbx.js';
 import { boundedScenario, CallUsageError, parseCallArgs } from './call.js';
 

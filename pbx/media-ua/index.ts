@@ -23,7 +23,7 @@ import {
   uriUser,
   type SipHeader,
   type SipMessage,
-} from '../test-support/sip-message.js';
+} from '../sip-message.js';
 import { createBackendClient, type BackendClient } from './backend-client.js';
 import { FlowAborted, IVR_FAILED, QUEUE_TIMED_OUT, runHold, runIvr, type FinalReply, type FlowContext } from './flows.js';
 import { loadPrompts, type Prompts } from './prompts.js';

@@ -8,7 +8,7 @@ import { startTelephonyBackend, type TelephonyBackend } from '../../backend/src/
 import { issueSipCredentials } from '../credentials.js';
 import { parsePbxOptions } from '../pbx.js';
 import { RawSipClient, webRtcLikeSdp } from '../test-support/raw-sip-client.js';
-import { headerValue, type SipMessage } from '../test-support/sip-message.js';
+import { headerValue, type SipMessage } from '../sip-message.js';
 import { runSipp, SIPP_SCENARIOS, withDtmfKeys } from '../test-support/sipp.js';
 import { startTestPbx, type TestPbx } from '../test-support/test-pbx.js';
 import { UdpSipCaller } from '../test-support/udp-sip-caller.js';

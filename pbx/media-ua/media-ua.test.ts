@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { headerValue, type SipMessage } from '../test-support/sip-message.js';
+import { headerValue, type SipMessage } from '../sip-message.js';
 import { UdpSipCaller } from '../test-support/udp-sip-caller.js';
 import { waitFor } from '../test-support/wait.js';
 import { startMediaUa, type MediaUaOptions, type RunningMediaUa } from './index.js';

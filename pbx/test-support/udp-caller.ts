@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { headerValue, headerValues, parseSipMessage, serializeSipMessage, uriOf, type SipMessage } from './sip-message.js';
+import { headerValue, headerValues, parseSipMessage, serializeSipMessage, uriOf, type SipMessage } from '../sip-message.js';
 
 export class UdpTrunkCaller {
   readonly callId: string;

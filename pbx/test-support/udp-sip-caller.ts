@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { headerParam, headerValue, parseSipMessage, serializeSipMessage, type SipHeader, type SipMessage } from './sip-message.js';
+import { headerParam, headerValue, parseSipMessage, serializeSipMessage, type SipHeader, type SipMessage } from '../sip-message.js';
 import { waitFor } from './wait.js';
 
 const TELEPHONE_EVENT_PT = 101;
