@@ -51,12 +51,14 @@ function repCustomer(classification: number): SeededCustomer | undefined {
 }
 
 /**
- * A SIPp call from `caller` to the rep's SIP user that nobody answers. Returns its Call-ID once
- * the PBX's `missed` report for the rep's leg is in the backend's database.
+ * A SIPp call from `caller` to the rep's SIP user that nobody answers: while the rep is signed
+ * out nobody is registered and the PBX gives up (480, reported `missed`); while they are signed
+ * in their app rings and the caller hangs up first (CANCEL, reported `abandoned`). Returns the
+ * Call-ID once the PBX's final report for the rep's leg is in the backend's database.
  */
-async function unansweredCall(caller: string): Promise<string> {
+async function callNobodyAnswers(caller: string, repPhone: 'off' | 'rings'): Promise<string> {
   const sipp = await runSipp({
-    scenario: SIPP_SCENARIOS.unansweredCall,
+    scenario: repPhone === 'off' ? SIPP_SCENARIOS.unansweredCall : SIPP_SCENARIOS.abandonedCall,
     target: `127.0.0.1:${pbx.udpPort}`,
     service: REP_SIP_USER,
     keys: { caller },
@@ -73,19 +75,22 @@ async function unansweredCall(caller: string): Promise<string> {
   expect(result.exitCode, result.stderr).toBe(0);
   const callId = /^Call-ID:\s*(\S+)/im.exec(result.messages)?.[1];
   expect(callId, 'SIPp logs the INVITE it sent').toBeTruthy();
+  const finalEvent = repPhone === 'off' ? 'missed' : 'abandoned';
   // Kamailio posts its events from a queue, apart from the call: wait until they arrived.
   await expect
     .poll(
       () =>
-        stack.query<{ reported_events: string; pbx_reported: number }>(
-          `select l.reported_events, l.pbx_reported
-             from calls l join users u on u.id = l.agent_id and u.login = 'rep-shibuya'
-            where l.external_id = ?`,
-          callId,
-        ),
+        stack
+          .query<{ status: string; reported_events: string; pbx_reported: number }>(
+            `select l.status, l.reported_events, l.pbx_reported
+               from calls l join users u on u.id = l.agent_id and u.login = 'rep-shibuya'
+              where l.external_id = ?`,
+            callId,
+          )
+          .map((row) => ({ status: row.status, pbx: row.pbx_reported, reported: row.reported_events.includes(`,${finalEvent},`) })),
       { timeout: 20_000 },
     )
-    .toEqual([{ reported_events: ',ringing,missed,', pbx_reported: 1 }]);
+    .toEqual([{ status: 'ended', pbx: 1, reported: true }]);
   return callId!;
 }
 
@@ -126,8 +131,8 @@ test.beforeAll(async ({ browser }) => {
   confidential = repCustomer(1);
   // Two calls nobody answered while the rep was out: one from their customer, and (when the seed
   // has one) one from a class-1 customer, above the rep's authority.
-  missedKey = await unansweredCall(nationalDigits(customer.e164));
-  if (confidential) secretKey = await unansweredCall(nationalDigits(confidential.e164));
+  missedKey = await callNobodyAnswers(nationalDigits(customer.e164), 'off');
+  if (confidential) secretKey = await callNobodyAnswers(nationalDigits(confidential.e164), 'off');
   ({ context: repContext, page: rep } = await signIn(browser, stack.shellUrl, 'rep-shibuya', 'rep-shibuya-pass'));
   ({ context: viewerContext, page: viewer } = await signIn(browser, viewerUrl, 'viewer-shibuya', 'viewer-shibuya-pass'));
 });
@@ -182,9 +187,10 @@ test("missed calls to the rep's phone are in their list after login, and a conta
 test('a call missed while the rep is signed in appears without a reload', async () => {
   const list = rep.getByTestId('calls-for-you');
   const unhandledBefore = Number(await list.getByTestId('cfy-counts').getAttribute('data-unhandled'));
-  const liveKey = await unansweredCall(nationalDigits(customer.e164));
+  const liveKey = await callNobodyAnswers(nationalDigits(customer.e164), 'rings');
   const entry = list.locator(`[data-testid="cfy-entry"][data-key="${liveKey}"]`);
   await expect(entry).toHaveAttribute('data-handled', 'false', { timeout: 30_000 });
+  await expect(entry).toContainText('Missed');
   await expect(list.getByTestId('cfy-counts')).toHaveAttribute('data-unhandled', String(unhandledBefore + 1));
   await expect(rep.getByTestId('cfy-badge')).toHaveAttribute('data-count', String(unhandledBefore + 1));
 });
