@@ -13,6 +13,8 @@ export const SIPP_SCENARIOS = {
   ivrCall: fileURLToPath(new URL('../sipp/ivr-call.xml', import.meta.url)),
   anonymousCall: fileURLToPath(new URL('../sipp/anonymous-call.xml', import.meta.url)),
   trunkAnswer: fileURLToPath(new URL('../sipp/trunk-answer.xml', import.meta.url)),
+  unansweredCall: fileURLToPath(new URL('../sipp/unanswered-call.xml', import.meta.url)),
+  abandonedCall: fileURLToPath(new URL('../sipp/abandoned-call.xml', import.meta.url)),
 } as const;
 
 const DTMF_PCAP_DIR = '/usr/share/sip-tester';
