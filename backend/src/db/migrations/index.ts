@@ -10,6 +10,7 @@ import * as m007 from './007_incidents_callbacks.js';
 import * as m008 from './008_presence_changed_at.js';
 import * as m011 from './011_calls_for_you.js';
 import * as m012 from './012_callback_worklist.js';
+import * as m013 from './013_call_replies.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -30,6 +31,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '008_presence_changed_at': m008,
   '011_calls_for_you': m011,
   '012_callback_worklist': m012,
+  '013_call_replies': m013,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
