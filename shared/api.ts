@@ -625,11 +625,7 @@ export const ReplyDraftRequest = z
      */
     toAddress: z.email().max(320).optional(),
   })
-  .strict()
-  .refine((request) => request.mailId === undefined || request.callKey === undefined, {
-    path: ['callKey'],
-    message: 'a reply answers a mail or a call, not both',
-  });
+  .strict();
 export type ReplyDraftRequest = z.infer<typeof ReplyDraftRequest>;
 
 export const ReplyApproveRequest = z

@@ -222,6 +222,9 @@ export async function saveDraft(
       if (existing && request.mailId !== undefined && request.mailId !== existing.mail_id) {
         throw new HttpError('invalid_input', 'body.mailId: a reply stays with the mail it answers');
       }
+      if (request.mailId !== undefined && request.callKey !== undefined) {
+        throw new HttpError('invalid_input', 'body.callKey: a reply answers a mail or a call, not both');
+      }
       if (existing && request.callKey !== undefined && request.callKey !== existing.call_key) {
         throw new HttpError('invalid_input', 'body.callKey: a mail stays with the call it answers');
       }

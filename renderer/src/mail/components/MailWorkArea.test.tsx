@@ -32,6 +32,7 @@ function pendingReply(overrides: Partial<ReplyView>): ReplyView {
   return {
     id: '00000000-0000-4000-8000-000000000001',
     mailId: 'mail-1',
+    callKey: null,
     incidentId: 'inc-new',
     incidentRef: 'INC-7',
     customerId: 'cust-yamada',
