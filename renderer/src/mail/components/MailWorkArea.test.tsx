@@ -186,6 +186,28 @@ describe('the supervisor review queue', () => {
     await waitFor(() => expect(within(queue).queryAllByTestId('review-item')).toHaveLength(0));
   });
 
+  it('shows a mail to a caller beside the call it answers, and approves it', async () => {
+    const bridge = installSignedInBridge();
+    signInAs(bridge, SUPERVISOR);
+    bridge.mail.calls.set('call-1@pbx', {
+      call: { key: 'call-1@pbx', startedAt: '2026-12-01T01:05:00.000Z', remote: '+81311110001', outcome: 'missed', answeredBy: null, receivedBy: ['佐藤 花子'] },
+      customerId: 'cust-yamada',
+      toAddress: 'taro@example.jp',
+    });
+    const reply = pendingReply({ mailId: null, callKey: 'call-1@pbx', subject: 'お電話のお礼 [#INC-7]', toAddress: 'taro@example.jp' });
+    bridge.mail.replies.set(reply.id, reply);
+    render(<App />);
+    fireEvent.click(await screen.findByTestId('area-review'));
+    const queue = await screen.findByTestId('review-queue');
+    const call = await within(queue).findByTestId('review-call');
+    expect(within(call).getByTestId('review-call-number').textContent).toBe('+81311110001');
+    expect(within(call).getByTestId('review-call-rang').textContent).toBe('佐藤 花子');
+    expect(within(call).getByTestId('review-call-when').textContent).toMatch(/01\/12\/2026|2026\/12\/01/);
+    expect(within(queue).getByText('New message to the customer')).toBeTruthy();
+    fireEvent.click(within(queue).getByRole('button', { name: 'Approve and send' }));
+    await waitFor(() => expect(bridge.mail.replies.get(reply.id)).toMatchObject({ state: 'approved' }));
+  });
+
   it('says approval needs a connection while offline', async () => {
     const bridge = installSignedInBridge();
     signInAs(bridge, SUPERVISOR);
