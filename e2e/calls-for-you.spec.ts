@@ -1,6 +1,7 @@
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { nationalDigits } from '../shared/phone.js';
 import { tenantSipUser } from '../shared/sip-identity.js';
+import { CaptureRelay } from './support/capture-relay.js';
 import { stopAll } from './support/processes.js';
 import { removeStackDir, startStack, type Stack } from './support/stack.js';
 
@@ -10,14 +11,18 @@ import { removeStackDir, startStack, type Stack } from './support/stack.js';
  * (POST /api/cti/events), the same requests Kamailio's reporting makes. After login the rep
  * finds them in the list, records a contact history entry, and the call is handled (in the
  * backend's database too). A view-only colleague of the branch sees the list and cannot
- * mark anything handled.
+ * mark anything handled. The rep answers another missed call by e-mail: the mail, prefilled
+ * from the callback template, is approved by a supervisor in the review queue beside the call,
+ * reaches the relay (a capture SMTP server) once, and the call is handled by it.
  */
 
 test.use({ locale: 'en-US' });
 test.describe.configure({ mode: 'serial' });
 
 let stack: Stack;
+let relay: CaptureRelay;
 let viewerUrl: string;
+let supervisorUrl: string;
 let repContext: BrowserContext;
 let viewerContext: BrowserContext;
 let rep: Page;
@@ -69,13 +74,34 @@ async function signIn(browser: Browser, url: string, login: string, password: st
   return { context, page };
 }
 
+/** A customer of the rep, other than `other`, with a landline only they have and an e-mail address. */
+function repCustomerWithMail(other: string): (SeededCustomer & { email: string }) | undefined {
+  return stack.query<SeededCustomer & { email: string }>(
+    `select c.id, c.name, min(p.e164) as e164, min(e.email) as email
+       from customers c
+       join tenants t on t.id = c.tenant_id and t.slug = 'demo'
+       join users u on u.id = c.assigned_rep_id and u.login = 'rep-shibuya'
+       join customer_phones p on p.customer_id = c.id and p.e164 like '+81%'
+       join customer_emails e on e.customer_id = c.id and e.position = 0
+      where c.classification >= 2 and c.id <> ? and (select count(*) from customer_phones q where q.e164 = p.e164) = 1
+      group by c.id order by c.code limit 1`,
+    other,
+  )[0];
+}
+
 let customer: SeededCustomer;
 let confidential: SeededCustomer | undefined;
 
 test.beforeAll(async ({ browser }) => {
   test.setTimeout(240_000);
-  stack = await startStack({ customers: 400 });
+  relay = new CaptureRelay();
+  const relayPort = await relay.listen();
+  stack = await startStack({
+    customers: 400,
+    extraBackendEnv: { TSUNAGU_SMTP_RELAY_URL: `smtp://127.0.0.1:${relayPort}`, TSUNAGU_MAIL_POLL_SECONDS: '0.2', TSUNAGU_TIME_ZONE: 'Asia/Tokyo' },
+  });
   viewerUrl = await stack.startShell('viewer');
+  supervisorUrl = await stack.startShell('supervisor');
   const found = repCustomer(2) ?? repCustomer(3);
   expect(found, 'the seed should give rep-shibuya a class-2 or class-3 customer with a phone').toBeTruthy();
   customer = found!;
@@ -93,6 +119,7 @@ test.afterAll(async () => {
   await repContext?.close();
   await viewerContext?.close();
   await stopAll();
+  await relay?.close();
   removeStackDir(stack);
 });
 
@@ -159,4 +186,47 @@ test('a view-only user of the branch sees the calls and cannot mark one handled'
   await expect(list.getByRole('button', { name: 'Record what you did' })).toHaveCount(0);
   await expect(list.getByRole('button', { name: 'Create customer' })).toHaveCount(0);
   await expect(unhandled.first().getByRole('button', { name: 'Callback text' })).toBeVisible();
+});
+
+test('the rep answers a missed call by e-mail; a supervisor approves it beside the call; it is sent once and handles the call', async ({ browser }) => {
+  const mailed = repCustomerWithMail(customer.id);
+  expect(mailed, 'the seed should give rep-shibuya another customer with a phone and an e-mail address').toBeTruthy();
+  await reportCall('e2e-cfy-mail@pbx', nationalDigits(mailed!.e164), 'ringing');
+  await reportCall('e2e-cfy-mail@pbx', nationalDigits(mailed!.e164), 'missed');
+  const list = rep.getByTestId('calls-for-you');
+  const entry = list.locator('[data-testid="cfy-entry"][data-key="e2e-cfy-mail@pbx"]');
+  await expect(entry).toHaveAttribute('data-handled', 'false', { timeout: 30_000 });
+  await entry.getByRole('button', { name: 'Callback text' }).click();
+  await entry.getByRole('button', { name: 'Write e-mail' }).click();
+  const composer = entry.getByTestId('cfy-mail-composer');
+  await expect(composer.getByTestId('cfy-mail-to')).toHaveText(mailed!.email);
+  await expect(composer.getByLabel('Text')).toHaveValue(new RegExp(`${mailed!.name} 様`));
+  await composer.getByLabel('Text').fill(`${mailed!.name} 様\n明日の午前にお電話いたします。`);
+  await composer.getByRole('button', { name: 'Submit for review' }).click();
+  await expect(composer).toHaveAttribute('data-status', 'submitted');
+
+  const { context, page: supervisor } = await signIn(browser, supervisorUrl, 'super1', 'super1-pass');
+  try {
+    await supervisor.getByTestId('area-review').click();
+    const detail = supervisor.getByTestId('review-detail');
+    await expect(detail.getByTestId('review-call-number')).toHaveText(mailed!.e164);
+    await expect(detail.getByTestId('review-call-rang')).toHaveText('渋谷支店 営業担当');
+    await expect(detail.getByTestId('review-to')).toHaveText(mailed!.email);
+    await detail.getByRole('button', { name: 'Approve and send' }).click();
+
+    const sent = await relay.next((mail) => mail.text?.includes('明日の午前にお電話いたします。') === true);
+    expect(sent.to && !Array.isArray(sent.to) ? sent.to.value[0]?.address : null).toBe(mailed!.email);
+    expect(sent.inReplyTo).toBeUndefined();
+    await expect
+      .poll(() => stack.query<{ kind: string; direction: string; handled: string }>(
+        `select c.kind, c.direction, h.kind as handled
+           from mail_replies r join contacts c on c.id = r.contact_id join call_handling h on h.call_key = r.call_key and h.contact_id = c.id
+          where r.call_key = ? and r.state = 'sent'`,
+        'e2e-cfy-mail@pbx',
+      ), { timeout: 30_000 })
+      .toEqual([{ kind: 'email', direction: 'outbound', handled: 'contact' }]);
+    expect(relay.received.filter((mail) => mail.text?.includes('明日の午前にお電話いたします。'))).toHaveLength(1);
+  } finally {
+    await context.close();
+  }
 });
