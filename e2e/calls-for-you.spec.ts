@@ -3,7 +3,7 @@ import { nationalDigits } from '../shared/phone.js';
 import { tenantSipUser } from '../shared/sip-identity.js';
 import { CaptureRelay } from './support/capture-relay.js';
 import { stopAll } from './support/processes.js';
-import { removeStackDir, startStack, type Stack } from './support/stack.js';
+import { freePort, removeStackDir, startStack, type Stack } from './support/stack.js';
 
 /**
  * "Calls for you" as a branch rep sees it. Calls to the rep's SIP user that nobody answers
@@ -98,7 +98,7 @@ test.beforeAll(async ({ browser }) => {
   const relayPort = await relay.listen();
   stack = await startStack({
     customers: 400,
-    extraBackendEnv: { TSUNAGU_SMTP_RELAY_URL: `smtp://127.0.0.1:${relayPort}`, TSUNAGU_MAIL_POLL_SECONDS: '0.2', TSUNAGU_TIME_ZONE: 'Asia/Tokyo' },
+    extraBackendEnv: { TSUNAGU_SMTP_PORT: String(await freePort()), TSUNAGU_SMTP_RELAY_URL: `smtp://127.0.0.1:${relayPort}`, TSUNAGU_MAIL_POLL_SECONDS: '0.2', TSUNAGU_TIME_ZONE: 'Asia/Tokyo' },
   });
   viewerUrl = await stack.startShell('viewer');
   supervisorUrl = await stack.startShell('supervisor');
