@@ -159,6 +159,20 @@ describe.each(DIALECTS)('mail to a caller of "calls for you" on %s', (dialect) =
     expect(both.json().error.message).toContain('callKey');
   });
 
+  it('the database keeps exactly one origin on every reply', async () => {
+    const key = await missedCall(customer.id, '+81322220001');
+    const reply = ReplyView.parse((await draft(rep.token, { callKey: key })).json());
+    const messageId = `${randomUUID()}@example.jp`;
+    await backend.deliver({ from: 'hanako.orikaeshi@example.jp', to: backend.mail.supportAddress, subject: '折り返し', text: 'お願いします', messageId: `<${messageId}>` });
+    const mail = await backend.db.selectFrom('mail_messages').select('id').where('message_id', '=', messageId).executeTakeFirstOrThrow();
+    const both = backend.db.updateTable('mail_replies').set({ mail_id: mail.id }).where('id', '=', reply.id).execute();
+    await expect(both).rejects.toThrow();
+    const neither = backend.db.updateTable('mail_replies').set({ call_key: null }).where('id', '=', reply.id).execute();
+    await expect(neither).rejects.toThrow();
+    // Not for want of a valid mail: the same mail as the only origin is accepted.
+    await backend.db.updateTable('mail_replies').set({ mail_id: mail.id, call_key: null }).where('id', '=', reply.id).execute();
+  });
+
   it('a user who may not see the customer gets 404; a view-only user cannot start one', async () => {
     const hidden = await draft(rep.token, { callKey: await missedCall(secret.id, '+81322220003') });
     expect(hidden.statusCode).toBe(404);

@@ -322,7 +322,7 @@ export async function saveDraft(
       }
       if (!existing) return;
       if (existing.call_key !== null && toInput) {
-        const known = await trx.selectFrom('customer_emails').select('email').where('customer_id', '=', existing.customer_id).execute();
+        const known = await trx.selectFrom('customer_emails').select('email').where('tenant_id', '=', tenantId).where('customer_id', '=', existing.customer_id).execute();
         if (!known.some((e) => e.email.toLowerCase() === toInput)) {
           throw new HttpError('invalid_input', "body.toAddress: a mail to a caller goes to one of the customer's addresses");
         }
