@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RawTrunk } from '../pbx/test-support/raw-trunk.js';
-import { headerValue } from '../pbx/test-support/sip-message.js';
+import { headerValue } from '../pbx/sip-message.js';
 import { startTestPbx, type TestPbx } from '../pbx/test-support/test-pbx.js';
 import { tenantSipUser } from '../shared/sip-identity.js';
 import { RING_BACKSTOP_MS } from '../renderer/src/phone/ring-backstop.js';

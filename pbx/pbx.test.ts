@@ -7,7 +7,7 @@ import { parsePbxOptions, probeSipOptions } from './pbx.js';
 import { ngRequest, type Bencoded } from './rtpengine-ng.js';
 import { freeUdpPort } from './test-support/free-port.js';
 import { RawSipClient, webRtcLikeSdp, type Credentials } from './test-support/raw-sip-client.js';
-import { headerParam, headerValue, parseSipMessage, type SipMessage } from './test-support/sip-message.js';
+import { headerParam, headerValue, parseSipMessage, type SipMessage } from './sip-message.js';
 import { runSipp, SIPP_SCENARIOS } from './test-support/sipp.js';
 import { startTestPbx, type TestPbx } from './test-support/test-pbx.js';
 import { waitFor } from './test-support/wait.js';

@@ -12,12 +12,59 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { SIP_USER_PATTERN } from '../shared/sip-identity.js';
 import { describeZodError } from '../shared/validation.js';
+import { startMediaUa, type MediaUaOptions, type RunningMediaUa } from './media-ua/index.js';
 import { ngRequest } from './rtpengine-ng.js';
 
 const TEMPLATE_PATH = fileURLToPath(new URL('./kamailio.cfg', import.meta.url));
 
 const port = z.number().int().min(1).max(65535);
+
+const tenantSlug = z.string().regex(/^[A-Za-z0-9_~+-]{1,63}$/, 'must be a tenant slug (letters, digits, _ ~ + -)');
+const sipUser = z.string().regex(SIP_USER_PATTERN, 'must be a SIP user part (letters, digits, . _ ~ + -)');
+
+/**
+ * A number callers dial that the backend routes (a queue, a DID). Values are rendered into
+ * kamailio.cfg, so each is limited to characters that cannot end a string or a name there.
+ */
+export const ctiQueueSchema = z.object({
+  number: z.string().regex(/^\+?[A-Za-z0-9_-]{1,32}$/, 'must be a dialled number (digits, letters, _ -, an optional leading +)'),
+  tenant: tenantSlug,
+  /** Rung in this order after the backend's targets, or alone when the backend fails or is too slow. */
+  fallback: z.array(sipUser).min(1, 'must name at least one SIP user').max(20),
+  /** How long each target rings before the next one does. */
+  ringSeconds: z.number().int().min(5).max(120).default(20),
+});
+
+export const ctiOptionsSchema = z
+  .object({
+    /** The backend's base URL as the PBX reaches it, e.g. http://127.0.0.1:8740. */
+    backendUrl: z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must look like http://HOST[:PORT], without a path'),
+    /** This PBX's CTI bearer token (the backend knows its SHA-256). Important: never log it. */
+    token: z.string().regex(/^[A-Za-z0-9._~-]{16,256}$/, 'must be 16-256 of A-Z a-z 0-9 . _ ~ -'),
+    /** Tenants whose calls this PBX reports: a tenant-qualified SIP user names its tenant. */
+    tenants: z.array(tenantSlug).min(1, 'must name at least one tenant'),
+    /** The tenant that calls to plain extensions (SIP users without a tenant part) belong to. */
+    extensionTenant: tenantSlug.optional(),
+    queues: z.array(ctiQueueSchema).default([]),
+    /** The backend must answer a routing request within this time, or the fallback group rings. */
+    routingBudgetMs: z.number().int().min(50).max(5000).default(500),
+    /** UDP port of the media UA (IVR, "please hold"); a free one when 0. */
+    mediaUaPort: z.number().int().min(0).max(65535).default(0),
+    /** Where the media UA keeps its prompts; inside the runtime directory when omitted. */
+    promptsDir: z.string().min(1).optional(),
+    /** The media UA's limits (pbx/media-ua), e.g. a shorter queue poll in tests. */
+    mediaUaLimits: z.record(z.string(), z.number()).optional(),
+  })
+  .refine((o) => o.extensionTenant === undefined || o.tenants.includes(o.extensionTenant), {
+    message: 'must be one of tenants',
+    path: ['extensionTenant'],
+  })
+  .refine((o) => o.queues.every((q) => o.tenants.includes(q.tenant)), { message: 'each queue\'s tenant must be one of tenants', path: ['queues'] })
+  .refine((o) => new Set(o.queues.map((q) => q.number)).size === o.queues.length, { message: 'queue numbers must differ', path: ['queues'] });
+
+export type CtiOptions = z.input<typeof ctiOptionsSchema>;
 
 export const pbxOptionsSchema = z
   .object({
@@ -42,6 +89,23 @@ export const pbxOptionsSchema = z
     outboundTrunk: z
       .string()
       .regex(/^sip:[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must look like sip:HOST[:PORT]')
+      .optional(),
+    /** Routing by the backend and call events; without it Kamailio routes by the dialled SIP user only. */
+    cti: ctiOptionsSchema.optional(),
+    /**
+     * The media UA (pbx/media-ua/) for the IVR and the queue's hold: started before Kamailio,
+     * stopped after it. Trunk callers without a caller ID go through its IVR for `ivrTenant`.
+     */
+    mediaUa: z
+      .object({
+        /** UDP port on 127.0.0.1; 0 picks a free one. */
+        port: z.number().int().min(0).max(65535).default(0),
+        backendUrl: z.string().url('must be the backend URL, e.g. http://127.0.0.1:8740'),
+        ctiToken: z.string().min(16, 'must be the PBX\'s CTI token'),
+        ivrTenant: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be a tenant slug'),
+        /** Prompt cache; defaults to media-ua/ in the runtime directory. */
+        dataDir: z.string().min(1).optional(),
+      })
       .optional(),
     /** Kamailio log level, -3 (alert) to 2 (info). Debug level is refused: it would log credentials. */
     kamailioLogLevel: z.number().int().min(-3).max(2).default(2),
@@ -71,8 +135,12 @@ export interface RunningPbx {
   /** UDP port of the trunk side on 127.0.0.1. */
   udpPort: number;
   rtpengineNgPort: number;
+  /** UDP port of the media UA on 127.0.0.1, when the PBX runs one. */
+  mediaUaPort: number | null;
   runtimeDir: string;
-  logFiles: { kamailio: string; rtpengine: string };
+  logFiles: { kamailio: string; rtpengine: string; mediaUa?: string };
+  /** Stops the media UA only: simulates the IVR going away (Kamailio must route around it). */
+  stopMediaUa(): Promise<void>;
   /** Stops Kamailio only, leaving rtpengine up: simulates the PBX or the network going away. */
   stopKamailio(): Promise<void>;
   /** Starts Kamailio again on the same ports after stopKamailio(). */
@@ -125,7 +193,7 @@ export function parsePbxOptions(options: PbxOptions): ResolvedPbxOptions {
   return parsed.data;
 }
 
-export async function renderKamailioConfig(options: ResolvedPbxOptions): Promise<string> {
+export async function renderKamailioConfig(options: ResolvedPbxOptions, mediaUaPort = 0): Promise<string> {
   const template = await readFile(TEMPLATE_PATH, 'utf8');
   const values: Record<string, string> = {
     LOG_LEVEL: String(options.kamailioLogLevel),
@@ -135,12 +203,36 @@ export async function renderKamailioConfig(options: ResolvedPbxOptions): Promise
     RTPENGINE_NG_PORT: String(options.rtpengineNgPort),
     CUSTOMER_ID_HEADER: options.customerIdHeader,
     OUTBOUND_TRUNK: options.outboundTrunk ?? '',
+    ...ctiPlaceholders(options.cti),
+    MEDIA_UA_PORT: String(mediaUaPort),
+    IVR_TENANT: options.mediaUa?.ivrTenant ?? options.cti?.extensionTenant ?? '',
   };
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (placeholder, name: string) => {
     const value = values[name];
     if (value === undefined) throw new PbxStartError(`kamailio.cfg has an unknown placeholder ${placeholder}`);
     return value;
   });
+}
+
+function ctiPlaceholders(cti: ResolvedPbxOptions['cti']): Record<string, string> {
+  if (!cti) {
+    return { CTI_DEFINE: '', CTI_BACKEND_URL: '', CTI_TOKEN: '', CTI_TENANTS: '', CTI_EXTENSION_TENANT: '', CTI_QUEUES: '', CTI_BUDGET_MS: '0' };
+  }
+  const queues = cti.queues.flatMap((q) => [
+    `\t$sht(ctiq=>${q.number}::tenant) = "${q.tenant}";`,
+    `\t$sht(ctiq=>${q.number}::fallback) = "${q.fallback.join(',')}";`,
+    `\t$sht(ctiq=>${q.number}::ring) = ${q.ringSeconds};`,
+  ]);
+  return {
+    CTI_DEFINE: '#!define WITH_CTI',
+    CTI_BACKEND_URL: cti.backendUrl,
+    CTI_TOKEN: cti.token,
+    CTI_TENANTS: cti.tenants.join(','),
+    CTI_EXTENSION_TENANT: cti.extensionTenant ?? '',
+    // An empty route block does not parse.
+    CTI_QUEUES: queues.length > 0 ? queues.join('\n') : '\treturn;',
+    CTI_BUDGET_MS: String(cti.routingBudgetMs),
+  };
 }
 
 export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
@@ -157,14 +249,48 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
   await refuseIfRunning(kamailioPidFile);
   await refuseIfRunning(rtpenginePidFile);
 
-  const configFile = path.join(runtimeDir, 'kamailio.cfg');
-  // Important: the rendered config holds the shared secret.
-  await writeFile(configFile, await renderKamailioConfig(options), { mode: 0o600 });
-
-  const logFiles = {
+  const logFiles: RunningPbx['logFiles'] = {
     kamailio: path.join(runtimeDir, 'kamailio.log'),
     rtpengine: path.join(runtimeDir, 'rtpengine.log'),
   };
+  // The media UA's port goes into the config, so it starts first. CTI options run it with
+  // their backend and token; `mediaUa` (the IVR for calls to SIP users) may name its own.
+  let mediaUa: RunningMediaUa | undefined;
+  let mediaLog: WriteStream | undefined;
+  const backendUrl = options.mediaUa?.backendUrl ?? options.cti?.backendUrl;
+  const ctiToken = options.mediaUa?.ctiToken ?? options.cti?.token;
+  if (backendUrl !== undefined && ctiToken !== undefined) {
+    logFiles.mediaUa = path.join(runtimeDir, 'media-ua.log');
+    const log = createWriteStream(logFiles.mediaUa, { flags: 'a', mode: 0o600 });
+    mediaLog = log;
+    mediaUa = await startMediaUa({
+      host: '127.0.0.1',
+      port: options.mediaUa?.port ?? options.cti?.mediaUaPort ?? 0,
+      backendUrl,
+      ctiToken,
+      dataDir: options.mediaUa?.dataDir ?? options.cti?.promptsDir ?? path.join(runtimeDir, 'media-ua'),
+      log: (line) => {
+        log.write(`${line}\n`);
+        if (options.echoLogs) process.stderr.write(prefixLines('media-ua', `${line}\n`));
+      },
+      ...(options.cti?.mediaUaLimits ? { limits: options.cti.mediaUaLimits as MediaUaOptions['limits'] } : {}),
+    });
+  }
+  const stopMediaUa = async (): Promise<void> => {
+    await mediaUa?.stop();
+    mediaUa = undefined;
+    mediaLog?.end();
+    mediaLog = undefined;
+  };
+
+  const configFile = path.join(runtimeDir, 'kamailio.cfg');
+  // Important: the rendered config holds the shared secret and the CTI token.
+  try {
+    await writeFile(configFile, await renderKamailioConfig(options, mediaUa?.port ?? 0), { mode: 0o600 });
+  } catch (error) {
+    await stopMediaUa();
+    throw error;
+  }
   installExitHook();
 
   const rtpengine = launch({
@@ -199,6 +325,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
     );
   } catch (error) {
     await terminate(rtpengine);
+    await stopMediaUa();
     throw error;
   }
 
@@ -232,6 +359,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
     kamailio = await launchKamailio();
   } catch (error) {
     await terminate(rtpengine);
+    await stopMediaUa();
     throw error;
   }
 
@@ -253,6 +381,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
     wsPort: options.wsPort,
     udpPort: options.udpPort,
     rtpengineNgPort: options.rtpengineNgPort,
+    mediaUaPort: mediaUa?.port ?? null,
     runtimeDir,
     logFiles,
     unexpectedExit,
@@ -260,6 +389,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
       kamailio: started.has(kamailio) ? kamailio.child.pid : undefined,
       rtpengine: started.has(rtpengine) ? rtpengine.child.pid : undefined,
     }),
+    stopMediaUa,
     async stopKamailio() {
       await terminate(kamailio);
     },
@@ -273,6 +403,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
       stopped = true;
       // Kamailio first, so that no call is set up on an rtpengine that is going away.
       await terminate(kamailio);
+      await stopMediaUa();
       await terminate(rtpengine);
     },
   };
@@ -461,7 +592,20 @@ const pbxEnvSchema = z.object({
   TSUNAGU_PBX_RTP_PORT_MAX: envPort.optional(),
   TSUNAGU_PBX_CUSTOMER_ID_HEADER: z.string().optional(),
   TSUNAGU_PBX_OUTBOUND_TRUNK: z.string().optional(),
+  TSUNAGU_PBX_CTI_BACKEND_URL: z.string().optional(),
+  TSUNAGU_PBX_CTI_TOKEN: z.string().optional(),
+  TSUNAGU_PBX_CTI_TENANTS: z.string().optional(),
+  TSUNAGU_PBX_CTI_QUEUES: z.string().optional(),
 });
+
+/** A JSON environment value, or a message naming the variable. */
+function jsonEnv(name: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new PbxStartError(`Invalid PBX environment: ${name}: must be JSON`);
+  }
+}
 
 /** PBX options from environment variables; runtimeDir stays undefined when TSUNAGU_PBX_RUNTIME_DIR is unset. */
 export function pbxOptionsFromEnv(env: NodeJS.ProcessEnv): Omit<PbxOptions, 'runtimeDir'> & { runtimeDir?: string } {
@@ -477,5 +621,14 @@ export function pbxOptionsFromEnv(env: NodeJS.ProcessEnv): Omit<PbxOptions, 'run
   if (e.TSUNAGU_PBX_RTP_PORT_MAX !== undefined) options.rtpPortMax = e.TSUNAGU_PBX_RTP_PORT_MAX;
   if (e.TSUNAGU_PBX_CUSTOMER_ID_HEADER !== undefined) options.customerIdHeader = e.TSUNAGU_PBX_CUSTOMER_ID_HEADER;
   if (e.TSUNAGU_PBX_OUTBOUND_TRUNK !== undefined) options.outboundTrunk = e.TSUNAGU_PBX_OUTBOUND_TRUNK;
+  // CTI is on when the token is set; the token travels in the environment, never in an argument.
+  if (e.TSUNAGU_PBX_CTI_TOKEN !== undefined) {
+    options.cti = {
+      backendUrl: e.TSUNAGU_PBX_CTI_BACKEND_URL ?? 'http://127.0.0.1:8740',
+      token: e.TSUNAGU_PBX_CTI_TOKEN,
+      tenants: (e.TSUNAGU_PBX_CTI_TENANTS ?? '').split(',').map((t) => t.trim()).filter(Boolean),
+      queues: e.TSUNAGU_PBX_CTI_QUEUES === undefined ? [] : (jsonEnv('TSUNAGU_PBX_CTI_QUEUES', e.TSUNAGU_PBX_CTI_QUEUES) as CtiOptions['queues']),
+    };
+  }
   return options;
 }

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { issueSipCredentials } from './credentials.js';
 import { RawSipClient } from './test-support/raw-sip-client.js';
 import { RawTrunk } from './test-support/raw-trunk.js';
-import { headerValue, type SipMessage } from './test-support/sip-message.js';
+import { headerValue, type SipMessage } from './sip-message.js';
 import { startTestPbx, type TestPbx } from './test-support/test-pbx.js';
 
 /**

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { issueSipCredentials } from '../pbx/credentials.js';
 import { freeUdpPort } from '../pbx/test-support/free-port.js';
 import { RawSipClient, webRtcLikeSdp } from '../pbx/test-support/raw-sip-client.js';
-import { headerValue } from '../pbx/test-support/sip-message.js';
+import { headerValue } from '../pbx/sip-message.js';
 import { startTestPbx, type TestPbx } from '../pbx/test-support/test-pbx.js';
 import { boundedScenario, CallUsageError, parseCallArgs } from './call.js';
 
@@ -147,6 +147,10 @@ describe('call arguments and scenario', () => {
     expect(parseCallArgs(['03-1234-5678', '--keep-logs'], {})).toMatchObject({ keepLogs: true });
     expect(parseCallArgs(['0312345678', '--agent', 'agent1', '--tenant', 'other'], {}).sipUser).toBe('agent1.other');
     expect(parseCallArgs(['0312345678', '--sip-user', '2001'], {}).sipUser).toBe('2001');
+    expect(parseCallArgs(['0312345678', '--queue'], {}).sipUser).toBe('0120555001');
+    expect(parseCallArgs(['0312345678', '--queue', '--tenant', 'other'], {}).sipUser).toBe('0120555002');
+    expect(error(['0312345678', '--queue', '--tenant', 'nowhere'])).toMatch(/^--queue:/);
+    expect(error(['0312345678', '--queue', '--sip-user', '2001'])).toMatch(/^--queue and --sip-user/);
     expect(error(['0312345678', '--sip-user', '2001\r\nX-Evil: 1'])).toMatch(/^--sip-user:/);
     expect(error([])).toMatch(/^number:/);
     expect(error(['0312345678', '0312345679'])).toMatch(/one number only/);
@@ -158,8 +162,28 @@ describe('call arguments and scenario', () => {
     expect(error(['0312345678'], { TSUNAGU_PBX_UDP_PORT: 'udp' })).toMatch(/^TSUNAGU_PBX_UDP_PORT:/);
   });
 
+  it('takes an anonymous caller with the digits to key in, and refuses mixed-up options', () => {
+    const error = (argv: string[]): string | null => {
+      try {
+        parseCallArgs(argv, {});
+      } catch (caught) {
+        expect(caught).toBeInstanceOf(CallUsageError);
+        return (caught as Error).message;
+      }
+      return null;
+    };
+    expect(parseCallArgs(['--anonymous', '--digits', '0001'], {})).toMatchObject({ number: null, digits: '0001#', sipUser: 'agent1.demo' });
+    expect(parseCallArgs(['--anonymous', '--digits', '0001#'], {}).digits).toBe('0001#');
+    expect(error(['--anonymous'])).toMatch(/^--digits:/);
+    expect(error(['--anonymous', '--digits', '12a'])).toMatch(/^--digits:/);
+    expect(error(['--anonymous', '--digits', '1'.repeat(21)])).toMatch(/^--digits:/);
+    expect(error(['0312345678', '--anonymous', '--digits', '1'])).toMatch(/^--anonymous:/);
+    expect(error(['0312345678', '--digits', '1'])).toMatch(/^--digits: only with --anonymous/);
+    expect(error(['--anonymous', '--digits', '1', '--customer-id', 'C1'])).toMatch(/^--customer-id:/);
+  });
+
   it('bounds both shipped scenarios, and refuses a scenario of another shape', () => {
-    for (const file of ['trunk-call.xml', 'ivr-call.xml']) {
+    for (const file of ['trunk-call.xml', 'ivr-call.xml', 'anonymous-call.xml']) {
       const xml = fs.readFileSync(path.join(root, 'pbx', 'sipp', file), 'utf8');
       const bounded = boundedScenario(xml, { talkMs: 7000 });
       expect(bounded).toContain('<recv request="BYE" timeout="7000" ontimeout="9"/>');

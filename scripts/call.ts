@@ -1,16 +1,23 @@
 /**
- * `npm run call -- <number> [--agent agent1] [--tenant demo | --sip-user 2001] [--customer-id ID] [--seconds 30] [--keep-logs]`
+ * `npm run call -- <number> [--agent agent1] [--tenant demo | --sip-user 2001 | --queue] [--customer-id ID] [--seconds 30] [--keep-logs]`
+ * `npm run call -- --anonymous --digits <customer number> [--agent … | --queue] [--seconds 30] [--keep-logs]`
  *
  * Places a call from <number> to an agent through the dev PBX that `npm start` runs, the way
  * a customer's call arrives from the phone network: SIPp on the PBX's UDP trunk side, plain
  * RTP with the G.711 recording SIPp ships (bridged to the agent's WebRTC by rtpengine). With
- * --customer-id the call carries the IVR's X-Customer-Id and a P-Asserted-Identity
- * (pbx/sipp/ivr-call.xml), otherwise it is a plain trunk call (pbx/sipp/trunk-call.xml).
+ * --customer-id the call carries a fixed X-Customer-Id and a P-Asserted-Identity as an upstream
+ * IVR would send them (pbx/sipp/ivr-call.xml; a test helper), otherwise it is a plain trunk call
+ * (pbx/sipp/trunk-call.xml). With --anonymous the caller withholds their number (From
+ * anonymous, Privacy: id), so the dev PBX's own IVR (pbx/media-ua/) answers first; the caller
+ * keys in --digits as RFC 4733 telephone-events and the agent's phone then rings with the
+ * customer the IVR found (pbx/sipp/anonymous-call.xml).
  *
  * The call is bounded: it rings for at most --seconds, and once answered the caller hangs up
  * after --seconds unless the agent hangs up first. TSUNAGU_PBX_UDP_PORT names the trunk port.
  * The agent is named by login and tenant (their SIP user is derived as the backend derives it,
- * shared/sip-identity.ts), or by an extension an admin assigned (--sip-user).
+ * shared/sip-identity.ts), or by an extension an admin assigned (--sip-user). With --queue the
+ * call goes to the tenant's queue number instead (pbx/dev-queues.ts): the PBX asks the backend
+ * whom to ring, then rings them one after the other.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,7 +27,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { probeSipOptions } from '../pbx/pbx.js';
+import { DEV_QUEUE_NUMBERS } from '../pbx/dev-queues.js';
 import { freeUdpPort } from '../pbx/test-support/free-port.js';
+import { withDtmfKeys } from '../pbx/test-support/sipp.js';
 import { SIP_USER_PATTERN, tenantSipUser } from '../shared/sip-identity.js';
 import { describeZodError } from '../shared/validation.js';
 
@@ -28,16 +37,26 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SCENARIOS = {
   trunk: path.join(root, 'pbx', 'sipp', 'trunk-call.xml'),
   ivr: path.join(root, 'pbx', 'sipp', 'ivr-call.xml'),
+  anonymous: path.join(root, 'pbx', 'sipp', 'anonymous-call.xml'),
 } as const;
 const DEFAULT_UDP_PORT = 5060;
 /** SIPp gets this long on top of ringing and talking before it is killed. */
 const GRACE_SECONDS = 10;
 
+const PhoneNumber = z
+  .string({ error: 'give the number to call from, e.g. npm run call -- 03-1234-5678 (or --anonymous)' })
+  .transform((value) => value.replace(/[\s\-()]/g, ''))
+  .pipe(z.string().regex(/^\+?\d{2,20}$/, 'must be a phone number such as 03-1234-5678 or +81312345678'));
+
 const CallOptions = z.object({
-  number: z
-    .string({ error: 'give the number to call from, e.g. npm run call -- 03-1234-5678' })
-    .transform((value) => value.replace(/[\s\-()]/g, ''))
-    .pipe(z.string().regex(/^\+?\d{2,20}$/, 'must be a phone number such as 03-1234-5678 or +81312345678')),
+  /** null: the caller withholds their number (--anonymous). */
+  number: PhoneNumber.nullable(),
+  /** What the anonymous caller keys in to the IVR, ending with #. */
+  digits: z
+    .string()
+    .regex(/^\d{1,20}#?$/, 'must be the customer number as keyed in: 1-20 digits, optionally ending with #')
+    .transform((value) => (value.endsWith('#') ? value : `${value}#`))
+    .optional(),
   sipUser: z.string().regex(SIP_USER_PATTERN, 'must be an agent\'s SIP user such as agent1.demo or 2001'),
   customerId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 . _ -').optional(),
   seconds: z.coerce.number().int('must be a whole number of seconds').min(1).max(3600),
@@ -59,7 +78,10 @@ export function parseCallArgs(argv: string[], env: NodeJS.ProcessEnv): CallOptio
         agent: { type: 'string', default: 'agent1' },
         tenant: { type: 'string', default: 'demo' },
         'sip-user': { type: 'string' },
+        queue: { type: 'boolean', default: false },
         'customer-id': { type: 'string' },
+        anonymous: { type: 'boolean', default: false },
+        digits: { type: 'string' },
         seconds: { type: 'string', default: '30' },
         'keep-logs': { type: 'boolean', default: false },
       },
@@ -68,12 +90,23 @@ export function parseCallArgs(argv: string[], env: NodeJS.ProcessEnv): CallOptio
     throw new CallUsageError(error instanceof Error ? error.message : String(error));
   }
   if (parsed.positionals.length > 1) throw new CallUsageError(`one number only, got: ${parsed.positionals.join(' ')}`);
-  const sipUser = parsed.values['sip-user'] ?? tenantSipUser(parsed.values.agent, parsed.values.tenant);
+  const { anonymous } = parsed.values;
+  if (anonymous && parsed.positionals.length > 0) throw new CallUsageError('--anonymous: the caller withholds their number; give no number');
+  if (anonymous && parsed.values['customer-id'] !== undefined) throw new CallUsageError('--customer-id: not with --anonymous (the IVR finds the customer from --digits)');
+  if (anonymous && parsed.values.digits === undefined) throw new CallUsageError('--digits: give the customer number the anonymous caller keys in to the IVR');
+  if (!anonymous && parsed.values.digits !== undefined) throw new CallUsageError('--digits: only with --anonymous');
+  if (parsed.values.queue && parsed.values['sip-user'] !== undefined) throw new CallUsageError('--queue and --sip-user: give one of them');
+  const queueNumber = parsed.values.queue ? DEV_QUEUE_NUMBERS[parsed.values.tenant] : undefined;
+  if (parsed.values.queue && queueNumber === undefined) {
+    throw new CallUsageError(`--queue: the dev PBX has queue numbers for ${Object.keys(DEV_QUEUE_NUMBERS).join(', ')} only`);
+  }
+  const sipUser = queueNumber ?? parsed.values['sip-user'] ?? tenantSipUser(parsed.values.agent, parsed.values.tenant);
   if (sipUser === null) {
     throw new CallUsageError('--agent: must be a login that can be a SIP user (letters, digits, . _ ~ + -) and --tenant a slug without dots; or give --sip-user');
   }
   const result = CallOptions.safeParse({
-    number: parsed.positionals[0],
+    number: anonymous ? null : parsed.positionals[0],
+    ...(parsed.values.digits !== undefined ? { digits: parsed.values.digits } : {}),
     sipUser,
     customerId: parsed.values['customer-id'],
     seconds: parsed.values.seconds,
@@ -82,7 +115,7 @@ export function parseCallArgs(argv: string[], env: NodeJS.ProcessEnv): CallOptio
   });
   if (!result.success) {
     throw new CallUsageError(
-      describeZodError(result.error).replace(/^customerId/, '--customer-id').replace(/^udpPort/, 'TSUNAGU_PBX_UDP_PORT').replace(/^sipUser/, '--sip-user').replace(/^seconds/, '--seconds'),
+      describeZodError(result.error).replace(/^customerId/, '--customer-id').replace(/^digits/, '--digits').replace(/^udpPort/, 'TSUNAGU_PBX_UDP_PORT').replace(/^sipUser/, '--sip-user').replace(/^seconds/, '--seconds'),
     );
   }
   return result.data;
@@ -98,9 +131,9 @@ export function parseCallArgs(argv: string[], env: NodeJS.ProcessEnv): CallOptio
  */
 export function boundedScenario(xml: string, { talkMs }: { talkMs: number }): string {
   const hangUp = '<recv request="BYE"/>';
-  const from = /^\s*From: (<sip:\[caller\]@[^\n]*)$/m.exec(xml)?.[1];
+  const from = /^\s*From: ((?:"[^"\n]*" )?<sip:[^>\n]+>;tag=[^\n]*)$/m.exec(xml)?.[1];
   if (!xml.includes('rrs="true"') || xml.split(hangUp).length !== 2 || !from || !xml.includes('</scenario>')) {
-    throw new Error('the SIPp scenario no longer has the shape scripts/call.ts expects (a 200 with rrs, one BYE wait, a From with [caller])');
+    throw new Error('the SIPp scenario no longer has the shape scripts/call.ts expects (a 200 with rrs, one BYE wait, a From with a tag)');
   }
   const callerBye = `
   <nop next="10"/>
@@ -166,7 +199,9 @@ function lastErrors(errorFile: string): string {
 }
 
 async function runSipp(options: CallOptions, logDir: string, say: (line: string) => void): Promise<Omit<CallOutcome, 'logDir'>> {
-  const source = fs.readFileSync(options.customerId ? SCENARIOS.ivr : SCENARIOS.trunk, 'utf8');
+  const file = options.number === null ? SCENARIOS.anonymous : options.customerId ? SCENARIOS.ivr : SCENARIOS.trunk;
+  let source = fs.readFileSync(file, 'utf8');
+  if (options.digits !== undefined) source = withDtmfKeys(source, options.digits);
   const scenario = path.join(logDir, 'call.xml');
   fs.writeFileSync(scenario, boundedScenario(source, { talkMs: options.seconds * 1000 }));
   const messageFile = path.join(logDir, 'messages.log');
@@ -176,7 +211,7 @@ async function runSipp(options: CallOptions, logDir: string, say: (line: string)
     `127.0.0.1:${options.udpPort}`,
     '-sf', scenario,
     '-s', options.sipUser,
-    '-key', 'caller', options.number,
+    ...(options.number !== null ? ['-key', 'caller', options.number] : []),
     ...(options.customerId ? ['-key', 'customer_id', options.customerId] : []),
     '-m', '1',
     '-i', '127.0.0.1',
@@ -188,8 +223,9 @@ async function runSipp(options: CallOptions, logDir: string, say: (line: string)
     '-trace_msg', '-message_file', messageFile,
     '-trace_err', '-error_file', errorFile,
   ];
+  const from = options.number === null ? `a withheld number, keying in ${options.digits ?? ''} to the IVR,` : options.number;
   say(
-    `calling ${options.sipUser} from ${options.number}${options.customerId ? ` (IVR customer id ${options.customerId})` : ''} ` +
+    `calling ${options.sipUser} from ${from}${options.customerId ? ` (IVR customer id ${options.customerId})` : ''} ` +
       `through 127.0.0.1:${options.udpPort}; rings up to ${options.seconds} s, hangs up ${options.seconds} s after the answer`,
   );
   const child = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -236,7 +272,10 @@ async function main(): Promise<number> {
     return outcome.ok ? 0 : 1;
   } catch (error) {
     if (error instanceof CallUsageError) {
-      process.stderr.write(`call: ${error.message}\nusage: npm run call -- <number> [--agent agent1] [--tenant demo | --sip-user 2001] [--customer-id ID] [--seconds 30] [--keep-logs]\n`);
+      process.stderr.write(
+        `call: ${error.message}\nusage: npm run call -- <number> [--agent agent1] [--tenant demo | --sip-user 2001] [--customer-id ID] [--seconds 30] [--keep-logs]\n` +
+          '       npm run call -- --anonymous --digits <customer number> [--agent agent1] [--tenant demo | --sip-user 2001] [--seconds 30] [--keep-logs]\n',
+      );
       return 2;
     }
     throw error;

@@ -27,11 +27,13 @@ esac
 [[ $# -le 1 ]] || usage
 
 # g++, make and python3 build better-sqlite3 from source: its prebuilt binaries
-# come from GitHub, which this project cannot rely on reaching.
+# come from GitHub, which this project cannot rely on reaching. kamailio-extra-modules
+# holds jansson, which reads the backend's routing answers (pbx/kamailio.cfg).
 packages=(
   build-essential python3
   chromium fonts-noto-cjk
   kamailio kamailio-websocket-modules kamailio-utils-modules kamailio-autheph-modules
+  kamailio-extra-modules
   rtpengine-daemon sox espeak-ng
 )
 if [[ $mode == test ]]; then

@@ -26,9 +26,9 @@ const demoCustomers = process.env.TSUNAGU_DEMO_CUSTOMERS ?? '3000';
 // (which checks them); it is never written to disk or printed.
 const sipSecret = process.env.TSUNAGU_SIP_SECRET ?? randomBytes(32).toString('base64url');
 // Likewise the dev PBX's CTI token, bound to the demo tenants: the backend gets only its
-// SHA-256, so the CTI routes are on (401 without the token, not 503). The token stays in this
-// process until the PBX's dialplan consults the backend (the CTI routing issue hands it over).
-// TSUNAGU_CTI_PBXES in the environment replaces it.
+// SHA-256, the PBX gets the token in its rendered config (mode 0600), never in an argument or
+// on the terminal. TSUNAGU_CTI_PBXES in the environment replaces it; the PBX then routes by
+// the dialled SIP user only, since it does not know that configuration's token.
 const devPbxCti = { id: 'dev-pbx', tenants: ['demo', 'other'], token: randomBytes(32).toString('base64url') };
 
 const children: ChildProcess[] = [];
@@ -126,9 +126,24 @@ async function startPbxIfInstalled(): Promise<string | null> {
   const { startPbx } = await import('../pbx/pbx.js');
   const runtimeDir = path.join(dataHome, 'pbx');
   fs.mkdirSync(runtimeDir, { recursive: true });
-  const pbx = await startPbx({ runtimeDir, secret: sipSecret });
+  const { devQueues } = await import('../pbx/dev-queues.js');
+  // Only while the dev PBX's token is the backend's: with TSUNAGU_CTI_PBXES set the PBX routes by
+  // the dialled SIP user and has no IVR. The IVR (pbx/media-ua/) asks demo-tenant callers who
+  // withhold their number for their customer number.
+  const cti = process.env.TSUNAGU_CTI_PBXES
+    ? undefined
+    : { backendUrl, token: devPbxCti.token, tenants: devPbxCti.tenants, queues: devQueues() };
+  // The IVR (pbx/media-ua/) also asks demo-tenant callers who withhold their number and call an
+  // operator's own SIP user (npm run call -- --anonymous) for their customer number.
+  const mediaUa = cti ? { backendUrl, ctiToken: cti.token, ivrTenant: 'demo' } : undefined;
+  const pbx = await startPbx({ runtimeDir, secret: sipSecret, ...(cti ? { cti } : {}), ...(mediaUa ? { mediaUa } : {}) });
   cleanups.push(() => pbx.stop());
   say(`dev PBX ready: ${pbx.wsUrl} (SIP over WebSocket), UDP trunk on 127.0.0.1:${pbx.udpPort}`);
+  if (cti) {
+    for (const queue of cti.queues) {
+      say(`queue number ${queue.number} (tenant ${queue.tenant}): the backend picks whom it rings; try npm run call -- 03-1234-5678 --queue${queue.tenant === 'demo' ? '' : ` --tenant ${queue.tenant}`}`);
+    }
+  }
   return pbx.wsUrl;
 }
 

@@ -688,6 +688,19 @@ export const HourlyVolume = z.object({
   mails: z.number().int().min(0),
 });
 
+/** A caller held in the call queue (the CTI server's ACD), for the live view. */
+export const QueuedCallerView = z.object({
+  callId: z.string(),
+  /** The number as the PBX had it. */
+  caller: z.string(),
+  /** Null when the caller is unknown or the viewer may not see the customer. */
+  customerName: z.string().nullable(),
+  position: z.number().int().min(1),
+  enteredAt: IsoTime,
+  secondsWaiting: z.number().int().min(0),
+});
+export type QueuedCallerView = z.infer<typeof QueuedCallerView>;
+
 export const SupervisorSummary = z.object({
   now: IsoTime,
   /** Mail offering paused: ringing calls per available agent above `busyCallsPerAgent`. */
@@ -712,6 +725,8 @@ export const SupervisorSummary = z.object({
     relayTrouble: z.object({ retrying: z.number().int().min(1), lastError: z.string() }).nullable(),
   }),
   today: z.object({ date: z.string(), timeZone: z.string(), hours: z.array(HourlyVolume).length(24) }),
+  /** Callers waiting in the call queue, first in line first, and those who gave up today. */
+  callQueue: z.object({ callers: z.array(QueuedCallerView), abandonedToday: z.number().int().min(0) }),
 });
 export type SupervisorSummary = z.infer<typeof SupervisorSummary>;
 

@@ -141,6 +141,10 @@ export const AUDIT_ACTIONS = [
   'call_transferred',
   'call_ended',
   'call_routed',
+  'call_abandoned',
+  'routing_rules_changed',
+  // The PBX's IVR asked whose customer number a caller keyed in (backend/src/telephony/ivr.ts).
+  'ivr_customer_checked',
   // E-mail channel (backend/src/mail): every routing and handling step of a mail and a reply.
   'mail_received',
   'mail_matched',

@@ -148,6 +148,8 @@ export const TelephonySettings = z.object({
   /** After-call work ends by itself after this long when the wrap-up is not saved. */
   afterCallWorkSeconds: z.number().int().min(0).max(3600),
   dtmfMode: z.enum(['rfc4733', 'info']),
+  /** How long the PBX rings each agent it tries for a call before trying the next one. */
+  ringSeconds: z.number().int().min(5).max(120),
   defaultRegion: z.string().length(2),
 });
 export type TelephonySettings = z.infer<typeof TelephonySettings>;

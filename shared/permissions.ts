@@ -26,6 +26,11 @@ export function maySeeTeamCallbacks(viewer: Pick<UserRights, 'role' | 'branch'>,
   return viewer.branch === flagger.branch;
 }
 
+/** Admins set up the tenant's telephony: settings, wrap-up codes, call routing rules. */
+export function mayManageTelephony(user: UserRights): boolean {
+  return user.role === 'admin';
+}
+
 /** Supervisors and admins manage users' rights; nobody else. */
 export function mayManageRights(user: UserRights): boolean {
   return user.role === 'admin' || user.role === 'supervisor';

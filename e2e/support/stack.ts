@@ -64,6 +64,17 @@ export interface StackOptions {
   extraBackendEnv?: Record<string, string>;
   /** Issue SIP credentials for this PBX (TSUNAGU_SIP_SECRET / TSUNAGU_SIP_WS_URL / TSUNAGU_SIP_DOMAIN). */
   sip?: StackSipOptions;
+  /**
+   * The backend's port and the PBX's CTI token, for a PBX started before the stack that
+   * consults this backend (startTestPbx({ cti: { backendUrl, token, … } })); chosen here when omitted.
+   */
+  backendPort?: number;
+  ctiToken?: string;
+}
+
+/** A CTI token for a PBX and the stack whose backend it consults. */
+export function newCtiToken(): string {
+  return randomBytes(32).toString('base64url');
 }
 
 function sipEnv(sip: StackSipOptions | undefined): Record<string, string> {
@@ -79,9 +90,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-e2e-'));
   const dbPath = path.join(dir, 'backend.db');
   await run(node, ['--import', 'tsx', path.join(root, 'scripts/seed.ts'), '--customers', String(options.customers), '--db', dbPath]);
-  const backendPort = await freePort();
+  const backendPort = options.backendPort ?? (await freePort());
   const backendUrl = `http://127.0.0.1:${backendPort}`;
-  const cti = { pbxId: 'dev-pbx', token: randomBytes(32).toString('base64url'), tenants: ['demo', 'other'] };
+  const cti = { pbxId: 'dev-pbx', token: options.ctiToken ?? newCtiToken(), tenants: ['demo', 'other'] };
   const backendEnv = {
     TSUNAGU_DB_PATH: dbPath,
     TSUNAGU_BACKEND_PORT: String(backendPort),

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import {
   CALLS_FOR_YOU_API,
   CALLS_FOR_YOU_SCOPES,
@@ -23,6 +22,7 @@ import { CodedError } from '../../shared/result.js';
 import { META as SYNC_META } from './sync/snapshot.js';
 import type { Logger } from './logger.js';
 import type { TelephonyHost } from './telephony.js';
+import { readStoredJson } from './cache/stored-json.js';
 
 /**
  * "Calls for you" in the core: the list online from the backend, offline from the last copy
@@ -42,16 +42,6 @@ export const CALLS_FOR_YOU_META = {
 
 const LIST_TIMEOUT_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 10_000;
-
-function readJson<T>(raw: string | null, schema: z.ZodType<T>): T | null {
-  if (raw === null) return null;
-  try {
-    const parsed = schema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
-}
 
 function isOffline(error: unknown): boolean {
   return error instanceof CodedError && error.code === 'offline';
@@ -96,7 +86,7 @@ export class CallsForYouSession {
   /** The rights the cache was last synced with (they may have changed since login). */
   #rights(): UserRights {
     const saved = this.#host.store.getMeta(SYNC_META.rights);
-    return (saved === null ? null : readJson(saved, User)) ?? this.#host.info.user;
+    return (saved === null ? null : readStoredJson(saved, User)) ?? this.#host.info.user;
   }
 
   #pruneCopies(): void {
@@ -104,7 +94,7 @@ export class CallsForYouSession {
     const rights = this.#rights();
     for (const scope of CALLS_FOR_YOU_SCOPES) {
       const key = CALLS_FOR_YOU_META.list(scope);
-      const copy = readJson(store.getMeta(key), CallsForYouResponse);
+      const copy = readStoredJson(store.getMeta(key), CallsForYouResponse);
       if (copy === null) continue;
       if (!mayListCallsForYou(rights, scope)) {
         store.deleteMeta(key);
@@ -137,7 +127,7 @@ export class CallsForYouSession {
       }
     }
     if (server === null) this.#pruneCopies();
-    server ??= readJson(store.getMeta(CALLS_FOR_YOU_META.list(scope)), CallsForYouResponse) ?? {
+    server ??= readStoredJson(store.getMeta(CALLS_FOR_YOU_META.list(scope)), CallsForYouResponse) ?? {
       scope,
       since: new Date().toISOString(),
       entries: [],
@@ -194,7 +184,7 @@ export class CallsForYouSession {
       return response.seminars;
     } catch (error) {
       if (!isOffline(error)) throw error;
-      return readJson(store.getMeta(CALLS_FOR_YOU_META.seminars), SeminarsResponse)?.seminars ?? [];
+      return readStoredJson(store.getMeta(CALLS_FOR_YOU_META.seminars), SeminarsResponse)?.seminars ?? [];
     }
   }
 }

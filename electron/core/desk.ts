@@ -25,6 +25,7 @@ import { mayEditIncidents } from '../../shared/permissions.js';
 import { CodedError } from '../../shared/result.js';
 import type { Logger } from './logger.js';
 import type { TelephonyHost } from './telephony.js';
+import { readStoredJson } from './cache/stored-json.js';
 
 /**
  * The operator's desk beyond notes and wrap-ups: managing incidents (through the outbox, so it
@@ -65,16 +66,6 @@ const LocalCall = z.object({
 type LocalCall = z.infer<typeof LocalCall>;
 
 type HistoryCall = CallHistoryView['calls'][number];
-
-function readJson<T>(raw: string | null, schema: z.ZodType<T>): T | null {
-  if (raw === null) return null;
-  try {
-    const parsed = schema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
-}
 
 function outcomeOf(call: LocalCall): CallOutcome {
   if (call.answeredAt !== null) return 'answered';
@@ -199,7 +190,7 @@ export class DeskSession {
       const { users } = await client.request('GET', API.customerAssignees.replace(':id', encodeURIComponent(customerId)), AssigneesResponse, {
         timeoutMs: REQUEST_TIMEOUT_MS,
       });
-      const all = readJson(store.getMeta(DESK_META.assignees), z.record(z.string(), z.array(Assignee))) ?? {};
+      const all = readStoredJson(store.getMeta(DESK_META.assignees), z.record(z.string(), z.array(Assignee))) ?? {};
       all[customerId] = users;
       store.setMeta(DESK_META.assignees, JSON.stringify(all));
       return users;
@@ -210,7 +201,7 @@ export class DeskSession {
   }
 
   #cachedAssignees(customerId: string): Assignee[] | null {
-    const all = readJson(this.#host.store.getMeta(DESK_META.assignees), z.record(z.string(), z.array(Assignee)));
+    const all = readStoredJson(this.#host.store.getMeta(DESK_META.assignees), z.record(z.string(), z.array(Assignee)));
     return all?.[customerId] ?? null;
   }
 
@@ -234,7 +225,7 @@ export class DeskSession {
   async #repairRejected(): Promise<void> {
     if (this.#repairing) return;
     const { store, client } = this.#host;
-    const repaired = new Set(readJson(store.getMeta(DESK_META.repaired), z.array(z.string())) ?? []);
+    const repaired = new Set(readStoredJson(store.getMeta(DESK_META.repaired), z.array(z.string())) ?? []);
     const todo = store.rejectedOutbox().filter((row) => !repaired.has(row.clientId) && isIncidentChange(row.entry));
     if (todo.length === 0) return;
     this.#repairing = true;
@@ -302,7 +293,7 @@ export class DeskSession {
   }
 
   #localCalls(): LocalCall[] {
-    return readJson(this.#host.store.getMeta(DESK_META.localCalls), z.array(LocalCall)) ?? [];
+    return readStoredJson(this.#host.store.getMeta(DESK_META.localCalls), z.array(LocalCall)) ?? [];
   }
 
   async history(): Promise<CallHistoryView> {
@@ -318,7 +309,7 @@ export class DeskSession {
         if (!(error instanceof CodedError && error.code === 'offline')) throw error;
       }
     }
-    server ??= readJson(store.getMeta(DESK_META.history), CallHistoryResponse) ?? { calls: [], callbacks: [] };
+    server ??= readStoredJson(store.getMeta(DESK_META.history), CallHistoryResponse) ?? { calls: [], callbacks: [] };
     return this.#view(server, source);
   }
 
@@ -340,7 +331,7 @@ export class DeskSession {
         if (!(error instanceof CodedError && error.code === 'offline')) throw error;
       }
     }
-    server ??= readJson(store.getMeta(DESK_META.callbacks), CallbackListResponse) ?? { mine: [], teamOverdue: [], now: new Date().toISOString() };
+    server ??= readStoredJson(store.getMeta(DESK_META.callbacks), CallbackListResponse) ?? { mine: [], teamOverdue: [], now: new Date().toISOString() };
     const pending = store.pendingOutbox(10_000).map((row) => row.entry);
     const markedDone = new Set(pending.flatMap((entry) => (entry.type === 'complete_callback' ? [entry.callbackId] : [])));
     const now = new Date().toISOString();

@@ -14,7 +14,7 @@ import {
   uriOf,
   type SipHeader,
   type SipMessage,
-} from './sip-message.js';
+} from '../sip-message.js';
 
 export interface Credentials {
   username: string;

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { headerValue, parseSipMessage, type SipMessage } from './sip-message.js';
+import { headerValue, parseSipMessage, type SipMessage } from '../sip-message.js';
 
 export interface TrunkInviteOptions {
   /** The From header's value without the tag, written as is (e.g. `"Tanaka" <tel:+81-3-1234-5678>`). */

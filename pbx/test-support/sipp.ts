@@ -11,8 +11,35 @@ import { freeUdpPort } from './free-port.js';
 export const SIPP_SCENARIOS = {
   trunkCall: fileURLToPath(new URL('../sipp/trunk-call.xml', import.meta.url)),
   ivrCall: fileURLToPath(new URL('../sipp/ivr-call.xml', import.meta.url)),
+  anonymousCall: fileURLToPath(new URL('../sipp/anonymous-call.xml', import.meta.url)),
   trunkAnswer: fileURLToPath(new URL('../sipp/trunk-answer.xml', import.meta.url)),
+  unansweredCall: fileURLToPath(new URL('../sipp/unanswered-call.xml', import.meta.url)),
+  abandonedCall: fileURLToPath(new URL('../sipp/abandoned-call.xml', import.meta.url)),
 } as const;
+
+const DTMF_PCAP_DIR = '/usr/share/sip-tester';
+const KEY_PRESSES_MARK = '<!-- KEY_PRESSES -->';
+/** Long enough for one recorded key press (about 150 ms) to be sent before the next starts. */
+const KEY_GAP_MS = 300;
+
+/**
+ * The scenario with one RFC 4733 key press per key where it says KEY_PRESSES (the recordings
+ * Debian's sip-tester ships). SIPp plays a pcap in the background and stops the one still
+ * playing when the next starts, so the presses are paused apart.
+ */
+export function withDtmfKeys(xml: string, keys: string): string {
+  if (!xml.includes(KEY_PRESSES_MARK)) throw new Error('the SIPp scenario has no KEY_PRESSES mark');
+  if (!/^[0-9*#]{1,40}$/.test(keys)) throw new Error('keys must be 1-40 of 0-9 * #');
+  // No pause after the last key: the far end may answer it at once, and SIPp takes a reply
+  // that arrives during a pause as unexpected.
+  const presses = [...keys]
+    .map((key) => {
+      const name = key === '#' ? 'pound' : key === '*' ? 'star' : key;
+      return `<nop><action><exec play_pcap_audio="${DTMF_PCAP_DIR}/dtmf_2833_${name}.pcap"/></action></nop>`;
+    })
+    .join(`\n  <pause milliseconds="${KEY_GAP_MS}"/>\n  `);
+  return xml.replace(KEY_PRESSES_MARK, presses);
+}
 
 export interface SippOptions {
   /** A scenario file, e.g. one of SIPP_SCENARIOS. */

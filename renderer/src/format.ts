@@ -20,3 +20,14 @@ export function formatPhone(e164: string, tenantRegion: string | undefined): str
   const region = tenantRegion && /^[A-Z]{2}$/.test(tenantRegion) ? (tenantRegion as CountryCode) : DEFAULT_REGION;
   return formatPhoneForDisplay(e164, region);
 }
+
+/** A duration as a running clock: 04:05, or 1:02:03 past an hour. */
+export function formatDuration(totalSeconds: number): string {
+  const seconds = Math.max(0, Math.floor(totalSeconds));
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  const mm = String(m).padStart(2, '0');
+  const ss = String(s).padStart(2, '0');
+  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { AgentStatus, SupervisorAgent, SupervisorSummary } from '../../../shared/api.js';
 import type { User } from '../../../shared/domain.js';
 import type { SqlDialect } from '../db/database.js';
+import { liveCallQueue } from '../telephony/live-queue.js';
 import { addSeconds, databaseNow } from './clock.js';
 import type { MailConfig } from './config.js';
 import { dispatchLoad, queueCounts } from './dispatch.js';
@@ -102,6 +103,7 @@ export async function supervisorSummary(
   };
   tally(callTimes, 'calls');
   tally(mailTimes, 'mails');
+  const callQueue = await liveCallQueue(db, tenantId, now, since, viewer);
 
   return {
     now,
@@ -118,5 +120,9 @@ export async function supervisorSummary(
       relayTrouble,
     },
     today: { date: today, timeZone: config.timeZone, hours },
+    callQueue: {
+      callers: callQueue.callers,
+      abandonedToday: callQueue.abandonedAt.filter((at) => localParts(at, format).date === today).length,
+    },
   };
 }

@@ -7,7 +7,8 @@ import type { Database } from '../db/schema.js';
 import type { WriteTx } from '../sync/changelog.js';
 import { telephonyDb, telephonyTrx, type CallStatus, type CallsTelephonyTable } from './schema.js';
 
-export type CallEvent = (typeof CALL_EVENTS)[number];
+/** The app's events, and the PBX's `abandoned`: the caller hung up before anyone answered. */
+export type CallEvent = (typeof CALL_EVENTS)[number] | 'abandoned';
 export type CallRow = Selectable<CallsTelephonyTable>;
 
 /**
@@ -40,6 +41,7 @@ const STATUS_AFTER: Record<CallEvent, CallStatus> = {
   rejected: 'ended',
   transferred: 'ended',
   ended: 'ended',
+  abandoned: 'ended',
 };
 const RANK: Record<CallStatus, number> = { ringing: 0, connected: 1, ended: 2 };
 
@@ -51,6 +53,7 @@ const AUDIT_ACTION: Record<CallEvent, AuditAction> = {
   rejected: 'call_missed',
   transferred: 'call_transferred',
   ended: 'call_ended',
+  abandoned: 'call_abandoned',
 };
 
 /**
@@ -111,9 +114,10 @@ export function callRowId(tenantId: string, agentId: string | null, callId: stri
 
 /**
  * Records one report in `calls` (status only moves forward: ringing → connected → ended) and
- * audits it unless this leg's event was already audited. Returns the leg as it now stands.
+ * audits it unless this leg's event was already audited. Returns the leg as it now stands and
+ * as it stood before this report.
  */
-export async function recordCallReport(tx: WriteTx, report: CallReport): Promise<{ row: CallRow; audited: boolean }> {
+export async function recordCallReport(tx: WriteTx, report: CallReport): Promise<{ row: CallRow; before: CallRow; audited: boolean }> {
   const trx = telephonyTrx(tx.trx);
   const id = callRowId(report.tenantId, report.agentId, report.callId);
   const now = new Date().toISOString();
@@ -148,10 +152,14 @@ export async function recordCallReport(tx: WriteTx, report: CallReport): Promise
   const alreadyAudited = before.reported_events.split(',').includes(report.event);
   const nextStatus = RANK[status] > RANK[before.status] ? status : before.status;
   const ended = status === 'ended';
+  // Reports may arrive out of order (the PBX's events travel apart): the call began at the
+  // earliest time anyone reported for it.
+  const startedAt = Date.parse(report.at) < Date.parse(before.started_at) ? report.at : before.started_at;
   const row = await trx
     .updateTable('calls')
     .set({
       status: nextStatus,
+      started_at: startedAt,
       answered_at: before.answered_at ?? (report.event === 'answered' ? report.at : null),
       ended_at: before.ended_at ?? (ended ? report.at : null),
       customer_id: before.customer_id ?? report.customerId,
@@ -195,5 +203,5 @@ export async function recordCallReport(tx: WriteTx, report: CallReport): Promise
       },
     });
   }
-  return { row, audited: !alreadyAudited };
+  return { row, before, audited: !alreadyAudited };
 }

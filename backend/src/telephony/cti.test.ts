@@ -7,6 +7,7 @@ import { DIALECTS } from '../testing/harness.js';
 import type { CtiEventResponse, CtiRouteResponse } from './cti.js';
 import { CALL_LOG_INCIDENT_TITLE } from './cti.js';
 import { TELEPHONY_API } from './routes.js';
+import { telephonyDb } from './schema.js';
 import { errorMessage, startTelephonyBackend, type TelephonyBackend } from './test-support.js';
 
 describe.each(DIALECTS)('CTI for the PBX on %s', (dialect) => {
@@ -125,16 +126,41 @@ describe.each(DIALECTS)('CTI for the PBX on %s', (dialect) => {
         customerId: customer.id,
         agent: { userId: agents.handler.user.id, login: 'handler', sipUser: 'handler.demo', displayName: '担当 handler' },
         reason: 'last_handler',
+        action: 'ring',
+        targets: [
+          { userId: agents.handler.user.id, sipUser: 'handler.demo', reason: 'last_handler' },
+          { userId: agents.rep.user.id, sipUser: '2001', reason: 'assigned_rep' },
+          { userId: agents.spare.user.id, sipUser: 'spare.demo', reason: 'available_agent' },
+        ],
+        ringSeconds: 15,
+        queue: null,
       });
 
       await t.setStatus(agents.handler.token, 'on_call');
-      expect(await route({ caller: '0311112222' })).toMatchObject({ agent: { userId: agents.rep.user.id, sipUser: '2001' }, reason: 'assigned_rep' });
+      expect(await route({ caller: '0311112222' })).toMatchObject({
+        agent: { userId: agents.rep.user.id, sipUser: '2001' },
+        reason: 'assigned_rep',
+        targets: [{ userId: agents.rep.user.id, reason: 'assigned_rep' }, { userId: agents.spare.user.id, reason: 'available_agent' }],
+      });
 
       await t.setStatus(agents.rep.token, 'break');
-      expect(await route({ caller: '+81311112222' })).toMatchObject({ agent: { userId: agents.spare.user.id }, reason: 'available_agent' });
+      expect(await route({ caller: '+81311112222' })).toMatchObject({
+        agent: { userId: agents.spare.user.id },
+        reason: 'available_agent',
+        targets: [{ userId: agents.spare.user.id, reason: 'available_agent' }],
+      });
 
+      // Nobody free, and no Call-ID to hold the caller by: the PBX is told to queue, nothing is entered.
       await t.setStatus(agents.spare.token, 'after_call_work');
-      expect(await route({ caller: '0311112222' })).toEqual({ customerId: customer.id, agent: null, reason: 'none' });
+      expect(await route({ caller: '0311112222' })).toEqual({
+        customerId: customer.id,
+        agent: null,
+        reason: 'none',
+        action: 'queue',
+        targets: [],
+        ringSeconds: 15,
+        queue: null,
+      });
 
       const audit = await t.backend.handle.db
         .selectFrom('audit_events')
@@ -149,7 +175,19 @@ describe.each(DIALECTS)('CTI for the PBX on %s', (dialect) => {
         [agents.spare.user.id, customer.id, 'available_agent'],
         [null, customer.id, 'none'],
       ]);
-      expect(JSON.parse(audit.at(-4)!.details)).toMatchObject({ pbx: 'main-pbx', caller: '03-1111-2222', called: '0120000000', callId: 'route-1' });
+      expect(JSON.parse(audit.at(-4)!.details)).toMatchObject({
+        pbx: 'main-pbx',
+        caller: '03-1111-2222',
+        called: '0120000000',
+        callId: 'route-1',
+        action: 'ring',
+        targets: [
+          { userId: agents.handler.user.id, reason: 'last_handler' },
+          { userId: agents.rep.user.id, reason: 'assigned_rep' },
+          { userId: agents.spare.user.id, reason: 'available_agent' },
+        ],
+      });
+      expect(JSON.parse(audit.at(-1)!.details)).toMatchObject({ action: 'queue', targets: [] });
     });
 
     it('skips agents whose heartbeat stopped, and agents who may not see the customer', async () => {
@@ -171,10 +209,11 @@ describe.each(DIALECTS)('CTI for the PBX on %s', (dialect) => {
     it('sends an unknown caller preferably to an agent who may handle unregistered callers', async () => {
       await t.setStatus(agents.spare.token, 'available');
       await t.setStatus(agents.unreg.token, 'available');
-      expect(await route({ caller: '0299998888' })).toEqual({
+      expect(await route({ caller: '0299998888' })).toMatchObject({
         customerId: null,
-        agent: expect.objectContaining({ userId: agents.unreg.user.id }) as unknown,
+        agent: { userId: agents.unreg.user.id },
         reason: 'available_agent',
+        targets: [{ userId: agents.unreg.user.id }, { userId: agents.spare.user.id }],
       });
       expect(await route({ caller: 'anonymous' })).toMatchObject({ customerId: null, agent: { userId: agents.unreg.user.id } });
     });
@@ -284,6 +323,68 @@ describe.each(DIALECTS)('CTI for the PBX on %s', (dialect) => {
         .orderBy('id')
         .execute();
       expect(audited.map((row) => row.action)).toEqual(['call_ringing', 'call_answered', 'call_ended']);
+    });
+
+    it('audits each target tried once, however often the PBX reports it', async () => {
+      const call = { callId: 'serial-1', caller: '0311112222', called: '0120000000' };
+      await report({ ...call, event: 'ringing', agent: 'handler.demo', at: '2026-05-01T01:00:00.000Z' });
+      await report({ ...call, event: 'ringing', agent: 'handler.demo', at: '2026-05-01T01:00:00.000Z' });
+      await report({ ...call, event: 'missed', agent: 'handler.demo', at: '2026-05-01T01:00:15.000Z' });
+      await report({ ...call, event: 'missed', agent: 'handler.demo', at: '2026-05-01T01:00:15.000Z' });
+      await report({ ...call, event: 'ringing', agent: '2001', at: '2026-05-01T01:00:15.100Z' });
+      await report({ ...call, event: 'answered', agent: '2001', at: '2026-05-01T01:00:20.000Z' });
+      await report({ ...call, event: 'ended', agent: '2001', at: '2026-05-01T01:01:20.000Z' });
+      await report({ ...call, event: 'answered', agent: '2001', at: '2026-05-01T01:00:20.000Z' });
+      const audit = await t.backend.handle.db
+        .selectFrom('audit_events')
+        .select(['action', 'user_id'])
+        .where('details', 'like', '%"callId":"serial-1"%')
+        .orderBy('id')
+        .execute();
+      expect(audit.map((row) => [row.action, row.user_id])).toEqual([
+        ['call_ringing', agents.handler.user.id],
+        ['call_missed', agents.handler.user.id],
+        ['call_ringing', agents.rep.user.id],
+        ['call_answered', agents.rep.user.id],
+        ['call_ended', agents.rep.user.id],
+      ]);
+    });
+
+    it('takes events out of order by their time, and corrects the call log when a late one changes it', async () => {
+      const call = { callId: 'late-1', caller: '0311112222', called: '2001', agent: '2001' };
+      const ended = await report({ ...call, event: 'ended', at: '2026-05-02T01:02:00.000Z' });
+      expect(ended.status).toBe('ended');
+      const [before] = await contactsOf(customer.id).then((rows) => rows.filter((row) => row.id === ended.callLogContactId));
+      expect(before!.summary).toBe('不在着信（PBX記録）');
+      await report({ ...call, event: 'answered', at: '2026-05-02T01:00:30.000Z' });
+      await report({ ...call, event: 'ringing', at: '2026-05-02T01:00:00.000Z' });
+      // Status never moves back; the earliest time is the start.
+      const leg = await telephonyDb(t.backend.handle.db).selectFrom('calls').selectAll().where('external_id', '=', 'late-1').executeTakeFirstOrThrow();
+      expect(leg).toMatchObject({ status: 'ended', started_at: '2026-05-02T01:00:00.000Z', answered_at: '2026-05-02T01:00:30.000Z', ended_at: '2026-05-02T01:02:00.000Z' });
+      const [after] = await contactsOf(customer.id).then((rows) => rows.filter((row) => row.id === ended.callLogContactId));
+      expect(after!.summary).toBe('通話 1分30秒（PBX記録）');
+      expect(JSON.parse(after!.call_meta!)).toMatchObject({ startedAt: '2026-05-02T01:00:00.000Z', answeredAt: '2026-05-02T01:00:30.000Z', durationSeconds: 90 });
+    });
+
+    it('logs a call to a rep\'s plain SIP phone that the app never saw, matched by any of the customer\'s numbers written any way', async () => {
+      const twoNumbers = await createCustomerRecord(t.backend.handle, t.backend.demo.tenant.id, {
+        code: 'CTI-2',
+        name: '番号 二つ',
+        phones: [
+          { e164: '+81355550101', kind: 'landline' },
+          { e164: '+819012340101', kind: 'mobile' },
+        ],
+      });
+      const written = ['03-5555-0101', '+81 3 5555 0101', '０３（５５５５）０１０１', '090-1234-0101', '+81 90 1234 0101', '09012340101'];
+      for (const [index, caller] of written.entries()) {
+        const logged = await report({ callId: `numbers-${index}`, event: 'missed', caller, called: '2001', agent: '2001' });
+        expect(logged.customerId, caller).toBe(twoNumbers.id);
+        expect(logged.callLogContactId, caller).not.toBeNull();
+      }
+      for (const unknown of ['03-5555-0102', 'anonymous', '', '+1 202 555 0101']) {
+        expect((await report({ callId: `unknown-${unknown}`, event: 'missed', caller: unknown, called: '2001', agent: '2001' })).customerId, unknown).toBeNull();
+      }
+      expect(await contactsOf(twoNumbers.id)).toHaveLength(written.length);
     });
 
     it('matches numbers within the reporting tenant only', async () => {

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CallEventInput, type SipCredentials, type TelephonySettings } from '../../../shared/ipc.js';
 import type { User } from '../../../shared/domain.js';
+import { mayManageTelephony } from '../../../shared/permissions.js';
+import { RoutingRules } from '../../../shared/routing-rules.js';
 import type { BackendContext } from '../context.js';
 import { HttpError, parseRequest } from '../http/errors.js';
 import { loadMailConfig } from '../mail/config.js';
@@ -9,8 +11,20 @@ import { writeTransaction } from '../sync/changelog.js';
 import { recordCallReport } from './calls.js';
 import { issueCredentialsFor } from './credentials.js';
 import { assertServes, pbxOfToken, type CtiPbx } from './cti-access.js';
-import { CtiEventInput, CtiRouteQuery, recordCtiEvent, routeCall, type CtiEventResponse, type CtiRouteResponse } from './cti.js';
+import {
+  CtiEventInput,
+  CtiQueueQuery,
+  CtiRouteQuery,
+  pollQueue,
+  recordCtiEvent,
+  routeCall,
+  type CtiEventResponse,
+  type CtiQueueResponse,
+  type CtiRouteResponse,
+} from './cti.js';
+import { loadRoutingRules, saveRoutingRules } from './routing-rules.js';
 import { customerVisibleTo } from './customers.js';
+import { registerIvrCustomerRoute } from './ivr.js';
 import { telephonyDb } from './schema.js';
 import { loadTelephonySettings, TelephonySettingsUpdate, updateTelephonySettings } from './settings.js';
 
@@ -19,19 +33,23 @@ import { loadTelephonySettings, TelephonySettingsUpdate, updateTelephonySettings
  * - POST sipCredentials → SipCredentials: short-lived credentials for the user's SIP account
  *   (503 when this backend has no TSUNAGU_SIP_SECRET). Never logged, never cached.
  * - GET telephonySettings → TelephonySettings; PUT TelephonySettingsUpdate → TelephonySettings (admins).
+ * - GET routingRules → RoutingRules; PUT RoutingRules → RoutingRules (admins; replaces the set, audited).
  * - POST callEvents CallEventInput → 204: ringing / answered / missed / rejected / transferred /
  *   ended of the user's own leg, audited once per leg and event (retries are harmless).
  * The PBX's (bearer: that PBX's own token from TSUNAGU_CTI_PBXES, not a user session; 503 when
  * no PBX is configured; 403 for a tenant the PBX does not serve):
- * - GET ctiRoute ?tenant=&caller=&called=[&customerId=&callId=] → CtiRouteResponse.
+ * - GET ctiRoute ?tenant=&caller=&called=[&customerId=&callId=] → CtiRouteResponse (ring targets, or queue).
+ * - GET ctiQueue ?tenant=&callId= → CtiQueueResponse (404 when the call is not in line).
  * - POST ctiEvents CtiEventInput → CtiEventResponse.
  */
 export const TELEPHONY_API = {
   sipCredentials: '/api/sip/credentials',
   telephonySettings: '/api/telephony/settings',
+  routingRules: '/api/telephony/routing-rules',
   callEvents: '/api/calls/events',
   ctiRoute: '/api/cti/route',
   ctiEvents: '/api/cti/events',
+  ctiQueue: '/api/cti/queue',
 } as const;
 
 function unavailable(reply: FastifyReply, message: string): FastifyReply {
@@ -39,7 +57,7 @@ function unavailable(reply: FastifyReply, message: string): FastifyReply {
 }
 
 function assertAdmin(user: User): void {
-  if (user.role !== 'admin') throw new HttpError('forbidden', 'for admins only');
+  if (!mayManageTelephony(user)) throw new HttpError('forbidden', 'for admins only');
 }
 
 export interface TelephonyRoutesOptions {
@@ -72,6 +90,17 @@ export function registerTelephonyRoutes(app: FastifyInstance, ctx: BackendContex
     const body = parseRequest(TelephonySettingsUpdate, request.body, 'body');
     await updateTelephonySettings(db, request.auth.tenant.id, body);
     return loadTelephonySettings(db, request.auth.tenant);
+  });
+
+  app.get(TELEPHONY_API.routingRules, async (request): Promise<RoutingRules> => {
+    assertAdmin(request.auth.user);
+    return loadRoutingRules(handle.db, request.auth.tenant.id);
+  });
+
+  app.put(TELEPHONY_API.routingRules, async (request): Promise<RoutingRules> => {
+    assertAdmin(request.auth.user);
+    const body = parseRequest(RoutingRules, request.body, 'body');
+    return saveRoutingRules(handle.db, request.auth.tenant.id, request.auth.user.id, body);
   });
 
   app.post(TELEPHONY_API.callEvents, async (request, reply) => {
@@ -131,8 +160,19 @@ export function registerCtiRoutes(app: FastifyInstance, ctx: BackendContext, opt
       const query = parseRequest(CtiRouteQuery, request.query, 'query');
       const pbx = pbxOf(request);
       assertServes(pbx, query.tenant);
-      return routeCall(handle, query, presenceTimeoutSeconds, pbx.id);
+      const { tenantId, response } = await routeCall(handle, query, presenceTimeoutSeconds, pbx.id);
+      // The supervisors' live view shows the queue: a call that entered or left it changed it.
+      if (response.queue !== null || response.reason === 'queue') await notifier.publish(tenantId);
+      return response;
     });
+
+    scope.get(TELEPHONY_API.ctiQueue, async (request): Promise<CtiQueueResponse> => {
+      const query = parseRequest(CtiQueueQuery, request.query, 'query');
+      assertServes(pbxOf(request), query.tenant);
+      return pollQueue(handle, query, presenceTimeoutSeconds);
+    });
+
+    registerIvrCustomerRoute(scope, handle, pbxOf);
 
     scope.post(TELEPHONY_API.ctiEvents, async (request): Promise<CtiEventResponse> => {
       const body = parseRequest(CtiEventInput, request.body, 'body');

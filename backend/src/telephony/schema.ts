@@ -1,4 +1,5 @@
 import type { ColumnType, Kysely, Transaction } from 'kysely';
+import type { CustomerType } from '../../../shared/domain.js';
 import type { Database } from '../db/schema.js';
 import type { CallsTable, MailDatabase, MailTables } from '../mail/schema.js';
 
@@ -10,12 +11,20 @@ type TelephonyTables = MailTables & {
   telephony_settings: TelephonySettingsTable;
   call_dispositions: CallDispositionsTable;
   calls: CallsTelephonyTable;
+  routing_groups: RoutingGroupsTable;
+  routing_group_members: RoutingGroupMembersTable;
+  routing_rules: RoutingRulesTable;
+  call_queue: CallQueueTable;
 };
 
 export interface TelephonyDatabase extends Omit<MailDatabase, 'calls'> {
   telephony_settings: TelephonySettingsTable;
   call_dispositions: CallDispositionsTable;
   calls: CallsTelephonyTable;
+  routing_groups: RoutingGroupsTable;
+  routing_group_members: RoutingGroupMembersTable;
+  routing_rules: RoutingRulesTable;
+  call_queue: CallQueueTable;
 }
 
 export function telephonyDb(db: Kysely<Database>): Kysely<TelephonyDatabase> {
@@ -32,6 +41,8 @@ export interface TelephonySettingsTable {
   customer_id_header: string | null;
   after_call_work_seconds: number | null;
   dtmf_mode: 'rfc4733' | 'info' | null;
+  /** How long the PBX rings each routing target before trying the next (009). */
+  ring_seconds: number | null;
   updated_at: string;
 }
 
@@ -60,4 +71,38 @@ export interface CallsTelephonyTable extends CallsTable {
   call_log_contact_id: string | null;
   /** 1 once the PBX (CTI events) reported this leg: what the PBX says outranks the app's word (004). */
   pbx_reported: ColumnType<number, number | undefined, number>;
+}
+
+/** A named group of agents that a routing rule sends calls to (009). */
+export interface RoutingGroupsTable {
+  tenant_id: string;
+  name: string;
+}
+
+export interface RoutingGroupMembersTable {
+  tenant_id: string;
+  group_name: string;
+  user_id: string;
+}
+
+/** Calls of customers of this type are offered to this group first (009). */
+export interface RoutingRulesTable {
+  tenant_id: string;
+  customer_type: CustomerType;
+  group_name: string;
+}
+
+export type QueueState = 'waiting' | 'delivered' | 'abandoned';
+
+/** A call held by the PBX until an agent is free (009); one row per (tenant, Call-ID). */
+export interface CallQueueTable {
+  tenant_id: string;
+  call_id: string;
+  caller: string;
+  customer_id: string | null;
+  state: QueueState;
+  entered_at: string;
+  /** Last sign of life from the PBX's hold player; a silent entry stops counting (queue.ts). */
+  polled_at: string;
+  left_at: string | null;
 }

@@ -9,6 +9,7 @@ export const TELEPHONY_DEFAULTS = {
   customerIdHeader: 'X-Customer-Id',
   afterCallWorkSeconds: 120,
   dtmfMode: 'rfc4733',
+  ringSeconds: 15,
 } as const satisfies Partial<TelephonySettings>;
 
 /**
@@ -27,6 +28,7 @@ export const TelephonySettingsUpdate = z
     customerIdHeader: TelephonySettings.shape.customerIdHeader.nullable().optional(),
     afterCallWorkSeconds: TelephonySettings.shape.afterCallWorkSeconds.nullable().optional(),
     dtmfMode: TelephonySettings.shape.dtmfMode.nullable().optional(),
+    ringSeconds: TelephonySettings.shape.ringSeconds.nullable().optional(),
   })
   .strict()
   .refine((v) => Object.values(v).some((value) => value !== undefined), 'give at least one setting to change');
@@ -45,6 +47,7 @@ export async function loadTelephonySettings(
     customerIdHeader: row?.customer_id_header ?? TELEPHONY_DEFAULTS.customerIdHeader,
     afterCallWorkSeconds: row?.after_call_work_seconds ?? TELEPHONY_DEFAULTS.afterCallWorkSeconds,
     dtmfMode: row?.dtmf_mode ?? TELEPHONY_DEFAULTS.dtmfMode,
+    ringSeconds: row?.ring_seconds ?? TELEPHONY_DEFAULTS.ringSeconds,
     defaultRegion: tenant.defaultRegion,
   };
 }
@@ -57,7 +60,7 @@ export async function updateTelephonySettings(
   await db.transaction().execute(async (trx) => {
     const now = new Date().toISOString();
     const existing = await trx.selectFrom('telephony_settings').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
-    const pick = <K extends 'customer_id_header' | 'after_call_work_seconds' | 'dtmf_mode'>(
+    const pick = <K extends 'customer_id_header' | 'after_call_work_seconds' | 'dtmf_mode' | 'ring_seconds'>(
       column: K,
       value: TelephonyDatabase['telephony_settings'][K] | undefined,
     ) => (value === undefined ? (existing?.[column] ?? null) : value);
@@ -65,6 +68,7 @@ export async function updateTelephonySettings(
       customer_id_header: pick('customer_id_header', update.customerIdHeader),
       after_call_work_seconds: pick('after_call_work_seconds', update.afterCallWorkSeconds),
       dtmf_mode: pick('dtmf_mode', update.dtmfMode),
+      ring_seconds: pick('ring_seconds', update.ringSeconds),
       updated_at: now,
     };
     await trx

@@ -173,6 +173,7 @@ describe.each(DIALECTS)('telephony routes on %s', (dialect) => {
         customerIdHeader: 'X-Customer-Id',
         afterCallWorkSeconds: 120,
         dtmfMode: 'rfc4733',
+        ringSeconds: 15,
         defaultRegion: 'JP',
       });
     });
@@ -186,6 +187,7 @@ describe.each(DIALECTS)('telephony routes on %s', (dialect) => {
         customerIdHeader: 'X-Ivr-Customer',
         afterCallWorkSeconds: 30,
         dtmfMode: 'info',
+        ringSeconds: 20,
       };
       const changed = await t.call('PUT', TELEPHONY_API.telephonySettings, { token: tokens.admin, body: change });
       expect(changed.statusCode, changed.body).toBe(200);
@@ -200,9 +202,14 @@ describe.each(DIALECTS)('telephony routes on %s', (dialect) => {
 
       const reset = await t.call('PUT', TELEPHONY_API.telephonySettings, {
         token: tokens.admin,
-        body: { dispositions: null, customerIdHeader: null, afterCallWorkSeconds: null, dtmfMode: null },
+        body: { dispositions: null, customerIdHeader: null, afterCallWorkSeconds: null, dtmfMode: null, ringSeconds: null },
       });
-      expect(TelephonySettings.parse(reset.json())).toMatchObject({ dispositions: DEFAULT_DISPOSITIONS, customerIdHeader: 'X-Customer-Id', afterCallWorkSeconds: 120 });
+      expect(TelephonySettings.parse(reset.json())).toMatchObject({
+        dispositions: DEFAULT_DISPOSITIONS,
+        customerIdHeader: 'X-Customer-Id',
+        afterCallWorkSeconds: 120,
+        ringSeconds: 15,
+      });
     });
 
     it('refuses changes from non-admins and bad input, naming the field', async () => {

@@ -20,6 +20,8 @@ export interface TelephonyBackend {
   /** Token of the PBX `other-pbx`, which serves the tenant `other` only. */
   otherPbxToken: string;
   call(method: 'GET' | 'POST' | 'PUT', url: string, options?: { token?: string; cti?: string; body?: unknown }): Promise<LightMyRequestResponse>;
+  /** `call` on a second app instance over the same database, as a second backend process would be. */
+  callSecond(method: 'GET' | 'POST' | 'PUT', url: string, options?: { token?: string; cti?: string; body?: unknown }): Promise<LightMyRequestResponse>;
   /** A user of the demo tenant (or `tenantId`), logged in. */
   addAgent(spec: { login: string; tenantId?: string; tenantSlug?: string; sipUser?: string | null; customerLimitAuthority?: Classification; mayHandleUnregisteredCallers?: boolean }): Promise<{ user: User; token: string }>;
   setStatus(token: string, status: AgentStatus): Promise<void>;
@@ -45,10 +47,11 @@ export async function startTelephonyBackend(dialect: SqlDialect): Promise<Teleph
     ],
   };
   const app = buildApp({ db: backend.handle, config: { ...backend.config, telephony } });
-  await app.ready();
-  const call: TelephonyBackend['call'] = (method, url, options = {}) => {
+  const second = buildApp({ db: backend.handle, config: { ...backend.config, telephony } });
+  await Promise.all([app.ready(), second.ready()]);
+  const callOn = (instance: FastifyInstance): TelephonyBackend['call'] => (method, url, options = {}) => {
     const bearer = options.cti ?? options.token;
-    return app.inject({
+    return instance.inject({
       method,
       url,
       headers: {
@@ -58,6 +61,7 @@ export async function startTelephonyBackend(dialect: SqlDialect): Promise<Teleph
       ...(options.body !== undefined ? { payload: options.body as object } : {}),
     });
   };
+  const call = callOn(app);
   return {
     backend,
     app,
@@ -65,6 +69,7 @@ export async function startTelephonyBackend(dialect: SqlDialect): Promise<Teleph
     ctiToken,
     otherPbxToken,
     call,
+    callSecond: callOn(second),
     async addAgent(spec) {
       const user = await createUser(
         backend.handle,
@@ -87,7 +92,7 @@ export async function startTelephonyBackend(dialect: SqlDialect): Promise<Teleph
       if (response.statusCode !== 200) throw new Error(`status ${status}: ${response.statusCode} ${response.body}`);
     },
     async dispose() {
-      await app.close();
+      await Promise.all([app.close(), second.close()]);
       await backend.dispose();
     },
   };

@@ -97,6 +97,7 @@ const DEFAULT_SETTINGS: Omit<TelephonySettings, 'defaultRegion'> = {
   customerIdHeader: 'X-Customer-Id',
   afterCallWorkSeconds: 120,
   dtmfMode: 'rfc4733',
+  ringSeconds: 15,
 };
 /** The backend cannot issue credentials right now (offline at start): ask again this much later. */
 const START_RETRY_MS = 10_000;

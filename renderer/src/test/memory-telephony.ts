@@ -64,6 +64,7 @@ export const TEST_TELEPHONY_SETTINGS: Omit<TelephonySettings, 'defaultRegion'> =
   customerIdHeader: 'X-Customer-Id',
   afterCallWorkSeconds: 120,
   dtmfMode: 'rfc4733',
+  ringSeconds: 15,
 };
 
 export class MemoryTelephony {

@@ -8,6 +8,7 @@ import * as m005 from './005_sip_identities.js';
 import * as m006 from './006_mail_matching.js';
 import * as m007 from './007_incidents_callbacks.js';
 import * as m008 from './008_presence_changed_at.js';
+import * as m009 from './009_cti_routing.js';
 import * as m011 from './011_calls_for_you.js';
 import * as m012 from './012_callback_worklist.js';
 import * as m013 from './013_call_replies.js';
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '006_mail_matching': m006,
   '007_incidents_callbacks': m007,
   '008_presence_changed_at': m008,
+  '009_cti_routing': m009,
   '011_calls_for_you': m011,
   '012_callback_worklist': m012,
   '013_call_replies': m013,

@@ -3,18 +3,10 @@ import { useTranslation } from 'react-i18next';
 import type { SupervisorAgent } from '../../../../shared/api.js';
 import { OverdueCallbacks } from '../../callbacks/CallbackWorklist.js';
 import { ErrorText } from '../../components/ErrorText.js';
+import { formatDuration } from '../../format.js';
+import { CallQueuePanel } from '../../supervisor/CallQueuePanel.js';
 import { useReviewStore } from '../stores/review.js';
 import { VolumeChart } from './VolumeChart.js';
-
-function formatDuration(totalSeconds: number): string {
-  const seconds = Math.max(0, Math.floor(totalSeconds));
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  const mm = String(m).padStart(2, '0');
-  const ss = String(s).padStart(2, '0');
-  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
-}
 
 /** Ticks once a second so "time in status" runs on between the backend's pushes. */
 function useSecondsSince(receivedAt: number): number {
@@ -28,9 +20,10 @@ function useSecondsSince(receivedAt: number): number {
 
 /**
  * The supervisor's live view: who is available, on a call, in after-call work or on break and
- * for how long; calls ringing and connected; mail waiting, offered, pending review, sending and
- * failed; today's volume by hour. Everything comes from the backend's pushed summary, except
- * the overdue callbacks of the tenant (the callback worklist's, refreshed on a timer).
+ * for how long; calls ringing and connected; callers in the call queue; mail waiting, offered,
+ * pending review, sending and failed; today's volume by hour. Everything comes from the
+ * backend's pushed summary, except the overdue callbacks of the tenant (the callback worklist's,
+ * refreshed on a timer).
  */
 export function LiveView() {
   const { t } = useTranslation();
@@ -91,6 +84,7 @@ export function LiveView() {
               ))}
             </tbody>
           </table>
+          <CallQueuePanel callQueue={summary.callQueue} elapsed={elapsed} />
           <VolumeChart hours={summary.today.hours} date={summary.today.date} timeZone={summary.today.timeZone} />
         </>
       )}

@@ -81,6 +81,8 @@ export class MemoryMail {
   offline = false;
   /** What the summary says about replies waiting for a retry after the relay failed. */
   relayTrouble: SupervisorSummary['mails']['relayTrouble'] = null;
+  /** What the summary says about the call queue. */
+  callQueue: SupervisorSummary['callQueue'] = { callers: [], abandonedToday: 0 };
   readonly mails: MailView[] = [];
   readonly replies = new Map<string, ReplyView>();
   readonly localDrafts = new Map<string, LocalReplyDraft>();
@@ -143,6 +145,7 @@ export class MemoryMail {
         relayTrouble: this.relayTrouble,
       },
       today: { date: '2024-05-01', timeZone: 'Asia/Tokyo', hours: Array.from({ length: 24 }, (_, hour) => ({ hour, calls: 0, mails: 0 })) },
+      callQueue: this.callQueue,
     };
   }
 

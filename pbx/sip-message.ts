@@ -1,6 +1,6 @@
 /**
- * Just enough SIP message parsing and building for tests that talk raw SIP to the
- * dev PBX. Not a SIP stack: no retransmissions (WebSocket is reliable), no forking.
+ * Just enough SIP message parsing and building for the dev PBX's media UA and for tests that
+ * talk raw SIP to the dev PBX. Not a SIP stack: no retransmissions, no forking.
  */
 
 export interface SipHeader {
