@@ -6,6 +6,7 @@ import { runSipp, SIPP_SCENARIOS } from '../pbx/test-support/sipp.js';
 import { startTestPbx, type TestPbx } from '../pbx/test-support/test-pbx.js';
 import { nationalDigits } from '../shared/phone.js';
 import { tenantSipUser } from '../shared/sip-identity.js';
+import { CaptureRelay } from './support/capture-relay.js';
 import { stopAll } from './support/processes.js';
 import { freePort, newCtiToken, removeStackDir, startStack, type Stack } from './support/stack.js';
 
@@ -15,13 +16,17 @@ import { freePort, newCtiToken, removeStackDir, startStack, type Stack } from '.
  * reports each call to the backend (POST /api/cti/events) as it does in production. After login
  * the rep finds them in the list, records a contact history entry, and the call is handled (in
  * the backend's database too). A view-only colleague of the branch sees the list and cannot
- * mark anything handled.
+ * mark anything handled. The rep answers another call by e-mail: the mail, prefilled from the
+ * callback template, is approved by a supervisor in the review queue beside the call, reaches
+ * the relay (a capture SMTP server) once, and the call is handled by it.
  */
 
 test.use({ locale: 'en-US' });
 test.describe.configure({ mode: 'serial' });
 
 let stack: Stack;
+let relay: CaptureRelay;
+let supervisorUrl: string;
 let pbx: TestPbx;
 let sippLogs: string;
 let viewerUrl: string;
@@ -112,6 +117,21 @@ async function signIn(browser: Browser, url: string, login: string, password: st
 
 const REP_SIP_USER = tenantSipUser('rep-shibuya', 'demo')!;
 
+/** A customer of the rep, other than `other`, with a landline only they have and an e-mail address. */
+function repCustomerWithMail(other: string): (SeededCustomer & { email: string }) | undefined {
+  return stack.query<SeededCustomer & { email: string }>(
+    `select c.id, c.name, min(p.e164) as e164, min(e.email) as email
+       from customers c
+       join tenants t on t.id = c.tenant_id and t.slug = 'demo'
+       join users u on u.id = c.assigned_rep_id and u.login = 'rep-shibuya'
+       join customer_phones p on p.customer_id = c.id and p.e164 like '+81%'
+       join customer_emails e on e.customer_id = c.id and e.position = 0
+      where c.classification >= 2 and c.id <> ? and (select count(*) from customer_phones q where q.e164 = p.e164) = 1
+      group by c.id order by c.code limit 1`,
+    other,
+  )[0];
+}
+
 let customer: SeededCustomer;
 let confidential: SeededCustomer | undefined;
 let missedKey: string;
@@ -122,9 +142,18 @@ test.beforeAll(async ({ browser }) => {
   const backendPort = await freePort();
   const token = newCtiToken();
   pbx = await startTestPbx({ cti: { backendUrl: `http://127.0.0.1:${backendPort}`, token, tenants: ['demo', 'other'] } });
-  stack = await startStack({ customers: 400, sip: { secret: pbx.secret, wsUrl: pbx.wsUrl }, backendPort, ctiToken: token });
+  relay = new CaptureRelay();
+  const relayPort = await relay.listen();
+  stack = await startStack({
+    customers: 400,
+    sip: { secret: pbx.secret, wsUrl: pbx.wsUrl },
+    backendPort,
+    ctiToken: token,
+    extraBackendEnv: { TSUNAGU_SMTP_PORT: String(await freePort()), TSUNAGU_SMTP_RELAY_URL: `smtp://127.0.0.1:${relayPort}`, TSUNAGU_MAIL_POLL_SECONDS: '0.2' },
+  });
   sippLogs = await mkdtemp(path.join(os.tmpdir(), 'tsunagu-cfy-sipp-'));
   viewerUrl = await stack.startShell('viewer');
+  supervisorUrl = await stack.startShell('supervisor');
   const found = repCustomer(2) ?? repCustomer(3);
   expect(found, 'the seed should give rep-shibuya a class-2 or class-3 customer with a phone').toBeTruthy();
   customer = found!;
@@ -142,6 +171,7 @@ test.afterAll(async () => {
   await viewerContext?.close();
   await stopAll();
   await pbx?.stop();
+  await relay?.close();
   removeStackDir(stack);
   if (sippLogs) await rm(sippLogs, { recursive: true, force: true });
 });
@@ -209,4 +239,50 @@ test('a view-only user of the branch sees the calls and cannot mark one handled'
   await expect(list.getByRole('button', { name: 'Record what you did' })).toHaveCount(0);
   await expect(list.getByRole('button', { name: 'Create customer' })).toHaveCount(0);
   await expect(unhandled.first().getByRole('button', { name: 'Callback text' })).toBeVisible();
+});
+
+test('the rep answers a call by e-mail; a supervisor approves it beside the call; it is sent once and handles the call', async ({ browser }) => {
+  const mailed = repCustomerWithMail(customer.id);
+  expect(mailed, 'the seed should give rep-shibuya another customer with a phone and an e-mail address').toBeTruthy();
+  const key = await callNobodyAnswers(nationalDigits(mailed!.e164), 'rings');
+  const list = rep.getByTestId('calls-for-you');
+  const entry = list.locator(`[data-testid="cfy-entry"][data-key="${key}"]`);
+  await expect(entry).toHaveAttribute('data-handled', 'false', { timeout: 30_000 });
+  await entry.getByRole('button', { name: 'Callback text' }).click();
+  await entry.getByRole('button', { name: 'Write e-mail' }).click();
+  const composer = entry.getByTestId('cfy-mail-composer');
+  await expect(composer.getByTestId('cfy-mail-to')).toHaveText(mailed!.email);
+  await expect(composer.getByLabel('Text')).toHaveValue(new RegExp(`${mailed!.name} 様`));
+  await composer.getByLabel('Text').fill(`${mailed!.name} 様\n明日の午前にお電話いたします。`);
+  await composer.getByRole('button', { name: 'Submit for review' }).click();
+  await expect(composer).toHaveAttribute('data-status', 'submitted');
+
+  const { context, page: supervisor } = await signIn(browser, supervisorUrl, 'super1', 'super1-pass');
+  try {
+    await supervisor.getByTestId('area-review').click();
+    const detail = supervisor.getByTestId('review-detail');
+    await expect(detail.getByTestId('review-call-number')).toHaveText(mailed!.e164);
+    await expect(detail.getByTestId('review-call-rang')).toHaveText('渋谷支店 営業担当');
+    await expect(detail.getByTestId('review-to')).toHaveText(mailed!.email);
+    await detail.getByRole('button', { name: 'Approve and send' }).click();
+
+    const sent = await relay.next((mail) => mail.text?.includes('明日の午前にお電話いたします。') === true);
+    expect(sent.to && !Array.isArray(sent.to) ? sent.to.value[0]?.address : null).toBe(mailed!.email);
+    expect(sent.inReplyTo).toBeUndefined();
+    await expect
+      .poll(
+        () =>
+          stack.query<{ kind: string; direction: string; handled: string }>(
+            `select c.kind, c.direction, h.kind as handled
+               from mail_replies r join contacts c on c.id = r.contact_id join call_handling h on h.call_key = r.call_key and h.contact_id = c.id
+              where r.call_key = ? and r.state = 'sent'`,
+            key,
+          ),
+        { timeout: 30_000 },
+      )
+      .toEqual([{ kind: 'email', direction: 'outbound', handled: 'contact' }]);
+    expect(relay.received.filter((mail) => mail.text?.includes('明日の午前にお電話いたします。'))).toHaveLength(1);
+  } finally {
+    await context.close();
+  }
 });

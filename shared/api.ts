@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HandleCallFields } from './calls-for-you.js';
+import { CallKey, HandleCallFields } from './calls-for-you.js';
 import {
   CallMeta,
   Classification,
@@ -565,7 +565,9 @@ export type ReplyState = z.infer<typeof ReplyState>;
 
 export const ReplyView = z.object({
   id: Id,
-  mailId: Id,
+  /** The inbound mail it answers; null for a mail to a caller of "calls for you" (`callKey`). */
+  mailId: Id.nullable(),
+  callKey: CallKey.nullable(),
   incidentId: Id,
   incidentRef: z.string().nullable(),
   customerId: Id,
@@ -604,13 +606,16 @@ export const ReplyView = z.object({
 export type ReplyView = z.infer<typeof ReplyView>;
 
 /**
- * PUT reply: creates the draft (`mailId` required; the body comes from `body`, else from
- * `templateId`) or updates it (only the author, only while draft or returned; editing a
- * returned reply makes it a draft again).
+ * PUT reply: creates the draft (exactly one of `mailId` or `callKey` required; the body comes
+ * from `body`, else from `templateId`, else for a call from the tenant's callback template) or
+ * updates it (only the author, only while draft or returned; editing a returned reply makes it
+ * a draft again).
  */
 export const ReplyDraftRequest = z
   .object({
     mailId: Id.optional(),
+    /** A "calls for you" call of a registered customer with an e-mail address: a new message to the caller. */
+    callKey: CallKey.optional(),
     templateId: Id.nullable().optional(),
     subject: z.string().trim().min(1).max(300).optional(),
     body: z.string().max(20_000).optional(),
@@ -639,9 +644,24 @@ export const RepliesResponse = z.object({ replies: z.array(ReplyView) });
 export type RepliesResponse = z.infer<typeof RepliesResponse>;
 
 /** One reply waiting for review, beside the customer's mail and the incident's history. */
+/** The call a mail to a caller answers, as the reviewer is shown it. */
+export const ReviewCall = z.object({
+  key: CallKey,
+  startedAt: IsoTime,
+  /** The caller's number. */
+  remote: z.string(),
+  outcome: z.enum(['answered', 'missed', 'ringing']),
+  answeredBy: z.string().nullable(),
+  /** Whose phones rang. */
+  receivedBy: z.array(z.string()),
+});
+export type ReviewCall = z.infer<typeof ReviewCall>;
+
 export const ReviewQueueItem = z.object({
   reply: ReplyView,
-  mail: MailView,
+  /** Null for a mail to a caller: then `call` is set. */
+  mail: MailView.nullable(),
+  call: ReviewCall.nullable(),
   incident: Incident,
   /** The incident's contacts, oldest first. */
   contacts: z.array(Contact),

@@ -292,6 +292,8 @@ export type ReplySaveRequest = z.infer<typeof ReplySaveRequest>;
 export const LocalReplyDraft = z.object({
   replyId: Id,
   mailId: Id.nullable(),
+  /** A mail to a caller of "calls for you" (then mailId is null). */
+  callKey: z.string().nullable(),
   subject: z.string().nullable(),
   body: z.string().nullable(),
   templateId: Id.nullable(),

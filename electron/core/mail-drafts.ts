@@ -140,6 +140,7 @@ function toStored(row: DraftRow): StoredDraft {
     view: {
       replyId: row.reply_id,
       mailId: request.mailId ?? null,
+      callKey: request.callKey ?? null,
       subject: request.subject ?? null,
       body: request.body ?? null,
       templateId: request.templateId ?? null,

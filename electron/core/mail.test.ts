@@ -190,7 +190,7 @@ describe('the mail channel of the core', () => {
     expect(pending.agents.find((agent) => agent.displayName === '鈴木 一郎')?.status).toBe('available');
     const queue = await supervisor.value('review:queue', undefined);
     const item = queue.find((entry) => entry.reply.id === replyId)!;
-    expect(item.mail.subject).toBe(`Refund ${stamp}`);
+    expect(item.mail?.subject).toBe(`Refund ${stamp}`);
     expect(item.contacts.map((contact) => contact.kind)).toContain('email');
 
     expect(await operator.call('review:approve', { replyId })).toMatchObject({ ok: false, error: { code: 'forbidden' } });

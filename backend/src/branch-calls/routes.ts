@@ -17,7 +17,7 @@ import { HttpError, parseRequest } from '../http/errors.js';
 import { loadMailConfig } from '../mail/config.js';
 import { listCallsForYou } from './list.js';
 import { branchCallsDb } from './schema.js';
-import { callbackTemplate, renderCallbackText, saveCallbackTemplate } from './template.js';
+import { callbackTemplate, callbackValues, renderCallbackText, saveCallbackTemplate } from './template.js';
 
 const KeyParams = z.object({ key: CallKey });
 
@@ -40,7 +40,7 @@ export function registerBranchCallRoutes(app: FastifyInstance, ctx: BackendConte
     return listCallsForYou(ctx.handle, request.auth.user, scope);
   });
 
-  app.get(CALLS_FOR_YOU_API.template, async (request): Promise<CallbackTemplateResponse> => callbackTemplate(ctx.handle, request.auth.tenant.id));
+  app.get(CALLS_FOR_YOU_API.template, async (request): Promise<CallbackTemplateResponse> => callbackTemplate(ctx.handle.db, request.auth.tenant.id));
 
   app.put(CALLS_FOR_YOU_API.template, async (request): Promise<CallbackTemplateResponse> => {
     const input = parseRequest(CallbackTemplateInput, request.body, 'body');
@@ -71,16 +71,13 @@ export function registerBranchCallRoutes(app: FastifyInstance, ctx: BackendConte
     const email = customer
       ? await db.selectFrom('customer_emails').select('email').where('customer_id', '=', customer.id).orderBy('position').executeTakeFirst()
       : undefined;
-    const at = new Date(first.started_at);
-    const values = {
-      customerName: customer?.name ?? first.from_number,
-      repName: user.displayName,
-      branch: user.branch ?? customer?.branch ?? tenant.name,
-      callDate: new Intl.DateTimeFormat('ja-JP', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at),
-      callTime: new Intl.DateTimeFormat('ja-JP', { timeZone, hour: '2-digit', minute: '2-digit', hour12: false }).format(at),
-      callerNumber: first.from_number,
-    };
-    const template = await callbackTemplate(ctx.handle, tenant.id);
+    const values = callbackValues(
+      user,
+      tenant.name,
+      { customerName: customer?.name ?? null, customerBranch: customer?.branch ?? null, fromNumber: first.from_number, startedAt: first.started_at },
+      timeZone,
+    );
+    const template = await callbackTemplate(ctx.handle.db, tenant.id);
     return { subject: renderCallbackText(template.subject, values), body: renderCallbackText(template.body, values), toAddress: email?.email ?? null };
   });
 

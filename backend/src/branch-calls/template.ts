@@ -1,8 +1,10 @@
+import type { Kysely } from 'kysely';
 import { CALLBACK_PLACEHOLDERS, type CallbackTemplateInput, type CallbackTemplateResponse } from '../../../shared/calls-for-you.js';
 import type { User } from '../../../shared/domain.js';
 import { mayEditCallbackTemplate } from '../../../shared/permissions.js';
 import { recordAudit } from '../audit.js';
 import type { DatabaseHandle } from '../db/database.js';
+import type { Database } from '../db/schema.js';
 import { HttpError } from '../http/errors.js';
 import { branchCallsDb } from './schema.js';
 
@@ -19,6 +21,24 @@ export const DEFAULT_CALLBACK_TEMPLATE = {
     'ご都合のよろしい時間をお知らせいただけましたら、折り返しご連絡いたします。',
   ].join('\n'),
 };
+
+/** The placeholders' values for one call, as the user about to call back (or write) sees them. */
+export function callbackValues(
+  user: Pick<User, 'displayName' | 'branch'>,
+  tenantName: string,
+  call: { customerName: string | null; customerBranch: string | null; fromNumber: string; startedAt: string },
+  timeZone: string,
+): CallbackValues {
+  const at = new Date(call.startedAt);
+  return {
+    customerName: call.customerName ?? call.fromNumber,
+    repName: user.displayName,
+    branch: user.branch ?? call.customerBranch ?? tenantName,
+    callDate: new Intl.DateTimeFormat('ja-JP', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at),
+    callTime: new Intl.DateTimeFormat('ja-JP', { timeZone, hour: '2-digit', minute: '2-digit', hour12: false }).format(at),
+    callerNumber: call.fromNumber,
+  };
+}
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
 
@@ -37,8 +57,8 @@ function assertKnownPlaceholders(text: string, field: string): void {
   }
 }
 
-export async function callbackTemplate(handle: DatabaseHandle, tenantId: string): Promise<CallbackTemplateResponse> {
-  const row = await branchCallsDb(handle.db).selectFrom('callback_templates').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
+export async function callbackTemplate(db: Kysely<Database>, tenantId: string): Promise<CallbackTemplateResponse> {
+  const row = await branchCallsDb(db).selectFrom('callback_templates').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
   return {
     subject: row?.subject ?? DEFAULT_CALLBACK_TEMPLATE.subject,
     body: row?.body ?? DEFAULT_CALLBACK_TEMPLATE.body,
@@ -61,5 +81,5 @@ export async function saveCallbackTemplate(handle: DatabaseHandle, user: User, i
       .execute();
     await recordAudit(trx, { tenantId: user.tenantId, userId: user.id, action: 'callback_template_changed', details: { subjectLength: input.subject.length, bodyLength: input.body.length } });
   });
-  return callbackTemplate(handle, user.tenantId);
+  return callbackTemplate(handle.db, user.tenantId);
 }

@@ -20,6 +20,8 @@ import type { DatabaseHandle } from '../db/database.js';
 import { HttpError } from '../http/errors.js';
 import { addSeconds, databaseNow } from './clock.js';
 import type { MailConfig } from './config.js';
+import { writeTransaction } from '../sync/changelog.js';
+import { callOrigin, loadReviewCalls } from './call-replies.js';
 import { assertNotOfferedToAnother, dispatchSettings, leaseHeld } from './dispatch.js';
 import type { MailNotifier } from './notify.js';
 import { mailDb, mailTrx, type MailDatabase } from './schema.js';
@@ -162,6 +164,34 @@ async function defaultRecipient(trx: Transaction<MailDatabase>, tenantId: string
   return (sender ?? emails[0])?.email ?? fromAddress;
 }
 
+/** The columns every new reply starts with: a draft, never reviewed, never sent. */
+function newReplyColumns(id: string, tenantId: string, authorId: string, now: string) {
+  return {
+    id,
+    tenant_id: tenantId,
+    author_id: authorId,
+    state: 'draft' as const,
+    submitted_body: null,
+    message_id: null,
+    review_comment: null,
+    reviewer_id: null,
+    reviewed_at: null,
+    edited_by_reviewer: 0,
+    submitted_at: null,
+    claim_id: null,
+    claimed_at: null,
+    transmit_started_at: null,
+    attempts: 0,
+    next_attempt_at: null,
+    last_error: null,
+    failure: null,
+    sent_at: null,
+    contact_id: null,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
 async function templateFor(trx: Transaction<MailDatabase>, tenantId: string, templateId: string) {
   const template = await trx.selectFrom('mail_templates').selectAll().where('tenant_id', '=', tenantId).where('id', '=', templateId).executeTakeFirst();
   if (!template) throw new HttpError('invalid_input', `body.templateId: no template ${templateId}`);
@@ -183,73 +213,101 @@ export async function saveDraft(
   const db = mailDb(handle.db);
   const tenantId = auth.tenant.id;
   const attempt = () =>
-    handle.db.transaction().execute(async (raw) => {
+    writeTransaction(handle, async (tx) => {
+      const raw = tx.trx;
       const trx = mailTrx(raw);
       const now = await databaseNow(trx, handle.dialect);
       const existing = await trx.selectFrom('mail_replies').selectAll().where('id', '=', replyId).executeTakeFirst();
       if (existing && existing.tenant_id !== tenantId) throw new HttpError('conflict', `reply id ${replyId} is taken; generate another`);
-
-      const mailId = existing?.mail_id ?? request.mailId;
-      if (!mailId) throw new HttpError('invalid_input', 'body.mailId: required to create a reply');
       if (existing && request.mailId !== undefined && request.mailId !== existing.mail_id) {
         throw new HttpError('invalid_input', 'body.mailId: a reply stays with the mail it answers');
       }
-      const mail = await trx
-        .selectFrom('mail_messages as m')
-        .innerJoin('customers as c', 'c.id', 'm.customer_id')
-        .select(['m.id', 'm.subject', 'm.message_id', 'm.references_ids', 'm.reply_to', 'm.from_address', 'm.recipient_address', 'm.incident_id', 'm.customer_id', 'c.name as customer_name'])
-        .where('m.tenant_id', '=', tenantId)
-        .where('m.id', '=', mailId)
-        .executeTakeFirst();
-      if (!mail) throw new HttpError(existing ? 'not_found' : 'invalid_input', `body.mailId: no mail ${mailId}`);
-      await assertMaySeeCustomer(trx, auth.user, tenantId, mail.customer_id, `body.mailId: no mail ${mailId}`);
-      if (!existing) await assertNotOfferedToAnother(trx, auth, mail.id, now, config);
-      const ref = await ensureIncidentRef(trx, tenantId, mail.incident_id);
-      const values: TemplateValues = { customerName: mail.customer_name, incidentRef: formatIncidentRef(ref.refNo), operatorName: auth.user.displayName };
+      if (request.mailId !== undefined && request.callKey !== undefined) {
+        throw new HttpError('invalid_input', 'body.callKey: a reply answers a mail or a call, not both');
+      }
+      if (existing && request.callKey !== undefined && request.callKey !== existing.call_key) {
+        throw new HttpError('invalid_input', 'body.callKey: a mail stays with the call it answers');
+      }
       const template = request.templateId ? await templateFor(trx, tenantId, request.templateId) : null;
+      const toInput = request.toAddress?.trim().toLowerCase();
+      const callKey = existing ? existing.call_key : (request.callKey ?? null);
+
+      if (callKey !== null) {
+        const origin = existing ? null : await callOrigin(tx, auth, callKey, config.timeZone);
+        if (origin) {
+          if (toInput && !origin.knownAddresses.includes(toInput)) {
+            throw new HttpError('invalid_input', "body.toAddress: a mail to a caller goes to one of the customer's addresses");
+          }
+          const ref = await ensureIncidentRef(trx, tenantId, origin.incidentId);
+          const values: TemplateValues = { customerName: '', incidentRef: formatIncidentRef(ref.refNo), operatorName: auth.user.displayName };
+          await trx
+            .insertInto('mail_replies')
+            .values({
+              ...newReplyColumns(replyId, tenantId, auth.user.id, now),
+              mail_id: null,
+              call_key: callKey,
+              incident_id: origin.incidentId,
+              customer_id: origin.customerId,
+              subject: withRefToken(request.subject ?? (template && template.subject.trim() !== '' ? renderTemplate(template.subject, values) : origin.subject), ref),
+              body: request.body ?? (template ? renderTemplate(template.body, values) : origin.body),
+              template_id: template?.id ?? null,
+              to_address: toInput ?? origin.toAddress,
+              from_address: origin.fromAddress,
+              in_reply_to: null,
+              references_ids: '[]',
+            })
+            .execute();
+          await recordAudit(raw, {
+            tenantId,
+            userId: auth.user.id,
+            action: 'reply_drafted',
+            customerId: origin.customerId,
+            details: { replyId, callKey, incidentId: origin.incidentId, templateId: template?.id ?? null, toAddress: toInput ?? origin.toAddress },
+          });
+          return;
+        }
+      }
+      const mailId = existing?.mail_id ?? request.mailId ?? null;
+      if (!existing && !mailId) throw new HttpError('invalid_input', 'body.mailId: required to create a reply (or body.callKey for a mail to a caller)');
+      const mail = mailId
+        ? await trx
+            .selectFrom('mail_messages as m')
+            .innerJoin('customers as c', 'c.id', 'm.customer_id')
+            .select(['m.id', 'm.subject', 'm.message_id', 'm.references_ids', 'm.reply_to', 'm.from_address', 'm.recipient_address', 'm.incident_id', 'm.customer_id', 'c.name as customer_name'])
+            .where('m.tenant_id', '=', tenantId)
+            .where('m.id', '=', mailId)
+            .executeTakeFirst()
+        : undefined;
+      if (mailId && !mail) throw new HttpError(existing ? 'not_found' : 'invalid_input', `body.mailId: no mail ${mailId}`);
+      const customerId = mail?.customer_id ?? existing?.customer_id ?? '';
+      await assertMaySeeCustomer(trx, auth.user, tenantId, customerId, mailId ? `body.mailId: no mail ${mailId}` : `no reply ${replyId}`);
+      if (!existing && mail) await assertNotOfferedToAnother(trx, auth, mail.id, now, config);
+      const incidentId = mail?.incident_id ?? existing?.incident_id ?? '';
+      const ref = await ensureIncidentRef(trx, tenantId, incidentId);
+      const customerName = mail?.customer_name ?? (await trx.selectFrom('customers').select('name').where('id', '=', customerId).executeTakeFirstOrThrow()).name;
+      const values: TemplateValues = { customerName, incidentRef: formatIncidentRef(ref.refNo), operatorName: auth.user.displayName };
       const templateSubject = template && template.subject.trim() !== '' ? renderTemplate(template.subject, values) : null;
       const subjectInput = request.subject ?? templateSubject;
       const bodyInput = request.body ?? (template ? renderTemplate(template.body, values) : undefined);
-      const toInput = request.toAddress?.trim().toLowerCase();
 
-      if (!existing) {
+      if (!existing && mail) {
         await trx
           .insertInto('mail_replies')
           .values({
-            id: replyId,
-            tenant_id: tenantId,
+            ...newReplyColumns(replyId, tenantId, auth.user.id, now),
             mail_id: mail.id,
+            call_key: null,
             incident_id: mail.incident_id,
             customer_id: mail.customer_id,
-            author_id: auth.user.id,
-            state: 'draft',
             subject: subjectInput ? withRefToken(subjectInput, ref) : replySubject(mail.subject, ref),
             body: bodyInput ?? '',
-            submitted_body: null,
             template_id: template?.id ?? null,
             to_address: toInput ?? (await defaultRecipient(trx, tenantId, mail.customer_id, mail.from_address)),
             from_address: mail.recipient_address,
-            message_id: null,
             in_reply_to: mail.message_id,
             references_ids: JSON.stringify(
               [...(JSON.parse(mail.references_ids) as string[]).filter((id) => id !== mail.message_id), mail.message_id].slice(-REFERENCES_KEPT),
             ),
-            review_comment: null,
-            reviewer_id: null,
-            reviewed_at: null,
-            edited_by_reviewer: 0,
-            submitted_at: null,
-            claim_id: null,
-            claimed_at: null,
-            transmit_started_at: null,
-            attempts: 0,
-            next_attempt_at: null,
-            last_error: null,
-            failure: null,
-            sent_at: null,
-            contact_id: null,
-            created_at: now,
-            updated_at: now,
           })
           .execute();
         await recordAudit(raw, {
@@ -261,6 +319,13 @@ export async function saveDraft(
         });
         await extendLease(trx, config, auth, mail.id, now);
         return;
+      }
+      if (!existing) return;
+      if (existing.call_key !== null && toInput) {
+        const known = await trx.selectFrom('customer_emails').select('email').where('tenant_id', '=', tenantId).where('customer_id', '=', existing.customer_id).execute();
+        if (!known.some((e) => e.email.toLowerCase() === toInput)) {
+          throw new HttpError('invalid_input', "body.toAddress: a mail to a caller goes to one of the customer's addresses");
+        }
       }
 
       if (existing.author_id !== auth.user.id) throw new HttpError('forbidden', 'only the author edits a draft');
@@ -288,7 +353,7 @@ export async function saveDraft(
         customerId: existing.customer_id,
         details: { replyId, ...(toInput && toInput !== existing.to_address ? { toAddress: toInput } : {}) },
       });
-      await extendLease(trx, config, auth, existing.mail_id, now);
+      if (existing.mail_id !== null) await extendLease(trx, config, auth, existing.mail_id, now);
     });
   try {
     await attempt();
@@ -338,8 +403,8 @@ export async function discardDraft(handle: DatabaseHandle, notifier: MailNotifie
       .executeTakeFirst();
     if (Number(deleted.numDeletedRows) === 0) throw new HttpError('conflict', `the reply is ${row.state}; only a draft or a returned reply can be discarded`);
     // A mail whose only reply is gone is unanswered again: back to the queue.
-    const others = await trx.selectFrom('mail_replies').select('id').where('mail_id', '=', row.mail_id).executeTakeFirst();
-    if (!others) {
+    const others = row.mail_id === null ? undefined : await trx.selectFrom('mail_replies').select('id').where('mail_id', '=', row.mail_id).executeTakeFirst();
+    if (row.mail_id !== null && !others) {
       await trx
         .updateTable('mail_messages')
         .set({ queue_state: 'waiting', handled_by: null, handled_at: null })
@@ -352,7 +417,7 @@ export async function discardDraft(handle: DatabaseHandle, notifier: MailNotifie
       userId: auth.user.id,
       action: 'reply_discarded',
       customerId: row.customer_id,
-      details: { replyId, mailId: row.mail_id, state: row.state },
+      details: { replyId, ...(row.mail_id !== null ? { mailId: row.mail_id } : { callKey: row.call_key }), state: row.state },
     });
   });
   await notifier.publish(auth.tenant.id);
@@ -377,18 +442,20 @@ export async function submitReply(handle: DatabaseHandle, notifier: MailNotifier
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) === 0) throw new HttpError('conflict', 'the reply changed meanwhile; reload it');
     // Answered: the mail leaves the queue, whoever held its lease.
-    await trx
-      .updateTable('mail_messages')
-      .set({ queue_state: 'answered', handled_by: auth.user.id, handled_at: now, lease_user_id: null, lease_expires_at: null, lease_seen_at: null, leased_at: null })
-      .where('id', '=', row.mail_id)
-      .where('queue_state', '=', 'waiting')
-      .execute();
+    if (row.mail_id !== null) {
+      await trx
+        .updateTable('mail_messages')
+        .set({ queue_state: 'answered', handled_by: auth.user.id, handled_at: now, lease_user_id: null, lease_expires_at: null, lease_seen_at: null, leased_at: null })
+        .where('id', '=', row.mail_id)
+        .where('queue_state', '=', 'waiting')
+        .execute();
+    }
     await recordAudit(raw, {
       tenantId: auth.tenant.id,
       userId: auth.user.id,
       action: 'reply_submitted',
       customerId: row.customer_id,
-      details: { replyId, mailId: row.mail_id },
+      details: { replyId, ...(row.mail_id !== null ? { mailId: row.mail_id } : { callKey: row.call_key }) },
     });
   });
   await notifier.publish(auth.tenant.id);
@@ -563,7 +630,8 @@ export async function reviewQueue(handle: DatabaseHandle, auth: AuthContext): Pr
     .limit(REVIEW_QUEUE_LIMIT)
     .execute();
   if (rows.length === 0) return [];
-  const mails = await loadMailViews(db, tenantId, rows.map((row) => row.mail_id), auth.user);
+  const mails = await loadMailViews(db, tenantId, rows.flatMap((row) => (row.mail_id !== null ? [row.mail_id] : [])), auth.user);
+  const calls = await loadReviewCalls(handle, tenantId, rows.flatMap((row) => (row.call_key !== null ? [row.call_key] : [])));
   const incidents = await loadIncidents(handle.db, tenantId, rows.map((row) => row.incident_id));
   const contactRows = await db
     .selectFrom('contacts')
@@ -576,14 +644,15 @@ export async function reviewQueue(handle: DatabaseHandle, auth: AuthContext): Pr
   const contacts = await loadContacts(handle.db, tenantId, contactRows.map((row) => row.id));
   const items: ReviewQueueItem[] = [];
   for (const row of rows) {
-    const mail = mails.get(row.mail_id);
+    const mail = row.mail_id !== null ? (mails.get(row.mail_id) ?? null) : null;
+    const call = row.call_key !== null ? (calls.get(row.call_key) ?? null) : null;
     const incident = incidents.get(row.incident_id);
-    if (!mail || !incident) continue;
+    if ((!mail && !call) || !incident) continue;
     const history = contactRows
       .filter((contact) => contact.incident_id === row.incident_id)
       .map((contact) => contacts.get(contact.id))
       .filter((contact): contact is Contact => contact !== undefined);
-    items.push({ reply: toReplyView(row), mail, incident, contacts: history });
+    items.push({ reply: toReplyView(row), mail, call, incident, contacts: history });
   }
   return items;
 }

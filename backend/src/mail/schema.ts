@@ -166,7 +166,10 @@ export type ReplyFailure = 'rejected' | 'interrupted' | 'gave_up';
 export interface MailRepliesTable {
   id: string;
   tenant_id: string;
-  mail_id: string;
+  /** The inbound mail it answers; null for a mail to a caller (then `call_key` is set). */
+  mail_id: string | null;
+  /** The "calls for you" call it answers (Call-ID or leg id); exactly one origin is set. */
+  call_key: string | null;
   incident_id: string;
   customer_id: string;
   author_id: string;
@@ -180,7 +183,7 @@ export interface MailRepliesTable {
   from_address: string;
   /** Ours, without angle brackets; fixed at approval, before any attempt to send. */
   message_id: string | null;
-  in_reply_to: string;
+  in_reply_to: string | null;
   references_ids: string;
   review_comment: string | null;
   reviewer_id: string | null;

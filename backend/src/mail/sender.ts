@@ -6,6 +6,7 @@ import { recordAudit } from '../audit.js';
 import { insertContact } from '../customers/writes.js';
 import type { DatabaseHandle } from '../db/database.js';
 import { writeTransaction } from '../sync/changelog.js';
+import { markCallAnswered } from './call-replies.js';
 import { addSeconds, databaseNow } from './clock.js';
 import { describeRelay, type MailConfig } from './config.js';
 import type { MailNotifier } from './notify.js';
@@ -263,8 +264,7 @@ export class MailSender {
       subject: reply.subject,
       text: reply.body,
       messageId: `<${reply.message_id}>`,
-      inReplyTo: `<${reply.in_reply_to}>`,
-      references,
+      ...(reply.in_reply_to !== null ? { inReplyTo: `<${reply.in_reply_to}>`, references } : {}),
       date: new Date(),
       headers: { 'Auto-Submitted': 'no' },
     });
@@ -377,6 +377,7 @@ export class MailSender {
         callMeta: null,
       });
       await trx.updateTable('mail_replies').set({ contact_id: contactId }).where('id', '=', reply.id).execute();
+      if (reply.call_key !== null) await markCallAnswered(tx, { ...reply, call_key: reply.call_key }, contactId, now);
       await recordAudit(tx.trx, {
         tenantId: reply.tenant_id,
         userId: null,

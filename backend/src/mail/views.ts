@@ -173,6 +173,7 @@ export function toReplyView(row: ReplyRow): ReplyView {
   return {
     id: row.id,
     mailId: row.mail_id,
+    callKey: row.call_key,
     incidentId: row.incident_id,
     incidentRef: row.ref_no === null ? null : formatIncidentRef(row.ref_no),
     customerId: row.customer_id,

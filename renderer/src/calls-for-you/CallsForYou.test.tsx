@@ -116,9 +116,46 @@ describe('calls for you', () => {
     fireEvent.click(within(missed).getByRole('button', { name: 'Callback text' }));
     const preview = await within(missed).findByTestId('cfy-callback-text');
     expect(preview.textContent).toContain('山田 太郎 様 call-missed');
+    // The customer has no e-mail address: copying is the only way.
+    expect(within(preview).queryByRole('button', { name: 'Write e-mail' })).toBeNull();
     fireEvent.click(within(preview).getByRole('button', { name: 'Copy to clipboard' }));
     await within(preview).findByText('Copied');
     expect(writeText).toHaveBeenCalledWith('お電話のお礼\n\n山田 太郎 様 call-missed');
+  });
+
+  it('writes an e-mail to the caller from the callback text and submits it for review', async () => {
+    const bridge = signIn();
+    bridge.callsForYou.template = { ...bridge.callsForYou.template, subject: 'お電話のお礼', body: '山田 太郎 様' };
+    bridge.callsForYou.addresses.set('call-missed', 'taro@example.jp');
+    bridge.mail.calls.set('call-missed', {
+      call: { key: 'call-missed', startedAt: MISSED.startedAt, remote: MISSED.remote, outcome: 'missed', answeredBy: null, receivedBy: ['佐藤 花子'] },
+      customerId: 'cust-yamada',
+      toAddress: 'taro@example.jp',
+    });
+    const area = await openCallsForYou();
+    const missed = within(area).getAllByTestId('cfy-entry')[0]!;
+    fireEvent.click(within(missed).getByRole('button', { name: 'Callback text' }));
+    fireEvent.click(await within(missed).findByRole('button', { name: 'Write e-mail' }));
+    const composer = await within(missed).findByTestId('cfy-mail-composer');
+    expect(within(composer).getByTestId('cfy-mail-to').textContent).toBe('taro@example.jp');
+    expect((within(composer).getByLabelText('Subject') as HTMLInputElement).value).toBe('お電話のお礼');
+    const text = within(composer).getByLabelText('Text') as HTMLTextAreaElement;
+    expect(text.value).toBe('山田 太郎 様 call-missed');
+    fireEvent.change(text, { target: { value: '山田 太郎 様\n明日お電話いたします。' } });
+    fireEvent.click(within(composer).getByRole('button', { name: 'Submit for review' }));
+    await waitFor(() => expect(composer.dataset.status).toBe('submitted'));
+    const [reply] = [...bridge.mail.replies.values()];
+    expect(reply).toMatchObject({ state: 'pending_review', mailId: null, callKey: 'call-missed', toAddress: 'taro@example.jp', body: '山田 太郎 様\n明日お電話いたします。' });
+  });
+
+  it('offers a view-only user no e-mail to the caller', async () => {
+    const bridge = signIn({ callsViewOnly: true });
+    bridge.callsForYou.addresses.set('call-missed', 'taro@example.jp');
+    const area = await openCallsForYou();
+    const missed = within(area).getAllByTestId('cfy-entry')[0]!;
+    fireEvent.click(within(missed).getByRole('button', { name: 'Callback text' }));
+    await within(missed).findByTestId('cfy-callback-text');
+    expect(within(missed).queryByRole('button', { name: 'Write e-mail' })).toBeNull();
   });
 
   it('lets a user who may handle unregistered callers create the customer from the entry', async () => {

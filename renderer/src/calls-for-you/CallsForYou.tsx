@@ -9,6 +9,7 @@ import { CreateCustomerForm } from '../components/phone/CreateCustomerForm.js';
 import { formatPhone } from '../format.js';
 import { useScreenPopStore } from '../stores/screen-pop.js';
 import { useSessionStore } from '../stores/session.js';
+import { CallMailComposer } from './CallMailComposer.js';
 import { reminderTime, setReminderTime } from './reminder.js';
 import { useCallsForYouStore } from './store.js';
 import { TemplateEditor } from './TemplateEditor.js';
@@ -143,7 +144,7 @@ function CallEntry({ entry, mayHandle }: { entry: Entry; mayHandle: boolean }) {
           </button>
         )}
       </div>
-      {open === 'text' && <CallbackPreview callKey={entry.key} />}
+      {open === 'text' && <CallbackPreview callKey={entry.key} mayWrite={mayHandle && entry.customer !== null} />}
       {open === 'create' && (
         <CreateCustomerForm
           callId={entry.key}
@@ -160,11 +161,14 @@ function CallEntry({ entry, mayHandle }: { entry: Entry; mayHandle: boolean }) {
   );
 }
 
-function CallbackPreview({ callKey }: { callKey: string }) {
+function CallbackPreview({ callKey, mayWrite }: { callKey: string; mayWrite: boolean }) {
   const { t } = useTranslation();
   const [text, setText] = useState<CallbackText | null>(null);
   const [error, setError] = useState<AppError | null>(null);
   const [copied, setCopied] = useState(false);
+  // One id per composer: a retried or offline save never makes a second draft.
+  const [mailId] = useState(() => crypto.randomUUID());
+  const [writing, setWriting] = useState(false);
   useEffect(() => {
     void useCallsForYouStore
       .getState()
@@ -196,6 +200,21 @@ function CallbackPreview({ callKey }: { callKey: string }) {
         {t('callsForYou.copy')}
       </button>
       {copied && <span role="status">{t('callsForYou.copied')}</span>}
+      {mayWrite && text.toAddress !== null && !writing && (
+        <button type="button" onClick={() => setWriting(true)}>
+          {t('callsForYou.writeMail')}
+        </button>
+      )}
+      {writing && text.toAddress !== null && (
+        <CallMailComposer
+          replyId={mailId}
+          callKey={callKey}
+          initialSubject={text.subject}
+          initialBody={text.body}
+          toAddress={text.toAddress}
+          onSubmitted={() => undefined}
+        />
+      )}
     </div>
   );
 }

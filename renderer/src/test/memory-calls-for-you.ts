@@ -10,6 +10,8 @@ export class MemoryCallsForYou {
   seminars: Seminar[] = [];
   handled: IpcRequest<'callsForYou:handle'>[] = [];
   template: CallbackTemplateResponse = { subject: '件名', body: '本文', placeholders: [], updatedAt: null };
+  /** The customer's address each call's callback text offers to write to; none: no e-mail. */
+  readonly addresses = new Map<string, string>();
   source: 'online' | 'cache' = 'online';
 
   constructor(private readonly options: { session: () => SessionInfo | null; queuedWrite: () => void }) {}
@@ -44,7 +46,7 @@ export class MemoryCallsForYou {
       this.options.queuedWrite();
       return null;
     },
-    'callsForYou:callbackText': async ({ callKey }) => ({ subject: this.template.subject, body: `${this.template.body} ${callKey}`, toAddress: null }),
+    'callsForYou:callbackText': async ({ callKey }) => ({ subject: this.template.subject, body: `${this.template.body} ${callKey}`, toAddress: this.addresses.get(callKey) ?? null }),
     'callsForYou:template': async () => this.template,
     'callsForYou:saveTemplate': async (input) => {
       this.template = { ...this.template, ...input, updatedAt: '2026-12-01T00:00:00.000Z' };

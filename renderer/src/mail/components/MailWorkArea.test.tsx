@@ -32,6 +32,7 @@ function pendingReply(overrides: Partial<ReplyView>): ReplyView {
   return {
     id: '00000000-0000-4000-8000-000000000001',
     mailId: 'mail-1',
+    callKey: null,
     incidentId: 'inc-new',
     incidentRef: 'INC-7',
     customerId: 'cust-yamada',
@@ -183,6 +184,28 @@ describe('the supervisor review queue', () => {
     fireEvent.click(within(queue).getByRole('button', { name: 'Return to the author' }));
     await waitFor(() => expect(bridge.mail.replies.get(second.id)).toMatchObject({ state: 'returned', reviewComment: 'Please check the amount.' }));
     await waitFor(() => expect(within(queue).queryAllByTestId('review-item')).toHaveLength(0));
+  });
+
+  it('shows a mail to a caller beside the call it answers, and approves it', async () => {
+    const bridge = installSignedInBridge();
+    signInAs(bridge, SUPERVISOR);
+    bridge.mail.calls.set('call-1@pbx', {
+      call: { key: 'call-1@pbx', startedAt: '2026-12-01T01:05:00.000Z', remote: '+81311110001', outcome: 'missed', answeredBy: null, receivedBy: ['佐藤 花子'] },
+      customerId: 'cust-yamada',
+      toAddress: 'taro@example.jp',
+    });
+    const reply = pendingReply({ mailId: null, callKey: 'call-1@pbx', subject: 'お電話のお礼 [#INC-7]', toAddress: 'taro@example.jp' });
+    bridge.mail.replies.set(reply.id, reply);
+    render(<App />);
+    fireEvent.click(await screen.findByTestId('area-review'));
+    const queue = await screen.findByTestId('review-queue');
+    const call = await within(queue).findByTestId('review-call');
+    expect(within(call).getByTestId('review-call-number').textContent).toBe('+81311110001');
+    expect(within(call).getByTestId('review-call-rang').textContent).toBe('佐藤 花子');
+    expect(within(call).getByTestId('review-call-when').textContent).toMatch(/01\/12\/2026|2026\/12\/01/);
+    expect(within(queue).getByText('New message to the customer')).toBeTruthy();
+    fireEvent.click(within(queue).getByRole('button', { name: 'Approve and send' }));
+    await waitFor(() => expect(bridge.mail.replies.get(reply.id)).toMatchObject({ state: 'approved' }));
   });
 
   it('says approval needs a connection while offline', async () => {

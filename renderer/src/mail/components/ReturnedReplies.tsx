@@ -4,6 +4,7 @@ import type { MailView, ReplyView } from '../../../../shared/api.js';
 import type { AppError } from '../../../../shared/result.js';
 import { invoke } from '../../api.js';
 import { ErrorText } from '../../components/ErrorText.js';
+import { CallMailComposer } from '../../calls-for-you/CallMailComposer.js';
 import { formatDateTime } from '../../format.js';
 import { useUiStore } from '../../stores/ui.js';
 import { useReturnedRepliesStore } from '../stores/returned.js';
@@ -86,6 +87,7 @@ function ReturnedEditor({ reply, onResubmitted }: { reply: ReplyView; onResubmit
 
   useEffect(() => {
     let current = true;
+    if (reply.mailId === null) return;
     void invoke('mail:get', { mailId: reply.mailId }).then((result) => {
       if (!current) return;
       if (result.ok) setMail(result.value);
@@ -102,6 +104,17 @@ function ReturnedEditor({ reply, onResubmitted }: { reply: ReplyView; onResubmit
         <p className="error" role="alert">
           <ErrorText error={error} />
         </p>
+      )}
+      {reply.mailId === null && reply.callKey !== null && (
+        <CallMailComposer
+          replyId={reply.id}
+          callKey={reply.callKey}
+          initialSubject={reply.subject}
+          initialBody={reply.body}
+          toAddress={reply.toAddress}
+          submitLabel={t('mail.returned.resubmit')}
+          onSubmitted={onResubmitted}
+        />
       )}
       {mail && (
         <div className="mail-columns">

@@ -205,8 +205,9 @@ interface ReviewItemProps {
 }
 
 function ReviewItem({ item, drafting, textRef, busy, online, error, onText, onEdit, onReturn, onCancel, onApprove, onSendBack }: ReviewItemProps) {
-  const { t } = useTranslation();
-  const { reply, mail, incident, contacts } = item;
+  const { t, i18n } = useTranslation();
+  const { reply, mail, call, incident, contacts } = item;
+  const dateTime = new Intl.DateTimeFormat(i18n.language === 'ja' ? 'ja-JP' : 'en-GB', { dateStyle: 'short', timeStyle: 'short' });
   const branches = buildBranches([incident], contacts.map((contact) => ({ ...contact, pending: false })));
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(() => new Set([incident.id]));
   const [activeKey, setActiveKey] = useState<string | null>(null);
@@ -215,12 +216,30 @@ function ReviewItem({ item, drafting, textRef, busy, online, error, onText, onEd
   return (
     <article className="review-item" aria-label={t('mail.review.itemLabel', { subject: reply.subject })} data-testid="review-detail" data-reply-id={reply.id}>
       <div className="review-columns">
-        <section className="review-mail" aria-label={t('mail.review.customerMail')}>
-          <MailHeaders mail={mail} />
-          <MailBody key={mail.id} mail={mail} />
-        </section>
+        {mail ? (
+          <section className="review-mail" aria-label={t('mail.review.customerMail')}>
+            <MailHeaders mail={mail} />
+            <MailBody key={mail.id} mail={mail} />
+          </section>
+        ) : (
+          call && (
+            <section className="review-mail" aria-label={t('mail.review.callerHeading')} data-testid="review-call">
+              <h3>{t('mail.review.callerHeading')}</h3>
+              <dl className="attributes">
+                <dt>{t('mail.review.callWhen')}</dt>
+                <dd data-testid="review-call-when">{dateTime.format(new Date(call.startedAt))}</dd>
+                <dt>{t('mail.review.callNumber')}</dt>
+                <dd data-testid="review-call-number">{call.remote}</dd>
+                <dt>{t('mail.review.callRang')}</dt>
+                <dd data-testid="review-call-rang">{call.receivedBy.join('、')}</dd>
+                <dt>{t('mail.review.callAnsweredBy')}</dt>
+                <dd>{call.answeredBy ?? t('mail.review.callNobody')}</dd>
+              </dl>
+            </section>
+          )
+        )}
         <section className="review-reply" aria-labelledby={`reply-heading-${reply.id}`}>
-          <h3 id={`reply-heading-${reply.id}`}>{t('mail.review.reply')}</h3>
+          <h3 id={`reply-heading-${reply.id}`}>{mail ? t('mail.review.reply') : t('mail.review.newMessage')}</h3>
           <dl className="attributes">
             <dt>{t('mail.review.author')}</dt>
             <dd data-testid="review-author">{reply.authorName}</dd>
@@ -231,7 +250,7 @@ function ReviewItem({ item, drafting, textRef, busy, online, error, onText, onEd
           </dl>
           {!reply.toAddressKnown && (
             <p className="warning" role="alert" data-testid="review-recipient-warning">
-              {t('mail.review.unknownRecipient', { address: reply.toAddress, customer: mail.customerName })}
+              {t('mail.review.unknownRecipient', { address: reply.toAddress, customer: mail?.customerName ?? '' })}
             </p>
           )}
           {drafting?.mode === 'edit' ? (

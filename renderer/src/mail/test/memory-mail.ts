@@ -1,4 +1,4 @@
-import type { MailTemplate, MailView, ReplyView, SupervisorSummary } from '../../../../shared/api.js';
+import type { MailTemplate, MailView, ReplyView, ReviewCall, SupervisorSummary } from '../../../../shared/api.js';
 import type { Incident } from '../../../../shared/domain.js';
 import { toExternalUrl, type IpcHandlerTable, type LocalReplyDraft, type MailIpcChannel, type SessionInfo } from '../../../../shared/ipc.js';
 import { CodedError } from '../../../../shared/result.js';
@@ -86,6 +86,8 @@ export class MemoryMail {
   readonly mails: MailView[] = [];
   readonly replies = new Map<string, ReplyView>();
   readonly localDrafts = new Map<string, LocalReplyDraft>();
+  /** Calls of "calls for you" a mail may answer, by key: the call, its customer and their address. */
+  readonly calls = new Map<string, { call: ReviewCall; customerId: string; toAddress: string }>();
   templates: MailTemplate[] = MEMORY_TEMPLATES;
   /** What the core's image proxy would fetch: URL → data: URL. Any other URL is unreachable. */
   readonly remoteImages = new Map<string, string>();
@@ -212,6 +214,7 @@ export class MemoryMail {
         const local: LocalReplyDraft = {
           replyId,
           mailId: request.mailId ?? previous?.mailId ?? null,
+          callKey: request.callKey ?? previous?.callKey ?? null,
           subject: request.subject ?? previous?.subject ?? null,
           body: request.body ?? previous?.body ?? null,
           templateId: request.templateId ?? previous?.templateId ?? null,
@@ -225,7 +228,7 @@ export class MemoryMail {
       if (existing) {
         if (existing.state !== 'draft' && existing.state !== 'returned') throw new CodedError('conflict', `the reply is ${existing.state}`);
         const toAddress = request.toAddress ?? existing.toAddress;
-        const known = this.#mail(existing.mailId).customerEmails.includes(toAddress);
+        const known = existing.mailId === null ? existing.toAddressKnown : this.#mail(existing.mailId).customerEmails.includes(toAddress);
         const reply = this.#update(existing, {
           state: 'draft',
           subject: request.subject ?? existing.subject,
@@ -235,12 +238,52 @@ export class MemoryMail {
         });
         return { reply, local: null };
       }
+      const origin = request.callKey === undefined ? undefined : this.calls.get(request.callKey);
+      if (request.callKey !== undefined) {
+        if (!origin) throw new CodedError('not_found', `body.callKey: no call ${request.callKey}`);
+        const now = new Date().toISOString();
+        const reply: ReplyView = {
+          id: replyId,
+          mailId: null,
+          callKey: request.callKey,
+          incidentId: INCIDENT.id,
+          incidentRef: null,
+          customerId: origin.customerId,
+          authorId: user.id,
+          authorName: user.displayName,
+          state: 'draft',
+          subject: request.subject ?? '',
+          body: request.body ?? '',
+          submittedBody: null,
+          editedByReviewer: false,
+          toAddress: origin.toAddress,
+          toAddressKnown: true,
+          fromAddress: 'support@example.jp',
+          messageId: null,
+          reviewComment: null,
+          reviewerId: null,
+          reviewerName: null,
+          reviewedAt: null,
+          submittedAt: null,
+          attempts: 0,
+          nextAttemptAt: null,
+          lastError: null,
+          failure: null,
+          sentAt: null,
+          contactId: null,
+          createdAt: now,
+          updatedAt: now,
+        };
+        this.replies.set(replyId, reply);
+        return { reply, local: null };
+      }
       if (!request.mailId) throw new CodedError('invalid_input', 'body.mailId: required to create a reply');
       const mail = this.#mail(request.mailId);
       const now = new Date().toISOString();
       const reply: ReplyView = {
         id: replyId,
         mailId: mail.id,
+        callKey: null,
         incidentId: mail.incidentId,
         incidentRef: mail.incidentRef,
         customerId: mail.customerId,
@@ -276,8 +319,7 @@ export class MemoryMail {
       this.#online();
       const reply = this.#reply(replyId);
       if (reply.state !== 'draft') throw new CodedError('conflict', `the reply is ${reply.state}`);
-      const mail = this.#mail(reply.mailId);
-      Object.assign(mail, { queueState: 'answered', leaseUserId: null, leaseExpiresAt: null });
+      if (reply.mailId !== null) Object.assign(this.#mail(reply.mailId), { queueState: 'answered', leaseUserId: null, leaseExpiresAt: null });
       return this.#update(reply, { state: 'pending_review', submittedBody: reply.body, submittedAt: new Date().toISOString() });
     },
     'reply:myReplies': async ({ state }) => {
@@ -294,7 +336,7 @@ export class MemoryMail {
       this.#online();
       return [...this.replies.values()]
         .filter((reply) => reply.state === 'pending_review')
-        .map((reply) => ({ reply, mail: { ...this.#mail(reply.mailId) }, incident: INCIDENT, contacts: [] }));
+        .map((reply) => ({ reply, mail: reply.mailId === null ? null : { ...this.#mail(reply.mailId) }, call: this.calls.get(reply.callKey ?? '')?.call ?? null, incident: INCIDENT, contacts: [] }));
     },
     'review:approve': async ({ replyId, body }) => {
       const user = this.#user();
