@@ -6,7 +6,7 @@ import { mayCreateCustomer, mayHandleCallsForYou, maySeeCallFrom, maySeeCustomer
 import { assertNever } from '../../../shared/result.js';
 import { recordAudit } from '../audit.js';
 import type { AuthContext } from '../auth/sessions.js';
-import { insertContact, insertIncident } from '../customers/writes.js';
+import { insertContact, openIncidentTitled } from '../customers/writes.js';
 import type { Outcome } from '../incidents/manage.js';
 import type { WriteTx } from '../sync/changelog.js';
 import { branchCallsTrx } from './schema.js';
@@ -136,7 +136,7 @@ export async function applyHandleCall(tx: WriteTx, auth: AuthContext, entry: Han
     seminar = { id: taken.id, title: taken.title, startsAt: taken.starts_at, place: taken.place };
   }
 
-  incidentId ??= await callsForYouIncident(tx, tenant.id, entry.customerId);
+  incidentId ??= await openIncidentTitled(tx, tenant.id, entry.customerId, CALLS_FOR_YOU_INCIDENT_TITLE);
   const shape = contactOf(entry.action, seminar);
   await insertContact(
     tx,
@@ -177,15 +177,3 @@ export async function applyHandleCall(tx: WriteTx, auth: AuthContext, entry: Han
   return { applied: true };
 }
 
-async function callsForYouIncident(tx: WriteTx, tenantId: string, customerId: string): Promise<string> {
-  const open = await tx.trx
-    .selectFrom('incidents')
-    .select('id')
-    .where('tenant_id', '=', tenantId)
-    .where('customer_id', '=', customerId)
-    .where('title', '=', CALLS_FOR_YOU_INCIDENT_TITLE)
-    .where('status', '=', 'open')
-    .orderBy('opened_at', 'desc')
-    .executeTakeFirst();
-  return open?.id ?? insertIncident(tx, tenantId, { customerId, title: CALLS_FOR_YOU_INCIDENT_TITLE, status: 'open', assigneeId: null });
-}

@@ -153,6 +153,23 @@ export async function insertIncident(tx: WriteTx, tenantId: string, fields: Inci
   return id;
 }
 
+/**
+ * The customer's open incident of this title (the newest, if several), opened on first use: where
+ * entries that belong to no conversation of their own are filed, such as the PBX's call log.
+ */
+export async function openIncidentTitled(tx: WriteTx, tenantId: string, customerId: string, title: string): Promise<string> {
+  const open = await tx.trx
+    .selectFrom('incidents')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('customer_id', '=', customerId)
+    .where('title', '=', title)
+    .where('status', '=', 'open')
+    .orderBy('opened_at', 'desc')
+    .executeTakeFirst();
+  return open?.id ?? insertIncident(tx, tenantId, { customerId, title, status: 'open', assigneeId: null });
+}
+
 export interface ContactFields {
   incidentId: string;
   customerId: string;

@@ -13,6 +13,7 @@ import type { Database } from '../db/schema.js';
 import { HttpError } from '../http/errors.js';
 import type { WriteTx } from '../sync/changelog.js';
 import { mailTrx } from './schema.js';
+import { latestOpenIncident } from './threading.js';
 
 /**
  * Mails to callers of "calls for you": a rep answers a call by e-mail. The message is a reply
@@ -114,16 +115,10 @@ async function incidentFor(tx: WriteTx, tenantId: string, customerId: string, ca
       .executeTakeFirst();
     if (logged) return logged.incident_id;
   }
-  const open = await tx.trx
-    .selectFrom('incidents')
-    .select('id')
-    .where('tenant_id', '=', tenantId)
-    .where('customer_id', '=', customerId)
-    .where('status', '=', 'open')
-    .orderBy('updated_at', 'desc')
-    .orderBy('id')
-    .executeTakeFirst();
-  return open?.id ?? insertIncident(tx, tenantId, { customerId, title: CALLS_FOR_YOU_INCIDENT_TITLE, status: 'open', assigneeId: null });
+  return (
+    (await latestOpenIncident(mailTrx(tx.trx), tenantId, customerId)) ??
+    insertIncident(tx, tenantId, { customerId, title: CALLS_FOR_YOU_INCIDENT_TITLE, status: 'open', assigneeId: null })
+  );
 }
 
 /**

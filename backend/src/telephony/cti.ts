@@ -4,7 +4,7 @@ import { Id, IsoTime, type Classification, type CustomerType, type User } from '
 import { maySeeCustomer } from '../../../shared/permissions.js';
 import { SIP_USER_PATTERN } from '../../../shared/sip-identity.js';
 import { recordAudit } from '../audit.js';
-import { insertContact, insertIncident } from '../customers/writes.js';
+import { insertContact, openIncidentTitled } from '../customers/writes.js';
 import type { DatabaseHandle } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import { HttpError } from '../http/errors.js';
@@ -436,17 +436,7 @@ function callLogFields(row: CallRow): { summary: string; occurredAt: string; cal
 async function logPbxCall(tx: WriteTx, tenantId: string, row: CallRow): Promise<string> {
   const customerId = row.customer_id;
   if (customerId === null) throw new Error('logPbxCall needs a matched customer');
-  const open = await tx.trx
-    .selectFrom('incidents')
-    .select('id')
-    .where('tenant_id', '=', tenantId)
-    .where('customer_id', '=', customerId)
-    .where('title', '=', CALL_LOG_INCIDENT_TITLE)
-    .where('status', '=', 'open')
-    .orderBy('opened_at', 'desc')
-    .executeTakeFirst();
-  const incidentId =
-    open?.id ?? (await insertIncident(tx, tenantId, { customerId, title: CALL_LOG_INCIDENT_TITLE, status: 'open', assigneeId: null }));
+  const incidentId = await openIncidentTitled(tx, tenantId, customerId, CALL_LOG_INCIDENT_TITLE);
   const contactId = await insertContact(tx, tenantId, {
     incidentId,
     customerId,
