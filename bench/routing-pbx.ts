@@ -66,10 +66,10 @@ export async function measurePbxRouting(
   const phone = await RawSipClient.connect(pbx.wsUrl, { user: sipUser });
   const samples: number[] = [];
   let misses = 0;
-  // Kamailio, rtpengine and this process (the backend, the phone, the caller), per sample.
+  // Kamailio, rtpengine, the CTI relay and this process (the backend, the phone, the caller), per sample.
   const cpuNow = (): number => {
     const own = process.cpuUsage();
-    return groupCpuMs(pbx.pids().kamailio) + groupCpuMs(pbx.pids().rtpengine) + (own.user + own.system) / 1000;
+    return groupCpuMs(pbx.pids().kamailio) + groupCpuMs(pbx.pids().rtpengine) + groupCpuMs(pbx.pids().ctiRelay) + (own.user + own.system) / 1000;
   };
   let cpuStart = 0;
   let cpuMs = 0;

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
@@ -163,6 +164,27 @@ describe('Kamailio consults the backend (CTI)', () => {
     await fallback.waitForRequest('BYE');
   });
 
+  it('rings the fallback group when the backend never answers: the relay decides once its budget is spent', async () => {
+    const fallback = await agent(FALLBACK[0]!);
+    const target = await agent('op10.demo');
+    backend.answerRoutesWith(() => ({ body: routeAnswer(['op10.demo']), delayMs: Number.POSITIVE_INFINITY }));
+    const caller = await call(QUEUE);
+    const invite = await fallback.waitForRequest('INVITE');
+    answer(fallback, invite);
+    expect((await caller.finalResponse()).status).toBe(200);
+    expect(backend.routeRequests.at(-1)?.query.callId).toBe(caller.callId);
+    const decision = await waitFor(
+      async () => (await readFile(pbx.logFiles.kamailio, 'utf8')).split('\n').filter((line) => line.includes(`call ${caller.callId}:`)),
+      (lines) => lines.length > 0,
+      "Kamailio's log line on the decision",
+    );
+    expect(decision.join('\n')).toMatch(/fallback group, decided by the relay \(no answer from the backend within 500 ms/);
+    expect(decision.join('\n')).not.toMatch(/decided by Kamailio/);
+    await expect(target.waitForRequest('INVITE', 500)).rejects.toThrow(/no INVITE/);
+    caller.hangUp();
+    await fallback.waitForRequest('BYE');
+  });
+
   it('rings the fallback group when the backend is down, and reports the call once it is back', async () => {
     const fallback = await agent(FALLBACK[0]!);
     await backend.close();
@@ -182,6 +204,48 @@ describe('Kamailio consults the backend (CTI)', () => {
       ]);
     } finally {
       await backend.reopen().catch(() => undefined);
+    }
+  });
+
+  it('keeps call events on disk while the backend refuses them and while the relay is killed, then delivers each once, in order', async () => {
+    const rep = await agent('rep2.demo');
+    const spoolRows = (callId: string): number => {
+      const db = new Database(`${pbx.runtimeDir}/cti-events.sqlite`, { readonly: true, fileMustExist: true });
+      try {
+        return (db.prepare('SELECT count(*) AS n FROM events WHERE call_id = ?').get(callId) as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    const answeredCall = async (from: string): Promise<UdpTrunkCaller> => {
+      const caller = await call('rep2.demo', from);
+      const invite = await rep.waitForRequest('INVITE');
+      answer(rep, invite);
+      expect((await caller.finalResponse()).status).toBe(200);
+      await rep.waitForRequest('ACK');
+      caller.hangUp();
+      await rep.waitForRequest('BYE');
+      return caller;
+    };
+    backend.failEventsWith(503);
+    try {
+      const first = await answeredCall('0311110001');
+      await waitFor(async () => spoolRows(first.callId), (n) => n === 3, "the first call's events in the spool");
+      await pbx.killCtiRelay();
+      // The relay is gone: Kamailio keeps these in memory.
+      const second = await answeredCall('0311110002');
+      await pbx.startCtiRelay();
+      await waitFor(async () => spoolRows(second.callId), (n) => n === 3, "the second call's events in the spool");
+      expect(backend.events.filter((e) => e.callId === first.callId || e.callId === second.callId)).toEqual([]);
+      backend.failEventsWith(undefined);
+      await waitFor(async () => eventsOf(second.callId), (e) => e.some((x) => x.event === 'ended'), 'the events after the backend came back');
+      const delivered = backend.events
+        .filter((e) => e.callId === first.callId || e.callId === second.callId)
+        .map((e) => `${e.callId === first.callId ? 'first' : 'second'} ${e.event}`);
+      expect(delivered).toEqual(['first ringing', 'first answered', 'first ended', 'second ringing', 'second answered', 'second ended']);
+    } finally {
+      backend.failEventsWith(undefined);
+      await pbx.startCtiRelay().catch(() => undefined);
     }
   });
 

@@ -18,6 +18,8 @@ import { startMediaUa, type MediaUaOptions, type RunningMediaUa } from './media-
 import { ngRequest } from './rtpengine-ng.js';
 
 const TEMPLATE_PATH = fileURLToPath(new URL('./kamailio.cfg', import.meta.url));
+const RELAY_MAIN_PATH = fileURLToPath(new URL('./cti-relay/main.ts', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const port = z.number().int().min(1).max(65535);
 
@@ -48,8 +50,22 @@ export const ctiOptionsSchema = z
     /** The tenant that calls to plain extensions (SIP users without a tenant part) belong to. */
     extensionTenant: tenantSlug.optional(),
     queues: z.array(ctiQueueSchema).default([]),
-    /** The backend must answer a routing request within this time, or the fallback group rings. */
+    /**
+     * The backend must answer a routing request within this time, or the fallback group rings.
+     * Kept by the CTI relay (pbx/cti-relay), which Kamailio asks instead of the backend.
+     */
     routingBudgetMs: z.number().int().min(50).max(5000).default(500),
+    /** TCP port of the CTI relay on 127.0.0.1; a free one when 0. */
+    relayPort: z.number().int().min(0).max(65535).default(0),
+    /** The relay's call-event spool (SQLite); `cti-events.sqlite` in the runtime directory when omitted. */
+    eventSpoolFile: z.string().min(1).optional(),
+    /** Bounds of the spool: undelivered events kept at most, and how old one may get, before the oldest are dropped (logged). */
+    eventSpool: z
+      .object({
+        maxEvents: z.number().int().min(1).optional(),
+        maxAgeMs: z.number().int().min(1000).optional(),
+      })
+      .optional(),
     /** UDP port of the media UA (IVR, "please hold"); a free one when 0. */
     mediaUaPort: z.number().int().min(0).max(65535).default(0),
     /** Where the media UA keeps its prompts; inside the runtime directory when omitted. */
@@ -123,7 +139,7 @@ export type PbxOptions = z.input<typeof pbxOptionsSchema>;
 type ResolvedPbxOptions = z.output<typeof pbxOptionsSchema>;
 
 export interface ProcessExit {
-  name: 'kamailio' | 'rtpengine';
+  name: 'kamailio' | 'rtpengine' | 'cti-relay';
   code: number | null;
   signal: NodeJS.Signals | null;
 }
@@ -137,16 +153,22 @@ export interface RunningPbx {
   rtpengineNgPort: number;
   /** UDP port of the media UA on 127.0.0.1, when the PBX runs one. */
   mediaUaPort: number | null;
+  /** TCP port of the CTI relay on 127.0.0.1, when the PBX has CTI options. */
+  ctiRelayPort: number | null;
   runtimeDir: string;
-  logFiles: { kamailio: string; rtpengine: string; mediaUa?: string };
+  logFiles: { kamailio: string; rtpengine: string; mediaUa?: string; ctiRelay?: string };
   /** Stops the media UA only: simulates the IVR going away (Kamailio must route around it). */
   stopMediaUa(): Promise<void>;
   /** Stops Kamailio only, leaving rtpengine up: simulates the PBX or the network going away. */
   stopKamailio(): Promise<void>;
   /** Starts Kamailio again on the same ports after stopKamailio(). */
   startKamailio(): Promise<void>;
+  /** Kills the CTI relay (SIGKILL): simulates it crashing. Kamailio keeps call events in memory meanwhile. */
+  killCtiRelay(): Promise<void>;
+  /** Starts the CTI relay again on the same port, with the same spool, after killCtiRelay(). */
+  startCtiRelay(): Promise<void>;
   /** Process ids of the running daemons (Kamailio's is also its workers' process group). */
-  pids(): { kamailio: number | undefined; rtpengine: number | undefined };
+  pids(): { kamailio: number | undefined; rtpengine: number | undefined; ctiRelay: number | undefined };
   /** Resolves when Kamailio or rtpengine exits without having been asked to. */
   unexpectedExit: Promise<ProcessExit>;
   stop(): Promise<void>;
@@ -193,7 +215,7 @@ export function parsePbxOptions(options: PbxOptions): ResolvedPbxOptions {
   return parsed.data;
 }
 
-export async function renderKamailioConfig(options: ResolvedPbxOptions, mediaUaPort = 0): Promise<string> {
+export async function renderKamailioConfig(options: ResolvedPbxOptions, mediaUaPort = 0, ctiRelayPort = 0): Promise<string> {
   const template = await readFile(TEMPLATE_PATH, 'utf8');
   const values: Record<string, string> = {
     LOG_LEVEL: String(options.kamailioLogLevel),
@@ -203,7 +225,7 @@ export async function renderKamailioConfig(options: ResolvedPbxOptions, mediaUaP
     RTPENGINE_NG_PORT: String(options.rtpengineNgPort),
     CUSTOMER_ID_HEADER: options.customerIdHeader,
     OUTBOUND_TRUNK: options.outboundTrunk ?? '',
-    ...ctiPlaceholders(options.cti),
+    ...ctiPlaceholders(options.cti, ctiRelayPort),
     MEDIA_UA_PORT: String(mediaUaPort),
     IVR_TENANT: options.mediaUa?.ivrTenant ?? options.cti?.extensionTenant ?? '',
   };
@@ -214,9 +236,9 @@ export async function renderKamailioConfig(options: ResolvedPbxOptions, mediaUaP
   });
 }
 
-function ctiPlaceholders(cti: ResolvedPbxOptions['cti']): Record<string, string> {
+function ctiPlaceholders(cti: ResolvedPbxOptions['cti'], relayPort: number): Record<string, string> {
   if (!cti) {
-    return { CTI_DEFINE: '', CTI_BACKEND_URL: '', CTI_TOKEN: '', CTI_TENANTS: '', CTI_EXTENSION_TENANT: '', CTI_QUEUES: '', CTI_BUDGET_MS: '0' };
+    return { CTI_DEFINE: '', CTI_RELAY_URL: '', CTI_TOKEN: '', CTI_TENANTS: '', CTI_EXTENSION_TENANT: '', CTI_QUEUES: '' };
   }
   const queues = cti.queues.flatMap((q) => [
     `\t$sht(ctiq=>${q.number}::tenant) = "${q.tenant}";`,
@@ -225,13 +247,12 @@ function ctiPlaceholders(cti: ResolvedPbxOptions['cti']): Record<string, string>
   ]);
   return {
     CTI_DEFINE: '#!define WITH_CTI',
-    CTI_BACKEND_URL: cti.backendUrl,
+    CTI_RELAY_URL: `http://127.0.0.1:${relayPort}`,
     CTI_TOKEN: cti.token,
     CTI_TENANTS: cti.tenants.join(','),
     CTI_EXTENSION_TENANT: cti.extensionTenant ?? '',
     // An empty route block does not parse.
     CTI_QUEUES: queues.length > 0 ? queues.join('\n') : '\treturn;',
-    CTI_BUDGET_MS: String(cti.routingBudgetMs),
   };
 }
 
@@ -283,15 +304,75 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
     mediaLog = undefined;
   };
 
+  installExitHook();
+  // Kamailio asks the relay instead of the backend (routing budget, event spool): it starts
+  // before Kamailio, whose config names its port, and stops after it, so that Kamailio's last
+  // events reach the spool.
+  const ctiRelayPidFile = path.join(runtimeDir, 'cti-relay.pid');
+  let ctiRelay: ManagedProcess | undefined;
+  let ctiRelayPort = 0;
+  const launchCtiRelay = async (): Promise<ManagedProcess> => {
+    const cti = options.cti;
+    if (!cti) throw new PbxStartError('the PBX has no CTI options');
+    logFiles.ctiRelay = path.join(runtimeDir, 'cti-relay.log');
+    const managed = launch({
+      name: 'cti-relay',
+      command: process.execPath,
+      args: ['--import', 'tsx', RELAY_MAIN_PATH],
+      cwd: REPO_ROOT,
+      // Important: the token goes through the environment, never an argument.
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        ...(process.env.HOME !== undefined ? { HOME: process.env.HOME } : {}),
+        ...(process.env.TMPDIR !== undefined ? { TMPDIR: process.env.TMPDIR } : {}),
+        TSUNAGU_CTI_RELAY_PORT: String(ctiRelayPort),
+        TSUNAGU_CTI_RELAY_BACKEND_URL: cti.backendUrl,
+        TSUNAGU_CTI_RELAY_TOKEN: cti.token,
+        TSUNAGU_CTI_RELAY_BUDGET_MS: String(cti.routingBudgetMs),
+        TSUNAGU_CTI_RELAY_SPOOL: cti.eventSpoolFile ?? path.join(runtimeDir, 'cti-events.sqlite'),
+        ...(cti.eventSpool?.maxEvents !== undefined ? { TSUNAGU_CTI_RELAY_SPOOL_MAX_EVENTS: String(cti.eventSpool.maxEvents) } : {}),
+        ...(cti.eventSpool?.maxAgeMs !== undefined ? { TSUNAGU_CTI_RELAY_SPOOL_MAX_AGE_MS: String(cti.eventSpool.maxAgeMs) } : {}),
+      },
+      pidFile: ctiRelayPidFile,
+      logFile: logFiles.ctiRelay,
+      echo: options.echoLogs,
+    });
+    try {
+      await waitUntil(
+        () => httpAnswers(ctiRelayPort, '/health'),
+        managed,
+        logFiles.ctiRelay,
+        options.readyTimeoutMs,
+        `the CTI relay did not answer on tcp 127.0.0.1:${ctiRelayPort}`,
+      );
+    } catch (error) {
+      await terminate(managed);
+      throw error;
+    }
+    return managed;
+  };
+  if (options.cti) {
+    ctiRelayPort = options.cti.relayPort !== 0 ? options.cti.relayPort : await freeLoopbackTcpPort();
+    try {
+      ctiRelay = await launchCtiRelay();
+    } catch (error) {
+      await stopMediaUa();
+      throw error;
+    }
+  }
+  const stopCtiRelay = async (): Promise<void> => {
+    if (ctiRelay) await terminate(ctiRelay);
+  };
+
   const configFile = path.join(runtimeDir, 'kamailio.cfg');
   // Important: the rendered config holds the shared secret and the CTI token.
   try {
-    await writeFile(configFile, await renderKamailioConfig(options, mediaUa?.port ?? 0), { mode: 0o600 });
+    await writeFile(configFile, await renderKamailioConfig(options, mediaUa?.port ?? 0, ctiRelayPort), { mode: 0o600 });
   } catch (error) {
+    await stopCtiRelay();
     await stopMediaUa();
     throw error;
   }
-  installExitHook();
 
   const rtpengine = launch({
     name: 'rtpengine',
@@ -325,6 +406,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
     );
   } catch (error) {
     await terminate(rtpengine);
+    await stopCtiRelay();
     await stopMediaUa();
     throw error;
   }
@@ -359,6 +441,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
     kamailio = await launchKamailio();
   } catch (error) {
     await terminate(rtpengine);
+    await stopCtiRelay();
     await stopMediaUa();
     throw error;
   }
@@ -374,6 +457,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
   };
   watch(rtpengine);
   watch(kamailio);
+  if (ctiRelay) watch(ctiRelay);
 
   let stopped = false;
   return {
@@ -382,14 +466,28 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
     udpPort: options.udpPort,
     rtpengineNgPort: options.rtpengineNgPort,
     mediaUaPort: mediaUa?.port ?? null,
+    ctiRelayPort: ctiRelay ? ctiRelayPort : null,
     runtimeDir,
     logFiles,
     unexpectedExit,
     pids: () => ({
       kamailio: started.has(kamailio) ? kamailio.child.pid : undefined,
       rtpengine: started.has(rtpengine) ? rtpengine.child.pid : undefined,
+      ctiRelay: ctiRelay && started.has(ctiRelay) ? ctiRelay.child.pid : undefined,
     }),
     stopMediaUa,
+    async killCtiRelay() {
+      if (!ctiRelay) throw new PbxStartError('the PBX has no CTI relay');
+      ctiRelay.stopping = true;
+      if (started.has(ctiRelay) && ctiRelay.child.pid !== undefined) killGroup(ctiRelay.child.pid, 'SIGKILL');
+      await ctiRelay.exited;
+    },
+    async startCtiRelay() {
+      if (stopped) throw new PbxStartError('the PBX has been stopped');
+      if (ctiRelay && started.has(ctiRelay)) throw new PbxStartError('the CTI relay is already running');
+      ctiRelay = await launchCtiRelay();
+      watch(ctiRelay);
+    },
     async stopKamailio() {
       await terminate(kamailio);
     },
@@ -403,6 +501,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
       stopped = true;
       // Kamailio first, so that no call is set up on an rtpengine that is going away.
       await terminate(kamailio);
+      await stopCtiRelay();
       await stopMediaUa();
       await terminate(rtpengine);
     },
@@ -413,6 +512,8 @@ interface LaunchSpec {
   name: ProcessExit['name'];
   command: string;
   args: string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
   pidFile: string;
   logFile: string;
   echo: boolean;
@@ -421,6 +522,8 @@ interface LaunchSpec {
 function launch(spec: LaunchSpec): ManagedProcess {
   const log: WriteStream = createWriteStream(spec.logFile, { flags: 'a', mode: 0o600 });
   const child = spawn(spec.command, spec.args, {
+    ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
+    ...(spec.env !== undefined ? { env: spec.env } : {}),
     // Its own process group: Ctrl-C in a terminal reaches only the CLI, which then
     // stops the daemons in order, and stop() can reach Kamailio's worker processes.
     detached: true,
@@ -562,6 +665,29 @@ export async function probeSipOptions(udpPort: number, timeoutMs = 300): Promise
   ].join('\r\n');
   const reply = await udpExchange(udpPort, request, timeoutMs);
   return reply !== undefined && reply.startsWith('SIP/2.0 ');
+}
+
+/** A port nobody listens on now (the kernel's pick), for a child process that must be told its port. */
+function freeLoopbackTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port: free } = server.address() as net.AddressInfo;
+      server.close(() => resolve(free));
+    });
+  });
+}
+
+/** True when an HTTP GET of the path on 127.0.0.1 answers 200. */
+function httpAnswers(tcpPort: number, pathname: string, timeoutMs = 300): Promise<boolean> {
+  return fetch(`http://127.0.0.1:${tcpPort}${pathname}`, { signal: AbortSignal.timeout(timeoutMs) })
+    .then((response) => response.status === 200)
+    .catch(async () => {
+      // A refused connection returns at once; pause briefly so the readiness loop does not spin.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return false;
+    });
 }
 
 function tcpAccepts(tcpPort: number, timeoutMs = 300): Promise<boolean> {

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 export interface StubRouteAnswer {
   status?: number;
   body?: unknown;
+  /** Infinity: the request is never answered. */
   delayMs?: number;
 }
 
@@ -72,6 +73,8 @@ export async function startCtiBackendStub(token: string, fixedPort = 0): Promise
       const query = Object.fromEntries(url.searchParams);
       routeRequests.push({ query, authorization: request.headers.authorization });
       const { status = 200, body = {}, delayMs = 0 } = answer(query);
+      // A backend that takes the request and never answers.
+      if (delayMs === Number.POSITIVE_INFINITY) return;
       setTimeout(() => {
         if (!response.destroyed) send(status, body);
       }, delayMs);
