@@ -315,6 +315,8 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
     const cti = options.cti;
     if (!cti) throw new PbxStartError('the PBX has no CTI options');
     logFiles.ctiRelay = path.join(runtimeDir, 'cti-relay.log');
+    // Two relays on one spool would each deliver it.
+    await refuseIfRunning(ctiRelayPidFile);
     const managed = launch({
       name: 'cti-relay',
       command: process.execPath,
@@ -329,6 +331,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
         TSUNAGU_CTI_RELAY_BACKEND_URL: cti.backendUrl,
         TSUNAGU_CTI_RELAY_TOKEN: cti.token,
         TSUNAGU_CTI_RELAY_BUDGET_MS: String(cti.routingBudgetMs),
+        TSUNAGU_CTI_RELAY_PID_FILE: ctiRelayPidFile,
         TSUNAGU_CTI_RELAY_SPOOL: cti.eventSpoolFile ?? path.join(runtimeDir, 'cti-events.sqlite'),
         ...(cti.eventSpool?.maxEvents !== undefined ? { TSUNAGU_CTI_RELAY_SPOOL_MAX_EVENTS: String(cti.eventSpool.maxEvents) } : {}),
         ...(cti.eventSpool?.maxAgeMs !== undefined ? { TSUNAGU_CTI_RELAY_SPOOL_MAX_AGE_MS: String(cti.eventSpool.maxAgeMs) } : {}),

@@ -2,6 +2,7 @@
  * The CTI relay as its own process, started by pbx.ts (`startPbx` with CTI options). Its
  * settings come from the environment, the token included, so that it never shows in `ps`.
  */
+import { writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { describeZodError } from '../../shared/validation.js';
 import { startCtiRelay } from './relay.js';
@@ -12,6 +13,7 @@ const envSchema = z.object({
   TSUNAGU_CTI_RELAY_TOKEN: z.string().min(16, 'must be the PBX\'s CTI token'),
   TSUNAGU_CTI_RELAY_BUDGET_MS: z.coerce.number().int().min(50).max(5000),
   TSUNAGU_CTI_RELAY_SPOOL: z.string().min(1, 'must name the spool file'),
+  TSUNAGU_CTI_RELAY_PID_FILE: z.string().min(1).optional(),
   TSUNAGU_CTI_RELAY_SPOOL_MAX_EVENTS: z.coerce.number().int().min(1).optional(),
   TSUNAGU_CTI_RELAY_SPOOL_MAX_AGE_MS: z.coerce.number().int().min(1000).optional(),
 });
@@ -38,6 +40,7 @@ const relay = await startCtiRelay({
   },
   log,
 });
+if (env.TSUNAGU_CTI_RELAY_PID_FILE !== undefined) writeFileSync(env.TSUNAGU_CTI_RELAY_PID_FILE, `${process.pid}\n`, { mode: 0o600 });
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     void relay.stop().then(() => process.exit(0));
