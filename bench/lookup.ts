@@ -29,32 +29,49 @@ import { RESULTS_FILE, ensureEncryptedBenchCache, envInteger, percentile } from 
 
 const LOOKUP_TARGET_P99_MS = 5;
 const SEARCH_TARGET_P99_MS = 10;
+/** Statements and the schema's pages are warmed by this many queries of another kind first. */
 const WARMUP_QUERIES = 300;
+/** The search box's page size. */
+const PAGE = 30;
 /** The issue's bound on what encryption may cost at the tail. */
 const ENCRYPTED_P99_RATIO_TARGET = 1.5;
 
-/** A benchmark query: `run` performs it once and says whether it found what it should. */
+/**
+ * A benchmark query: `run` performs it once (timed) and says whether it found what it should.
+ * `reachable`, when given, checks untimed whether a result `run` did not show is on a later page
+ * (an address shared by more customers than one page holds): a miss only when it is not.
+ */
 interface Probe {
   run(): boolean;
+  reachable?(): boolean;
 }
+
+/** First run of each query on the connection, or the same queries run again right after. */
+type Pass = 'cold' | 'warm';
 
 interface Measured {
   name: string;
+  pass: Pass;
   targetMs: number;
   samples: number[];
   misses: number;
+  /** Found, but not on the first page: counted apart from misses. */
+  laterPage: number;
 }
 
-function measure(name: string, targetMs: number, probes: Probe[]): Measured {
+function measure(name: string, pass: Pass, targetMs: number, probes: Probe[]): Measured {
   const samples: number[] = [];
   let misses = 0;
+  let laterPage = 0;
   for (const probe of probes) {
     const started = performance.now();
     const found = probe.run();
     samples.push(performance.now() - started);
-    if (!found) misses++;
+    if (found) continue;
+    if (probe.reachable?.()) laterPage++;
+    else misses++;
   }
-  return { name, targetMs, samples, misses };
+  return { name, pass, targetMs, samples, misses, laterPage };
 }
 
 const toHiragana = (text: string) => text.replace(/[\u30a1-\u30f6]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) - 0x60));
@@ -103,7 +120,17 @@ function buildProbes(store: CacheStore, generator: CustomerGenerator, seed: numb
 
     const withEmail = randomRecord((r) => r.customer.emails.length > 0).customer;
     const email = rng.pick(withEmail.emails);
-    emailSearches.push({ run: () => hasId(withEmail.id, store.search(email)) });
+    emailSearches.push({
+      run: () => hasId(withEmail.id, store.search(email)),
+      // A role address (info@…) or a generated personal one can be held by dozens of customers.
+      reachable: () => {
+        for (let offset = 0; ; offset += PAGE) {
+          const page = store.searchPage(email, { limit: PAGE, offset });
+          if (hasId(withEmail.id, page.customers)) return true;
+          if (page.customers.length < PAGE) return false;
+        }
+      },
+    });
   }
   return { phoneLookups, writtenPhoneSearches, kanaSearches, kanjiSearches, latinSearches, emailSearches };
 }
@@ -126,7 +153,8 @@ function openForBench(label: OpenedCache['label'], file: string, key: Buffer | u
   const store = new CacheStore(db, { logger });
   // The same seed on both: the same queries in the same order.
   const probes = buildProbes(store, generator, seed, iterations);
-  // Warm the page cache and the statement caches the way a running app has them.
+  // Prepare statements and touch the top of the indexes the way a running app has them. Only
+  // these few queries run before the cold pass, so most of its queries are first seen there.
   for (const probe of probes.kanaSearches.slice(0, WARMUP_QUERIES)) probe.run();
   for (const probe of probes.phoneLookups.slice(0, WARMUP_QUERIES)) probe.run();
   logger.entries.length = 0;
@@ -163,7 +191,11 @@ function main(): void {
     const results: (Measured & { label: OpenedCache['label'] })[] = [];
     for (const benchmark of BENCHMARKS) {
       for (const cache of caches) {
-        results.push({ ...measure(benchmark.name, benchmark.targetMs, benchmark.probes(cache.probes)), label: cache.label });
+        // Cold: each sample's first run on this connection (its pages mostly not yet in SQLite's
+        // page cache; the OS file cache may hold them). Warm: the same samples again at once.
+        for (const pass of ['cold', 'warm'] as const) {
+          results.push({ ...measure(benchmark.name, pass, benchmark.targetMs, benchmark.probes(cache.probes)), label: cache.label });
+        }
       }
     }
 
@@ -176,9 +208,9 @@ function main(): void {
     console.log(
       `\nCache: ${manifest.customers.toLocaleString('en')} customers, ${manifest.contacts.toLocaleString('en')} contacts` +
         `${built ? `, built in ${manifest.buildSeconds} s` : ''}; encrypted copy made in ${encrypted.encryptSeconds} s; ` +
-        `cache_size ${cacheSizeKib} KiB per connection; ${cores} cores; ${iterations} samples each (warm)\n`,
+        `cache_size ${cacheSizeKib} KiB per connection; ${cores} cores; ${iterations} samples each, cold then warm\n`,
     );
-    console.log(`${'benchmark'.padEnd(22)}${'cache'.padEnd(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}  target p99     misses  enc/plain p99`);
+    console.log(`${'benchmark'.padEnd(22)}${'cache'.padEnd(10)}${'pass'.padEnd(6)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}  target p99     misses later  enc/plain p99`);
     const plainP99 = new Map<string, number>();
     const ratios: number[] = [];
     for (const result of results) {
@@ -189,24 +221,29 @@ function main(): void {
       const verdict = p99 <= result.targetMs ? 'met' : 'MISSED';
       let ratioText = '';
       let ratio: number | null = null;
-      if (result.label === 'plain') plainP99.set(result.name, p99);
+      const key = `${result.name}/${result.pass}`;
+      if (result.label === 'plain') plainP99.set(key, p99);
       else {
-        ratio = p99 / (plainP99.get(result.name) as number);
+        ratio = p99 / (plainP99.get(key) as number);
         ratios.push(ratio);
         ratioText = `${ratio.toFixed(2)} (≤ ${ENCRYPTED_P99_RATIO_TARGET} ${ratio <= ENCRYPTED_P99_RATIO_TARGET ? 'met' : 'MISSED'})`;
       }
       console.log(
-        `${result.name.padEnd(22)}${result.label.padEnd(10)}${p50.toFixed(3).padStart(9)}${p99.toFixed(3).padStart(9)}${max.toFixed(2).padStart(9)}` +
-          `  ≤ ${String(result.targetMs).padStart(2)} ms ${verdict.padEnd(7)}${String(result.misses).padStart(6)}  ${ratioText}`,
+        `${result.name.padEnd(22)}${result.label.padEnd(10)}${result.pass.padEnd(6)}${p50.toFixed(3).padStart(9)}${p99.toFixed(3).padStart(9)}${max.toFixed(2).padStart(9)}` +
+          `  ≤ ${String(result.targetMs).padStart(2)} ms ${verdict.padEnd(7)}${String(result.misses).padStart(6)}${String(result.laterPage).padStart(6)}  ${ratioText}`,
       );
-      merged[result.label === 'plain' ? result.name : `${result.name}-encrypted`] = {
+      // The cold pass keeps the names earlier runs used; the warm pass adds "-warm".
+      const name = `${result.name}${result.pass === 'warm' ? '-warm' : ''}`;
+      merged[result.label === 'plain' ? name : `${name}-encrypted`] = {
         p50_ms: round(p50),
         p99_ms: round(p99),
         max_ms: round(max),
         target_p99_ms: result.targetMs,
         ...(ratio === null ? {} : { p99_ratio_to_plain: round(ratio), target_p99_ratio: ENCRYPTED_P99_RATIO_TARGET }),
+        pass: result.pass,
         n: result.samples.length,
         misses: result.misses,
+        found_on_later_page: result.laterPage,
         cores,
         customers: manifest.customers,
         contacts: manifest.contacts,
@@ -223,8 +260,10 @@ function main(): void {
       const slow = cache.logger.entries.filter((entry) => entry.level === 'warn').length;
       console.log(`Queries the core logged as slow (> 40 ms) during the measurement, ${cache.label}: ${slow}`);
     }
-    console.log(`"misses" counts lookups that did not return the customer the value was taken from`);
-    console.log(`(for kana, kanji and latin searches: queries that returned nothing). Wrote ${path.relative(process.cwd(), RESULTS_FILE)}`);
+    console.log(`"misses" counts lookups that did not return the customer the value was taken from, on any page`);
+    console.log(`(for kana, kanji and latin searches: queries that returned nothing). "later" counts e-mail searches whose`);
+    console.log(`customer was not on the first page of ${PAGE} but on a later one (an address shared by more than ${PAGE} customers).`);
+    console.log(`"cold" is each query's first run on the connection, "warm" the same queries again. Wrote ${path.relative(process.cwd(), RESULTS_FILE)}`);
   } finally {
     for (const cache of caches) cache.close();
   }

@@ -46,6 +46,15 @@ interface Sample {
   callId: string;
   ms: number;
   phase: string;
+  /** The caller's user part as the INVITE carried it, and whose panel popped (null: none). */
+  from: string;
+  customerId: string | null;
+}
+
+/** A call SIPp places: the number the trunk presents and every customer that number is on. */
+interface Caller {
+  number: string;
+  customerIds: Set<string>;
 }
 
 /**
@@ -94,16 +103,27 @@ async function signIn(browser: Browser, shellUrl: string): Promise<Page> {
   return page;
 }
 
-/** Random customers' numbers, as the trunk presents them (national digits). */
-function callerNumbers(plan: ReturnType<typeof ensureBenchCache>['plan'], seed: number, count: number): string[] {
+/**
+ * Random customers' numbers, as the trunk presents them (national digits), each with the
+ * customers the cache holds that number for: the popped panel must be one of those.
+ */
+function callers(plan: ReturnType<typeof ensureBenchCache>['plan'], seed: number, count: number, cacheFile: string, key: Buffer): Caller[] {
   const rng = new Prng(seed, 0x5c3e39);
-  const numbers: string[] = [];
-  while (numbers.length < count) {
-    const customer = plan.generator.recordAt(rng.int(0, plan.generator.count - 1)).customer;
-    const phone = customer.phones[0];
-    if (phone?.e164.startsWith('+81')) numbers.push(nationalDigits(phone.e164));
+  const db = openCache(cacheFile, { key });
+  try {
+    const store = new CacheStore(db, { logger: createStderrLogger('warn') });
+    const result: Caller[] = [];
+    while (result.length < count) {
+      const customer = plan.generator.recordAt(rng.int(0, plan.generator.count - 1)).customer;
+      const phone = customer.phones[0];
+      if (!phone?.e164.startsWith('+81')) continue;
+      const customerIds = new Set([customer.id, ...store.findByPhone(phone.e164).map((c) => c.id)]);
+      result.push({ number: nationalDigits(phone.e164), customerIds });
+    }
+    return result;
+  } finally {
+    db.close();
   }
-  return numbers;
 }
 
 function runCalls(pbx: TestPbx, numbers: string[], ringMs: number, logDir: string): Promise<{ exitCode: number | null; stderr: string }> {
@@ -152,18 +172,28 @@ async function readSamples(page: Page): Promise<{ samples: Sample[]; invites: nu
     Object.fromEntries(
       ['screenpop:invite', 'screenpop:painted'].map((name) => [
         name,
-        performance.getEntriesByName(name).map((entry) => ({ at: entry.startTime, detail: (entry as PerformanceMark).detail as { callId?: string; phase?: string } | null })),
+        performance
+          .getEntriesByName(name)
+          .map((entry) => ({ at: entry.startTime, detail: (entry as PerformanceMark).detail as { callId?: string; phase?: string; from?: string; customerId?: string | null } | null })),
       ]),
     ),
   );
   const invites = marks['screenpop:invite'] ?? [];
   const painted = marks['screenpop:painted'] ?? [];
-  const inviteAt = new Map(invites.map((mark) => [mark.detail?.callId ?? '', mark.at]));
+  const inviteOf = new Map(invites.map((mark) => [mark.detail?.callId ?? '', mark]));
   const samples: Sample[] = [];
   for (const mark of painted) {
     const callId = mark.detail?.callId ?? '';
-    const start = inviteAt.get(callId);
-    if (start !== undefined) samples.push({ callId, ms: mark.at - start, phase: mark.detail?.phase ?? 'unknown' });
+    const invite = inviteOf.get(callId);
+    if (invite !== undefined) {
+      samples.push({
+        callId,
+        ms: mark.at - invite.at,
+        phase: mark.detail?.phase ?? 'unknown',
+        from: invite.detail?.from ?? '',
+        customerId: mark.detail?.customerId ?? null,
+      });
+    }
   }
   return { samples, invites: invites.length };
 }
@@ -196,7 +226,8 @@ async function main(): Promise<void> {
     const page = await signIn(browser, stack.shellUrl);
     console.log(`Signed in as ${AGENT.login} with ${cache.manifest.customers.toLocaleString('en')} customers cached; placing ${calls} calls through Kamailio`);
 
-    const sipp = await runCalls(pbx, callerNumbers(cache.plan, seed, calls), ringMs, logDir);
+    const placed = callers(cache.plan, seed, calls, encrypted.file, encrypted.key);
+    const sipp = await runCalls(pbx, placed.map((caller) => caller.number), ringMs, logDir);
     // A call given up before its pop was painted never gets a `painted` mark: wait for the
     // marks to pair up, but only so long.
     await page
@@ -210,10 +241,15 @@ async function main(): Promise<void> {
     const p99 = percentile(sorted, 0.99);
     const max = sorted[sorted.length - 1] as number;
     const found = samples.filter((s) => s.phase === 'found').length;
+    // Identity: the panel must show a customer on file for the number that called.
+    const expected = new Map(placed.map((caller) => [caller.number, caller.customerIds]));
+    const right = samples.filter((s) => s.phase === 'found' && s.customerId !== null && expected.get(s.from)?.has(s.customerId) === true).length;
+    const wrong = samples.filter((s) => s.phase === 'found' && !(s.customerId !== null && expected.get(s.from)?.has(s.customerId) === true)).length;
     const cores = os.cpus().length;
     console.log(`\nScreen pop, INVITE reaching the app → panel painted (${samples.length} calls, ${cores} cores):`);
     console.log(`  p50 ${p50.toFixed(1)} ms   p99 ${p99.toFixed(1)} ms   max ${max.toFixed(1)} ms   target p99 ≤ ${TARGET_P99_MS} ms: ${p99 <= TARGET_P99_MS ? 'met' : 'MISSED'}`);
-    console.log(`  customer found for ${found} of ${samples.length} calls; ${invites} INVITEs reached the app; SIPp exit code ${sipp.exitCode}`);
+    console.log(`  a customer popped for ${found} of ${samples.length} calls: the caller's own customer for ${right}, a wrong one for ${wrong}`);
+    console.log(`  ${invites} INVITEs reached the app; SIPp exit code ${sipp.exitCode}`);
     mergeResults('screen-pop', {
       p50_ms: round(p50),
       p99_ms: round(p99),
@@ -221,6 +257,8 @@ async function main(): Promise<void> {
       max_ms: round(max),
       target_p99_ms: TARGET_P99_MS,
       found,
+      right_customer: right,
+      wrong_customer: wrong,
       invites,
       ring_ms: ringMs,
       customers: cache.manifest.customers,

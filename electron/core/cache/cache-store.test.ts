@@ -112,6 +112,24 @@ describe('CacheStore.search', () => {
     expect(namesFor('nobody@example.jp')).toEqual([]);
   });
 
+  it('reaches every holder of an address shared by more customers than a page, each once', () => {
+    // The kind of address bench:lookup sampled and "missed": a company's role address (or a
+    // generated personal one) held by 40+ customers. The holder was on a later page, not lost.
+    const holders = Array.from({ length: 45 }, (_, i) =>
+      makeRecord({ code: `M-${String(i).padStart(3, '0')}`, name: `共有 試験${i}`, nameKana: `キョウユウ ${i}`, emails: [`Contact@maple-medical.example.co.jp`] }),
+    );
+    store.upsertRecords(holders);
+    const seen: string[] = [];
+    for (let offset = 0; ; offset += 30) {
+      const page = store.searchPage('contact@maple-medical.example.co.jp', { limit: 30, offset });
+      expect(page).toMatchObject({ total: 45, totalExact: true });
+      if (page.customers.length === 0) break;
+      seen.push(...page.customers.map((c) => c.id));
+    }
+    expect(seen).toHaveLength(45);
+    expect(new Set(seen)).toEqual(new Set(holders.map((r) => r.customer.id)));
+  });
+
   it('finds customer codes written with or without the hyphen', () => {
     expect(namesFor('C-000456')).toEqual(['John Smith']);
     expect(namesFor('c000456')).toEqual(['John Smith']);

@@ -427,7 +427,7 @@ class SipEngine implements PhoneEngine {
 
   #onInvite(invitation: Invitation): void {
     const request = invitation.request;
-    markInvite(request.callId);
+    markInvite(request.callId, request.from.uri.user ?? '');
     if (this.#stopped) {
       invitation.reject({ statusCode: 480 }).catch(() => undefined);
       return;

@@ -124,7 +124,7 @@ describe('screen pop', () => {
     expect(bridge.callsTo('customers:lookupCaller')).toEqual([{ phone: '+81312345678' }]);
     await waitFor(() => expect(bridge.telephony.callEvents.map((e) => [e.event, e.customerId, e.remote])).toEqual([['ringing', 'cust-yamada', '+81312345678']]));
     await waitFor(() => expect(performance.getEntriesByName(SCREENPOP_PAINTED_MARK)).toHaveLength(1));
-    expect((performance.getEntriesByName(SCREENPOP_PAINTED_MARK)[0] as PerformanceMark).detail).toEqual({ callId: 'yamada-call', phase: 'found' });
+    expect((performance.getEntriesByName(SCREENPOP_PAINTED_MARK)[0] as PerformanceMark).detail).toEqual({ callId: 'yamada-call', phase: 'found', customerId: 'cust-yamada' });
   });
 
   it('lets the IVR customer id win over an unknown number', async () => {

@@ -25,9 +25,10 @@ export function ScreenPopCard({ call }: { call: Call }) {
   const user = useSessionStore((s) => s.session?.user ?? null);
   const phase = pop?.phase ?? 'unknown';
 
+  const poppedCustomerId = pop?.detail?.customer.id ?? null;
   useLayoutEffect(() => {
-    if (call.direction === 'inbound' && phase !== 'loading') markPaintedOnce(call.sipCallId, phase);
-  }, [call.direction, call.sipCallId, phase]);
+    if (call.direction === 'inbound' && phase !== 'loading') markPaintedOnce(call.sipCallId, phase, poppedCustomerId);
+  }, [call.direction, call.sipCallId, phase, poppedCustomerId]);
 
   const number = call.identity.e164 ? formatPhone(call.identity.e164, region) : call.identity.user;
   const detail = pop?.detail ?? null;
