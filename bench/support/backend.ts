@@ -76,7 +76,8 @@ export async function startBenchBackend(database: BenchDatabase, name = 'backend
   const { started } = await startProcess({
     name,
     command: process.execPath,
-    args: ['--import', 'tsx', path.join(root, 'backend/src/main.ts')],
+    // BENCH_CPU_PROF_DIR: each backend writes a V8 CPU profile there when it stops (profiling).
+    args: [...(process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR] : []), '--import', 'tsx', path.join(root, 'backend/src/main.ts')],
     env: { ...database.env, TSUNAGU_BACKEND_PORT: String(port) },
     cwd: root,
     readyWhen: /listening on http/,
