@@ -41,6 +41,40 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/** How many prepared statements the SQLite connection keeps for reuse (least recently used go). */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely's SQLite driver prepares every query anew; under load (a thousand agents pulling)
+ * preparing took about as long as running the queries. This keeps the prepared statements
+ * by SQL text. A statement still being iterated (a streamed query) is busy: another is
+ * prepared for that call.
+ */
+export function cachingStatements(sqlite: SQLite.Database, size = STATEMENT_CACHE_SIZE): { prepare(sql: string): SQLite.Statement; close(): void } {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    prepare(sql) {
+      const cached = cache.get(sql);
+      if (cached && !cached.busy) {
+        // Re-inserted: the map's order is the recency order.
+        cache.delete(sql);
+        cache.set(sql, cached);
+        return cached;
+      }
+      const statement = sqlite.prepare(sql);
+      if (!cached) {
+        cache.set(sql, statement);
+        if (cache.size > size) cache.delete(cache.keys().next().value as string);
+      }
+      return statement;
+    },
+    close() {
+      cache.clear();
+      sqlite.close();
+    },
+  };
+}
+
 /** The database holds every tenant's customers: readable by the backend's own user only. */
 const PRIVATE_FILE_MODE = 0o600;
 const PRIVATE_DIR_MODE = 0o700;
@@ -78,7 +112,7 @@ export async function openDatabase(config: { database: DatabaseConfig }): Promis
     sqlite.pragma('busy_timeout = 5000');
     // WAL mode has created -wal and -shm by now; a umask or an older file must not leave them wider.
     restrictSqliteFiles(settings.path);
-    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(sqlite) }) });
     const localChanges = new EventEmitter();
     // One listener per connected SSE client; the default limit of 10 would warn spuriously.
     localChanges.setMaxListeners(0);

@@ -5,6 +5,7 @@ import { parseRequest } from '../http/errors.js';
 import { eventStreams } from '../http/server-sent-events.js';
 import { readChangesPage } from './changes.js';
 import { currentSeq } from './changelog.js';
+import { pacePokes, TenantStreams } from './poke-pacing.js';
 import { applyPush } from './push.js';
 import { readSnapshotPage, SnapshotTotals } from './snapshot.js';
 
@@ -30,20 +31,24 @@ export function registerSyncRoutes(app: FastifyInstance, ctx: BackendContext): v
 
 /**
  * GET /api/events: Server-Sent Events. `changed` carries `{ seq }` whenever the tenant's change
- * log advances (and once on connect, so a client that reconnects pulls what it missed); `ping`
- * every 25 s keeps proxies from closing an idle stream and notices a session that ended.
+ * log advances, paced for a tenant with many streams open (and once on connect, so a client
+ * that reconnects pulls what it missed); `ping` every 25 s keeps proxies from closing an idle
+ * stream and notices a session that ended.
  */
 function registerEventsRoute(app: FastifyInstance, ctx: BackendContext): void {
   const openEventStream = eventStreams(app, ctx.handle.db);
+  const tenantStreams = new TenantStreams();
   app.get(API.events, async (request, reply) => {
     const { tenant } = request.auth;
     const stream = openEventStream<'changed'>(request, reply);
-    let newestSent = -1;
-    const onChange = (seq: number) => {
-      if (seq < newestSent) return;
-      newestSent = seq;
-      stream.send('changed', { seq });
-    };
+    stream.onEnd(tenantStreams.open(tenant.id));
+    // Paced (poke-pacing.ts): a busy tenant's apps pull spread over a second, not all at once.
+    const pokes = pacePokes(
+      (seq) => stream.send('changed', { seq }),
+      () => tenantStreams.spreadMs(tenant.id),
+    );
+    stream.onEnd(() => pokes.stop());
+    const onChange = (seq: number) => pokes.poke(seq);
     stream.onEnd(ctx.feed.subscribe(tenant.id, onChange));
     // Subscribed first, then read: a change committed in between is announced twice, never lost.
     try {
