@@ -1,5 +1,5 @@
 import type { User } from '../../../shared/domain.js';
-import type { BackendClient } from '../backend-client.js';
+import type { BackendClient, RequestTiming } from '../backend-client.js';
 import type { CacheStore } from '../cache/cache-store.js';
 import { rightsShrank } from '../cache/visibility.js';
 
@@ -25,6 +25,44 @@ const MAX_MERGE_STEPS = 100_000;
 export interface SnapshotProgress {
   done: number;
   total: number;
+}
+
+/** Where a snapshot's time went, in milliseconds summed over its pages (for `bench:sync`). */
+export interface SnapshotStages {
+  /** Backend: reading the page from its database, then JSON.stringify (from Server-Timing). */
+  serverQuery: number;
+  serverSerialise: number;
+  /** Request sent until the whole body arrived, less the two server stages. */
+  transfer: number;
+  parse: number;
+  validate: number;
+  /** Writing the pages (and their checkpoints) into the cache. */
+  insert: number;
+  /** Building or merging the search index after the last page. */
+  index: number;
+  pages: number;
+  bytes: number;
+}
+
+export function emptySnapshotStages(): SnapshotStages {
+  return { serverQuery: 0, serverSerialise: 0, transfer: 0, parse: 0, validate: 0, insert: 0, index: 0, pages: 0, bytes: 0 };
+}
+
+function addRequestTiming(stages: SnapshotStages, timing: RequestTiming): void {
+  const server = new Map<string, number>();
+  for (const part of (timing.serverTiming ?? '').split(',')) {
+    const match = /^\s*([\w-]+)\s*;\s*dur=([\d.]+)/.exec(part);
+    if (match?.[1] && match[2]) server.set(match[1], Number(match[2]));
+  }
+  const db = server.get('db') ?? 0;
+  const json = server.get('json') ?? 0;
+  stages.serverQuery += db;
+  stages.serverSerialise += json;
+  stages.transfer += Math.max(0, timing.responseMs - db - json);
+  stages.parse += timing.parseMs;
+  stages.validate += timing.validateMs;
+  stages.bytes += timing.bytes;
+  stages.pages += 1;
 }
 
 export function snapshotComplete(store: CacheStore): boolean {
@@ -84,6 +122,7 @@ export async function takeSnapshot(
   client: BackendClient,
   pageSize: number,
   onProgress: (progress: SnapshotProgress) => void,
+  stages?: SnapshotStages,
 ): Promise<void> {
   if (snapshotComplete(store)) return;
   let after = store.getMeta(META.snapshotAfter);
@@ -91,7 +130,10 @@ export async function takeSnapshot(
   let highWaterSeq = storedHighWater === null ? null : Number(storedHighWater);
   let { done } = readProgress(store);
   for (;;) {
-    const page = await client.snapshot({ after, highWaterSeq, limit: pageSize });
+    const timing = stages ? ({} as RequestTiming) : undefined;
+    const page = await client.snapshot({ after, highWaterSeq, limit: pageSize }, { timing });
+    if (stages && timing) addRequestTiming(stages, timing);
+    const insertStarted = performance.now();
     highWaterSeq = page.highWaterSeq;
     const pageHighWater = page.highWaterSeq;
     done += page.records.length;
@@ -112,9 +154,12 @@ export async function takeSnapshot(
         store.setMeta(META.snapshotAfter, page.nextAfter);
       }
     })();
+    if (stages) stages.insert += performance.now() - insertStarted;
     onProgress({ done, total: Math.max(page.total, done) });
     if (page.nextAfter === null) break;
     after = page.nextAfter;
   }
+  const indexStarted = performance.now();
   for (let step = 0; step < MAX_MERGE_STEPS && store.mergeSearchIndexStep(); step++);
+  if (stages) stages.index += performance.now() - indexStarted;
 }
