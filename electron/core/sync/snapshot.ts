@@ -1,3 +1,4 @@
+import type { SnapshotPage } from '../../../shared/api.js';
 import type { User } from '../../../shared/domain.js';
 import type { BackendClient, RequestTiming } from '../backend-client.js';
 import type { CacheStore } from '../cache/cache-store.js';
@@ -5,8 +6,15 @@ import { rightsShrank } from '../cache/visibility.js';
 
 /** Keys of the sync state in the cache's meta table. */
 export const META = {
-  /** 'complete' once the first snapshot has been fully written. */
+  /**
+   * 'complete' once the first snapshot has been fully written; 'indexing' while the search
+   * index of a deferred snapshot is being built after its last page.
+   */
   snapshotState: 'snapshot.state',
+  /** '1' when this snapshot writes pages without the search index (it began on an empty cache). */
+  snapshotDeferredIndex: 'snapshot.deferredIndex',
+  /** The last customer rid put into the search index by the build after a deferred snapshot. */
+  snapshotIndexedRid: 'snapshot.indexedRid',
   /** Cursor of the next snapshot page (the last customer id written). */
   snapshotAfter: 'snapshot.after',
   snapshotHighWaterSeq: 'snapshot.highWaterSeq',
@@ -21,6 +29,8 @@ export const META = {
 
 /** Bounds the index merge after a snapshot (a million customers need a few hundred steps). */
 const MAX_MERGE_STEPS = 100_000;
+/** Customers put into the search index per transaction (and checkpoint) after a deferred snapshot. */
+const INDEX_BATCH = 20_000;
 
 export interface SnapshotProgress {
   done: number;
@@ -106,7 +116,15 @@ export function saveRights(store: CacheStore, rights: User): void {
  */
 export function restartSnapshot(store: CacheStore): void {
   store.db.transaction(() => {
-    for (const key of [META.snapshotState, META.snapshotAfter, META.snapshotHighWaterSeq, META.snapshotReceived, META.snapshotTotal]) {
+    for (const key of [
+      META.snapshotState,
+      META.snapshotAfter,
+      META.snapshotHighWaterSeq,
+      META.snapshotReceived,
+      META.snapshotTotal,
+      META.snapshotDeferredIndex,
+      META.snapshotIndexedRid,
+    ]) {
       store.deleteMeta(key);
     }
   })();
@@ -116,6 +134,11 @@ export function restartSnapshot(store: CacheStore): void {
  * Takes (or resumes) the first snapshot: pages of whole customer records, each page written
  * with its cursor and progress in one transaction, so an interruption at any point resumes
  * after the last page written. Runs in the snapshot worker (see snapshot-worker.ts).
+ *
+ * The next page is requested before the current one is written, so the backend reads it while
+ * the cache writes. A snapshot that begins on an empty cache writes its pages without the
+ * search index and builds it after the last page, in checkpointed batches (state 'indexing'),
+ * so that a kill during the build also resumes where it stopped.
  */
 export async function takeSnapshot(
   store: CacheStore,
@@ -125,20 +148,54 @@ export async function takeSnapshot(
   stages?: SnapshotStages,
 ): Promise<void> {
   if (snapshotComplete(store)) return;
-  let after = store.getMeta(META.snapshotAfter);
+  if (store.getMeta(META.snapshotState) !== 'indexing') await fetchPages(store, client, pageSize, onProgress, stages);
+  const indexStarted = performance.now();
+  buildDeferredIndex(store);
+  for (let step = 0; step < MAX_MERGE_STEPS && store.mergeSearchIndexStep(); step++);
+  if (stages) stages.index += performance.now() - indexStarted;
+}
+
+interface FetchedPage {
+  page: SnapshotPage;
+  timing: RequestTiming;
+}
+
+async function fetchPages(
+  store: CacheStore,
+  client: BackendClient,
+  pageSize: number,
+  onProgress: (progress: SnapshotProgress) => void,
+  stages: SnapshotStages | undefined,
+): Promise<void> {
+  const after = store.getMeta(META.snapshotAfter);
   const storedHighWater = store.getMeta(META.snapshotHighWaterSeq);
-  let highWaterSeq = storedHighWater === null ? null : Number(storedHighWater);
+  let deferIndex = store.getMeta(META.snapshotDeferredIndex) === '1';
+  if (!deferIndex && after === null && store.countCustomers() === 0) {
+    store.setMeta(META.snapshotDeferredIndex, '1');
+    deferIndex = true;
+  }
   let { done } = readProgress(store);
+  const fetchPage = async (pageAfter: string | null, highWaterSeq: number | null): Promise<FetchedPage> => {
+    const timing = {} as RequestTiming;
+    const page = await client.snapshot({ after: pageAfter, highWaterSeq, limit: pageSize }, { timing });
+    return { page, timing };
+  };
+  let pending = fetchPage(after, storedHighWater === null ? null : Number(storedHighWater));
   for (;;) {
-    const timing = stages ? ({} as RequestTiming) : undefined;
-    const page = await client.snapshot({ after, highWaterSeq, limit: pageSize }, { timing });
-    if (stages && timing) addRequestTiming(stages, timing);
+    const { page, timing } = await pending;
+    if (stages) addRequestTiming(stages, timing);
+    if (page.nextAfter !== null) {
+      pending = fetchPage(page.nextAfter, page.highWaterSeq);
+      // Settled by the next turn of the loop; a failure then is not an unhandled rejection now.
+      pending.catch(() => undefined);
+      // One turn of the event loop so that the request leaves before the synchronous write.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     const insertStarted = performance.now();
-    highWaterSeq = page.highWaterSeq;
     const pageHighWater = page.highWaterSeq;
     done += page.records.length;
     store.db.transaction(() => {
-      store.upsertRecords(page.records);
+      store.upsertRecords(page.records, { deferSearchIndex: deferIndex });
       if (compareRights(store, page.rights).shrank) store.purgeInvisible(page.rights);
       saveRights(store, page.rights);
       store.setMeta(META.snapshotHighWaterSeq, String(pageHighWater));
@@ -146,7 +203,7 @@ export async function takeSnapshot(
       store.setMeta(META.snapshotTotal, String(page.total));
       if (page.nextAfter === null) {
         store.deleteMeta(META.snapshotAfter);
-        store.setMeta(META.snapshotState, 'complete');
+        store.setMeta(META.snapshotState, deferIndex ? 'indexing' : 'complete');
         // A first snapshot starts the feed at its high-water mark; a retaken one keeps the
         // older cursor so deletions in between are not skipped.
         if (store.getMeta(META.cursor) === null) store.setMeta(META.cursor, String(pageHighWater));
@@ -156,10 +213,27 @@ export async function takeSnapshot(
     })();
     if (stages) stages.insert += performance.now() - insertStarted;
     onProgress({ done, total: Math.max(page.total, done) });
-    if (page.nextAfter === null) break;
-    after = page.nextAfter;
+    if (page.nextAfter === null) return;
   }
-  const indexStarted = performance.now();
-  for (let step = 0; step < MAX_MERGE_STEPS && store.mergeSearchIndexStep(); step++);
-  if (stages) stages.index += performance.now() - indexStarted;
+}
+
+/** The search index of a deferred snapshot, in batches, each with its checkpoint. */
+function buildDeferredIndex(store: CacheStore): void {
+  if (store.getMeta(META.snapshotState) !== 'indexing') return;
+  let indexedRid = Number(store.getMeta(META.snapshotIndexedRid) ?? 0);
+  for (;;) {
+    const finished = store.db.transaction(() => {
+      const last = store.indexCustomersAfter(indexedRid, INDEX_BATCH);
+      if (last === null) {
+        store.setMeta(META.snapshotState, 'complete');
+        store.deleteMeta(META.snapshotDeferredIndex);
+        store.deleteMeta(META.snapshotIndexedRid);
+        return true;
+      }
+      indexedRid = last;
+      store.setMeta(META.snapshotIndexedRid, String(last));
+      return false;
+    })();
+    if (finished) return;
+  }
 }
