@@ -78,7 +78,7 @@ export type CustomerRecord = z.infer<typeof CustomerRecord>;
  */
 export const SnapshotQuery = z.object({
   after: z.string().max(64).optional(),
-  limit: z.coerce.number().int().min(1).max(2000).default(500),
+  limit: z.coerce.number().int().min(1).max(5000).default(500),
   highWaterSeq: z.coerce.number().int().min(0).optional(),
 });
 export const SnapshotPage = z.object({

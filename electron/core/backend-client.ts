@@ -25,6 +25,18 @@ const SNAPSHOT_TIMEOUT_MS = 120_000;
 export interface RequestOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Filled in with where the request's time went (benchmarks). */
+  timing?: RequestTiming;
+}
+
+/** Milliseconds of one request: until the whole body arrived, then JSON.parse, then the schema check. */
+export interface RequestTiming {
+  responseMs: number;
+  parseMs: number;
+  validateMs: number;
+  bytes: number;
+  /** The backend's Server-Timing header, when it sent one. */
+  serverTiming: string | null;
 }
 
 /**
@@ -139,6 +151,7 @@ export class BackendClient {
     if (!options.anonymous) headers.authorization = `Bearer ${this.#requireToken()}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     const timeout = AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS);
+    const started = performance.now();
     let response: Response;
     let text: string;
     try {
@@ -156,13 +169,24 @@ export class BackendClient {
     if (!response.ok) throw errorFromBody(response.status, text, path, response.headers.get('retry-after'));
     for (const listener of this.#answeredListeners) listener();
     if (schema === null) return undefined as T;
+    const received = performance.now();
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
       throw new CodedError('internal', `The backend answered ${path} with something that is not JSON`);
     }
+    const jsonParsed = performance.now();
     const parsed = schema.safeParse(json);
+    if (options.timing) {
+      Object.assign(options.timing, {
+        responseMs: received - started,
+        parseMs: jsonParsed - received,
+        validateMs: performance.now() - jsonParsed,
+        bytes: text.length,
+        serverTiming: response.headers.get('server-timing'),
+      } satisfies RequestTiming);
+    }
     if (!parsed.success) {
       throw new CodedError('internal', `The backend's answer to ${path} does not match the contract: ${describeZodError(parsed.error, 'response')}`);
     }

@@ -7,7 +7,7 @@ import { DEFAULT_REGION, toE164 } from '../../../shared/phone.js';
 import { assertNever } from '../../../shared/result.js';
 import { codePointLength, normaliseForSearch, searchTokens } from '../../../shared/search-text.js';
 import type { Logger } from '../logger.js';
-import { indexCustomer } from './customer-index.js';
+import { customerSortKana, indexCustomer } from './customer-index.js';
 import type { CacheDb } from './open-cache.js';
 import { invisibleCustomersWhere } from './visibility.js';
 
@@ -146,11 +146,16 @@ export class CacheStore {
 
   // ---- writes -------------------------------------------------------------------------------
 
-  /** Writes whole customer records (snapshot pages, bulk loads) in one transaction. */
-  upsertRecords(records: readonly CustomerRecord[]): void {
+  /**
+   * Writes whole customer records (snapshot pages, bulk loads) in one transaction. With
+   * `deferSearchIndex` the customers are not put in the search index (tokens, trigrams): a first
+   * sync into an empty cache builds it once at the end with `indexCustomersAfter`, which is
+   * cheaper than growing it page by page. Phone and e-mail lookups work at once either way.
+   */
+  upsertRecords(records: readonly CustomerRecord[], options: { deferSearchIndex?: boolean } = {}): void {
     this.#countingTransaction(() => {
       for (const record of records) {
-        this.#upsertCustomer(record.customer);
+        this.#upsertCustomer(record.customer, options.deferSearchIndex ?? false);
         for (const incident of record.incidents) this.#writeIncident(incident);
         for (const contact of record.contacts) this.#writeContact(contact);
       }
@@ -259,9 +264,30 @@ export class CacheStore {
     return (this.#s.totalChanges.get() as number) - before >= 2;
   }
 
-  #upsertCustomer(customer: Customer): void {
+  /**
+   * Puts up to `batch` customers after `afterRid` (in rid order) into the search index, in one
+   * transaction; returns the last rid indexed, or null when none is left. For customers written
+   * with `deferSearchIndex`; the caller keeps the returned rid as its checkpoint.
+   */
+  indexCustomersAfter(afterRid: number, batch: number): number | null {
     const s = this.#s;
-    const entry = indexCustomer(customer);
+    return this.db.transaction(() => {
+      const rows = s.customersAfterRid.all(afterRid, batch) as CustomerRow[];
+      for (const row of rows) {
+        const entry = indexCustomer(toCustomer(row));
+        // Whatever an earlier tokenisation wrote goes first, so a rerun never leaves stale rows.
+        this.#deleteIndexRows(row);
+        for (const token of entry.tokens) s.insertToken.run(token, row.rid);
+        s.insertFts.run(row.rid, entry.ftsText);
+        s.setSearchTokens.run(JSON.stringify(entry.tokens), row.rid);
+      }
+      return rows.length === 0 ? null : (rows[rows.length - 1] as CustomerRow).rid;
+    })();
+  }
+
+  #upsertCustomer(customer: Customer, deferIndex = false): void {
+    const s = this.#s;
+    const entry = deferIndex ? { tokens: [] as string[], ftsText: '', sortKana: customerSortKana(customer) } : indexCustomer(customer);
     const values = [
       customer.code,
       customer.name,
@@ -294,7 +320,7 @@ export class CacheStore {
     customer.phones.forEach((phone, position) => s.insertPhone.run(rid, position, phone.e164, phone.kind));
     customer.emails.forEach((email, position) => s.insertEmail.run(rid, position, email.toLowerCase()));
     for (const token of entry.tokens) s.insertToken.run(token, rid);
-    s.insertFts.run(rid, entry.ftsText);
+    if (!deferIndex) s.insertFts.run(rid, entry.ftsText);
   }
 
   #deleteCustomer(customerId: string): void {
@@ -646,6 +672,8 @@ function prepareStatements(db: CacheDb) {
       WHERE rid IN (SELECT customer_rid FROM customer_phones WHERE e164 = ?)
       ORDER BY updated_at DESC, rid`),
     customerById: p(`SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE id = ?`),
+    customersAfterRid: p(`SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE rid > ? ORDER BY rid LIMIT ?`),
+    setSearchTokens: p('UPDATE customers SET search_tokens_json = ? WHERE rid = ?'),
     incidentById: p('SELECT * FROM incidents WHERE id = ?'),
     contactById: p('SELECT * FROM contacts WHERE id = ?'),
     incidentsOfCustomer: p('SELECT * FROM incidents WHERE customer_id = ? ORDER BY opened_at DESC, id'),

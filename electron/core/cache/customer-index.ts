@@ -36,5 +36,10 @@ export function indexCustomer(customer: Customer): CustomerIndexEntry {
     .join(' ');
   const emailLocalParts = customer.emails.map((email) => email.slice(0, Math.max(0, email.lastIndexOf('@'))));
   const tokens = [...new Set([...suffixTokens(customer.name, customer.nameKana), ...searchTokens(customer.code, ...emailLocalParts)])];
-  return { ftsText, tokens, sortKana: normaliseForSearch(customer.nameKana || customer.name) };
+  return { ftsText, tokens, sortKana: customerSortKana(customer) };
+}
+
+/** The secondary sort key of search results, alone: a deferred first sync stores it before the index. */
+export function customerSortKana(customer: Pick<Customer, 'name' | 'nameKana'>): string {
+  return normaliseForSearch(customer.nameKana || customer.name);
 }

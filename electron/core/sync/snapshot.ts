@@ -1,12 +1,20 @@
+import type { SnapshotPage } from '../../../shared/api.js';
 import type { User } from '../../../shared/domain.js';
-import type { BackendClient } from '../backend-client.js';
+import type { BackendClient, RequestTiming } from '../backend-client.js';
 import type { CacheStore } from '../cache/cache-store.js';
 import { rightsShrank } from '../cache/visibility.js';
 
 /** Keys of the sync state in the cache's meta table. */
 export const META = {
-  /** 'complete' once the first snapshot has been fully written. */
+  /**
+   * 'complete' once the first snapshot has been fully written; 'indexing' while the search
+   * index of a deferred snapshot is being built after its last page.
+   */
   snapshotState: 'snapshot.state',
+  /** '1' when this snapshot writes pages without the search index (it began on an empty cache). */
+  snapshotDeferredIndex: 'snapshot.deferredIndex',
+  /** The last customer rid put into the search index by the build after a deferred snapshot. */
+  snapshotIndexedRid: 'snapshot.indexedRid',
   /** Cursor of the next snapshot page (the last customer id written). */
   snapshotAfter: 'snapshot.after',
   snapshotHighWaterSeq: 'snapshot.highWaterSeq',
@@ -21,10 +29,50 @@ export const META = {
 
 /** Bounds the index merge after a snapshot (a million customers need a few hundred steps). */
 const MAX_MERGE_STEPS = 100_000;
+/** Customers put into the search index per transaction (and checkpoint) after a deferred snapshot. */
+const INDEX_BATCH = 20_000;
 
 export interface SnapshotProgress {
   done: number;
   total: number;
+}
+
+/** Where a snapshot's time went, in milliseconds summed over its pages (for `bench:sync`). */
+export interface SnapshotStages {
+  /** Backend: reading the page from its database, then JSON.stringify (from Server-Timing). */
+  serverQuery: number;
+  serverSerialise: number;
+  /** Request sent until the whole body arrived, less the two server stages. */
+  transfer: number;
+  parse: number;
+  validate: number;
+  /** Writing the pages (and their checkpoints) into the cache. */
+  insert: number;
+  /** Building or merging the search index after the last page. */
+  index: number;
+  pages: number;
+  bytes: number;
+}
+
+export function emptySnapshotStages(): SnapshotStages {
+  return { serverQuery: 0, serverSerialise: 0, transfer: 0, parse: 0, validate: 0, insert: 0, index: 0, pages: 0, bytes: 0 };
+}
+
+function addRequestTiming(stages: SnapshotStages, timing: RequestTiming): void {
+  const server = new Map<string, number>();
+  for (const part of (timing.serverTiming ?? '').split(',')) {
+    const match = /^\s*([\w-]+)\s*;\s*dur=([\d.]+)/.exec(part);
+    if (match?.[1] && match[2]) server.set(match[1], Number(match[2]));
+  }
+  const db = server.get('db') ?? 0;
+  const json = server.get('json') ?? 0;
+  stages.serverQuery += db;
+  stages.serverSerialise += json;
+  stages.transfer += Math.max(0, timing.responseMs - db - json);
+  stages.parse += timing.parseMs;
+  stages.validate += timing.validateMs;
+  stages.bytes += timing.bytes;
+  stages.pages += 1;
 }
 
 export function snapshotComplete(store: CacheStore): boolean {
@@ -68,7 +116,15 @@ export function saveRights(store: CacheStore, rights: User): void {
  */
 export function restartSnapshot(store: CacheStore): void {
   store.db.transaction(() => {
-    for (const key of [META.snapshotState, META.snapshotAfter, META.snapshotHighWaterSeq, META.snapshotReceived, META.snapshotTotal]) {
+    for (const key of [
+      META.snapshotState,
+      META.snapshotAfter,
+      META.snapshotHighWaterSeq,
+      META.snapshotReceived,
+      META.snapshotTotal,
+      META.snapshotDeferredIndex,
+      META.snapshotIndexedRid,
+    ]) {
       store.deleteMeta(key);
     }
   })();
@@ -78,25 +134,68 @@ export function restartSnapshot(store: CacheStore): void {
  * Takes (or resumes) the first snapshot: pages of whole customer records, each page written
  * with its cursor and progress in one transaction, so an interruption at any point resumes
  * after the last page written. Runs in the snapshot worker (see snapshot-worker.ts).
+ *
+ * The next page is requested before the current one is written, so the backend reads it while
+ * the cache writes. A snapshot that begins on an empty cache writes its pages without the
+ * search index and builds it after the last page, in checkpointed batches (state 'indexing'),
+ * so that a kill during the build also resumes where it stopped.
  */
 export async function takeSnapshot(
   store: CacheStore,
   client: BackendClient,
   pageSize: number,
   onProgress: (progress: SnapshotProgress) => void,
+  stages?: SnapshotStages,
 ): Promise<void> {
   if (snapshotComplete(store)) return;
-  let after = store.getMeta(META.snapshotAfter);
+  if (store.getMeta(META.snapshotState) !== 'indexing') await fetchPages(store, client, pageSize, onProgress, stages);
+  const indexStarted = performance.now();
+  buildDeferredIndex(store);
+  for (let step = 0; step < MAX_MERGE_STEPS && store.mergeSearchIndexStep(); step++);
+  if (stages) stages.index += performance.now() - indexStarted;
+}
+
+interface FetchedPage {
+  page: SnapshotPage;
+  timing: RequestTiming;
+}
+
+async function fetchPages(
+  store: CacheStore,
+  client: BackendClient,
+  pageSize: number,
+  onProgress: (progress: SnapshotProgress) => void,
+  stages: SnapshotStages | undefined,
+): Promise<void> {
+  const after = store.getMeta(META.snapshotAfter);
   const storedHighWater = store.getMeta(META.snapshotHighWaterSeq);
-  let highWaterSeq = storedHighWater === null ? null : Number(storedHighWater);
+  let deferIndex = store.getMeta(META.snapshotDeferredIndex) === '1';
+  if (!deferIndex && after === null && store.countCustomers() === 0) {
+    store.setMeta(META.snapshotDeferredIndex, '1');
+    deferIndex = true;
+  }
   let { done } = readProgress(store);
+  const fetchPage = async (pageAfter: string | null, highWaterSeq: number | null): Promise<FetchedPage> => {
+    const timing = {} as RequestTiming;
+    const page = await client.snapshot({ after: pageAfter, highWaterSeq, limit: pageSize }, { timing });
+    return { page, timing };
+  };
+  let pending = fetchPage(after, storedHighWater === null ? null : Number(storedHighWater));
   for (;;) {
-    const page = await client.snapshot({ after, highWaterSeq, limit: pageSize });
-    highWaterSeq = page.highWaterSeq;
+    const { page, timing } = await pending;
+    if (stages) addRequestTiming(stages, timing);
+    if (page.nextAfter !== null) {
+      pending = fetchPage(page.nextAfter, page.highWaterSeq);
+      // Settled by the next turn of the loop; a failure then is not an unhandled rejection now.
+      pending.catch(() => undefined);
+      // One turn of the event loop so that the request leaves before the synchronous write.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const insertStarted = performance.now();
     const pageHighWater = page.highWaterSeq;
     done += page.records.length;
     store.db.transaction(() => {
-      store.upsertRecords(page.records);
+      store.upsertRecords(page.records, { deferSearchIndex: deferIndex });
       if (compareRights(store, page.rights).shrank) store.purgeInvisible(page.rights);
       saveRights(store, page.rights);
       store.setMeta(META.snapshotHighWaterSeq, String(pageHighWater));
@@ -104,7 +203,7 @@ export async function takeSnapshot(
       store.setMeta(META.snapshotTotal, String(page.total));
       if (page.nextAfter === null) {
         store.deleteMeta(META.snapshotAfter);
-        store.setMeta(META.snapshotState, 'complete');
+        store.setMeta(META.snapshotState, deferIndex ? 'indexing' : 'complete');
         // A first snapshot starts the feed at its high-water mark; a retaken one keeps the
         // older cursor so deletions in between are not skipped.
         if (store.getMeta(META.cursor) === null) store.setMeta(META.cursor, String(pageHighWater));
@@ -112,9 +211,29 @@ export async function takeSnapshot(
         store.setMeta(META.snapshotAfter, page.nextAfter);
       }
     })();
+    if (stages) stages.insert += performance.now() - insertStarted;
     onProgress({ done, total: Math.max(page.total, done) });
-    if (page.nextAfter === null) break;
-    after = page.nextAfter;
+    if (page.nextAfter === null) return;
   }
-  for (let step = 0; step < MAX_MERGE_STEPS && store.mergeSearchIndexStep(); step++);
+}
+
+/** The search index of a deferred snapshot, in batches, each with its checkpoint. */
+function buildDeferredIndex(store: CacheStore): void {
+  if (store.getMeta(META.snapshotState) !== 'indexing') return;
+  let indexedRid = Number(store.getMeta(META.snapshotIndexedRid) ?? 0);
+  for (;;) {
+    const finished = store.db.transaction(() => {
+      const last = store.indexCustomersAfter(indexedRid, INDEX_BATCH);
+      if (last === null) {
+        store.setMeta(META.snapshotState, 'complete');
+        store.deleteMeta(META.snapshotDeferredIndex);
+        store.deleteMeta(META.snapshotIndexedRid);
+        return true;
+      }
+      indexedRid = last;
+      store.setMeta(META.snapshotIndexedRid, String(last));
+      return false;
+    })();
+    if (finished) return;
+  }
 }

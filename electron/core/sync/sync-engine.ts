@@ -24,7 +24,7 @@ export interface SyncTuning {
 export const DEFAULT_SYNC_TUNING: SyncTuning = {
   pollIntervalMs: 30_000,
   backoff: DEFAULT_BACKOFF,
-  snapshotPageSize: 500,
+  snapshotPageSize: 2000,
   changesPageSize: 1000,
   pushBatchSize: 100,
   eventsSilenceMs: 5_000,
