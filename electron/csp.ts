@@ -16,7 +16,7 @@
 export const DEFAULT_PBX_WS_URL = 'ws://127.0.0.1:5066';
 
 export interface CspSources {
-  /** TSUNAGU_BACKEND_URL */
+  /** TSUNAGU_BACKEND_URL: one URL or a comma-separated list of backend instances. */
   backendUrl: string;
   /** TSUNAGU_PBX_WS_URL: the PBX WebSocket(s) the softphone may reach. */
   pbxUrls: readonly string[];
@@ -51,7 +51,9 @@ export function parsePbxUrls(value: string | undefined): string[] {
 
 export function rendererCsp(sources: CspSources): string {
   const connect = new Set(["'self'"]);
-  connect.add(sourceOf(sources.backendUrl, ['http:', 'https:'], 'TSUNAGU_BACKEND_URL'));
+  for (const url of sources.backendUrl.split(',').map((part) => part.trim())) {
+    connect.add(sourceOf(url, ['http:', 'https:'], 'TSUNAGU_BACKEND_URL'));
+  }
   for (const url of sources.pbxUrls) connect.add(sourceOf(url, ['ws:', 'wss:'], 'TSUNAGU_PBX_WS_URL'));
   if (sources.shellOrigin) {
     const origin = new URL(sourceOf(sources.shellOrigin, ['http:'], 'browser shell origin'));

@@ -78,6 +78,8 @@ export const SyncStatus = z.object({
   progress: z.object({ done: z.number().int().min(0), total: z.number().int().min(0) }).nullable(),
   lastError: z.string().nullable(),
   cachedCustomers: z.number().int().min(0),
+  /** The backend instance the core talks to now (one of TSUNAGU_BACKEND_URL's list); absent when signed out. */
+  backend: z.string().optional(),
 });
 export type SyncStatus = z.infer<typeof SyncStatus>;
 

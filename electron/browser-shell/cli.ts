@@ -7,7 +7,8 @@
  * anyone else a window. Every window gets its own core (session, cache, phone); more windows
  * are opened from the app itself ("New window").
  *
- * Settings: TSUNAGU_BACKEND_URL (default http://127.0.0.1:8740), TSUNAGU_DATA_DIR (the app's
+ * Settings: TSUNAGU_BACKEND_URL (default http://127.0.0.1:8740; a comma-separated list for
+ * several backend instances on one database), TSUNAGU_DATA_DIR (the app's
  * data folder, default ./.data/app), TSUNAGU_RENDERER_DIR (default ./dist/renderer),
  * TSUNAGU_SHELL_PORT (default 0: a free port), TSUNAGU_PBX_WS_URL (the PBX WebSocket(s) the page may
  * connect to, comma-separated; default the dev PBX ws://127.0.0.1:5066), TSUNAGU_LOG_LEVEL.
@@ -15,6 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseBackendUrls } from '../../shared/backend-url.js';
 import { describeZodError } from '../../shared/validation.js';
 import { FileCacheKeyStore } from '../core/cache/cache-keys.js';
 import { parsePbxUrls } from '../csp.js';
@@ -24,7 +26,8 @@ import { MemoryTokenStore } from '../core/token-store.js';
 import { startBrowserShellHost } from './host.js';
 
 const ShellConfig = z.object({
-  TSUNAGU_BACKEND_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8740'),
+  // One URL or a comma-separated list of instances; checked by parseBackendUrls below.
+  TSUNAGU_BACKEND_URL: z.string().default('http://127.0.0.1:8740'),
   TSUNAGU_DATA_DIR: z.string().min(1).default('.data/app'),
   TSUNAGU_RENDERER_DIR: z.string().min(1).default('dist/renderer'),
   TSUNAGU_SHELL_PORT: z.coerce.number().int().min(0).max(65535).default(0),
@@ -37,6 +40,8 @@ async function main(): Promise<void> {
   const parsed = ShellConfig.safeParse(process.env);
   if (!parsed.success) throw new Error(`Invalid configuration: ${describeZodError(parsed.error)}`);
   const config = parsed.data;
+  const backendUrls = parseBackendUrls(config.TSUNAGU_BACKEND_URL);
+  if (!backendUrls.ok) throw new Error(`Invalid configuration: TSUNAGU_BACKEND_URL: ${backendUrls.message}`);
   const connectTo = { backendUrl: config.TSUNAGU_BACKEND_URL, pbxUrls: parsePbxUrls(config.TSUNAGU_PBX_WS_URL) };
   const staticDir = path.resolve(config.TSUNAGU_RENDERER_DIR);
   if (!fs.existsSync(path.join(staticDir, 'index.html'))) {

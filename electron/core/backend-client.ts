@@ -15,6 +15,7 @@ import {
 } from '../../shared/api.js';
 import { CodedError, ERROR_CODES, type ErrorCode } from '../../shared/result.js';
 import { describeZodError } from '../../shared/validation.js';
+import { BackendEndpoints } from './backend-endpoints.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -27,6 +28,12 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Filled in with where the request's time went (benchmarks). */
   timing?: RequestTiming;
+  /**
+   * The backend applies this request once however often it arrives (the outbox's client ids):
+   * when an instance drops it midway, it may go to the next instance. GETs always may; other
+   * requests only when the first instance refused the connection (it never saw them).
+   */
+  idempotent?: boolean;
 }
 
 /** Milliseconds of one request: until the whole body arrived, then JSON.parse, then the schema check. */
@@ -39,19 +46,34 @@ export interface RequestTiming {
   serverTiming: string | null;
 }
 
+/** An open event stream and the instance it comes from. */
+export interface OpenedEvents {
+  body: ReadableStream<Uint8Array>;
+  baseUrl: string;
+}
+
 /**
  * The core's client of the backend's REST API (shared/api.ts). Every response is checked
  * against its shared schema. Failures become CodedErrors: `offline` when the backend cannot be
  * reached (or answers as a gateway that cannot), otherwise the backend's own error code.
+ *
+ * With several backend instances (BackendEndpoints) a request goes to the active one; when that
+ * one cannot be reached the next becomes active and the request goes there at once if that is
+ * safe (see RequestOptions.idempotent), so one dead instance costs no retry delay.
  */
 export class BackendClient {
-  readonly baseUrl: string;
+  readonly endpoints: BackendEndpoints;
   token: string | null;
   readonly #answeredListeners = new Set<() => void>();
 
-  constructor(baseUrl: string, token: string | null = null) {
-    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  constructor(endpoints: BackendEndpoints | string, token: string | null = null) {
+    this.endpoints = typeof endpoints === 'string' ? new BackendEndpoints([endpoints.replace(/\/+$/, '')]) : endpoints;
     this.token = token;
+  }
+
+  /** The instance requests go to now. */
+  get baseUrl(): string {
+    return this.endpoints.active;
   }
 
   /**
@@ -94,7 +116,8 @@ export class BackendClient {
   }
 
   push(entries: OutboxEntry[], options?: RequestOptions): Promise<PushResponse> {
-    return this.#request('POST', API.syncPush, PushResponse, { body: { entries }, ...options });
+    // Important: idempotent because the backend applies each clientId once, on every instance.
+    return this.#request('POST', API.syncPush, PushResponse, { body: { entries }, idempotent: true, ...options });
   }
 
   search(q: string, limit: number, options?: RequestOptions): Promise<SearchResponse> {
@@ -115,17 +138,28 @@ export class BackendClient {
    * The SSE stream. EventSource-style clients cannot set headers, so the backend takes the
    * token in the query on this one route.
    */
-  async openEvents(signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+  async openEvents(signal: AbortSignal): Promise<OpenedEvents> {
     const token = this.#requireToken();
-    const url = `${this.baseUrl}${API.events}?${new URLSearchParams({ token })}`;
-    let response: Response;
-    try {
-      response = await fetch(url, { headers: { accept: 'text/event-stream' }, signal });
-    } catch (error) {
-      throw this.#unreachable(error);
+    for (let attempt = 1; ; attempt++) {
+      const baseUrl = this.endpoints.active;
+      const url = `${baseUrl}${API.events}?${new URLSearchParams({ token })}`;
+      let response: Response;
+      try {
+        response = await fetch(url, { headers: { accept: 'text/event-stream' }, signal });
+      } catch (error) {
+        if (signal.aborted) throw this.#unreachable(error, baseUrl);
+        this.endpoints.unreachable(baseUrl);
+        if (attempt < this.endpoints.urls.length) continue;
+        throw this.#unreachable(error, baseUrl);
+      }
+      if (response.ok && response.body) return { body: response.body, baseUrl };
+      const error = await this.#errorOf(response, API.events);
+      if (error.code === 'offline') {
+        this.endpoints.unreachable(baseUrl);
+        if (attempt < this.endpoints.urls.length) continue;
+      }
+      throw error;
     }
-    if (!response.ok || !response.body) throw await this.#errorOf(response, API.events);
-    return response.body;
   }
 
   /**
@@ -151,21 +185,38 @@ export class BackendClient {
     if (!options.anonymous) headers.authorization = `Bearer ${this.#requireToken()}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     const timeout = AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS);
+    const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+    const path = pathAndQuery.split('?')[0] ?? pathAndQuery;
+    const retrySafe = method === 'GET' || options.idempotent === true;
     const started = performance.now();
     let response: Response;
     let text: string;
-    try {
-      response = await fetch(`${this.baseUrl}${pathAndQuery}`, {
-        method,
-        headers,
-        body: options.body === undefined ? null : JSON.stringify(options.body),
-        signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
-      });
-      text = await response.text();
-    } catch (error) {
-      throw this.#unreachable(error);
+    // One time budget for all instances tried: a caller's deadline (the screen pop's) holds.
+    for (let attempt = 1; ; attempt++) {
+      const baseUrl = this.endpoints.active;
+      const more = attempt < this.endpoints.urls.length;
+      try {
+        response = await fetch(`${baseUrl}${pathAndQuery}`, {
+          method,
+          headers,
+          body: options.body === undefined ? null : JSON.stringify(options.body),
+          signal,
+        });
+        text = await response.text();
+      } catch (error) {
+        // The caller gave up (sign-out, stop): says nothing about the instance.
+        if (options.signal?.aborted) throw this.#unreachable(error, baseUrl);
+        this.endpoints.unreachable(baseUrl);
+        if (more && !timeout.aborted && (retrySafe || neverReached(error))) continue;
+        throw this.#unreachable(error, baseUrl);
+      }
+      if (GATEWAY_STATUSES.has(response.status) && !isNotConfigured(text)) {
+        // A proxy in front of this instance answers for it: the instance is gone.
+        this.endpoints.unreachable(baseUrl);
+        if (more && retrySafe) continue;
+      }
+      break;
     }
-    const path = pathAndQuery.split('?')[0] ?? pathAndQuery;
     if (!response.ok) throw errorFromBody(response.status, text, path, response.headers.get('retry-after'));
     for (const listener of this.#answeredListeners) listener();
     if (schema === null) return undefined as T;
@@ -198,9 +249,9 @@ export class BackendClient {
     return this.token;
   }
 
-  #unreachable(error: unknown): CodedError {
+  #unreachable(error: unknown, baseUrl: string): CodedError {
     const reason = error instanceof Error && error.name === 'TimeoutError' ? 'did not answer in time' : 'cannot be reached';
-    return new CodedError('offline', `The backend at ${this.baseUrl} ${reason}`);
+    return new CodedError('offline', `The backend at ${baseUrl} ${reason}`);
   }
 
   async #errorOf(response: Response, path: string): Promise<CodedError> {
@@ -210,6 +261,24 @@ export class BackendClient {
 }
 
 const GATEWAY_STATUSES = new Set([502, 503, 504]);
+
+/** Socket errors that mean the request never reached the instance (fetch puts them in `cause`). */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+function neverReached(error: unknown): boolean {
+  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+  return typeof cause?.code === 'string' && NOT_SENT_CODES.has(cause.code);
+}
+
+/** The backend's own 503 for a feature that is not set up there: an answer, not a lost instance. */
+function isNotConfigured(text: string): boolean {
+  try {
+    const parsed = ApiErrorBody.safeParse(JSON.parse(text));
+    return parsed.success && parsed.data.error.code === 'not_configured';
+  } catch {
+    return false;
+  }
+}
 
 /** Retry-After in whole seconds (RFC 9110 allows seconds or an HTTP date); null when absent or unreadable. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | null {

@@ -13,12 +13,13 @@ import type {
   SessionInfo,
   SyncStatus,
 } from '../../shared/ipc.js';
-import { checkBackendUrl } from '../../shared/backend-url.js';
+import { parseBackendUrls } from '../../shared/backend-url.js';
 import { DEFAULT_REGION, phoneMatchingQuery, toE164 } from '../../shared/phone.js';
 import { CodedError } from '../../shared/result.js';
 import { normaliseForSearch } from '../../shared/search-text.js';
 import { AgentStatusChannel } from './agent-status.js';
 import { BackendClient } from './backend-client.js';
+import { BackendEndpoints } from './backend-endpoints.js';
 import type { CacheKeyStore } from './cache/cache-keys.js';
 import { CacheStore, DEFAULT_SEARCH_LIMIT } from './cache/cache-store.js';
 import { ensurePrivateFolders } from './cache/encrypted-database.js';
@@ -37,6 +38,10 @@ import type { TokenStore } from './token-store.js';
 export interface CoreOptions {
   /** Per-user caches live under `<dataDir>/<tenantId>/<userId>/cache.db`. */
   dataDir: string;
+  /**
+   * The backend: one URL, or several separated by commas (instances on one shared database,
+   * tried in turn when one cannot be reached; see BackendEndpoints).
+   */
   backendUrl: string;
   tokenStore: TokenStore;
   /** Keeps each user's cache key (the shell decides where: OS keychain, key file). */
@@ -115,24 +120,28 @@ export function signedOutStatus(): SyncStatus {
 
 /**
  * The desktop core: session, local cache, sync and the IPC handler table both shells serve.
- * Throws (invalid_input) for a backend URL that is neither https nor on loopback.
+ * Throws (invalid_input) for a backend URL that is neither https nor on loopback, or a list
+ * with a bad entry.
  */
 export function createCore(options: CoreOptions): Core {
-  const backend = checkBackendUrl(options.backendUrl);
+  const backend = parseBackendUrls(options.backendUrl);
   if (!backend.ok) throw new CodedError('invalid_input', backend.message);
-  return new DesktopCore(options).toCore();
+  return new DesktopCore(options, new BackendEndpoints(backend.urls)).toCore();
 }
 
 class DesktopCore {
   readonly #o: CoreOptions;
+  /** Shared by every client of this core: once one request finds an instance dead, all move on. */
+  readonly #endpoints: BackendEndpoints;
   readonly #listeners = new Set<CoreEventListener>();
   #session: ActiveSession | null = null;
   #sessionQueue: Promise<unknown> = Promise.resolve();
   #disposed = false;
   readonly #mail: MailChannel;
 
-  constructor(options: CoreOptions) {
+  constructor(options: CoreOptions, endpoints: BackendEndpoints) {
     this.#o = options;
+    this.#endpoints = endpoints;
     this.#mail = new MailChannel({ logger: options.logger, emit: (...args) => this.#emit(...args), tuning: options.mailTuning });
   }
 
@@ -155,7 +164,7 @@ class DesktopCore {
         version: this.#o.app?.version ?? 'dev',
         shell: this.#o.app?.shell ?? 'browser',
         locale: this.#o.app?.locale ?? Intl.DateTimeFormat().resolvedOptions().locale,
-        backendUrl: this.#o.backendUrl,
+        backendUrl: this.#endpoints.active,
       }),
       // The browser shell has no global shortcuts; electron/main.ts answers this channel itself.
       'system:globalShortcuts': async () => ({ global: false, registered: [] }),
@@ -198,11 +207,11 @@ class DesktopCore {
 
   async #login(credentials: { tenant: string; login: string; password: string }): Promise<SessionInfo> {
     this.#assertNotDisposed();
-    const client = new BackendClient(this.#o.backendUrl);
+    const client = new BackendClient(this.#endpoints);
     const response = await client.login(credentials);
     await this.#closeSession({ revoke: true, wipe: true });
     if (openCacheFiles.has(this.#cacheFileOf(response))) {
-      await new BackendClient(this.#o.backendUrl, response.token).logout({ timeoutMs: ONLINE_FALLBACK_TIMEOUT_MS }).catch(() => {});
+      await new BackendClient(this.#endpoints, response.token).logout({ timeoutMs: ONLINE_FALLBACK_TIMEOUT_MS }).catch(() => {});
       throw new CodedError('conflict', 'This user is already signed in in another window of this app; use that window or sign out there first');
     }
     await this.#o.tokenStore.set(response.token);
@@ -231,7 +240,7 @@ class DesktopCore {
     if (token === null) return null;
     let me: MeResponse;
     try {
-      me = await new BackendClient(this.#o.backendUrl, token).me({ timeoutMs: SESSION_CHECK_TIMEOUT_MS });
+      me = await new BackendClient(this.#endpoints, token).me({ timeoutMs: SESSION_CHECK_TIMEOUT_MS });
     } catch (error) {
       if (error instanceof CodedError && error.code === 'unauthenticated') {
         // The session expired or the account was disabled while the app was closed.
@@ -275,8 +284,8 @@ class DesktopCore {
     }
     try {
       const store = new CacheStore(db, { logger, region });
-      const client = new BackendClient(this.#o.backendUrl, token);
-      const info: SessionInfo = { user: who.user, tenant: who.tenant, backendUrl: this.#o.backendUrl };
+      const client = new BackendClient(this.#endpoints, token);
+      const info: SessionInfo = { user: who.user, tenant: who.tenant, backendUrl: this.#endpoints.active };
       const engine = new SyncEngine({
         store,
         cacheFile,

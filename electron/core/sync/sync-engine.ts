@@ -103,6 +103,7 @@ export class SyncEngine {
       progress: snapshotComplete(store) ? null : readProgress(store),
       lastError: rejectedSummary(counts.rejected, counts.firstRejectedError),
       cachedCustomers: store.countCustomers(),
+      backend: options.client.baseUrl,
     };
     this.#lastEmitted = JSON.stringify(this.#status);
   }
@@ -113,7 +114,17 @@ export class SyncEngine {
 
   start(): void {
     if (this.stopped || this.#events) return;
-    this.#stopListeningToClient = this.#o.client.onAnswered(() => this.#backendAnswered());
+    const { client } = this.#o;
+    const stopAnswered = client.onAnswered(() => this.#backendAnswered());
+    // Which instance the core is on is in the status, so IT can tell from the app's tooltip.
+    const stopMoved = client.endpoints.onChange((active) => {
+      this.#o.logger.warn('moved to another backend instance', { backend: active });
+      this.#update({ backend: active });
+    });
+    this.#stopListeningToClient = () => {
+      stopAnswered();
+      stopMoved();
+    };
     this.#events = this.#runEvents();
     this.#pollTimer = setInterval(() => {
       if (this.#status.online) void this.requestSync();
@@ -209,12 +220,13 @@ export class SyncEngine {
     const token = client.token;
     if (token === null) throw new CodedError('unauthenticated', 'Not logged in');
     this.#update({ phase: 'snapshot', progress: readProgress(store) });
+    const backendUrl = client.baseUrl;
     this.#snapshot = runSnapshotWorker(
       this.#o.snapshotWorkerFile,
       {
         cacheFile: this.#o.cacheFile,
         cacheKeyHex: this.#o.cacheKey.toString('hex'),
-        backendUrl: client.baseUrl,
+        backendUrl,
         token,
         pageSize: this.#tuning.snapshotPageSize,
         region: this.#o.region,
@@ -224,6 +236,10 @@ export class SyncEngine {
     );
     try {
       await this.#snapshot.done;
+    } catch (error) {
+      // The worker talks to one instance; when it is lost, the retry goes to the next one.
+      if (error instanceof CodedError && error.code === 'offline' && !this.stopped) client.endpoints.unreachable(backendUrl);
+      throw error;
     } finally {
       this.#snapshot = null;
     }
@@ -331,11 +347,16 @@ export class SyncEngine {
   /** The event stream: a `changed` poke requests a pass; reconnects with backoff. */
   async #runEvents(): Promise<void> {
     const { client } = this.#o;
+    let streamFrom: string | null = null;
     await followServerSentEvents({
       signal: this.#stop.signal,
       backoff: this.#tuning.backoff,
       silenceMs: this.#tuning.eventsSilenceMs,
-      open: (connection) => client.openEvents(connection),
+      open: async (connection) => {
+        const opened = await client.openEvents(connection);
+        streamFrom = opened.baseUrl;
+        return opened.body;
+      },
       // Any request the core made (a status change, a lookup) that the backend answered ends
       // the stream's wait: events are back with the backend, not a backoff later.
       subscribeReachable: (reachable) => client.onAnswered(reachable),
@@ -347,8 +368,11 @@ export class SyncEngine {
           if (!this.stopped) this.#passFailed(error);
           return 'stop';
         }
-        // A stream that broke or went silent is the first sign of a lost backend: a pass now
-        // says offline at once instead of at the next poll.
+        // A stream that broke or went silent is the first sign of a lost instance: the next
+        // request and the next stream go to another instance (if there is one), and a pass now
+        // moves there or says offline at once instead of at the next poll.
+        if (streamFrom !== null && !this.stopped) client.endpoints.unreachable(streamFrom);
+        streamFrom = null;
         if (!this.stopped && this.#status.online) void this.requestSync();
       },
     });

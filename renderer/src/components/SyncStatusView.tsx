@@ -30,7 +30,8 @@ export function SyncStatusView() {
   return (
     <div className="sync-status" data-testid="sync-status" data-online={online} data-phase={status?.phase ?? 'unknown'}>
       <span className={`sync-dot ${online ? 'is-online' : 'is-offline'}`} aria-hidden="true" />
-      <span className="sync-state" role="status">
+      {/* Which backend instance this app is on (several may serve one database), for IT. */}
+      <span className="sync-state" role="status" title={status?.backend ? t('sync.server', { backend: status.backend }) : undefined} data-backend={status?.backend}>
         {connectionText}
       </span>
       {activity && <span className={`sync-activity is-${activity}`}>{t(`sync.activity.${activity}`)}</span>}
