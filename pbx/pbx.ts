@@ -16,6 +16,7 @@ import { SIP_USER_PATTERN } from '../shared/sip-identity.js';
 import { describeZodError } from '../shared/validation.js';
 import { startMediaUa, type MediaUaOptions, type RunningMediaUa } from './media-ua/index.js';
 import { ngRequest } from './rtpengine-ng.js';
+import { rtpengineRecordingArgs, startRecorder, type RunningRecorder } from './recorder/recorder.js';
 
 const TEMPLATE_PATH = fileURLToPath(new URL('./kamailio.cfg', import.meta.url));
 const RELAY_MAIN_PATH = fileURLToPath(new URL('./cti-relay/main.ts', import.meta.url));
@@ -123,6 +124,19 @@ export const pbxOptionsSchema = z
         dataDir: z.string().min(1).optional(),
       })
       .optional(),
+    /**
+     * Call recording (pbx/recorder/): rtpengine records every call's media to `<runtimeDir>/recording-spool`
+     * and the recorder mixes each finished call to MP3 with rtpengine's recording daemon and
+     * uploads it to the backend, which keeps it or not by the tenant's policy.
+     */
+    recording: z
+      .object({
+        backendUrl: z.string().url('must be the backend URL, e.g. http://127.0.0.1:8740'),
+        ctiToken: z.string().min(16, 'must be the PBX\'s CTI token'),
+        /** The tenant whose calls this PBX records. */
+        tenant: tenantSlug,
+      })
+      .optional(),
     /** Kamailio log level, -3 (alert) to 2 (info). Debug level is refused: it would log credentials. */
     kamailioLogLevel: z.number().int().min(-3).max(2).default(2),
     /** Also copy both daemons' output to this process's stderr (the CLI does). */
@@ -169,6 +183,8 @@ export interface RunningPbx {
   startCtiRelay(): Promise<void>;
   /** Process ids of the running daemons (Kamailio's is also its workers' process group). */
   pids(): { kamailio: number | undefined; rtpengine: number | undefined; ctiRelay: number | undefined };
+  /** The call recorder, when the PBX records (`recording` options). */
+  recorder: RunningRecorder | undefined;
   /** Resolves when Kamailio or rtpengine exits without having been asked to. */
   unexpectedExit: Promise<ProcessExit>;
   stop(): Promise<void>;
@@ -228,6 +244,7 @@ export async function renderKamailioConfig(options: ResolvedPbxOptions, mediaUaP
     ...ctiPlaceholders(options.cti, ctiRelayPort),
     MEDIA_UA_PORT: String(mediaUaPort),
     IVR_TENANT: options.mediaUa?.ivrTenant ?? options.cti?.extensionTenant ?? '',
+    RECORD_CALL: options.recording ? ' record-call=yes' : '',
   };
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (placeholder, name: string) => {
     const value = values[name];
@@ -393,6 +410,7 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
       '--delete-delay=0',
       '--num-threads=2',
       '--log-level=6',
+      ...(options.recording ? rtpengineRecordingArgs(path.join(runtimeDir, 'recording-spool')) : []),
     ],
     pidFile: rtpenginePidFile,
     logFile: logFiles.rtpengine,
@@ -439,10 +457,27 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
     return managed;
   };
 
+  let recorder: RunningRecorder | undefined;
+  if (options.recording) {
+    const recorderLog = createWriteStream(path.join(runtimeDir, 'recorder.log'), { flags: 'a', mode: 0o600 });
+    recorder = await startRecorder({
+      runtimeDir,
+      rtpengineNgPort: options.rtpengineNgPort,
+      backendUrl: options.recording.backendUrl,
+      ctiToken: options.recording.ctiToken,
+      tenant: options.recording.tenant,
+      log: (line) => {
+        recorderLog.write(`${new Date().toISOString()} ${line}\n`);
+        if (options.echoLogs) process.stderr.write(prefixLines('recorder', `${line}\n`));
+      },
+    });
+  }
+
   let kamailio: ManagedProcess;
   try {
     kamailio = await launchKamailio();
   } catch (error) {
+    await recorder?.stop();
     await terminate(rtpengine);
     await stopCtiRelay();
     await stopMediaUa();
@@ -506,8 +541,10 @@ export async function startPbx(input: PbxOptions): Promise<RunningPbx> {
       await terminate(kamailio);
       await stopCtiRelay();
       await stopMediaUa();
+      await recorder?.stop();
       await terminate(rtpengine);
     },
+    recorder,
   };
 }
 

@@ -34,10 +34,10 @@ packages=(
   chromium fonts-noto-cjk
   kamailio kamailio-websocket-modules kamailio-utils-modules kamailio-autheph-modules
   kamailio-extra-modules
-  rtpengine-daemon sox espeak-ng
+  rtpengine-daemon rtpengine-recording-daemon util-linux sox espeak-ng
 )
 if [[ $mode == test ]]; then
-  packages+=(postgresql sip-tester iproute2)
+  packages+=(postgresql sip-tester iproute2 file)
 fi
 
 command -v dpkg-query >/dev/null || die "dpkg-query not found: this script supports Debian 12 only"

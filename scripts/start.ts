@@ -136,7 +136,9 @@ async function startPbxIfInstalled(): Promise<string | null> {
   // The IVR (pbx/media-ua/) also asks demo-tenant callers who withhold their number and call an
   // operator's own SIP user (npm run call -- --anonymous) for their customer number.
   const mediaUa = cti ? { backendUrl, ctiToken: cti.token, ivrTenant: 'demo' } : undefined;
-  const pbx = await startPbx({ runtimeDir, secret: sipSecret, ...(cti ? { cti } : {}), ...(mediaUa ? { mediaUa } : {}) });
+  // Calls are recorded (pbx/recorder/); the demo tenant's policy keeps every one (scripts/seed.ts).
+  const recording = cti ? { backendUrl, ctiToken: cti.token, tenant: 'demo' } : undefined;
+  const pbx = await startPbx({ runtimeDir, secret: sipSecret, ...(cti ? { cti } : {}), ...(mediaUa ? { mediaUa } : {}), ...(recording ? { recording } : {}) });
   cleanups.push(() => pbx.stop());
   say(`dev PBX ready: ${pbx.wsUrl} (SIP over WebSocket), UDP trunk on 127.0.0.1:${pbx.udpPort}`);
   if (cti) {

@@ -173,6 +173,16 @@ export const AUDIT_ACTIONS = [
   // Calls for you (backend/src/branch-calls): a call marked handled, the callback text template edited.
   'call_handled',
   'callback_template_changed',
+  // Call recordings (backend/src/recordings): stored, played, downloaded, held, deleted, paused.
+  'recording_stored',
+  'recording_played',
+  'recording_downloaded',
+  'recording_legal_hold',
+  'recording_deleted',
+  'recording_paused',
+  'recording_resumed',
+  'recording_requested',
+  'recording_settings_changed',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;

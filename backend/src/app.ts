@@ -10,6 +10,8 @@ import { registerBranchCallRoutes } from './branch-calls/routes.js';
 import { registerCallHistoryRoutes } from './calls/routes.js';
 import { registerCallbackWorklistRoutes } from './calls/worklist.js';
 import { registerCustomerRoutes } from './customers/routes.js';
+import { MAX_RECORDING_BYTES, registerRecordingAudioRoute, registerRecordingCtiRoutes, registerRecordingRoutes, scheduleRetention } from './recordings/routes.js';
+import { RECORDING_API } from '../../shared/recordings.js';
 import type { DatabaseHandle } from './db/database.js';
 import { installErrorHandlers } from './http/errors.js';
 import { registerDevMailOutRoutes } from './mail/dev-mail-out.js';
@@ -49,6 +51,8 @@ export const BODY_LIMITS = {
 
 function bodyLimitOf(url: string): number {
   if (url === API.login) return BODY_LIMITS.login;
+  // The PBX's finished recordings: the route streams them to disk and enforces this itself.
+  if (url === RECORDING_API.ctiIngest) return MAX_RECORDING_BYTES;
   if (url.startsWith('/api/cti/')) return BODY_LIMITS.cti;
   if (url === API.syncPush) return BODY_LIMITS.syncPush;
   return BODY_LIMITS.default;
@@ -118,6 +122,9 @@ export function buildApp({ db, config, passwords, logStream }: AppOptions): Fast
   });
   registerLoginRoute(app, ctx);
   registerCtiRoutes(app, ctx);
+  registerRecordingCtiRoutes(app, ctx);
+  registerRecordingAudioRoute(app, ctx);
+  scheduleRetention(app, ctx);
   if (config.devMailOutDir !== null) registerDevMailOutRoutes(app, config.devMailOutDir);
 
   app.register(async (scope) => {
@@ -131,6 +138,7 @@ export function buildApp({ db, config, passwords, logStream }: AppOptions): Fast
     registerCallHistoryRoutes(scope, ctx);
     registerCallbackWorklistRoutes(scope, ctx);
     registerBranchCallRoutes(scope, ctx);
+    registerRecordingRoutes(scope, ctx);
   });
   return app;
 }

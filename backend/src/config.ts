@@ -20,6 +20,15 @@ export interface BackendConfig {
   telephony: TelephonyConfig;
   /** Demos only: the mail catcher's folder, listed on /dev/mail-out; null: no such page. */
   devMailOutDir: string | null;
+  /** Call recordings (backend/src/recordings). */
+  recordings: RecordingsConfig;
+}
+
+export interface RecordingsConfig {
+  /** Where recording files are stored (TSUNAGU_RECORDINGS_DIR; next to the SQLite file, else ./recordings). */
+  dir: string;
+  /** How often the retention job deletes expired recordings (TSUNAGU_RECORDING_RETENTION_SWEEP_MINUTES; 0: never). */
+  retentionSweepMinutes: number;
 }
 
 /** The softphone's PBX and the PBX's CTI access (backend/src/telephony). */
@@ -145,6 +154,8 @@ const EnvSchema = z.object({
   // Long enough to survive a short outage of the backend; the app refreshes well before expiry.
   TSUNAGU_SIP_CREDENTIAL_TTL_SECONDS: integerVar(60, 7 * 24 * 3600, 600),
   TSUNAGU_DEV_MAIL_OUT_DIR: z.preprocess(emptyIsUnset, z.string().optional()),
+  TSUNAGU_RECORDINGS_DIR: z.preprocess(emptyIsUnset, z.string().optional()),
+  TSUNAGU_RECORDING_RETENTION_SWEEP_MINUTES: integerVar(0, 10_080, 60),
   // A JSON list; the config file may hold it as a JSON value (config-file.ts writes it back as text).
   TSUNAGU_CTI_PBXES: z.preprocess(
     emptyIsUnset,
@@ -204,6 +215,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BackendConfig 
       ctiPbxes: vars.TSUNAGU_CTI_PBXES,
     },
     devMailOutDir: vars.TSUNAGU_DEV_MAIL_OUT_DIR ? path.resolve(vars.TSUNAGU_DEV_MAIL_OUT_DIR) : null,
+    recordings: {
+      dir: path.resolve(
+        vars.TSUNAGU_RECORDINGS_DIR ?? (database.kind === 'sqlite' ? path.join(path.dirname(database.path), 'recordings') : 'recordings'),
+      ),
+      retentionSweepMinutes: vars.TSUNAGU_RECORDING_RETENTION_SWEEP_MINUTES,
+    },
   };
 }
 

@@ -10,6 +10,8 @@ import { CustomerGenerator, type SeedUser } from './generator.js';
 import { Prng } from './prng.js';
 import { seedCallsForYou } from '../branch-calls/fixtures.js';
 import { seedMailFixtures } from '../mail/fixtures.js';
+import { recordingsDb } from '../recordings/schema.js';
+import { saveRecordingSettings } from '../recordings/store.js';
 
 export interface SeedTenant {
   slug: string;
@@ -112,6 +114,8 @@ export async function seedBackend(options: SeedBackendOptions): Promise<SeededTe
   for (const tenant of [demo, other]) await seedMailFixtures(handle, tenant);
   // Calls to the branch rep, seminars and the callback template: "calls for you" on a fresh demo.
   await seedCallsForYou(handle, demo, options.now);
+  // The demo tenant records every call (the dev PBX's recorder, pbx/recorder/), kept 90 days.
+  await saveRecordingSettings(recordingsDb(handle.db), demo.id, { policy: { mode: 'all' }, retentionDays: 90 });
   return [demo, other];
 }
 

@@ -49,8 +49,13 @@ export async function openTestDatabase(
     removeData = () => rm(dir, { recursive: true, force: true });
   } else {
     const database = await createTestDatabase(pgBaseUrl());
+    const dir = await mkdtemp(path.join(tmpdir(), 'tsunagu-backend-'));
     env.DATABASE_URL = database.url;
-    removeData = () => database.drop();
+    env.TSUNAGU_RECORDINGS_DIR = path.join(dir, 'recordings');
+    removeData = async () => {
+      await database.drop();
+      await rm(dir, { recursive: true, force: true });
+    };
   }
   const config = loadConfig(env);
   const handle = await openDatabase(config);
