@@ -17,6 +17,7 @@ import { registerMailRoutes } from './mail/routes.js';
 import { createChangeFeed } from './sync/feed.js';
 import { registerSyncRoutes } from './sync/routes.js';
 import { registerCtiRoutes, registerTelephonyRoutes } from './telephony/routes.js';
+import { registerMonitoringRoutes } from './telephony/monitoring.js';
 import { registerUserRoutes } from './users/routes.js';
 
 export interface AppOptions {
@@ -131,6 +132,7 @@ export function buildApp({ db, config, passwords, logStream }: AppOptions): Fast
     registerCallHistoryRoutes(scope, ctx);
     registerCallbackWorklistRoutes(scope, ctx);
     registerBranchCallRoutes(scope, ctx);
+    registerMonitoringRoutes(scope, ctx);
   });
   return app;
 }

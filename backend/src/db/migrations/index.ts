@@ -12,6 +12,7 @@ import * as m009 from './009_cti_routing.js';
 import * as m011 from './011_calls_for_you.js';
 import * as m012 from './012_callback_worklist.js';
 import * as m013 from './013_call_replies.js';
+import * as m018 from './018_monitoring.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '011_calls_for_you': m011,
   '012_callback_worklist': m012,
   '013_call_replies': m013,
+  '018_monitoring': m018,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
