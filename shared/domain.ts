@@ -183,6 +183,11 @@ export const AUDIT_ACTIONS = [
   'recording_resumed',
   'recording_requested',
   'recording_settings_changed',
+  // Live monitoring (backend/src/telephony/monitoring.ts): a supervisor listens, whispers or barges; an operator asks for help.
+  'monitor_started',
+  'monitor_mode_changed',
+  'monitor_stopped',
+  'help_requested',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;

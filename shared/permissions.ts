@@ -138,3 +138,8 @@ export function mayHandleCallsForYou(user: UserRights): boolean {
 export function mayEditCallbackTemplate(user: UserRights): boolean {
   return user.role === 'admin';
 }
+
+/** Supervisors and admins may listen to, whisper into and join operators' live calls (still only calls of customers they may see). */
+export function mayMonitorCalls(user: UserRights): boolean {
+  return user.role === 'admin' || user.role === 'supervisor';
+}

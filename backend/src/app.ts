@@ -19,6 +19,7 @@ import { registerMailRoutes } from './mail/routes.js';
 import { createChangeFeed } from './sync/feed.js';
 import { registerSyncRoutes } from './sync/routes.js';
 import { registerCtiRoutes, registerTelephonyRoutes } from './telephony/routes.js';
+import { registerMonitoringRoutes } from './telephony/monitoring.js';
 import { registerUserRoutes } from './users/routes.js';
 
 export interface AppOptions {
@@ -139,6 +140,7 @@ export function buildApp({ db, config, passwords, logStream }: AppOptions): Fast
     registerCallbackWorklistRoutes(scope, ctx);
     registerBranchCallRoutes(scope, ctx);
     registerRecordingRoutes(scope, ctx);
+    registerMonitoringRoutes(scope, ctx);
   });
   return app;
 }

@@ -43,6 +43,8 @@ export interface TelephonySettingsTable {
   dtmf_mode: 'rfc4733' | 'info' | null;
   /** How long the PBX rings each routing target before trying the next (009). */
   ring_seconds: number | null;
+  /** 1/0: the operator is shown that a supervisor is monitoring; null shows it (018). */
+  monitoring_visible_to_operator: ColumnType<number | null, number | null | undefined, number | null>;
   updated_at: string;
 }
 

@@ -13,6 +13,7 @@ import * as m011 from './011_calls_for_you.js';
 import * as m012 from './012_callback_worklist.js';
 import * as m013 from './013_call_replies.js';
 import * as m017 from './017_recordings.js';
+import * as m018 from './018_monitoring.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -36,6 +37,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '012_callback_worklist': m012,
   '013_call_replies': m013,
   '017_recordings': m017,
+  '018_monitoring': m018,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
