@@ -4,9 +4,11 @@ import type { BackendContext } from '../context.js';
 import { parseRequest } from '../http/errors.js';
 import { eventStreams } from '../http/server-sent-events.js';
 import { readChangesPage } from './changes.js';
+import { changesPageJson } from './changes-json.js';
 import { currentSeq } from './changelog.js';
 import { pacePokes, TenantStreams } from './poke-pacing.js';
 import { applyPush } from './push.js';
+import { RecentChanges } from './recent-changes.js';
 import { readSnapshotPage, SnapshotTotals } from './snapshot.js';
 
 export function registerSyncRoutes(app: FastifyInstance, ctx: BackendContext): void {
@@ -26,9 +28,12 @@ export function registerSyncRoutes(app: FastifyInstance, ctx: BackendContext): v
     return body;
   });
 
-  app.get(API.syncChanges, async (request): Promise<ChangesPage> => {
+  const recent = new RecentChanges(ctx.handle);
+  app.get(API.syncChanges, async (request, reply): Promise<string> => {
     const query = parseRequest(ChangesQuery, request.query, 'query');
-    return readChangesPage(ctx.handle, request.auth, query);
+    const page: ChangesPage = await readChangesPage(ctx.handle, request.auth, query, recent);
+    void reply.type('application/json; charset=utf-8');
+    return changesPageJson(page);
   });
 
   app.post(API.syncPush, async (request): Promise<PushResponse> => {
