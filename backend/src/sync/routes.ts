@@ -47,7 +47,8 @@ export function registerSyncRoutes(app: FastifyInstance, ctx: BackendContext): v
 /**
  * GET /api/events: Server-Sent Events. `changed` carries `{ seq }` whenever the tenant's change
  * log advances, paced for a tenant with many streams open (and once on connect, so a client
- * that reconnects pulls what it missed); `ping` every 25 s keeps proxies from closing an idle
+ * that reconnects pulls what it missed), and `{ seq, rights: true }` when this user's rights
+ * changed; `ping` every 25 s keeps proxies from closing an idle
  * stream and notices a session that ended.
  */
 function registerEventsRoute(app: FastifyInstance, ctx: BackendContext): void {
@@ -64,7 +65,13 @@ function registerEventsRoute(app: FastifyInstance, ctx: BackendContext): void {
     );
     stream.onEnd(() => pokes.stop());
     const onChange = (seq: number) => pokes.poke(seq);
-    stream.onEnd(ctx.feed.subscribe(tenant.id, onChange));
+    // A rights poke goes to that user's streams only, at once and marked: it names no new
+    // change, so without the mark an app that is up to date would not pull its new rights.
+    const onPoke = (seq: number, rightsOf?: string) => {
+      if (rightsOf === undefined) onChange(seq);
+      else if (rightsOf === request.auth.user.id) stream.send('changed', { seq, rights: true });
+    };
+    stream.onEnd(ctx.feed.subscribe(tenant.id, onPoke));
     // Subscribed first, then read: a change committed in between is announced twice, never lost.
     try {
       onChange(await currentSeq(ctx.handle, tenant.id));
