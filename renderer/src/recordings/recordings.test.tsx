@@ -1,4 +1,4 @@
-import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, configure, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CachedContact } from '../../../shared/ipc.js';
 import type { Recording } from '../../../shared/recordings.js';
@@ -11,6 +11,8 @@ import { ContactRecordings } from './ContactRecordings.js';
 import { computePeaks } from './waveform.js';
 
 registerRendererCleanup();
+// The machine running the suite may be busy: waiting on the UI is bounded, never timed.
+configure({ asyncUtilTimeout: 10_000 });
 
 const CALL_CONTACT: CachedContact = { ...YAMADA.contacts[0]!, pending: false };
 const RECORDING: Recording = {
