@@ -6,6 +6,7 @@ import { ConfigError, describeDatabase, loadConfig, type BackendConfig } from '.
 import { openDatabase, type DatabaseHandle } from '../backend/src/db/database.js';
 import { DatabaseTooNewError, migrateToLatest } from '../backend/src/db/migrate.js';
 import { DEMO_USERS, planTenant, SeedTargetNotEmptyError, seedBackend } from '../backend/src/seed/seed-backend.js';
+import { seedDemoRecording } from '../backend/src/recordings/fixtures.js';
 import { seedCache } from './seed-cache.js';
 
 const USAGE = `Usage: npm run seed -- [--customers N] [--seed S] [--now ISO] [--db PATH | --cache PATH] [--reset]
@@ -128,6 +129,11 @@ async function seedIntoBackend(options: CliOptions): Promise<void> {
       now: options.now,
       onProgress: progressPrinter('demo'),
     });
+    const demo = tenants.find((tenant) => tenant.slug === 'demo');
+    if (demo) {
+      const recorded = await seedDemoRecording(handle, demo, config.recordings.dir);
+      console.log('skipped' in recorded ? `No demo recording: ${recorded.skipped}` : `A recorded call (with a pause) on customer ${recorded.customerCode}'s incident tree`);
+    }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     for (const tenant of tenants) {
       console.log(

@@ -35,6 +35,8 @@ import {
   SupervisorSummary,
 } from './api.js';
 import { Contact, Customer, Id, Incident, IncidentStatus, IsoTime, User } from './domain.js';
+import { OwnHelpRequest, OwnHelpState } from './monitoring.js';
+import { CallRecordingState, RecordingControlRequest, RecordingListResponse, RecordingTicketRequest } from './recordings.js';
 import { ERROR_CODES, type Result } from './result.js';
 
 /**
@@ -421,6 +423,27 @@ export const MAIL_IPC_EVENTS = {
   'mail:localDrafts': z.object({ drafts: z.array(LocalReplyDraft) }),
 } as const;
 
+/**
+ * Call recordings and help on a call (issue 11): online only, answered by the backend through
+ * electron/core/recordings.ts. Nothing of a recording is kept in the cache; `recordings:ticket`
+ * gives the player an absolute URL on the backend (its ticket is short-lived, its first use audited).
+ */
+export const RECORDING_IPC_CHANNELS = {
+  /** The recordings of a call contact; `forbidden` when the user may not see its customer. */
+  'recordings:list': { request: z.object({ contactId: Id }), result: RecordingListResponse },
+  'recordings:ticket': {
+    request: z.object({ recordingId: Id, purpose: RecordingTicketRequest.shape.purpose }),
+    result: z.object({ url: z.string(), expiresAt: IsoTime }),
+  },
+  /** What the call card shows about the recording of a call (by its SIP Call-ID). */
+  'recordings:callState': { request: z.object({ callId: RecordingControlRequest.shape.callId }), result: CallRecordingState },
+  /** Pause, resume or (on demand) start recording the operator's own call; audited by the backend. */
+  'recordings:control': { request: RecordingControlRequest, result: CallRecordingState },
+  'help:state': { request: OwnHelpRequest, result: OwnHelpState },
+  /** Asks for a supervisor on the operator's own connected call (once; audited). */
+  'help:request': { request: OwnHelpRequest, result: OwnHelpState },
+} as const;
+
 export const IPC_CHANNELS = {
   'app:info': { request: NoPayload, result: AppInfo },
   'session:login': {
@@ -519,6 +542,7 @@ export const IPC_CHANNELS = {
   },
   // Mail (see MAIL_IPC_CHANNELS above)
   ...MAIL_IPC_CHANNELS,
+  ...RECORDING_IPC_CHANNELS,
 } as const;
 
 export type IpcChannel = keyof typeof IPC_CHANNELS;
@@ -628,3 +652,6 @@ export function isIpcChannel(name: string): name is IpcChannel {
 }
 
 export type { CustomerRecord };
+
+/** The recording and help channels: served by electron/core/recordings.ts. */
+export type RecordingIpcChannel = keyof typeof RECORDING_IPC_CHANNELS;

@@ -31,6 +31,7 @@ import { CACHE_FILE, unlockUserCache, wipeUserCache } from './cache/user-cache.j
 import { CallsForYouSession, callsForYouHandlers } from './calls-for-you.js';
 import { DeskSession, deskHandlers } from './desk.js';
 import { createIpcDispatcher, type IpcDispatcher } from './handlers.js';
+import { recordingHandlers } from './recordings.js';
 import { MailChannel, type MailTuning } from './mail.js';
 import type { Logger } from './logger.js';
 import { defaultSnapshotWorkerFile } from './sync/snapshot-runner.js';
@@ -201,6 +202,7 @@ class DesktopCore {
         return session.telephony.reportCallEvent(payload);
       },
       ...this.#mail.handlers(),
+      ...recordingHandlers(() => this.#requireSession().client),
     };
   }
 

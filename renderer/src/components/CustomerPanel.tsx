@@ -11,6 +11,7 @@ import { CustomerEditForm } from './CustomerEditForm.js';
 import { ErrorText } from './ErrorText.js';
 import { IncidentActions } from './IncidentActions.js';
 import { buildBranches, contactKey, IncidentTree } from './IncidentTree.js';
+import { ContactRecordings } from '../recordings/ContactRecordings.js';
 
 export function CustomerPanel() {
   const { t } = useTranslation();
@@ -183,6 +184,8 @@ function CustomerView({ detail }: { detail: CustomerDetail }) {
           />
         )}
       </section>
+
+      {chosenContact?.kind === 'call' && !chosenContact.pending && <ContactRecordings key={chosenContact.id} contact={chosenContact} />}
 
       <IncidentActions
         customer={customer}

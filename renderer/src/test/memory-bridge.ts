@@ -19,6 +19,7 @@ import { MemoryMail } from '../mail/test/memory-mail.js';
 import { MemoryCallsForYou } from './memory-calls-for-you.js';
 import { MemoryDesk } from './memory-desk.js';
 import { MemoryTelephony } from './memory-telephony.js';
+import { MemoryRecordings } from './memory-recordings.js';
 
 /**
  * A core that lives in memory, for renderer tests only. It checks every request against the
@@ -93,6 +94,9 @@ export class MemoryBridge implements TsunaguBridge {
     session: () => this.session,
     queuedWrite: () => this.setStatus({ pendingOutbox: this.status.pendingOutbox + 1 }),
   });
+
+  /** Call recordings and help requests (memory-recordings.ts). */
+  readonly recordings = new MemoryRecordings({ session: () => this.session });
 
   constructor(options: { accounts?: MemoryAccount[]; customers?: MemoryCustomer[] } = {}) {
     this.accounts = options.accounts ?? [];
@@ -196,6 +200,7 @@ export class MemoryBridge implements TsunaguBridge {
     ...this.telephony.handlers,
     ...this.desk.handlers,
     ...this.callsForYou.handlers,
+    ...this.recordings.handlers,
     'system:globalShortcuts': async () => ({ global: false, registered: [] }),
     'app:info': async () => ({ version: '0.0.0-test', shell: 'browser', locale: 'en-US', backendUrl: 'http://127.0.0.1:1' }),
     'session:login': async ({ tenant, login, password }) => {
