@@ -35,6 +35,7 @@ import {
   SupervisorSummary,
 } from './api.js';
 import { Contact, Customer, Id, Incident, IncidentStatus, IsoTime, User } from './domain.js';
+import { MONITOR_IPC_CHANNELS } from './monitor-ipc.js';
 import { ERROR_CODES, type Result } from './result.js';
 
 /**
@@ -508,6 +509,7 @@ export const IPC_CHANNELS = {
   },
   // Mail (see MAIL_IPC_CHANNELS above)
   ...MAIL_IPC_CHANNELS,
+  ...MONITOR_IPC_CHANNELS,
 } as const;
 
 export type IpcChannel = keyof typeof IPC_CHANNELS;
