@@ -37,6 +37,7 @@ import {
 import { Contact, Customer, Id, Incident, IncidentStatus, IsoTime, User } from './domain.js';
 import { OwnHelpRequest, OwnHelpState } from './monitoring.js';
 import { CallRecordingState, RecordingControlRequest, RecordingListResponse, RecordingTicketRequest } from './recordings.js';
+import { MONITOR_IPC_CHANNELS } from './monitor-ipc.js';
 import { ERROR_CODES, type Result } from './result.js';
 
 /**
@@ -543,6 +544,7 @@ export const IPC_CHANNELS = {
   // Mail (see MAIL_IPC_CHANNELS above)
   ...MAIL_IPC_CHANNELS,
   ...RECORDING_IPC_CHANNELS,
+  ...MONITOR_IPC_CHANNELS,
 } as const;
 
 export type IpcChannel = keyof typeof IPC_CHANNELS;

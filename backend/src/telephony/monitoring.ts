@@ -23,6 +23,7 @@ import { recordAudit, type AuditEvent } from '../audit.js';
 import type { BackendContext } from '../context.js';
 import type { Database } from '../db/schema.js';
 import { HttpError, parseRequest } from '../http/errors.js';
+import { createMailNotifier } from '../mail/notify.js';
 import { sipUserOf } from './credentials.js';
 import { telephonyDb, type TelephonyDatabase } from './schema.js';
 
@@ -142,6 +143,8 @@ async function sessionView(db: Kysely<MonitoringDatabase>, tenantId: string, id:
 
 export function registerMonitoringRoutes(app: FastifyInstance, ctx: BackendContext): void {
   const db = monitoringDb(ctx.handle.db);
+  // Publish-only: the supervisors' live view (pushed over the mail events) lists help requests and sessions.
+  const notifier = createMailNotifier(ctx.handle, app.log);
 
   const requireSupervisor = (user: User) => {
     if (!mayMonitorCalls(user)) throw new HttpError('forbidden', 'only supervisors and admins may monitor calls');
@@ -271,6 +274,7 @@ export function registerMonitoringRoutes(app: FastifyInstance, ctx: BackendConte
     });
     const view = await sessionView(db, tenant.id, id);
     if (!view) throw new HttpError('internal', 'the monitoring session vanished');
+    await notifier.publish(tenant.id);
     reply.status(201);
     return view;
   });
@@ -327,6 +331,7 @@ export function registerMonitoringRoutes(app: FastifyInstance, ctx: BackendConte
         details: { sessionId: id, callId: session.callId, reason: body.reason, by: user.id === session.agentId ? 'operator' : 'supervisor' },
       });
     });
+    await notifier.publish(tenant.id);
     return { ...session, active: false, endedAt: now, endReason: body.reason };
   });
 
@@ -348,6 +353,7 @@ export function registerMonitoringRoutes(app: FastifyInstance, ctx: BackendConte
       await trx.insertInto('help_requests').values({ id, tenant_id: tenantId, call_id: call.id, agent_id: user.id, requested_at: now, cleared_at: null, cleared_by: null }).execute();
       await auditIn(trx, { tenantId, userId: user.id, action: 'help_requested', customerId: call.customer_id, details: { callId: call.id } });
     });
+    await notifier.publish(tenantId);
     return { view: { id, callId: call.id, requestedAt: now }, created: true };
   };
 

@@ -16,6 +16,7 @@ import type { Contact, Customer, Incident } from '../../../shared/domain.js';
 import { phoneMatchingQuery, toE164 } from '../../../shared/phone.js';
 import { CodedError, fail, ok, type AppError, type Result } from '../../../shared/result.js';
 import { MemoryMail } from '../mail/test/memory-mail.js';
+import { MemoryMonitoring } from '../supervisor/test/memory-monitoring.js';
 import { MemoryCallsForYou } from './memory-calls-for-you.js';
 import { MemoryDesk } from './memory-desk.js';
 import { MemoryTelephony } from './memory-telephony.js';
@@ -97,6 +98,8 @@ export class MemoryBridge implements TsunaguBridge {
 
   /** Call recordings and help requests (memory-recordings.ts). */
   readonly recordings = new MemoryRecordings({ session: () => this.session });
+  /** Live monitoring (supervisor/test/memory-monitoring.ts). */
+  readonly monitoring = new MemoryMonitoring({ session: () => this.session });
 
   constructor(options: { accounts?: MemoryAccount[]; customers?: MemoryCustomer[] } = {}) {
     this.accounts = options.accounts ?? [];
@@ -201,6 +204,7 @@ export class MemoryBridge implements TsunaguBridge {
     ...this.desk.handlers,
     ...this.callsForYou.handlers,
     ...this.recordings.handlers,
+    ...this.monitoring.handlers,
     'system:globalShortcuts': async () => ({ global: false, registered: [] }),
     'app:info': async () => ({ version: '0.0.0-test', shell: 'browser', locale: 'en-US', backendUrl: 'http://127.0.0.1:1' }),
     'session:login': async ({ tenant, login, password }) => {
