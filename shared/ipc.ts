@@ -35,6 +35,15 @@ import {
   SupervisorSummary,
 } from './api.js';
 import { Contact, Customer, Id, Incident, IncidentStatus, IsoTime, User } from './domain.js';
+import {
+  ExchangeCreateRequest,
+  ExchangeDownload,
+  ExchangeExportSummary,
+  ExchangeFormat,
+  ExchangePreview,
+  ExchangePreviewRequest,
+  PartnerOrg,
+} from './exchange.js';
 import { ERROR_CODES, type Result } from './result.js';
 
 /**
@@ -508,6 +517,13 @@ export const IPC_CHANNELS = {
   },
   // Mail (see MAIL_IPC_CHANNELS above)
   ...MAIL_IPC_CHANNELS,
+  // The PII-stripped exchange (shared/exchange.ts; served by electron/core/exchange.ts): online only.
+  'exchange:list': { request: NoPayload, result: z.array(ExchangeExportSummary) },
+  'exchange:partners': { request: NoPayload, result: z.array(z.string()) },
+  'exchange:preview': { request: ExchangePreviewRequest, result: ExchangePreview },
+  'exchange:create': { request: ExchangeCreateRequest, result: ExchangeExportSummary },
+  'exchange:share': { request: z.object({ exportId: Id, partnerOrg: PartnerOrg }), result: ExchangeExportSummary },
+  'exchange:download': { request: z.object({ exportId: Id, format: ExchangeFormat }), result: ExchangeDownload },
 } as const;
 
 export type IpcChannel = keyof typeof IPC_CHANNELS;

@@ -260,7 +260,7 @@ describe.each(DIALECTS)('the PII-stripped exchange, on %s', (dialect) => {
     });
     await app.ready();
     try {
-      const allowed = new Set([API.me, API.logout, EXCHANGE_API.exports, EXCHANGE_API.download, API.health, API.login]);
+      const allowed = new Set<string>([API.me, API.logout, EXCHANGE_API.exports, EXCHANGE_API.download, API.health, API.login]);
       const refused: string[] = [];
       const results: string[] = [];
       for (const route of routes) {
