@@ -5,7 +5,11 @@ export const Id = z.string().min(1).max(64);
 /** Timestamps cross every boundary as ISO 8601 strings in UTC. */
 export const IsoTime = z.iso.datetime({ offset: true });
 
-export const ROLES = ['agent', 'supervisor', 'admin'] as const;
+/**
+ * `partner`: a user of a partner business (issue 12 item 5). It sees only the exchange view of
+ * the exports shared with its partner organisation; every other route refuses it.
+ */
+export const ROLES = ['agent', 'supervisor', 'admin', 'partner'] as const;
 export const Role = z.enum(ROLES);
 export type Role = z.infer<typeof Role>;
 
@@ -62,6 +66,8 @@ export const User = UserRights.extend({
   tenantId: Id,
   login: z.string(),
   displayName: z.string(),
+  /** The partner organisation of a `partner` user (migration 023); absent or null for staff. */
+  partnerOrg: z.string().max(100).nullable().optional(),
 });
 export type User = z.infer<typeof User>;
 
@@ -188,6 +194,10 @@ export const AUDIT_ACTIONS = [
   'monitor_mode_changed',
   'monitor_stopped',
   'help_requested',
+  // PII-stripped exchange (backend/src/exchange): an export built, downloaded, shared with a partner.
+  'exchange_created',
+  'exchange_downloaded',
+  'exchange_shared',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;

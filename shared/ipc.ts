@@ -38,6 +38,15 @@ import { Contact, Customer, Id, Incident, IncidentStatus, IsoTime, User } from '
 import { OwnHelpRequest, OwnHelpState } from './monitoring.js';
 import { CallRecordingState, RecordingControlRequest, RecordingListResponse, RecordingTicketRequest } from './recordings.js';
 import { MONITOR_IPC_CHANNELS } from './monitor-ipc.js';
+import {
+  ExchangeCreateRequest,
+  ExchangeDownload,
+  ExchangeExportSummary,
+  ExchangeFormat,
+  ExchangePreview,
+  ExchangePreviewRequest,
+  PartnerOrg,
+} from './exchange.js';
 import { ERROR_CODES, type Result } from './result.js';
 
 /**
@@ -545,6 +554,13 @@ export const IPC_CHANNELS = {
   ...MAIL_IPC_CHANNELS,
   ...RECORDING_IPC_CHANNELS,
   ...MONITOR_IPC_CHANNELS,
+  // The PII-stripped exchange (shared/exchange.ts; served by electron/core/exchange.ts): online only.
+  'exchange:list': { request: NoPayload, result: z.array(ExchangeExportSummary) },
+  'exchange:partners': { request: NoPayload, result: z.array(z.string()) },
+  'exchange:preview': { request: ExchangePreviewRequest, result: ExchangePreview },
+  'exchange:create': { request: ExchangeCreateRequest, result: ExchangeExportSummary },
+  'exchange:share': { request: z.object({ exportId: Id, partnerOrg: PartnerOrg }), result: ExchangeExportSummary },
+  'exchange:download': { request: z.object({ exportId: Id, format: ExchangeFormat }), result: ExchangeDownload },
 } as const;
 
 export type IpcChannel = keyof typeof IPC_CHANNELS;

@@ -10,6 +10,7 @@ export function maySeeCustomer(
   customer: Pick<Customer, 'classification' | 'branch'>,
 ): boolean {
   if (user.role === 'admin') return true;
+  if (user.role === 'partner') return false;
   if (customer.classification < user.customerLimitAuthority) return false;
   if (user.branch !== null && customer.branch !== user.branch) return false;
   return true;
@@ -124,6 +125,7 @@ export function mayListCallsForYou(user: UserRights, scope: CallsForYouScope): b
  */
 export function maySeeCallFrom(user: UserRights, customer: Pick<Customer, 'classification' | 'branch'>): boolean {
   if (user.role === 'admin') return true;
+  if (user.role === 'partner') return false;
   if (customer.classification < user.customerLimitAuthority) return false;
   if (user.callsAllBranches === true) return true;
   return maySeeCustomer(user, customer);
@@ -142,4 +144,17 @@ export function mayEditCallbackTemplate(user: UserRights): boolean {
 /** Supervisors and admins may listen to, whisper into and join operators' live calls (still only calls of customers they may see). */
 export function mayMonitorCalls(user: UserRights): boolean {
   return user.role === 'admin' || user.role === 'supervisor';
+}
+
+/** Admins build PII-stripped exports and share them with partner organisations. */
+export function mayManageExchange(user: Pick<UserRights, 'role'>): boolean {
+  return user.role === 'admin';
+}
+
+/**
+ * A partner user works only in the exchange view: no customers, no softphone, no offline cache.
+ * The backend refuses it every route but the exchange's list and download (and its session's).
+ */
+export function isPartnerUser(user: Pick<UserRights, 'role'>): boolean {
+  return user.role === 'partner';
 }

@@ -21,6 +21,7 @@ import { registerSyncRoutes } from './sync/routes.js';
 import { registerCtiRoutes, registerTelephonyRoutes } from './telephony/routes.js';
 import { registerMonitoringRoutes } from './telephony/monitoring.js';
 import { registerUserRoutes } from './users/routes.js';
+import { partnerLockout, registerExchangeRoutes } from './exchange/routes.js';
 
 export interface AppOptions {
   /** An open, migrated database (db/database.ts, db/migrate.ts). The app does not close it. */
@@ -130,6 +131,7 @@ export function buildApp({ db, config, passwords, logStream }: AppOptions): Fast
 
   app.register(async (scope) => {
     scope.addHook('onRequest', authenticationHook(ctx));
+    scope.addHook('onRequest', partnerLockout());
     registerSessionRoutes(scope, ctx);
     registerCustomerRoutes(scope, ctx);
     registerUserRoutes(scope, ctx);
@@ -141,6 +143,7 @@ export function buildApp({ db, config, passwords, logStream }: AppOptions): Fast
     registerBranchCallRoutes(scope, ctx);
     registerRecordingRoutes(scope, ctx);
     registerMonitoringRoutes(scope, ctx);
+    registerExchangeRoutes(scope, ctx);
   });
   return app;
 }

@@ -175,11 +175,16 @@ export class BackendClient {
     return this.#request(method, pathAndQuery, schema, options);
   }
 
+  /** A GET whose answer is a file (the exchange's CSV or JSON) rather than a contract object: its text. */
+  getText(pathAndQuery: string, options: RequestOptions = {}): Promise<string> {
+    return this.#request<string>('GET', pathAndQuery, null, { ...options, asText: true });
+  }
+
   async #request<T>(
     method: HttpMethod,
     pathAndQuery: string,
     schema: z.ZodType<T> | null,
-    options: RequestOptions & { body?: unknown; anonymous?: boolean } = {},
+    options: RequestOptions & { body?: unknown; anonymous?: boolean; asText?: boolean } = {},
   ): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (!options.anonymous) headers.authorization = `Bearer ${this.#requireToken()}`;
@@ -219,6 +224,7 @@ export class BackendClient {
     }
     if (!response.ok) throw errorFromBody(response.status, text, path, response.headers.get('retry-after'));
     for (const listener of this.#answeredListeners) listener();
+    if (options.asText) return text as T;
     if (schema === null) return undefined as T;
     const received = performance.now();
     let json: unknown;

@@ -17,7 +17,7 @@ import type {
 import { parseBackendUrls } from '../../shared/backend-url.js';
 import { DEFAULT_REGION, phoneMatchingQuery, toE164 } from '../../shared/phone.js';
 import { CodedError } from '../../shared/result.js';
-import { maySeeCustomer } from '../../shared/permissions.js';
+import { isPartnerUser, maySeeCustomer } from '../../shared/permissions.js';
 import { normaliseForSearch } from '../../shared/search-text.js';
 import { AgentStatusChannel } from './agent-status.js';
 import { BackendClient } from './backend-client.js';
@@ -31,6 +31,7 @@ import { CACHE_FILE, unlockUserCache, wipeUserCache } from './cache/user-cache.j
 import { CallsForYouSession, callsForYouHandlers } from './calls-for-you.js';
 import { monitoringHandlers } from './monitoring.js';
 import { DeskSession, deskHandlers } from './desk.js';
+import { exchangeHandlers } from './exchange.js';
 import { createIpcDispatcher, type IpcDispatcher } from './handlers.js';
 import { recordingHandlers } from './recordings.js';
 import { MailChannel, type MailTuning } from './mail.js';
@@ -143,6 +144,11 @@ class DesktopCore {
   readonly #endpoints: BackendEndpoints;
   readonly #listeners = new Set<CoreEventListener>();
   #session: ActiveSession | null = null;
+  /**
+   * A partner user's sign-in: only a backend client. Important: a partner gets no cache, no
+   * sync, no softphone, no mail and no agent status; it works online in the exchange alone.
+   */
+  #partner: { info: SessionInfo; client: BackendClient } | null = null;
   #sessionQueue: Promise<unknown> = Promise.resolve();
   /** Sessions whose damaged cache is being rebuilt: one rebuild however many reads failed. */
   readonly #rebuilding = new WeakSet<ActiveSession>();
@@ -205,6 +211,7 @@ class DesktopCore {
       },
       ...this.#mail.handlers(),
       ...recordingHandlers(() => this.#requireSession().client),
+      ...exchangeHandlers(() => this.#session?.client ?? this.#partner?.client ?? this.#requireSession().client),
     };
   }
 
@@ -228,7 +235,7 @@ class DesktopCore {
     }
     await this.#o.tokenStore.set(response.token);
     this.#writeLastSession({ user: response.user, tenant: response.tenant });
-    return (await this.#openSession(response, response.token, true, true)).info;
+    return this.#open(response, response.token, true, true);
   }
 
   async #logout(): Promise<null> {
@@ -248,6 +255,7 @@ class DesktopCore {
   async #current(): Promise<SessionInfo | null> {
     this.#assertNotDisposed();
     if (this.#session) return this.#session.info;
+    if (this.#partner) return this.#partner.info;
     const token = await this.#o.tokenStore.get();
     if (token === null) return null;
     let me: MeResponse;
@@ -264,12 +272,22 @@ class DesktopCore {
       }
       if (error instanceof CodedError && error.code === 'offline') {
         const last = this.#readLastSession();
-        return last ? (await this.#openSession(last, token, false)).info : null;
+        return last ? this.#open(last, token, false) : null;
       }
       throw error;
     }
     this.#writeLastSession(me);
-    return (await this.#openSession(me, token, true)).info;
+    return this.#open(me, token, true);
+  }
+
+  /** Opens what the signed-in user's role works with: the exchange alone for a partner, else the full session. */
+  async #open(who: LastSession, token: string, online: boolean, freshLogin = false): Promise<SessionInfo> {
+    if (isPartnerUser(who.user)) {
+      const info: SessionInfo = { user: who.user, tenant: who.tenant, backendUrl: this.#endpoints.active };
+      this.#partner = { info, client: new BackendClient(this.#endpoints, token) };
+      return info;
+    }
+    return (await this.#openSession(who, token, online, freshLogin)).info;
   }
 
   #userDir(who: LastSession): string {
@@ -404,6 +422,9 @@ class DesktopCore {
    * only what the backend has not taken yet (see wipeUserCache); a shutdown keeps everything.
    */
   async #closeSession({ revoke, wipe }: { revoke: boolean; wipe: boolean }): Promise<void> {
+    const partner = this.#partner;
+    this.#partner = null;
+    if (partner && revoke) await partner.client.logout({ timeoutMs: ONLINE_FALLBACK_TIMEOUT_MS }).catch(() => {});
     const session = this.#session;
     if (!session) return;
     this.#session = null;
@@ -450,7 +471,10 @@ class DesktopCore {
 
   #requireSession(): ActiveSession {
     this.#assertNotDisposed();
-    if (!this.#session) throw new CodedError('unauthenticated', 'Log in first');
+    if (!this.#session) {
+      if (this.#partner) throw new CodedError('forbidden', 'Partner users work only in the exchange');
+      throw new CodedError('unauthenticated', 'Log in first');
+    }
     return this.#session;
   }
 

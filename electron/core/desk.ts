@@ -196,7 +196,8 @@ export class DeskSession {
       return users;
     } catch (error) {
       if (!(error instanceof CodedError && error.code === 'offline')) throw error;
-      return this.#cachedAssignees(customerId) ?? [{ id: info.user.id, displayName: info.user.displayName, role: info.user.role }];
+      const { role } = info.user;
+      return this.#cachedAssignees(customerId) ?? (role === 'partner' ? [] : [{ id: info.user.id, displayName: info.user.displayName, role }]);
     }
   }
 

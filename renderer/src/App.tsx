@@ -39,6 +39,10 @@
  * Transfer, Blind transfer, Consult, Complete transfer, Call, Save wrap-up (ja: 応答, 拒否, 切断, 保留, …).
  * Phone numbers in the customer panel are buttons named "Call <number>" / "<number> に発信".
  *
+ * Exchange (renderer/src/exchange): exchange-admin, exchange-preview (data-total), exchange-preview-record,
+ * exchange-exports (data-phase), exchange-export (data-export-id), exchange-shared-with, exchange-status
+ * (data-busy), exchange-error (data-code), exchange-form-error; a partner user's app is partner-exchange.
+ *
  * Roles: the first-sync bar is role=progressbar (aria-valuenow/aria-valuemax); the search box
  * is role=combobox labelled "Search customers" / "顧客検索"; the language switch is two
  * buttons "日本語" and "English" with aria-pressed.
@@ -53,6 +57,9 @@ import { Login } from './components/Login.js';
 import { SearchPanel } from './components/SearchPanel.js';
 import { TopBar } from './components/TopBar.js';
 import { connectCoreEvents } from './events.js';
+import { ExchangeAdmin } from './exchange/ExchangeAdmin.js';
+import { PartnerExchange } from './exchange/PartnerExchange.js';
+import { isPartnerUser } from '../../shared/permissions.js';
 import { CallsForYou } from './calls-for-you/CallsForYou.js';
 import { useCallsForYouReminder } from './calls-for-you/use-reminder.js';
 import { useCallsForYouStore } from './calls-for-you/store.js';
@@ -87,7 +94,31 @@ export function App() {
       </main>
     );
   }
-  return phase === 'signedIn' ? <Workspace /> : <Login />;
+  return phase === 'signedIn' ? <SignedIn /> : <Login />;
+}
+
+/**
+ * What a signed-in user works in. Important: a partner user gets the exchange alone, so none of
+ * the operator's parts start for it (no softphone, no sync or cache of customers, no mail).
+ */
+function SignedIn() {
+  const partner = useSessionStore((s) => (s.session ? isPartnerUser(s.session.user) : false));
+  return partner ? <PartnerWorkspace /> : <Workspace />;
+}
+
+function PartnerWorkspace() {
+  const { t } = useTranslation();
+  return (
+    <div className="workspace-shell">
+      <a className="skip-link" href="#exchange-main">
+        {t('app.skipToCustomer')}
+      </a>
+      <TopBar />
+      <main className="history-pane" id="exchange-main" tabIndex={-1}>
+        <PartnerExchange />
+      </main>
+    </div>
+  );
 }
 
 function Workspace() {
@@ -128,6 +159,11 @@ function Workspace() {
           {area === 'history' && (
             <main className="history-pane" id="history-main" tabIndex={-1}>
               <CallHistory />
+            </main>
+          )}
+          {area === 'exchange' && (
+            <main className="history-pane" id="exchange-main" tabIndex={-1}>
+              <ExchangeAdmin />
             </main>
           )}
           <MailWorkArea />

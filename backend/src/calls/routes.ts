@@ -120,8 +120,9 @@ export function registerCallHistoryRoutes(app: FastifyInstance, ctx: BackendCont
     return {
       users: users
         .map(toUser)
-        .filter((candidate) => maySeeCustomer(candidate, rights))
-        .map((candidate) => ({ id: candidate.id, displayName: candidate.displayName, role: candidate.role })),
+        .flatMap((candidate) =>
+          candidate.role !== 'partner' && maySeeCustomer(candidate, rights) ? [{ id: candidate.id, displayName: candidate.displayName, role: candidate.role }] : [],
+        ),
     };
   });
 }

@@ -11,6 +11,7 @@ import type { UserRights } from '../../../shared/domain.js';
  */
 export function visibleCustomerSql(user: UserRights, customers = 'customers'): Expression<SqlBool> {
   if (user.role === 'admin') return sql<SqlBool>`1 = 1`;
+  if (user.role === 'partner') return sql<SqlBool>`1 = 0`;
   const classification = sql.ref(`${customers}.classification`);
   if (user.branch === null) return sql<SqlBool>`${classification} >= ${user.customerLimitAuthority}`;
   const branch = sql.ref(`${customers}.branch`);

@@ -39,7 +39,7 @@ export interface UsersTable {
   login: string;
   display_name: string;
   password_hash: string;
-  role: 'agent' | 'supervisor' | 'admin';
+  role: 'agent' | 'supervisor' | 'admin' | 'partner';
   branch: string | null;
   customer_limit_authority: number;
   may_handle_unregistered: number;
@@ -50,6 +50,8 @@ export interface UsersTable {
   /** Calls for you, migration 011: 1 lists every branch's calls. */
   calls_all_branches: ColumnType<number, number | undefined, number>;
   disabled: number;
+  /** Exchange, migration 023: the partner organisation of a `partner` user; null for staff. */
+  partner_org: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: string;
   updated_at: string;
 }

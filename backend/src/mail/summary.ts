@@ -33,7 +33,8 @@ export async function supervisorSummary(
     .leftJoin('agent_presence as p', 'p.user_id', 'u.id')
     .select(['u.id', 'u.display_name', 'u.role', 'u.created_at', 'p.status', 'p.since', 'p.last_seen_at'])
     .where('u.tenant_id', '=', tenantId)
-    .where('u.disabled', '=', 0);
+    .where('u.disabled', '=', 0)
+    .where('u.role', '!=', 'partner');
   if (viewer.role !== 'admin' && viewer.branch !== null) users = users.where('u.branch', '=', viewer.branch);
   const rows = await users.orderBy('u.display_name').orderBy('u.id').execute();
   const nowMs = new Date(now).getTime();
@@ -49,7 +50,7 @@ export async function supervisorSummary(
     return {
       userId: row.id,
       displayName: row.display_name,
-      role: row.role,
+      role: row.role === 'partner' ? 'agent' : row.role,
       status,
       since,
       secondsInStatus: Math.max(0, Math.floor((nowMs - new Date(since).getTime()) / 1000)),

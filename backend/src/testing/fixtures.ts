@@ -53,6 +53,8 @@ export interface UserSpec {
   mayHandleUnregisteredCallers?: boolean;
   /** An extension (shared/sip-identity.ts), null for no phone; omitted: the tenant-qualified default. */
   sipUser?: string | null;
+  /** A `partner` user's organisation (migration 023). */
+  partnerOrg?: string;
 }
 
 export async function createUser(handle: DatabaseHandle, tenantId: string, spec: UserSpec, argon2: Argon2Config): Promise<User> {
@@ -71,6 +73,7 @@ export async function createUser(handle: DatabaseHandle, tenantId: string, spec:
       customer_limit_authority: spec.customerLimitAuthority ?? 3,
       may_handle_unregistered: spec.mayHandleUnregisteredCallers ? 1 : 0,
       sip_user: spec.sipUser === undefined ? tenantSipUser(spec.login, tenant.slug) : spec.sipUser,
+      ...(spec.partnerOrg !== undefined ? { partner_org: spec.partnerOrg } : {}),
       disabled: 0,
       created_at: now,
       updated_at: now,

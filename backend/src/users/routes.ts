@@ -36,6 +36,7 @@ function refuseEscalation(manager: User, target: User, update: z.infer<typeof Ri
   }
   if (manager.role === 'admin') return;
   if (target.role === 'admin') throw new HttpError('forbidden', 'only admins may change the rights of an admin');
+  if (target.role === 'partner') throw new HttpError('forbidden', "only admins may change a partner user's rights");
   if (target.role === 'supervisor' && target.id !== manager.id) {
     throw new HttpError('forbidden', "only admins may change a supervisor's rights");
   }

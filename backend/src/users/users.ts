@@ -16,5 +16,6 @@ export function toUser(row: UserRow): User {
     mayHandleUnregisteredCallers: row.may_handle_unregistered === 1,
     callsViewOnly: row.calls_view_only === 1,
     callsAllBranches: row.calls_all_branches === 1,
+    ...(row.role === 'partner' ? { partnerOrg: row.partner_org } : {}),
   };
 }

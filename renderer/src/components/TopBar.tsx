@@ -1,6 +1,7 @@
 import { useTranslation } from 'react-i18next';
 import { UnhandledCallsBadge } from '../calls-for-you/UnhandledCallsBadge.js';
 import { NewWindowButton } from '../shell/NewWindowButton.js';
+import { isPartnerUser } from '../../../shared/permissions.js';
 import { useSessionStore } from '../stores/session.js';
 import { LanguageSwitch } from './LanguageSwitch.js';
 import { SyncStatusView } from './SyncStatusView.js';
@@ -9,6 +10,7 @@ export function TopBar() {
   const { t } = useTranslation();
   const session = useSessionStore((s) => s.session);
   const logout = useSessionStore((s) => s.logout);
+  const partner = session !== null && isPartnerUser(session.user);
   return (
     <header className="topbar">
       <h1 className="brand">
@@ -17,8 +19,9 @@ export function TopBar() {
         </span>
         {t('app.name')}
       </h1>
-      <SyncStatusView />
-      <UnhandledCallsBadge />
+      {/* A partner user has no cache to sync and no calls. */}
+      {!partner && <SyncStatusView />}
+      {!partner && <UnhandledCallsBadge />}
       <div className="topbar-user">
         {session && (
           <span className="user-name" data-testid="user-name">

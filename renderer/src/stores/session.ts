@@ -7,6 +7,7 @@ import { resetScreenPopStore } from './screen-pop.js';
 import { resetSearchStore } from './search.js';
 import { resetSyncStore } from './sync.js';
 import { resetWrapUpStore } from './wrap-up.js';
+import { resetExchangeStore } from '../exchange/store.js';
 
 export interface Credentials {
   tenant: string;
@@ -49,6 +50,7 @@ function forgetUserData(): void {
   // Callers and unsaved wrap-ups belong to this user's session.
   resetScreenPopStore();
   resetWrapUpStore();
+  resetExchangeStore();
 }
 
 export const useSessionStore = create<SessionState>()((set, get) => ({

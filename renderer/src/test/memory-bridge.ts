@@ -19,6 +19,7 @@ import { MemoryMail } from '../mail/test/memory-mail.js';
 import { MemoryMonitoring } from '../supervisor/test/memory-monitoring.js';
 import { MemoryCallsForYou } from './memory-calls-for-you.js';
 import { MemoryDesk } from './memory-desk.js';
+import { MemoryExchange } from './memory-exchange.js';
 import { MemoryTelephony } from './memory-telephony.js';
 import { MemoryRecordings } from './memory-recordings.js';
 
@@ -100,6 +101,8 @@ export class MemoryBridge implements TsunaguBridge {
   readonly recordings = new MemoryRecordings({ session: () => this.session });
   /** Live monitoring (supervisor/test/memory-monitoring.ts). */
   readonly monitoring = new MemoryMonitoring({ session: () => this.session });
+  /** The exchange (memory-exchange.ts). */
+  readonly exchange = new MemoryExchange({ session: () => this.session });
 
   constructor(options: { accounts?: MemoryAccount[]; customers?: MemoryCustomer[] } = {}) {
     this.accounts = options.accounts ?? [];
@@ -205,6 +208,7 @@ export class MemoryBridge implements TsunaguBridge {
     ...this.callsForYou.handlers,
     ...this.recordings.handlers,
     ...this.monitoring.handlers,
+    ...this.exchange.handlers,
     'system:globalShortcuts': async () => ({ global: false, registered: [] }),
     'app:info': async () => ({ version: '0.0.0-test', shell: 'browser', locale: 'en-US', backendUrl: 'http://127.0.0.1:1' }),
     'session:login': async ({ tenant, login, password }) => {

@@ -1,7 +1,8 @@
 import { create } from 'zustand';
 import type { User } from '../../../../shared/domain.js';
+import { mayManageExchange } from '../../../../shared/permissions.js';
 
-export const WORK_AREAS = ['customers', 'history', 'callsForYou', 'mail', 'returned', 'review', 'failed', 'live'] as const;
+export const WORK_AREAS = ['customers', 'history', 'callsForYou', 'mail', 'returned', 'review', 'failed', 'live', 'exchange'] as const;
 export type WorkArea = (typeof WORK_AREAS)[number];
 
 /** Review, failed replies and the live view are for supervisors and admins. */
@@ -11,8 +12,14 @@ export function mayReview(user: Pick<User, 'role'> | undefined): boolean {
   return user?.role === 'supervisor' || user?.role === 'admin';
 }
 
+/** The PII-stripped exchange is for admins (shared/permissions.ts mayManageExchange). */
+export const ADMIN_AREAS: readonly WorkArea[] = ['exchange'];
+
 export function areasFor(user: Pick<User, 'role'> | undefined): WorkArea[] {
-  return WORK_AREAS.filter((area) => mayReview(user) || !SUPERVISOR_AREAS.includes(area));
+  return WORK_AREAS.filter((area) => {
+    if (ADMIN_AREAS.includes(area)) return user !== undefined && mayManageExchange(user);
+    return mayReview(user) || !SUPERVISOR_AREAS.includes(area);
+  });
 }
 
 interface WorkAreaState {
