@@ -397,7 +397,18 @@ export const MAIL_API = {
   mailSettings: '/api/mail/settings',
   mailAddresses: '/api/mail/addresses',
   mailAddress: '/api/mail/addresses/:address',
+  /** A fax attachment rendered to PNG pages on the backend (FaxPagesView). */
+  faxPages: '/api/mail/attachments/:id/fax-pages',
 } as const;
+
+/** A fax as pictures only: PNG pages (base64), so nothing in the document can run or load. */
+export const FaxPagesView = z.object({
+  attachmentId: Id,
+  /** Pages in the document; more than `pages.length` when it was cut at the page limit. */
+  pageCount: z.number().int().min(0),
+  pages: z.array(z.object({ pngBase64: z.string() })),
+});
+export type FaxPagesView = z.infer<typeof FaxPagesView>;
 
 export const AGENT_STATUSES = ['available', 'on_call', 'after_call_work', 'break', 'offline'] as const;
 export const AgentStatus = z.enum(AGENT_STATUSES);
@@ -506,6 +517,8 @@ export const MailView = z.object({
   customerEmails: z.array(z.string()),
   /** The sanitiser could not keep all of the HTML part's text: say so, and offer the plain text. */
   htmlLostText: z.boolean(),
+  /** A fax's sender number (E.164) as its gateway named it; a fax is never answered by e-mail. */
+  faxSender: z.string().nullable().optional(),
 });
 export type MailView = z.infer<typeof MailView>;
 

@@ -188,6 +188,10 @@ export const AUDIT_ACTIONS = [
   'monitor_mode_changed',
   'monitor_stopped',
   'help_requested',
+  // Mail and fax opened from the incident tree (backend/src/mail/routes.ts): downloads and fax pages viewed.
+  'mail_raw_downloaded',
+  'mail_attachment_downloaded',
+  'fax_viewed',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;
