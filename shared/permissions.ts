@@ -143,3 +143,11 @@ export function mayEditCallbackTemplate(user: UserRights): boolean {
 export function mayMonitorCalls(user: UserRights): boolean {
   return user.role === 'admin' || user.role === 'supervisor';
 }
+
+/**
+ * The audit viewer: admins see every event of the tenant; supervisors those of customers they
+ * may see (maySeeCustomer) and those of no customer. Agents none.
+ */
+export function mayViewAudit(user: UserRights): boolean {
+  return user.role === 'admin' || user.role === 'supervisor';
+}
