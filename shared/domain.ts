@@ -198,6 +198,10 @@ export const AUDIT_ACTIONS = [
   'exchange_created',
   'exchange_downloaded',
   'exchange_shared',
+  // Mail and fax opened from the incident tree (backend/src/mail/routes.ts): downloads and fax pages viewed.
+  'mail_raw_downloaded',
+  'mail_attachment_downloaded',
+  'fax_viewed',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;

@@ -13,6 +13,8 @@ import {
 import {
   AgentStatus,
   Assignee,
+  AuditPage,
+  AuditQuery,
   Callback,
   CallbackTask,
   CallHistoryEntry,
@@ -20,6 +22,7 @@ import {
   CustomerCreate,
   CustomerRecord,
   CustomerSummary,
+  FaxPagesView,
   MailMatchRequest,
   MailOfferResponse,
   MailQueueEvent,
@@ -419,6 +422,15 @@ export const MAIL_IPC_CHANNELS = {
   'supervisor:summary': { request: NoPayload, result: SupervisorSummary },
   /** A remote image of a mail, fetched by the core without cookies and returned as a data: URL (see RemoteImageResult). */
   'mail:remoteImage': { request: z.object({ url: RemoteImageUrl }), result: RemoteImageResult },
+  /** The mail or fax behind an email/fax contact of the incident tree (online only). */
+  'mail:byContact': { request: z.object({ contactId: Id }), result: MailView },
+  /** A fax attachment as PNG pages rendered by the backend: pictures only, nothing runs or loads. */
+  'mail:faxPages': { request: z.object({ attachmentId: Id }), result: FaxPagesView },
+  /** A kept attachment's bytes (base64) for a download the user asked for; the backend checks and audits it. */
+  'mail:attachment': {
+    request: z.object({ attachmentId: Id }),
+    result: z.object({ filename: z.string(), contentType: z.string(), base64: z.string() }),
+  },
   /** Opens a link from content outside the app, only http(s) and mailto (see OpenExternalResult). */
   'shell:openExternal': { request: z.object({ url: ExternalUrl }), result: OpenExternalResult },
 } as const;
@@ -550,6 +562,10 @@ export const IPC_CHANNELS = {
     }),
     result: z.object({ global: z.boolean(), registered: z.array(z.enum(PHONE_HOTKEY_ACTIONS)) }),
   },
+  /** The audit viewer (admins, supervisors; online only): one page of events, newest first. */
+  'audit:list': { request: AuditQuery, result: AuditPage },
+  /** The same filters as a CSV text the renderer saves as a file. */
+  'audit:exportCsv': { request: AuditQuery.omit({ cursor: true, limit: true }), result: z.object({ filename: z.string(), csv: z.string() }) },
   // Mail (see MAIL_IPC_CHANNELS above)
   ...MAIL_IPC_CHANNELS,
   ...RECORDING_IPC_CHANNELS,

@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import { sql } from 'kysely';
 import { API } from '../../shared/api.js';
 import { PasswordChecker } from './auth/passwords.js';
+import { registerAuditViewerRoutes } from './audit-viewer.js';
 import { authenticationHook, registerLoginRoute, registerSessionRoutes } from './auth/routes.js';
 import { LoginThrottle } from './auth/throttle.js';
 import type { BackendConfig } from './config.js';
@@ -144,6 +145,7 @@ export function buildApp({ db, config, passwords, logStream }: AppOptions): Fast
     registerRecordingRoutes(scope, ctx);
     registerMonitoringRoutes(scope, ctx);
     registerExchangeRoutes(scope, ctx);
+    registerAuditViewerRoutes(scope, ctx);
   });
   return app;
 }

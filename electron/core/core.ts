@@ -28,6 +28,7 @@ import { CacheStore, DEFAULT_SEARCH_LIMIT } from './cache/cache-store.js';
 import { ensurePrivateFolders } from './cache/encrypted-database.js';
 import { openCache, type CacheDb } from './cache/open-cache.js';
 import { CACHE_FILE, unlockUserCache, wipeUserCache } from './cache/user-cache.js';
+import { auditHandlers } from './audit.js';
 import { CallsForYouSession, callsForYouHandlers } from './calls-for-you.js';
 import { monitoringHandlers } from './monitoring.js';
 import { DeskSession, deskHandlers } from './desk.js';
@@ -78,6 +79,8 @@ export interface Core {
 const ONLINE_FALLBACK_TIMEOUT_MS = 3_000;
 const SESSION_CHECK_TIMEOUT_MS = 5_000;
 const NOTE_SUMMARY_LENGTH = 120;
+/** A customer shown again from the cache within this time is the same view (see #auditCachedView). */
+const CACHED_VIEW_AUDIT_INTERVAL_MS = 60_000;
 /** The backend's search answers at most this many customers (SearchQuery's limit). */
 const MAX_ONLINE_SEARCH = 100;
 /** How long a sign-out waits for the outbox and offline drafts to reach the backend. */
@@ -149,6 +152,8 @@ class DesktopCore {
    * sync, no softphone, no mail and no agent status; it works online in the exchange alone.
    */
   #partner: { info: SessionInfo; client: BackendClient } | null = null;
+  /** When this app last queued a cached view of a customer, by `userId:customerId`. */
+  readonly #cachedViewsAudited = new Map<string, number>();
   #sessionQueue: Promise<unknown> = Promise.resolve();
   /** Sessions whose damaged cache is being rebuilt: one rebuild however many reads failed. */
   readonly #rebuilding = new WeakSet<ActiveSession>();
@@ -209,6 +214,7 @@ class DesktopCore {
         session.desk.noteCallEvent(payload);
         return session.telephony.reportCallEvent(payload);
       },
+      ...auditHandlers(() => this.#requireSession().client),
       ...this.#mail.handlers(),
       ...recordingHandlers(() => this.#requireSession().client),
       ...exchangeHandlers(() => this.#session?.client ?? this.#partner?.client ?? this.#requireSession().client),
@@ -542,7 +548,10 @@ class DesktopCore {
   async #getCustomer(customerId: string): Promise<CustomerDetail> {
     const session = this.#requireSession();
     const cached = this.#cachedDetail(session, customerId);
-    if (cached) return { ...cached, source: 'cache' };
+    if (cached) {
+      this.#auditCachedView(session, customerId, 'cache_open');
+      return { ...cached, source: 'cache' };
+    }
     const online = await this.#tryOnline(session, (timeoutMs) => session.client.customer(customerId, { timeoutMs }));
     if (online.found) return detailFromRecord(online.value);
     if (online.unreachable) {
@@ -557,14 +566,20 @@ class DesktopCore {
     const e164 = phone === undefined ? null : toE164(phone, session.region);
     if (customerId !== undefined) {
       const cached = this.#cachedDetail(session, customerId);
-      if (cached) return { ...cached, source: 'cache' };
+      if (cached) {
+        this.#auditCachedView(session, customerId, 'cache_screen_pop');
+        return { ...cached, source: 'cache' };
+      }
       const online = await this.#tryOnline(session, (timeoutMs) => session.client.customer(customerId, { timeoutMs }));
       if (online.found) return detailFromRecord(online.value);
     }
     if (e164 !== null) {
       const match = this.#fromCache(session, () => session.store.findByPhone(e164))?.find((customer) => this.#maySee(session, customer));
       const cached = match ? this.#cachedDetail(session, match.id) : null;
-      if (cached) return { ...cached, source: 'cache' };
+      if (cached) {
+        this.#auditCachedView(session, cached.customer.id, 'cache_screen_pop');
+        return { ...cached, source: 'cache' };
+      }
       const online = await this.#tryOnline(session, (timeoutMs) => session.client.byPhone(e164, { timeoutMs }));
       if (online.found && online.value.record) return detailFromRecord(online.value.record);
     }
@@ -595,6 +610,23 @@ class DesktopCore {
   #maySee(session: ActiveSession, customer: Parameters<typeof maySeeCustomer>[1]): boolean {
     const rights = session.engine.rights();
     return rights === null || maySeeCustomer(rights, customer);
+  }
+
+  /**
+   * A record shown from the cache never reached the backend, which audits the views it serves:
+   * the view goes through the outbox as `customer_viewed` with its own time, so it is audited
+   * offline too. The same customer shown again within CACHED_VIEW_AUDIT_INTERVAL_MS (a re-render,
+   * a refresh after sync) is one view.
+   */
+  #auditCachedView(session: ActiveSession, customerId: string, via: 'cache_open' | 'cache_screen_pop'): void {
+    const now = Date.now();
+    const key = `${session.info.user.id}:${customerId}`;
+    const last = this.#cachedViewsAudited.get(key);
+    if (last !== undefined && now - last < CACHED_VIEW_AUDIT_INTERVAL_MS) return;
+    this.#cachedViewsAudited.set(key, now);
+    const entry: OutboxEntry = { type: 'customer_viewed', clientId: randomUUID(), customerId, via, createdAt: new Date(now).toISOString() };
+    session.store.addPendingChange(entry, {});
+    session.engine.outboxChanged();
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   type SyncStatus,
   type TsunaguBridge,
 } from '../../../shared/ipc.js';
+import type { AuditEntry } from '../../../shared/api.js';
 import type { Contact, Customer, Incident } from '../../../shared/domain.js';
 import { phoneMatchingQuery, toE164 } from '../../../shared/phone.js';
 import { CodedError, fail, ok, type AppError, type Result } from '../../../shared/result.js';
@@ -201,8 +202,38 @@ export class MemoryBridge implements TsunaguBridge {
     return this.session;
   }
 
+  /** The audit log the viewer pages through, newest first; filtered like the backend does. */
+  auditEntries: AuditEntry[] = [];
+  /** Every audit query asked for, to check what the viewer sent. */
+  readonly auditQueries: Array<IpcRequest<'audit:list'>> = [];
+
+  #auditMatches(filter: IpcRequest<'audit:exportCsv'>): AuditEntry[] {
+    return this.auditEntries.filter(
+      (e) =>
+        (filter.userId === undefined || e.userId === filter.userId) &&
+        (filter.customerId === undefined || e.customerId === filter.customerId) &&
+        (filter.action === undefined || e.action === filter.action) &&
+        (filter.from === undefined || e.at >= filter.from) &&
+        (filter.to === undefined || e.at < filter.to),
+    );
+  }
+
   private readonly handlers: IpcHandlerTable = {
     ...this.mail.handlers,
+    'audit:list': async (query) => {
+      const session = this.requireSession();
+      if (session.user.role === 'agent') throw new CodedError('forbidden', 'only admins and supervisors see the audit log');
+      this.auditQueries.push(query);
+      const matches = this.#auditMatches(query);
+      const start = query.cursor === undefined ? 0 : Number(query.cursor);
+      const end = start + query.limit;
+      return { entries: matches.slice(start, end), nextCursor: end < matches.length ? String(end) : null };
+    },
+    'audit:exportCsv': async (filter) => {
+      this.requireSession();
+      const rows = this.#auditMatches(filter).map((e) => `"${e.at}","${e.action}"`);
+      return { filename: 'audit.csv', csv: ['"at","action"', ...rows].join('\r\n') };
+    },
     ...this.telephony.handlers,
     ...this.desk.handlers,
     ...this.callsForYou.handlers,
