@@ -188,6 +188,12 @@ export const AUDIT_ACTIONS = [
   'monitor_mode_changed',
   'monitor_stopped',
   'help_requested',
+  // The customer portal (backend/src/portal): sign-ins, passwords set, orders, ranks, invitations.
+  'portal_login',
+  'portal_password_set',
+  'portal_order',
+  'portal_rank_changed',
+  'portal_invited',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;
