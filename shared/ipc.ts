@@ -69,13 +69,6 @@ export const AgentStatusState = z.object({
 export type AgentStatusState = z.infer<typeof AgentStatusState>;
 
 export const SYNC_PHASES = ['signed_out', 'snapshot', 'deltas', 'idle', 'offline', 'error'] as const;
-/**
- * What is wrong with the local cache itself, said in one sentence in the status area:
- * damaged and being rebuilt from the server, its folder read-only, or its disk full.
- */
-export const CACHE_PROBLEMS = ['rebuilt_corrupt', 'read_only', 'disk_full'] as const;
-export const CacheProblem = z.enum(CACHE_PROBLEMS);
-export type CacheProblem = z.infer<typeof CacheProblem>;
 export const SyncStatus = z.object({
   phase: z.enum(SYNC_PHASES),
   online: z.boolean(),
@@ -87,8 +80,6 @@ export const SyncStatus = z.object({
   cachedCustomers: z.number().int().min(0),
   /** The backend instance the core talks to now (one of TSUNAGU_BACKEND_URL's list); absent when signed out. */
   backend: z.string().optional(),
-  /** Absent or null while the cache is healthy. */
-  cacheProblem: CacheProblem.nullable().optional(),
 });
 export type SyncStatus = z.infer<typeof SyncStatus>;
 

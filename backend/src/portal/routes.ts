@@ -151,8 +151,10 @@ export function registerPortalRoutes(app: FastifyInstance, ctx: BackendContext, 
     scope.get('/portal/:tenant', (request, reply) => reply.redirect(`${request.url.split('?')[0]}/`));
     scope.get('/portal/:tenant/', sendIndex);
     scope.get('/portal/assets/:file', async (request, reply) => {
-      const { file } = parseRequest(z.object({ file: z.string().regex(/^[\w.-]+$/, 'no such file') }), request.params, 'params');
-      const type = CONTENT_TYPES[path.extname(file)];
+      const { file } = parseRequest(z.object({ file: z.string() }), request.params, 'params');
+      // Only plain names of the build's assets folder: nothing with a path separator or a leading dot.
+      const plain = /^[\w-][\w.-]*$/.test(file);
+      const type = plain ? CONTENT_TYPES[path.extname(file)] : undefined;
       const bytes = type ? await readFile(path.join(staticDir, 'assets', file)).catch(() => null) : null;
       if (!bytes || !type) throw new HttpError('not_found', 'no such file');
       return reply.type(type).header('cache-control', 'public, max-age=31536000, immutable').send(bytes);
