@@ -8,6 +8,7 @@ import { DatabaseTooNewError, migrateToLatest } from '../backend/src/db/migrate.
 import { DEMO_USERS, planTenant, SeedTargetNotEmptyError, seedBackend } from '../backend/src/seed/seed-backend.js';
 import { seedDemoRecording } from '../backend/src/recordings/fixtures.js';
 import { seedCache } from './seed-cache.js';
+import { DEMO_PORTAL_ACCOUNT } from '../backend/src/portal/seed.js';
 
 const USAGE = `Usage: npm run seed -- [--customers N] [--seed S] [--now ISO] [--db PATH | --cache PATH] [--reset]
 
@@ -148,6 +149,9 @@ async function seedIntoBackend(options: CliOptions): Promise<void> {
           `  ${tenant.slug.padEnd(6)} ${user.login.padEnd(12)} ${user.password.padEnd(18)} ${(user.sipUser ?? '-').padEnd(18)} (${user.role}${branch})`,
         );
       }
+    }
+    for (const tenant of tenants) {
+      if (tenant.portalCustomerCode) console.log(`Customer portal /portal/${tenant.slug}/: customer ${tenant.portalCustomerCode}, password ${DEMO_PORTAL_ACCOUNT.password}`);
     }
   } finally {
     await handle.close();

@@ -12,6 +12,7 @@ import { seedCallsForYou } from '../branch-calls/fixtures.js';
 import { seedMailFixtures } from '../mail/fixtures.js';
 import { recordingsDb } from '../recordings/schema.js';
 import { saveRecordingSettings } from '../recordings/store.js';
+import { seedPortal } from '../portal/seed.js';
 
 export interface SeedTenant {
   slug: string;
@@ -84,6 +85,8 @@ export interface SeededTenant {
   contacts: number;
   /** `sipUser`: the user's phone on the PBX (shared/sip-identity.ts); null for admins. */
   users: { login: string; password: string; role: Role; branch: string | null; sipUser: string | null }[];
+  /** The customer who can sign in to the tenant's portal (backend/src/portal/seed.ts), if any. */
+  portalCustomerCode?: string | null;
 }
 
 /** The demo tenant's seed stream and the other tenant's never meet: different ids, numbers. */
@@ -116,7 +119,9 @@ export async function seedBackend(options: SeedBackendOptions): Promise<SeededTe
   await seedCallsForYou(handle, demo, options.now);
   // The demo tenant records every call (the dev PBX's recorder, pbx/recorder/), kept 90 days.
   await saveRecordingSettings(recordingsDb(handle.db), demo.id, { policy: { mode: 'all' }, retentionDays: 90 });
-  return [demo, other];
+  // A portal customer who can sign in, and the pages and products of the portal.
+  const portalCustomerCode = await seedPortal(handle, demo.id, options.argon2, options.now);
+  return [{ ...demo, portalCustomerCode }, other];
 }
 
 async function seedTenant(

@@ -6,6 +6,7 @@ import { useCustomerStore } from '../stores/customer.js';
 import { usePhoneStore } from '../stores/phone.js';
 import { useSessionStore } from '../stores/session.js';
 import { AddNote } from './AddNote.js';
+import { RecentWebActivity } from '../portal/web-activity.js';
 import { ClassificationBadge } from './ClassificationBadge.js';
 import { CustomerEditForm } from './CustomerEditForm.js';
 import { ErrorText } from './ErrorText.js';
@@ -166,6 +167,8 @@ function CustomerView({ detail }: { detail: CustomerDetail }) {
           <dd>{customer.assignedRepName ?? t('customer.noRep')}</dd>
         </div>
       </dl>
+
+      <RecentWebActivity contacts={detail.contacts} />
 
       <section className="incidents" aria-labelledby="incidents-heading">
         <h3 id="incidents-heading">{t('tree.heading')}</h3>
