@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,6 +40,15 @@ describe('npm run seed', () => {
     try {
       const row = db.prepare("select count(*) as n from customers c join tenants t on t.id = c.tenant_id where t.slug = 'demo'").get() as { n: number };
       expect(row.n).toBe(40);
+      // The demo recording: a real file beside the database, its hash as stored, a pause in its timeline.
+      expect(run.out).toMatch(/A recorded call \(with a pause\) on customer C\d+/);
+      const recording = db.prepare('select id, file_name, sha256, size_bytes, call_id from recordings').get() as { file_name: string; sha256: string; size_bytes: number; call_id: string };
+      const audio = fs.readFileSync(path.join(dir, 'recordings', recording.file_name));
+      expect(audio.length).toBe(recording.size_bytes);
+      expect(createHash('sha256').update(audio).digest('hex')).toBe(recording.sha256);
+      expect(audio.subarray(0, 4).toString('latin1')).toBe('OggS');
+      const marks = db.prepare('select action from recording_marks where call_id = ? order by at').all(recording.call_id) as { action: string }[];
+      expect(marks.map((m) => m.action)).toEqual(['pause', 'resume']);
     } finally {
       db.close();
     }
@@ -67,7 +77,8 @@ describe('npm run seed with DATABASE_URL', () => {
   it('seeds PostgreSQL, and --reset drops the tables before seeding again', async () => {
     const database = await createTestDatabase(inject('pgUrl'));
     try {
-      const env = { DATABASE_URL: database.url };
+      // Without a SQLite file to sit beside, recordings default to ./recordings: the demo recording goes here instead.
+      const env = { DATABASE_URL: database.url, TSUNAGU_RECORDINGS_DIR: path.join(dir, 'pg-recordings') };
       expect(seedWith(env, '--customers', '30').status).toBe(0);
       const reset = seedWith(env, '--customers', '12', '--reset');
       expect(reset.err).toBe('');

@@ -50,12 +50,19 @@ export function ContactRecordings({ contact, loadPeaks }: { contact: CachedConta
     };
   }, [contact.id]);
 
+  /** A playback ticket's URL; a 403 (rights withdrawn meanwhile) takes the whole section away. */
+  async function ticketFor(recording: Recording): Promise<string | null> {
+    const result = await invoke('recordings:ticket', { recordingId: recording.id, purpose: 'play' });
+    if (result.ok) return result.value.url;
+    if (result.error.code === 'forbidden') setListing({ phase: 'none' });
+    else setOpenError(result.error);
+    return null;
+  }
+
   async function open(recording: Recording) {
     setOpenError(null);
-    const result = await invoke('recordings:ticket', { recordingId: recording.id, purpose: 'play' });
-    if (result.ok) setSources((previous) => ({ ...previous, [recording.id]: result.value.url }));
-    else if (result.error.code === 'forbidden') setListing({ phase: 'none' });
-    else setOpenError(result.error);
+    const url = await ticketFor(recording);
+    if (url) setSources((previous) => ({ ...previous, [recording.id]: url }));
   }
 
   if (listing.phase === 'none' || listing.phase === 'loading') return null;
@@ -79,7 +86,7 @@ export function ContactRecordings({ contact, loadPeaks }: { contact: CachedConta
                   {recording.legalHold && <span className="recording-hold"> · {t('recording.legalHold')}</span>}
                 </span>
                 {src ? (
-                  <RecordingPlayer recording={recording} src={src} {...(loadPeaks ? { loadPeaks } : {})} />
+                  <RecordingPlayer recording={recording} src={src} renewSource={() => ticketFor(recording)} {...(loadPeaks ? { loadPeaks } : {})} />
                 ) : (
                   <button type="button" onClick={() => void open(recording)} data-testid="recording-open">
                     {t('recording.play')}

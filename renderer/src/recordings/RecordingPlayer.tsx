@@ -15,6 +15,11 @@ interface RecordingPlayerProps {
   src: string;
   /** Tests replace the WebAudio decoding (jsdom has none). */
   loadPeaks?: PeaksLoader;
+  /**
+   * A fresh ticket's URL when the audio fails (the ticket expires after a few minutes, and a
+   * seek later makes a new range request with it); null when none can be had.
+   */
+  renewSource?: () => Promise<string | null>;
 }
 
 /**
@@ -22,7 +27,7 @@ interface RecordingPlayerProps {
  * a WAI-ARIA slider), the speed, and the stretches the operator paused the recording shown on
  * the timeline. The audio streams from the backend (range requests); nothing is stored.
  */
-export function RecordingPlayer({ recording, src, loadPeaks = loadWaveformPeaks }: RecordingPlayerProps) {
+export function RecordingPlayer({ recording, src, loadPeaks = loadWaveformPeaks, renewSource }: RecordingPlayerProps) {
   const { t } = useTranslation();
   const audioRef = useRef<HTMLAudioElement>(null);
   const [playing, setPlaying] = useState(false);
@@ -32,6 +37,14 @@ export function RecordingPlayer({ recording, src, loadPeaks = loadWaveformPeaks 
   const [peaks, setPeaks] = useState<number[] | null>(null);
   const [waveformFailed, setWaveformFailed] = useState(false);
   const [audioFailed, setAudioFailed] = useState(false);
+  const [source, setSource] = useState(src);
+  /**
+   * The source that last loaded: only a source that once worked is renewed when it fails (its
+   * ticket expired while the player was open); one that never loaded shows its failure.
+   */
+  const loadedSource = useRef<string | null>(null);
+  /** Where to pick up (and whether to play on) after the source was renewed. */
+  const resume = useRef<{ at: number; playing: boolean } | null>(null);
   const speedId = useId();
   const pausesId = useId();
 
@@ -70,6 +83,18 @@ export function RecordingPlayer({ recording, src, loadPeaks = loadWaveformPeaks 
     }
   }
 
+  async function renew() {
+    if (!renewSource || loadedSource.current !== source) {
+      setAudioFailed(true);
+      return;
+    }
+    loadedSource.current = null;
+    resume.current = { at: currentSeconds, playing };
+    const next = await renewSource();
+    if (next) setSource(next);
+    else setAudioFailed(true);
+  }
+
   function onTimelineClick(event: MouseEvent<HTMLDivElement>) {
     const box = event.currentTarget.getBoundingClientRect();
     if (box.width <= 0) return;
@@ -104,19 +129,26 @@ export function RecordingPlayer({ recording, src, loadPeaks = loadWaveformPeaks 
     <div className="recording-player" role="group" aria-label={t('recording.player')} data-testid="recording-player" data-recording-id={recording.id}>
       <audio
         ref={audioRef}
-        src={src}
+        src={source}
         preload="metadata"
         data-testid="recording-audio"
         onLoadedMetadata={(e) => {
           const seconds = e.currentTarget.duration;
           if (Number.isFinite(seconds) && seconds > 0) setTotalSeconds(seconds);
           e.currentTarget.playbackRate = rate;
+          loadedSource.current = e.currentTarget.getAttribute('src');
+          const pickUp = resume.current;
+          resume.current = null;
+          if (pickUp) {
+            e.currentTarget.currentTime = pickUp.at;
+            if (pickUp.playing) e.currentTarget.play().catch(() => setAudioFailed(true));
+          }
         }}
         onTimeUpdate={(e) => setCurrentSeconds(e.currentTarget.currentTime)}
         onPlay={() => setPlaying(true)}
         onPause={() => setPlaying(false)}
         onEnded={() => setPlaying(false)}
-        onError={() => setAudioFailed(true)}
+        onError={() => void renew()}
       />
       <div className="recording-controls">
         <button type="button" className="primary" onClick={togglePlay} data-testid="recording-play" aria-pressed={playing}>

@@ -71,7 +71,7 @@ describe('recordings of a call contact', () => {
     expect(bridge.callsTo('recordings:ticket')).toEqual([{ recordingId: 'rec-1', purpose: 'play' }]);
     const audio = within(player).getByTestId<HTMLAudioElement>('recording-audio');
     expect(audio.getAttribute('src')).toBe('http://127.0.0.1:8740/api/recording-audio/rec-1?ticket=abc');
-    expect(loadPeaks).toHaveBeenCalledWith('http://127.0.0.1:8740/api/recording-audio/rec-1?ticket=abc', expect.any(Number));
+    await waitFor(() => expect(loadPeaks).toHaveBeenCalledWith('http://127.0.0.1:8740/api/recording-audio/rec-1?ticket=abc', expect.any(Number)));
     const waveform = await within(player).findByTestId('recording-waveform');
     expect(waveform.querySelectorAll('rect').length).toBeGreaterThan(100);
 
@@ -100,6 +100,23 @@ describe('recordings of a call contact', () => {
     fireEvent.change(within(player).getByLabelText('Speed'), { target: { value: '1.5' } });
     expect(audio.playbackRate).toBe(1.5);
     expect([...within(player).getByLabelText<HTMLSelectElement>('Speed').options].map((o) => o.value)).toEqual(['0.75', '1', '1.25', '1.5', '2']);
+  });
+
+  it('asks for a fresh ticket when audio that played fails (its ticket expired), and shows a source that never loaded as failed', async () => {
+    bridge.recordings.byContact.set(CALL_CONTACT.id, [RECORDING]);
+    bridge.recordings.audioUrl = 'http://127.0.0.1:8740/api/recording-audio/rec-1?ticket=first';
+    render(<ContactRecordings contact={CALL_CONTACT} loadPeaks={async () => [0.5]} />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Play recording' }));
+    const audio = await screen.findByTestId<HTMLAudioElement>('recording-audio');
+    fireEvent(audio, new Event('loadedmetadata'));
+    bridge.recordings.audioUrl = 'http://127.0.0.1:8740/api/recording-audio/rec-1?ticket=second';
+    fireEvent.error(audio);
+    await waitFor(() => expect(audio.getAttribute('src')).toBe('http://127.0.0.1:8740/api/recording-audio/rec-1?ticket=second'));
+    expect(bridge.callsTo('recordings:ticket')).toHaveLength(2);
+    expect(screen.queryByRole('alert')).toBeNull();
+    fireEvent.error(audio);
+    expect((await screen.findByRole('alert')).textContent).toContain('could not be played');
+    expect(bridge.callsTo('recordings:ticket')).toHaveLength(2);
   });
 
   it('shows nothing at all, neither list nor player, to a user the backend refuses (403)', async () => {
