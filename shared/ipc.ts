@@ -35,6 +35,7 @@ import {
   SupervisorSummary,
 } from './api.js';
 import { Contact, Customer, Id, Incident, IncidentStatus, IsoTime, User } from './domain.js';
+import { PORTAL_IPC_CHANNELS } from './portal.js';
 import { ERROR_CODES, type Result } from './result.js';
 
 /**
@@ -508,6 +509,8 @@ export const IPC_CHANNELS = {
   },
   // Mail (see MAIL_IPC_CHANNELS above)
   ...MAIL_IPC_CHANNELS,
+  // The customer portal's staff side (shared/portal.ts)
+  ...PORTAL_IPC_CHANNELS,
 } as const;
 
 export type IpcChannel = keyof typeof IPC_CHANNELS;
@@ -525,6 +528,8 @@ export type DeskIpcChannel = Extract<
   | 'callbacks:list'
   | 'callbacks:complete'
 >;
+/** The customer portal's staff channels: served by electron/core/portal.ts. */
+export type PortalIpcChannel = Extract<IpcChannel, `portal:${string}`>;
 /** The "calls for you" channels: served by electron/core/calls-for-you.ts. */
 export type CallsForYouIpcChannel = Extract<IpcChannel, `callsForYou:${string}`>;
 

@@ -26,6 +26,7 @@ import { ensurePrivateFolders } from './cache/encrypted-database.js';
 import { openCache, type CacheDb } from './cache/open-cache.js';
 import { CACHE_FILE, unlockUserCache, wipeUserCache } from './cache/user-cache.js';
 import { CallsForYouSession, callsForYouHandlers } from './calls-for-you.js';
+import { portalHandlers } from './portal.js';
 import { DeskSession, deskHandlers } from './desk.js';
 import { createIpcDispatcher, type IpcDispatcher } from './handlers.js';
 import { MailChannel, type MailTuning } from './mail.js';
@@ -186,6 +187,7 @@ class DesktopCore {
       ...telephonyHandlers(() => this.#requireSession().telephony),
       ...deskHandlers(() => this.#requireSession().desk),
       ...callsForYouHandlers(() => this.#requireSession().callsForYou),
+      ...portalHandlers(() => this.#requireSession().client),
       // The call history keeps what this computer saw, for when the backend cannot be reached.
       'calls:event': async (payload) => {
         const session = this.#requireSession();

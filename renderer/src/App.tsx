@@ -60,6 +60,7 @@ import { CallHistory, MissedCallNotice } from './history/CallHistory.js';
 import { useCallHistoryStore } from './history/store.js';
 import { MailWorkArea } from './mail/components/MailWorkArea.js';
 import { OfflineBanner } from './offline/OfflineBanner.js';
+import { PortalAdmin } from './portal/PortalAdmin.js';
 import { WorkAreaNav } from './mail/components/WorkAreaNav.js';
 import { useWorkAreaStore } from './mail/stores/work-area.js';
 import { useSessionStore } from './stores/session.js';
@@ -126,6 +127,11 @@ function Workspace() {
           {area === 'history' && (
             <main className="history-pane" id="history-main" tabIndex={-1}>
               <CallHistory />
+            </main>
+          )}
+          {area === 'portal' && (
+            <main className="history-pane" id="portal-main" tabIndex={-1}>
+              <PortalAdmin />
             </main>
           )}
           <MailWorkArea />

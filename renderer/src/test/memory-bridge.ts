@@ -17,6 +17,7 @@ import { phoneMatchingQuery, toE164 } from '../../../shared/phone.js';
 import { CodedError, fail, ok, type AppError, type Result } from '../../../shared/result.js';
 import { MemoryMail } from '../mail/test/memory-mail.js';
 import { MemoryCallsForYou } from './memory-calls-for-you.js';
+import { MemoryPortal } from './memory-portal.js';
 import { MemoryDesk } from './memory-desk.js';
 import { MemoryTelephony } from './memory-telephony.js';
 
@@ -93,6 +94,9 @@ export class MemoryBridge implements TsunaguBridge {
     session: () => this.session,
     queuedWrite: () => this.setStatus({ pendingOutbox: this.status.pendingOutbox + 1 }),
   });
+
+  /** The customer portal's staff side (memory-portal.ts). */
+  readonly portal = new MemoryPortal(() => this.requireSession());
 
   constructor(options: { accounts?: MemoryAccount[]; customers?: MemoryCustomer[] } = {}) {
     this.accounts = options.accounts ?? [];
@@ -196,6 +200,7 @@ export class MemoryBridge implements TsunaguBridge {
     ...this.telephony.handlers,
     ...this.desk.handlers,
     ...this.callsForYou.handlers,
+    ...this.portal.handlers,
     'system:globalShortcuts': async () => ({ global: false, registered: [] }),
     'app:info': async () => ({ version: '0.0.0-test', shell: 'browser', locale: 'en-US', backendUrl: 'http://127.0.0.1:1' }),
     'session:login': async ({ tenant, login, password }) => {

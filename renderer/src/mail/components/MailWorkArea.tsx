@@ -46,6 +46,7 @@ export function MailWorkArea() {
     case 'customers':
     case 'history':
     case 'callsForYou':
+    case 'portal':
       return null;
     case 'mail':
       return (

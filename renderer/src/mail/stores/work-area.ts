@@ -1,7 +1,7 @@
 import { create } from 'zustand';
 import type { User } from '../../../../shared/domain.js';
 
-export const WORK_AREAS = ['customers', 'history', 'callsForYou', 'mail', 'returned', 'review', 'failed', 'live'] as const;
+export const WORK_AREAS = ['customers', 'history', 'callsForYou', 'mail', 'returned', 'review', 'failed', 'live', 'portal'] as const;
 export type WorkArea = (typeof WORK_AREAS)[number];
 
 /** Review, failed replies and the live view are for supervisors and admins. */
@@ -11,8 +11,11 @@ export function mayReview(user: Pick<User, 'role'> | undefined): boolean {
   return user?.role === 'supervisor' || user?.role === 'admin';
 }
 
+/** The customer portal's content is edited by admins only (the backend enforces it too). */
+export const ADMIN_AREAS: readonly WorkArea[] = ['portal'];
+
 export function areasFor(user: Pick<User, 'role'> | undefined): WorkArea[] {
-  return WORK_AREAS.filter((area) => mayReview(user) || !SUPERVISOR_AREAS.includes(area));
+  return WORK_AREAS.filter((area) => (mayReview(user) || !SUPERVISOR_AREAS.includes(area)) && (user?.role === 'admin' || !ADMIN_AREAS.includes(area)));
 }
 
 interface WorkAreaState {
