@@ -49,7 +49,7 @@ export const PORTAL_STAFF_API = {
   invitation: '/api/customers/:id/portal/invitation',
   /** GET → PortalAdminPage[]; POST PortalPageInput → PortalAdminPage (admins). */
   pages: '/api/portal/pages',
-  /** PUT PortalPageInput → PortalAdminPage; DELETE (admins). */
+  /** PUT PortalPageInput → PortalAdminPage (admins; unpublish rather than delete, so orders keep their product). */
   page: '/api/portal/pages/:id',
   /** POST PortalMediaUpload → { id, url } (admins). */
   media: '/api/portal/media',

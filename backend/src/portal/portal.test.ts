@@ -210,6 +210,7 @@ describe.each(DIALECTS)('customer portal on %s', (dialect) => {
     expect((await portal('POST', PORTAL_API.events, { cookie: yamada.cookie }, batch)).statusCode).toBe(403);
     expect((await portal('POST', PORTAL_API.events, { cookie: yamada.cookie, csrf: 'forged' }, batch)).statusCode).toBe(403);
     expect((await portal('POST', PORTAL_API.events, yamada, batch, { origin: 'https://evil.example' })).statusCode).toBe(403);
+    expect((await portal('POST', PORTAL_API.events, yamada, batch, { origin: 'null' })).statusCode).toBe(403);
   });
 
   it('shows pages by rank (404 above it), and only supervisors and admins set the rank', async () => {

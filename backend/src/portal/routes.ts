@@ -85,6 +85,15 @@ export function newInvitationToken(): { token: string; hash: string; expiresAt: 
   return { token, hash: hashToken(token), expiresAt: new Date(Date.now() + INVITATION_DAYS * 86_400_000).toISOString() };
 }
 
+/** The host of an Origin header; null for `null` (sandboxed frames, file pages) or anything unparsable. */
+function originHost(origin: string): string | null {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return null;
+  }
+}
+
 const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
@@ -136,7 +145,7 @@ export function registerPortalRoutes(app: FastifyInstance, ctx: BackendContext, 
       if (request.method === 'GET' || request.method === 'HEAD') return;
       const origin = request.headers.origin;
       const host = request.headers.host;
-      if (origin !== undefined && host !== undefined && new URL(origin).host !== host) {
+      if (origin !== undefined && host !== undefined && originHost(origin) !== host) {
         throw new HttpError('forbidden', 'origin: requests to the portal must come from the portal');
       }
     });
