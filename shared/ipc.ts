@@ -50,6 +50,7 @@ import {
   ExchangePreviewRequest,
   PartnerOrg,
 } from './exchange.js';
+import { PORTAL_IPC_CHANNELS } from './portal.js';
 import { ERROR_CODES, type Result } from './result.js';
 
 /**
@@ -577,6 +578,8 @@ export const IPC_CHANNELS = {
   'exchange:create': { request: ExchangeCreateRequest, result: ExchangeExportSummary },
   'exchange:share': { request: z.object({ exportId: Id, partnerOrg: PartnerOrg }), result: ExchangeExportSummary },
   'exchange:download': { request: z.object({ exportId: Id, format: ExchangeFormat }), result: ExchangeDownload },
+  // The customer portal's staff side (shared/portal.ts)
+  ...PORTAL_IPC_CHANNELS,
 } as const;
 
 export type IpcChannel = keyof typeof IPC_CHANNELS;
@@ -594,6 +597,8 @@ export type DeskIpcChannel = Extract<
   | 'callbacks:list'
   | 'callbacks:complete'
 >;
+/** The customer portal's staff channels: served by electron/core/portal.ts. */
+export type PortalIpcChannel = Extract<IpcChannel, `portal:${string}`>;
 /** The "calls for you" channels: served by electron/core/calls-for-you.ts. */
 export type CallsForYouIpcChannel = Extract<IpcChannel, `callsForYou:${string}`>;
 

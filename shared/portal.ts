@@ -49,7 +49,7 @@ export const PORTAL_STAFF_API = {
   invitation: '/api/customers/:id/portal/invitation',
   /** GET → PortalAdminPage[]; POST PortalPageInput → PortalAdminPage (admins). */
   pages: '/api/portal/pages',
-  /** PUT PortalPageInput → PortalAdminPage; DELETE (admins). */
+  /** PUT PortalPageInput → PortalAdminPage (admins; unpublish rather than delete, so orders keep their product). */
   page: '/api/portal/pages/:id',
   /** POST PortalMediaUpload → { id, url } (admins). */
   media: '/api/portal/media',
@@ -293,3 +293,21 @@ export function readWebActivity(body: string): WebActivityBody | null {
     return null;
   }
 }
+
+/**
+ * The staff app's channels for the portal (spread into IPC_CHANNELS in ipc.ts; served by
+ * electron/core/portal.ts). All online: ranks, invitations and content live on the backend,
+ * which enforces who may change them.
+ */
+export const PORTAL_IPC_CHANNELS = {
+  /** A customer's portal account: rank, password set, invitation pending, products owned. */
+  'portal:account': { request: z.object({ customerId: Id }), result: CustomerPortalInfo },
+  /** Supervisors and admins. */
+  'portal:setRank': { request: z.object({ customerId: Id, rank: PortalRank }), result: CustomerPortalInfo },
+  /** A new invitation link (replaces an earlier one) the operator sends the customer. */
+  'portal:invite': { request: z.object({ customerId: Id }), result: PortalInvitation },
+  /** Admins: every page and product of the portal. */
+  'portal:pages': { request: z.undefined().or(z.null()).or(z.object({}).strict()), result: PortalAdminPageList },
+  /** Admins: a new page (id null) or changes to one. */
+  'portal:savePage': { request: z.object({ id: Id.nullable(), page: PortalPageInput }), result: PortalAdminPage },
+} as const;

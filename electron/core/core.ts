@@ -31,6 +31,7 @@ import { CACHE_FILE, unlockUserCache, wipeUserCache } from './cache/user-cache.j
 import { auditHandlers } from './audit.js';
 import { CallsForYouSession, callsForYouHandlers } from './calls-for-you.js';
 import { monitoringHandlers } from './monitoring.js';
+import { portalHandlers } from './portal.js';
 import { DeskSession, deskHandlers } from './desk.js';
 import { exchangeHandlers } from './exchange.js';
 import { createIpcDispatcher, type IpcDispatcher } from './handlers.js';
@@ -208,6 +209,7 @@ class DesktopCore {
       ...deskHandlers(() => this.#requireSession().desk),
       ...callsForYouHandlers(() => this.#requireSession().callsForYou),
       ...monitoringHandlers(() => this.#requireSession().client),
+      ...portalHandlers(() => this.#requireSession().client),
       // The call history keeps what this computer saw, for when the backend cannot be reached.
       'calls:event': async (payload) => {
         const session = this.#requireSession();

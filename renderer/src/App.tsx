@@ -68,6 +68,7 @@ import { useCallHistoryStore } from './history/store.js';
 import { MailWorkArea } from './mail/components/MailWorkArea.js';
 import { OfflineBanner } from './offline/OfflineBanner.js';
 import { CacheProblemBanner } from './offline/CacheProblemBanner.js';
+import { PortalAdmin } from './portal/PortalAdmin.js';
 import { WorkAreaNav } from './mail/components/WorkAreaNav.js';
 import { useWorkAreaStore } from './mail/stores/work-area.js';
 import { useSessionStore } from './stores/session.js';
@@ -164,6 +165,11 @@ function Workspace() {
           {area === 'exchange' && (
             <main className="history-pane" id="exchange-main" tabIndex={-1}>
               <ExchangeAdmin />
+            </main>
+          )}
+          {area === 'portal' && (
+            <main className="history-pane" id="portal-main" tabIndex={-1}>
+              <PortalAdmin />
             </main>
           )}
           <MailWorkArea />

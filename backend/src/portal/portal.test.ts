@@ -210,6 +210,7 @@ describe.each(DIALECTS)('customer portal on %s', (dialect) => {
     expect((await portal('POST', PORTAL_API.events, { cookie: yamada.cookie }, batch)).statusCode).toBe(403);
     expect((await portal('POST', PORTAL_API.events, { cookie: yamada.cookie, csrf: 'forged' }, batch)).statusCode).toBe(403);
     expect((await portal('POST', PORTAL_API.events, yamada, batch, { origin: 'https://evil.example' })).statusCode).toBe(403);
+    expect((await portal('POST', PORTAL_API.events, yamada, batch, { origin: 'null' })).statusCode).toBe(403);
   });
 
   it('shows pages by rank (404 above it), and only supervisors and admins set the rank', async () => {
@@ -328,6 +329,25 @@ describe.each(DIALECTS)('customer portal on %s', (dialect) => {
     const html = await portal('POST', PORTAL_API.orders, yamada, { ...input, clientId: randomUUID(), note: '<img src=x onerror=alert(1)>' });
     expect(html.statusCode).toBe(400);
     expect(html.json().error.message).toContain('note');
+  });
+
+  it('serves a page’s image only to customers who may see the page', async () => {
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(16)]);
+    const upload = await staff('POST', PORTAL_STAFF_API.media, tokens.admin, { contentType: 'image/png', data: png.toString('base64') });
+    expect(upload.statusCode, upload.body).toBe(201);
+    const { id, url } = upload.json() as { id: string; url: string };
+    expect((await staff('POST', PORTAL_STAFF_API.media, tokens.admin, { contentType: 'image/png', data: Buffer.from('<svg/>').toString('base64') })).statusCode).toBe(400);
+    await savePage({ kind: 'page', slug: 'vip-image', title: 'VIP image', bodyMarkdown: '', minRank: 3, imageIds: [id] });
+    const get = (headers: Record<string, string>) => backend.app.inject({ method: 'GET', url, headers });
+    expect((await get({})).statusCode).toBe(401);
+    expect((await get({ cookie: `${PORTAL_COOKIE}=${yamada.cookie}` })).statusCode).toBe(404);
+    const rankUrl = PORTAL_STAFF_API.rank.replace(':id', backend.demo.customers.yamada.id);
+    await staff('PUT', rankUrl, tokens.supervisor, { rank: 3 });
+    const shown = await get({ cookie: `${PORTAL_COOKIE}=${yamada.cookie}` });
+    expect(shown.statusCode).toBe(200);
+    expect(shown.headers['content-type']).toBe('image/png');
+    expect(shown.rawPayload.equals(png)).toBe(true);
+    await staff('PUT', rankUrl, tokens.supervisor, { rank: 1 });
   });
 
   it('hides a customer’s portal account from staff who may not see the customer', async () => {

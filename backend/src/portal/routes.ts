@@ -85,6 +85,15 @@ export function newInvitationToken(): { token: string; hash: string; expiresAt: 
   return { token, hash: hashToken(token), expiresAt: new Date(Date.now() + INVITATION_DAYS * 86_400_000).toISOString() };
 }
 
+/** The host of an Origin header; null for `null` (sandboxed frames, file pages) or anything unparsable. */
+function originHost(origin: string): string | null {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return null;
+  }
+}
+
 const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
@@ -136,7 +145,7 @@ export function registerPortalRoutes(app: FastifyInstance, ctx: BackendContext, 
       if (request.method === 'GET' || request.method === 'HEAD') return;
       const origin = request.headers.origin;
       const host = request.headers.host;
-      if (origin !== undefined && host !== undefined && new URL(origin).host !== host) {
+      if (origin !== undefined && host !== undefined && originHost(origin) !== host) {
         throw new HttpError('forbidden', 'origin: requests to the portal must come from the portal');
       }
     });
@@ -159,14 +168,6 @@ export function registerPortalRoutes(app: FastifyInstance, ctx: BackendContext, 
       if (!bytes || !type) throw new HttpError('not_found', 'no such file');
       return reply.type(type).header('cache-control', 'public, max-age=31536000, immutable').send(bytes);
     });
-    scope.get('/portal/:tenant/media/:id', async (request, reply) => {
-      const tenant = await tenantOf(request);
-      const { id } = parseRequest(z.object({ tenant: z.string(), id: z.string().max(64) }), request.params, 'params');
-      const media = await pdb.selectFrom('portal_media').select(['content_type', 'bytes']).where('tenant_id', '=', tenant.id).where('id', '=', id).executeTakeFirst();
-      if (!media) throw new HttpError('not_found', 'no such file');
-      return reply.type(media.content_type).header('cache-control', 'private, max-age=3600').send(Buffer.from(media.bytes));
-    });
-
     // Signing in: rate-limited per address before anything is parsed, then throttled per code and address.
     scope.register(async (signIn) => {
       await signIn.register(rateLimit, {
@@ -319,6 +320,19 @@ export function registerPortalRoutes(app: FastifyInstance, ctx: BackendContext, 
         if (!row) throw new HttpError('not_found', 'no such page');
         const owned = await pdb.selectFrom('customer_products').select('product_id').where('customer_id', '=', request.portal.customerId).where('product_id', '=', row.id).executeTakeFirst();
         return pageView(row, request.portal.tenantSlug, owned !== undefined);
+      });
+      // An image or video only for a customer who may see a page that shows it: 404 otherwise, like the page.
+      signedIn.get('/portal/:tenant/media/:id', async (request, reply) => {
+        const { id } = parseRequest(z.object({ tenant: z.string(), id: z.string().max(64) }), request.params, 'params');
+        const shown = await visiblePagesQuery(db, request.portal.tenantId, who(request))
+          .select('p.id')
+          .where((eb) => eb.or([eb('p.video_id', '=', id), eb('p.image_ids', 'like', `%${JSON.stringify(id).replace(/[%_]/g, '')}%`)]))
+          .executeTakeFirst();
+        const media = shown
+          ? await pdb.selectFrom('portal_media').select(['content_type', 'bytes']).where('tenant_id', '=', request.portal.tenantId).where('id', '=', id).executeTakeFirst()
+          : undefined;
+        if (!media) throw new HttpError('not_found', 'no such file');
+        return reply.type(media.content_type).header('cache-control', 'private, max-age=3600').send(Buffer.from(media.bytes));
       });
       signedIn.post(`/portal/:tenant${PORTAL_API.events}`, async (request): Promise<PortalEventBatchResult> => {
         const batch = parseRequest(PortalEventBatch, request.body, 'body');

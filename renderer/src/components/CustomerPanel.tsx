@@ -6,6 +6,7 @@ import { useCustomerStore } from '../stores/customer.js';
 import { usePhoneStore } from '../stores/phone.js';
 import { useSessionStore } from '../stores/session.js';
 import { AddNote } from './AddNote.js';
+import { PortalAccount } from '../portal/PortalAccount.js';
 import { RecentWebActivity } from '../portal/web-activity.js';
 import { ClassificationBadge } from './ClassificationBadge.js';
 import { CustomerEditForm } from './CustomerEditForm.js';
@@ -169,6 +170,7 @@ function CustomerView({ detail }: { detail: CustomerDetail }) {
       </dl>
 
       <RecentWebActivity contacts={detail.contacts} />
+      <PortalAccount customerId={customer.id} />
 
       <section className="incidents" aria-labelledby="incidents-heading">
         <h3 id="incidents-heading">{t('tree.heading')}</h3>

@@ -19,6 +19,7 @@ import { CodedError, fail, ok, type AppError, type Result } from '../../../share
 import { MemoryMail } from '../mail/test/memory-mail.js';
 import { MemoryMonitoring } from '../supervisor/test/memory-monitoring.js';
 import { MemoryCallsForYou } from './memory-calls-for-you.js';
+import { MemoryPortal } from './memory-portal.js';
 import { MemoryDesk } from './memory-desk.js';
 import { MemoryExchange } from './memory-exchange.js';
 import { MemoryTelephony } from './memory-telephony.js';
@@ -104,6 +105,8 @@ export class MemoryBridge implements TsunaguBridge {
   readonly monitoring = new MemoryMonitoring({ session: () => this.session });
   /** The exchange (memory-exchange.ts). */
   readonly exchange = new MemoryExchange({ session: () => this.session });
+  /** The customer portal's staff side (memory-portal.ts). */
+  readonly portal = new MemoryPortal(() => this.requireSession());
 
   constructor(options: { accounts?: MemoryAccount[]; customers?: MemoryCustomer[] } = {}) {
     this.accounts = options.accounts ?? [];
@@ -240,6 +243,7 @@ export class MemoryBridge implements TsunaguBridge {
     ...this.recordings.handlers,
     ...this.monitoring.handlers,
     ...this.exchange.handlers,
+    ...this.portal.handlers,
     'system:globalShortcuts': async () => ({ global: false, registered: [] }),
     'app:info': async () => ({ version: '0.0.0-test', shell: 'browser', locale: 'en-US', backendUrl: 'http://127.0.0.1:1' }),
     'session:login': async ({ tenant, login, password }) => {

@@ -47,6 +47,7 @@ export function MailWorkArea() {
     case 'history':
     case 'callsForYou':
     case 'exchange':
+    case 'portal':
       return null;
     case 'mail':
       return (

@@ -2,7 +2,7 @@ import { create } from 'zustand';
 import type { User } from '../../../../shared/domain.js';
 import { mayManageExchange } from '../../../../shared/permissions.js';
 
-export const WORK_AREAS = ['customers', 'history', 'callsForYou', 'mail', 'returned', 'review', 'failed', 'live', 'exchange'] as const;
+export const WORK_AREAS = ['customers', 'history', 'callsForYou', 'mail', 'returned', 'review', 'failed', 'live', 'exchange', 'portal'] as const;
 export type WorkArea = (typeof WORK_AREAS)[number];
 
 /** Review, failed replies and the live view are for supervisors and admins. */
@@ -12,8 +12,8 @@ export function mayReview(user: Pick<User, 'role'> | undefined): boolean {
   return user?.role === 'supervisor' || user?.role === 'admin';
 }
 
-/** The PII-stripped exchange is for admins (shared/permissions.ts mayManageExchange). */
-export const ADMIN_AREAS: readonly WorkArea[] = ['exchange'];
+/** Admins only: the PII-stripped exchange (mayManageExchange) and the customer portal's content (the backend enforces both). */
+export const ADMIN_AREAS: readonly WorkArea[] = ['exchange', 'portal'];
 
 export function areasFor(user: Pick<User, 'role'> | undefined): WorkArea[] {
   return WORK_AREAS.filter((area) => {
