@@ -6,6 +6,11 @@ import { LiveCallsResponse, MonitorEndReason, MonitorMode, MonitorSessionView, S
  * the backend's monitoring routes (electron/core/monitoring.ts); the backend decides who may.
  */
 
+/** The tenant's choice: operators see "supervisor listening" on their call. */
+export const MonitoringSettings = z.object({ visibleToOperator: z.boolean() });
+export type MonitoringSettings = z.infer<typeof MonitoringSettings>;
+export const MONITORING_SETTINGS_PATH = '/api/monitoring/settings';
+
 const SessionRef = z.object({ sessionId: z.string().min(1).max(200) });
 
 export const MONITOR_IPC_CHANNELS = {
@@ -19,4 +24,7 @@ export const MONITOR_IPC_CHANNELS = {
   'monitor:end': { request: SessionRef.extend({ reason: MonitorEndReason }), result: MonitorSessionView },
   /** The operator's app checks a monitoring INVITE against the server before answering it. */
   'monitor:session': { request: SessionRef, result: MonitorSessionView },
+  'monitor:settings': { request: z.undefined().or(z.null()).or(z.object({}).strict()), result: MonitoringSettings },
+  /** Admins only (the backend enforces it). */
+  'monitor:setSettings': { request: MonitoringSettings, result: MonitoringSettings },
 } as const;

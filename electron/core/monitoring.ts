@@ -1,5 +1,5 @@
 import type { IpcHandlerTable } from '../../shared/ipc.js';
-import type { MONITOR_IPC_CHANNELS } from '../../shared/monitor-ipc.js';
+import { MONITORING_SETTINGS_PATH, MonitoringSettings, type MONITOR_IPC_CHANNELS } from '../../shared/monitor-ipc.js';
 import { LiveCallsResponse, MONITORING_API, MonitorSessionView, monitorSessionPath } from '../../shared/monitoring.js';
 import type { BackendClient } from './backend-client.js';
 
@@ -17,5 +17,7 @@ export function monitoringHandlers(client: () => BackendClient): Pick<IpcHandler
     'monitor:end': (payload) =>
       client().request('POST', monitorSessionPath(payload.sessionId, true), MonitorSessionView, { body: { reason: payload.reason }, idempotent: true }),
     'monitor:session': (payload) => client().request('GET', monitorSessionPath(payload.sessionId), MonitorSessionView),
+    'monitor:settings': () => client().request('GET', MONITORING_SETTINGS_PATH, MonitoringSettings),
+    'monitor:setSettings': (payload) => client().request('PATCH', MONITORING_SETTINGS_PATH, MonitoringSettings, { body: payload, idempotent: true }),
   };
 }

@@ -22,6 +22,7 @@ import { z } from 'zod';
 import { recordAudit, type AuditEvent } from '../audit.js';
 import type { BackendContext } from '../context.js';
 import type { Database } from '../db/schema.js';
+import { MONITORING_SETTINGS_PATH } from '../../../shared/monitor-ipc.js';
 import { HttpError, parseRequest } from '../http/errors.js';
 import { createMailNotifier } from '../mail/notify.js';
 import { sipUserOf } from './credentials.js';
@@ -409,12 +410,12 @@ export function registerMonitoringRoutes(app: FastifyInstance, ctx: BackendConte
     return ownHelpState(tenant.id, call);
   });
 
-  app.get('/api/monitoring/settings', async (request) => {
+  app.get(MONITORING_SETTINGS_PATH, async (request) => {
     const { tenant } = request.auth;
     return { visibleToOperator: await visibleToOperator(db, tenant.id) };
   });
 
-  app.patch('/api/monitoring/settings', async (request) => {
+  app.patch(MONITORING_SETTINGS_PATH, async (request) => {
     const { user, tenant } = request.auth;
     if (!mayManageTelephony(user)) throw new HttpError('forbidden', 'for admins only');
     const body = parseRequest(MonitoringSettings, request.body, 'body');

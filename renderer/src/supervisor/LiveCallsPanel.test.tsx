@@ -77,6 +77,27 @@ describe('the supervisor\'s connected calls', () => {
     expect(row.dataset.monitorMode).toBe('none');
   });
 
+  it('lets an admin choose whether operators see that they are monitored', async () => {
+    const bridge = installSignedInBridge();
+    const admin: SessionInfo = { ...SUPERVISOR, user: { ...SUPERVISOR.user, id: 'user-admin', role: 'admin' } };
+    bridge.session = admin;
+    vi.spyOn(HTMLCanvasElement.prototype, 'getContext').mockReturnValue(null);
+    useSessionStore.setState({ phase: 'signedIn', session: admin });
+    render(<App />);
+    fireEvent.click(await screen.findByTestId('area-live'));
+    const box = await screen.findByRole('checkbox', { name: 'Operators see when a supervisor monitors their call' });
+    await vi.waitFor(() => expect((box as HTMLInputElement).checked).toBe(true));
+    fireEvent.click(box);
+    await vi.waitFor(() => expect(bridge.monitoring.visibleToOperator).toBe(false));
+    await vi.waitFor(() => expect((box as HTMLInputElement).checked).toBe(false));
+  });
+
+  it('does not show the setting to a supervisor', async () => {
+    await openLiveView();
+    await screen.findByTestId('live-calls');
+    expect(screen.queryByTestId('monitoring-visibility')).toBeNull();
+  });
+
   it('is not offered to an operator', async () => {
     const bridge = installSignedInBridge();
     useSessionStore.setState({ phase: 'signedIn', session: bridge.session ?? AGENT_SESSION });

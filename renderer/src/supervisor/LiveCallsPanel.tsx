@@ -3,7 +3,10 @@ import { useTranslation } from 'react-i18next';
 import { MonitorMode, type LiveCallView } from '../../../shared/monitoring.js';
 import { ErrorText } from '../components/ErrorText.js';
 import { formatDuration } from '../format.js';
+import { mayManageTelephony } from '../../../shared/permissions.js';
+import { useSessionStore } from '../stores/session.js';
 import { followLiveCalls, useLiveCallsStore } from './live-calls.js';
+import { MonitoringVisibilitySetting } from './MonitoringVisibilitySetting.js';
 
 const MODES = MonitorMode.options;
 
@@ -29,12 +32,14 @@ export function LiveCallsPanel() {
   const problem = useLiveCallsStore((s) => s.problem);
   const offset = useLiveCallsStore((s) => s.clockOffsetMs);
   const now = useNow() + offset;
+  const isAdmin = useSessionStore((s) => (s.session ? mayManageTelephony(s.session.user) : false));
 
   useEffect(() => followLiveCalls(), []);
 
   return (
     <section className="live-calls" aria-labelledby="live-calls-heading" data-testid="live-calls">
       <h3 id="live-calls-heading">{t('monitor.heading')}</h3>
+      {isAdmin && <MonitoringVisibilitySetting />}
       {error && (
         <p className="error" role="alert">
           <ErrorText error={error} />

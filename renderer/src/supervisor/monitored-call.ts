@@ -63,7 +63,8 @@ async function verify(invite: IncomingMonitor): Promise<{ session: MonitorSessio
   return call ? { session, callId: call.id } : null;
 }
 
-async function onMonitorInvite(invite: IncomingMonitor): Promise<void> {
+/** Verifies a monitoring INVITE and answers or refuses it (exported for tests). */
+export async function onMonitorInvite(invite: IncomingMonitor): Promise<void> {
   if (running) {
     invite.reject(486);
     return;

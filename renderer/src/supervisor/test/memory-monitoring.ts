@@ -79,5 +79,12 @@ export class MemoryMonitoring {
       return view;
     },
     'monitor:session': async ({ sessionId }) => this.session(sessionId),
+    'monitor:settings': async () => ({ visibleToOperator: this.visibleToOperator }),
+    'monitor:setSettings': async ({ visibleToOperator }) => {
+      const session = this.options.session();
+      if (session?.user.role !== 'admin') throw new CodedError('forbidden', 'for admins only');
+      this.visibleToOperator = visibleToOperator;
+      return { visibleToOperator };
+    },
   };
 }
