@@ -1,6 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql, type Transaction } from 'kysely';
-import { WorkLimiter } from '../auth/work-limiter.js';
 import type { DatabaseHandle, SqlDialect } from '../db/database.js';
 import type { ChangeLogTable, Database } from '../db/schema.js';
 import { encodePoke, localChangeEvent, PG_CHANGES_CHANNEL } from './feed.js';
@@ -72,33 +70,6 @@ async function appendChange(trx: Transaction<Database>, entry: ChangeEntry): Pro
  * emitter on SQLite (after commit; SQLite serves one process).
  */
 export async function writeTransaction<T>(handle: DatabaseHandle, work: (tx: WriteTx) => Promise<T>): Promise<T> {
-  if (handle.dialect !== 'postgres' || insideWrite.getStore()) return runWriteTransaction(handle, work);
-  return writersOf(handle).run(() => insideWrite.run(true, () => runWriteTransaction(handle, work)));
-}
-
-/**
- * Write transactions of one tenant wait for each other at the `last_seq` bump (appendChange),
- * each holding a pooled PostgreSQL connection while it waits. Under a thousand agents' notes
- * they took every connection of the pool, and reads (sign-in checks, pulls) waited behind
- * them for seconds. So at most this many write transactions run at once per backend instance;
- * the others wait here, in order, without a connection. (SQLite has one connection and runs
- * one transaction at a time anyway.)
- */
-export const PG_CONCURRENT_WRITERS = 4;
-const writers = new WeakMap<DatabaseHandle, WorkLimiter>();
-/** Set inside a write transaction: a nested one must not wait for a slot its caller holds. */
-const insideWrite = new AsyncLocalStorage<true>();
-
-function writersOf(handle: DatabaseHandle): WorkLimiter {
-  let limiter = writers.get(handle);
-  if (!limiter) {
-    limiter = new WorkLimiter(PG_CONCURRENT_WRITERS, Number.MAX_SAFE_INTEGER);
-    writers.set(handle, limiter);
-  }
-  return limiter;
-}
-
-async function runWriteTransaction<T>(handle: DatabaseHandle, work: (tx: WriteTx) => Promise<T>): Promise<T> {
   const lastSeqOfTenant = new Map<string, number>();
   const result = await handle.db.transaction().execute(async (trx) => {
     const value = await work({
