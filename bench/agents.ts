@@ -12,7 +12,7 @@
  * send to last byte), the error count (a non-2xx answer, a failed request, an event stream
  * that broke), requests per second, and the writes and pulls made. Logins and the first
  * pull happen before the window. Records `agents-postgres` and `agents-sqlite` in
- * bench/results.json. BENCH_AGENTS (default 1000), BENCH_SECONDS (default 60),
+ * bench/results.json (`agents-sqlite-200` and so on for another BENCH_AGENTS). BENCH_AGENTS (default 1000), BENCH_SECONDS (default 60),
  * BENCH_DATABASES (default postgres,sqlite).
  */
 import { randomUUID } from 'node:crypto';
@@ -282,7 +282,8 @@ async function measure(dialect: SqlDialect, agentCount: number, seconds: number,
     );
     console.log(`  ${sorted.length} requests (${perSecond.toFixed(0)}/s): ${recorder.writes} notes written, ${recorder.pulls} pulls; client event-loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms`);
     if (recorder.errors > 0) console.log(`  errors: ${[...recorder.errorKinds].map(([kind, n]) => `${kind} ×${n}`).join(', ')}`);
-    mergeResults(`agents-${dialect}`, {
+    // A run at another scale is kept beside the headline one, not over it.
+    mergeResults(agentCount === 1000 ? `agents-${dialect}` : `agents-${dialect}-${agentCount}`, {
       p50_ms: roundMs(p50),
       p99_ms: roundMs(p99),
       max_ms: roundMs(max),
