@@ -305,7 +305,7 @@ class DesktopCore {
       const telephony = new TelephonySession(host, logger, this.#o.telephonyTuning);
       const agentStatus = new AgentStatusChannel({ client, store, engine, logger, emit: (event, payload) => this.#emit(event, payload) });
       const desk = new DeskSession(host, logger);
-      const callsForYou = new CallsForYouSession(host, logger);
+      const callsForYou = new CallsForYouSession(host);
       const session: ActiveSession = { cacheFile, info, client, userDir, db, store, engine, region, telephony, agentStatus, desk, callsForYou };
       engine.onStatus((status) => this.#emit('sync:status', status));
       engine.onDelivery((delivery) => this.#emit('outbox:delivered', delivery));
@@ -344,7 +344,6 @@ class DesktopCore {
     if (!session) return;
     this.#session = null;
     session.desk.stop();
-    session.callsForYou.stop();
     await session.telephony.stop({ signingOut: revoke });
     await session.agentStatus.stop({ signingOut: revoke });
     await this.#mail.close({ signOut: revoke });
