@@ -11,6 +11,7 @@ import {
   type CallHandlingAction,
   type Seminar,
 } from '../../shared/calls-for-you.js';
+import type { OutboxEntry } from '../../shared/api.js';
 import { User } from '../../shared/domain.js';
 import type { CallsForYouIpcChannel, CallsForYouView, IpcHandlerTable } from '../../shared/ipc.js';
 import { callInScope, mayHandleCallsForYou, mayListCallsForYou, type CallsForYouScope } from '../../shared/permissions.js';
@@ -43,11 +44,34 @@ function isOffline(error: unknown): boolean {
   return error instanceof CodedError && error.code === 'offline';
 }
 
+type HandleCallEntry = Extract<OutboxEntry, { type: 'handle_call' }>;
+
 export class CallsForYouSession {
   readonly #host: TelephonyHost;
+  /** Handled marks seen waiting in the outbox, by client id. */
+  readonly #queued = new Map<string, HandleCallEntry>();
+  /**
+   * Handled marks the backend applied whose call the feed has not brought back handled yet, by
+   * call key: between the push and the pull of the same sync pass the list would otherwise show
+   * the call unhandled for a moment.
+   */
+  readonly #sent = new Map<string, HandleCallEntry>();
+  readonly #unsubscribe: () => void;
 
   constructor(host: TelephonyHost) {
     this.#host = host;
+    this.#unsubscribe = host.engine.onDelivery((delivery) => {
+      for (const result of delivery.entries) {
+        const entry = this.#queued.get(result.clientId);
+        if (!entry) continue;
+        this.#queued.delete(result.clientId);
+        if (result.outcome === 'sent') this.#sent.set(entry.callKey, entry);
+      }
+    });
+  }
+
+  stop(): void {
+    this.#unsubscribe();
   }
 
   /** The rights the cache was last synced with (they may have changed since login). */
@@ -67,16 +91,22 @@ export class CallsForYouSession {
 
   #view(server: { scope: CallsForYouScope; since: string; entries: CallForYou[] }, source: 'online' | 'cache'): CallsForYouView {
     const { store, info } = this.#host;
-    const pending = new Map(
-      store.pendingOutbox(10_000).flatMap((row) => (row.entry.type === 'handle_call' ? [[row.entry.callKey, row.entry] as const] : [])),
-    );
+    const pending = new Map<string, HandleCallEntry>();
+    for (const row of store.pendingOutbox(10_000)) {
+      if (row.entry.type !== 'handle_call') continue;
+      pending.set(row.entry.callKey, row.entry);
+      this.#queued.set(row.clientId, row.entry);
+    }
     const entries = server.entries.map((entry) => {
+      if (entry.handled !== null) this.#sent.delete(entry.key);
       const queued = pending.get(entry.key);
-      if (entry.handled !== null || !queued) return { ...entry, pending: false };
+      const sent = this.#sent.get(entry.key);
+      const mark = queued ?? sent;
+      if (entry.handled !== null || !mark) return { ...entry, pending: false };
       return {
         ...entry,
-        handled: { at: queued.createdAt, by: { id: info.user.id, name: info.user.displayName }, kind: queued.action.kind, contactId: null },
-        pending: true,
+        handled: { at: mark.createdAt, by: { id: info.user.id, name: info.user.displayName }, kind: mark.action.kind, contactId: null },
+        pending: queued !== undefined,
       };
     });
     return { ...server, entries, counts: countCalls(entries), source };

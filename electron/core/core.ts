@@ -344,6 +344,7 @@ class DesktopCore {
     if (!session) return;
     this.#session = null;
     session.desk.stop();
+    session.callsForYou.stop();
     await session.telephony.stop({ signingOut: revoke });
     await session.agentStatus.stop({ signingOut: revoke });
     await this.#mail.close({ signOut: revoke });

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DatabaseHandle } from '../db/database.js';
-import { writeTransaction } from '../sync/changelog.js';
-import { recordBranchCallChange } from './load.js';
-import { branchCallsDb, branchCallsTrx } from './schema.js';
+import { branchCallsDb } from './schema.js';
 import { DEFAULT_CALLBACK_TEMPLATE } from './template.js';
 
 /** The demo branch whose rep gets calls (the seed's `rep-shibuya`). */
@@ -14,8 +12,9 @@ const HOUR_MS = 3_600_000;
  * Demo data of "calls for you" on a freshly seeded tenant, so `npm start` shows the feature:
  * calls to the branch rep from their customers (missed, and one a contact-center operator
  * answered), one from an unregistered number, three coming seminars and the tenant's
- * callback template. The calls are in `calls` as the PBX would have reported them, each with its
- * change-log entry.
+ * callback template. The calls are in `calls` as the PBX would have reported them; like the rest
+ * of the seed they have no change-log entries (the change log starts at 0), and the first sync's
+ * snapshot brings them to the apps.
  */
 export async function seedCallsForYou(handle: DatabaseHandle, tenant: { id: string; slug: string }, now: Date): Promise<void> {
   const db = branchCallsDb(handle.db);
@@ -51,31 +50,27 @@ export async function seedCallsForYou(handle: DatabaseHandle, tenant: { id: stri
     const answeredAt = call.answeredBy ? new Date(startedAt.getTime() + 15_000).toISOString() : null;
     const endedAt = new Date(startedAt.getTime() + (call.answeredBy ? 180_000 : 30_000)).toISOString();
     const leg = call.answeredBy ?? rep;
-    const key = `demo-branch-call-${index + 1}@${tenant.slug}.tsunagu.localhost`;
-    await writeTransaction(handle, async (tx) => {
-      await branchCallsTrx(tx.trx)
-        .insertInto('calls')
-        .values({
-          id: randomUUID(),
-          tenant_id: tenant.id,
-          external_id: key,
-          status: 'ended',
-          direction: 'inbound',
-          agent_id: leg.id,
-          from_number: call.customer.e164,
-          to_number: leg.sip_user ?? '',
-          started_at: startedAt.toISOString(),
-          answered_at: answeredAt,
-          ended_at: endedAt,
-          updated_at: endedAt,
-          customer_id: call.customer.id,
-          reported_events: call.answeredBy ? ',answered,ended,' : ',missed,',
-          pbx_reported: 1,
-          call_log_contact_id: null,
-        })
-        .execute();
-      await recordBranchCallChange(tx, { tenantId: tenant.id, key, customerId: call.customer.id });
-    });
+    await db
+      .insertInto('calls')
+      .values({
+        id: randomUUID(),
+        tenant_id: tenant.id,
+        external_id: `demo-branch-call-${index + 1}@${tenant.slug}.tsunagu.localhost`,
+        status: 'ended',
+        direction: 'inbound',
+        agent_id: leg.id,
+        from_number: call.customer.e164,
+        to_number: leg.sip_user ?? '',
+        started_at: startedAt.toISOString(),
+        answered_at: answeredAt,
+        ended_at: endedAt,
+        updated_at: endedAt,
+        customer_id: call.customer.id,
+        reported_events: call.answeredBy ? ',answered,ended,' : ',missed,',
+        pbx_reported: 1,
+        call_log_contact_id: null,
+      })
+      .execute();
   }
   const seminars = [
     { title: '新NISA活用セミナー', days: 7, place: `${DEMO_BRANCH} 3F セミナールーム`, capacity: 20 },
