@@ -87,6 +87,9 @@ export async function readChangesPage(
       const { classification, branch } = JSON.parse(before) as { classification: number; branch: string | null };
       return maySeeCustomer(user, { classification: classification as Classification, branch });
     };
+    // `before`: what decided the call's visibility before the entry: its customer's classification
+    // and branch (JSON, as in visibility_before), 'unregistered' for a call just matched to a
+    // customer, null when unknown. As with customers, a delete goes only to users who could have held the call.
     const callChange = (seq: number, key: string, before: string | null, mayHaveMoved: boolean): Change | null => {
       const call = calls.get(key);
       if (call && mayHoldBranchCall(user, call)) return { seq, op: 'upsert_branch_call', call };
@@ -94,6 +97,7 @@ export async function readChangesPage(
       return !call || couldHaveHeldCall(call, before) ? { seq, op: 'delete_branch_call', callKey: key } : null;
     };
     const couldHaveHeldCall = (call: BranchCall, before: string | null) => {
+      if (before === 'unregistered') return mayHoldBranchCall(user, { ...call, customer: null });
       if (before === null || call.customer === null) return true;
       const { classification, branch } = JSON.parse(before) as { classification: Classification; branch: string | null };
       return mayHoldBranchCall(user, { ...call, customer: { ...call.customer, classification, branch } });
@@ -144,7 +148,8 @@ export async function readChangesPage(
           break;
         }
         case 'branch_call': {
-          const change = callChange(seq, entry.entity_id, null, entry.op === 'delete' || entry.visibility_changed === 1);
+          // A branch_call entry changes visibility only when the call was just matched to a customer (see recordBranchCallChange).
+          const change = callChange(seq, entry.entity_id, entry.visibility_changed === 1 ? 'unregistered' : null, entry.op === 'delete' || entry.visibility_changed === 1);
           if (change) changes.push(change);
           break;
         }
