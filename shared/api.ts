@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CallKey, HandleCallFields } from './calls-for-you.js';
+import { BranchCall, CallKey, HandleCallFields } from './calls-for-you.js';
 import {
   CallMeta,
   Classification,
@@ -89,6 +89,11 @@ export const SnapshotPage = z.object({
   /** Number of customers this user may see, for the progress bar. */
   total: z.number().int().min(0),
   rights: User,
+  /**
+   * The calls of "calls for you" this user may hold (every scope they may list), read with the
+   * last page (empty on the others) so that a first sync or a resync carries them too.
+   */
+  branchCalls: z.array(BranchCall),
 });
 export type SnapshotPage = z.infer<typeof SnapshotPage>;
 
@@ -115,6 +120,10 @@ export const Change = z.discriminatedUnion('op', [
   z.object({ seq: z.number().int(), op: z.literal('delete_customer'), customerId: Id }),
   z.object({ seq: z.number().int(), op: z.literal('delete_incident'), incidentId: Id }),
   z.object({ seq: z.number().int(), op: z.literal('delete_contact'), contactId: Id }),
+  /** A call of "calls for you" in some scope of this user, as it stands now (legs, outcome, handled). */
+  z.object({ seq: z.number().int(), op: z.literal('upsert_branch_call'), call: BranchCall }),
+  /** A call that left every scope of this user (its customer became more confidential, or was deleted). */
+  z.object({ seq: z.number().int(), op: z.literal('delete_branch_call'), callKey: CallKey }),
 ]);
 export type Change = z.infer<typeof Change>;
 
@@ -128,6 +137,8 @@ export const ChangesPage = z.object({
    * `maySeeCustomer` rule, every cached customer it may no longer read.
    */
   rights: User,
+  /** The user's previous sign-in: "calls for you" lists the calls since then (and older unhandled ones). */
+  callsSince: IsoTime,
 });
 export type ChangesPage = z.infer<typeof ChangesPage>;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, IsoTime } from './domain.js';
+import { Classification, Id, IsoTime } from './domain.js';
 
 /**
  * "Calls for you": a branch rep's list of the calls that rang for them or came from their
@@ -51,6 +51,42 @@ export const CallForYou = z.object({
     .nullable(),
 });
 export type CallForYou = z.infer<typeof CallForYou>;
+
+/**
+ * A call as the sync feed carries it to the app's cache: the entry with the customer's
+ * classification, which the app needs to decide with the shared `callInScope` which of its
+ * scopes list the call (and to purge it when the user's rights shrink).
+ */
+export const BranchCall = CallForYou.extend({
+  customer: CallForYou.shape.customer.unwrap().extend({ classification: Classification }).nullable(),
+});
+export type BranchCall = z.infer<typeof BranchCall>;
+
+/** Unhandled calls stay listed this long; older ones are history (the call log keeps them). */
+export const UNHANDLED_KEPT_DAYS = 30;
+
+/** The oldest call "calls for you" may list: since the previous sign-in, or UNHANDLED_KEPT_DAYS ago if that is earlier. */
+export function callsWindowStart(since: string, now: Date): string {
+  const kept = now.getTime() - UNHANDLED_KEPT_DAYS * 86_400_000;
+  return new Date(Math.min(Date.parse(since), kept)).toISOString();
+}
+
+/**
+ * Whether the list shows a call (the scope aside, see `callInScope`): every call since the
+ * previous sign-in, and an older one within the window only while nobody handled it. The
+ * backend's list and the app's cache both decide with this.
+ */
+export function listedSince(call: Pick<CallForYou, 'startedAt' | 'handled'>, since: string, now: Date): boolean {
+  const started = Date.parse(call.startedAt);
+  if (started < Date.parse(callsWindowStart(since, now))) return false;
+  return started >= Date.parse(since) || call.handled === null;
+}
+
+/** The handled and unhandled counts of a list. */
+export function countCalls(entries: readonly Pick<CallForYou, 'handled'>[]): { handled: number; unhandled: number } {
+  const unhandled = entries.filter((entry) => entry.handled === null).length;
+  return { handled: entries.length - unhandled, unhandled };
+}
 
 export const CallsForYouResponse = z.object({
   scope: CallsForYouScope,

@@ -131,6 +131,55 @@ export function maySeeCallFrom(user: UserRights, customer: Pick<Customer, 'class
   return maySeeCustomer(user, customer);
 }
 
+/** What `callInScope` needs to know of a call: its customer (null: an unregistered caller) and whose phones rang. */
+export interface CallScopeFacts {
+  customer: { classification: Customer['classification']; branch: string | null; assignedRep: { id: string } | null } | null;
+  receivedBy: readonly { id: string; branch: string | null }[];
+}
+
+/**
+ * The one rule of which calls a scope of "calls for you" lists for a user: the backend's list
+ * (backend/src/branch-calls/list.ts) filters with it, the sync feed sends a call to the apps of
+ * the users in whose some scope it is, and the app lists its cached calls with it.
+ *
+ * - mine: calls from the user's assigned customers, or that rang the user's phone;
+ * - branch: also calls from the branch's customers and calls that rang a phone of the branch
+ *   (a user without a branch: the same as mine);
+ * - all: every registered caller's call (the all-branches right);
+ * - unregistered: calls from unknown numbers that rang the user's phone or the branch (anyone's
+ *   for whole-tenant users and the all-branches right).
+ * A registered caller's call is never listed when the user may not see calls from that customer
+ * (`maySeeCallFrom`), nor a scope the user may not list (`mayListCallsForYou`).
+ */
+export function callInScope(user: UserRights & { id: string }, scope: CallsForYouScope, call: CallScopeFacts): boolean {
+  if (!mayListCallsForYou(user, scope)) return false;
+  const rangUser = call.receivedBy.some((agent) => agent.id === user.id);
+  const rangBranch = user.branch !== null && call.receivedBy.some((agent) => agent.branch === user.branch);
+  const { customer } = call;
+  if (customer === null) {
+    if (scope !== 'unregistered') return false;
+    return user.role === 'admin' || user.callsAllBranches === true || user.branch === null || rangUser || rangBranch;
+  }
+  if (scope === 'unregistered' || !maySeeCallFrom(user, customer)) return false;
+  const mine = rangUser || customer.assignedRep?.id === user.id;
+  switch (scope) {
+    case 'mine':
+      return mine;
+    case 'branch':
+      return mine || (user.branch !== null && (customer.branch === user.branch || rangBranch));
+    case 'all':
+      return true;
+  }
+}
+
+const CALLS_FOR_YOU_SCOPE_LIST: readonly CallsForYouScope[] = ['mine', 'branch', 'all', 'unregistered'];
+
+/** Whether a call belongs in the user's copy of "calls for you" at all: it is in some scope they may list. */
+export function mayHoldBranchCall(user: UserRights & { id: string }, call: CallScopeFacts): boolean {
+  return CALLS_FOR_YOU_SCOPE_LIST.some((scope) => callInScope(user, scope, call));
+}
+
+
 /** The "view, not respond" right: such a user sees the list but never marks a call handled. */
 export function mayHandleCallsForYou(user: UserRights): boolean {
   return user.callsViewOnly !== true;

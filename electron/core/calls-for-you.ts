@@ -1,82 +1,73 @@
 import { randomUUID } from 'node:crypto';
 import {
   CALLS_FOR_YOU_API,
-  CALLS_FOR_YOU_SCOPES,
   CallbackTemplateResponse,
   CallbackText,
-  CallsForYouResponse,
+  callsWindowStart,
+  countCalls,
+  listedSince,
   SeminarsResponse,
+  type CallForYou,
   type CallHandlingAction,
   type Seminar,
 } from '../../shared/calls-for-you.js';
-import { User, type UserRights } from '../../shared/domain.js';
+import type { OutboxEntry } from '../../shared/api.js';
+import { User } from '../../shared/domain.js';
 import type { CallsForYouIpcChannel, CallsForYouView, IpcHandlerTable } from '../../shared/ipc.js';
-import {
-  mayCreateCustomer,
-  mayHandleCallsForYou,
-  mayListCallsForYou,
-  maySeeCallFrom,
-  type CallsForYouScope,
-} from '../../shared/permissions.js';
+import { callInScope, mayHandleCallsForYou, mayListCallsForYou, type CallsForYouScope } from '../../shared/permissions.js';
 import { CodedError } from '../../shared/result.js';
 import { META as SYNC_META } from './sync/snapshot.js';
-import type { Logger } from './logger.js';
 import type { TelephonyHost } from './telephony.js';
 import { readStoredJson } from './cache/stored-json.js';
 
 /**
- * "Calls for you" in the core: the list online from the backend, offline from the last copy
- * of each scope (in the user's encrypted cache), with calls handled on this computer but not
- * yet sent shown as handled and pending. Handling is an outbox entry, like a note.
+ * "Calls for you" in the core: listed from the user's encrypted cache, online and offline alike.
+ * The sync feed keeps the cached calls current (`upsert_branch_call`, a snapshot's last page),
+ * under the rule the backend lists them by (`callInScope`, shared/permissions.ts); calls handled
+ * on this computer but not yet sent show as handled and pending. Handling is an outbox entry,
+ * like a note.
  *
- * Important: the copies follow the cache's rule that it never holds what its user may no
- * longer read. After every sync pass (which purges customers when rights shrink or a
- * customer's classification rises) each copy keeps only the calls of customers still in the
- * cache and readable under the current rights, and a scope the user lost goes entirely.
+ * Important: the cache never holds a call its user may no longer see: the feed deletes a call
+ * whose customer became more confidential, and the sync engine purges the calls when the user's
+ * rights shrink (`mayHoldBranchCall`).
  */
 
 export const CALLS_FOR_YOU_META = {
-  list: (scope: CallsForYouScope) => `callsForYou.list.${scope}`,
   seminars: 'callsForYou.seminars',
 } as const;
 
-const LIST_TIMEOUT_MS = 5_000;
+/** Before the first pull reports the previous sign-in, the list reaches this far back. */
+const SINCE_FALLBACK_DAYS = 7;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 function isOffline(error: unknown): boolean {
   return error instanceof CodedError && error.code === 'offline';
 }
 
+type HandleCallEntry = Extract<OutboxEntry, { type: 'handle_call' }>;
+
 export class CallsForYouSession {
   readonly #host: TelephonyHost;
-
-  readonly #logger: Logger;
+  /** Handled marks seen waiting in the outbox, by client id. */
+  readonly #queued = new Map<string, HandleCallEntry>();
+  /**
+   * Handled marks the backend applied whose call the feed has not brought back handled yet, by
+   * call key: between the push and the pull of the same sync pass the list would otherwise show
+   * the call unhandled for a moment.
+   */
+  readonly #sent = new Map<string, HandleCallEntry>();
   readonly #unsubscribe: () => void;
-  /** The sign-in's copy of every scope, while it runs (a list waits for it: one request at a time). */
-  #prefetching: Promise<void> | null = null;
 
-  constructor(host: TelephonyHost, logger: Logger) {
+  constructor(host: TelephonyHost) {
     this.#host = host;
-    this.#logger = logger;
-    this.#unsubscribe = host.engine.onStatus((status) => {
-      if (status.phase !== 'idle') return;
-      this.#pruneCopies();
-      if (status.online && this.#prefetching === null) this.#prefetching = this.#prefetch();
-    });
-  }
-
-  /** Once per sign-in, every scope the user may list, so each works offline from the start. */
-  async #prefetch(): Promise<void> {
-    for (const scope of CALLS_FOR_YOU_SCOPES) {
-      if (!mayListCallsForYou(this.#rights(), scope)) continue;
-      try {
-        const copy = await this.#host.client.request('GET', `${CALLS_FOR_YOU_API.list}?scope=${scope}`, CallsForYouResponse, { timeoutMs: LIST_TIMEOUT_MS });
-        this.#host.store.setMeta(CALLS_FOR_YOU_META.list(scope), JSON.stringify(copy));
-      } catch (error) {
-        this.#logger.warn('could not copy calls for you for offline use', { scope, code: error instanceof CodedError ? error.code : 'internal' });
-        return;
+    this.#unsubscribe = host.engine.onDelivery((delivery) => {
+      for (const result of delivery.entries) {
+        const entry = this.#queued.get(result.clientId);
+        if (!entry) continue;
+        this.#queued.delete(result.clientId);
+        if (result.outcome === 'sent') this.#sent.set(entry.callKey, entry);
       }
-    }
+    });
   }
 
   stop(): void {
@@ -84,74 +75,41 @@ export class CallsForYouSession {
   }
 
   /** The rights the cache was last synced with (they may have changed since login). */
-  #rights(): UserRights {
+  #rights(): User {
     const saved = this.#host.store.getMeta(SYNC_META.rights);
     return (saved === null ? null : readStoredJson(saved, User)) ?? this.#host.info.user;
   }
 
-  #pruneCopies(): void {
-    const { store } = this.#host;
-    const rights = this.#rights();
-    for (const scope of CALLS_FOR_YOU_SCOPES) {
-      const key = CALLS_FOR_YOU_META.list(scope);
-      const copy = readStoredJson(store.getMeta(key), CallsForYouResponse);
-      if (copy === null) continue;
-      if (!mayListCallsForYou(rights, scope)) {
-        store.deleteMeta(key);
-        continue;
-      }
-      const entries = copy.entries.filter((entry) => {
-        if (entry.customer === null) return mayCreateCustomer(rights);
-        const cached = store.getDetail(entry.customer.id);
-        return cached !== null && maySeeCallFrom(rights, cached.customer);
-      });
-      if (entries.length === copy.entries.length) continue;
-      const unhandled = entries.filter((entry) => entry.handled === null).length;
-      store.setMeta(key, JSON.stringify({ ...copy, entries, counts: { handled: entries.length - unhandled, unhandled } }));
-    }
-  }
-
-  async list(scope: CallsForYouScope): Promise<CallsForYouView> {
-    await this.#prefetching;
-    const { client, store, engine, info } = this.#host;
+  list(scope: CallsForYouScope, now = new Date()): CallsForYouView {
+    const { store, engine, info } = this.#host;
     if (!mayListCallsForYou(info.user, scope)) throw new CodedError('forbidden', `scope: you may not list "${scope}" calls`);
-    let server: CallsForYouResponse | null = null;
-    let source: 'online' | 'cache' = 'cache';
-    if (engine.status().online) {
-      try {
-        server = await client.request('GET', `${CALLS_FOR_YOU_API.list}?scope=${scope}`, CallsForYouResponse, { timeoutMs: LIST_TIMEOUT_MS });
-        store.setMeta(CALLS_FOR_YOU_META.list(scope), JSON.stringify(server));
-        source = 'online';
-      } catch (error) {
-        if (!isOffline(error)) throw error;
-      }
-    }
-    if (server === null) this.#pruneCopies();
-    server ??= readStoredJson(store.getMeta(CALLS_FOR_YOU_META.list(scope)), CallsForYouResponse) ?? {
-      scope,
-      since: new Date().toISOString(),
-      entries: [],
-      counts: { handled: 0, unhandled: 0 },
-    };
-    return this.#view(server, source);
+    const rights = this.#rights();
+    const since = store.getMeta(SYNC_META.callsSince) ?? new Date(now.getTime() - SINCE_FALLBACK_DAYS * 86_400_000).toISOString();
+    const calls = store.branchCallsSince(callsWindowStart(since, now)).filter((call) => callInScope(rights, scope, call) && listedSince(call, since, now));
+    return this.#view({ scope, since, entries: calls }, engine.status().online ? 'online' : 'cache');
   }
 
-  #view(server: CallsForYouResponse, source: 'online' | 'cache'): CallsForYouView {
+  #view(server: { scope: CallsForYouScope; since: string; entries: CallForYou[] }, source: 'online' | 'cache'): CallsForYouView {
     const { store, info } = this.#host;
-    const pending = new Map(
-      store.pendingOutbox(10_000).flatMap((row) => (row.entry.type === 'handle_call' ? [[row.entry.callKey, row.entry] as const] : [])),
-    );
+    const pending = new Map<string, HandleCallEntry>();
+    for (const row of store.pendingOutbox(10_000)) {
+      if (row.entry.type !== 'handle_call') continue;
+      pending.set(row.entry.callKey, row.entry);
+      this.#queued.set(row.clientId, row.entry);
+    }
     const entries = server.entries.map((entry) => {
+      if (entry.handled !== null) this.#sent.delete(entry.key);
       const queued = pending.get(entry.key);
-      if (entry.handled !== null || !queued) return { ...entry, pending: false };
+      const sent = this.#sent.get(entry.key);
+      const mark = queued ?? sent;
+      if (entry.handled !== null || !mark) return { ...entry, pending: false };
       return {
         ...entry,
-        handled: { at: queued.createdAt, by: { id: info.user.id, name: info.user.displayName }, kind: queued.action.kind, contactId: null },
-        pending: true,
+        handled: { at: mark.createdAt, by: { id: info.user.id, name: info.user.displayName }, kind: mark.action.kind, contactId: null },
+        pending: queued !== undefined,
       };
     });
-    const unhandled = entries.filter((entry) => entry.handled === null).length;
-    return { ...server, entries, counts: { handled: entries.length - unhandled, unhandled }, source };
+    return { ...server, entries, counts: countCalls(entries), source };
   }
 
   handle(input: { callKey: string; customerId: string; incidentId: string | null; action: CallHandlingAction }): null {
@@ -192,7 +150,7 @@ export class CallsForYouSession {
 /** The "calls for you" channels of the core's handler table; `session` throws when nobody is logged in. */
 export function callsForYouHandlers(session: () => CallsForYouSession): Pick<IpcHandlerTable, CallsForYouIpcChannel> {
   return {
-    'callsForYou:list': (payload) => session().list(payload.scope),
+    'callsForYou:list': async (payload) => session().list(payload.scope),
     'callsForYou:handle': async (payload) => session().handle(payload),
     'callsForYou:callbackText': (payload) => session().callbackText(payload.callKey),
     'callsForYou:template': () => session().template(),

@@ -359,7 +359,7 @@ class DesktopCore {
       const telephony = new TelephonySession(host, logger, this.#o.telephonyTuning);
       const agentStatus = new AgentStatusChannel({ client, store, engine, logger, emit: (event, payload) => this.#emit(event, payload) });
       const desk = new DeskSession(host, logger);
-      const callsForYou = new CallsForYouSession(host, logger);
+      const callsForYou = new CallsForYouSession(host);
       const session: ActiveSession = {
         cacheFile,
         info,

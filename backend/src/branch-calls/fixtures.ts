@@ -12,7 +12,9 @@ const HOUR_MS = 3_600_000;
  * Demo data of "calls for you" on a freshly seeded tenant, so `npm start` shows the feature:
  * calls to the branch rep from their customers (missed, and one a contact-center operator
  * answered), one from an unregistered number, three coming seminars and the tenant's
- * callback template. The calls are in `calls` as the PBX would have reported them.
+ * callback template. The calls are in `calls` as the PBX would have reported them; like the rest
+ * of the seed they have no change-log entries (the change log starts at 0), and the first sync's
+ * snapshot brings them to the apps.
  */
 export async function seedCallsForYou(handle: DatabaseHandle, tenant: { id: string; slug: string }, now: Date): Promise<void> {
   const db = branchCallsDb(handle.db);

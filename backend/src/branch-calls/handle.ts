@@ -9,6 +9,7 @@ import type { AuthContext } from '../auth/sessions.js';
 import { insertContact, openIncidentTitled } from '../customers/writes.js';
 import type { Outcome } from '../incidents/manage.js';
 import type { WriteTx } from '../sync/changelog.js';
+import { recordBranchCallChange } from './load.js';
 import { branchCallsTrx } from './schema.js';
 
 type HandleCallEntry = Extract<OutboxEntry, { type: 'handle_call' }>;
@@ -174,6 +175,7 @@ export async function applyHandleCall(tx: WriteTx, auth: AuthContext, entry: Han
       ...(callCustomerId === null ? { unregisteredCaller: true } : {}),
     },
   });
+  await recordBranchCallChange(tx, { tenantId: tenant.id, key: entry.callKey, customerId: callCustomerId });
   return { applied: true };
 }
 

@@ -140,9 +140,10 @@ export interface AuditEventsTable {
 export interface ChangeLogTable {
   tenant_id: string;
   seq: BigIntColumn;
-  entity: 'customer' | 'incident' | 'contact';
+  /** `branch_call` (migration 014): entity_id is the call's key; customer_id null for an unknown caller. */
+  entity: 'customer' | 'incident' | 'contact' | 'branch_call';
   entity_id: string;
-  customer_id: string;
+  customer_id: string | null;
   op: 'upsert' | 'delete';
   /**
    * 1 when a customer upsert changed what decides visibility (classification, branch): the

@@ -5,6 +5,7 @@ import type { Classification } from '../../../shared/domain.js';
 import { mayHandleCallsForYou, maySeeCallFrom, maySeeCustomer } from '../../../shared/permissions.js';
 import { recordAudit } from '../audit.js';
 import type { AuthContext } from '../auth/sessions.js';
+import { recordBranchCallChange } from '../branch-calls/load.js';
 import { branchCallsDb, branchCallsTrx } from '../branch-calls/schema.js';
 import { callbackTemplate, callbackValues, renderCallbackText } from '../branch-calls/template.js';
 import { insertIncident } from '../customers/writes.js';
@@ -153,6 +154,7 @@ export async function markCallAnswered(
     customerId: reply.customer_id,
     details: { callKey: reply.call_key, kind: 'email', contactId, replyId: reply.id },
   });
+  await recordBranchCallChange(tx, { tenantId: reply.tenant_id, key: reply.call_key, customerId: reply.customer_id });
 }
 
 /** The calls that mails in the review queue answer, as the reviewer is shown them. */

@@ -7,7 +7,7 @@ export interface ChangeEntry {
   tenantId: string;
   entity: ChangeLogTable['entity'];
   entityId: string;
-  customerId: string;
+  customerId: string | null;
   op: ChangeLogTable['op'];
   /** A customer's classification or branch changed: who may see it changed. */
   visibilityChanged?: boolean;

@@ -1,10 +1,13 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { z } from 'zod';
 import type { Change, ChangesPage, ChangesQuery, CustomerRecord } from '../../../shared/api.js';
+import { callsWindowStart, type BranchCall } from '../../../shared/calls-for-you.js';
 import type { Classification, Contact, Customer, Incident } from '../../../shared/domain.js';
-import { maySeeCustomer } from '../../../shared/permissions.js';
+import { mayHoldBranchCall, maySeeCustomer } from '../../../shared/permissions.js';
 import { assertNever } from '../../../shared/result.js';
 import type { AuthContext } from '../auth/sessions.js';
+import { previousLoginAt } from '../branch-calls/list.js';
+import { branchCallKeysOfCustomers, loadBranchCalls } from '../branch-calls/load.js';
 import { loadContacts, loadCustomerRecords, loadCustomers, loadIncidents } from '../customers/records.js';
 import { readConsistently, type DatabaseHandle } from '../db/database.js';
 import type { ChangeLogTable, Database } from '../db/schema.js';
@@ -29,6 +32,10 @@ export interface ChangeSource {
   incidents(ids: readonly string[]): Promise<Map<string, Incident>>;
   contacts(ids: readonly string[]): Promise<Map<string, Contact>>;
   records(customerIds: readonly string[]): Promise<CustomerRecord[]>;
+  /** Branch calls by key (Call-ID, else the leg id), current state. */
+  branchCalls(keys: readonly string[]): Promise<Map<string, BranchCall>>;
+  /** The calls since `since` of these customers (a customer that moved takes its calls along). */
+  branchCallKeysOfCustomers(customerIds: readonly string[], since: string): Promise<{ key: string; customerId: string }[]>;
 }
 
 export function databaseSource(db: Kysely<Database>, tenantId: string): ChangeSource {
@@ -48,6 +55,8 @@ export function databaseSource(db: Kysely<Database>, tenantId: string): ChangeSo
     incidents: (ids) => loadIncidents(db, tenantId, ids),
     contacts: (ids) => loadContacts(db, tenantId, ids),
     records: (customerIds) => loadCustomerRecords(db, tenantId, customerIds),
+    branchCalls: (keys) => loadBranchCalls(db, tenantId, keys),
+    branchCallKeysOfCustomers: (customerIds, since) => branchCallKeysOfCustomers(db, tenantId, customerIds, since),
   };
 }
 
@@ -63,8 +72,13 @@ export function databaseSource(db: Kysely<Database>, tenantId: string): ChangeSo
  *   incidents, contacts): the cache may never have held its incidents;
  * - entries of things deleted later are left out; their deletion follows in the log.
  *
+ * - a call of "calls for you" comes as it stands now when it is in some scope of this user
+ *   (`mayHoldBranchCall`); when its customer's visibility changed (or it was matched to a
+ *   customer), every user who could have held it but no longer may gets `delete_branch_call`.
+ *
  * Rights of the user themselves travel in `rights`: when they shrink the app purges its cache
- * with `maySeeCustomer`; when they grow it takes a new snapshot.
+ * with `maySeeCustomer` (and its calls with `mayHoldBranchCall`); when they grow it takes a new
+ * snapshot.
  */
 export async function readChangesPage(
   handle: DatabaseHandle,
@@ -77,25 +91,33 @@ export async function readChangesPage(
   if (query.after > lastSeq) {
     throw new HttpError('conflict', `query.after: ${query.after} is ahead of this server's change log (${lastSeq}); take a new snapshot`);
   }
+  const callsSince = await previousLoginAt(handle.db, user, new Date());
   const assemble = async (source: ChangeSource): Promise<ChangesPage> => {
     const entries = await source.entries(query.after, query.limit + 1);
     const hasMore = entries.length > query.limit;
     const page = entries.slice(0, query.limit);
 
-    const customers = await source.customers(page.map((entry) => entry.customer_id));
-    const visible = (customerId: string) => {
-      const customer = customers.get(customerId);
+    const customers = await source.customers(page.flatMap((entry) => (entry.customer_id === null ? [] : [entry.customer_id])));
+    const visible = (customerId: string | null) => {
+      const customer = customerId === null ? undefined : customers.get(customerId);
       return customer !== undefined && maySeeCustomer(user, customer);
     };
     const upsertsOf = (entity: string) =>
       page.filter((entry) => entry.entity === entity && entry.op === 'upsert' && visible(entry.customer_id)).map((entry) => entry.entity_id);
     const revealed = page
       .filter((entry) => entry.entity === 'customer' && entry.op === 'upsert' && entry.visibility_changed === 1 && visible(entry.customer_id))
-      .map((entry) => entry.customer_id);
-    const [incidents, contacts, records] = await Promise.all([
+      .flatMap((entry) => (entry.customer_id === null ? [] : [entry.customer_id]));
+    // A customer whose visibility changed (or that was deleted) takes its calls along: they are re-sent or deleted.
+    const movedCustomers = page
+      .filter((entry) => entry.entity === 'customer' && (entry.op === 'delete' || entry.visibility_changed === 1))
+      .flatMap((entry) => (entry.customer_id === null ? [] : [entry.customer_id]));
+    const callsOfMoved = await source.branchCallKeysOfCustomers(movedCustomers, callsWindowStart(callsSince, new Date()));
+    const callKeys = page.filter((entry) => entry.entity === 'branch_call').map((entry) => entry.entity_id);
+    const [incidents, contacts, records, calls] = await Promise.all([
       source.incidents(upsertsOf('incident')),
       source.contacts(upsertsOf('contact')),
       source.records(revealed),
+      source.branchCalls([...callKeys, ...callsOfMoved.map((call) => call.key)]),
     ]);
     const recordOf = new Map(records.map((record) => [record.customer.id, record]));
 
@@ -107,20 +129,41 @@ export async function readChangesPage(
       const { classification, branch } = JSON.parse(before) as { classification: number; branch: string | null };
       return maySeeCustomer(user, { classification: classification as Classification, branch });
     };
+    // `before`: what decided the call's visibility before the entry: its customer's classification
+    // and branch (JSON, as in visibility_before), 'unregistered' for a call just matched to a
+    // customer, null when unknown. As with customers, a delete goes only to users who could have held the call.
+    const callChange = (seq: number, key: string, before: string | null, mayHaveMoved: boolean): Change | null => {
+      const call = calls.get(key);
+      if (call && mayHoldBranchCall(user, call)) return { seq, op: 'upsert_branch_call', call };
+      if (!mayHaveMoved) return null;
+      return !call || couldHaveHeldCall(call, before) ? { seq, op: 'delete_branch_call', callKey: key } : null;
+    };
+    const couldHaveHeldCall = (call: BranchCall, before: string | null) => {
+      if (before === 'unregistered') return mayHoldBranchCall(user, { ...call, customer: null });
+      if (before === null || call.customer === null) return true;
+      const { classification, branch } = JSON.parse(before) as { classification: Classification; branch: string | null };
+      return mayHoldBranchCall(user, { ...call, customer: { ...call.customer, classification, branch } });
+    };
     const changes: Change[] = [];
     for (const entry of page) {
       const { seq } = entry;
       const canSee = visible(entry.customer_id);
       switch (entry.entity) {
         case 'customer': {
-          const customer = customers.get(entry.customer_id);
+          const customerId = entry.entity_id;
+          for (const call of callsOfMoved) {
+            if (call.customerId !== customerId) continue;
+            const change = callChange(seq, call.key, entry.visibility_before, true);
+            if (change) changes.push(change);
+          }
+          const customer = customers.get(customerId);
           if (entry.op === 'delete' || !canSee || !customer) {
             if (entry.op === 'delete' || (entry.visibility_changed === 1 && couldHaveHeld(entry.visibility_before))) {
-              changes.push({ seq, op: 'delete_customer', customerId: entry.customer_id });
+              changes.push({ seq, op: 'delete_customer', customerId });
             }
             break;
           }
-          const record = entry.visibility_changed === 1 ? recordOf.get(entry.customer_id) : undefined;
+          const record = entry.visibility_changed === 1 ? recordOf.get(customerId) : undefined;
           changes.push({ seq, op: 'upsert_customer', customer });
           for (const incident of record?.incidents ?? []) changes.push({ seq, op: 'upsert_incident', incident });
           for (const contact of record?.contacts ?? []) changes.push({ seq, op: 'upsert_contact', contact });
@@ -146,12 +189,18 @@ export async function readChangesPage(
           if (contact) changes.push({ seq, op: 'upsert_contact', contact });
           break;
         }
+        case 'branch_call': {
+          // A branch_call entry changes visibility only when the call was just matched to a customer (see recordBranchCallChange).
+          const change = callChange(seq, entry.entity_id, entry.visibility_changed === 1 ? 'unregistered' : null, entry.op === 'delete' || entry.visibility_changed === 1);
+          if (change) changes.push(change);
+          break;
+        }
         default:
           assertNever(entry.entity, 'change-log entity');
       }
     }
     const last = page[page.length - 1];
-    return { changes, cursor: last ? last.seq : query.after, hasMore, rights: user };
+    return { changes, cursor: last ? last.seq : query.after, hasMore, rights: user, callsSince };
   };
   // Served from memory when the recent changes cover the cursor (they are caught up to lastSeq first).
   const fromMemory = await recent?.sourceAfter(tenant.id, query.after, query.limit + 1, lastSeq);

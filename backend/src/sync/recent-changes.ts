@@ -53,9 +53,11 @@ class TenantChanges {
   ): void {
     for (const entry of entries) {
       this.entries.push(entry);
-      const held = heldOf(this.customers, entry.customer_id);
-      held.refs++;
-      held.value = state.customers.get(entry.customer_id);
+      if (entry.customer_id !== null) {
+        const held = heldOf(this.customers, entry.customer_id);
+        held.refs++;
+        held.value = state.customers.get(entry.customer_id);
+      }
       if (entry.entity === 'incident') track(this.incidents, entry, state.incidents);
       else if (entry.entity === 'contact') track(this.contacts, entry, state.contacts);
     }
@@ -63,7 +65,7 @@ class TenantChanges {
     const excess = this.entries.length - capacity;
     if (excess <= 0) return;
     for (const entry of this.entries.splice(0, excess)) {
-      release(this.customers, entry.customer_id);
+      if (entry.customer_id !== null) release(this.customers, entry.customer_id);
       if (entry.entity === 'incident') release(this.incidents, entry.entity_id);
       else if (entry.entity === 'contact') release(this.contacts, entry.entity_id);
       this.tail = entry.seq;
@@ -165,7 +167,9 @@ export class RecentChanges {
     }
     const start = tenant.firstAfter(after);
     const entries = tenant.entries.slice(start, start + limit);
-    if (entries.some((entry) => entry.entity === 'customer' && entry.op === 'upsert' && entry.visibility_changed === 1)) {
+    // Whole records (a visibility change), branch calls and the calls a customer takes along when it
+    // moves or goes are read from the database: memory holds customers, incidents and contacts only.
+    if (entries.some((entry) => entry.entity === 'branch_call' || (entry.entity === 'customer' && (entry.op === 'delete' || entry.visibility_changed === 1)))) {
       this.counts.database++;
       return undefined;
     }
@@ -173,8 +177,8 @@ export class RecentChanges {
     const incidents = new Map<string, Incident>();
     const contacts = new Map<string, Contact>();
     for (const entry of entries) {
-      const customer = tenant.customers.get(entry.customer_id)?.value;
-      if (customer) customers.set(entry.customer_id, customer);
+      const customer = entry.customer_id === null ? undefined : tenant.customers.get(entry.customer_id)?.value;
+      if (customer) customers.set(customer.id, customer);
       const held = entry.entity === 'incident' ? tenant.incidents : entry.entity === 'contact' ? tenant.contacts : null;
       const value = held?.get(entry.entity_id)?.value;
       if (value && entry.entity === 'incident') incidents.set(entry.entity_id, value as Incident);
@@ -189,6 +193,15 @@ export class RecentChanges {
       records: async (customerIds): Promise<CustomerRecord[]> => {
         // Pages with a visibility change were left to the database above.
         if (customerIds.length > 0) throw new Error('recent changes: whole records are read from the database');
+        return [];
+      },
+      branchCalls: async (keys) => {
+        // Pages with branch calls were left to the database above.
+        if (keys.length > 0) throw new Error('recent changes: branch calls are read from the database');
+        return new Map();
+      },
+      branchCallKeysOfCustomers: async (customerIds) => {
+        if (customerIds.length > 0) throw new Error('recent changes: the calls of a moved customer are read from the database');
         return [];
       },
     };
@@ -217,7 +230,7 @@ export class RecentChanges {
       const upserts = (entity: ChangeLogEntry['entity']) =>
         entries.filter((entry) => entry.entity === entity && entry.op === 'upsert').map((entry) => entry.entity_id);
       const [customers, incidents, contacts] = await Promise.all([
-        source.customers(entries.map((entry) => entry.customer_id)),
+        source.customers(entries.flatMap((entry) => (entry.customer_id === null ? [] : [entry.customer_id]))),
         source.incidents(upserts('incident')),
         source.contacts(upserts('contact')),
       ]);

@@ -1,6 +1,7 @@
 import type { SnapshotPage, SnapshotQuery } from '../../../shared/api.js';
 import type { z } from 'zod';
 import type { AuthContext } from '../auth/sessions.js';
+import { previousLoginAt, readHeldBranchCalls } from '../branch-calls/list.js';
 import { loadCustomerRecords } from '../customers/records.js';
 import { visibleCustomerSql } from '../customers/visibility.js';
 import { readConsistently, type DatabaseHandle } from '../db/database.js';
@@ -35,7 +36,8 @@ export class SnapshotTotals {
 }
 
 /**
- * One page of the first sync: the customers this user may see, in id order, whole.
+ * One page of the first sync: the customers this user may see, in id order, whole; the last page
+ * also carries the user's calls of "calls for you".
  *
  * The first page (no `after`) reads the tenant's sequence before it reads any customer, so
  * every write the pages miss is in the change log after `highWaterSeq`; later pages echo the
@@ -78,12 +80,17 @@ export async function readSnapshotPage(
     }
     const pageIds = page.slice(0, query.limit).map((row) => row.id);
     const records = await loadCustomerRecords(db, tenant.id, pageIds);
+    const nextAfter = page.length > query.limit ? (pageIds[pageIds.length - 1] ?? null) : null;
+    // The calls come with the last page, written with it: an interrupted snapshot resumes and still gets them.
+    // Important: read through `db`; on SQLite a query on the handle would wait for this transaction.
+    const branchCalls = nextAfter === null ? await readHeldBranchCalls(db, user, await previousLoginAt(db, user, new Date())) : [];
     return {
       records,
-      nextAfter: page.length > query.limit ? (pageIds[pageIds.length - 1] ?? null) : null,
+      nextAfter,
       highWaterSeq,
       total,
       rights: user,
+      branchCalls,
     };
   });
 }

@@ -3,6 +3,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { AuditAction } from '../../../shared/domain.js';
 import type { CALL_EVENTS } from '../../../shared/ipc.js';
 import { recordAudit } from '../audit.js';
+import { recordBranchCallChange } from '../branch-calls/load.js';
 import type { Database } from '../db/schema.js';
 import type { WriteTx } from '../sync/changelog.js';
 import { telephonyDb, telephonyTrx, type CallStatus, type CallsTelephonyTable } from './schema.js';
@@ -172,16 +173,28 @@ export async function recordCallReport(tx: WriteTx, report: CallReport): Promise
     .returningAll()
     .executeTakeFirstOrThrow();
 
+  await recordBranchCallChange(tx, {
+    tenantId: report.tenantId,
+    key: row.external_id ?? row.id,
+    customerId: row.customer_id,
+    direction: row.direction,
+    matched: before.customer_id === null && row.customer_id !== null,
+  });
+
   if (report.event === 'ringing' && report.agentId !== null) {
     const staleBefore = new Date(Date.parse(now) - STALE_RINGING_SECONDS * 1000).toISOString();
-    await trx
+    const ended = await trx
       .updateTable('calls')
       .set({ status: 'ended', ended_at: now, updated_at: now })
       .where('agent_id', '=', report.agentId)
       .where('status', '=', 'ringing')
       .where('started_at', '<', staleBefore)
       .where('id', '!=', id)
+      .returning(['id', 'external_id', 'customer_id', 'direction'])
       .execute();
+    for (const leg of ended) {
+      await recordBranchCallChange(tx, { tenantId: report.tenantId, key: leg.external_id ?? leg.id, customerId: leg.customer_id, direction: leg.direction });
+    }
   }
 
   if (!alreadyAudited) {

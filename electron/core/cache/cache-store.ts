@@ -1,8 +1,10 @@
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import type { CountryCode } from 'libphonenumber-js';
 import type { Change, CustomerRecord, CustomerSummary, OutboxEntry, PushResponse } from '../../../shared/api.js';
-import type { Contact, Customer, Incident, UserRights } from '../../../shared/domain.js';
+import { BranchCall } from '../../../shared/calls-for-you.js';
+import type { Contact, Customer, Incident, User, UserRights } from '../../../shared/domain.js';
 import type { CachedContact } from '../../../shared/ipc.js';
+import { mayHoldBranchCall } from '../../../shared/permissions.js';
 import { DEFAULT_REGION, toE164 } from '../../../shared/phone.js';
 import { assertNever } from '../../../shared/result.js';
 import { codePointLength, normaliseForSearch, searchTokens } from '../../../shared/search-text.js';
@@ -190,6 +192,12 @@ export class CacheStore {
           case 'delete_contact':
             s.deleteContact.run(change.contactId);
             break;
+          case 'upsert_branch_call':
+            this.#writeBranchCall(change.call);
+            break;
+          case 'delete_branch_call':
+            s.deleteBranchCall.run(change.callKey);
+            break;
           default:
             assertNever(change, 'change');
         }
@@ -213,6 +221,52 @@ export class CacheStore {
     });
   }
 
+  /** Writes calls of "calls for you" as the backend sent them (a snapshot's last page). */
+  upsertBranchCalls(calls: readonly BranchCall[]): void {
+    this.db.transaction(() => {
+      for (const call of calls) this.#writeBranchCall(call);
+    })();
+  }
+
+  #writeBranchCall(call: BranchCall): void {
+    this.#s.upsertBranchCall.run(call.key, call.customer?.id ?? null, call.startedAt, JSON.stringify(call));
+  }
+
+  /** The cached calls of "calls for you" that started at or after `since`, newest first. */
+  branchCallsSince(since: string): BranchCall[] {
+    const started = performance.now();
+    const rows = this.#s.branchCallsSince.all(since) as { call_json: string }[];
+    const calls = rows.flatMap((row) => {
+      const parsed = BranchCall.safeParse(JSON.parse(row.call_json));
+      return parsed.success ? [parsed.data] : [];
+    });
+    this.#logIfSlow('cache calls for you', started, { calls: calls.length });
+    return calls;
+  }
+
+  /**
+   * Deletes every cached call the user may no longer hold (`mayHoldBranchCall`, the rule the
+   * feed sends them by). Returns how many were deleted.
+   */
+  purgeBranchCalls(user: User): number {
+    const s = this.#s;
+    return this.db.transaction(() => {
+      let deleted = 0;
+      for (const row of s.allBranchCalls.all() as { key: string; call_json: string }[]) {
+        const parsed = BranchCall.safeParse(JSON.parse(row.call_json));
+        if (parsed.success && mayHoldBranchCall(user, parsed.data)) continue;
+        s.deleteBranchCall.run(row.key);
+        deleted += 1;
+      }
+      return deleted;
+    })();
+  }
+
+  /** Deletes the cached calls that started before `time` (out of every list's window). */
+  pruneBranchCallsBefore(time: string): void {
+    this.#s.deleteBranchCallsBefore.run(time);
+  }
+
   /**
    * Forgets everything that came from the backend (customers, incidents, contacts, sync
    * state), keeping the outbox: notes not yet pushed are still the user's work.
@@ -227,6 +281,7 @@ export class CacheStore {
         DELETE FROM contacts;
         DELETE FROM incidents;
         DELETE FROM customers;
+        DELETE FROM branch_calls;
         DELETE FROM meta;
       `);
       this.#s.setMeta.run(CUSTOMER_COUNT_KEY, '0');
@@ -659,6 +714,12 @@ function prepareStatements(db: CacheDb) {
         agent_id = excluded.agent_id, agent_name = excluded.agent_name, summary = excluded.summary,
         body = excluded.body, call_meta_json = excluded.call_meta_json, pending = excluded.pending`),
     deleteContact: p('DELETE FROM contacts WHERE id = ?'),
+    upsertBranchCall: p(`INSERT INTO branch_calls (key, customer_id, started_at, call_json) VALUES (?, ?, ?, ?)
+      ON CONFLICT (key) DO UPDATE SET customer_id = excluded.customer_id, started_at = excluded.started_at, call_json = excluded.call_json`),
+    deleteBranchCall: p('DELETE FROM branch_calls WHERE key = ?'),
+    deleteBranchCallsBefore: p('DELETE FROM branch_calls WHERE started_at < ?'),
+    branchCallsSince: p('SELECT call_json FROM branch_calls WHERE started_at >= ? ORDER BY started_at DESC, key'),
+    allBranchCalls: p('SELECT key, call_json FROM branch_calls'),
     confirmPendingContact: p('UPDATE contacts SET pending = 0 WHERE id = ?'),
     deletePendingContact: p('DELETE FROM contacts WHERE id = ? AND pending = 1'),
     renamePendingContact: p('UPDATE contacts SET id = ?, pending = 0 WHERE id = ? AND pending = 1'),

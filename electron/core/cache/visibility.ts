@@ -1,4 +1,5 @@
 import type { UserRights } from '../../../shared/domain.js';
+import { mayCreateCustomer } from '../../../shared/permissions.js';
 
 /**
  * The SQL form of `maySeeCustomer` (shared/permissions.ts) over the cache's customers table:
@@ -26,4 +27,16 @@ export function rightsShrank(before: UserRights, after: UserRights): boolean {
 /** True when some customer not visible under `before` is visible under `after`. */
 export function rightsGrew(before: UserRights, after: UserRights): boolean {
   return rightsShrank(after, before);
+}
+
+/**
+ * True when some call of "calls for you" held under `before` may not be held under `after`
+ * (`mayHoldBranchCall`): the customers' rule, the all-branches right, or the right to see
+ * unregistered callers' calls shrank.
+ */
+export function branchCallRightsShrank(before: UserRights, after: UserRights): boolean {
+  if (after.role === 'admin') return false;
+  if (before.callsAllBranches === true && after.callsAllBranches !== true) return true;
+  if (mayCreateCustomer(before) && !mayCreateCustomer(after)) return true;
+  return rightsShrank(before, after);
 }

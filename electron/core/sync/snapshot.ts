@@ -2,7 +2,7 @@ import type { SnapshotPage } from '../../../shared/api.js';
 import type { User } from '../../../shared/domain.js';
 import type { BackendClient, RequestTiming } from '../backend-client.js';
 import type { CacheStore } from '../cache/cache-store.js';
-import { rightsShrank } from '../cache/visibility.js';
+import { branchCallRightsShrank, rightsShrank } from '../cache/visibility.js';
 
 /** Keys of the sync state in the cache's meta table. */
 export const META = {
@@ -25,6 +25,8 @@ export const META = {
   lastSyncedAt: 'sync.lastSyncedAt',
   /** JSON of the user's rights as the backend last reported them. */
   rights: 'sync.rights',
+  /** The user's previous sign-in as the feed last reported it: "calls for you" lists calls since then. */
+  callsSince: 'sync.callsSince',
 } as const;
 
 /** Bounds the index merge after a snapshot (a million customers need a few hundred steps). */
@@ -93,12 +95,15 @@ export interface RightsChange {
   grew: boolean;
 }
 
-/** How `rights` differ from the rights the cache was last synced with. */
+/** How `rights` differ from the rights the cache was last synced with (customers, and calls of "calls for you"). */
 export function compareRights(store: CacheStore, rights: User): RightsChange {
   const previousJson = store.getMeta(META.rights);
   if (previousJson === null) return { shrank: false, grew: false };
   const previous = JSON.parse(previousJson) as User;
-  return { shrank: rightsShrank(previous, rights), grew: rightsShrank(rights, previous) };
+  return {
+    shrank: rightsShrank(previous, rights) || branchCallRightsShrank(previous, rights),
+    grew: rightsShrank(rights, previous) || branchCallRightsShrank(rights, previous),
+  };
 }
 
 /**
@@ -196,7 +201,11 @@ async function fetchPages(
     done += page.records.length;
     store.db.transaction(() => {
       store.upsertRecords(page.records, { deferSearchIndex: deferIndex });
-      if (compareRights(store, page.rights).shrank) store.purgeInvisible(page.rights);
+      store.upsertBranchCalls(page.branchCalls);
+      if (compareRights(store, page.rights).shrank) {
+        store.purgeInvisible(page.rights);
+        store.purgeBranchCalls(page.rights);
+      }
       saveRights(store, page.rights);
       store.setMeta(META.snapshotHighWaterSeq, String(pageHighWater));
       store.setMeta(META.snapshotReceived, String(done));

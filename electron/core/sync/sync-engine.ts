@@ -1,3 +1,4 @@
+import { callsWindowStart } from '../../../shared/calls-for-you.js';
 import type { User, UserRights } from '../../../shared/domain.js';
 import type { CacheProblem, OutboxDelivery, SyncStatus } from '../../../shared/ipc.js';
 import { CodedError } from '../../../shared/result.js';
@@ -313,7 +314,8 @@ export class SyncEngine {
     const change = compareRights(store, rights);
     if (change.shrank) {
       const purged = await purgeInBatches(store, rights);
-      logger.info('rights shrank: purged customers from the cache', { purged });
+      const purgedCalls = store.purgeBranchCalls(rights);
+      logger.info('rights shrank: purged customers from the cache', { purged, purgedCalls });
     }
     saveRights(store, rights);
     if (!change.grew) return false;
@@ -332,6 +334,8 @@ export class SyncEngine {
       store.db.transaction(() => {
         store.applyChanges(page.changes);
         store.setMeta(META.cursor, String(page.cursor));
+        store.setMeta(META.callsSince, page.callsSince);
+        store.pruneBranchCallsBefore(callsWindowStart(page.callsSince, new Date()));
       })();
       cursor = page.cursor;
       if (await this.#honourRights(page.rights)) return;

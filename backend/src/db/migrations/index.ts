@@ -12,6 +12,7 @@ import * as m009 from './009_cti_routing.js';
 import * as m011 from './011_calls_for_you.js';
 import * as m012 from './012_callback_worklist.js';
 import * as m013 from './013_call_replies.js';
+import * as m014 from './014_branch_call_changes.js';
 import * as m017 from './017_recordings.js';
 import * as m018 from './018_monitoring.js';
 import * as m019 from './019_portal.js';
@@ -39,6 +40,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '011_calls_for_you': m011,
   '012_callback_worklist': m012,
   '013_call_replies': m013,
+  '014_branch_call_changes': m014,
   '017_recordings': m017,
   '018_monitoring': m018,
   '019_portal': m019,

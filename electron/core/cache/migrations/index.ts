@@ -1,4 +1,5 @@
 import { migration001 } from './001_initial.js';
+import { migration002 } from './002_branch_calls.js';
 
 /**
  * A numbered cache migration. Each runs in its own transaction and sets `PRAGMA user_version`
@@ -14,4 +15,4 @@ export interface CacheMigration {
   up: string;
 }
 
-export const CACHE_MIGRATIONS: readonly CacheMigration[] = [migration001];
+export const CACHE_MIGRATIONS: readonly CacheMigration[] = [migration001, migration002];
