@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { nationalDigits } from '../shared/phone.js';
 import { stopAll } from './support/processes.js';
@@ -77,6 +78,12 @@ function personalValues(): string[] {
   });
 }
 
+async function expectNoSeriousA11yViolations(page: Page, screen: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).analyze();
+  const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(serious.map((v) => `${screen}: ${v.id} (${v.impact}) ${v.help}`)).toEqual([]);
+}
+
 function leftovers(content: string, values: string[]): string[] {
   const forms = [content, content.normalize('NFKC')];
   return values.filter((value) => forms.some((form) => form.includes(value) || form.includes(value.normalize('NFKC'))));
@@ -96,6 +103,7 @@ test('an admin previews, creates, shares and downloads an export with no persona
   expect(previewText).toMatch(/PERSON-[A-Z]{10}/);
   const values = personalValues();
   expect(leftovers(previewText, values)).toEqual([]);
+  await expectNoSeriousA11yViolations(admin, 'exchange (admin)');
 
   await screen.getByLabel('Name of the export').fill('E2E calls and notes');
   await screen.getByRole('button', { name: 'Create export' }).click();
@@ -127,6 +135,7 @@ test('a partner user sees the exchange view and nothing else', async ({ browser 
   await expect(view.getByTestId('exchange-export')).toHaveCount(2);
   await expect(view.getByTestId('exchange-export').filter({ hasText: 'E2E calls and notes' }).getByTestId('exchange-shared-with')).toHaveText(PARTNER_ORG);
   await expect(view.getByRole('button', { name: 'Share' })).toHaveCount(0);
+  await expectNoSeriousA11yViolations(partner, 'exchange (partner)');
 
   const downloading = partner.waitForEvent('download');
   await view.getByRole('button', { name: 'Download E2E calls and notes as JSON' }).click();
