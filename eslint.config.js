@@ -63,6 +63,16 @@ export default tseslint.config(
     },
   },
   {
+    // The customer portal: a browser page like the renderer, with neither Node nor the staff app's code.
+    files: ['portal/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      ...reactHooks.configs.recommended.rules,
+      'no-restricted-imports': ['error', { paths: [...nodeModules, ...nativeAndServer], patterns: [{ group: ['node:*'], message: 'The portal is a web page.' }, { group: ['**/electron/**', '**/backend/**', '**/renderer/**'], message: 'The portal shares only shared/ with the rest.' }] }],
+    },
+  },
+  {
     files: ['renderer/**/*.test.{ts,tsx}', 'renderer/src/test/**'],
     languageOptions: { globals: { ...globals.browser, ...globals.node } },
   },

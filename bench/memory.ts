@@ -11,7 +11,8 @@
  * placing trunk calls (bench/sipp/screenpop-call.xml: each rings BENCH_RING_MS, default 600,
  * and the caller gives up) from customers' numbers. Memory is the processes' PSS from /proc (resident, shared pages counted by share), recorded as `*_rss_mb`; the page's JS heap
  * from Chromium's `performance.memory`. Records `memory-idle`, `memory-after-calls` and
- * `memory-after-calls-settled` in bench/results.json. Needs `npm run build` first.
+ * `memory-after-calls-settled` in bench/results.json, with `host`: `bundled` (default, the
+ * browser shell as `npm run build` bundles it) or `tsx` (BENCH_SHELL=tsx). Needs `npm run build` first.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,6 +33,11 @@ const AGENT = { login: 'super1', password: 'super1-pass' };
 const CHROMIUM = process.env.TSUNAGU_CHROMIUM ?? '/usr/bin/chromium';
 const SCENARIO = path.join(BENCH_DIR, 'sipp', 'screenpop-call.xml');
 const CALLS_PER_SECOND = 2;
+/**
+ * The host runs the bundled browser shell by default, as shipped code runs bundled;
+ * BENCH_SHELL=tsx runs the TypeScript sources under tsx (about 50 MB more for tsx's loader).
+ */
+const SHELL = process.env.BENCH_SHELL === 'tsx' ? 'tsx' : 'bundled';
 
 /**
  * A process's resident memory with the pages it shares counted by share (PSS): Chromium's
@@ -139,7 +145,7 @@ function report(name: string, reading: Reading, extra: Record<string, unknown>):
     `  ${name.padEnd(26)} host ${reading.host_rss_mb.toFixed(1)} MB + renderer ${reading.renderer_rss_mb.toFixed(1)} MB (${reading.renderer_processes} processes) = ${reading.rss_mb.toFixed(1)} MB ` +
       `(page JS heap ${reading.js_heap_mb.toFixed(1)} MB)   target ≤ ${TARGET_TOTAL_MB} MB: ${reading.rss_mb <= TARGET_TOTAL_MB ? 'met' : 'MISSED'}   (load ${m.load_average_1m})`,
   );
-  mergeResults(name, { ...reading, target_rss_mb: TARGET_TOTAL_MB, ...extra, ...m, measured_at: new Date().toISOString() });
+  mergeResults(name, { ...reading, target_rss_mb: TARGET_TOTAL_MB, host: SHELL, ...extra, ...m, measured_at: new Date().toISOString() });
 }
 
 async function main(): Promise<void> {
@@ -147,13 +153,16 @@ async function main(): Promise<void> {
   const ringMs = envInteger('BENCH_RING_MS', 600, 100, 60_000);
   const settleSeconds = envInteger('BENCH_SETTLE_S', 60, 0, 3600);
   if (!fs.existsSync(path.join(root, 'dist', 'renderer', 'index.html'))) throw new Error('dist/renderer is missing: run npm run build first');
+  if (SHELL === 'bundled' && !fs.existsSync(path.join(root, 'dist', 'browser-shell', 'cli.js'))) {
+    throw new Error('dist/browser-shell is missing: run npm run build first (or BENCH_SHELL=tsx)');
+  }
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-bench-memory-'));
   let pbx: TestPbx | undefined;
   let stack: Stack | undefined;
   let browser: Browser | undefined;
   try {
     pbx = await startTestPbx();
-    stack = await startStack({ customers: 200, sip: { secret: pbx.secret, wsUrl: pbx.wsUrl } });
+    stack = await startStack({ customers: 200, sip: { secret: pbx.secret, wsUrl: pbx.wsUrl }, bundledShell: SHELL === 'bundled' });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required', '--enable-precise-memory-info'],

@@ -37,6 +37,14 @@ describe('the renderer CSP', () => {
     }
   });
 
+  it('plays media (call recordings) only from the backend instances, not from the PBX, the shell or anywhere else', () => {
+    const policy = directives(
+      rendererCsp({ backendUrl: 'https://cti-a.example.co.jp, https://cti-b.example.co.jp:8443', pbxUrls: ['wss://pbx.example.co.jp'], shellOrigin: 'http://127.0.0.1:43123' }),
+    );
+    expect(policy.get('media-src')).toEqual(['https://cti-a.example.co.jp', 'https://cti-b.example.co.jp:8443']);
+    expect(directives(rendererCsp({ backendUrl: 'http://127.0.0.1:8740', pbxUrls: [DEFAULT_PBX_WS_URL] })).get('media-src')).toEqual(['http://127.0.0.1:8740']);
+  });
+
   it('refuses a bad backend or PBX setting with the variable named', () => {
     expect(() => rendererCsp({ backendUrl: 'ftp://cti.example', pbxUrls: [] })).toThrow(/TSUNAGU_BACKEND_URL: must be a http: or https: URL/);
     expect(() => rendererCsp({ backendUrl: 'not a url', pbxUrls: [] })).toThrow(/TSUNAGU_BACKEND_URL: not a URL/);

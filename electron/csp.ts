@@ -9,7 +9,7 @@
  * its own, so whatever the mail frame may load must be allowed here too. Remote mail images
  * (after the operator clicks "show images") are therefore fetched by the core
  * (mail:remoteImage, electron/core/mail-images.ts) and shown as data: URLs: img-src admits
- * no http(s) at all.
+ * no http(s) at all. Media (call recordings) only from the backend.
  */
 
 /** The dev PBX's WebSocket (pbx/, TSUNAGU_PBX_WS_PORT), which is also the backend's default TSUNAGU_SIP_WS_URL. */
@@ -51,8 +51,11 @@ export function parsePbxUrls(value: string | undefined): string[] {
 
 export function rendererCsp(sources: CspSources): string {
   const connect = new Set(["'self'"]);
+  const backends: string[] = [];
   for (const url of sources.backendUrl.split(',').map((part) => part.trim())) {
-    connect.add(sourceOf(url, ['http:', 'https:'], 'TSUNAGU_BACKEND_URL'));
+    const backend = sourceOf(url, ['http:', 'https:'], 'TSUNAGU_BACKEND_URL');
+    backends.push(backend);
+    connect.add(backend);
   }
   for (const url of sources.pbxUrls) connect.add(sourceOf(url, ['ws:', 'wss:'], 'TSUNAGU_PBX_WS_URL'));
   if (sources.shellOrigin) {
@@ -64,6 +67,9 @@ export function rendererCsp(sources: CspSources): string {
     "default-src 'self'",
     `connect-src ${[...connect].join(' ')}`,
     "img-src 'self' data: blob:",
+    // Call recordings stream from the backend into an <audio> element (and are fetched from it
+    // for their waveform: connect-src); nothing else plays from a URL (the phone uses srcObject).
+    `media-src ${backends.join(' ')}`,
     "style-src 'self' 'unsafe-inline'",
     "script-src 'self'",
     "frame-src 'self' blob:",

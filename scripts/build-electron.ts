@@ -40,6 +40,34 @@ async function main(): Promise<void> {
     logOverride: { 'empty-import-meta': 'silent' },
   });
   console.log(`electron bundles written to ${path.relative(root, outdir)}`);
+  await buildBrowserShell(packageJson);
+}
+
+/**
+ * The browser shell's host (electron/browser-shell/cli.ts) bundled into dist/browser-shell/,
+ * with the snapshot worker beside it as `snapshot-worker.js` (where the core looks for it).
+ * ES modules (the core finds the worker through `import.meta.url`), with `require` for the
+ * native SQLite module. `bench:memory` runs this, as shipped code runs bundled: under tsx the
+ * host also carries the TypeScript compiler's loader, about 50 MB more.
+ */
+async function buildBrowserShell(packageJson: { dependencies?: Record<string, string> }): Promise<void> {
+  const shellDir = path.join(root, 'dist', 'browser-shell');
+  await build({
+    entryPoints: {
+      cli: path.join(root, 'electron/browser-shell/cli.ts'),
+      'snapshot-worker': path.join(root, 'electron/core/sync/snapshot-worker.ts'),
+    },
+    outdir: shellDir,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: true,
+    external: electronExternals(packageJson),
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    logLevel: 'warning',
+  });
+  console.log(`browser shell bundle written to ${path.relative(root, shellDir)}`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) await main();

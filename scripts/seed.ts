@@ -6,7 +6,9 @@ import { ConfigError, describeDatabase, loadConfig, type BackendConfig } from '.
 import { openDatabase, type DatabaseHandle } from '../backend/src/db/database.js';
 import { DatabaseTooNewError, migrateToLatest } from '../backend/src/db/migrate.js';
 import { DEMO_USERS, planTenant, SeedTargetNotEmptyError, seedBackend } from '../backend/src/seed/seed-backend.js';
+import { seedDemoRecording } from '../backend/src/recordings/fixtures.js';
 import { seedCache } from './seed-cache.js';
+import { DEMO_PORTAL_ACCOUNT } from '../backend/src/portal/seed.js';
 
 const USAGE = `Usage: npm run seed -- [--customers N] [--seed S] [--now ISO] [--db PATH | --cache PATH] [--reset]
 
@@ -128,6 +130,11 @@ async function seedIntoBackend(options: CliOptions): Promise<void> {
       now: options.now,
       onProgress: progressPrinter('demo'),
     });
+    const demo = tenants.find((tenant) => tenant.slug === 'demo');
+    if (demo) {
+      const recorded = await seedDemoRecording(handle, demo, config.recordings.dir);
+      console.log('skipped' in recorded ? `No demo recording: ${recorded.skipped}` : `A recorded call (with a pause) on customer ${recorded.customerCode}'s incident tree`);
+    }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     for (const tenant of tenants) {
       console.log(
@@ -142,6 +149,9 @@ async function seedIntoBackend(options: CliOptions): Promise<void> {
           `  ${tenant.slug.padEnd(6)} ${user.login.padEnd(12)} ${user.password.padEnd(18)} ${(user.sipUser ?? '-').padEnd(18)} (${user.role}${branch})`,
         );
       }
+    }
+    for (const tenant of tenants) {
+      if (tenant.portalCustomerCode) console.log(`Customer portal /portal/${tenant.slug}/: customer ${tenant.portalCustomerCode}, password ${DEMO_PORTAL_ACCOUNT.password}`);
     }
   } finally {
     await handle.close();

@@ -28,13 +28,15 @@ esac
 
 # g++, make and python3 build better-sqlite3 from source: its prebuilt binaries
 # come from GitHub, which this project cannot rely on reaching. kamailio-extra-modules
-# holds jansson, which reads the backend's routing answers (pbx/kamailio.cfg).
+# holds jansson, which reads the backend's routing answers (pbx/kamailio.cfg). poppler-utils and
+# libtiff-tools render fax PDFs and TIFFs to PNG pages (backend/src/mail/fax-pages.ts).
 packages=(
   build-essential python3
   chromium fonts-noto-cjk
   kamailio kamailio-websocket-modules kamailio-utils-modules kamailio-autheph-modules
   kamailio-extra-modules
   rtpengine-daemon rtpengine-recording-daemon util-linux sox espeak-ng
+  poppler-utils libtiff-tools
 )
 if [[ $mode == test ]]; then
   packages+=(postgresql sip-tester iproute2 file)

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { ctiTokenSha256 } from '../backend/src/telephony/cti-access.js';
 import { DEMO_TENANT, DEMO_USERS, OTHER_TENANT, OTHER_USERS } from '../backend/src/seed/seed-backend.js';
+import { DEMO_PORTAL_ACCOUNT } from '../backend/src/portal/seed.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dataHome = path.resolve(root, process.env.TSUNAGU_HOME ?? '.data');
@@ -79,21 +80,25 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-async function ensureRendererBuilt(): Promise<string> {
-  const outDir = path.join(root, 'dist', 'renderer');
+/** Builds a Vite entry when its build is missing or older than its sources (or shared/). */
+async function ensureBuilt(what: string, sourceDir: string, config: string, outDir: string): Promise<string> {
   const index = path.join(outDir, 'index.html');
   const sourcesChanged =
     !fs.existsSync(index) ||
-    Math.max(newestMtime(path.join(root, 'renderer')), newestMtime(path.join(root, 'shared'))) > fs.statSync(index).mtimeMs;
+    Math.max(newestMtime(path.join(root, sourceDir)), newestMtime(path.join(root, 'shared'))) > fs.statSync(index).mtimeMs;
   if (sourcesChanged) {
-    say('building the renderer…');
+    say(`building the ${what}…`);
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'vite.renderer.config.ts', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
-      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error('renderer build failed'))));
+      const child = spawn(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', config, '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${what} build failed`))));
     });
   }
   return outDir;
 }
+
+const ensureRendererBuilt = () => ensureBuilt('renderer', 'renderer', 'vite.renderer.config.ts', path.join(root, 'dist', 'renderer'));
+/** The customer portal's page, which the backend serves from dist/portal. */
+const ensurePortalBuilt = () => ensureBuilt('customer portal', 'portal', 'vite.portal.config.ts', path.join(root, 'dist', 'portal'));
 
 /**
  * The Electron binary, when this machine has one. Important: do not `require('electron')` to
@@ -191,6 +196,8 @@ async function main(): Promise<void> {
     say(`approved replies go to the local mail catcher, not to anyone: read them at ${backendUrl}/dev/mail-out (files in ${path.relative(root, mailOutDir)}/)`);
   }
 
+  await ensurePortalBuilt();
+  say(`customer portal: ${backendUrl}/portal/${DEMO_TENANT.slug}/ (customer ${DEMO_PORTAL_ACCOUNT.customerCode}, password ${DEMO_PORTAL_ACCOUNT.password})`);
   const rendererDir = await ensureRendererBuilt();
   const appEnv: Record<string, string> = { TSUNAGU_BACKEND_URL: backendUrl, TSUNAGU_DATA_DIR: path.join(dataHome, 'app'), TSUNAGU_RENDERER_DIR: rendererDir };
   // The page's CSP admits only this PBX WebSocket (electron/csp.ts).

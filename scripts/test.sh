@@ -33,6 +33,9 @@ npx vitest run --reporter=default --reporter=json --outputFile.json="$reports/vi
 step "renderer build"
 npx vite build --config vite.renderer.config.ts --logLevel warn || status=1
 
+step "customer portal build (served by the backend from dist/portal)"
+npx vite build --config vite.portal.config.ts --logLevel warn || status=1
+
 step "end-to-end tests (Playwright, Debian's Chromium, browser shell)"
 PLAYWRIGHT_JSON_OUTPUT_NAME="$reports/playwright.json" npx playwright test --reporter=list,json || status=1
 

@@ -10,6 +10,7 @@ import {
   Incident,
   IncidentStatus,
   IsoTime,
+  AuditAction,
   PhoneKind,
   User,
 } from './domain.js';
@@ -194,6 +195,17 @@ export const OutboxEntry = z.discriminatedUnion('type', [
     type: z.literal('handle_call'),
     clientId: z.uuid(),
     ...HandleCallFields,
+    createdAt: IsoTime,
+  }),
+  /**
+   * A customer's record shown from the app's cache (the backend never saw the read): audited
+   * as `customer_viewed` at `createdAt`, the time of the view, once per clientId.
+   */
+  z.object({
+    type: z.literal('customer_viewed'),
+    clientId: z.uuid(),
+    customerId: Id,
+    via: z.enum(['cache_open', 'cache_screen_pop']),
     createdAt: IsoTime,
   }),
 ]);
@@ -397,7 +409,18 @@ export const MAIL_API = {
   mailSettings: '/api/mail/settings',
   mailAddresses: '/api/mail/addresses',
   mailAddress: '/api/mail/addresses/:address',
+  /** A fax attachment rendered to PNG pages on the backend (FaxPagesView). */
+  faxPages: '/api/mail/attachments/:id/fax-pages',
 } as const;
+
+/** A fax as pictures only: PNG pages (base64), so nothing in the document can run or load. */
+export const FaxPagesView = z.object({
+  attachmentId: Id,
+  /** Pages in the document; more than `pages.length` when it was cut at the page limit. */
+  pageCount: z.number().int().min(0),
+  pages: z.array(z.object({ pngBase64: z.string() })),
+});
+export type FaxPagesView = z.infer<typeof FaxPagesView>;
 
 export const AGENT_STATUSES = ['available', 'on_call', 'after_call_work', 'break', 'offline'] as const;
 export const AgentStatus = z.enum(AGENT_STATUSES);
@@ -506,6 +529,8 @@ export const MailView = z.object({
   customerEmails: z.array(z.string()),
   /** The sanitiser could not keep all of the HTML part's text: say so, and offer the plain text. */
   htmlLostText: z.boolean(),
+  /** A fax's sender number (E.164) as its gateway named it; a fax is never answered by e-mail. */
+  faxSender: z.string().nullable().optional(),
 });
 export type MailView = z.infer<typeof MailView>;
 
@@ -842,3 +867,50 @@ export const Assignee = z.object({ id: Id, displayName: z.string(), role: z.enum
 export type Assignee = z.infer<typeof Assignee>;
 export const AssigneesResponse = z.object({ users: z.array(Assignee) });
 export type AssigneesResponse = z.infer<typeof AssigneesResponse>;
+
+// ── Audit viewer (backend/src/audit-viewer.ts) ──
+
+export const AUDIT_API = {
+  /** Admins and supervisors (supervisors: events of customers they may see, and events of no customer). */
+  list: '/api/audit',
+  /** The same filters as a CSV file (every matching event up to AUDIT_CSV_MAX_ROWS). */
+  exportCsv: '/api/audit/export.csv',
+} as const;
+
+export const AUDIT_PAGE_MAX = 200;
+export const AUDIT_CSV_MAX_ROWS = 50_000;
+
+/** Filters of the audit viewer, every one optional (`from` inclusive, `to` exclusive), and the page. */
+export const AuditQuery = z
+  .object({
+    userId: Id.optional(),
+    customerId: Id.optional(),
+    action: AuditAction.optional(),
+    from: IsoTime.optional(),
+    to: IsoTime.optional(),
+    /** `nextCursor` of the previous page; omitted: the newest events. */
+    cursor: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(AUDIT_PAGE_MAX).default(50),
+  })
+  .strict();
+export type AuditQuery = z.infer<typeof AuditQuery>;
+
+export const AuditEntry = z.object({
+  id: z.number().int(),
+  at: z.string(),
+  action: z.string(),
+  userId: Id.nullable(),
+  userName: z.string().nullable(),
+  customerId: Id.nullable(),
+  customerName: z.string().nullable(),
+  /** Action-specific facts, as recorded (JSON object). */
+  details: z.record(z.string(), z.unknown()),
+});
+export type AuditEntry = z.infer<typeof AuditEntry>;
+
+export const AuditPage = z.object({
+  entries: z.array(AuditEntry),
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  nextCursor: z.string().nullable(),
+});
+export type AuditPage = z.infer<typeof AuditPage>;

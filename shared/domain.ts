@@ -198,6 +198,16 @@ export const AUDIT_ACTIONS = [
   'exchange_created',
   'exchange_downloaded',
   'exchange_shared',
+  // Mail and fax opened from the incident tree (backend/src/mail/routes.ts): downloads and fax pages viewed.
+  'mail_raw_downloaded',
+  'mail_attachment_downloaded',
+  'fax_viewed',
+  // The customer portal (backend/src/portal): sign-ins, passwords set, orders, ranks, invitations.
+  'portal_login',
+  'portal_password_set',
+  'portal_order',
+  'portal_rank_changed',
+  'portal_invited',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;

@@ -13,6 +13,8 @@ import {
 import {
   AgentStatus,
   Assignee,
+  AuditPage,
+  AuditQuery,
   Callback,
   CallbackTask,
   CallHistoryEntry,
@@ -20,6 +22,7 @@ import {
   CustomerCreate,
   CustomerRecord,
   CustomerSummary,
+  FaxPagesView,
   MailMatchRequest,
   MailOfferResponse,
   MailQueueEvent,
@@ -35,6 +38,9 @@ import {
   SupervisorSummary,
 } from './api.js';
 import { Contact, Customer, Id, Incident, IncidentStatus, IsoTime, User } from './domain.js';
+import { OwnHelpRequest, OwnHelpState } from './monitoring.js';
+import { CallRecordingState, RecordingControlRequest, RecordingListResponse, RecordingTicketRequest } from './recordings.js';
+import { MONITOR_IPC_CHANNELS } from './monitor-ipc.js';
 import {
   ExchangeCreateRequest,
   ExchangeDownload,
@@ -78,6 +84,13 @@ export const AgentStatusState = z.object({
 export type AgentStatusState = z.infer<typeof AgentStatusState>;
 
 export const SYNC_PHASES = ['signed_out', 'snapshot', 'deltas', 'idle', 'offline', 'error'] as const;
+/**
+ * What is wrong with the local cache itself, said in one sentence in the status area:
+ * damaged and being rebuilt from the server, its folder read-only, or its disk full.
+ */
+export const CACHE_PROBLEMS = ['rebuilt_corrupt', 'rebuilt_unreadable', 'read_only', 'disk_full'] as const;
+export const CacheProblem = z.enum(CACHE_PROBLEMS);
+export type CacheProblem = z.infer<typeof CacheProblem>;
 export const SyncStatus = z.object({
   phase: z.enum(SYNC_PHASES),
   online: z.boolean(),
@@ -89,6 +102,10 @@ export const SyncStatus = z.object({
   cachedCustomers: z.number().int().min(0),
   /** The backend instance the core talks to now (one of TSUNAGU_BACKEND_URL's list); absent when signed out. */
   backend: z.string().optional(),
+  /** Absent or null while the cache is healthy. */
+  cacheProblem: CacheProblem.nullable().optional(),
+  /** With `rebuilt_corrupt`: unsent entries of the damaged cache that could not be read back (0 when all were kept). */
+  lostOutbox: z.number().int().min(0).optional(),
 });
 export type SyncStatus = z.infer<typeof SyncStatus>;
 
@@ -405,6 +422,15 @@ export const MAIL_IPC_CHANNELS = {
   'supervisor:summary': { request: NoPayload, result: SupervisorSummary },
   /** A remote image of a mail, fetched by the core without cookies and returned as a data: URL (see RemoteImageResult). */
   'mail:remoteImage': { request: z.object({ url: RemoteImageUrl }), result: RemoteImageResult },
+  /** The mail or fax behind an email/fax contact of the incident tree (online only). */
+  'mail:byContact': { request: z.object({ contactId: Id }), result: MailView },
+  /** A fax attachment as PNG pages rendered by the backend: pictures only, nothing runs or loads. */
+  'mail:faxPages': { request: z.object({ attachmentId: Id }), result: FaxPagesView },
+  /** A kept attachment's bytes (base64) for a download the user asked for; the backend checks and audits it. */
+  'mail:attachment': {
+    request: z.object({ attachmentId: Id }),
+    result: z.object({ filename: z.string(), contentType: z.string(), base64: z.string() }),
+  },
   /** Opens a link from content outside the app, only http(s) and mailto (see OpenExternalResult). */
   'shell:openExternal': { request: z.object({ url: ExternalUrl }), result: OpenExternalResult },
 } as const;
@@ -417,6 +443,27 @@ export const MAIL_IPC_EVENTS = {
   'supervisor:summary': SupervisorSummary,
   /** The drafts kept on this computer changed (one was sent, or refused). */
   'mail:localDrafts': z.object({ drafts: z.array(LocalReplyDraft) }),
+} as const;
+
+/**
+ * Call recordings and help on a call (issue 11): online only, answered by the backend through
+ * electron/core/recordings.ts. Nothing of a recording is kept in the cache; `recordings:ticket`
+ * gives the player an absolute URL on the backend (its ticket is short-lived, its first use audited).
+ */
+export const RECORDING_IPC_CHANNELS = {
+  /** The recordings of a call contact; `forbidden` when the user may not see its customer. */
+  'recordings:list': { request: z.object({ contactId: Id }), result: RecordingListResponse },
+  'recordings:ticket': {
+    request: z.object({ recordingId: Id, purpose: RecordingTicketRequest.shape.purpose }),
+    result: z.object({ url: z.string(), expiresAt: IsoTime }),
+  },
+  /** What the call card shows about the recording of a call (by its SIP Call-ID). */
+  'recordings:callState': { request: z.object({ callId: RecordingControlRequest.shape.callId }), result: CallRecordingState },
+  /** Pause, resume or (on demand) start recording the operator's own call; audited by the backend. */
+  'recordings:control': { request: RecordingControlRequest, result: CallRecordingState },
+  'help:state': { request: OwnHelpRequest, result: OwnHelpState },
+  /** Asks for a supervisor on the operator's own connected call (once; audited). */
+  'help:request': { request: OwnHelpRequest, result: OwnHelpState },
 } as const;
 
 export const IPC_CHANNELS = {
@@ -515,8 +562,14 @@ export const IPC_CHANNELS = {
     }),
     result: z.object({ global: z.boolean(), registered: z.array(z.enum(PHONE_HOTKEY_ACTIONS)) }),
   },
+  /** The audit viewer (admins, supervisors; online only): one page of events, newest first. */
+  'audit:list': { request: AuditQuery, result: AuditPage },
+  /** The same filters as a CSV text the renderer saves as a file. */
+  'audit:exportCsv': { request: AuditQuery.omit({ cursor: true, limit: true }), result: z.object({ filename: z.string(), csv: z.string() }) },
   // Mail (see MAIL_IPC_CHANNELS above)
   ...MAIL_IPC_CHANNELS,
+  ...RECORDING_IPC_CHANNELS,
+  ...MONITOR_IPC_CHANNELS,
   // The PII-stripped exchange (shared/exchange.ts; served by electron/core/exchange.ts): online only.
   'exchange:list': { request: NoPayload, result: z.array(ExchangeExportSummary) },
   'exchange:partners': { request: NoPayload, result: z.array(z.string()) },
@@ -633,3 +686,6 @@ export function isIpcChannel(name: string): name is IpcChannel {
 }
 
 export type { CustomerRecord };
+
+/** The recording and help channels: served by electron/core/recordings.ts. */
+export type RecordingIpcChannel = keyof typeof RECORDING_IPC_CHANNELS;

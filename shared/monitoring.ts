@@ -85,3 +85,18 @@ export type LiveCallsResponse = z.infer<typeof LiveCallsResponse>;
 
 export const HelpRequestView = z.object({ id: z.string(), callId: z.string(), requestedAt: z.string() });
 export type HelpRequestView = z.infer<typeof HelpRequestView>;
+
+/**
+ * The operator's own side of a help request, keyed by the SIP Call-ID their app knows (the
+ * live view's `callId` is the backend's id of the call leg, which the operator's app never sees).
+ * GET ?sipCallId= reads it; POST OwnHelpRequest asks (audited as `help_requested`, once per call).
+ */
+export const OWN_HELP_API = '/api/monitoring/own-help';
+export const OwnHelpRequest = z.object({ sipCallId: z.string().trim().min(1).max(200) });
+export type OwnHelpRequest = z.infer<typeof OwnHelpRequest>;
+/**
+ * `requested`: waiting for a supervisor; `joined`: a supervisor started monitoring the call
+ * after the request; `ended`: the call is over; `none`: nobody asked.
+ */
+export const OwnHelpState = z.object({ state: z.enum(['none', 'requested', 'joined', 'ended']), requestedAt: z.string().nullable() });
+export type OwnHelpState = z.infer<typeof OwnHelpState>;

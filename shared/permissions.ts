@@ -158,3 +158,11 @@ export function mayManageExchange(user: Pick<UserRights, 'role'>): boolean {
 export function isPartnerUser(user: Pick<UserRights, 'role'>): boolean {
   return user.role === 'partner';
 }
+
+/**
+ * The audit viewer: admins see every event of the tenant; supervisors those of customers they
+ * may see (maySeeCustomer) and those of no customer. Agents none.
+ */
+export function mayViewAudit(user: UserRights): boolean {
+  return user.role === 'admin' || user.role === 'supervisor';
+}

@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'cache_locked',
   /** A feature this backend was not set up for (the phone without TSUNAGU_SIP_SECRET). */
   'not_configured',
+  /** The local cache cannot take a write: its folder is read-only or its disk is full. Nothing was stored. */
+  'cache_unwritable',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,7 +1,9 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { API } from '../../shared/api.js';
+import { PORTAL_API, PORTAL_STAFF_API } from '../../shared/portal.js';
 import { PasswordChecker } from './auth/passwords.js';
+import { registerAuditViewerRoutes } from './audit-viewer.js';
 import { authenticationHook, registerLoginRoute, registerSessionRoutes } from './auth/routes.js';
 import { LoginThrottle } from './auth/throttle.js';
 import type { BackendConfig } from './config.js';
@@ -15,7 +17,10 @@ import { RECORDING_API } from '../../shared/recordings.js';
 import type { DatabaseHandle } from './db/database.js';
 import { installErrorHandlers } from './http/errors.js';
 import { registerDevMailOutRoutes } from './mail/dev-mail-out.js';
+import { loadMailConfig } from './mail/config.js';
 import { registerMailRoutes } from './mail/routes.js';
+import { registerPortalRoutes, type PortalOptions } from './portal/routes.js';
+import { registerPortalStaffRoutes } from './portal/staff-routes.js';
 import { createChangeFeed } from './sync/feed.js';
 import { registerSyncRoutes } from './sync/routes.js';
 import { registerCtiRoutes, registerTelephonyRoutes } from './telephony/routes.js';
@@ -31,6 +36,8 @@ export interface AppOptions {
   passwords?: PasswordChecker;
   /** Where log lines go instead of stdout (tests read them). */
   logStream?: { write(line: string): void };
+  /** The customer portal's settings (tests pass their relay and limits); default from the environment. */
+  portal?: Partial<PortalOptions>;
 }
 
 const KIB = 1024;
@@ -47,6 +54,12 @@ export const BODY_LIMITS = {
   cti: 16 * KIB,
   /** A push carries up to 500 notes of up to 20,000 characters (JSON escapes included). */
   syncPush: 16 * KIB * KIB,
+  /** The portal's beacons: a batch of at most 50 events (clear 413 past it). */
+  portalEvents: 32 * KIB,
+  /** The portal's other customer input: sign-in, orders. */
+  portalForm: 8 * KIB,
+  /** An admin's image or video upload (base64). */
+  portalMedia: 16 * KIB * KIB,
   /** Everything else: the largest is one reply or note of 20,000 characters. */
   default: 256 * KIB,
 } as const;
@@ -57,6 +70,9 @@ function bodyLimitOf(url: string): number {
   if (url === RECORDING_API.ctiIngest) return MAX_RECORDING_BYTES;
   if (url.startsWith('/api/cti/')) return BODY_LIMITS.cti;
   if (url === API.syncPush) return BODY_LIMITS.syncPush;
+  if (url === PORTAL_STAFF_API.media) return BODY_LIMITS.portalMedia;
+  if (url === `/portal/:tenant${PORTAL_API.events}`) return BODY_LIMITS.portalEvents;
+  if (url.startsWith('/portal/')) return BODY_LIMITS.portalForm;
   return BODY_LIMITS.default;
 }
 
@@ -87,7 +103,7 @@ function redactUrl(url: string): string {
  * port 0; main.ts listens on the configured address). Every route except login and health sits
  * in one scope whose hook resolves the bearer token and scopes the request to its tenant.
  */
-export function buildApp({ db, config, passwords, logStream }: AppOptions): FastifyInstance {
+export function buildApp({ db, config, passwords, logStream, portal }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -128,6 +144,7 @@ export function buildApp({ db, config, passwords, logStream }: AppOptions): Fast
   registerRecordingAudioRoute(app, ctx);
   scheduleRetention(app, ctx);
   if (config.devMailOutDir !== null) registerDevMailOutRoutes(app, config.devMailOutDir);
+  registerPortalRoutes(app, ctx, { mailConfig: loadMailConfig(), ...portal });
 
   app.register(async (scope) => {
     scope.addHook('onRequest', authenticationHook(ctx));
@@ -144,6 +161,8 @@ export function buildApp({ db, config, passwords, logStream }: AppOptions): Fast
     registerRecordingRoutes(scope, ctx);
     registerMonitoringRoutes(scope, ctx);
     registerExchangeRoutes(scope, ctx);
+    registerAuditViewerRoutes(scope, ctx);
+    registerPortalStaffRoutes(scope, ctx);
   });
   return app;
 }

@@ -9,6 +9,8 @@ export interface AuditEvent {
   customerId?: string | null;
   /** Action-specific facts; never secrets (no passwords, no tokens). */
   details?: Record<string, unknown>;
+  /** When it happened, if not now: a view made offline is recorded at the time of the view. */
+  at?: string;
 }
 
 /**
@@ -24,7 +26,7 @@ export async function recordAudit(db: Kysely<Database>, event: AuditEvent): Prom
       action: event.action,
       customer_id: event.customerId ?? null,
       details: JSON.stringify(event.details ?? {}),
-      at: new Date().toISOString(),
+      at: event.at === undefined ? new Date().toISOString() : new Date(event.at).toISOString(),
     })
     .execute();
 }

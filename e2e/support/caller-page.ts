@@ -48,6 +48,9 @@ function peerConnectionOf(session: Session): RTCPeerConnection | undefined {
 function playAndListen(session: Session): void {
   const connection = peerConnectionOf(session);
   if (!connection) return;
+  // Read by e2e/support/tones.ts, as on the app's pages.
+  const pages = window as unknown as { __tsunaguPeerConnections?: RTCPeerConnection[] };
+  (pages.__tsunaguPeerConnections ??= []).push(connection);
   const stream = new MediaStream(connection.getReceivers().map((receiver) => receiver.track));
   const audio = new Audio();
   audio.srcObject = stream;
@@ -176,10 +179,10 @@ async function start(options: CallerOptions): Promise<void> {
   await registerer.register();
 }
 
-async function call(target: string): Promise<void> {
+async function call(target: string, extraHeaders: string[] = []): Promise<void> {
   const targetUri = UserAgent.makeURI(target);
   if (!userAgent || !targetUri) throw new Error(`cannot call ${target}`);
-  const inviter = new Inviter(userAgent, targetUri, media);
+  const inviter = new Inviter(userAgent, targetUri, { ...media, extraHeaders });
   follow(inviter);
   await inviter.invite();
 }

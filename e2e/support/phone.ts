@@ -132,7 +132,8 @@ export async function expectAudioFlowing(read: () => Promise<InboundAudio>, what
 
 export interface CallerPage {
   user: string;
-  call(target: string): Promise<void>;
+  page: Page;
+  call(target: string, extraHeaders?: string[]): Promise<void>;
   hangUp(): Promise<void>;
   snapshot(): Promise<CallerSnapshot>;
   inboundAudio(): Promise<InboundAudio>;
@@ -183,7 +184,9 @@ export async function launchCallers(options: { wav: string; wsUrl: string; secre
       await expect.poll(() => page.evaluate(() => (window as unknown as CallerWindow).tsunaguCaller.snapshot().registration)).toBe('Registered');
       return {
         user,
-        call: (target) => page.evaluate((t) => (window as unknown as CallerWindow).tsunaguCaller.call(t), target),
+        page,
+        call: (target, extraHeaders = []) =>
+          page.evaluate(([t, headers]) => (window as unknown as CallerWindow).tsunaguCaller.call(t, headers), [target, extraHeaders] as const),
         hangUp: () => page.evaluate(() => (window as unknown as CallerWindow).tsunaguCaller.hangUp()),
         snapshot: () => page.evaluate(() => (window as unknown as CallerWindow).tsunaguCaller.snapshot()),
         inboundAudio: () => page.evaluate(() => (window as unknown as CallerWindow).tsunaguCaller.inboundAudio()),

@@ -70,6 +70,8 @@ export interface StackOptions {
    */
   backendPort?: number;
   ctiToken?: string;
+  /** Run the bundled browser shell (dist/browser-shell/cli.js, `npm run build`) instead of the sources under tsx. */
+  bundledShell?: boolean;
 }
 
 /** A CTI token for a PBX and the stack whose backend it consults. */
@@ -123,7 +125,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       stack.backend = started;
     },
     async startShell(name: string) {
-      const extra = await startShell(backendUrl, path.join(dir, `app-${name}`), `shell-${name}`, options.sip?.wsUrl);
+      const extra = await startShell(backendUrl, path.join(dir, `app-${name}`), `shell-${name}`, options.sip?.wsUrl, options.bundledShell);
       return extra.url;
     },
     async stopBackend() {
@@ -140,17 +142,23 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     },
   };
   await stack.startBackend();
-  const first = await startShell(backendUrl, path.join(dir, 'app'), 'shell', options.sip?.wsUrl);
+  const first = await startShell(backendUrl, path.join(dir, 'app'), 'shell', options.sip?.wsUrl, options.bundledShell);
   stack.shell = first.started;
   stack.shellUrl = first.url;
   return stack;
 }
 
-async function startShell(backendUrl: string, dataDir: string, name: string, pbxWsUrl: string | undefined): Promise<{ started: Started; url: string }> {
+async function startShell(
+  backendUrl: string,
+  dataDir: string,
+  name: string,
+  pbxWsUrl: string | undefined,
+  bundled = false,
+): Promise<{ started: Started; url: string }> {
   const { started, match } = await startProcess({
     name,
     command: node,
-    args: ['--import', 'tsx', path.join(root, 'electron/browser-shell/cli.ts')],
+    args: bundled ? [path.join(root, 'dist', 'browser-shell', 'cli.js')] : ['--import', 'tsx', path.join(root, 'electron/browser-shell/cli.ts')],
     env: {
       TSUNAGU_BACKEND_URL: backendUrl,
       TSUNAGU_DATA_DIR: dataDir,

@@ -163,6 +163,41 @@ export class BackendClient {
   }
 
   /**
+   * A route that answers a file (an attachment, a CSV export): its bytes, declared type and the
+   * file name from Content-Disposition. Errors are the same coded errors as JSON routes'.
+   */
+  async download(pathAndQuery: string, options: RequestOptions = {}): Promise<{ bytes: Buffer; contentType: string; filename: string | null }> {
+    const baseUrl = this.endpoints.active;
+    const path = pathAndQuery.split('?')[0] ?? pathAndQuery;
+    let response: Response;
+    let bytes: Buffer;
+    try {
+      response = await fetch(`${baseUrl}${pathAndQuery}`, {
+        headers: { authorization: `Bearer ${this.#requireToken()}` },
+        signal: AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS),
+      });
+      bytes = Buffer.from(await response.arrayBuffer());
+    } catch (error) {
+      this.endpoints.unreachable(baseUrl);
+      throw this.#unreachable(error, baseUrl);
+    }
+    if (!response.ok) throw errorFromBody(response.status, bytes.toString('utf8'), path, response.headers.get('retry-after'));
+    for (const listener of this.#answeredListeners) listener();
+    const disposition = response.headers.get('content-disposition') ?? '';
+    const encoded = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1];
+    const plain = /filename="([^"]*)"/i.exec(disposition)?.[1];
+    let filename: string | null = plain ?? null;
+    if (encoded !== undefined) {
+      try {
+        filename = decodeURIComponent(encoded);
+      } catch {
+        // Keeps the plain name.
+      }
+    }
+    return { bytes, contentType: response.headers.get('content-type') ?? 'application/octet-stream', filename };
+  }
+
+  /**
    * Any other route of the contract, its answer checked against `schema` (null: no body is
    * expected, e.g. 204). For feature modules of the core (mail) that own their routes.
    */

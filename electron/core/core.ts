@@ -5,6 +5,7 @@ import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
 import type { CustomerRecord, CustomerSummary, MeResponse, OutboxEntry } from '../../shared/api.js';
 import type { Contact } from '../../shared/domain.js';
 import type {
+  CacheProblem,
   CustomerDetail,
   IpcEvent,
   IpcEventPayload,
@@ -16,20 +17,24 @@ import type {
 import { parseBackendUrls } from '../../shared/backend-url.js';
 import { DEFAULT_REGION, phoneMatchingQuery, toE164 } from '../../shared/phone.js';
 import { CodedError } from '../../shared/result.js';
-import { isPartnerUser } from '../../shared/permissions.js';
+import { isPartnerUser, maySeeCustomer } from '../../shared/permissions.js';
 import { normaliseForSearch } from '../../shared/search-text.js';
 import { AgentStatusChannel } from './agent-status.js';
 import { BackendClient } from './backend-client.js';
 import { BackendEndpoints } from './backend-endpoints.js';
+import { cacheProblemOf, isCorruptionError, openCheckedCache, rebuildDamagedCache, unwritableCacheError } from './cache/cache-health.js';
 import type { CacheKeyStore } from './cache/cache-keys.js';
 import { CacheStore, DEFAULT_SEARCH_LIMIT } from './cache/cache-store.js';
 import { ensurePrivateFolders } from './cache/encrypted-database.js';
 import { openCache, type CacheDb } from './cache/open-cache.js';
 import { CACHE_FILE, unlockUserCache, wipeUserCache } from './cache/user-cache.js';
+import { auditHandlers } from './audit.js';
 import { CallsForYouSession, callsForYouHandlers } from './calls-for-you.js';
+import { monitoringHandlers } from './monitoring.js';
 import { DeskSession, deskHandlers } from './desk.js';
 import { exchangeHandlers } from './exchange.js';
 import { createIpcDispatcher, type IpcDispatcher } from './handlers.js';
+import { recordingHandlers } from './recordings.js';
 import { MailChannel, type MailTuning } from './mail.js';
 import type { Logger } from './logger.js';
 import { defaultSnapshotWorkerFile } from './sync/snapshot-runner.js';
@@ -74,6 +79,8 @@ export interface Core {
 const ONLINE_FALLBACK_TIMEOUT_MS = 3_000;
 const SESSION_CHECK_TIMEOUT_MS = 5_000;
 const NOTE_SUMMARY_LENGTH = 120;
+/** A customer shown again from the cache within this time is the same view (see #auditCachedView). */
+const CACHED_VIEW_AUDIT_INTERVAL_MS = 60_000;
 /** The backend's search answers at most this many customers (SearchQuery's limit). */
 const MAX_ONLINE_SEARCH = 100;
 /** How long a sign-out waits for the outbox and offline drafts to reach the backend. */
@@ -92,6 +99,9 @@ interface ActiveSession {
   client: BackendClient;
   /** The user's folder: cache, drafts, key. */
   userDir: string;
+  cacheKey: Buffer;
+  /** The stored token the session runs on (a rebuilt cache reopens the session with it). */
+  token: string;
   db: CacheDb;
   store: CacheStore;
   engine: SyncEngine;
@@ -142,7 +152,11 @@ class DesktopCore {
    * sync, no softphone, no mail and no agent status; it works online in the exchange alone.
    */
   #partner: { info: SessionInfo; client: BackendClient } | null = null;
+  /** When this app last queued a cached view of a customer, by `userId:customerId`. */
+  readonly #cachedViewsAudited = new Map<string, number>();
   #sessionQueue: Promise<unknown> = Promise.resolve();
+  /** Sessions whose damaged cache is being rebuilt: one rebuild however many reads failed. */
+  readonly #rebuilding = new WeakSet<ActiveSession>();
   #disposed = false;
   readonly #mail: MailChannel;
 
@@ -193,13 +207,16 @@ class DesktopCore {
       ...telephonyHandlers(() => this.#requireSession().telephony),
       ...deskHandlers(() => this.#requireSession().desk),
       ...callsForYouHandlers(() => this.#requireSession().callsForYou),
+      ...monitoringHandlers(() => this.#requireSession().client),
       // The call history keeps what this computer saw, for when the backend cannot be reached.
       'calls:event': async (payload) => {
         const session = this.#requireSession();
         session.desk.noteCallEvent(payload);
         return session.telephony.reportCallEvent(payload);
       },
+      ...auditHandlers(() => this.#requireSession().client),
       ...this.#mail.handlers(),
+      ...recordingHandlers(() => this.#requireSession().client),
       ...exchangeHandlers(() => this.#session?.client ?? this.#partner?.client ?? this.#requireSession().client),
     };
   }
@@ -283,7 +300,13 @@ class DesktopCore {
     return path.resolve(this.#o.dataDir, pathSegment(who.tenant.id), pathSegment(who.user.id));
   }
 
-  async #openSession(who: LastSession, token: string, online: boolean, freshLogin = false): Promise<ActiveSession> {
+  async #openSession(
+    who: LastSession,
+    token: string,
+    online: boolean,
+    freshLogin = false,
+    rebuilt?: { problem: CacheProblem; lostOutbox: number },
+  ): Promise<ActiveSession> {
     const { logger } = this.#o;
     const region = supportedRegion(who.tenant.defaultRegion, logger);
     const userDir = this.#userDir(who);
@@ -291,12 +314,20 @@ class DesktopCore {
     if (openCacheFiles.has(cacheFile)) throw new CodedError('conflict', 'This user is already signed in in another window of this app');
     // Reserved before the first await, so two windows signing in at once cannot both open it.
     openCacheFiles.add(cacheFile);
-    let cacheKey: Awaited<ReturnType<typeof unlockUserCache>>;
+    let cacheKey: Buffer;
     let db: CacheDb;
+    let openedWith = rebuilt;
     try {
-      ensurePrivateFolders(this.#o.dataDir, userDir);
-      cacheKey = await unlockUserCache(userDir, this.#o.cacheKeys, logger);
-      db = openCache(cacheFile, { key: cacheKey });
+      try {
+        ensurePrivateFolders(this.#o.dataDir, userDir);
+      } catch (error) {
+        // A folder that cannot be changed any more is met again below, with what to do.
+        if (cacheProblemOf(error) === null) throw error;
+        logger.warn('the cache folder cannot be changed', { error: describeError(error) });
+      }
+      const unlocked = await unlockUserCache(userDir, this.#o.cacheKeys, logger);
+      cacheKey = unlocked.key;
+      ({ db, openedWith } = openUserCache(cacheFile, cacheKey, logger, openedWith, unlocked.cacheSetAside));
     } catch (error) {
       openCacheFiles.delete(cacheFile);
       throw error;
@@ -319,13 +350,30 @@ class DesktopCore {
         onSessionExpired: (reason) => {
           void this.#serial(() => this.#expire(session, reason));
         },
+        openedWith,
+        onCacheDamaged: () => this.#cacheDamaged(session),
       });
       const host: TelephonyHost = { info, client, store, engine, emit: (event, payload) => this.#emit(event, payload) };
       const telephony = new TelephonySession(host, logger, this.#o.telephonyTuning);
       const agentStatus = new AgentStatusChannel({ client, store, engine, logger, emit: (event, payload) => this.#emit(event, payload) });
       const desk = new DeskSession(host, logger);
       const callsForYou = new CallsForYouSession(host, logger);
-      const session: ActiveSession = { cacheFile, info, client, userDir, db, store, engine, region, telephony, agentStatus, desk, callsForYou };
+      const session: ActiveSession = {
+        cacheFile,
+        info,
+        client,
+        userDir,
+        cacheKey,
+        token,
+        db,
+        store,
+        engine,
+        region,
+        telephony,
+        agentStatus,
+        desk,
+        callsForYou,
+      };
       engine.onStatus((status) => this.#emit('sync:status', status));
       engine.onDelivery((delivery) => this.#emit('outbox:delivered', delivery));
       this.#mail.open({ user: who.user, client, userDir, cacheKey, online });
@@ -352,6 +400,27 @@ class DesktopCore {
     this.#removeLastSession();
     this.#emit('session:expired', { reason });
     this.#emit('sync:status', signedOutStatus());
+  }
+
+  /**
+   * SQLite found the open cache damaged (a read or a sync pass): the session closes, the cache
+   * is rebuilt keeping the outbox rows it can still read (the damaged file is set aside), and
+   * the session opens again on it; the sync engine then fills it from the server. Lookups
+   * meanwhile miss the cache and ask the backend.
+   */
+  #cacheDamaged(session: ActiveSession): void {
+    if (this.#rebuilding.has(session)) return;
+    this.#rebuilding.add(session);
+    void this.#serial(async () => {
+      if (this.#session !== session) return;
+      const online = session.engine.status().online;
+      await this.#closeSession({ revoke: false, wipe: false });
+      const { unreadableOutbox } = rebuildDamagedCache(session.cacheFile, session.cacheKey, this.#o.logger);
+      const who = { user: session.info.user, tenant: session.info.tenant };
+      await this.#openSession(who, session.token, online, false, { problem: 'rebuilt_corrupt', lostOutbox: unreadableOutbox });
+    }).catch((error: unknown) => {
+      this.#o.logger.error('the damaged cache could not be rebuilt', { error: describeError(error) });
+    });
   }
 
   /**
@@ -452,9 +521,12 @@ class DesktopCore {
     const session = this.#requireSession();
     const withMatch = (customers: CustomerSummary[]) =>
       customers.map((customer) => ({ ...customer, matchedPhone: phoneMatchingQuery(customer.phones, query, session.region)?.e164 ?? null }));
-    const page = session.store.searchPage(query, { limit, offset });
-    if (page.total > 0 || normaliseForSearch(query) === '') {
-      return { customers: withMatch(page.customers), source: 'cache', total: page.total, totalExact: page.totalExact };
+    const page = this.#fromCache(session, () => session.store.searchPage(query, { limit, offset }));
+    if (page && (page.total > 0 || normaliseForSearch(query) === '')) {
+      // Customers the current rights forbid and a running purge has not reached yet are left
+      // out (the count may then be a little high until the purge is done).
+      const visible = page.customers.filter((customer) => this.#maySee(session, customer));
+      return { customers: withMatch(visible), source: 'cache', total: page.total - (page.customers.length - visible.length), totalExact: page.totalExact };
     }
     // The backend's search has no offset: ask for everything up to this page, and one more to
     // learn whether there are more.
@@ -475,8 +547,11 @@ class DesktopCore {
 
   async #getCustomer(customerId: string): Promise<CustomerDetail> {
     const session = this.#requireSession();
-    const cached = session.store.getDetail(customerId);
-    if (cached) return { ...cached, source: 'cache' };
+    const cached = this.#cachedDetail(session, customerId);
+    if (cached) {
+      this.#auditCachedView(session, customerId, 'cache_open');
+      return { ...cached, source: 'cache' };
+    }
     const online = await this.#tryOnline(session, (timeoutMs) => session.client.customer(customerId, { timeoutMs }));
     if (online.found) return detailFromRecord(online.value);
     if (online.unreachable) {
@@ -490,19 +565,68 @@ class DesktopCore {
     const session = this.#requireSession();
     const e164 = phone === undefined ? null : toE164(phone, session.region);
     if (customerId !== undefined) {
-      const cached = session.store.getDetail(customerId);
-      if (cached) return { ...cached, source: 'cache' };
+      const cached = this.#cachedDetail(session, customerId);
+      if (cached) {
+        this.#auditCachedView(session, customerId, 'cache_screen_pop');
+        return { ...cached, source: 'cache' };
+      }
       const online = await this.#tryOnline(session, (timeoutMs) => session.client.customer(customerId, { timeoutMs }));
       if (online.found) return detailFromRecord(online.value);
     }
     if (e164 !== null) {
-      const [match] = session.store.findByPhone(e164);
-      const cached = match ? session.store.getDetail(match.id) : null;
-      if (cached) return { ...cached, source: 'cache' };
+      const match = this.#fromCache(session, () => session.store.findByPhone(e164))?.find((customer) => this.#maySee(session, customer));
+      const cached = match ? this.#cachedDetail(session, match.id) : null;
+      if (cached) {
+        this.#auditCachedView(session, cached.customer.id, 'cache_screen_pop');
+        return { ...cached, source: 'cache' };
+      }
       const online = await this.#tryOnline(session, (timeoutMs) => session.client.byPhone(e164, { timeoutMs }));
       if (online.found && online.value.record) return detailFromRecord(online.value.record);
     }
     return null;
+  }
+
+  /**
+   * A cache read; null when SQLite finds the cache damaged: the rebuild starts and the caller
+   * falls back to the backend as on a miss.
+   */
+  #fromCache<T>(session: ActiveSession, read: () => T): T | null {
+    try {
+      return read();
+    } catch (error) {
+      if (!isCorruptionError(error)) throw error;
+      this.#o.logger.error('a cache read found the cache damaged', { error: describeError(error) });
+      this.#cacheDamaged(session);
+      return null;
+    }
+  }
+
+  /** A cached customer the current rights allow, else null (then the backend decides). */
+  #cachedDetail(session: ActiveSession, customerId: string) {
+    const cached = this.#fromCache(session, () => session.store.getDetail(customerId));
+    return cached && this.#maySee(session, cached.customer) ? cached : null;
+  }
+
+  #maySee(session: ActiveSession, customer: Parameters<typeof maySeeCustomer>[1]): boolean {
+    const rights = session.engine.rights();
+    return rights === null || maySeeCustomer(rights, customer);
+  }
+
+  /**
+   * A record shown from the cache never reached the backend, which audits the views it serves:
+   * the view goes through the outbox as `customer_viewed` with its own time, so it is audited
+   * offline too. The same customer shown again within CACHED_VIEW_AUDIT_INTERVAL_MS (a re-render,
+   * a refresh after sync) is one view.
+   */
+  #auditCachedView(session: ActiveSession, customerId: string, via: 'cache_open' | 'cache_screen_pop'): void {
+    const now = Date.now();
+    const key = `${session.info.user.id}:${customerId}`;
+    const last = this.#cachedViewsAudited.get(key);
+    if (last !== undefined && now - last < CACHED_VIEW_AUDIT_INTERVAL_MS) return;
+    this.#cachedViewsAudited.set(key, now);
+    const entry: OutboxEntry = { type: 'customer_viewed', clientId: randomUUID(), customerId, via, createdAt: new Date(now).toISOString() };
+    session.store.addPendingChange(entry, {});
+    session.engine.outboxChanged();
   }
 
   /**
@@ -577,6 +701,40 @@ function summariseNote(body: string): string {
 /** Ids come from the backend; anything that is not a plain token is hashed before it names a folder. */
 function pathSegment(id: string): string {
   return /^[A-Za-z0-9_-]{1,64}$/.test(id) ? id : createHash('sha256').update(id).digest('hex');
+}
+
+/**
+ * Opens the user's cache, checked (openCheckedCache). A folder that can no longer be written
+ * (read-only, disk full) still opens its cache read only, so lookups keep working from it and
+ * the status says what is wrong; a cache that cannot even be read that way is refused with the
+ * same clear error.
+ */
+function openUserCache(
+  file: string,
+  key: Buffer,
+  logger: Logger,
+  rebuilt: { problem: CacheProblem; lostOutbox: number } | undefined,
+  setAside: boolean,
+): { db: CacheDb; openedWith: { problem: CacheProblem; lostOutbox: number } | undefined } {
+  try {
+    const checked = openCheckedCache(file, key, logger);
+    const openedWith = checked.problem ? { problem: checked.problem, lostOutbox: checked.lostOutbox } : setAside ? { problem: 'rebuilt_unreadable' as const, lostOutbox: 0 } : rebuilt;
+    return { db: checked.db, openedWith };
+  } catch (error) {
+    const problem = cacheProblemOf(error);
+    if (problem !== 'read_only' && problem !== 'disk_full') throw error;
+    logger.error('the local cache cannot be written; opening it read only', { problem, error: describeError(error) });
+    try {
+      return { db: openCache(file, { key, readonly: true }), openedWith: { problem, lostOutbox: 0 } };
+    } catch (readError) {
+      logger.error('the local cache cannot be read either', { error: describeError(readError) });
+      throw unwritableCacheError(problem);
+    }
+  }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function supportedRegion(region: string, logger: Logger): CountryCode {

@@ -1,4 +1,5 @@
 import {
+  FaxPagesView,
   MAIL_API,
   MailOfferResponse,
   MailQueueEvent,
@@ -118,6 +119,13 @@ export class MailChannel {
       'review:requeue': ({ replyId }) => this.#client().request('POST', route(MAIL_API.replyRequeue, { id: replyId }), ReplyView),
       'supervisor:summary': () => this.#client().request('GET', MAIL_API.supervisorSummary, SupervisorSummary),
       'mail:remoteImage': ({ url }) => fetchRemoteImage(url),
+      'mail:byContact': ({ contactId }) => this.#client().request('GET', route(MAIL_API.mailByContact, { contactId }), MailView),
+      'mail:faxPages': ({ attachmentId }) =>
+        this.#client().request('GET', route(MAIL_API.faxPages, { id: attachmentId }), FaxPagesView, { timeoutMs: FAX_RENDER_TIMEOUT_MS }),
+      'mail:attachment': async ({ attachmentId }) => {
+        const file = await this.#client().download(route(MAIL_API.mailAttachment, { id: attachmentId }));
+        return { filename: file.filename ?? 'attachment', contentType: file.contentType, base64: file.bytes.toString('base64') };
+      },
       'shell:openExternal': async ({ url }) => {
         const external = toExternalUrl(url);
         // The request schema already refused anything else; this keeps the promise in the types.
@@ -313,6 +321,9 @@ async function openMailEvents(client: BackendClient, signal: AbortSignal): Promi
   }
   return response.body;
 }
+
+/** The backend renders every page of a fax before it answers. */
+const FAX_RENDER_TIMEOUT_MS = 30_000;
 
 function route(template: string, params: Record<string, string>): string {
   return template.replace(/:([A-Za-z]+)/g, (whole, name: string) => (name in params ? encodeURIComponent(params[name]!) : whole));

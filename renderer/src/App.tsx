@@ -67,6 +67,7 @@ import { CallHistory, MissedCallNotice } from './history/CallHistory.js';
 import { useCallHistoryStore } from './history/store.js';
 import { MailWorkArea } from './mail/components/MailWorkArea.js';
 import { OfflineBanner } from './offline/OfflineBanner.js';
+import { CacheProblemBanner } from './offline/CacheProblemBanner.js';
 import { WorkAreaNav } from './mail/components/WorkAreaNav.js';
 import { useWorkAreaStore } from './mail/stores/work-area.js';
 import { useSessionStore } from './stores/session.js';
@@ -136,6 +137,7 @@ function Workspace() {
       </a>
       <TopBar />
       <OfflineBanner />
+      <CacheProblemBanner />
       <div className="shell-body">
         <div className="shell-main">
           <WorkAreaNav />

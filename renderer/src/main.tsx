@@ -5,12 +5,14 @@ import { App } from './App.js';
 import { selectBridge } from './bridge.js';
 import { createSipEngine } from './phone/sip-engine.js';
 import { installPhoneEngine } from './stores/phone.js';
+import { installMonitoredCalls } from './supervisor/monitored-call.js';
 import './i18n/index.js';
 import { applyInitialLanguage } from './stores/ui.js';
 import './styles.css';
 
 installBridge(selectBridge());
 installPhoneEngine(createSipEngine);
+installMonitoredCalls();
 applyInitialLanguage();
 
 const root = document.getElementById('root');

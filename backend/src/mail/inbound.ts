@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
+import type { CountryCode } from 'libphonenumber-js';
 import { simpleParser, type AddressObject, type Attachment } from 'mailparser';
 import { safeAttachmentName } from '../../../shared/mail-content.js';
 import { recordAudit } from '../audit.js';
@@ -7,6 +8,8 @@ import type { DatabaseHandle } from '../db/database.js';
 import { insertContact, insertCustomer, insertIncident, isUniqueViolation } from '../customers/writes.js';
 import { writeTransaction, type WriteTx } from '../sync/changelog.js';
 import type { MailConfig } from './config.js';
+import { faxDocumentType } from './fax-pages.js';
+import { FAX_SENDER_HEADERS, faxSenderNumber } from './fax.js';
 import type { MailNotifier } from './notify.js';
 import { sanitizeInboundHtml } from './sanitize.js';
 import { mailTrx, type AttachmentRejection, type MailAddressKind, type MailDatabase, type MailMatchProblem, type ThreadMatch } from './schema.js';
@@ -75,6 +78,8 @@ export interface ParsedInbound {
   /** The sanitiser could not keep all of the HTML part's text. */
   htmlLostText: boolean;
   attachments: InboundAttachment[];
+  /** The fax gateways' sender headers present on the mail (FAX_SENDER_HEADERS), lower-case names. */
+  faxHeaders: Map<string, string>;
 }
 
 function addresses(value: AddressObject | AddressObject[] | undefined): { address: string; name: string }[] {
@@ -90,13 +95,6 @@ function addresses(value: AddressObject | AddressObject[] | undefined): { addres
   return flat;
 }
 
-/** PDF and TIFF recognised by their first bytes: the declared type of a fax gateway varies. */
-function isFaxDocument(content: Buffer): boolean {
-  if (content.subarray(0, 5).toString('latin1') === '%PDF-') return true;
-  const head = content.subarray(0, 4).toString('hex');
-  return head === '49492a00' || head === '4d4d002a';
-}
-
 function toAttachment(part: Attachment): InboundAttachment {
   const content = part.content;
   return {
@@ -108,7 +106,8 @@ function toAttachment(part: Attachment): InboundAttachment {
     sha256: createHash('sha256').update(content).digest('hex'),
     content,
     contentId: part.contentId ? extractMessageIds(part.contentId)[0] ?? null : null,
-    isFaxDocument: isFaxDocument(content),
+    // By the first bytes: the declared type of a fax gateway varies.
+    isFaxDocument: faxDocumentType(content) !== null,
   };
 }
 
@@ -149,6 +148,12 @@ export async function parseInbound(raw: Buffer, envelopeFrom: string | null): Pr
     htmlSanitized: html?.html ?? null,
     htmlLostText: html?.lostText ?? false,
     attachments: mail.attachments.map(toAttachment),
+    faxHeaders: new Map(
+      FAX_SENDER_HEADERS.flatMap((name) => {
+        const value = mail.headers.get(name);
+        return typeof value === 'string' ? [[name, value.slice(0, 200)] as const] : [];
+      }),
+    ),
   };
 }
 
@@ -221,6 +226,20 @@ async function claimBySubjectToken(
     .where('ref_no', '=', token.refNo)
     .executeTakeFirst();
   return incident ? { incidentId: incident.id, customerId: incident.customer_id, keyMatches: refKeyMatches(token.key, incident.ref_key) } : null;
+}
+
+/** Customers with this phone number (E.164), most recently updated first: a fax's sender by the number its gateway names. */
+async function customersByFaxNumber(trx: Transaction<MailDatabase>, tenantId: string, e164: string): Promise<string[]> {
+  const rows = await trx
+    .selectFrom('customer_phones as p')
+    .innerJoin('customers as c', 'c.id', 'p.customer_id')
+    .select(['c.id', 'c.updated_at'])
+    .where('p.tenant_id', '=', tenantId)
+    .where('p.e164', '=', e164)
+    .orderBy('c.updated_at', 'desc')
+    .orderBy('c.id')
+    .execute();
+  return [...new Set(rows.map((row) => row.id))];
 }
 
 /** Customers with this address, most recently updated first (an address may be shared, e.g. a family's). */
@@ -383,7 +402,14 @@ export async function ingestInbound(
       const receivedAt = new Date().toISOString();
       const summary = (parsed.subject.trim() || '(no subject)').slice(0, CONTACT_SUMMARY_MAX);
 
-      const senders = await customersBySender(trx, tenantId, parsed.fromAddress);
+      // Important: a fax's From is the gateway, shared by every fax; its sender is the number
+      // the gateway names, and only that number may file it under a customer.
+      const tenant = await trx.selectFrom('tenants').select('default_region').where('id', '=', tenantId).executeTakeFirstOrThrow();
+      const faxSender = kind === 'fax' ? faxSenderNumber(parsed.faxHeaders, parsed.subject, tenant.default_region as CountryCode) : null;
+      const senders =
+        kind === 'fax'
+          ? faxSender === null ? [] : await customersByFaxNumber(trx, tenantId, faxSender)
+          : await customersBySender(trx, tenantId, parsed.fromAddress);
       const filing = await decideFiling(trx, tenantId, parsed, senders);
       let thread: Thread;
       const needsMatching = filing.kind === 'own_incident' ? filing.needsMatching : null;
@@ -395,11 +421,11 @@ export async function ingestInbound(
         const match: ThreadMatch = customerId ? 'sender' : 'new_customer';
         if (!customerId) {
           customerId = await insertCustomer(tx, tenantId, {
-            code: `MAIL-${randomUUID().slice(0, 8).toUpperCase()}`,
-            name: (parsed.fromName || parsed.fromAddress).slice(0, 200),
+            code: `${kind === 'fax' ? 'FAX' : 'MAIL'}-${randomUUID().slice(0, 8).toUpperCase()}`,
+            name: (kind === 'fax' ? `FAX ${faxSender ?? parsed.subject.trim()}` : parsed.fromName || parsed.fromAddress).slice(0, 200),
             nameKana: '',
-            phones: [],
-            emails: [parsed.fromAddress],
+            phones: faxSender === null ? [] : [{ e164: faxSender, kind: 'landline' }],
+            emails: kind === 'fax' ? [] : [parsed.fromAddress],
             postalCode: '',
             address: '',
             branch: null,
@@ -478,6 +504,7 @@ export async function ingestInbound(
           match_problem: needsMatching?.problem ?? null,
           claimed_incident_id: needsMatching?.claimedIncidentId ?? null,
           html_lost_text: parsed.htmlLostText ? 1 : 0,
+          fax_sender: faxSender,
         })
         .execute();
 
@@ -512,6 +539,7 @@ export async function ingestInbound(
           kind,
           messageId: parsed.messageId,
           from: parsed.fromAddress,
+          faxSender,
           to: recipientAddress,
           incidentId: thread.incidentId,
           threadMatch: thread.match,

@@ -273,12 +273,16 @@ export async function saveDraft(
         ? await trx
             .selectFrom('mail_messages as m')
             .innerJoin('customers as c', 'c.id', 'm.customer_id')
-            .select(['m.id', 'm.subject', 'm.message_id', 'm.references_ids', 'm.reply_to', 'm.from_address', 'm.recipient_address', 'm.incident_id', 'm.customer_id', 'c.name as customer_name'])
+            .select(['m.id', 'm.kind', 'm.subject', 'm.message_id', 'm.references_ids', 'm.reply_to', 'm.from_address', 'm.recipient_address', 'm.incident_id', 'm.customer_id', 'c.name as customer_name'])
             .where('m.tenant_id', '=', tenantId)
             .where('m.id', '=', mailId)
             .executeTakeFirst()
         : undefined;
       if (mailId && !mail) throw new HttpError(existing ? 'not_found' : 'invalid_input', `body.mailId: no mail ${mailId}`);
+      // Important: a fax's From is the fax gateway; a reply there would reach no customer.
+      if (!existing && mail?.kind === 'fax') {
+        throw new HttpError('invalid_input', `body.mailId: mail ${mail.id} is a fax; answer it by phone or fax, not by e-mail`);
+      }
       const customerId = mail?.customer_id ?? existing?.customer_id ?? '';
       await assertMaySeeCustomer(trx, auth.user, tenantId, customerId, mailId ? `body.mailId: no mail ${mailId}` : `no reply ${replyId}`);
       if (!existing && mail) await assertNotOfferedToAnother(trx, auth, mail.id, now, config);

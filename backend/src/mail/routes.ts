@@ -14,6 +14,7 @@ import {
   ReplyReturnRequest,
   type AgentPresence,
   type AgentStatusResponse,
+  type FaxPagesView,
   type MailAddress,
   type MailAddressesResponse,
   type MailsNeedingMatchResponse,
@@ -29,6 +30,7 @@ import {
 } from '../../../shared/api.js';
 import { Id, type User } from '../../../shared/domain.js';
 import { safeAttachmentName } from '../../../shared/mail-content.js';
+import { recordAudit } from '../audit.js';
 import type { BackendContext } from '../context.js';
 import { isUniqueViolation } from '../customers/writes.js';
 import { HttpError, parseRequest } from '../http/errors.js';
@@ -37,6 +39,7 @@ import { databaseNow } from './clock.js';
 import { loadMailConfig, type MailConfig } from './config.js';
 import { closeMail, dispatchSettings, heartbeat, offerMail, queueCounts, releaseMail, setAgentStatus } from './dispatch.js';
 import { matchMail, mailsNeedingMatch, needsMatchingCount } from './matching.js';
+import { renderFaxPages } from './fax-pages.js';
 import { createMailNotifier, type MailNotifier } from './notify.js';
 import {
   approveReply,
@@ -161,22 +164,56 @@ export function registerMailRoutes(app: FastifyInstance, ctx: BackendContext, op
     const { id } = parseRequest(IdParams, request.params, 'params');
     const mail = await visibleMail(request.auth.user, request.auth.tenant.id, id);
     const row = await db.selectFrom('mail_messages').select('raw').where('id', '=', mail.id).executeTakeFirstOrThrow();
+    await recordAudit(handle.db, {
+      tenantId: request.auth.tenant.id,
+      userId: request.auth.user.id,
+      action: 'mail_raw_downloaded',
+      customerId: mail.customerId,
+      details: { mailId: mail.id, kind: mail.kind },
+    });
     return sendDownload(reply, `mail-${mail.id}.eml`, row.raw);
   });
 
-  app.get(MAIL_API.mailAttachment, async (request, reply) => {
-    const { id } = parseRequest(IdParams, request.params, 'params');
+  /** A kept attachment the user may see (its mail's customer), or not_found. */
+  const visibleAttachment = async (user: User, tenantId: string, id: string) => {
     const row = await db
       .selectFrom('mail_attachments as a')
       .innerJoin('mail_messages as m', 'm.id', 'a.mail_id')
-      .select(['a.filename', 'a.content', 'a.rejected_reason', 'm.customer_id'])
-      .where('a.tenant_id', '=', request.auth.tenant.id)
+      .select(['a.id', 'a.mail_id', 'a.filename', 'a.content', 'a.rejected_reason', 'm.customer_id', 'm.kind'])
+      .where('a.tenant_id', '=', tenantId)
       .where('a.id', '=', id)
       .executeTakeFirst();
     if (!row) throw new HttpError('not_found', `no attachment ${id}`);
-    await assertMaySeeCustomer(db, request.auth.user, request.auth.tenant.id, row.customer_id, `no attachment ${id}`);
+    await assertMaySeeCustomer(db, user, tenantId, row.customer_id, `no attachment ${id}`);
     if (row.content === null) throw new HttpError('not_found', `attachment ${id} was not kept (${row.rejected_reason ?? 'refused'})`);
+    return { ...row, content: row.content };
+  };
+
+  app.get(MAIL_API.mailAttachment, async (request, reply) => {
+    const { id } = parseRequest(IdParams, request.params, 'params');
+    const row = await visibleAttachment(request.auth.user, request.auth.tenant.id, id);
+    await recordAudit(handle.db, {
+      tenantId: request.auth.tenant.id,
+      userId: request.auth.user.id,
+      action: 'mail_attachment_downloaded',
+      customerId: row.customer_id,
+      details: { mailId: row.mail_id, attachmentId: row.id, filename: row.filename },
+    });
     return sendDownload(reply, row.filename, row.content);
+  });
+
+  app.get(MAIL_API.faxPages, async (request): Promise<FaxPagesView> => {
+    const { id } = parseRequest(IdParams, request.params, 'params');
+    const row = await visibleAttachment(request.auth.user, request.auth.tenant.id, id);
+    const rendered = await renderFaxPages(row.content);
+    await recordAudit(handle.db, {
+      tenantId: request.auth.tenant.id,
+      userId: request.auth.user.id,
+      action: 'fax_viewed',
+      customerId: row.customer_id,
+      details: { mailId: row.mail_id, attachmentId: row.id, pages: rendered.pageCount },
+    });
+    return { attachmentId: row.id, pageCount: rendered.pageCount, pages: rendered.pages.map((png) => ({ pngBase64: png.toString('base64') })) };
   });
 
   app.post(MAIL_API.mailRelease, async (request, reply) => {

@@ -131,6 +131,8 @@ export interface MailMessagesTable {
   matched_at: ColumnType<string | null, string | null | undefined, string | null>;
   /** 1 when the sanitiser could not keep all of the HTML part's text. */
   html_lost_text: ColumnType<number, number | undefined, number>;
+  /** Migration 024: a fax's sender number (E.164) as its gateway named it; null for e-mail or when none was named. */
+  fax_sender: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export type AttachmentRejection = 'too_large' | 'type_not_allowed' | 'too_many';

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { recordAudit } from '../audit.js';
 import { insertContact } from '../customers/writes.js';
 import type { DatabaseHandle } from '../db/database.js';
@@ -9,6 +8,7 @@ import { writeTransaction } from '../sync/changelog.js';
 import { markCallAnswered } from './call-replies.js';
 import { addSeconds, databaseNow } from './clock.js';
 import { describeRelay, type MailConfig } from './config.js';
+import { openRelaySession } from './relay-connection.js';
 import type { MailNotifier } from './notify.js';
 import { mailDb, mailTrx, type MailRepliesTable, type ReplyFailure } from './schema.js';
 import type { MailLogger } from './smtp-listener.js';
@@ -287,48 +287,13 @@ export class MailSender {
 
   /** The SMTP transaction; resolves with whether transmission started, rejects with the SMTP error. */
   async #transmit(reply: ReplyRow, message: Buffer, state: { transmitStarted: boolean }): Promise<void> {
-    const { relay, sender, inbound } = this.#config;
-    const timeoutMs = sender.sendTimeoutSeconds * 1000;
-    const connection = new SMTPConnection({
-      host: relay.host,
-      port: relay.port,
-      secure: relay.secure,
-      // Important: with credentials the config insists on TLS (config.ts); here the connection
-      // fails before AUTH when the relay does not upgrade.
-      requireTLS: relay.requireStartTls,
-      ...(relay.ca !== null ? { tls: { ca: relay.ca } } : {}),
-      name: inbound.serverName,
-      connectionTimeout: Math.min(30_000, timeoutMs / 4),
-      greetingTimeout: Math.min(30_000, timeoutMs / 4),
-      socketTimeout: Math.min(60_000, timeoutMs / 2),
-      logger: false,
-    });
-    const deadline = setTimeout(() => connection.close(), timeoutMs * 0.8);
+    const session = await openRelaySession(this.#config, this.#config.sender.sendTimeoutSeconds * 1000);
     try {
-      await new Promise<void>((resolve, reject) => {
-        connection.once('error', reject);
-        connection.connect((error) => (error ? reject(error) : resolve()));
-      });
-      if (relay.user !== null) {
-        if (!connection.secure) throw new Error('the relay connection is not encrypted: credentials are not sent over plain SMTP');
-        const credentials = { user: relay.user, pass: relay.password ?? '' };
-        await new Promise<void>((resolve, reject) => connection.login({ credentials }, (error) => (error ? reject(error) : resolve())));
-      }
       if (!(await this.#markTransmitStarted(reply))) throw new ClaimLost(`reply ${reply.id}: claim lost before sending`);
       state.transmitStarted = true;
-      await new Promise<void>((resolve, reject) =>
-        connection.send({ from: reply.from_address, to: [reply.to_address], size: message.length }, message, (error, info) => {
-          if (error) reject(error);
-          else if (!info || info.accepted.length === 0) reject(Object.assign(new Error(`recipient refused: ${info?.response ?? ''}`), { responseCode: 550 }));
-          else resolve();
-        }),
-      );
-      connection.quit();
+      await session.send({ from: reply.from_address, to: [reply.to_address] }, message);
     } finally {
-      clearTimeout(deadline);
-      connection.removeAllListeners('error');
-      connection.on('error', () => undefined);
-      connection.close();
+      session.close();
     }
   }
 

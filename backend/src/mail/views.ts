@@ -37,7 +37,7 @@ export async function loadMailViews(
       'm.cc_addresses', 'm.recipient_address', 'm.received_at', 'm.date_header', 'm.text_body', 'm.html_sanitized',
       'm.raw_size', 'm.raw_truncated', 'm.customer_id', 'm.incident_id', 'm.contact_id', 'm.thread_match',
       'm.queue_state', 'm.lease_user_id', 'm.lease_expires_at', 'm.handled_by', 'm.close_note',
-      'm.match_state', 'm.match_problem', 'm.claimed_incident_id', 'm.html_lost_text',
+      'm.match_state', 'm.match_problem', 'm.claimed_incident_id', 'm.html_lost_text', 'm.fax_sender',
       'c.name as customer_name', 'i.title as incident_title', 'i.ref_no',
     ])
     .where('m.tenant_id', '=', tenantId)
@@ -60,7 +60,15 @@ export async function loadMailViews(
     .orderBy('customer_id')
     .orderBy('position')
     .execute();
-  const senderAddresses = [...new Set(rows.map((row) => row.from_address.toLowerCase()))];
+  const faxNumbers = [...new Set(rows.flatMap((row) => (row.fax_sender ? [row.fax_sender] : [])))];
+  const faxSenders = faxNumbers.length === 0 ? [] : await db
+    .selectFrom('customer_phones')
+    .select(['customer_id', 'e164'])
+    .where('tenant_id', '=', tenantId)
+    .where('e164', 'in', faxNumbers)
+    .execute();
+  // A fax's From is its gateway: who sent it is the number the gateway named, not the address.
+  const senderAddresses = [...new Set(rows.filter((row) => row.kind === 'email').map((row) => row.from_address.toLowerCase()))];
   const senderCustomers = senderAddresses.length === 0 ? [] : await db
     .selectFrom('customer_emails as e')
     .innerJoin('customers as c', 'c.id', 'e.customer_id')
@@ -129,12 +137,16 @@ export async function loadMailViews(
             }
           : null,
       claimedIncidentHidden: claim !== undefined && !claimVisible,
-      senderKnown: emails.some((email) => email.toLowerCase() === fromLower),
+      senderKnown:
+        row.kind === 'fax'
+          ? faxSenders.some((p) => p.customer_id === row.customer_id && p.e164 === row.fax_sender)
+          : emails.some((email) => email.toLowerCase() === fromLower),
       senderCustomers: senderCustomers
-        .filter((c) => c.address === fromLower && c.id !== row.customer_id && visible(c))
+        .filter((c) => row.kind === 'email' && c.address === fromLower && c.id !== row.customer_id && visible(c))
         .map((c) => ({ id: c.id, name: c.name })),
       customerEmails: emails,
       htmlLostText: row.html_lost_text === 1,
+      faxSender: row.fax_sender,
     });
   }
   return result;

@@ -113,6 +113,8 @@ describe.each(DIALECTS)('call recordings on %s', (dialect) => {
     const ticket = RecordingTicketResponse.parse(ticketResponse.json());
     const ranged = await t.app.inject({ method: 'GET', url: ticket.path, headers: { range: 'bytes=100-199' } });
     expect(ranged.statusCode).toBe(206);
+    // The app's player reads the bytes from its own origin for the waveform: the ticket is the only credential.
+    expect(ranged.headers['access-control-allow-origin']).toBe('*');
     expect(ranged.headers['content-range']).toBe(`bytes 100-199/${audio.length}`);
     expect(ranged.rawPayload.equals(audio.subarray(100, 200))).toBe(true);
     const whole = await t.app.inject({ method: 'GET', url: ticket.path });

@@ -248,8 +248,15 @@ export function registerRecordingAudioRoute(app: FastifyInstance, ctx: BackendCo
     const file = path.join(ctx.config.recordings.dir, row.file_name);
     const size = (await stat(file)).size;
     const range = parseRange(request.headers.range, size);
-    void reply.header('Accept-Ranges', 'bytes').header('Content-Type', row.mime_type).header('Cache-Control', 'private, no-store');
-    if (found.purpose === 'download') void reply.header('Content-Disposition', `attachment; filename="recording-${id}.mp3"`);
+    // The ticket in the URL is the credential (no cookie, no bearer): any origin holding it may
+    // read the bytes, which the app's player needs to draw the waveform (WebAudio) from its own origin.
+    void reply
+      .header('Accept-Ranges', 'bytes')
+      .header('Content-Type', row.mime_type)
+      .header('Cache-Control', 'private, no-store')
+      .header('Access-Control-Allow-Origin', '*')
+      .header('Access-Control-Expose-Headers', 'Content-Range, Content-Length, Accept-Ranges');
+    if (found.purpose === 'download') void reply.header('Content-Disposition', `attachment; filename="recording-${id}${path.extname(row.file_name) || '.mp3'}"`);
     if (range === 'invalid') return reply.status(416).header('Content-Range', `bytes */${size}`).send();
     if (range === null) return reply.header('Content-Length', size).send(createReadStream(file));
     return reply

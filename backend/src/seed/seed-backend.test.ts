@@ -7,6 +7,8 @@ import { API, LoginResponse, SearchResponse, SnapshotPage } from '../../../share
 import { EXCHANGE_API, ExchangeExportList } from '../../../shared/exchange.js';
 import { maySeeCustomer } from '../../../shared/permissions.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
+import { PORTAL_API, PortalPageList } from '../../../shared/portal.js';
+import { DEMO_PORTAL_ACCOUNT } from '../portal/seed.js';
 import { buildApp } from '../app.js';
 import { loadConfig, type BackendConfig } from '../config.js';
 import { openDatabase, type DatabaseHandle } from '../db/database.js';
@@ -174,6 +176,21 @@ describe.each(['sqlite', 'postgres'] as const)('seedBackend on %s', (dialect) =>
     };
     expect(await searchAs('demo', 'admin', 'admin-pass')).toContain(demoCustomer.id);
     expect(await searchAs('other', 'admin', 'other-admin-pass')).not.toContain(demoCustomer.id);
+  });
+
+  it('gives the demo a portal customer who signs in and sees the pages of their rank', async () => {
+    const code = seeded[0]!.portalCustomerCode!;
+    const login = await app.inject({ method: 'POST', url: `/portal/demo${PORTAL_API.login}`, payload: { customerCode: code, password: DEMO_PORTAL_ACCOUNT.password } });
+    expect(login.statusCode, login.body).toBe(200);
+    const cookie = /tsunagu_portal=[^;]+/.exec(String(login.headers['set-cookie']))![0];
+    const pages = PortalPageList.parse((await app.inject({ method: 'GET', url: `/portal/demo${PORTAL_API.pages}`, headers: { cookie } })).json()).pages;
+    expect(pages.map((page) => page.slug)).toContain('toushin-a');
+    expect(pages.map((page) => page.slug)).not.toContain('private-banking');
+    // The code `npm start` prints is the one the default seed (1) picks: class 3, with an address.
+    const first = planTenant(DEMO_USERS, 1, 1, NOW).generator.recordAt(0).customer;
+    expect(first.code).toBe(DEMO_PORTAL_ACCOUNT.customerCode);
+    expect(first.classification).toBe(3);
+    expect(first.emails.length).toBeGreaterThan(0);
   });
 
   it('refuses to seed a database that already holds the demo tenant', async () => {

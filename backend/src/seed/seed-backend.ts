@@ -15,6 +15,7 @@ import { saveRecordingSettings } from '../recordings/store.js';
 import { resolvePolicy } from '../../../shared/exchange.js';
 import { createExchangeExport, shareExchangeExport } from '../exchange/exports.js';
 import { HttpError } from '../http/errors.js';
+import { seedPortal } from '../portal/seed.js';
 
 export interface SeedTenant {
   slug: string;
@@ -91,6 +92,8 @@ export interface SeededTenant {
   contacts: number;
   /** `sipUser`: the user's phone on the PBX (shared/sip-identity.ts); null for admins. */
   users: { login: string; password: string; role: Role; branch: string | null; sipUser: string | null }[];
+  /** The customer who can sign in to the tenant's portal (backend/src/portal/seed.ts), if any. */
+  portalCustomerCode?: string | null;
 }
 
 /** The demo tenant's seed stream and the other tenant's never meet: different ids, numbers. */
@@ -123,9 +126,11 @@ export async function seedBackend(options: SeedBackendOptions): Promise<SeededTe
   await seedCallsForYou(handle, demo, options.now);
   // The demo tenant records every call (the dev PBX's recorder, pbx/recorder/), kept 90 days.
   await saveRecordingSettings(recordingsDb(handle.db), demo.id, { policy: { mode: 'all' }, retentionDays: 90 });
+  // A portal customer who can sign in, and the pages and products of the portal.
+  const portalCustomerCode = await seedPortal(handle, demo.id, options.argon2, options.now);
   // One PII-stripped export shared with the demo partner, so its exchange view has something.
   await seedExchange(handle, demo, options.now);
-  return [demo, other];
+  return [{ ...demo, portalCustomerCode }, other];
 }
 
 async function seedTenant(

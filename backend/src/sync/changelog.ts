@@ -100,14 +100,15 @@ export async function currentSeq(handle: DatabaseHandle, tenantId: string): Prom
 }
 
 /**
- * Pokes a tenant's listeners without a new change: after a rights change, so that the apps
- * pull at once and receive their new rights (and purge what they may no longer read).
+ * Pokes a tenant's listeners without a new change: after a rights change of user `rightsOf`,
+ * so that this user's apps pull at once (the poke says so: its sequence is one they already
+ * have) and receive their new rights, and purge what they may no longer read.
  */
-export async function pokeTenant(handle: DatabaseHandle, tenantId: string): Promise<void> {
+export async function pokeTenant(handle: DatabaseHandle, tenantId: string, rightsOf?: string): Promise<void> {
   const seq = await currentSeq(handle, tenantId);
   if (handle.dialect === 'postgres') {
-    await sql`select pg_notify(${PG_CHANGES_CHANNEL}, ${encodePoke(tenantId, seq)})`.execute(handle.db);
+    await sql`select pg_notify(${PG_CHANGES_CHANNEL}, ${encodePoke(tenantId, seq, rightsOf)})`.execute(handle.db);
   } else {
-    handle.localChanges.emit(localChangeEvent(tenantId), seq);
+    handle.localChanges.emit(localChangeEvent(tenantId), seq, rightsOf);
   }
 }

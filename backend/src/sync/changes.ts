@@ -1,13 +1,55 @@
+import type { Kysely, Selectable } from 'kysely';
 import type { z } from 'zod';
-import type { Change, ChangesPage, ChangesQuery } from '../../../shared/api.js';
-import type { Classification } from '../../../shared/domain.js';
+import type { Change, ChangesPage, ChangesQuery, CustomerRecord } from '../../../shared/api.js';
+import type { Classification, Contact, Customer, Incident } from '../../../shared/domain.js';
 import { maySeeCustomer } from '../../../shared/permissions.js';
 import { assertNever } from '../../../shared/result.js';
 import type { AuthContext } from '../auth/sessions.js';
 import { loadContacts, loadCustomerRecords, loadCustomers, loadIncidents } from '../customers/records.js';
 import { readConsistently, type DatabaseHandle } from '../db/database.js';
+import type { ChangeLogTable, Database } from '../db/schema.js';
 import { HttpError } from '../http/errors.js';
 import { currentSeq } from './changelog.js';
+import type { RecentChanges } from './recent-changes.js';
+
+/** A change-log row as the feed reads it. */
+export type ChangeLogEntry = Pick<Selectable<ChangeLogTable>, 'entity' | 'entity_id' | 'customer_id' | 'op' | 'visibility_changed' | 'visibility_before'> & {
+  seq: number;
+};
+
+/**
+ * Where a page's change-log entries and the current state of what they touch come from: the
+ * database (`databaseSource`) or the recent changes held in memory (recent-changes.ts). Both
+ * feed the one filter below, so what a user receives cannot depend on where it was read.
+ */
+export interface ChangeSource {
+  /** Entries after `after`, in sequence order, at most `limit`. */
+  entries(after: number, limit: number): Promise<ChangeLogEntry[]>;
+  customers(ids: readonly string[]): Promise<Map<string, Customer>>;
+  incidents(ids: readonly string[]): Promise<Map<string, Incident>>;
+  contacts(ids: readonly string[]): Promise<Map<string, Contact>>;
+  records(customerIds: readonly string[]): Promise<CustomerRecord[]>;
+}
+
+export function databaseSource(db: Kysely<Database>, tenantId: string): ChangeSource {
+  return {
+    async entries(after, limit) {
+      const rows = await db
+        .selectFrom('change_log')
+        .select(['seq', 'entity', 'entity_id', 'customer_id', 'op', 'visibility_changed', 'visibility_before'])
+        .where('tenant_id', '=', tenantId)
+        .where('seq', '>', after)
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
+      return rows.map((row) => ({ ...row, seq: Number(row.seq) }));
+    },
+    customers: (ids) => loadCustomers(db, tenantId, ids),
+    incidents: (ids) => loadIncidents(db, tenantId, ids),
+    contacts: (ids) => loadContacts(db, tenantId, ids),
+    records: (customerIds) => loadCustomerRecords(db, tenantId, customerIds),
+  };
+}
 
 /**
  * One page of the delta feed after the client's cursor. Each change-log entry becomes the
@@ -28,25 +70,19 @@ export async function readChangesPage(
   handle: DatabaseHandle,
   auth: AuthContext,
   query: z.infer<typeof ChangesQuery>,
+  recent?: RecentChanges,
 ): Promise<ChangesPage> {
   const { user, tenant } = auth;
   const lastSeq = await currentSeq(handle, tenant.id);
   if (query.after > lastSeq) {
     throw new HttpError('conflict', `query.after: ${query.after} is ahead of this server's change log (${lastSeq}); take a new snapshot`);
   }
-  return readConsistently(handle, async (db) => {
-    const entries = await db
-      .selectFrom('change_log')
-      .select(['seq', 'entity', 'entity_id', 'customer_id', 'op', 'visibility_changed', 'visibility_before'])
-      .where('tenant_id', '=', tenant.id)
-      .where('seq', '>', query.after)
-      .orderBy('seq')
-      .limit(query.limit + 1)
-      .execute();
+  const assemble = async (source: ChangeSource): Promise<ChangesPage> => {
+    const entries = await source.entries(query.after, query.limit + 1);
     const hasMore = entries.length > query.limit;
-    const page = entries.slice(0, query.limit).map((entry) => ({ ...entry, seq: Number(entry.seq) }));
+    const page = entries.slice(0, query.limit);
 
-    const customers = await loadCustomers(db, tenant.id, page.map((entry) => entry.customer_id));
+    const customers = await source.customers(page.map((entry) => entry.customer_id));
     const visible = (customerId: string) => {
       const customer = customers.get(customerId);
       return customer !== undefined && maySeeCustomer(user, customer);
@@ -57,9 +93,9 @@ export async function readChangesPage(
       .filter((entry) => entry.entity === 'customer' && entry.op === 'upsert' && entry.visibility_changed === 1 && visible(entry.customer_id))
       .map((entry) => entry.customer_id);
     const [incidents, contacts, records] = await Promise.all([
-      loadIncidents(db, tenant.id, upsertsOf('incident')),
-      loadContacts(db, tenant.id, upsertsOf('contact')),
-      loadCustomerRecords(db, tenant.id, revealed),
+      source.incidents(upsertsOf('incident')),
+      source.contacts(upsertsOf('contact')),
+      source.records(revealed),
     ]);
     const recordOf = new Map(records.map((record) => [record.customer.id, record]));
 
@@ -116,5 +152,8 @@ export async function readChangesPage(
     }
     const last = page[page.length - 1];
     return { changes, cursor: last ? last.seq : query.after, hasMore, rights: user };
-  });
+  };
+  // Served from memory when the recent changes cover the cursor (they are caught up to lastSeq first).
+  const fromMemory = await recent?.sourceAfter(tenant.id, query.after, query.limit + 1, lastSeq);
+  return fromMemory ? assemble(fromMemory) : readConsistently(handle, (db) => assemble(databaseSource(db, tenant.id)));
 }

@@ -10,22 +10,25 @@ export function localChangeEvent(tenantId: string): string {
   return `${CHANGED_PREFIX}${tenantId}`;
 }
 
-export function encodePoke(tenantId: string, seq: number): string {
-  return JSON.stringify({ tenantId, seq });
+/** `rightsOf`: the poke announces that this user's rights changed (no change-log entry does). */
+export function encodePoke(tenantId: string, seq: number, rightsOf?: string): string {
+  return JSON.stringify(rightsOf === undefined ? { tenantId, seq } : { tenantId, seq, rightsOf });
 }
 
-function decodePoke(payload: string | undefined): { tenantId: string; seq: number } | null {
+function decodePoke(payload: string | undefined): { tenantId: string; seq: number; rightsOf?: string } | null {
   try {
     const value: unknown = JSON.parse(payload ?? '');
     if (typeof value !== 'object' || value === null) return null;
-    const { tenantId, seq } = value as Record<string, unknown>;
-    return typeof tenantId === 'string' && typeof seq === 'number' ? { tenantId, seq } : null;
+    const { tenantId, seq, rightsOf } = value as Record<string, unknown>;
+    if (typeof tenantId !== 'string' || typeof seq !== 'number') return null;
+    return typeof rightsOf === 'string' ? { tenantId, seq, rightsOf } : { tenantId, seq };
   } catch {
     return null;
   }
 }
 
-export type ChangeListener = (seq: number) => void;
+/** `rightsOf`: set when the poke is about that user's rights rather than a new change. */
+export type ChangeListener = (seq: number, rightsOf?: string) => void;
 
 /** Tells subscribers (the SSE streams of this instance) that a tenant's change log advanced. */
 export interface ChangeFeed {
@@ -51,7 +54,7 @@ export function createChangeFeed(handle: DatabaseHandle, log: FeedLogger): Chang
     log,
     deliver(payload, emitter) {
       const poke = decodePoke(payload);
-      if (poke) emitter.emit(localChangeEvent(poke.tenantId), poke.seq);
+      if (poke) emitter.emit(localChangeEvent(poke.tenantId), poke.seq, poke.rightsOf);
     },
     async afterReconnect(emitter) {
       const tenantIds = subscribedKeys(emitter, CHANGED_PREFIX);

@@ -112,6 +112,26 @@ async function applyEntry(handle: DatabaseHandle, auth: AuthContext, entry: Outb
         if (!outcome.applied) return reject(outcome.error);
         return { clientId: entry.clientId, status: 'applied', contactId, error: null };
       }
+      case 'customer_viewed': {
+        // The view happened (from the app's cache); it is recorded even if the user's rights
+        // shrank since. Only a customer of another tenant, or none, is refused.
+        const customer = await tx.trx
+          .selectFrom('customers')
+          .select('id')
+          .where('tenant_id', '=', tenant.id)
+          .where('id', '=', entry.customerId)
+          .executeTakeFirst();
+        if (!customer) return reject('customerId: no such customer');
+        await recordAudit(tx.trx, {
+          tenantId: tenant.id,
+          userId: user.id,
+          action: 'customer_viewed',
+          customerId: customer.id,
+          details: { via: entry.via, clientId: entry.clientId, receivedAt: new Date().toISOString() },
+          at: entry.createdAt,
+        });
+        return { clientId: entry.clientId, status: 'applied', contactId: null, error: null };
+      }
       case 'create_incident':
       case 'update_incident':
       case 'move_contact':

@@ -4,9 +4,11 @@ import type { BackendContext } from '../context.js';
 import { parseRequest } from '../http/errors.js';
 import { eventStreams } from '../http/server-sent-events.js';
 import { readChangesPage } from './changes.js';
+import { changesPageJson } from './changes-json.js';
 import { currentSeq } from './changelog.js';
 import { pacePokes, TenantStreams } from './poke-pacing.js';
 import { applyPush } from './push.js';
+import { RecentChanges } from './recent-changes.js';
 import { readSnapshotPage, SnapshotTotals } from './snapshot.js';
 
 export function registerSyncRoutes(app: FastifyInstance, ctx: BackendContext): void {
@@ -26,9 +28,12 @@ export function registerSyncRoutes(app: FastifyInstance, ctx: BackendContext): v
     return body;
   });
 
-  app.get(API.syncChanges, async (request): Promise<ChangesPage> => {
+  const recent = new RecentChanges(ctx.handle);
+  app.get(API.syncChanges, async (request, reply): Promise<string> => {
     const query = parseRequest(ChangesQuery, request.query, 'query');
-    return readChangesPage(ctx.handle, request.auth, query);
+    const page: ChangesPage = await readChangesPage(ctx.handle, request.auth, query, recent);
+    void reply.type('application/json; charset=utf-8');
+    return changesPageJson(page);
   });
 
   app.post(API.syncPush, async (request): Promise<PushResponse> => {
@@ -42,7 +47,8 @@ export function registerSyncRoutes(app: FastifyInstance, ctx: BackendContext): v
 /**
  * GET /api/events: Server-Sent Events. `changed` carries `{ seq }` whenever the tenant's change
  * log advances, paced for a tenant with many streams open (and once on connect, so a client
- * that reconnects pulls what it missed); `ping` every 25 s keeps proxies from closing an idle
+ * that reconnects pulls what it missed), and `{ seq, rights: true }` when this user's rights
+ * changed; `ping` every 25 s keeps proxies from closing an idle
  * stream and notices a session that ended.
  */
 function registerEventsRoute(app: FastifyInstance, ctx: BackendContext): void {
@@ -59,7 +65,13 @@ function registerEventsRoute(app: FastifyInstance, ctx: BackendContext): void {
     );
     stream.onEnd(() => pokes.stop());
     const onChange = (seq: number) => pokes.poke(seq);
-    stream.onEnd(ctx.feed.subscribe(tenant.id, onChange));
+    // A rights poke goes to that user's streams only, at once and marked: it names no new
+    // change, so without the mark an app that is up to date would not pull its new rights.
+    const onPoke = (seq: number, rightsOf?: string) => {
+      if (rightsOf === undefined) onChange(seq);
+      else if (rightsOf === request.auth.user.id) stream.send('changed', { seq, rights: true });
+    };
+    stream.onEnd(ctx.feed.subscribe(tenant.id, onPoke));
     // Subscribed first, then read: a change committed in between is announced twice, never lost.
     try {
       onChange(await currentSeq(ctx.handle, tenant.id));

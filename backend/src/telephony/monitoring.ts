@@ -6,6 +6,8 @@ import {
   EndMonitorRequest,
   HelpRequest,
   MONITORING_API,
+  OWN_HELP_API,
+  OwnHelpRequest,
   StartMonitorRequest,
   SwitchMonitorRequest,
   type HelpRequestView,
@@ -13,6 +15,7 @@ import {
   type MonitorEndReason,
   type MonitorMode,
   type MonitorSessionView,
+  type OwnHelpState,
 } from '../../../shared/monitoring.js';
 import { mayManageTelephony, mayMonitorCalls, maySeeCustomer } from '../../../shared/permissions.js';
 import { z } from 'zod';
@@ -20,6 +23,7 @@ import { recordAudit, type AuditEvent } from '../audit.js';
 import type { BackendContext } from '../context.js';
 import type { Database } from '../db/schema.js';
 import { HttpError, parseRequest } from '../http/errors.js';
+import { createMailNotifier } from '../mail/notify.js';
 import { sipUserOf } from './credentials.js';
 import { telephonyDb, type TelephonyDatabase } from './schema.js';
 
@@ -139,6 +143,8 @@ async function sessionView(db: Kysely<MonitoringDatabase>, tenantId: string, id:
 
 export function registerMonitoringRoutes(app: FastifyInstance, ctx: BackendContext): void {
   const db = monitoringDb(ctx.handle.db);
+  // Publish-only: the supervisors' live view (pushed over the mail events) lists help requests and sessions.
+  const notifier = createMailNotifier(ctx.handle, app.log);
 
   const requireSupervisor = (user: User) => {
     if (!mayMonitorCalls(user)) throw new HttpError('forbidden', 'only supervisors and admins may monitor calls');
@@ -268,6 +274,7 @@ export function registerMonitoringRoutes(app: FastifyInstance, ctx: BackendConte
     });
     const view = await sessionView(db, tenant.id, id);
     if (!view) throw new HttpError('internal', 'the monitoring session vanished');
+    await notifier.publish(tenant.id);
     reply.status(201);
     return view;
   });
@@ -324,31 +331,82 @@ export function registerMonitoringRoutes(app: FastifyInstance, ctx: BackendConte
         details: { sessionId: id, callId: session.callId, reason: body.reason, by: user.id === session.agentId ? 'operator' : 'supervisor' },
       });
     });
+    await notifier.publish(tenant.id);
     return { ...session, active: false, endedAt: now, endReason: body.reason };
   });
 
-  app.post(MONITORING_API.help, async (request, reply): Promise<HelpRequestView> => {
-    const { user, tenant } = request.auth;
-    const body = parseRequest(HelpRequest, request.body, 'body');
-    const call = await loadCall(db, tenant.id, body.callId);
+  /** Opens a help request on the operator's own connected call, once; `created` false when one was open already. */
+  const askForHelp = async (tenantId: string, user: User, call: Awaited<ReturnType<typeof loadCall>>): Promise<{ view: HelpRequestView; created: boolean }> => {
     if (call.agent_id !== user.id) throw new HttpError('forbidden', 'callId: you may ask for help only on your own call');
     if (call.status !== 'connected') throw new HttpError('conflict', 'callId: the call is not connected');
     const open = await db
       .selectFrom('help_requests')
       .select(['id', 'call_id', 'requested_at'])
-      .where('tenant_id', '=', tenant.id)
+      .where('tenant_id', '=', tenantId)
       .where('call_id', '=', call.id)
       .where('cleared_at', 'is', null)
       .executeTakeFirst();
-    if (open) return { id: open.id, callId: open.call_id, requestedAt: open.requested_at };
+    if (open) return { view: { id: open.id, callId: open.call_id, requestedAt: open.requested_at }, created: false };
     const id = randomUUID();
     const now = new Date().toISOString();
     await db.transaction().execute(async (trx) => {
-      await trx.insertInto('help_requests').values({ id, tenant_id: tenant.id, call_id: call.id, agent_id: user.id, requested_at: now, cleared_at: null, cleared_by: null }).execute();
-      await auditIn(trx, { tenantId: tenant.id, userId: user.id, action: 'help_requested', customerId: call.customer_id, details: { callId: call.id } });
+      await trx.insertInto('help_requests').values({ id, tenant_id: tenantId, call_id: call.id, agent_id: user.id, requested_at: now, cleared_at: null, cleared_by: null }).execute();
+      await auditIn(trx, { tenantId, userId: user.id, action: 'help_requested', customerId: call.customer_id, details: { callId: call.id } });
     });
-    reply.status(201);
-    return { id, callId: call.id, requestedAt: now };
+    await notifier.publish(tenantId);
+    return { view: { id, callId: call.id, requestedAt: now }, created: true };
+  };
+
+  app.post(MONITORING_API.help, async (request, reply): Promise<HelpRequestView> => {
+    const { user, tenant } = request.auth;
+    const body = parseRequest(HelpRequest, request.body, 'body');
+    const { view, created } = await askForHelp(tenant.id, user, await loadCall(db, tenant.id, body.callId));
+    if (created) reply.status(201);
+    return view;
+  });
+
+  /** The operator's own call leg with this SIP Call-ID (the newest, should the PBX reuse one). */
+  const ownCall = async (tenantId: string, user: User, sipCallId: string) => {
+    const leg = await db
+      .selectFrom('calls')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('external_id', '=', sipCallId)
+      .where('agent_id', '=', user.id)
+      .orderBy('started_at', 'desc')
+      .executeTakeFirst();
+    if (!leg) throw new HttpError('not_found', 'sipCallId: no call of yours with this Call-ID (yet)');
+    return loadCall(db, tenantId, leg.id);
+  };
+
+  const ownHelpState = async (tenantId: string, call: Awaited<ReturnType<typeof loadCall>>): Promise<OwnHelpState> => {
+    const latest = await db
+      .selectFrom('help_requests')
+      .select(['requested_at', 'cleared_at', 'cleared_by'])
+      .where('tenant_id', '=', tenantId)
+      .where('call_id', '=', call.id)
+      .orderBy('requested_at', 'desc')
+      .executeTakeFirst();
+    if (!latest) return { state: call.status === 'connected' ? 'none' : 'ended', requestedAt: null };
+    // A supervisor's session clears the request (cleared_by is set); a call that ended leaves it open or clears it without one.
+    if (latest.cleared_at !== null && latest.cleared_by !== null) return { state: 'joined', requestedAt: latest.requested_at };
+    if (call.status !== 'connected') return { state: 'ended', requestedAt: latest.requested_at };
+    return { state: latest.cleared_at === null ? 'requested' : 'none', requestedAt: latest.requested_at };
+  };
+
+  app.get(OWN_HELP_API, async (request): Promise<OwnHelpState> => {
+    const { user, tenant } = request.auth;
+    const { sipCallId } = parseRequest(OwnHelpRequest, request.query, 'query');
+    return ownHelpState(tenant.id, await ownCall(tenant.id, user, sipCallId));
+  });
+
+  app.post(OWN_HELP_API, async (request, reply): Promise<OwnHelpState> => {
+    const { user, tenant } = request.auth;
+    const { sipCallId } = parseRequest(OwnHelpRequest, request.body, 'body');
+    const call = await ownCall(tenant.id, user, sipCallId);
+    const { created } = await askForHelp(tenant.id, user, call);
+    if (created) reply.status(201);
+    return ownHelpState(tenant.id, call);
   });
 
   app.get('/api/monitoring/settings', async (request) => {

@@ -5,7 +5,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { inject } from 'vitest';
 import { createTestDatabase } from '../../../test/support/postgres.js';
 import { API, LoginResponse } from '../../../shared/api.js';
-import { buildApp } from '../app.js';
+import { buildApp, type AppOptions } from '../app.js';
 import { loadConfig, type BackendConfig } from '../config.js';
 import { openDatabase, type DatabaseHandle, type SqlDialect } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
@@ -85,12 +85,12 @@ export interface TestBackend extends TestDatabase {
 }
 
 /** A migrated database with the demo tenant, and the backend app on it (not listening). */
-export async function startTestBackend(dialect: SqlDialect, tenant?: TenantSpec): Promise<TestBackend> {
+export async function startTestBackend(dialect: SqlDialect, tenant?: TenantSpec, appOptions: Pick<AppOptions, 'portal'> = {}): Promise<TestBackend> {
   const database = await openTestDatabase(dialect);
   const demo = await createDemoTenant(database.handle, database.config.argon2, tenant);
   const apps: FastifyInstance[] = [];
   const newApp = () => {
-    const app = buildApp({ db: database.handle, config: database.config });
+    const app = buildApp({ db: database.handle, config: database.config, ...appOptions });
     apps.push(app);
     return app;
   };

@@ -109,7 +109,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: BackendContext): v
       });
       return { user: after };
     });
-    await pokeTenant(ctx.handle, tenant.id);
+    await pokeTenant(ctx.handle, tenant.id, id);
     return response;
   });
 }

@@ -51,6 +51,11 @@ export interface OpenDatabaseOptions {
   key?: Buffer;
   /** Names the file in error messages ("The local cache", "The local drafts"). */
   label: string;
+  /**
+   * Opens an existing file for reading only, changing nothing on disk (no folder, no mode, no
+   * encryption of a plain file): for a cache whose folder cannot be written any more.
+   */
+  readonly?: boolean;
 }
 
 /**
@@ -64,19 +69,21 @@ export interface OpenDatabaseOptions {
  * refused with `cache_locked`, and is not modified.
  */
 export function openDatabaseFile(file: string, options: OpenDatabaseOptions): SqliteDb {
-  const { key, label } = options;
+  const { key, label, readonly = false } = options;
   if (key !== undefined && key.length !== CACHE_KEY_BYTES) {
     throw new Error(`${label}: the encryption key must be ${CACHE_KEY_BYTES} bytes, got ${key.length}`);
   }
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  if (!readonly) fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const state = databaseFileState(file);
   if (state === 'encrypted' && key === undefined) {
     throw new CodedError('cache_locked', `${label} at ${file} is encrypted and cannot be opened without its key`);
   }
-  if (state === 'plain' && key !== undefined) encryptPlainDatabase(file, key);
-  restrictToOwner(file);
+  if (!readonly) {
+    if (state === 'plain' && key !== undefined) encryptPlainDatabase(file, key);
+    restrictToOwner(file);
+  }
 
-  const db = new Database(file);
+  const db = new Database(file, { readonly, fileMustExist: readonly });
   try {
     if (key !== undefined) applyKey(db, key);
     try {

@@ -13,6 +13,11 @@ export interface OpenCacheOptions {
   key?: Buffer;
   /** For tests of the migration runner; the app always uses the built-in list. */
   migrations?: readonly CacheMigration[];
+  /**
+   * Read only, changing nothing: a cache whose folder or disk cannot take writes any more
+   * still answers lookups. Refused (cache_unwritable) when it would need a migration.
+   */
+  readonly?: boolean;
 }
 
 /**
@@ -34,7 +39,7 @@ export const CACHE_SCHEMA_VERSION = CACHE_MIGRATIONS.length;
 export function openCache(filePath: string, options: OpenCacheOptions = {}): CacheDb {
   const migrations = options.migrations ?? CACHE_MIGRATIONS;
   checkMigrationNumbers(migrations);
-  const db = openDatabaseFile(filePath, { key: options.key, label: 'The local cache' });
+  const db = openDatabaseFile(filePath, { key: options.key, label: 'The local cache', readonly: options.readonly });
   try {
     db.pragma('busy_timeout = 5000');
     // Read the version before anything that could write (journal mode included), so a newer
@@ -46,6 +51,13 @@ export function openCache(filePath: string, options: OpenCacheOptions = {}): Cac
         'cache_too_new',
         `The local cache at ${filePath} was written by a newer version of Tsunagu (schema ${current}, this version knows ${latest}); update the app or remove the cache`,
       );
+    }
+    if (options.readonly) {
+      if (current < latest) {
+        throw new CodedError('cache_unwritable', `The local cache at ${filePath} cannot be written and needs an update this version makes (schema ${current} → ${latest})`);
+      }
+      db.pragma(`cache_size = ${CACHE_SIZE_PRAGMA}`);
+      return db;
     }
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');

@@ -4,6 +4,7 @@ import { CodedError } from '../../../shared/result.js';
 import type { Logger } from '../logger.js';
 import { MAIL_DRAFTS_FILE, MailDraftStore } from '../mail-drafts.js';
 import type { CacheKeyStore } from './cache-keys.js';
+import { isCorruptionError, setAsideDamagedCache } from './cache-health.js';
 import { CacheStore } from './cache-store.js';
 import { databaseFileState, newCacheKey, openDatabaseFile, removeDatabaseFiles } from './encrypted-database.js';
 import { openCache } from './open-cache.js';
@@ -18,16 +19,28 @@ export const CACHE_FILE = 'cache.db';
  * The key to open the user's files with, made (and stored) on first use. Files that the key
  * cannot open (the key was lost: a keychain reset, Electron without a keychain after a
  * restart) are unreadable for good; they are removed so that a fresh sync rebuilds the cache.
- * Plain files from before encryption are kept: opening them with the key encrypts them.
+ * A cache that the stored key no longer opens is damaged rather than foreign (its first page
+ * no longer authenticates): it is set aside for support instead (`cacheSetAside`), and the
+ * core tells the operator. Plain files from before encryption are kept: opening them with the
+ * key encrypts them.
  */
-export async function unlockUserCache(userDir: string, keys: CacheKeyStore, logger: Logger): Promise<Buffer> {
+export async function unlockUserCache(userDir: string, keys: CacheKeyStore, logger: Logger): Promise<{ key: Buffer; cacheSetAside: boolean }> {
   let key = await keys.load(userDir);
   const fresh = key === null;
   key ??= newCacheKey();
+  let cacheSetAside = false;
   for (const name of [CACHE_FILE, MAIL_DRAFTS_FILE]) {
     const file = path.join(userDir, name);
     if (databaseFileState(file) !== 'encrypted') continue;
     if (!fresh && opensWith(file, key)) continue;
+    if (!fresh && name === CACHE_FILE) {
+      logger.error('the local cache cannot be read with the stored key: it is damaged; it is set aside and rebuilt by a fresh sync, and its unsent entries cannot be recovered', {
+        file: name,
+      });
+      setAsideDamagedCache(file, logger);
+      cacheSetAside = true;
+      continue;
+    }
     logger.error('a local file cannot be decrypted with the stored key and is removed; the cache is rebuilt by a fresh sync and unsent entries in that file are lost', {
       file: name,
       reason: fresh ? 'no key stored' : 'the stored key does not open it',
@@ -35,7 +48,7 @@ export async function unlockUserCache(userDir: string, keys: CacheKeyStore, logg
     removeDatabaseFiles(file);
   }
   if (fresh) await keys.save(userDir, key);
-  return key;
+  return { key, cacheSetAside };
 }
 
 function opensWith(file: string, key: Buffer): boolean {
@@ -44,6 +57,8 @@ function opensWith(file: string, key: Buffer): boolean {
     return true;
   } catch (error) {
     if (error instanceof CodedError && error.code === 'cache_locked') return false;
+    // Opens, but a later page is damaged: openCheckedCache salvages what it can.
+    if (isCorruptionError(error)) return true;
     throw error;
   }
 }

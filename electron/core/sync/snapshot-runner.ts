@@ -17,7 +17,8 @@ export interface SnapshotWorkerData {
 export type SnapshotWorkerMessage =
   | ({ type: 'progress' } & SnapshotProgress)
   | { type: 'done' }
-  | { type: 'error'; code: ErrorCode; message: string }
+  /** `sqliteCode`: the cache's own failure (damaged, read-only, full), so the engine can say which. */
+  | { type: 'error'; code: ErrorCode; message: string; sqliteCode?: string }
   | { type: 'log'; level: LogLevel; message: string; fields: Record<string, unknown> | undefined };
 
 /**
@@ -70,7 +71,11 @@ export function runSnapshotWorker(
           break;
         case 'error':
           settled = true;
-          reject(new CodedError(message.code, message.message));
+          reject(
+            message.sqliteCode === undefined
+              ? new CodedError(message.code, message.message)
+              : Object.assign(new Error(message.message), { code: message.sqliteCode }),
+          );
           break;
         default:
           assertNever(message, 'snapshot worker message');

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { CountryCode } from 'libphonenumber-js';
 import { CodedError } from '../../../shared/result.js';
 import { BackendClient } from '../backend-client.js';
+import { cacheProblemOf } from '../cache/cache-health.js';
 import { CacheStore } from '../cache/cache-store.js';
 import { openCache } from '../cache/open-cache.js';
 import type { Logger } from '../logger.js';
@@ -43,7 +44,12 @@ run().then(
     if (error instanceof CodedError) post({ type: 'error', code: error.code, message: error.message });
     else {
       logger.error('snapshot worker failed', { error: error instanceof Error ? error.stack : String(error) });
-      post({ type: 'error', code: 'internal', message: 'The first sync failed unexpectedly' });
+      const sqliteCode = (error as { code?: unknown } | null)?.code;
+      if (typeof sqliteCode === 'string' && cacheProblemOf(error) !== null) {
+        post({ type: 'error', code: 'internal', message: error instanceof Error ? error.message : String(error), sqliteCode });
+      } else {
+        post({ type: 'error', code: 'internal', message: 'The first sync failed unexpectedly' });
+      }
     }
   },
 );

@@ -1,7 +1,8 @@
 import type { User, UserRights } from '../../../shared/domain.js';
-import type { OutboxDelivery, SyncStatus } from '../../../shared/ipc.js';
+import type { CacheProblem, OutboxDelivery, SyncStatus } from '../../../shared/ipc.js';
 import { CodedError } from '../../../shared/result.js';
 import type { BackendClient } from '../backend-client.js';
+import { cacheProblemOf, isCorruptionError } from '../cache/cache-health.js';
 import type { CacheStore } from '../cache/cache-store.js';
 import type { Logger } from '../logger.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
@@ -19,6 +20,11 @@ export interface SyncTuning {
   pushBatchSize: number;
   /** The backend counts as lost when its event stream is silent this long (it sends a heartbeat every 2 s). */
   eventsSilenceMs: number;
+  /**
+   * Retries while the cache cannot be written (read-only folder, full disk) wait at least this
+   * long: that takes a person to fix, and retrying every few seconds only fills the log.
+   */
+  cacheProblemRetryMs: number;
 }
 
 export const DEFAULT_SYNC_TUNING: SyncTuning = {
@@ -28,6 +34,7 @@ export const DEFAULT_SYNC_TUNING: SyncTuning = {
   changesPageSize: 1000,
   pushBatchSize: 100,
   eventsSilenceMs: 5_000,
+  cacheProblemRetryMs: 60_000,
 };
 
 /** Customers deleted per transaction when rights shrink; the main thread breathes in between. */
@@ -59,6 +66,13 @@ export interface SyncEngineOptions {
   tuning?: Partial<SyncTuning>;
   /** The backend refused the token: the core ends the session. */
   onSessionExpired: (reason: string) => void;
+  /** The cache was found damaged and rebuilt as this session opened (see openCheckedCache). */
+  openedWith?: { problem: CacheProblem; lostOutbox: number };
+  /**
+   * SQLite reported the cache damaged during a pass: the core rebuilds it and starts a new
+   * engine; this one stops retrying (a malformed file fails the same way every time).
+   */
+  onCacheDamaged?: (error: unknown) => void;
 }
 
 /**
@@ -87,6 +101,8 @@ export class SyncEngine {
   #snapshot: RunningSnapshot | null = null;
   #events: Promise<void> | null = null;
   #loginRights: User | null;
+  /** The newest rights known: reads are filtered by these before any purge has caught up. */
+  #rights: UserRights | null;
   #stopListeningToClient: () => void = () => {};
 
   constructor(options: SyncEngineOptions) {
@@ -94,6 +110,7 @@ export class SyncEngine {
     this.#tuning = { ...DEFAULT_SYNC_TUNING, ...options.tuning };
     this.#loginRights = options.loginRights;
     const { store } = options;
+    this.#rights = options.loginRights ?? savedRights(store);
     const counts = store.outboxCounts();
     this.#status = {
       phase: snapshotComplete(store) ? 'idle' : 'snapshot',
@@ -104,6 +121,8 @@ export class SyncEngine {
       lastError: rejectedSummary(counts.rejected, counts.firstRejectedError),
       cachedCustomers: store.countCustomers(),
       backend: options.client.baseUrl,
+      cacheProblem: options.openedWith?.problem ?? null,
+      ...(options.openedWith ? { lostOutbox: options.openedWith.lostOutbox } : {}),
     };
     this.#lastEmitted = JSON.stringify(this.#status);
   }
@@ -131,6 +150,15 @@ export class SyncEngine {
     }, this.#tuning.pollIntervalMs);
     this.#pollTimer.unref();
     void this.requestSync();
+  }
+
+  /**
+   * The user's rights as the backend last reported them (null: never synced). Important: the
+   * core filters every cache read by these, because a purge after a shrink runs in batches and
+   * a restored session may not have reached the backend yet.
+   */
+  rights(): UserRights | null {
+    return this.#rights;
   }
 
   status(): SyncStatus {
@@ -209,6 +237,7 @@ export class SyncEngine {
         pendingOutbox: counts.pending,
         lastError: rejectedSummary(counts.rejected, counts.firstRejectedError),
         cachedCustomers: store.countCustomers(),
+        cacheProblem: this.#lastingProblem(),
       });
     } catch (error) {
       this.#passFailed(error);
@@ -280,6 +309,7 @@ export class SyncEngine {
    */
   async #honourRights(rights: User): Promise<boolean> {
     const { store, logger } = this.#o;
+    this.#rights = rights;
     const change = compareRights(store, rights);
     if (change.shrank) {
       const purged = await purgeInBatches(store, rights);
@@ -310,9 +340,45 @@ export class SyncEngine {
     this.#wanted = true;
   }
 
+  /**
+   * What still deserves a sentence after a pass went through: a rebuild that lost unsent
+   * entries stays until the session ends (IT must hear of it); the rest is over.
+   */
+  #lastingProblem(): CacheProblem | null {
+    const { cacheProblem, lostOutbox } = this.#status;
+    if (cacheProblem === 'rebuilt_unreadable' || (cacheProblem === 'rebuilt_corrupt' && (lostOutbox ?? 0) > 0)) return cacheProblem;
+    return null;
+  }
+
   #passFailed(error: unknown): void {
     if (this.stopped) return;
     const { logger, store } = this.#o;
+    if (isCorruptionError(error) && this.#o.onCacheDamaged) {
+      logger.error('the local cache is damaged; it is rebuilt from the server', { error: describe(error) });
+      this.#update({ phase: 'error', lastError: 'The local cache is damaged; rebuilding it from the server', progress: null });
+      this.#o.onCacheDamaged(error);
+      return;
+    }
+    const problem = cacheProblemOf(error);
+    if (problem === 'read_only' || problem === 'disk_full') {
+      logger.error('the local cache cannot be written', { problem, error: describe(error) });
+      let counts = { pending: this.#status.pendingOutbox };
+      try {
+        counts = store.outboxCounts();
+      } catch {
+        // Reads failing too: keep the last known count.
+      }
+      this.#update({
+        phase: 'error',
+        pendingOutbox: counts.pending,
+        lastError: problem === 'disk_full'
+          ? 'The disk holding the local cache is full: the cache is not updated and new notes cannot be saved. Free some disk space.'
+          : 'The local cache folder is read-only: the cache is not updated and new notes cannot be saved. Ask IT to make it writable.',
+        cacheProblem: problem,
+      });
+      this.#retryLater(Math.max(backoffDelay(this.#failures++, this.#tuning.backoff), this.#tuning.cacheProblemRetryMs));
+      return;
+    }
     const coded = error instanceof CodedError ? error : null;
     if (coded?.code === 'unauthenticated') {
       this.#update({ phase: 'signed_out', lastError: coded.message, progress: null });
@@ -335,7 +401,10 @@ export class SyncEngine {
       pendingOutbox: counts.pending,
       lastError: coded ? coded.message : 'Sync failed unexpectedly',
     });
-    const delay = backoffDelay(this.#failures++, this.#tuning.backoff);
+    this.#retryLater(backoffDelay(this.#failures++, this.#tuning.backoff));
+  }
+
+  #retryLater(delay: number): void {
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = null;
@@ -381,6 +450,8 @@ export class SyncEngine {
   /** While offline or backing off, a request that succeeded ends the wait for the retry. */
   #backendAnswered(): void {
     if (this.stopped || !this.#retryTimer) return;
+    // The backend answering does not make a read-only folder writable or free the disk.
+    if (this.#status.cacheProblem === 'read_only' || this.#status.cacheProblem === 'disk_full') return;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
     void this.requestSync();
@@ -389,8 +460,10 @@ export class SyncEngine {
   #poked(data: string): void {
     let seq = Number.POSITIVE_INFINITY;
     try {
-      const parsed = JSON.parse(data) as { seq?: unknown };
-      if (typeof parsed.seq === 'number') seq = parsed.seq;
+      const parsed = JSON.parse(data) as { seq?: unknown; rights?: unknown };
+      // A rights poke names no new change (rights are not in the change log) but the pull
+      // brings the new rights, and with them the purge: always pull.
+      if (typeof parsed.seq === 'number' && parsed.rights !== true) seq = parsed.seq;
     } catch {
       // A poke without a readable sequence still means "something changed".
     }
@@ -430,6 +503,11 @@ export async function purgeInBatches(store: CacheStore, rights: UserRights): Pro
     if (purged < PURGE_BATCH) return total;
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
+}
+
+function savedRights(store: CacheStore): UserRights | null {
+  const json = store.getMeta(META.rights);
+  return json === null ? null : (JSON.parse(json) as UserRights);
 }
 
 function rejectedSummary(rejected: number, firstError: string | null): string | null {

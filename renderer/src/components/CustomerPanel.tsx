@@ -6,11 +6,13 @@ import { useCustomerStore } from '../stores/customer.js';
 import { usePhoneStore } from '../stores/phone.js';
 import { useSessionStore } from '../stores/session.js';
 import { AddNote } from './AddNote.js';
+import { RecentWebActivity } from '../portal/web-activity.js';
 import { ClassificationBadge } from './ClassificationBadge.js';
 import { CustomerEditForm } from './CustomerEditForm.js';
 import { ErrorText } from './ErrorText.js';
 import { IncidentActions } from './IncidentActions.js';
 import { buildBranches, contactKey, IncidentTree } from './IncidentTree.js';
+import { ContactRecordings } from '../recordings/ContactRecordings.js';
 
 export function CustomerPanel() {
   const { t } = useTranslation();
@@ -166,6 +168,8 @@ function CustomerView({ detail }: { detail: CustomerDetail }) {
         </div>
       </dl>
 
+      <RecentWebActivity contacts={detail.contacts} />
+
       <section className="incidents" aria-labelledby="incidents-heading">
         <h3 id="incidents-heading">{t('tree.heading')}</h3>
         {branches.length === 0 ? (
@@ -183,6 +187,8 @@ function CustomerView({ detail }: { detail: CustomerDetail }) {
           />
         )}
       </section>
+
+      {chosenContact?.kind === 'call' && !chosenContact.pending && <ContactRecordings key={chosenContact.id} contact={chosenContact} />}
 
       <IncidentActions
         customer={customer}

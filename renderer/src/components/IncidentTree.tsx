@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import type { ContactKind, Incident } from '../../../shared/domain.js';
 import type { CachedContact } from '../../../shared/ipc.js';
 import { formatDateTime } from '../format.js';
+import { useDescribeWebActivity } from '../portal/web-activity.js';
 import { useUiStore } from '../stores/ui.js';
 
 /** Decoration only (aria-hidden): the kind is always written out beside it. */
@@ -216,7 +217,9 @@ export function IncidentTree({ branches, expanded, onToggle, activeKey, onActiva
 function ContactRow({ contact }: { contact: CachedContact }) {
   const { t } = useTranslation();
   const language = useUiStore((s) => s.language);
-  const summary = contact.summary || contact.body.split('\n', 1)[0];
+  const describeWebActivity = useDescribeWebActivity();
+  // A web contact's body is the portal's JSON: said in the operator's language instead.
+  const summary = describeWebActivity(contact) ?? (contact.summary || contact.body.split('\n', 1)[0]);
   return (
     <div className="tree-row contact-row">
       <span className={`kind-icon kind-${contact.kind}`} aria-hidden="true">

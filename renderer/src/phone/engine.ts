@@ -1,4 +1,5 @@
 import type { SipCredentials, TelephonySettings } from '../../../shared/ipc.js';
+import type { MonitorMode } from '../../../shared/monitoring.js';
 import type { Result } from '../../../shared/result.js';
 import type { CallerIdentity } from './caller-identity.js';
 import type { CallEvent } from './call-machine.js';
@@ -28,6 +29,59 @@ export interface EngineListener {
   /** Called synchronously when an INVITE arrives, before anything is sent back. */
   incoming(call: IncomingCall): IncomingDecision;
   callEvent(id: string, event: CallEvent): void;
+  /**
+   * A monitoring INVITE (it carries MONITOR_HEADER): never rings and is not one of the
+   * operator's calls. The listener verifies it with the backend and accepts or refuses it.
+   */
+  monitorInvite?(invite: IncomingMonitor): void;
+}
+
+/** Why a monitoring leg ended: this side hung up, the other side did, or it never connected. */
+export type MonitorLegEnd = 'hangup' | 'remote_hangup' | 'failed';
+
+/**
+ * A monitoring call leg (issue 11) between a supervisor's app and an operator's app. Its media
+ * is the monitor mixer's (renderer/src/supervisor/monitor-mix.ts), not the phone store's.
+ */
+export interface MonitorLeg {
+  readonly id: string;
+  /** Resolves once connected; rejects when refused or failed. */
+  readonly established: Promise<void>;
+  remoteStream(): MediaStream | null;
+  /** Sends this track instead of what the leg sends now (the microphone at first). */
+  replaceOutgoingTrack(track: MediaStreamTrack | null): Promise<void>;
+  /** The microphone the leg opened, sending or not. */
+  setMicrophoneEnabled(enabled: boolean): void;
+  /** A mode switch as SIP INFO (MONITOR_INFO_CONTENT_TYPE). */
+  sendMode(mode: MonitorMode): Promise<void>;
+  hangup(): Promise<void>;
+  /** RTP packets received so far: stops growing when the other side is gone without a BYE. */
+  packetsReceived(): Promise<number>;
+  onModeInfo: ((mode: MonitorMode) => void) | null;
+  onEnded: ((reason: MonitorLegEnd) => void) | null;
+}
+
+export interface IncomingMonitor {
+  /** The header's value, not yet verified. */
+  sessionId: string;
+  /** The From user of the INVITE (the PBX checks it against the caller's credentials). */
+  fromUser: string;
+  accept(): MonitorLeg;
+  reject(statusCode: number): void;
+}
+
+/** The media of one of the operator's calls, for the monitor mixer. */
+export interface CallMedia {
+  remoteStream: MediaStream;
+  /** What the call sends now (the microphone unless a mixer replaced it). */
+  outgoingTrack: MediaStreamTrack | null;
+  replaceOutgoingTrack(track: MediaStreamTrack | null): Promise<void>;
+}
+
+export interface MonitorSignalling {
+  /** Calls the operator's phone for a monitoring session (the INVITE carries MONITOR_HEADER). */
+  placeMonitorCall(uri: string, sessionId: string): MonitorLeg;
+  callMedia(id: string): CallMedia | null;
 }
 
 export interface DialedCall {
@@ -76,6 +130,8 @@ export interface PhoneEngine {
   applyAudioDevices(): Promise<void>;
   /** The computer woke or the network changed: re-register, reconnecting first if the socket died. */
   recoverConnection(): void;
+  /** Live monitoring's SIP legs; absent in engines without media (renderer tests). */
+  readonly monitor?: MonitorSignalling;
 }
 
 export type EngineFactory = (options: EngineOptions) => PhoneEngine;

@@ -40,6 +40,7 @@ export function ringCycle(mode: RingMode): Float32Array<ArrayBuffer> {
 export class Ringer {
   #context: AudioContext | null = null;
   #source: AudioBufferSourceNode | null = null;
+  #destination: MediaStreamAudioDestinationNode | null = null;
   #element: HTMLAudioElement | null = null;
   #mode: RingMode | null = null;
   readonly #buffers = new Map<RingMode, AudioBuffer>();
@@ -80,6 +81,7 @@ export class Ringer {
       source.connect(destination);
       source.start();
       this.#source = source;
+      this.#destination = destination;
       const element = new Audio();
       element.srcObject = destination.stream;
       this.#element = element;
@@ -110,6 +112,13 @@ export class Ringer {
     }
     this.#source?.disconnect();
     this.#source = null;
+    // Important: a destination's track stays live, and the node in the audio graph, until
+    // stopped; left alone, every ring of a shift would leave one behind (bench:memory).
+    if (this.#destination) {
+      for (const track of this.#destination.stream.getTracks()) track.stop();
+      this.#destination.disconnect();
+    }
+    this.#destination = null;
     if (this.#element) {
       this.#element.pause();
       this.#element.srcObject = null;

@@ -13,6 +13,7 @@ import {
   type SessionDescriptionHandlerOptions,
 } from 'sip.js';
 import type { SipCredentials, TelephonySettings } from '../../../shared/ipc.js';
+import { MONITOR_HEADER } from '../../../shared/monitoring.js';
 import { DEFAULT_DEVICE_ID, microphoneConstraints, routeToDevice, useAudioStore, type ResolvedDevice } from './audio-devices.js';
 import { parseCallerIdentity } from './caller-identity.js';
 import type { CallDirection, EndReason } from './call-machine.js';
@@ -24,8 +25,10 @@ import {
   type EngineFactory,
   type EngineListener,
   type EngineOptions,
+  type MonitorSignalling,
   type PhoneEngine,
 } from './engine.js';
+import { callMediaOf, SipMonitorLeg } from './sip-monitor-leg.js';
 import { responseForUnparseable, unsupportedRequireTags } from './incoming-screen.js';
 import { Reconnector } from './reconnector.js';
 import { credentialRefreshDelayMs } from './registration-machine.js';
@@ -427,6 +430,10 @@ class SipEngine implements PhoneEngine {
 
   #onInvite(invitation: Invitation): void {
     const request = invitation.request;
+    if (request.hasHeader(MONITOR_HEADER)) {
+      this.#onMonitorInvite(invitation);
+      return;
+    }
     markInvite(request.callId, request.from.uri.user ?? '');
     if (this.#stopped) {
       invitation.reject({ statusCode: 480 }).catch(() => undefined);
@@ -462,6 +469,44 @@ class SipEngine implements PhoneEngine {
     invitation.progress().catch((error: unknown) => console.warn('could not send 180 Ringing', error));
     this.#ringBackstop.ring(invitation.id);
   }
+
+  /**
+   * Important: a monitoring INVITE never rings and never reaches the phone store, whatever the
+   * operator's status; the listener verifies it with the backend before it is answered, and
+   * without a listener it is refused.
+   */
+  #onMonitorInvite(invitation: Invitation): void {
+    const request = invitation.request;
+    const sessionId = (request.getHeader(MONITOR_HEADER) ?? '').trim();
+    const listener = this.#listener.monitorInvite;
+    if (this.#stopped || !listener || sessionId === '') {
+      invitation.reject({ statusCode: 403 }).catch(() => undefined);
+      return;
+    }
+    listener({
+      sessionId,
+      fromUser: request.from.uri.user ?? '',
+      accept: () => SipMonitorLeg.answer(invitation),
+      reject: (statusCode) => {
+        if (invitation.state === SessionState.Initial) invitation.reject({ statusCode }).catch(() => undefined);
+      },
+    });
+  }
+
+  readonly monitor: MonitorSignalling = {
+    placeMonitorCall: (uri, sessionId) => {
+      const ua = this.#ua;
+      if (!ua?.isConnected()) throw new PhoneError('not_registered', 'the phone is offline');
+      const target = UserAgent.makeURI(uri);
+      if (!target) throw new PhoneError('invalid_target', `target: "${uri}" is not a SIP URI`);
+      const inviter = new Inviter(ua, target, { sessionDescriptionHandlerOptions: AUDIO_ONLY, extraHeaders: [`${MONITOR_HEADER}: ${sessionId}`] });
+      return SipMonitorLeg.place(inviter);
+    },
+    callMedia: (id) => {
+      const call = this.#calls.get(id);
+      return call && call.session.state === SessionState.Established ? callMediaOf(call.session) : null;
+    },
+  };
 
   /** Still ringing long after any PBX would have given up: its CANCEL was lost. */
   #ringTimedOut(id: string): void {

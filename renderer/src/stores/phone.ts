@@ -11,7 +11,7 @@ import { useAudioStore } from '../phone/audio-devices.js';
 import { callerLabel, type CallerIdentity } from '../phone/caller-identity.js';
 import { availableActions, createCall, isLive, transition, type Call, type CallEvent } from '../phone/call-machine.js';
 import { parseDialTarget } from '../phone/dial-target.js';
-import { PhoneError, type EngineFactory, type EngineListener, type IncomingCall, type IncomingDecision, type PhoneEngine } from '../phone/engine.js';
+import { PhoneError, type EngineFactory, type EngineListener, type IncomingCall, type IncomingDecision, type IncomingMonitor, type PhoneEngine } from '../phone/engine.js';
 import { useCallHistoryStore } from '../history/store.js';
 import { askNotificationPermission, closeCallNotification, notifyIncomingCall, notifyMissedCall } from '../phone/notifications.js';
 import { applyRegistrationEvent, initialRegistration, type Registration } from '../phone/registration-machine.js';
@@ -383,12 +383,28 @@ function finishCall(before: Call, call: Call): void {
   if (needsWrapUp && remaining.length === 0 && usePhoneStore.getState().status === 'available') startAfterCallWork();
 }
 
+let monitorInviteHandler: ((invite: IncomingMonitor) => void) | null = null;
+
+/** Live monitoring (supervisor/monitored-call.ts) verifies and answers monitoring INVITEs. */
+export function setMonitorInviteHandler(handler: ((invite: IncomingMonitor) => void) | null): void {
+  monitorInviteHandler = handler;
+}
+
+/** The running engine, for live monitoring's SIP legs; null while the phone is off. */
+export function currentPhoneEngine(): PhoneEngine | null {
+  return engine;
+}
+
 const listener: EngineListener = {
   registration(event) {
     usePhoneStore.setState((state) => ({ registration: applyRegistrationEvent(state.registration, event) }));
   },
   incoming: onIncoming,
   callEvent: onCallEvent,
+  monitorInvite(invite) {
+    if (monitorInviteHandler) monitorInviteHandler(invite);
+    else invite.reject(403);
+  },
 };
 
 setWrapUpQueueEmptiedHandler(() => {

@@ -12,14 +12,17 @@ import {
   type SyncStatus,
   type TsunaguBridge,
 } from '../../../shared/ipc.js';
+import type { AuditEntry } from '../../../shared/api.js';
 import type { Contact, Customer, Incident } from '../../../shared/domain.js';
 import { phoneMatchingQuery, toE164 } from '../../../shared/phone.js';
 import { CodedError, fail, ok, type AppError, type Result } from '../../../shared/result.js';
 import { MemoryMail } from '../mail/test/memory-mail.js';
+import { MemoryMonitoring } from '../supervisor/test/memory-monitoring.js';
 import { MemoryCallsForYou } from './memory-calls-for-you.js';
 import { MemoryDesk } from './memory-desk.js';
 import { MemoryExchange } from './memory-exchange.js';
 import { MemoryTelephony } from './memory-telephony.js';
+import { MemoryRecordings } from './memory-recordings.js';
 
 /**
  * A core that lives in memory, for renderer tests only. It checks every request against the
@@ -95,6 +98,10 @@ export class MemoryBridge implements TsunaguBridge {
     queuedWrite: () => this.setStatus({ pendingOutbox: this.status.pendingOutbox + 1 }),
   });
 
+  /** Call recordings and help requests (memory-recordings.ts). */
+  readonly recordings = new MemoryRecordings({ session: () => this.session });
+  /** Live monitoring (supervisor/test/memory-monitoring.ts). */
+  readonly monitoring = new MemoryMonitoring({ session: () => this.session });
   /** The exchange (memory-exchange.ts). */
   readonly exchange = new MemoryExchange({ session: () => this.session });
 
@@ -195,11 +202,43 @@ export class MemoryBridge implements TsunaguBridge {
     return this.session;
   }
 
+  /** The audit log the viewer pages through, newest first; filtered like the backend does. */
+  auditEntries: AuditEntry[] = [];
+  /** Every audit query asked for, to check what the viewer sent. */
+  readonly auditQueries: Array<IpcRequest<'audit:list'>> = [];
+
+  #auditMatches(filter: IpcRequest<'audit:exportCsv'>): AuditEntry[] {
+    return this.auditEntries.filter(
+      (e) =>
+        (filter.userId === undefined || e.userId === filter.userId) &&
+        (filter.customerId === undefined || e.customerId === filter.customerId) &&
+        (filter.action === undefined || e.action === filter.action) &&
+        (filter.from === undefined || e.at >= filter.from) &&
+        (filter.to === undefined || e.at < filter.to),
+    );
+  }
+
   private readonly handlers: IpcHandlerTable = {
     ...this.mail.handlers,
+    'audit:list': async (query) => {
+      const session = this.requireSession();
+      if (session.user.role === 'agent') throw new CodedError('forbidden', 'only admins and supervisors see the audit log');
+      this.auditQueries.push(query);
+      const matches = this.#auditMatches(query);
+      const start = query.cursor === undefined ? 0 : Number(query.cursor);
+      const end = start + query.limit;
+      return { entries: matches.slice(start, end), nextCursor: end < matches.length ? String(end) : null };
+    },
+    'audit:exportCsv': async (filter) => {
+      this.requireSession();
+      const rows = this.#auditMatches(filter).map((e) => `"${e.at}","${e.action}"`);
+      return { filename: 'audit.csv', csv: ['"at","action"', ...rows].join('\r\n') };
+    },
     ...this.telephony.handlers,
     ...this.desk.handlers,
     ...this.callsForYou.handlers,
+    ...this.recordings.handlers,
+    ...this.monitoring.handlers,
     ...this.exchange.handlers,
     'system:globalShortcuts': async () => ({ global: false, registered: [] }),
     'app:info': async () => ({ version: '0.0.0-test', shell: 'browser', locale: 'en-US', backendUrl: 'http://127.0.0.1:1' }),

@@ -14,7 +14,9 @@ import * as m012 from './012_callback_worklist.js';
 import * as m013 from './013_call_replies.js';
 import * as m017 from './017_recordings.js';
 import * as m018 from './018_monitoring.js';
+import * as m019 from './019_portal.js';
 import * as m023 from './023_exchange.js';
+import * as m024 from './024_fax_sender_audit_viewer.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -39,7 +41,9 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '013_call_replies': m013,
   '017_recordings': m017,
   '018_monitoring': m018,
+  '019_portal': m019,
   '023_exchange': m023,
+  '024_fax_sender_audit_viewer': m024,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

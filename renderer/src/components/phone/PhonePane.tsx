@@ -4,6 +4,7 @@ import { useAudioStore } from '../../phone/audio-devices.js';
 import { invoke } from '../../api.js';
 import { actionForEvent, HOTKEY_ACTIONS, useHotkeyStore, type HotkeyAction } from '../../phone/hotkeys.js';
 import { OPERATOR_STATUSES, usePhoneStore, type OperatorStatus } from '../../stores/phone.js';
+import { MonitoredCallNotice } from '../../supervisor/MonitoredCallNotice.js';
 import { ErrorText } from '../ErrorText.js';
 import { CallCard } from './CallCard.js';
 import { PhoneSettingsDialog } from './PhoneSettingsDialog.js';
@@ -44,6 +45,7 @@ export function PhonePane() {
       <RegistrationStatus />
       {phase === 'on' && <AgentStatusControl />}
       <Notices />
+      <MonitoredCallNotice />
       {phase === 'on' && <Dialer />}
       {calls.length > 0 && (
         <ul className="call-list" aria-label={t('phone.calls')}>

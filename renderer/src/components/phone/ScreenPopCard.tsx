@@ -8,6 +8,7 @@ import { markPaintedOnce } from '../../phone/screen-pop-marks.js';
 import { useScreenPopStore } from '../../stores/screen-pop.js';
 import { useSessionStore } from '../../stores/session.js';
 import { useUiStore } from '../../stores/ui.js';
+import { RecentWebActivity } from '../../portal/web-activity.js';
 import { ClassificationBadge } from '../ClassificationBadge.js';
 
 const LAST_CONTACTS = 3;
@@ -52,6 +53,7 @@ export function ScreenPopCard({ call }: { call: Call }) {
           )}
           <OpenIncidents incidents={detail.incidents.filter((incident) => incident.status === 'open')} />
           <LastContacts contacts={lastContacts(detail.contacts)} language={language} />
+          <RecentWebActivity contacts={detail.contacts} compact />
         </>
       )}
       {(phase === 'unknown' || phase === 'error') && (

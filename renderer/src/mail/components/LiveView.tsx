@@ -5,6 +5,7 @@ import { OverdueCallbacks } from '../../callbacks/CallbackWorklist.js';
 import { ErrorText } from '../../components/ErrorText.js';
 import { formatDuration } from '../../format.js';
 import { CallQueuePanel } from '../../supervisor/CallQueuePanel.js';
+import { LiveCallsPanel } from '../../supervisor/LiveCallsPanel.js';
 import { useReviewStore } from '../stores/review.js';
 import { VolumeChart } from './VolumeChart.js';
 
@@ -85,6 +86,7 @@ export function LiveView() {
             </tbody>
           </table>
           <CallQueuePanel callQueue={summary.callQueue} elapsed={elapsed} />
+          <LiveCallsPanel />
           <VolumeChart hours={summary.today.hours} date={summary.today.date} timeZone={summary.today.timeZone} />
         </>
       )}

@@ -93,6 +93,10 @@ export class MemoryMail {
   readonly remoteImages = new Map<string, string>();
   /** Every URL the renderer asked the image proxy for. */
   readonly remoteImageRequests: string[] = [];
+  /** Fax pages by attachment id (PNG base64), as the backend would render them. */
+  readonly faxPages = new Map<string, string[]>();
+  /** Attachment downloads asked for, by attachment id. */
+  readonly attachmentRequests: string[] = [];
 
   constructor(private readonly session: () => SessionInfo | null) {}
 
@@ -161,6 +165,26 @@ export class MemoryMail {
       mail.leaseUserId = user.id;
       mail.leaseExpiresAt = '2099-01-01T00:00:00.000Z';
       return { status: 'offered', mail: { ...mail }, leaseExpiresAt: mail.leaseExpiresAt, agentStatus: 'available' };
+    },
+    'mail:byContact': async ({ contactId }) => {
+      this.#user();
+      this.#online();
+      const mail = this.mails.find((candidate) => candidate.contactId === contactId);
+      if (!mail) throw new CodedError('not_found', `no mail behind contact ${contactId}`);
+      return { ...mail };
+    },
+    'mail:faxPages': async ({ attachmentId }) => {
+      this.#online();
+      const pages = this.faxPages.get(attachmentId);
+      if (!pages) throw new CodedError('invalid_input', 'the attachment is not a PDF or TIFF fax image');
+      return { attachmentId, pageCount: pages.length, pages: pages.map((pngBase64) => ({ pngBase64 })) };
+    },
+    'mail:attachment': async ({ attachmentId }) => {
+      this.#online();
+      this.attachmentRequests.push(attachmentId);
+      const attachment = this.mails.flatMap((mail) => mail.attachments).find((a) => a.id === attachmentId);
+      if (!attachment) throw new CodedError('not_found', `no attachment ${attachmentId}`);
+      return { filename: attachment.filename, contentType: attachment.contentType, base64: btoa('file') };
     },
     'mail:get': async ({ mailId }) => {
       this.#user();

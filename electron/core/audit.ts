@@ -1,0 +1,23 @@
+import { AUDIT_API, AuditPage, type AuditQuery } from '../../shared/api.js';
+import type { IpcHandlerTable } from '../../shared/ipc.js';
+import type { BackendClient } from './backend-client.js';
+
+type AuditHandlerTable = Pick<IpcHandlerTable, 'audit:list' | 'audit:exportCsv'>;
+
+function queryString(query: Partial<AuditQuery>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+/** The audit viewer's channels, straight to the backend (which decides who may see what). */
+export function auditHandlers(client: () => BackendClient): AuditHandlerTable {
+  return {
+    'audit:list': (query) => client().request('GET', `${AUDIT_API.list}${queryString(query)}`, AuditPage),
+    'audit:exportCsv': async (filter) => {
+      const file = await client().download(`${AUDIT_API.exportCsv}${queryString(filter)}`);
+      return { filename: file.filename ?? 'audit.csv', csv: file.bytes.toString('utf8') };
+    },
+  };
+}
