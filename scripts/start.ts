@@ -251,7 +251,7 @@ function printDemoLogins(): void {
   ] as const) {
     say(`logins of tenant "${tenant.slug}" (${purpose}):`);
     for (const user of users) {
-      const what = [user.role, user.branch, user.role === 'agent' ? `customer limit ${user.customerLimitAuthority}` : null].filter(Boolean).join(', ');
+      const what = [user.role, user.branch, user.role === 'agent' ? `customer limit ${user.customerLimitAuthority}` : null, user.partnerOrg ?? null].filter(Boolean).join(', ');
       process.stdout.write(`    ${user.login.padEnd(12)} ${user.password.padEnd(18)} ${what}\n`);
     }
   }

@@ -30,7 +30,9 @@ export function exchangeHandlers(client: () => BackendClient): Pick<IpcHandlerTa
       client().request('POST', EXCHANGE_API.share.replace(':id', encodeURIComponent(exportId)), ExchangeExportSummary, { body: { partnerOrg }, idempotent: true }),
     'exchange:download': async ({ exportId, format }): Promise<ExchangeDownload> => {
       const path = `${EXCHANGE_API.download.replace(':id', encodeURIComponent(exportId))}?format=${format}`;
-      const content = await client().getText(path, { timeoutMs: DOWNLOAD_TIMEOUT_MS });
+      const text = await client().getText(path, { timeoutMs: DOWNLOAD_TIMEOUT_MS });
+      // fetch's text() drops the byte-order mark the backend puts first; spreadsheets need it to read UTF-8 CSV.
+      const content = format === 'csv' && !text.startsWith('\ufeff') ? `\ufeff${text}` : text;
       return {
         fileName: `exchange-${exportId}.${format}`,
         mediaType: format === 'csv' ? 'text/csv;charset=utf-8' : 'application/json;charset=utf-8',

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { API } from '../../../shared/api.js';
@@ -19,10 +18,10 @@ import { isPartnerUser, mayManageExchange } from '../../../shared/permissions.js
 import { recordAudit } from '../audit.js';
 import type { BackendContext } from '../context.js';
 import { HttpError, parseRequest } from '../http/errors.js';
-import { buildRecords, countSelection, exportedFields, toCsv } from './build.js';
+import { buildRecords, countSelection, exportedFields } from './build.js';
+import { createExchangeExport, shareExchangeExport } from './exports.js';
 import { exchangeDb, type ExchangeDatabase, type ExchangeExportRow } from './schema.js';
 import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
 
 const IdParams = z.object({ id: Id });
 
@@ -98,37 +97,12 @@ export function registerExchangeRoutes(app: FastifyInstance, ctx: BackendContext
   app.post(EXCHANGE_API.exports, async (request): Promise<ExchangeExportSummary> => {
     requireAdmin(request);
     const body = parseRequest(ExchangeCreateRequest, request.body, 'body');
-    const policy = resolvePolicy(body.policy);
     const { user, tenant } = request.auth;
-    const records = await buildRecords(ctx.handle.db, tenant.id, body.filter, policy, EXPORT_RECORD_LIMIT + 1);
-    const fields = exportedFields(policy);
-    const id = randomUUID();
-    const createdAt = new Date().toISOString();
-    const content = { format: 'tsunagu-exchange/1', title: body.title, createdAt, filter: body.filter, policy, fields, records };
-    await db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('exchange_exports')
-        .values({
-          id,
-          tenant_id: tenant.id,
-          title: body.title,
-          created_by: user.id,
-          created_at: createdAt,
-          filter: JSON.stringify(body.filter),
-          policy: JSON.stringify(policy),
-          record_count: records.length,
-          content_json: JSON.stringify(content, null, 1),
-          content_csv: toCsv(fields, records),
-        })
-        .execute();
-      await recordAudit(trx as unknown as Kysely<Database>, {
-        tenantId: tenant.id,
-        userId: user.id,
-        action: 'exchange_created',
-        details: { exportId: id, title: body.title, records: records.length, filter: body.filter, policy },
-      });
-    });
-    return toSummary({ id, title: body.title, created_at: createdAt, record_count: records.length, filter: JSON.stringify(body.filter), created_by_name: user.displayName }, []);
+    const created = await createExchangeExport(ctx.handle.db, { tenantId: tenant.id, userId: user.id, title: body.title, filter: body.filter, policy: resolvePolicy(body.policy) });
+    return toSummary(
+      { id: created.id, title: body.title, created_at: created.createdAt, record_count: created.recordCount, filter: JSON.stringify(body.filter), created_by_name: user.displayName },
+      [],
+    );
   });
 
   app.get(EXCHANGE_API.exports, async (request): Promise<{ exports: ExchangeExportSummary[] }> => {
@@ -191,12 +165,7 @@ export function registerExchangeRoutes(app: FastifyInstance, ctx: BackendContext
       .where('e.id', '=', id)
       .executeTakeFirst();
     if (!row) throw new HttpError('not_found', 'no such export');
-    await db.transaction().execute(async (trx) => {
-      const already = await trx.selectFrom('exchange_shares').select('export_id').where('export_id', '=', id).where('partner_org', '=', partnerOrg).executeTakeFirst();
-      if (already) return;
-      await trx.insertInto('exchange_shares').values({ export_id: id, tenant_id: tenant.id, partner_org: partnerOrg, shared_by: user.id, shared_at: new Date().toISOString() }).execute();
-      await recordAudit(trx as unknown as Kysely<Database>, { tenantId: tenant.id, userId: user.id, action: 'exchange_shared', details: { exportId: id, partnerOrg } });
-    });
+    await shareExchangeExport(ctx.handle.db, { tenantId: tenant.id, userId: user.id, exportId: id, partnerOrg });
     const shares = await sharesOf(db, tenant.id, [id]);
     return toSummary(row, shares.get(id) ?? []);
   });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { API, LoginResponse, SearchResponse, SnapshotPage } from '../../../shared/api.js';
+import { EXCHANGE_API, ExchangeExportList } from '../../../shared/exchange.js';
 import { maySeeCustomer } from '../../../shared/permissions.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
 import { PORTAL_API, PortalPageList } from '../../../shared/portal.js';
@@ -116,6 +117,20 @@ describe.each(['sqlite', 'postgres'] as const)('seedBackend on %s', (dialect) =>
     const rep = await handle.db.selectFrom('users').selectAll().where('tenant_id', '=', demo.id).where('login', '=', 'rep-shibuya').executeTakeFirstOrThrow();
     expect(rep).toMatchObject({ branch: '渋谷支店', customer_limit_authority: 2, role: 'agent' });
     expect(rep.password_hash).toMatch(/^\$argon2id\$/);
+  });
+
+  it('gives the demo partner one PII-stripped export shared with its organisation', async () => {
+    const response = await login('demo', 'partner1', 'partner1-pass');
+    expect(response.statusCode).toBe(200);
+    const { token, user } = LoginResponse.parse(response.json());
+    expect(user).toMatchObject({ role: 'partner', partnerOrg: '協力サポート株式会社' });
+    const listed = await app.inject({ method: 'GET', url: EXCHANGE_API.exports, headers: { authorization: `Bearer ${token}` } });
+    expect(listed.statusCode, listed.body).toBe(200);
+    const { exports } = ExchangeExportList.parse(listed.json());
+    expect(exports).toHaveLength(1);
+    expect(exports[0]!.recordCount).toBeGreaterThan(0);
+    const refused = await app.inject({ method: 'GET', url: `${API.customerSearch}?q=a`, headers: { authorization: `Bearer ${token}` } });
+    expect(refused.statusCode).toBe(403);
   });
 
   it('lets a demo user log in and sync exactly the customers it may see', async () => {

@@ -12,6 +12,9 @@ import { seedCallsForYou } from '../branch-calls/fixtures.js';
 import { seedMailFixtures } from '../mail/fixtures.js';
 import { recordingsDb } from '../recordings/schema.js';
 import { saveRecordingSettings } from '../recordings/store.js';
+import { resolvePolicy } from '../../../shared/exchange.js';
+import { createExchangeExport, shareExchangeExport } from '../exchange/exports.js';
+import { HttpError } from '../http/errors.js';
 import { seedPortal } from '../portal/seed.js';
 
 export interface SeedTenant {
@@ -32,6 +35,8 @@ export interface SeedUserAccount {
   callsViewOnly?: boolean;
   /** Assigned as a customer's rep by the generator. */
   isRep: boolean;
+  /** A `partner` user's organisation (the PII-stripped exchange). */
+  partnerOrg?: string;
 }
 
 export const DEMO_TENANT: SeedTenant = { slug: 'demo', name: 'デモ株式会社', region: 'JP' };
@@ -48,6 +53,8 @@ export const DEMO_USERS: readonly SeedUserAccount[] = [
   { login: 'rep-shibuya', password: 'rep-shibuya-pass', displayName: '渋谷支店 営業担当', role: 'agent', branch: '渋谷支店', customerLimitAuthority: 2, mayHandleUnregisteredCallers: false, isRep: true },
   // Sees the branch's calls for you, may not respond to them. Last, so the other ids stay as they were.
   { login: 'viewer-shibuya', password: 'viewer-shibuya-pass', displayName: '渋谷支店 閲覧者', role: 'agent', branch: '渋谷支店', customerLimitAuthority: 2, mayHandleUnregisteredCallers: false, callsViewOnly: true, isRep: false },
+  // A partner business's user: sees only the exchange's exports shared with its organisation.
+  { login: 'partner1', password: 'partner1-pass', displayName: '協力会社 担当者', role: 'partner', branch: null, customerLimitAuthority: 3, mayHandleUnregisteredCallers: false, isRep: false, partnerOrg: '協力サポート株式会社' },
 ];
 
 /** A second tenant whose only purpose is to prove that tenants never see each other's data. */
@@ -121,6 +128,8 @@ export async function seedBackend(options: SeedBackendOptions): Promise<SeededTe
   await saveRecordingSettings(recordingsDb(handle.db), demo.id, { policy: { mode: 'all' }, retentionDays: 90 });
   // A portal customer who can sign in, and the pages and products of the portal.
   const portalCustomerCode = await seedPortal(handle, demo.id, options.argon2, options.now);
+  // One PII-stripped export shared with the demo partner, so its exchange view has something.
+  await seedExchange(handle, demo, options.now);
   return [{ ...demo, portalCustomerCode }, other];
 }
 
@@ -160,6 +169,7 @@ async function seedTenant(
           may_handle_unregistered: account.mayHandleUnregisteredCallers ? 1 : 0,
           calls_view_only: account.callsViewOnly === true ? 1 : 0,
           sip_user: seededSipUser(account, tenant.slug),
+          partner_org: account.partnerOrg ?? null,
           disabled: 0,
           created_at: createdAt,
           updated_at: createdAt,
@@ -196,9 +206,9 @@ function pick({ login, password, role, branch }: SeedUserAccount) {
   return { login, password, role, branch };
 }
 
-/** Admins run the tenant and take no calls: no phone. */
+/** Admins run the tenant and take no calls, partner users work in the exchange only: no phone. */
 function seededSipUser(account: SeedUserAccount, tenantSlug: string): string | null {
-  return account.role === 'admin' ? null : tenantSipUser(account.login, tenantSlug);
+  return account.role === 'admin' || account.role === 'partner' ? null : tenantSipUser(account.login, tenantSlug);
 }
 
 export interface TenantPlan {
@@ -226,7 +236,7 @@ export function planTenant(accounts: readonly SeedUserAccount[], seed: number, c
     now,
     reps: users.filter((user) => user.account.isRep).map(asSeedUser),
     // Contacts are handled by the contact center: agents and supervisors without a branch.
-    agents: users.filter((user) => user.account.role !== 'admin' && user.account.branch === null).map(asSeedUser),
+    agents: users.filter((user) => (user.account.role === 'agent' || user.account.role === 'supervisor') && user.account.branch === null).map(asSeedUser),
   });
   return { tenantId, users, generator };
 }
@@ -398,4 +408,25 @@ function batches<T>(rows: readonly T[], size = 1000): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
   return out;
+}
+
+/**
+ * The last week's calls (the last day's when the week is too many, on a very large seed)
+ * exported with the default policy by the admin and shared with the partner's organisation.
+ */
+async function seedExchange(handle: DatabaseHandle, tenant: SeededTenant, now: Date): Promise<void> {
+  const partner = DEMO_USERS.find((account) => account.role === 'partner');
+  if (!partner?.partnerOrg) return;
+  const admin = await handle.db.selectFrom('users').select('id').where('tenant_id', '=', tenant.id).where('login', '=', 'admin').executeTakeFirstOrThrow();
+  const policy = resolvePolicy({});
+  for (const days of [7, 1]) {
+    const filter = { from: new Date(now.getTime() - days * 86_400_000).toISOString(), to: now.toISOString(), contactKinds: ['call' as const] };
+    try {
+      const created = await createExchangeExport(handle.db, { tenantId: tenant.id, userId: admin.id, title: `通話履歴（直近${days}日）`, filter, policy });
+      await shareExchangeExport(handle.db, { tenantId: tenant.id, userId: admin.id, exportId: created.id, partnerOrg: partner.partnerOrg });
+      return;
+    } catch (error) {
+      if (!(error instanceof HttpError && error.code === 'invalid_input')) throw error;
+    }
+  }
 }
