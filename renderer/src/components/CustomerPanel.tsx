@@ -10,6 +10,7 @@ import { ClassificationBadge } from './ClassificationBadge.js';
 import { CustomerEditForm } from './CustomerEditForm.js';
 import { ErrorText } from './ErrorText.js';
 import { IncidentActions } from './IncidentActions.js';
+import { ContactDocument } from '../mail/components/ContactDocument.js';
 import { buildBranches, contactKey, IncidentTree } from './IncidentTree.js';
 
 export function CustomerPanel() {
@@ -183,6 +184,10 @@ function CustomerView({ detail }: { detail: CustomerDetail }) {
           />
         )}
       </section>
+
+      {chosenContact && (chosenContact.kind === 'email' || chosenContact.kind === 'fax') && !chosenContact.pending && (
+        <ContactDocument key={chosenContact.id} contact={chosenContact} />
+      )}
 
       <IncidentActions
         customer={customer}

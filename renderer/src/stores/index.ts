@@ -13,6 +13,7 @@ import { resetSyncStore } from './sync.js';
 import { resetUiStore } from './ui.js';
 import { resetWrapUpStore } from './wrap-up.js';
 import { resetOfflineStore } from '../offline/store.js';
+import { resetAuditStore } from '../audit/store.js';
 
 /** A fresh window's state, for tests. */
 export function resetAllStores(): void {
@@ -31,4 +32,5 @@ export function resetAllStores(): void {
   resetCallbackWorklistStore();
   resetCallsForYouStore();
   resetOfflineStore();
+  resetAuditStore();
 }
