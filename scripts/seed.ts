@@ -6,6 +6,7 @@ import { ConfigError, describeDatabase, loadConfig, type BackendConfig } from '.
 import { openDatabase, type DatabaseHandle } from '../backend/src/db/database.js';
 import { DatabaseTooNewError, migrateToLatest } from '../backend/src/db/migrate.js';
 import { DEMO_USERS, planTenant, SeedTargetNotEmptyError, seedBackend } from '../backend/src/seed/seed-backend.js';
+import { seedDemoMailAndFax } from '../backend/src/seed/mail-demo.js';
 import { seedCache } from './seed-cache.js';
 
 const USAGE = `Usage: npm run seed -- [--customers N] [--seed S] [--now ISO] [--db PATH | --cache PATH] [--reset]
@@ -128,6 +129,9 @@ async function seedIntoBackend(options: CliOptions): Promise<void> {
       now: options.now,
       onProgress: progressPrinter('demo'),
     });
+    // A mail and a fax in a demo customer's incident tree, delivered through the inbound path.
+    const demoTenant = tenants.find((tenant) => tenant.slug === 'demo');
+    if (demoTenant) await seedDemoMailAndFax(handle, demoTenant);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     for (const tenant of tenants) {
       console.log(
