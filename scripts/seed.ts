@@ -7,6 +7,7 @@ import { openDatabase, type DatabaseHandle } from '../backend/src/db/database.js
 import { DatabaseTooNewError, migrateToLatest } from '../backend/src/db/migrate.js';
 import { DEMO_USERS, planTenant, SeedTargetNotEmptyError, seedBackend } from '../backend/src/seed/seed-backend.js';
 import { seedDemoRecording } from '../backend/src/recordings/fixtures.js';
+import { seedDemoMailAndFax } from '../backend/src/seed/mail-demo.js';
 import { seedCache } from './seed-cache.js';
 import { DEMO_PORTAL_ACCOUNT } from '../backend/src/portal/seed.js';
 
@@ -134,6 +135,8 @@ async function seedIntoBackend(options: CliOptions): Promise<void> {
     if (demo) {
       const recorded = await seedDemoRecording(handle, demo, config.recordings.dir);
       console.log('skipped' in recorded ? `No demo recording: ${recorded.skipped}` : `A recorded call (with a pause) on customer ${recorded.customerCode}'s incident tree`);
+      // A mail and a fax in a demo customer's incident tree, delivered through the inbound path.
+      await seedDemoMailAndFax(handle, demo);
     }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     for (const tenant of tenants) {

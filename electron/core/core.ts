@@ -377,7 +377,11 @@ class DesktopCore {
         callsForYou,
       };
       engine.onStatus((status) => this.#emit('sync:status', status));
-      engine.onDelivery((delivery) => this.#emit('outbox:delivered', delivery));
+      engine.onDelivery((delivery) => {
+        // Audited cached views are not the user's work: the window hears only of its changes.
+        const entries = delivery.entries.filter((entry) => entry.type !== 'customer_viewed');
+        if (entries.length > 0) this.#emit('outbox:delivered', { entries });
+      });
       this.#mail.open({ user: who.user, client, userDir, cacheKey, online });
       this.#session = session;
       engine.start();

@@ -752,7 +752,10 @@ function prepareStatements(db: CacheDb) {
     insertOutbox: p(`INSERT INTO outbox (client_id, entry_json, created_at) VALUES (?, ?, ?)`),
     pendingOutbox: p(`SELECT * FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT ?`),
     rejectedOutbox: p(`SELECT * FROM outbox WHERE status = 'rejected' ORDER BY seq`),
-    outboxCounts: p(`SELECT sum(status = 'pending') AS pending, sum(status = 'rejected') AS rejected FROM outbox`),
+    // Cached views waiting to be audited are no work of the user's: they are not counted as changes waiting.
+    outboxCounts: p(
+      `SELECT sum(status = 'pending') AS pending, sum(status = 'rejected') AS rejected FROM outbox WHERE json_extract(entry_json, '$.type') <> 'customer_viewed'`,
+    ),
     firstRejected: p(`SELECT error FROM outbox WHERE status = 'rejected' ORDER BY seq LIMIT 1`),
     bumpOutboxAttempts: p('UPDATE outbox SET attempts = attempts + 1 WHERE client_id = ?'),
     rejectOutbox: p(`UPDATE outbox SET status = 'rejected', error = ? WHERE client_id = ?`),

@@ -245,6 +245,44 @@ describe('online fallback', () => {
 });
 
 describe('outbox', () => {
+  it('audits a customer shown from the cache offline once, with the time of the view, when the backend is back', async () => {
+    const first = await serve();
+    const core = coreFor(first.url);
+    const session = await loginAndSync(core);
+    const yamada = (await core.value('customers:search', { query: '山田' })).customers[0]!;
+    const viewsOfYamada = () =>
+      backend.handle.db
+        .selectFrom('audit_events')
+        .select(['at', 'details', 'user_id'])
+        .where('action', '=', 'customer_viewed')
+        .where('customer_id', '=', yamada.id)
+        .where('details', 'like', '%cache_open%')
+        .execute();
+    const before = await viewsOfYamada();
+
+    await first.app.close();
+    await core.waitForStatus((s) => s.phase === 'offline' && !s.online, 'offline');
+    const viewedFrom = new Date().toISOString();
+    expect((await core.value('customers:get', { customerId: yamada.id })).source).toBe('cache');
+    const viewedUntil = new Date().toISOString();
+    // Shown again at once (a re-render): the same view.
+    await core.value('customers:get', { customerId: yamada.id });
+    expect(await viewsOfYamada()).toEqual(before);
+    // Not counted as the user's changes waiting.
+    expect((await core.value('sync:status', {})).pendingOutbox).toBe(0);
+
+    await serve(undefined, first.port);
+    await core.waitForStatus((s) => s.phase === 'idle' && s.online, 'idle again');
+    const after = await viewsOfYamada();
+    expect(after).toHaveLength(before.length + 1);
+    const added = after.find((row) => !before.some((old) => old.details === row.details))!;
+    expect(added.user_id).toBe(session.user.id);
+    expect(added.at >= viewedFrom && added.at <= viewedUntil).toBe(true);
+    expect(core.events.filter((e) => e.event === 'outbox:delivered').flatMap((e) => (e.payload as { entries: { type: string }[] }).entries.map((x) => x.type))).not.toContain('customer_viewed');
+    await core.value('sync:now', {});
+    expect(await viewsOfYamada()).toHaveLength(before.length + 1);
+  });
+
   it('keeps a note written offline as pending and stores it once when the backend is back', async () => {
     const first = await serve();
     const core = coreFor(first.url);

@@ -12,6 +12,7 @@ import { ClassificationBadge } from './ClassificationBadge.js';
 import { CustomerEditForm } from './CustomerEditForm.js';
 import { ErrorText } from './ErrorText.js';
 import { IncidentActions } from './IncidentActions.js';
+import { ContactDocument } from '../mail/components/ContactDocument.js';
 import { buildBranches, contactKey, IncidentTree } from './IncidentTree.js';
 import { ContactRecordings } from '../recordings/ContactRecordings.js';
 
@@ -191,6 +192,9 @@ function CustomerView({ detail }: { detail: CustomerDetail }) {
       </section>
 
       {chosenContact?.kind === 'call' && !chosenContact.pending && <ContactRecordings key={chosenContact.id} contact={chosenContact} />}
+      {chosenContact && (chosenContact.kind === 'email' || chosenContact.kind === 'fax') && !chosenContact.pending && (
+        <ContactDocument key={chosenContact.id} contact={chosenContact} />
+      )}
 
       <IncidentActions
         customer={customer}

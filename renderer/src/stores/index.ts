@@ -14,6 +14,7 @@ import { resetUiStore } from './ui.js';
 import { resetWrapUpStore } from './wrap-up.js';
 import { resetOfflineStore } from '../offline/store.js';
 import { resetExchangeStore } from '../exchange/store.js';
+import { resetAuditStore } from '../audit/store.js';
 
 /** A fresh window's state, for tests. */
 export function resetAllStores(): void {
@@ -33,4 +34,5 @@ export function resetAllStores(): void {
   resetCallsForYouStore();
   resetOfflineStore();
   resetExchangeStore();
+  resetAuditStore();
 }

@@ -59,6 +59,11 @@ export function MailDesk() {
               <DeskActions />
             </div>
             <div className="mail-column">
+              {mail.kind === 'fax' ? (
+                <p className="hint" data-testid="fax-no-reply">
+                  {t('mail.contactDoc.faxNoReply')}
+                </p>
+              ) : (
               <ReplyComposer
                 key={composing.replyId}
                 replyId={composing.replyId}
@@ -69,6 +74,7 @@ export function MailDesk() {
                 existing={composing.existing}
                 onSubmitted={() => useMailDeskStore.getState().finish({ kind: 'submitted', subject: mail.subject })}
               />
+              )}
             </div>
           </div>
         </article>

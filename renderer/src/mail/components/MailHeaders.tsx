@@ -22,8 +22,11 @@ export function senderMismatch(mail: Pick<MailView, 'senderKnown' | 'senderCusto
   return !mail.senderKnown || mail.senderCustomers.length > 0 || mail.matchState === 'needs_matching';
 }
 
-/** Who wrote, when, about what, and where it was filed; attachments are listed, never opened. */
-export function MailHeaders({ mail, headingLevel = 3 }: { mail: MailView; headingLevel?: 2 | 3 }) {
+/**
+ * Who wrote, when, about what, and where it was filed; attachments are listed, never opened.
+ * With `onDownload` each kept attachment is a button that saves it as a file.
+ */
+export function MailHeaders({ mail, headingLevel = 3, onDownload }: { mail: MailView; headingLevel?: 2 | 3; onDownload?: (attachmentId: string) => void }) {
   const { t } = useTranslation();
   const language = useUiStore((s) => s.language);
   const Heading = headingLevel === 2 ? 'h2' : 'h3';
@@ -47,6 +50,12 @@ export function MailHeaders({ mail, headingLevel = 3 }: { mail: MailView; headin
         <dd data-testid="mail-from">
           {mail.fromName ? `${mail.fromName} <${mail.fromAddress}>` : mail.fromAddress}
         </dd>
+        {mail.kind === 'fax' && (
+          <>
+            <dt>{t('mail.contactDoc.faxSender')}</dt>
+            <dd data-testid="fax-sender">{mail.faxSender ?? t('mail.contactDoc.faxSenderUnknown')}</dd>
+          </>
+        )}
         {mail.replyTo !== null && (
           <>
             <dt>{t('mail.headers.replyTo')}</dt>
@@ -102,7 +111,14 @@ export function MailHeaders({ mail, headingLevel = 3 }: { mail: MailView; headin
               <ul className="plain-list">
                 {mail.attachments.map((attachment) => (
                   <li key={attachment.id}>
-                    {safeAttachmentName(attachment.filename)} ({attachment.contentType}, {formatSize(attachment.size)})
+                    {onDownload && !attachment.rejected ? (
+                      <button type="button" className="link-like" data-testid="download-attachment" onClick={() => onDownload(attachment.id)}>
+                        {t('mail.contactDoc.download', { name: safeAttachmentName(attachment.filename) })}
+                      </button>
+                    ) : (
+                      safeAttachmentName(attachment.filename)
+                    )}{' '}
+                    ({attachment.contentType}, {formatSize(attachment.size)})
                     {attachment.rejected && <span className="muted"> — {t(`mail.headers.rejected.${attachment.rejected}`)}</span>}
                   </li>
                 ))}

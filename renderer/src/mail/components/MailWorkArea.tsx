@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { currentBridge } from '../../api.js';
+import { AuditViewer } from '../../audit/AuditViewer.js';
 import { assertNever } from '../../../../shared/result.js';
 import { useSessionStore } from '../../stores/session.js';
 import { connectMailEvents } from '../mail-events.js';
@@ -68,6 +69,13 @@ export function MailWorkArea() {
       return (
         <main className="mail-pane" id="mail-main" tabIndex={-1}>
           {area === 'review' ? <ReviewQueue /> : area === 'failed' ? <FailedReplies /> : <LiveView />}
+        </main>
+      );
+    case 'audit':
+      if (!supervisor) return null;
+      return (
+        <main className="mail-pane" id="mail-main" tabIndex={-1}>
+          <AuditViewer />
         </main>
       );
     default:
