@@ -22,11 +22,18 @@ import { normaliseForSearch } from '../../shared/search-text.js';
 import { AgentStatusChannel } from './agent-status.js';
 import { BackendClient } from './backend-client.js';
 import { BackendEndpoints } from './backend-endpoints.js';
-import { cacheProblemOf, isCorruptionError, openCheckedCache, rebuildDamagedCache, unwritableCacheError } from './cache/cache-health.js';
+import {
+  cacheProblemOf,
+  isCorruptionError,
+  openCheckedCache,
+  openReadOnlyCopy,
+  rebuildDamagedCache,
+  unwritableCacheError,
+} from './cache/cache-health.js';
 import type { CacheKeyStore } from './cache/cache-keys.js';
 import { CacheStore, DEFAULT_SEARCH_LIMIT } from './cache/cache-store.js';
 import { ensurePrivateFolders } from './cache/encrypted-database.js';
-import { openCache, type CacheDb } from './cache/open-cache.js';
+import type { CacheDb } from './cache/open-cache.js';
 import { CACHE_FILE, unlockUserCache, wipeUserCache } from './cache/user-cache.js';
 import { auditHandlers } from './audit.js';
 import { CallsForYouSession, callsForYouHandlers } from './calls-for-you.js';
@@ -104,6 +111,8 @@ interface ActiveSession {
   /** The stored token the session runs on (a rebuilt cache reopens the session with it). */
   token: string;
   db: CacheDb;
+  /** Closes the cache (and removes the read-only copy of an unwritable one). */
+  closeCache: () => void;
   store: CacheStore;
   engine: SyncEngine;
   region: CountryCode;
@@ -319,6 +328,7 @@ class DesktopCore {
     let cacheKey: Buffer;
     let db: CacheDb;
     let openedWith = rebuilt;
+    let closeCache: (() => void) | undefined;
     try {
       try {
         ensurePrivateFolders(this.#o.dataDir, userDir);
@@ -329,7 +339,7 @@ class DesktopCore {
       }
       const unlocked = await unlockUserCache(userDir, this.#o.cacheKeys, logger);
       cacheKey = unlocked.key;
-      ({ db, openedWith } = openUserCache(cacheFile, cacheKey, logger, openedWith, unlocked.cacheSetAside));
+      ({ db, openedWith, dispose: closeCache } = openUserCache(cacheFile, cacheKey, logger, openedWith, unlocked.cacheSetAside));
     } catch (error) {
       openCacheFiles.delete(cacheFile);
       throw error;
@@ -375,6 +385,7 @@ class DesktopCore {
         agentStatus,
         desk,
         callsForYou,
+        closeCache: closeCache ?? (() => db.close()),
       };
       engine.onStatus((status) => this.#emit('sync:status', status));
       engine.onDelivery((delivery) => {
@@ -390,7 +401,8 @@ class DesktopCore {
       return session;
     } catch (error) {
       openCacheFiles.delete(cacheFile);
-      db.close();
+      if (closeCache) closeCache();
+      else db.close();
       throw error;
     }
   }
@@ -446,7 +458,7 @@ class DesktopCore {
     await session.agentStatus.stop({ signingOut: revoke });
     await this.#mail.close({ signOut: revoke });
     await session.engine.stop();
-    session.db.close();
+    session.closeCache();
     openCacheFiles.delete(session.cacheFile);
     if (wipe) await wipeUserCache(session.userDir, this.#o.cacheKeys, this.#o.logger);
     if (revoke) {
@@ -499,10 +511,18 @@ class DesktopCore {
   }
 
   #writeLastSession(last: LastSession): void {
-    fs.mkdirSync(this.#o.dataDir, { recursive: true, mode: 0o700 });
     const temporary = `${this.#lastSessionFile}.${process.pid}.tmp`;
-    fs.writeFileSync(temporary, JSON.stringify({ user: last.user, tenant: last.tenant }), { mode: 0o600 });
-    fs.renameSync(temporary, this.#lastSessionFile);
+    try {
+      fs.mkdirSync(this.#o.dataDir, { recursive: true, mode: 0o700 });
+      fs.writeFileSync(temporary, JSON.stringify({ user: last.user, tenant: last.tenant }), { mode: 0o600 });
+      fs.renameSync(temporary, this.#lastSessionFile);
+    } catch (error) {
+      // Only an offline restart needs it; a data folder that cannot be written is reported by
+      // the cache (the status says what to do), not by failing the sign-in.
+      if (cacheProblemOf(error) === null) throw error;
+      fs.rmSync(temporary, { force: true });
+      this.#o.logger.warn('the last session could not be remembered', { error: describeError(error) });
+    }
   }
 
   #readLastSession(): LastSession | null {
@@ -721,7 +741,7 @@ function openUserCache(
   logger: Logger,
   rebuilt: { problem: CacheProblem; lostOutbox: number } | undefined,
   setAside: boolean,
-): { db: CacheDb; openedWith: { problem: CacheProblem; lostOutbox: number } | undefined } {
+): { db: CacheDb; openedWith: { problem: CacheProblem; lostOutbox: number } | undefined; dispose?: () => void } {
   try {
     const checked = openCheckedCache(file, key, logger);
     const openedWith = checked.problem ? { problem: checked.problem, lostOutbox: checked.lostOutbox } : setAside ? { problem: 'rebuilt_unreadable' as const, lostOutbox: 0 } : rebuilt;
@@ -729,9 +749,10 @@ function openUserCache(
   } catch (error) {
     const problem = cacheProblemOf(error);
     if (problem !== 'read_only' && problem !== 'disk_full') throw error;
-    logger.error('the local cache cannot be written; opening it read only', { problem, error: describeError(error) });
+    logger.error('the local cache cannot be written; opening a read-only copy of it', { problem, error: describeError(error) });
     try {
-      return { db: openCache(file, { key, readonly: true }), openedWith: { problem, lostOutbox: 0 } };
+      const copy = openReadOnlyCopy(file, key);
+      return { db: copy.db, openedWith: { problem, lostOutbox: 0 }, dispose: copy.dispose };
     } catch (readError) {
       logger.error('the local cache cannot be read either', { error: describeError(readError) });
       throw unwritableCacheError(problem);

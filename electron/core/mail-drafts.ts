@@ -129,6 +129,11 @@ export class MailDraftStore {
   close(): void {
     this.#db.close();
   }
+
+  /** Every later write fails with SQLITE_READONLY (the core's "cannot be saved here" error). */
+  refuseWrites(): void {
+    this.#db.pragma('query_only = ON');
+  }
 }
 
 function toStored(row: DraftRow): StoredDraft {

@@ -16,10 +16,14 @@ import type { User } from '../../shared/domain.js';
 import { toExternalUrl, type IpcHandlerTable, type MailIpcChannel, type ReplySaveRequest, type ReplySaveResult } from '../../shared/ipc.js';
 import { CodedError } from '../../shared/result.js';
 import { describeZodError } from '../../shared/validation.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { BackendClient } from './backend-client.js';
+import { cacheProblemOf } from './cache/cache-health.js';
 import type { CoreEventListener } from './core.js';
 import type { Logger } from './logger.js';
-import { MailDraftStore } from './mail-drafts.js';
+import { MAIL_DRAFTS_FILE, MailDraftStore } from './mail-drafts.js';
 import { fetchRemoteImage } from './mail-images.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './sync/backoff.js';
 import { followServerSentEvents } from './sync/server-sent-events.js';
@@ -55,6 +59,8 @@ export interface MailChannelOptions {
 }
 
 interface ActiveMail {
+  /** Closes the drafts (and removes the read-only copy of an unwritable folder's). */
+  closeDrafts: () => void;
   session: MailSession;
   drafts: MailDraftStore;
   stop: AbortController;
@@ -138,11 +144,11 @@ export class MailChannel {
   /** Starts the channel for a session that just opened (login, restart). */
   open(session: MailSession): void {
     if (this.#active) throw new Error('The mail channel is already open for a session');
-    const drafts = new MailDraftStore(session.userDir, session.cacheKey);
+    const { drafts, dispose } = openDrafts(session, this.#o.logger);
     const stop = new AbortController();
     const heartbeat = setInterval(() => void this.#heartbeat(session), this.#tuning.heartbeatMs);
     heartbeat.unref();
-    const active: ActiveMail = { session, drafts, stop, heartbeat, events: Promise.resolve(), flushing: null };
+    const active: ActiveMail = { session, drafts, closeDrafts: dispose, stop, heartbeat, events: Promise.resolve(), flushing: null };
     this.#active = active;
     active.events = this.#runEvents(active);
   }
@@ -160,7 +166,7 @@ export class MailChannel {
     active.stop.abort();
     clearInterval(active.heartbeat);
     await Promise.allSettled([active.events, active.flushing]);
-    active.drafts.close();
+    active.closeDrafts();
   }
 
   #require(): ActiveMail {
@@ -335,4 +341,39 @@ function isOffline(error: unknown): boolean {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The user's offline reply drafts. In a folder that can no longer be written (read-only, disk
+ * full) they are read from a private temporary copy that refuses writes: saved drafts stay
+ * readable, and a new one is refused with the clear "cannot be saved here" error instead of
+ * being kept somewhere that vanishes.
+ */
+function openDrafts(session: MailSession, logger: Logger): { drafts: MailDraftStore; dispose: () => void } {
+  try {
+    const drafts = new MailDraftStore(session.userDir, session.cacheKey);
+    return { drafts, dispose: () => drafts.close() };
+  } catch (error) {
+    if (cacheProblemOf(error) === null) throw error;
+    logger.error('the local drafts cannot be written; reading a copy of them', { error: error instanceof Error ? error.message : String(error) });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-drafts-readonly-'));
+    try {
+      const source = path.join(session.userDir, MAIL_DRAFTS_FILE);
+      for (const suffix of ['', '-wal']) {
+        if (fs.existsSync(`${source}${suffix}`)) fs.copyFileSync(`${source}${suffix}`, `${path.join(dir, MAIL_DRAFTS_FILE)}${suffix}`);
+      }
+      const drafts = new MailDraftStore(dir, session.cacheKey);
+      drafts.refuseWrites();
+      return {
+        drafts,
+        dispose: () => {
+          drafts.close();
+          fs.rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    } catch (copyError) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw copyError;
+    }
+  }
 }

@@ -70,8 +70,14 @@ describe.each(DIALECTS)('event stream on %s', (dialect) => {
     await stream.next((e) => e.event === 'changed');
     const before = stream.events.length;
     const supervisor = await backend.login('supervisor');
-    const changed = await backend.send('PATCH', API.userRights.replace(':id', backend.demo.users.osakaAgent.id), { mayHandleUnregisteredCallers: false }, supervisor);
+    // Another user's rights: this stream hears nothing of it.
+    const other = await backend.send('PATCH', API.userRights.replace(':id', backend.demo.users.osakaAgent.id), { mayHandleUnregisteredCallers: false }, supervisor);
+    expect(other.statusCode).toBe(200);
+    // This user's: the poke is marked, since its sequence is one the app already has.
+    const changed = await backend.send('PATCH', API.userRights.replace(':id', backend.demo.users.agent.id), { mayHandleUnregisteredCallers: false }, supervisor);
     expect(changed.statusCode).toBe(200);
-    await stream.next((e) => e.event === 'changed' && stream.events.indexOf(e) >= before);
+    const poked = await stream.next((e) => e.event === 'changed' && stream.events.indexOf(e) >= before);
+    expect(typeof poked.data === 'string' ? JSON.parse(poked.data) : poked.data).toMatchObject({ rights: true });
+    expect(stream.events.slice(before).filter((e) => e.event === 'changed')).toHaveLength(1);
   });
 });

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { CacheProblem } from '../../../shared/ipc.js';
 import { CodedError } from '../../../shared/result.js';
@@ -194,6 +195,34 @@ export function openCheckedCache(file: string, key: Buffer, logger: Logger): Che
   logger.error('the local cache is damaged; rebuilding it from the server', { complaint });
   const { unreadableOutbox } = rebuildDamagedCache(file, key, logger);
   return { db: openCache(file, { key }), problem: 'rebuilt_corrupt', lostOutbox: unreadableOutbox };
+}
+
+/**
+ * A read-only view of a cache whose folder cannot be written: SQLite cannot open a WAL-mode
+ * file on a read-only file system at all (it must create the shared-memory file beside it),
+ * so the file (still encrypted) is copied into a private temporary folder and opened read
+ * only there. `dispose` closes it and removes the copy.
+ */
+export function openReadOnlyCopy(file: string, key: Buffer): { db: CacheDb; dispose: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-cache-readonly-'));
+  try {
+    fs.chmodSync(dir, 0o700);
+    const copy = path.join(dir, path.basename(file));
+    for (const each of databaseFiles(file).slice(0, 2)) {
+      if (fs.existsSync(each)) fs.copyFileSync(each, `${copy}${each.slice(file.length)}`);
+    }
+    const db = openCache(copy, { key, readonly: true });
+    return {
+      db,
+      dispose: () => {
+        if (db.open) db.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 /** The error a cache write that cannot be stored becomes: what is wrong and that nothing was kept. */

@@ -4,7 +4,7 @@ import { CodedError } from '../../../shared/result.js';
 import type { Logger } from '../logger.js';
 import { MAIL_DRAFTS_FILE, MailDraftStore } from '../mail-drafts.js';
 import type { CacheKeyStore } from './cache-keys.js';
-import { isCorruptionError, setAsideDamagedCache } from './cache-health.js';
+import { cacheProblemOf, isCorruptionError, setAsideDamagedCache } from './cache-health.js';
 import { CacheStore } from './cache-store.js';
 import { databaseFileState, newCacheKey, openDatabaseFile, removeDatabaseFiles } from './encrypted-database.js';
 import { openCache } from './open-cache.js';
@@ -57,8 +57,9 @@ function opensWith(file: string, key: Buffer): boolean {
     return true;
   } catch (error) {
     if (error instanceof CodedError && error.code === 'cache_locked') return false;
-    // Opens, but a later page is damaged: openCheckedCache salvages what it can.
-    if (isCorruptionError(error)) return true;
+    // Opens, but a later page is damaged: openCheckedCache salvages what it can. A folder that
+    // cannot be written: openCheckedCache's caller opens it read only.
+    if (isCorruptionError(error) || cacheProblemOf(error) !== null) return true;
     throw error;
   }
 }

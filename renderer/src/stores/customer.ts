@@ -28,7 +28,10 @@ async function load(customerId: string): Promise<void> {
   const result = await invoke('customers:get', { customerId });
   if (request !== latestRequest) return;
   if (result.ok) useCustomerStore.setState({ detail: result.value, phase: 'ready', error: null });
-  else useCustomerStore.setState({ phase: 'error', error: result.error });
+  else if (result.error.code === 'not_found' || result.error.code === 'forbidden') {
+    // Gone or no longer allowed (the user's rights shrank): nothing of it stays on screen.
+    useCustomerStore.setState({ detail: null, phase: 'error', error: result.error });
+  } else useCustomerStore.setState({ phase: 'error', error: result.error });
 }
 
 export const useCustomerStore = create<CustomerState>()((set, get) => ({
