@@ -43,8 +43,8 @@ describe.each(DIALECTS)('recent changes in memory on %s', (dialect) => {
           const query = { after, limit };
           const fromDatabase = await readChangesPage(backend.handle, auths[who], query);
           const fromMemory = await readChangesPage(backend.handle, auths[who], query, feed);
-          expect(fromMemory, `${who} after ${after} limit ${limit}`).toEqual(fromDatabase);
-          expect(JSON.parse(changesPageJson(fromMemory)) as ChangesPage).toEqual(JSON.parse(JSON.stringify(fromDatabase)) as ChangesPage);
+          expect(withoutClock(fromMemory), `${who} after ${after} limit ${limit}`).toEqual(withoutClock(fromDatabase));
+          expect(withoutClock(JSON.parse(changesPageJson(fromMemory)) as ChangesPage)).toEqual(withoutClock(JSON.parse(JSON.stringify(fromDatabase)) as ChangesPage));
           compared++;
         }
       }
@@ -143,6 +143,13 @@ describe.each(DIALECTS)('recent changes in memory on %s', (dialect) => {
     const page = await readChangesPage(backend.handle, auths.agent, { after: end, limit: 1000 }, recent);
     expect(page.cursor).toBe(await currentSeq(backend.handle, tenantId()));
     expect(JSON.stringify(page.changes)).toContain('the newest note');
-    expect(page).toEqual(await readChangesPage(backend.handle, auths.agent, { after: end, limit: 1000 }));
+    expect(withoutClock(page)).toEqual(withoutClock(await readChangesPage(backend.handle, auths.agent, { after: end, limit: 1000 })));
   });
 });
+
+/** A page without `callsSince`: it is read from the clock (a week back for a first sign-in), not from the log. */
+function withoutClock(page: ChangesPage): Omit<ChangesPage, 'callsSince'> {
+  const { callsSince, ...rest } = page;
+  void callsSince;
+  return rest;
+}
