@@ -1,6 +1,7 @@
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { DatabaseHandle } from '../db/database.js';
 import { loadMailConfig } from '../mail/config.js';
+import { mailDb } from '../mail/schema.js';
 import { faxPdf } from '../mail/fax-documents.js';
 import { defaultMailAddresses } from '../mail/fixtures.js';
 import { ingestInbound, parseInbound } from '../mail/inbound.js';
@@ -13,8 +14,9 @@ function compose(options: ConstructorParameters<typeof MailComposer>[0]): Promis
 /**
  * One e-mail with an attachment and one fax from a customer's fax number, delivered through
  * the real inbound path, so a fresh demo shows a mail and a fax contact in that customer's
- * incident tree (and in the mail queue). The customer is the demo's first with both a landline
- * and an e-mail address.
+ * incident tree. Both are closed as handled before the demo began, so they open from the tree
+ * but are never offered in the mail queue ahead of the mail an operator (or a test) is waiting
+ * for. The customer is the demo's first with both a landline and an e-mail address.
  */
 export async function seedDemoMailAndFax(handle: DatabaseHandle, tenant: { id: string; slug: string }): Promise<void> {
   const { support, fax } = defaultMailAddresses(tenant.slug);
@@ -58,4 +60,13 @@ export async function seedDemoMailAndFax(handle: DatabaseHandle, tenant: { id: s
     }),
     { address: fax, kind: 'fax' },
   );
+  // Stored without angle brackets (schema.ts).
+  const messageIds = [`demo-mail-${tenant.slug}@example.jp`, `demo-fax-${tenant.slug}@fax.example`];
+  await mailDb(handle.db)
+    .updateTable('mail_messages')
+    .set({ queue_state: 'closed', close_note: 'Handled before the demo began', handled_at: new Date().toISOString() })
+    .where('tenant_id', '=', tenant.id)
+    .where('message_id', 'in', messageIds)
+    .where('queue_state', '=', 'waiting')
+    .execute();
 }
