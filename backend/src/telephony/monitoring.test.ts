@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveCallsResponse, MONITORING_API, MonitorSessionView, monitorSessionPath } from '../../../shared/monitoring.js';
 import { DIALECTS, startTestBackend, type TestBackend } from '../testing/harness.js';
+import { insertConnectedCall } from './fixtures.js';
 import { telephonyDb } from './schema.js';
 
 describe.each(DIALECTS)('live monitoring on %s', (dialect) => {
@@ -19,28 +19,7 @@ describe.each(DIALECTS)('live monitoring on %s', (dialect) => {
 
   /** A connected call leg of `agentId` with `customerId`, as the app's call events leave it. */
   async function connectedCall(agentId: string, customerId: string | null): Promise<string> {
-    const id = randomUUID();
-    const now = new Date().toISOString();
-    await telephonyDb(backend.handle.db)
-      .insertInto('calls')
-      .values({
-        id,
-        tenant_id: backend.demo.tenant.id,
-        external_id: `sip-${id}`,
-        status: 'connected',
-        direction: 'inbound',
-        agent_id: agentId,
-        from_number: '+81312345678',
-        to_number: 'agent',
-        started_at: now,
-        answered_at: now,
-        ended_at: null,
-        updated_at: now,
-        customer_id: customerId,
-        call_log_contact_id: null,
-      })
-      .execute();
-    return id;
+    return (await insertConnectedCall(backend.handle.db, backend.demo.tenant.id, { agentId, customerId })).id;
   }
 
   async function endCall(id: string): Promise<void> {

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MONITORING_API, OWN_HELP_API, OwnHelpState } from '../../../shared/monitoring.js';
 import { DIALECTS, startTestBackend, type TestBackend } from '../testing/harness.js';
+import { insertConnectedCall } from './fixtures.js';
 import { telephonyDb } from './schema.js';
 
 /** The operator's side of a help request, by the SIP Call-ID their app knows. */
@@ -17,31 +17,8 @@ describe.each(DIALECTS)('help on my own call on %s', (dialect) => {
   });
   afterAll(() => backend?.dispose());
 
-  async function connectedCall(agentId: string): Promise<{ id: string; sipCallId: string }> {
-    const id = randomUUID();
-    const sipCallId = `sip-${id}@app`;
-    const now = new Date().toISOString();
-    await telephonyDb(backend.handle.db)
-      .insertInto('calls')
-      .values({
-        id,
-        tenant_id: backend.demo.tenant.id,
-        external_id: sipCallId,
-        status: 'connected',
-        direction: 'inbound',
-        agent_id: agentId,
-        from_number: '+81312345678',
-        to_number: 'agent',
-        started_at: now,
-        answered_at: now,
-        ended_at: null,
-        updated_at: now,
-        customer_id: backend.demo.customers.yamada.id,
-        call_log_contact_id: null,
-      })
-      .execute();
-    return { id, sipCallId };
-  }
+  const connectedCall = (agentId: string) =>
+    insertConnectedCall(backend.handle.db, backend.demo.tenant.id, { agentId, customerId: backend.demo.customers.yamada.id, sipCallId: (id) => `sip-${id}@app` });
 
   const state = async (sipCallId: string, token: string) => {
     const response = await backend.get(`${OWN_HELP_API}?${new URLSearchParams({ sipCallId })}`, token);
