@@ -203,6 +203,88 @@ describe('a damaged cache', () => {
   });
 });
 
+describe('a cache damaged while the core runs', () => {
+  /**
+   * Writes 4 KB of random bytes over the customers table's root page of the cache the core has
+   * open. Another connection (as a second process would) first moves every page into cache.db
+   * and restarts the WAL. Important: SQLite re-reads pages only once another connection changed
+   * the file; the restart is such a change, so the core's next read goes to the disk, as a
+   * read of a page it never held does on a big cache.
+   */
+  async function garbleOpenCache(core: TestCore): Promise<void> {
+    const userDir = userDirOf(core);
+    const cacheFile = path.join(userDir, CACHE_FILE);
+    const key = await new FileCacheKeyStore().load(userDir);
+    const other = openCache(cacheFile, { key: key ?? undefined });
+    try {
+      other.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      other.close();
+    }
+    garble(cacheFile, 4096);
+  }
+
+  function setAsideFiles(core: TestCore): string[] {
+    return fs.readdirSync(userDirOf(core)).filter((name) => /^cache\.db\.damaged-[^.]+$/.test(name) && !/-(wal|shm)$/.test(name));
+  }
+
+  it('online: the screen pop that meets the damage is answered by the backend, the cache is rebuilt, and later changes still arrive', async () => {
+    const { url } = await serve();
+    const core = coreFor(url);
+    await loginAndSync(core);
+    const detail = await core.value('customers:lookupCaller', { phone: '0312345678' });
+    expect(detail?.source).toBe('cache');
+    const statusesBefore = core.statuses.length;
+    await garbleOpenCache(core);
+
+    // The cache read meets the damage; the backend answers instead of a generic error.
+    const popped = await core.value('customers:lookupCaller', { phone: '0312345678' });
+    expect(popped).toMatchObject({ source: 'online', customer: { id: detail!.customer.id } });
+    expect(core.logger.entries.some((entry) => entry.message.includes('damaged'))).toBe(true);
+    const idle = await core.waitForStatus((s) => s.phase === 'idle' && s.online && s.cacheProblem === null && s.cachedCustomers > 0, 'idle after the rebuild');
+    expect(core.statuses.slice(statusesBefore).some((s) => s.cacheProblem === 'rebuilt_corrupt' && s.lostOutbox === 0)).toBe(true);
+    expect(idle.lastError).toBeNull();
+    expect(setAsideFiles(core)).toHaveLength(1);
+
+    // Sync still works on the rebuilt cache: a later change on the server arrives.
+    const renamed = `訓練 改名 ${Date.now()}`;
+    const adminToken = await backend.login('admin');
+    const changed = await backend.send('PATCH', API.customer.replace(':id', detail!.customer.id), { name: renamed }, adminToken);
+    expect(changed.statusCode, changed.body).toBe(200);
+    await core.value('sync:now', undefined);
+    await core.waitForStatus((s) => s.phase === 'idle' && s.online, 'idle after the change');
+    expect(await core.value('customers:lookupCaller', { phone: '0312345678' })).toMatchObject({ source: 'cache', customer: { name: renamed } });
+    await core.dispose();
+    expect(await cacheHoldings(core)).toEqual(await serverHoldings());
+  });
+
+  it('offline: reads answer without a generic error, the unsent note is kept through the rebuild and sent once when the backend is back', async () => {
+    const first = await serve();
+    const core = coreFor(first.url);
+    await loginAndSync(core);
+    const detail = await core.value('customers:lookupCaller', { phone: '0312345678' });
+    await first.app.close();
+    const body = `note before the damage while running ${Date.now()}`;
+    await core.value('notes:add', { incidentId: detail!.incidents[0]!.id, body });
+    await core.waitForStatus((s) => s.pendingOutbox === 1 && !s.online, 'offline with the note pending');
+    const statusesBefore = core.statuses.length;
+    await garbleOpenCache(core);
+
+    // Nothing to fall back to: no customer, but no error either; the rebuild starts.
+    const popped = await core.call('customers:lookupCaller', { phone: '0312345678' });
+    expect(popped.ok).toBe(true);
+    await core.waitForStatus((s) => s.cacheProblem === 'rebuilt_corrupt' && s.lostOutbox === 0 && s.pendingOutbox === 1, 'told of the rebuild, the note kept');
+
+    await serve(first.port);
+    await core.waitForStatus((s) => s.phase === 'idle' && s.online && s.pendingOutbox === 0 && s.cacheProblem === null, 'idle with the note sent');
+    expect(core.statuses.slice(statusesBefore).every((s) => s.pendingOutbox <= 1)).toBe(true);
+    expect(await serverContactsWithBody(body)).toBe(1);
+    expect(setAsideFiles(core)).toHaveLength(1);
+    await core.dispose();
+    expect(await cacheHoldings(core)).toEqual(await serverHoldings());
+  });
+});
+
 describe('rights that shrink', () => {
   async function setRights(patch: { customerLimitAuthority?: number; branch?: string | null }): Promise<void> {
     const adminToken = await backend.login('admin');
