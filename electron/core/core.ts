@@ -593,7 +593,7 @@ class DesktopCore {
     if (customerId !== undefined) {
       const cached = this.#cachedDetail(session, customerId);
       if (cached) {
-        this.#auditCachedView(session, customerId, 'cache_screen_pop');
+        this.#auditScreenPopAfterAnswer(session, customerId);
         return { ...cached, source: 'cache' };
       }
       const online = await this.#tryOnline(session, (timeoutMs) => session.client.customer(customerId, { timeoutMs }));
@@ -603,7 +603,7 @@ class DesktopCore {
       const match = this.#fromCache(session, () => session.store.findByPhone(e164))?.find((customer) => this.#maySee(session, customer));
       const cached = match ? this.#cachedDetail(session, match.id) : null;
       if (cached) {
-        this.#auditCachedView(session, cached.customer.id, 'cache_screen_pop');
+        this.#auditScreenPopAfterAnswer(session, cached.customer.id);
         return { ...cached, source: 'cache' };
       }
       const online = await this.#tryOnline(session, (timeoutMs) => session.client.byPhone(e164, { timeoutMs }));
@@ -644,6 +644,25 @@ class DesktopCore {
    * offline too. The same customer shown again within CACHED_VIEW_AUDIT_INTERVAL_MS (a re-render,
    * a refresh after sync) is one view.
    */
+  /**
+   * The screen pop's audit entry is written once the answer is on its way: the outbox write,
+   * the status event it sends and the sync pass it starts would otherwise all go out ahead of
+   * the answer the ringing call waits for (they were most of the core's share of the pop).
+   */
+  #auditScreenPopAfterAnswer(session: ActiveSession, customerId: string): void {
+    setImmediate(() => {
+      if (this.#session !== session) {
+        this.#o.logger.warn('a screen pop from the cache could not be audited: the session closed at once', {});
+        return;
+      }
+      try {
+        this.#auditCachedView(session, customerId, 'cache_screen_pop');
+      } catch (error) {
+        this.#o.logger.error('a screen pop from the cache could not be audited', { error: describeError(error) });
+      }
+    });
+  }
+
   #auditCachedView(session: ActiveSession, customerId: string, via: 'cache_open' | 'cache_screen_pop'): void {
     const now = Date.now();
     const key = `${session.info.user.id}:${customerId}`;

@@ -1,22 +1,39 @@
 /**
  * Performance marks of the screen pop, read by bench/screenpop.ts: `invite` when the INVITE
- * reaches the app, `painted` in the animation frame after the caller's panel rendered. Both
- * carry `{ callId }` (the SIP Call-ID) in their detail so that concurrent calls pair up;
- * `invite` also carries the caller's user part (`from`), and `painted` what was shown (`found`,
+ * reaches the app, `answered` when the core's answer to the lookup is back, `painted` in the
+ * animation frame after the caller's panel rendered (its detail also carries `committedAt`,
+ * when React committed the panel), and `refused` for a call turned away as busy. All carry
+ * `{ callId }` (the SIP Call-ID) in their detail so that concurrent calls pair up; `invite`
+ * also carries the caller's user part (`from`), and `painted` what was shown (`found`,
  * `unknown` or `error`) and whose panel it was (`customerId`, null when none), so that the
- * benchmark checks the right customer popped, not just some customer.
+ * benchmark checks the right customer popped, not just some customer. The stages between the
+ * marks are where the time goes: IPC and the core's lookup, React's render, the frame.
  */
 export const SCREENPOP_INVITE_MARK = 'screenpop:invite';
+export const SCREENPOP_ANSWERED_MARK = 'screenpop:answered';
 export const SCREENPOP_PAINTED_MARK = 'screenpop:painted';
+export const SCREENPOP_REFUSED_MARK = 'screenpop:refused';
 
 const painted = new Set<string>();
 
-export function markInvite(callId: string, from: string): void {
+function mark(name: string, detail: Record<string, unknown>): void {
   try {
-    performance.mark(SCREENPOP_INVITE_MARK, { detail: { callId, from } });
+    performance.mark(name, { detail });
   } catch {
     // A missing Performance API must not cost a call.
   }
+}
+
+export function markInvite(callId: string, from: string): void {
+  mark(SCREENPOP_INVITE_MARK, { callId, from });
+}
+
+export function markAnswered(callId: string): void {
+  mark(SCREENPOP_ANSWERED_MARK, { callId });
+}
+
+export function markRefused(callId: string): void {
+  mark(SCREENPOP_REFUSED_MARK, { callId });
 }
 
 /** Marks the first paint of a call's screen pop, once per call. */
@@ -25,13 +42,21 @@ export function markPaintedOnce(callId: string, phase: string, customerId: strin
   painted.add(callId);
   // Bounded: a long shift of calls must not grow this set for ever.
   if (painted.size > 1000) painted.delete(painted.values().next().value as string);
-  const mark = () => {
-    try {
-      performance.mark(SCREENPOP_PAINTED_MARK, { detail: { callId, phase, customerId } });
-    } catch {
-      // As above.
-    }
-  };
-  if (typeof requestAnimationFrame === 'function') requestAnimationFrame(mark);
-  else setTimeout(mark, 0);
+  const committedAt = performance.now();
+  const markPainted = () => mark(SCREENPOP_PAINTED_MARK, { callId, phase, customerId, committedAt });
+  if (typeof requestAnimationFrame === 'function') requestAnimationFrame(markPainted);
+  else setTimeout(markPainted, 0);
+}
+
+/**
+ * Runs `work` once the next frame has been painted (a task after the animation frame): what
+ * the operator does not need to see first (the customer panel with the incident tree, the
+ * notification) must not delay the frame that shows the screen pop card.
+ */
+export function afterNextPaint(work: () => void): void {
+  if (typeof requestAnimationFrame !== 'function') {
+    setTimeout(work, 0);
+    return;
+  }
+  requestAnimationFrame(() => setTimeout(work, 0));
 }

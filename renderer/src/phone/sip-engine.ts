@@ -33,7 +33,7 @@ import { responseForUnparseable, unsupportedRequireTags } from './incoming-scree
 import { Reconnector } from './reconnector.js';
 import { credentialRefreshDelayMs } from './registration-machine.js';
 import { RingBackstop } from './ring-backstop.js';
-import { markInvite } from './screen-pop-marks.js';
+import { markInvite, markRefused } from './screen-pop-marks.js';
 
 /**
  * The softphone on sip.js 0.21's API layer (UserAgent, Registerer, Inviter, Invitation):
@@ -457,6 +457,7 @@ class SipEngine implements PhoneEngine {
       replacing: replaced ? replacee?.id ?? null : null,
     });
     if (decision === 'busy') {
+      markRefused(request.callId);
       invitation.reject({ statusCode: 486 }).catch((error: unknown) => console.warn('could not refuse a call', error));
       return;
     }

@@ -16,6 +16,7 @@ import { useCallHistoryStore } from '../history/store.js';
 import { askNotificationPermission, closeCallNotification, notifyIncomingCall, notifyMissedCall } from '../phone/notifications.js';
 import { applyRegistrationEvent, initialRegistration, type Registration } from '../phone/registration-machine.js';
 import { Ringer } from '../phone/ringer.js';
+import { afterNextPaint } from '../phone/screen-pop-marks.js';
 import { useCustomerStore } from './customer.js';
 import { useScreenPopStore, type Pop } from './screen-pop.js';
 import { useSessionStore } from './session.js';
@@ -308,20 +309,26 @@ function onIncoming(info: IncomingCall): IncomingDecision {
   const waiting = live.length > 0 && !replacing;
   const call = createCall({ id: info.id, sipCallId: info.sipCallId, direction: 'inbound', identity: info.identity, at: info.at, waiting });
   // The lookup goes to the core first: everything else here runs while it is on its way.
-  const lookup = useScreenPopStore.getState().lookup(call.id, call.identity);
+  const lookup = useScreenPopStore.getState().lookup(call.id, call.identity, null, call.sipCallId);
   usePhoneStore.setState({ calls: [...state.calls, call] });
   if (!waiting) usePhoneStore.setState({ focusedCallId: call.id });
   refreshRinging();
   void lookup.then((pop) => {
-    const current = findCall(call.id);
-    if (!current) return;
-    sendCallEvent(current, 'ringing');
-    showCallerInPanel(call.id);
-    if (current.state === 'ringing') {
-      notifyIncomingCall(call.sipCallId, i18n.t('phone.notification.title'), popLabel(pop, current.identity), () => {
-        void usePhoneStore.getState().answer(call.id);
-      });
-    }
+    const ringing = findCall(call.id);
+    if (!ringing) return;
+    sendCallEvent(ringing, 'ringing');
+    // The card in the call first; the customer panel (the incident tree, a much bigger render)
+    // and the notification once that frame is on screen.
+    afterNextPaint(() => {
+      const current = findCall(call.id);
+      if (!current) return;
+      showCallerInPanel(call.id);
+      if (current.state === 'ringing') {
+        notifyIncomingCall(call.sipCallId, i18n.t('phone.notification.title'), popLabel(pop, current.identity), () => {
+          void usePhoneStore.getState().answer(call.id);
+        });
+      }
+    });
   });
   return replacing ? 'answer' : 'ring';
 }

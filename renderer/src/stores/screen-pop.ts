@@ -3,6 +3,7 @@ import type { CustomerDetail, IpcRequest } from '../../../shared/ipc.js';
 import type { AppError, Result } from '../../../shared/result.js';
 import { invoke } from '../api.js';
 import type { CallerIdentity } from '../phone/caller-identity.js';
+import { markAnswered } from '../phone/screen-pop-marks.js';
 
 /**
  * What the app knows about the other party of each call: looked up in the local cache (the
@@ -21,7 +22,8 @@ export interface Pop {
 
 interface ScreenPopState {
   pops: Record<string, Pop>;
-  lookup(callId: string, identity: CallerIdentity, knownCustomerId?: string | null): Promise<Pop>;
+  /** `sipCallId`, when given, names the call in the screen pop's performance marks. */
+  lookup(callId: string, identity: CallerIdentity, knownCustomerId?: string | null, sipCallId?: string): Promise<Pop>;
   /** "Create customer" from an unregistered caller's panel; the pop then shows the new customer. */
   createCustomer(callId: string, input: IpcRequest<'customers:create'>): Promise<Result<CustomerDetail>>;
   remove(callId: string): void;
@@ -33,7 +35,7 @@ function setPop(pop: Pop): void {
 
 export const useScreenPopStore = create<ScreenPopState>()((_set, get) => ({
   pops: {},
-  async lookup(callId, identity, knownCustomerId = null) {
+  async lookup(callId, identity, knownCustomerId = null, sipCallId) {
     const customerId = knownCustomerId ?? identity.customerId;
     const phone = identity.e164;
     if (customerId === null && phone === null) {
@@ -46,6 +48,7 @@ export const useScreenPopStore = create<ScreenPopState>()((_set, get) => ({
       ...(phone === null ? {} : { phone }),
       ...(customerId === null ? {} : { customerId }),
     });
+    if (sipCallId !== undefined) markAnswered(sipCallId);
     // The call may have ended and its pop been dropped while the answer was on its way.
     if (!get().pops[callId]) return { callId, phase: 'unknown', detail: null, error: null };
     const pop: Pop = result.ok

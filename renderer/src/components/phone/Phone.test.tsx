@@ -119,12 +119,12 @@ describe('screen pop', () => {
     expect(contacts).toHaveLength(3);
     expect(contacts[0]?.textContent).toContain('佐藤 花子');
     expect(contacts[0]?.textContent).toContain('配送状況をメールで連絡');
-    // The main panel already shows the caller's record.
-    expect(screen.getByTestId('customer-code').textContent).toBe('C-000101');
+    // The main panel shows the caller's record too, once the card's frame is painted.
+    await waitFor(() => expect(screen.getByTestId('customer-code').textContent).toBe('C-000101'));
     expect(bridge.callsTo('customers:lookupCaller')).toEqual([{ phone: '+81312345678' }]);
     await waitFor(() => expect(bridge.telephony.callEvents.map((e) => [e.event, e.customerId, e.remote])).toEqual([['ringing', 'cust-yamada', '+81312345678']]));
     await waitFor(() => expect(performance.getEntriesByName(SCREENPOP_PAINTED_MARK)).toHaveLength(1));
-    expect((performance.getEntriesByName(SCREENPOP_PAINTED_MARK)[0] as PerformanceMark).detail).toEqual({ callId: 'yamada-call', phase: 'found', customerId: 'cust-yamada' });
+    expect((performance.getEntriesByName(SCREENPOP_PAINTED_MARK)[0] as PerformanceMark).detail).toMatchObject({ callId: 'yamada-call', phase: 'found', customerId: 'cust-yamada' });
   });
 
   it('lets the IVR customer id win over an unknown number', async () => {
@@ -157,6 +157,7 @@ describe('screen pop', () => {
   it('shows only the number to a user without the authority, and no earlier customer stays on screen', async () => {
     const { engine } = await startPhone({ mayHandleUnregisteredCallers: false });
     await ringFromYamada(engine);
+    await waitFor(() => expect(screen.getByTestId('customer-code').textContent).toBe('C-000101'));
     act(() => engine.ended(usePhoneStore.getState().calls[0]!.id));
     expect(screen.getByTestId('customer-code').textContent).toBe('C-000101');
 
@@ -166,7 +167,8 @@ describe('screen pop', () => {
     const panel = await screen.findByTestId('unknown-caller');
     expect(within(panel).getByTestId('unknown-caller-number').textContent).toBe('03-9999-0000');
     expect(within(panel).queryByTestId('create-customer')).toBeNull();
-    expect(screen.queryByTestId('customer-code')).toBeNull();
+    // The main panel follows once the call's card is painted.
+    await waitFor(() => expect(screen.queryByTestId('customer-code')).toBeNull());
     expect(screen.getByTestId('customer-panel').dataset.phase).toBe('empty');
   });
 });
