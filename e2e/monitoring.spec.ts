@@ -8,7 +8,7 @@ import { tenantSipUser } from '../shared/sip-identity.js';
 import { expectAudioFlowing, launchCallers, launchWithMicrophone, makeToneWav, openAgentApp, type CallerBrowser, type CallerPage } from './support/phone.js';
 import { stopAll } from './support/processes.js';
 import { removeStackDir, startStack, type Stack } from './support/stack.js';
-import { expectNoTone, expectTone, TONE_ABSENT, toneAmplitudes } from './support/tones.js';
+import { expectNoTone, expectTone, expectToneStops, TONE_ABSENT, toneAmplitudes } from './support/tones.js';
 
 /**
  * Live monitoring (issue 11) with real media: Kamailio + rtpengine from pbx/, three Chromium
@@ -70,6 +70,14 @@ test.afterAll(async () => {
 
 function callCard(page: Page) {
   return page.getByTestId('call-card');
+}
+
+/** The label of the track the operator's customer call sends (a microphone's, or the mix's). */
+function customerCallSends(): Promise<string> {
+  return operator.evaluate((index) => {
+    const open = ((window as Window & { __tsunaguPeerConnections?: RTCPeerConnection[] }).__tsunaguPeerConnections ?? []).filter((c) => c.connectionState !== 'closed');
+    return open[index]?.getSenders().find((sender) => sender.track?.kind === 'audio')?.track?.label ?? '';
+  }, CUSTOMER_CALL);
 }
 
 function sessions(): Array<{ mode: string; ended_at: string | null; end_reason: string | null }> {
@@ -137,6 +145,59 @@ test('listen, whisper and barge: who hears whom', async () => {
   expect(sessions()).toEqual([{ mode: 'listen', ended_at: null, end_reason: null }]);
 });
 
+test('mute and a microphone change during monitoring go through the mix', async () => {
+  test.setTimeout(180_000);
+  const row = supervisor.getByTestId('live-call');
+  const card = callCard(operator);
+  await row.getByRole('button', { name: 'Barge' }).click();
+  await expect(operator.getByTestId('monitored-notice')).toHaveAttribute('data-mode', 'barge');
+  await expectTone(customer.page, 0, SUPERVISOR_HZ, 'barge: the customer hears the supervisor');
+  const mixLabel = await customerCallSends();
+  expect(mixLabel).not.toMatch(/Fake Audio Input/);
+
+  // Muted, the operator reaches nobody: neither the customer nor the supervisor. The customer
+  // and the supervisor still hear each other.
+  await card.getByRole('button', { name: 'Mute' }).click();
+  await expect(card.getByRole('button', { name: 'Unmute' })).toBeVisible();
+  await expectToneStops(supervisor, MONITOR_LEG, OPERATOR_HZ, 'muted: the supervisor');
+  await expectToneStops(customer.page, 0, OPERATOR_HZ, 'muted: the customer');
+  await expectTone(customer.page, 0, SUPERVISOR_HZ, 'muted: the customer still hears the supervisor');
+  await expectTone(supervisor, MONITOR_LEG, CUSTOMER_HZ, 'muted: the supervisor still hears the customer');
+  await card.getByRole('button', { name: 'Unmute' }).click();
+  await expectTone(supervisor, MONITOR_LEG, OPERATOR_HZ, 'unmuted: the supervisor hears the operator again');
+  await expectTone(customer.page, 0, OPERATOR_HZ, 'unmuted: the customer hears the operator again');
+
+  // Another microphone: it feeds the mix; the call keeps sending the mix, so the customer still
+  // hears the supervisor, and both hear the operator from the new microphone.
+  await operator.getByRole('button', { name: 'Phone settings' }).click();
+  const settings = operator.getByRole('dialog', { name: 'Phone settings' });
+  await settings.getByLabel('Microphone').selectOption({ label: 'Fake Audio Input 2' });
+  await settings.getByRole('button', { name: 'Close' }).click();
+  await expect
+    .poll(() =>
+      operator.evaluate(() =>
+        ((window as Window & { __tsunaguPeerConnections?: RTCPeerConnection[] }).__tsunaguPeerConnections ?? [])
+          .flatMap((c) => c.getSenders())
+          .some((sender) => sender.track?.label === 'Fake Audio Input 2'),
+      ),
+    )
+    .toBe(false);
+  expect(await customerCallSends()).toBe(mixLabel);
+  await expectTone(supervisor, MONITOR_LEG, OPERATOR_HZ, 'new microphone: the supervisor hears the operator');
+  await expectTone(customer.page, 0, OPERATOR_HZ, 'new microphone: the customer hears the operator');
+  await expectTone(customer.page, 0, SUPERVISOR_HZ, 'new microphone: the customer still hears the supervisor');
+
+  // Muting applies to the new microphone as well.
+  await card.getByRole('button', { name: 'Mute' }).click();
+  await expectToneStops(supervisor, MONITOR_LEG, OPERATOR_HZ, 'muted on the new microphone: the supervisor');
+  await card.getByRole('button', { name: 'Unmute' }).click();
+  await expectTone(supervisor, MONITOR_LEG, OPERATOR_HZ, 'unmuted on the new microphone: the supervisor');
+
+  await row.getByRole('button', { name: 'Listen' }).click();
+  await expect(operator.getByTestId('monitored-notice')).toHaveAttribute('data-mode', 'listen');
+  await expectToneStops(customer.page, 0, SUPERVISOR_HZ, 'listen again: the customer');
+});
+
 test('the supervisor\'s page closing ends only the monitoring: the customer and the operator stay connected', async () => {
   test.setTimeout(120_000);
   await supervisorContext.close();
@@ -146,6 +207,8 @@ test('the supervisor\'s page closing ends only the monitoring: the customer and 
   expect((await customer.snapshot()).session).toBe('Established');
   await expectAudioFlowing(() => customer.inboundAudio(), 'the customer after the supervisor left');
   await expectTone(customer.page, 0, OPERATOR_HZ, 'the customer hears the operator again from the microphone');
+  // The call got the microphone chosen during the monitoring, not the one it had before.
+  await expect.poll(customerCallSends).toBe('Fake Audio Input 2');
   await expectTone(operator, CUSTOMER_CALL, CUSTOMER_HZ, 'the operator hears the customer');
   await customer.hangUp();
   await expect(callCard(operator)).toHaveCount(0);

@@ -1,4 +1,5 @@
 import { expect, test, type Browser, type Page } from '@playwright/test';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,6 +40,7 @@ interface SeededRecording {
   contact_id: string;
   incident_id: string;
   duration_ms: number;
+  sha256: string;
 }
 
 test.beforeAll(async () => {
@@ -74,7 +76,7 @@ async function apiLogin(login: string, password: string): Promise<string> {
 
 function seededRecording(): SeededRecording {
   const [row] = stack.query<SeededRecording>(
-    `select r.id, r.customer_id, c.code, k.id as contact_id, k.incident_id, r.duration_ms
+    `select r.id, r.customer_id, c.code, k.id as contact_id, k.incident_id, r.duration_ms, r.sha256
        from recordings r
        join customers c on c.id = r.customer_id
        join contacts k on k.customer_id = r.customer_id and k.kind = 'call' and json_extract(k.call_meta, '$.callId') = r.call_id`,
@@ -138,6 +140,17 @@ test('a recorded call plays from the incident tree: waveform, the pause on the t
   await expect
     .poll(() => stack.query<{ n: number }>(`select count(*) as n from audit_events where action = 'recording_played' and user_id = ? and customer_id = ?`, agentId, recording.customer_id)[0]!.n)
     .toBe(1);
+
+  // Download: the browser's own download, the stored file byte for byte, audited as a download.
+  const [download] = await Promise.all([agent.waitForEvent('download'), section.getByTestId('recording-download').click()]);
+  expect(download.suggestedFilename()).toMatch(new RegExp(`^recording-${recording.id}\\.(ogg|mp3)$`));
+  const saved = path.join(workDir, download.suggestedFilename());
+  await download.saveAs(saved);
+  expect(createHash('sha256').update(fs.readFileSync(saved)).digest('hex')).toBe(recording.sha256);
+  await expect(section.getByTestId('recording-download-status')).toContainText('Download started');
+  await expect
+    .poll(() => stack.query<{ n: number }>(`select count(*) as n from audit_events where action = 'recording_downloaded' and user_id = ? and customer_id = ?`, agentId, recording.customer_id)[0]!.n)
+    .toBe(1);
 });
 
 test('a user who may not see the customer gets 403 and sees no player', async () => {
@@ -153,6 +166,14 @@ test('a user who may not see the customer gets 403 and sees no player', async ()
   });
   expect(ticket.status).toBe(403);
   expect(await ticket.text()).not.toContain('/api/recording-audio/');
+  const downloadTicket = await fetch(`${stack.backendUrl}${RECORDING_API.ticket.replace(':id', recording.id)}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ purpose: 'download' }),
+  });
+  expect(downloadTicket.status).toBe(403);
+  expect(await downloadTicket.text()).not.toContain('/api/recording-audio/');
+  expect(stack.query<{ n: number }>(`select count(*) as n from audit_events where action = 'recording_downloaded' and customer_id = ?`, recording.customer_id)[0]!.n).toBe(1);
 
   const other = await agentBrowser.newContext({ locale: 'en-US' });
   try {

@@ -223,6 +223,34 @@ describe('navigation and new windows', () => {
   });
 });
 
+describe('downloads', () => {
+  function download(app: Running, url: string, filename: string) {
+    const outcome = { cancelled: false, dialog: null as { defaultPath?: string } | null };
+    app.electron.sessionHandlers.willDownload!(
+      { preventDefault: () => undefined },
+      {
+        getURL: () => url,
+        getFilename: () => filename,
+        cancel: () => (outcome.cancelled = true),
+        setSaveDialogOptions: (options) => (outcome.dialog = options),
+      },
+      app.window.webContents,
+    );
+    return outcome;
+  }
+
+  it('saves what our page made (a recording, an export) through the save dialog, and nothing from elsewhere', async () => {
+    const app = await startMain();
+    expect(download(app, 'blob:tsunagu://app/6f1c2b9e-0000-4000-8000-000000000001', 'recording-1.mp3')).toEqual({
+      cancelled: false,
+      dialog: { defaultPath: 'recording-1.mp3' },
+    });
+    expect(download(app, 'https://evil.example/payload.exe', 'payload.exe')).toEqual({ cancelled: true, dialog: null });
+    expect(download(app, 'blob:https://evil.example/6f1c2b9e', 'x.mp3')).toEqual({ cancelled: true, dialog: null });
+    expect(download(app, `${backendUrl}/api/recording-audio/x?ticket=abc`, 'recording.mp3')).toEqual({ cancelled: true, dialog: null });
+  });
+});
+
 describe('permissions', () => {
   async function request(app: Running, permission: string, details: { requestingUrl: string; isMainFrame: boolean; mediaTypes?: Array<'audio' | 'video'> }) {
     let answer: boolean | undefined;

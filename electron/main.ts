@@ -220,6 +220,23 @@ function guardNavigation(contents: WebContents): void {
   contents.on('will-attach-webview', (event) => event.preventDefault());
 }
 
+/**
+ * Files the app saves (a call recording, a partner export) are blob: URLs made by our own page:
+ * they go through the system's save dialog under the name the page gave. Any other download
+ * (a link that would fetch from elsewhere) is cancelled.
+ */
+function guardDownloads(): void {
+  session.defaultSession.on('will-download', (_event, item) => {
+    const url = item.getURL();
+    if (!url.startsWith(`blob:${APP_ORIGIN}/`)) {
+      item.cancel();
+      logger.warn('a download not made by the app refused', { scheme: schemeOf(url) });
+      return;
+    }
+    item.setSaveDialogOptions({ defaultPath: item.getFilename() });
+  });
+}
+
 function schemeOf(url: string): string {
   try {
     return new URL(url).protocol;
@@ -314,6 +331,7 @@ async function main(): Promise<void> {
   });
   serveRenderer();
   restrictPermissions();
+  guardDownloads();
   registerIpc(core);
   relayPowerEvents();
   let window = createWindow();

@@ -150,6 +150,8 @@ async function startPbxIfInstalled(): Promise<string | null> {
     for (const queue of cti.queues) {
       say(`queue number ${queue.number} (tenant ${queue.tenant}): the backend picks whom it rings; try npm run call -- 03-1234-5678 --queue${queue.tenant === 'demo' ? '' : ` --tenant ${queue.tenant}`}`);
     }
+    // A live call for the supervisor's live panel is a real one: nothing fake is seeded (README).
+    say('live monitoring demo: npm run call -- 03-1234-5678 --agent agent1 --seconds 600, answer as agent1, then "New window" as super1 → Live view → Listen');
   }
   return pbx.wsUrl;
 }

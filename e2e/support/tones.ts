@@ -78,3 +78,10 @@ export async function expectNoTone(page: Page, connection: number, frequency: nu
   const amplitude = (await toneAmplitudes(page, connection, [frequency]))[frequency] ?? 0;
   expect(amplitude, `${what}: ${frequency} Hz must not be heard`).toBeLessThan(TONE_ABSENT);
 }
+
+/** Waits until a tone that was heard is gone (after a mute, a mode switch, a device change). */
+export async function expectToneStops(page: Page, connection: number, frequency: number, what: string): Promise<void> {
+  await expect
+    .poll(async () => (await toneAmplitudes(page, connection, [frequency]))[frequency] ?? 0, { message: `${what}: ${frequency} Hz no longer heard`, timeout: 20_000 })
+    .toBeLessThan(TONE_ABSENT);
+}

@@ -123,6 +123,14 @@ type PermissionCheckHandler = (
   requestingOrigin: string,
   details: { requestingUrl?: string; isMainFrame: boolean; mediaType?: 'audio' | 'video' | 'unknown'; securityOrigin?: string },
 ) => boolean;
+/** The parts of Electron's DownloadItem main.ts uses. */
+export interface StandInDownloadItem {
+  getURL(): string;
+  getFilename(): string;
+  cancel(): void;
+  setSaveDialogOptions(options: { defaultPath?: string }): void;
+}
+type WillDownloadListener = (event: { preventDefault(): void }, item: StandInDownloadItem, contents: StandInWebContents) => void;
 type HeadersListener = (
   details: { url: string; responseHeaders?: Record<string, string[]> },
   callback: (response: { responseHeaders?: Record<string, string[]> }) => void,
@@ -171,6 +179,7 @@ function createStandIn() {
     permissionRequest: null as PermissionRequestHandler | null,
     permissionCheck: null as PermissionCheckHandler | null,
     headers: null as HeadersListener | null,
+    willDownload: null as WillDownloadListener | null,
   };
   const powerMonitor = new EventEmitter();
   const shortcuts = new Map<string, () => void>();
@@ -243,6 +252,10 @@ function createStandIn() {
           },
           setPermissionCheckHandler(handler: PermissionCheckHandler) {
             sessionHandlers.permissionCheck = handler;
+          },
+          on(event: string, listener: WillDownloadListener) {
+            if (event !== 'will-download') throw new Error(`the stand-in session has no '${event}' event`);
+            sessionHandlers.willDownload = listener;
           },
         },
       },

@@ -62,7 +62,7 @@ interface CallState {
   done: boolean;
 }
 
-interface Packet {
+export interface Packet {
   atMs: number;
   localPort: number;
   data: Buffer;
@@ -104,6 +104,91 @@ export function payloadTypesOf(metadata: string): Map<number, string> {
     if (pt < 128 && !types.has(pt)) types.set(pt, match[2]!);
   }
   return types;
+}
+
+/** Silence, 20 ms of it, in the codecs WebRTC phones and trunks use here. */
+const SILENCE_20MS: Record<string, { payload: Buffer; clockStep: number }> = {
+  // An Opus CELT fullband 20 ms frame that decodes to silence (the classic "silence frame").
+  opus: { payload: Buffer.from([0xf8, 0xff, 0xfe]), clockStep: 960 },
+  pcmu: { payload: Buffer.alloc(160, 0xff), clockStep: 160 },
+  pcma: { payload: Buffer.alloc(160, 0xd5), clockStep: 160 },
+};
+
+/**
+ * Important: rtpengine 10.5's recording daemon keeps the last second or so of a mixed call in
+ * its mixer and encoder when the call closes (it logs "frames left in the queue on closing"),
+ * so a file would be that much shorter than the call. Each stream gets this much silence after
+ * its last packet, which pushes the call's real end through to the file; what the daemon then
+ * drops is silence.
+ */
+export const TAIL_PADDING_MS = 1_000;
+
+/**
+ * Silent RTP packets continuing each stream (same addresses, SSRC and payload type, following
+ * sequence numbers and timestamps, 20 ms apart), `paddingMs` long. Streams in a codec without a
+ * known silence frame get none.
+ */
+export function silentTail(packets: Packet[], payloadTypes: Map<number, string>, paddingMs = TAIL_PADDING_MS): Packet[] {
+  const last = new Map<number, Packet>();
+  for (const packet of packets) {
+    const rtp = rtpOffset(packet.data);
+    if (rtp === null) continue;
+    const pt = packet.data[rtp + 1]! & 0x7f;
+    if (!payloadTypes.has(pt)) continue; // RTCP or an unknown payload
+    const previous = last.get(packet.localPort);
+    if (!previous || packet.atMs >= previous.atMs) last.set(packet.localPort, packet);
+  }
+  const tail: Packet[] = [];
+  for (const packet of last.values()) {
+    const rtp = rtpOffset(packet.data)!;
+    const pt = packet.data[rtp + 1]! & 0x7f;
+    const silence = SILENCE_20MS[(payloadTypes.get(pt) ?? '').split('/')[0]!.toLowerCase()];
+    if (!silence) continue;
+    const seq = packet.data.readUInt16BE(rtp + 2);
+    const timestamp = packet.data.readUInt32BE(rtp + 4);
+    const ssrc = packet.data.readUInt32BE(rtp + 8);
+    for (let n = 1; n <= Math.ceil(paddingMs / 20); n += 1) {
+      const header = Buffer.from(packet.data.subarray(0, rtp));
+      const fixed = Buffer.alloc(12);
+      fixed.writeUInt8(0x80, 0);
+      fixed.writeUInt8(pt, 1);
+      fixed.writeUInt16BE((seq + n) & 0xffff, 2);
+      fixed.writeUInt32BE((timestamp + n * silence.clockStep) >>> 0, 4);
+      fixed.writeUInt32BE(ssrc, 8);
+      const data = Buffer.concat([header, fixed, silence.payload]);
+      const ipv4 = (data[0]! >> 4) === 4;
+      const ipHeader = ipv4 ? (data[0]! & 0x0f) * 4 : 40;
+      const udpLength = data.length - ipHeader;
+      if (ipv4) {
+        data.writeUInt16BE(data.length, 2);
+        data.writeUInt16BE(0, 10);
+        data.writeUInt16BE(ipv4Checksum(data.subarray(0, ipHeader)), 10);
+      } else {
+        data.writeUInt16BE(udpLength, 4);
+      }
+      data.writeUInt16BE(udpLength, ipHeader + 4);
+      // Over IPv4 a zero UDP checksum means "none"; the daemon does not check it either way.
+      data.writeUInt16BE(0, ipHeader + 6);
+      tail.push({ atMs: packet.atMs + n * 20, localPort: packet.localPort, data });
+    }
+  }
+  return tail;
+}
+
+/** Where the RTP header starts in an IP packet (IPv4 or IPv6, UDP), or null. */
+function rtpOffset(ip: Buffer): number | null {
+  const version = ip[0]! >> 4;
+  const ipHeader = version === 4 ? (ip[0]! & 0x0f) * 4 : 40;
+  const rtp = ipHeader + 8;
+  if (ip.length < rtp + 12 || (ip[rtp]! >> 6) !== 2) return null;
+  return rtp;
+}
+
+function ipv4Checksum(header: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i + 1 < header.length; i += 2) sum += header.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
 }
 
 /**
@@ -193,6 +278,10 @@ export async function startRecorder(options: RecorderOptions): Promise<RunningRe
     }
     if (packets.length === 0) return null;
     packets.sort((a, b) => a.atMs - b.atMs);
+    const startedAt = packets[0]!.atMs;
+    const durationMs = Math.round(packets[packets.length - 1]!.atMs - startedAt);
+    packets.push(...silentTail(packets, payloadTypesOf(metadata)));
+    packets.sort((a, b) => a.atMs - b.atMs);
     const ports = [...new Set(packets.map((p) => p.localPort))];
     const id = randomUUID();
     const parent = path.join(callsDir, id);
@@ -256,8 +345,7 @@ export async function startRecorder(options: RecorderOptions): Promise<RunningRe
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
     await rm(parent, { recursive: true, force: true });
-    const startedAt = packets[0]!.atMs;
-    return { file: output, startedAt, durationMs: Math.round(packets[packets.length - 1]!.atMs - startedAt) };
+    return { file: output, startedAt, durationMs };
   };
 
   const upload = async (callId: string, mixed: { file: string; startedAt: number; durationMs: number }): Promise<void> => {

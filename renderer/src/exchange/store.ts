@@ -2,6 +2,7 @@ import { create } from 'zustand';
 import type { ExchangeExportSummary, ExchangeFilter, ExchangeFormat, ExchangePolicyInput, ExchangePreview } from '../../../shared/exchange.js';
 import type { AppError } from '../../../shared/result.js';
 import { invoke } from '../api.js';
+import { saveFile } from '../save-file.js';
 
 interface ExchangeState {
   exports: ExchangeExportSummary[];
@@ -21,19 +22,6 @@ interface ExchangeState {
 }
 
 const initialState = { exports: [], partners: [], phase: 'idle', preview: null, busy: null, error: null, done: null } satisfies Partial<ExchangeState>;
-
-/** Hands a file to the browser's or Electron's download handling. */
-function saveFile(fileName: string, mediaType: string, content: string): void {
-  const url = URL.createObjectURL(new Blob([content], { type: mediaType }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = fileName;
-  link.hidden = true;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 0);
-}
 
 /** The exchange screens' state (core channels exchange:*): exports, partner organisations, the preview. */
 export const useExchangeStore = create<ExchangeState>()((set, get) => ({
@@ -83,7 +71,7 @@ export const useExchangeStore = create<ExchangeState>()((set, get) => ({
       set({ busy: null, error: result.error });
       return;
     }
-    saveFile(result.value.fileName, result.value.mediaType, result.value.content);
+    saveFile(result.value.fileName, new Blob([result.value.content], { type: result.value.mediaType }));
     const title = get().exports.find((entry) => entry.id === exportId)?.title ?? result.value.fileName;
     set({ busy: null, done: { kind: 'downloaded', title } });
   },

@@ -70,12 +70,30 @@ export interface IncomingMonitor {
   reject(statusCode: number): void;
 }
 
+/**
+ * A local conference a call sends instead of the bare microphone (live monitoring's mixer,
+ * renderer/src/supervisor/monitor-mix.ts). While one is attached the phone keeps driving it:
+ * mute closes the microphone inside the mix, so it reaches nobody (neither the customer nor the
+ * supervisor); a microphone or speaker change moves the mix's input or output, never the call's
+ * sender.
+ */
+export interface CallMix {
+  /** What the customer's call sends while the mix is attached. */
+  readonly toCustomer: MediaStreamTrack;
+  /** The microphone feeding the mix, after a device change. */
+  useMicrophone(track: MediaStreamTrack): void;
+  setMicrophoneOpen(open: boolean): void;
+  /** The speaker the mix plays to the operator on (null: the default). */
+  useSpeaker(deviceId: string | null): void;
+}
+
 /** The media of one of the operator's calls, for the monitor mixer. */
 export interface CallMedia {
   remoteStream: MediaStream;
-  /** What the call sends now (the microphone unless a mixer replaced it). */
-  outgoingTrack: MediaStreamTrack | null;
-  replaceOutgoingTrack(track: MediaStreamTrack | null): Promise<void>;
+  /** The microphone the call opened (the chosen device's). */
+  microphone: MediaStreamTrack | null;
+  /** Sends the mix's output instead of the microphone; null gives the call its microphone back. */
+  attachMix(mix: CallMix | null): Promise<void>;
 }
 
 export interface MonitorSignalling {

@@ -21,6 +21,7 @@ import { splitAor } from './dial-target.js';
 import {
   isDtmfDigit,
   PhoneError,
+  type CallMix,
   type DialedCall,
   type EngineFactory,
   type EngineListener,
@@ -28,7 +29,7 @@ import {
   type MonitorSignalling,
   type PhoneEngine,
 } from './engine.js';
-import { callMediaOf, SipMonitorLeg } from './sip-monitor-leg.js';
+import { audioSenderOf, SipMonitorLeg } from './sip-monitor-leg.js';
 import { responseForUnparseable, unsupportedRequireTags } from './incoming-screen.js';
 import { Reconnector } from './reconnector.js';
 import { credentialRefreshDelayMs } from './registration-machine.js';
@@ -70,6 +71,8 @@ interface TrackedCall {
   muted: boolean;
   /** Which microphone the call sends from: compared after a devicechange. */
   microphone: string | null;
+  /** Live monitoring's mix, sent instead of the microphone while attached. */
+  mix: CallMix | null;
 }
 
 export const createSipEngine: EngineFactory = (options) => new SipEngine(options);
@@ -505,7 +508,13 @@ class SipEngine implements PhoneEngine {
     },
     callMedia: (id) => {
       const call = this.#calls.get(id);
-      return call && call.session.state === SessionState.Established ? callMediaOf(call.session) : null;
+      const handler = call?.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
+      if (!call || !handler || call.session.state !== SessionState.Established || !audioSenderOf(call.session)) return null;
+      return {
+        remoteStream: handler.remoteMediaStream,
+        microphone: handler.localMediaStream.getAudioTracks()[0] ?? null,
+        attachMix: (mix) => this.#attachMix(call, mix),
+      };
     },
   };
 
@@ -519,7 +528,7 @@ class SipEngine implements PhoneEngine {
   }
 
   #track(session: Session, direction: CallDirection, uri: string | null): TrackedCall {
-    const call: TrackedCall = { session, direction, uri, ending: null, audio: null, held: false, muted: false, microphone: null };
+    const call: TrackedCall = { session, direction, uri, ending: null, audio: null, held: false, muted: false, microphone: null, mix: null };
     this.#calls.set(session.id, call);
     session.stateChange.addListener((state) => {
       if (state !== SessionState.Initial) this.#ringBackstop.stop(session.id);
@@ -590,8 +599,28 @@ class SipEngine implements PhoneEngine {
   #applyTrackStates(call: TrackedCall): void {
     const connection = this.#peerConnection(call);
     if (!connection) return;
-    for (const sender of connection.getSenders()) if (sender.track) sender.track.enabled = !call.held && !call.muted;
+    if (call.mix) {
+      // Important: the microphone feeds the mix's way to the supervisor too, so mute closes it
+      // there; hold silences only what the customer's call sends.
+      const handler = call.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
+      for (const track of handler?.localMediaStream.getAudioTracks() ?? []) track.enabled = !call.muted;
+      call.mix.setMicrophoneOpen(!call.muted);
+      call.mix.toCustomer.enabled = !call.held;
+    } else {
+      for (const sender of connection.getSenders()) if (sender.track) sender.track.enabled = !call.held && !call.muted;
+    }
     for (const receiver of connection.getReceivers()) if (receiver.track) receiver.track.enabled = !call.held;
+  }
+
+  /** Sends the monitoring mix instead of the microphone, or the microphone again; no renegotiation. */
+  async #attachMix(call: TrackedCall, mix: CallMix | null): Promise<void> {
+    const handler = call.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
+    const sender = audioSenderOf(call.session);
+    if (!handler || !sender) return;
+    call.mix = mix;
+    this.#applyTrackStates(call);
+    await sender.replaceTrack(mix ? mix.toCustomer : (handler.localMediaStream.getAudioTracks()[0] ?? null));
+    this.#applyTrackStates(call);
   }
 
   async answer(id: string): Promise<void> {
@@ -770,6 +799,7 @@ class SipEngine implements PhoneEngine {
     const { microphone, speaker } = useAudioStore.getState().resolved;
     for (const call of [...this.#calls.values()]) {
       if (call.audio) await routeToDevice(call.audio, speaker?.deviceId ?? DEFAULT_DEVICE_ID);
+      call.mix?.useSpeaker(speaker?.deviceId ?? null);
       if (call.session.state !== SessionState.Established) continue;
       const key = deviceKey(microphone);
       if (call.microphone === key) continue;
@@ -777,10 +807,13 @@ class SipEngine implements PhoneEngine {
     }
   }
 
-  /** Sends from another microphone without renegotiating: replaceTrack on the audio sender. */
+  /**
+   * Sends from another microphone without renegotiating: replaceTrack on the audio sender, or,
+   * while live monitoring mixes the call, the mix's input (the call keeps sending the mix).
+   */
   async #moveMicrophone(call: TrackedCall, key: string): Promise<void> {
     const handler = call.session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
-    const sender = handler?.peerConnection?.getSenders().find((candidate) => candidate.track?.kind === 'audio' || candidate.track === null);
+    const sender = audioSenderOf(call.session);
     if (!handler || !sender) return;
     let stream: MediaStream;
     try {
@@ -791,16 +824,21 @@ class SipEngine implements PhoneEngine {
     }
     const track = stream.getAudioTracks()[0];
     if (!track) return;
-    track.enabled = !call.held && !call.muted;
-    const old = sender.track;
-    await sender.replaceTrack(track);
-    // sip.js stops the tracks of its local stream when the call ends: keep it current.
     const local = handler.localMediaStream;
+    const old = local.getAudioTracks()[0] ?? null;
+    if (call.mix) {
+      call.mix.useMicrophone(track);
+    } else {
+      track.enabled = !call.held && !call.muted;
+      await sender.replaceTrack(track);
+    }
+    // sip.js stops the tracks of its local stream when the call ends: keep it current.
     if (old) {
       local.removeTrack(old);
       old.stop();
     }
     local.addTrack(track);
     call.microphone = key;
+    this.#applyTrackStates(call);
   }
 }

@@ -1,6 +1,6 @@
 import { Invitation, Inviter, SessionState, type Session, type SessionDescriptionHandlerOptions, type Web } from 'sip.js';
 import { MONITOR_INFO_CONTENT_TYPE, MonitorMode } from '../../../shared/monitoring.js';
-import type { CallMedia, MonitorLeg, MonitorLegEnd } from './engine.js';
+import type { MonitorLeg, MonitorLegEnd } from './engine.js';
 
 /**
  * A monitoring leg on sip.js (issue 11): a session the SIP engine keeps apart from the
@@ -14,7 +14,8 @@ function handlerOf(session: Session): Web.SessionDescriptionHandler | undefined 
   return session.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
 }
 
-function audioSender(session: Session): RTCRtpSender | undefined {
+/** The audio sender of a call or a leg (its track is null while nothing is sent). */
+export function audioSenderOf(session: Session): RTCRtpSender | undefined {
   return handlerOf(session)?.peerConnection?.getSenders().find((sender) => sender.track?.kind === 'audio' || sender.track === null);
 }
 
@@ -22,18 +23,6 @@ export function parseModeInfo(body: string): MonitorMode | null {
   const match = /^\s*mode\s*=\s*([a-z]+)\s*$/i.exec(body);
   const parsed = MonitorMode.safeParse(match?.[1]?.toLowerCase());
   return parsed.success ? parsed.data : null;
-}
-
-/** The media of a call session for the mixer: its remote audio and its audio sender. */
-export function callMediaOf(session: Session): CallMedia | null {
-  const handler = handlerOf(session);
-  const sender = audioSender(session);
-  if (!handler || !sender) return null;
-  return {
-    remoteStream: handler.remoteMediaStream,
-    outgoingTrack: sender.track,
-    replaceOutgoingTrack: (track) => sender.replaceTrack(track),
-  };
 }
 
 export class SipMonitorLeg implements MonitorLeg {
@@ -102,7 +91,7 @@ export class SipMonitorLeg implements MonitorLeg {
   }
 
   async replaceOutgoingTrack(track: MediaStreamTrack | null): Promise<void> {
-    await audioSender(this.session)?.replaceTrack(track);
+    await audioSenderOf(this.session)?.replaceTrack(track);
   }
 
   setMicrophoneEnabled(enabled: boolean): void {

@@ -1,5 +1,6 @@
 import type { MonitorMode } from '../../../shared/monitoring.js';
 import { assertNever } from '../../../shared/result.js';
+import type { CallMix } from '../phone/engine.js';
 
 /**
  * The operator's side of live monitoring (issue 11): a local conference mixed with WebAudio,
@@ -10,7 +11,9 @@ import { assertNever } from '../../../shared/result.js';
  * - the operator's ear: the customer (the call's own audio element, untouched) + the supervisor
  *   in whisper and barge.
  *
- * The gains decide the mode, so a switch never renegotiates media.
+ * The gains decide the mode, so a switch never renegotiates media. The phone drives the rest
+ * (engine.ts CallMix): mute closes the microphone's gain, so the supervisor does not hear a muted
+ * operator either; a new microphone replaces the mix's input, a new speaker its output.
  */
 export interface MonitorMixInput {
   /** What the customer's call sends: the operator's microphone. */
@@ -35,8 +38,11 @@ export function supervisorRouting(mode: MonitorMode): { toOperator: boolean; toC
   }
 }
 
-export class OperatorMonitorMix {
+export class OperatorMonitorMix implements CallMix {
   readonly #context: AudioContext;
+  /** The operator's microphone into both outputs; 0 while the operator is muted. */
+  readonly #microphoneGain: GainNode;
+  #microphone: MediaStreamAudioSourceNode;
   readonly #toCustomer: MediaStreamAudioDestinationNode;
   readonly #toSupervisor: MediaStreamAudioDestinationNode;
   readonly #supervisorToCustomer: GainNode;
@@ -50,7 +56,9 @@ export class OperatorMonitorMix {
   constructor(input: MonitorMixInput) {
     const context = new AudioContext();
     this.#context = context;
-    const microphone = context.createMediaStreamSource(new MediaStream([input.microphone]));
+    this.#microphoneGain = context.createGain();
+    this.#microphone = context.createMediaStreamSource(new MediaStream([input.microphone]));
+    this.#microphone.connect(this.#microphoneGain);
     const customer = context.createMediaStreamSource(input.customer);
     const supervisor = context.createMediaStreamSource(input.supervisor);
     this.#toCustomer = context.createMediaStreamDestination();
@@ -58,8 +66,8 @@ export class OperatorMonitorMix {
     this.#supervisorToCustomer = context.createGain();
     this.#supervisorToEar = context.createGain();
 
-    microphone.connect(this.#toCustomer);
-    microphone.connect(this.#toSupervisor);
+    this.#microphoneGain.connect(this.#toCustomer);
+    this.#microphoneGain.connect(this.#toSupervisor);
     customer.connect(this.#toSupervisor);
     supervisor.connect(this.#supervisorToCustomer).connect(this.#toCustomer);
     supervisor.connect(this.#supervisorToEar).connect(context.destination);
@@ -68,10 +76,7 @@ export class OperatorMonitorMix {
     this.#keepAlive.muted = true;
     this.#keepAlive.srcObject = input.supervisor;
     this.#keepAlive.play().catch((error: unknown) => console.warn('the supervisor stream did not start', error));
-    const sink = context as AudioContext & { setSinkId?: (id: string) => Promise<void> };
-    if (input.speakerId && input.speakerId !== 'default' && sink.setSinkId) {
-      sink.setSinkId(input.speakerId).catch((error: unknown) => console.warn('the supervisor cannot be routed to the chosen speaker', error));
-    }
+    this.useSpeaker(input.speakerId);
     void context.resume().catch(() => undefined);
     this.setMode('listen');
   }
@@ -89,6 +94,22 @@ export class OperatorMonitorMix {
     const track = destination.stream.getAudioTracks()[0];
     if (!track) throw new Error('the mixer has no output track');
     return track;
+  }
+
+  useMicrophone(track: MediaStreamTrack): void {
+    this.#microphone.disconnect();
+    this.#microphone = this.#context.createMediaStreamSource(new MediaStream([track]));
+    this.#microphone.connect(this.#microphoneGain);
+  }
+
+  setMicrophoneOpen(open: boolean): void {
+    this.#microphoneGain.gain.setValueAtTime(open ? 1 : 0, this.#context.currentTime);
+  }
+
+  useSpeaker(deviceId: string | null): void {
+    const sink = this.#context as AudioContext & { setSinkId?: (id: string) => Promise<void> };
+    if (!sink.setSinkId) return;
+    sink.setSinkId(deviceId && deviceId !== 'default' ? deviceId : '').catch((error: unknown) => console.warn('the supervisor cannot be routed to the chosen speaker', error));
   }
 
   setMode(mode: MonitorMode): void {

@@ -12,7 +12,8 @@ import { OperatorMonitorMix } from './monitor-mix.js';
  * ringing only when the backend confirms the session: running, on this operator, placed by the
  * supervisor whose phone sent the INVITE, on a call this phone has connected. Anything else is
  * refused with 403. While it runs, the customer's call sends the mixer's output
- * (monitor-mix.ts); when it ends, for whatever reason, the call gets its microphone back.
+ * (monitor-mix.ts), which the phone keeps driving (mute, device changes); when it ends, for
+ * whatever reason, the call gets its microphone back.
  *
  * Important: nothing here may end the customer's call. A supervisor whose page closed sends no
  * BYE; their leg goes quiet, and after SUPERVISOR_SILENT_MS without a packet the leg is dropped
@@ -41,7 +42,6 @@ interface Running {
   leg: MonitorLeg;
   callId: string;
   media: CallMedia | null;
-  microphone: MediaStreamTrack | null;
   mix: OperatorMonitorMix | null;
   liveness: ReturnType<typeof setInterval> | null;
   unsubscribe: () => void;
@@ -82,7 +82,6 @@ export async function onMonitorInvite(invite: IncomingMonitor): Promise<void> {
     leg,
     callId,
     media: null,
-    microphone: null,
     mix: null,
     liveness: null,
     unsubscribe: () => undefined,
@@ -110,24 +109,21 @@ export async function onMonitorInvite(invite: IncomingMonitor): Promise<void> {
 function startMixing(state: Running, mode: MonitorMode): void {
   const media = currentPhoneEngine()?.monitor?.callMedia(state.callId) ?? null;
   const supervisor = state.leg.remoteStream();
-  if (!media || !media.outgoingTrack || !supervisor) {
+  if (!media || !media.microphone || !supervisor) {
     void finish(state, 'stopped');
     return;
   }
   state.media = media;
-  state.microphone = media.outgoingTrack;
   const mix = new OperatorMonitorMix({
-    microphone: media.outgoingTrack,
+    microphone: media.microphone,
     customer: media.remoteStream,
     supervisor,
     speakerId: useAudioStore.getState().resolved.speaker?.deviceId ?? null,
   });
   state.mix = mix;
   mix.setMode(mode);
-  // Muted or held, the call's sender is disabled by the phone; the mixed track inherits that.
-  const toCustomer = mix.toCustomer;
-  toCustomer.enabled = media.outgoingTrack.enabled;
-  void media.replaceOutgoingTrack(toCustomer);
+  // The phone applies the call's mute and hold to the mix as it attaches it.
+  void media.attachMix(mix).catch((error: unknown) => console.warn('could not send the monitoring mix on the call', error));
   void state.leg.replaceOutgoingTrack(mix.toSupervisor);
 }
 
@@ -169,11 +165,8 @@ async function finish(state: Running, reason: MonitorEndReason | null): Promise<
   if (running === state) running = null;
   if (state.liveness) clearInterval(state.liveness);
   state.unsubscribe();
-  if (state.media && state.microphone) {
-    const microphone = state.microphone;
-    const current = state.media.outgoingTrack;
-    microphone.enabled = current?.enabled ?? microphone.enabled;
-    await state.media.replaceOutgoingTrack(microphone).catch((error: unknown) => console.warn('could not give the call its microphone back', error));
+  if (state.media && state.mix) {
+    await state.media.attachMix(null).catch((error: unknown) => console.warn('could not give the call its microphone back', error));
   }
   state.mix?.close();
   await state.leg.hangup().catch(() => undefined);
