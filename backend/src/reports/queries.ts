@@ -105,7 +105,8 @@ function jsonText(column: string, field: string): Dialectal {
  * are read back by `apply`.
  */
 interface Tally {
-  from: Dialectal;
+  /** The rows and joins; the join to the operator's user row only when grouping by branch. */
+  from: (dialect: SqlDialect, groupBy: ReportGrouping) => RawBuilder<unknown>;
   tenantColumn: string;
   at: string;
   where?: (now: string, dialect: SqlDialect) => RawBuilder<unknown>;
@@ -120,7 +121,7 @@ const ref = (column: string): Dialectal => () => sql`${sql.ref(column)}`;
 
 const TALLIES: Record<string, Tally> = {
   callLegs: {
-    from: () => sql`calls l left join users u on u.id = l.agent_id`,
+    from: (_dialect, groupBy) => (groupBy === 'branch' ? sql`calls l left join users u on u.id = l.agent_id` : sql`calls l`),
     tenantColumn: 'l.tenant_id',
     at: 'l.started_at',
     where: () => sql`l.direction = 'inbound'`,
@@ -138,7 +139,7 @@ const TALLIES: Record<string, Tally> = {
     },
   },
   abandoned: {
-    from: () => sql`call_queue q left join customers c on c.id = q.customer_id`,
+    from: (_dialect, groupBy) => (groupBy === 'branch' ? sql`call_queue q left join customers c on c.id = q.customer_id` : sql`call_queue q`),
     tenantColumn: 'q.tenant_id',
     at: 'q.entered_at',
     where: () => sql`q.state = 'abandoned'`,
@@ -149,7 +150,7 @@ const TALLIES: Record<string, Tally> = {
     },
   },
   received: {
-    from: () => sql`mail_messages m left join customers c on c.id = m.customer_id`,
+    from: (_dialect, groupBy) => (groupBy === 'branch' ? sql`mail_messages m left join customers c on c.id = m.customer_id` : sql`mail_messages m`),
     tenantColumn: 'm.tenant_id',
     at: 'm.received_at',
     group: { operator: () => sql`null`, branch: ref('c.branch') },
@@ -159,7 +160,7 @@ const TALLIES: Record<string, Tally> = {
     },
   },
   replied: {
-    from: () => sql`mail_replies r left join users u on u.id = r.author_id`,
+    from: (_dialect, groupBy) => (groupBy === 'branch' ? sql`mail_replies r left join users u on u.id = r.author_id` : sql`mail_replies r`),
     tenantColumn: 'r.tenant_id',
     at: 'r.sent_at',
     where: () => sql`r.state = 'sent'`,
@@ -170,7 +171,7 @@ const TALLIES: Record<string, Tally> = {
     },
   },
   review: {
-    from: () => sql`mail_replies r left join users u on u.id = r.author_id`,
+    from: (_dialect, groupBy) => (groupBy === 'branch' ? sql`mail_replies r left join users u on u.id = r.author_id` : sql`mail_replies r`),
     tenantColumn: 'r.tenant_id',
     at: 'r.reviewed_at',
     where: () => sql`r.submitted_at is not null`,
@@ -182,7 +183,8 @@ const TALLIES: Record<string, Tally> = {
   },
   returned: {
     // Every return is an audit event naming the reply's author (mail/replies.ts); the reply row keeps only the last.
-    from: (dialect) => sql`audit_events a left join users u on u.id = ${jsonText('a.details', 'authorId')(dialect)}`,
+    from: (dialect, groupBy) =>
+      groupBy === 'branch' ? sql`audit_events a left join users u on u.id = ${jsonText('a.details', 'authorId')(dialect)}` : sql`audit_events a`,
     tenantColumn: 'a.tenant_id',
     at: 'a.at',
     where: () => sql`a.action = 'reply_returned'`,
@@ -193,7 +195,7 @@ const TALLIES: Record<string, Tally> = {
     },
   },
   handled: {
-    from: () => sql`call_handling h left join customers c on c.id = h.customer_id`,
+    from: (_dialect, groupBy) => (groupBy === 'branch' ? sql`call_handling h left join customers c on c.id = h.customer_id` : sql`call_handling h`),
     tenantColumn: 'h.tenant_id',
     at: 'h.handled_at',
     group: { operator: ref('h.handled_by'), branch: ref('c.branch') },
@@ -215,7 +217,7 @@ const TALLIES: Record<string, Tally> = {
     },
   },
   callbacksDone: {
-    from: () => sql`callbacks k left join users u on u.id = k.done_by`,
+    from: (_dialect, groupBy) => (groupBy === 'branch' ? sql`callbacks k left join users u on u.id = k.done_by` : sql`callbacks k`),
     tenantColumn: 'k.tenant_id',
     at: 'k.done_at',
     group: { operator: ref('k.done_by'), branch: ref('u.branch') },
@@ -225,7 +227,7 @@ const TALLIES: Record<string, Tally> = {
     },
   },
   callbacksOverdue: {
-    from: () => sql`callbacks k left join users u on u.id = k.flagged_by`,
+    from: (_dialect, groupBy) => (groupBy === 'branch' ? sql`callbacks k left join users u on u.id = k.flagged_by` : sql`callbacks k`),
     tenantColumn: 'k.tenant_id',
     at: 'k.due_at',
     where: (now) => sql`k.due_at < ${now} and (k.done_at is null or k.done_at > k.due_at)`,
@@ -256,7 +258,7 @@ async function runTally(scope: ReportScope, tally: Tally, buckets: ReportBucket[
   const query = sql<Record<string, unknown>>`
     with b(idx, start_at, end_at) as (values ${values})
     select b.idx as bucket, ${group} as grp, ${tally.figures(dialect)}
-    from b, ${tally.from(dialect)}
+    from b, ${tally.from(dialect, groupBy)}
     where ${sql.ref(tally.tenantColumn)} = ${scope.tenantId}
       and ${at} >= ${first} and ${at} < ${last}
       and ${at} >= b.start_at and ${at} < b.end_at

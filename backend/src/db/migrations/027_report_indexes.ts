@@ -10,7 +10,7 @@ export async function up(db: Kysely<unknown>, _dialect: SqlDialect): Promise<voi
   await db.schema
     .createIndex('calls_report')
     .on('calls')
-    .columns(['tenant_id', 'started_at', 'direction', 'status', 'agent_id', 'answered_at', 'ended_at', 'customer_id', 'external_id'])
+    .columns(['tenant_id', 'started_at', 'direction', 'status', 'agent_id', 'answered_at', 'ended_at', 'customer_id', 'external_id', 'id'])
     .execute();
   await db.schema.createIndex('call_queue_report').on('call_queue').columns(['tenant_id', 'entered_at', 'state']).execute();
   await db.schema.createIndex('mail_messages_report').on('mail_messages').columns(['tenant_id', 'received_at']).execute();
