@@ -52,6 +52,7 @@ import {
 } from './exchange.js';
 import { PORTAL_IPC_CHANNELS } from './portal.js';
 import { ERROR_CODES, type Result } from './result.js';
+import { ReportPage, ReportQuery } from './reports.js';
 
 /**
  * The IPC contract between the renderer and the desktop core: every channel, its request
@@ -567,6 +568,10 @@ export const IPC_CHANNELS = {
   'audit:list': { request: AuditQuery, result: AuditPage },
   /** The same filters as a CSV text the renderer saves as a file. */
   'audit:exportCsv': { request: AuditQuery.omit({ cursor: true, limit: true }), result: z.object({ filename: z.string(), csv: z.string() }) },
+  /** Reports (admins, supervisors; online only): one page of groups with their figures (shared/reports.ts). */
+  'reports:page': { request: ReportQuery, result: ReportPage },
+  /** The same report for every group as a CSV text the renderer saves as a file. */
+  'reports:exportCsv': { request: ReportQuery.omit({ cursor: true, limit: true }), result: z.object({ filename: z.string(), csv: z.string() }) },
   // Mail (see MAIL_IPC_CHANNELS above)
   ...MAIL_IPC_CHANNELS,
   ...RECORDING_IPC_CHANNELS,

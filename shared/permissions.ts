@@ -215,3 +215,11 @@ export function isPartnerUser(user: Pick<UserRights, 'role'>): boolean {
 export function mayViewAudit(user: UserRights): boolean {
   return user.role === 'admin' || user.role === 'supervisor';
 }
+
+/**
+ * Reports (backend/src/reports): admins and supervisors see the tenant's figures per operator
+ * and per branch; they are counts and times, no customer's data. Agents and partners none.
+ */
+export function mayViewReports(user: UserRights): boolean {
+  return user.role === 'admin' || user.role === 'supervisor';
+}

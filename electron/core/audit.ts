@@ -1,10 +1,11 @@
-import { AUDIT_API, AuditPage, type AuditQuery } from '../../shared/api.js';
+import { AUDIT_API, AuditPage } from '../../shared/api.js';
 import type { IpcHandlerTable } from '../../shared/ipc.js';
 import type { BackendClient } from './backend-client.js';
 
 type AuditHandlerTable = Pick<IpcHandlerTable, 'audit:list' | 'audit:exportCsv'>;
 
-function queryString(query: Partial<AuditQuery>): string {
+/** A query object as `?a=1&b=2` (undefined values left out), or '' when empty. */
+export function queryString(query: Record<string, unknown>): string {
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
   const text = params.toString();

@@ -43,6 +43,7 @@ import { DeskSession, deskHandlers } from './desk.js';
 import { exchangeHandlers } from './exchange.js';
 import { createIpcDispatcher, type IpcDispatcher } from './handlers.js';
 import { recordingHandlers } from './recordings.js';
+import { reportHandlers } from './reports.js';
 import { MailChannel, type MailTuning } from './mail.js';
 import type { Logger } from './logger.js';
 import { defaultSnapshotWorkerFile } from './sync/snapshot-runner.js';
@@ -226,6 +227,7 @@ class DesktopCore {
         return session.telephony.reportCallEvent(payload);
       },
       ...auditHandlers(() => this.#requireSession().client),
+      ...reportHandlers(() => this.#requireSession().client),
       ...this.#mail.handlers(),
       ...recordingHandlers(() => this.#requireSession().client),
       ...exchangeHandlers(() => this.#session?.client ?? this.#partner?.client ?? this.#requireSession().client),

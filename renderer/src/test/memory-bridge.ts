@@ -24,6 +24,7 @@ import { MemoryDesk } from './memory-desk.js';
 import { MemoryExchange } from './memory-exchange.js';
 import { MemoryTelephony } from './memory-telephony.js';
 import { MemoryRecordings } from './memory-recordings.js';
+import type { ReportPage } from '../../../shared/reports.js';
 
 /**
  * A core that lives in memory, for renderer tests only. It checks every request against the
@@ -210,6 +211,11 @@ export class MemoryBridge implements TsunaguBridge {
   /** Every audit query asked for, to check what the viewer sent. */
   readonly auditQueries: Array<IpcRequest<'audit:list'>> = [];
 
+  /** Report pages by the cursor that asks for them ('' for the first). */
+  reportPages: Record<string, ReportPage> = {};
+  readonly reportQueries: Array<IpcRequest<'reports:page'>> = [];
+  readonly reportExports: Array<IpcRequest<'reports:exportCsv'>> = [];
+
   #auditMatches(filter: IpcRequest<'audit:exportCsv'>): AuditEntry[] {
     return this.auditEntries.filter(
       (e) =>
@@ -236,6 +242,19 @@ export class MemoryBridge implements TsunaguBridge {
       this.requireSession();
       const rows = this.#auditMatches(filter).map((e) => `"${e.at}","${e.action}"`);
       return { filename: 'audit.csv', csv: ['"at","action"', ...rows].join('\r\n') };
+    },
+    'reports:page': async (query) => {
+      const session = this.requireSession();
+      if (session.user.role === 'agent') throw new CodedError('forbidden', 'only admins and supervisors see reports');
+      this.reportQueries.push(query);
+      const page = this.reportPages[query.cursor ?? ''];
+      if (!page) throw new CodedError('not_found', `no report page for cursor "${query.cursor ?? ''}"`);
+      return page;
+    },
+    'reports:exportCsv': async (query) => {
+      this.requireSession();
+      this.reportExports.push(query);
+      return { filename: `report-${query.period}-${query.from}-${query.to}.csv`, csv: '"period_start","group_key"\r\n' };
     },
     ...this.telephony.handlers,
     ...this.desk.handlers,

@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { currentBridge } from '../../api.js';
 import { AuditViewer } from '../../audit/AuditViewer.js';
+import { ReportsView } from '../../reports/ReportsView.js';
 import { assertNever } from '../../../../shared/result.js';
 import { useSessionStore } from '../../stores/session.js';
 import { connectMailEvents } from '../mail-events.js';
@@ -76,6 +77,13 @@ export function MailWorkArea() {
       return (
         <main className="mail-pane" id="mail-main" tabIndex={-1}>
           <AuditViewer />
+        </main>
+      );
+    case 'reports':
+      if (!supervisor) return null;
+      return (
+        <main className="mail-pane" id="reports-main" tabIndex={-1}>
+          <ReportsView />
         </main>
       );
     default:
