@@ -29,6 +29,9 @@ interface CallMeStoreState {
   decline(): Promise<void>;
 }
 
+/** Offers received so far: an answer to a question asked before the latest one is stale. */
+let pushes = 0;
+
 async function close(requestId: string, outcome: 'answered' | 'no_answer', sipCallId: string | null): Promise<void> {
   await invoke('callme:complete', { id: requestId, outcome, callId: sipCallId });
   useCallMeStore.setState({ dialling: null });
@@ -50,10 +53,13 @@ export const useCallMeStore = create<CallMeStoreState>()((set, get) => ({
   error: null,
   dialling: null,
   async load() {
+    const asked = pushes;
     const result = await invoke('callme:offer', null);
-    if (result.ok) get().received(result.value.offer);
+    // An offer pushed while this question was on its way is newer than its answer.
+    if (result.ok && asked === pushes) get().received(result.value.offer);
   },
   received(offer) {
+    pushes += 1;
     set({ offer, error: null });
   },
   async accept() {
