@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAIL_API, type AgentStatus } from '../../../shared/api.js';
+import { API, MAIL_API, type AgentStatus } from '../../../shared/api.js';
 import { CALLME_API, CALLME_PORTAL_API, CallMeOfferResponse, CallMeStatus, CallMeView, callmePath, type CallMeInput } from '../../../shared/callme.js';
 import type { User } from '../../../shared/domain.js';
 import { PORTAL_API, PORTAL_CSRF_HEADER, PORTAL_STAFF_API, PortalInvitation, PortalSession } from '../../../shared/portal.js';
@@ -190,8 +190,25 @@ describe.each(DIALECTS)('call me on %s', (dialect) => {
     await sweepCallMe(cx);
     expect((await status(sato)).request).toMatchObject({ id: request.id, state: 'waiting' });
 
+    // a's app has its event stream open: the offer is announced there the moment it is made.
+    const baseUrl = await backend.listen();
+    const stream = new AbortController();
+    const response = await fetch(`${baseUrl}${API.events}`, { headers: { authorization: `Bearer ${agents.a.token}` }, signal: stream.signal });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let received = '';
+    const readUntil = async (text: string) => {
+      while (!received.includes(text)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the event stream ended before ${text}`);
+        received += decoder.decode(value);
+      }
+    };
+    await readUntil('event: changed');
     await setStatus(agents.a.token, 'available');
     await sweepCallMe(cx);
+    await readUntil('event: callme');
+    stream.abort();
     expect(await offerOf(agents.a.token)).toMatchObject({ id: request.id, number: '+819011112222' });
 
     // Cancelled while offered: the offer is gone from a, and cancelling twice is fine.
