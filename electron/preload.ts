@@ -22,6 +22,7 @@ const KNOWN_EVENTS = {
   'mail:queue': true,
   'supervisor:summary': true,
   'mail:localDrafts': true,
+  'callme:offer': true,
 } as const satisfies Record<IpcEvent, true>;
 
 type AnyListener = (payload: unknown) => void;

@@ -208,6 +208,15 @@ export const AUDIT_ACTIONS = [
   'portal_order',
   'portal_rank_changed',
   'portal_invited',
+  // "Call me" from the portal (backend/src/callme): requested, offered, passed on, accepted, cancelled, ended.
+  'callme_requested',
+  'callme_offered',
+  'callme_offer_expired',
+  'callme_declined',
+  'callme_accepted',
+  'callme_cancelled',
+  'callme_done',
+  'callme_hours_changed',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;

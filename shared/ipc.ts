@@ -51,6 +51,7 @@ import {
   PartnerOrg,
 } from './exchange.js';
 import { PORTAL_IPC_CHANNELS } from './portal.js';
+import { CALLME_IPC_CHANNELS, CALLME_IPC_EVENTS } from './callme.js';
 import { ERROR_CODES, type Result } from './result.js';
 import { ReportPage, ReportQuery } from './reports.js';
 
@@ -585,6 +586,8 @@ export const IPC_CHANNELS = {
   'exchange:download': { request: z.object({ exportId: Id, format: ExchangeFormat }), result: ExchangeDownload },
   // The customer portal's staff side (shared/portal.ts)
   ...PORTAL_IPC_CHANNELS,
+  // "Call me" offers (shared/callme.ts; served by electron/core/callme.ts): online only.
+  ...CALLME_IPC_CHANNELS,
 } as const;
 
 export type IpcChannel = keyof typeof IPC_CHANNELS;
@@ -639,6 +642,7 @@ export const IPC_EVENTS = {
   /** The computer woke from sleep or was unlocked (Electron's powerMonitor): the phone re-registers. */
   'system:resumed': z.object({ reason: z.enum(['resume', 'unlock-screen']) }),
   ...MAIL_IPC_EVENTS,
+  ...CALLME_IPC_EVENTS,
 } as const;
 export type IpcEvent = keyof typeof IPC_EVENTS;
 export type IpcEventPayload<E extends IpcEvent> = z.infer<(typeof IPC_EVENTS)[E]>;

@@ -28,6 +28,8 @@ import { registerCtiRoutes, registerTelephonyRoutes } from './telephony/routes.j
 import { registerMonitoringRoutes } from './telephony/monitoring.js';
 import { registerUserRoutes } from './users/routes.js';
 import { partnerLockout, registerExchangeRoutes } from './exchange/routes.js';
+import { registerCallMePortalRoutes, registerCallMeStaffRoutes, setUpCallMe } from './callme/routes.js';
+import { DEFAULT_CALLME_OPTIONS, type CallMeOptions } from './callme/service.js';
 
 export interface AppOptions {
   /** An open, migrated database (db/database.ts, db/migrate.ts). The app does not close it. */
@@ -39,6 +41,8 @@ export interface AppOptions {
   logStream?: { write(line: string): void };
   /** The customer portal's settings (tests pass their relay and limits); default from the environment. */
   portal?: Partial<PortalOptions>;
+  /** "Call me" timings (tests set sweepMs 0 and sweep themselves); default: DEFAULT_CALLME_OPTIONS. */
+  callme?: Partial<CallMeOptions>;
 }
 
 const KIB = 1024;
@@ -104,7 +108,7 @@ function redactUrl(url: string): string {
  * port 0; main.ts listens on the configured address). Every route except login and health sits
  * in one scope whose hook resolves the bearer token and scopes the request to its tenant.
  */
-export function buildApp({ db, config, passwords, logStream, portal }: AppOptions): FastifyInstance {
+export function buildApp({ db, config, passwords, logStream, portal, callme }: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -146,6 +150,9 @@ export function buildApp({ db, config, passwords, logStream, portal }: AppOption
   scheduleRetention(app, ctx);
   if (config.devMailOutDir !== null) registerDevMailOutRoutes(app, config.devMailOutDir);
   registerPortalRoutes(app, ctx, { mailConfig: loadMailConfig(), ...portal });
+  const callMe = setUpCallMe(app, ctx, { ...DEFAULT_CALLME_OPTIONS, presenceTimeoutSeconds: loadMailConfig().dispatch.presenceTimeoutSeconds, ...callme });
+  ctx.callmeOffers = callMe.notifier;
+  registerCallMePortalRoutes(app, ctx, callMe);
 
   app.register(async (scope) => {
     scope.addHook('onRequest', authenticationHook(ctx));
@@ -165,6 +172,7 @@ export function buildApp({ db, config, passwords, logStream, portal }: AppOption
     registerAuditViewerRoutes(scope, ctx);
     registerPortalStaffRoutes(scope, ctx);
     registerReportRoutes(scope, ctx);
+    registerCallMeStaffRoutes(scope, ctx, callMe);
   });
   return app;
 }

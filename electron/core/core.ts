@@ -38,6 +38,7 @@ import { CACHE_FILE, unlockUserCache, wipeUserCache } from './cache/user-cache.j
 import { auditHandlers } from './audit.js';
 import { CallsForYouSession, callsForYouHandlers } from './calls-for-you.js';
 import { monitoringHandlers } from './monitoring.js';
+import { callMeHandlers, callMeOfferFollower } from './callme.js';
 import { portalHandlers } from './portal.js';
 import { DeskSession, deskHandlers } from './desk.js';
 import { exchangeHandlers } from './exchange.js';
@@ -220,6 +221,7 @@ class DesktopCore {
       ...callsForYouHandlers(() => this.#requireSession().callsForYou),
       ...monitoringHandlers(() => this.#requireSession().client),
       ...portalHandlers(() => this.#requireSession().client),
+      ...callMeHandlers(() => this.#requireSession().client),
       // The call history keeps what this computer saw, for when the backend cannot be reached.
       'calls:event': async (payload) => {
         const session = this.#requireSession();
@@ -366,6 +368,7 @@ class DesktopCore {
         },
         openedWith,
         onCacheDamaged: () => this.#cacheDamaged(session),
+        onCallMeOffer: callMeOfferFollower(client, logger, (payload) => this.#emit('callme:offer', payload)),
       });
       const host: TelephonyHost = { info, client, store, engine, emit: (event, payload) => this.#emit(event, payload) };
       const telephony = new TelephonySession(host, logger, this.#o.telephonyTuning);

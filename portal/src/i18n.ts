@@ -40,6 +40,7 @@ const ja = {
   error: 'エラー: {message}',
   video: '動画',
   hotspot: '{label}(動画内)',
+  callMe: 'お電話のご依頼',
 };
 
 type Strings = typeof ja;
@@ -85,6 +86,7 @@ const en: Strings = {
   error: 'Error: {message}',
   video: 'Video',
   hotspot: '{label} (in the video)',
+  callMe: 'Call me',
 };
 
 export type PortalLanguage = 'ja' | 'en';

@@ -47,6 +47,7 @@
  * is role=combobox labelled "Search customers" / "顧客検索"; the language switch is two
  * buttons "日本語" and "English" with aria-pressed.
  */
+import { CallMeOfferCard } from './callme/CallMeOfferCard.js';
 import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
 import { currentBridge } from './api.js';
@@ -143,6 +144,7 @@ function Workspace() {
         <div className="shell-main">
           <WorkAreaNav />
           <MissedCallNotice />
+          <CallMeOfferCard />
           <div className="workspace" hidden={area !== 'customers'}>
             <nav className="search-pane" aria-label={t('search.region')}>
               <SearchPanel />

@@ -103,6 +103,28 @@ const CONTENT_TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
+/**
+ * What every scope of portal routes has (this module's and other features' under /portal/:tenant):
+ * the strict CSP and its companions, and writes from a page of another origin refused even
+ * before the session is looked at.
+ */
+export function portalScopeHooks(scope: FastifyInstance): void {
+  scope.addHook('onSend', async (_request, reply) => {
+    reply.header('content-security-policy', PORTAL_CSP);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+  });
+  scope.addHook('onRequest', async (request) => {
+    if (request.method === 'GET' || request.method === 'HEAD') return;
+    const origin = request.headers.origin;
+    const host = request.headers.host;
+    if (origin !== undefined && host !== undefined && originHost(origin) !== host) {
+      throw new HttpError('forbidden', 'origin: requests to the portal must come from the portal');
+    }
+  });
+}
+
 export function registerPortalRoutes(app: FastifyInstance, ctx: BackendContext, options: PortalOptions): void {
   const { db } = ctx.handle;
   const pdb = portalDb(db);
@@ -134,21 +156,7 @@ export function registerPortalRoutes(app: FastifyInstance, ctx: BackendContext, 
   };
 
   app.register(async (scope) => {
-    scope.addHook('onSend', async (_request, reply) => {
-      reply.header('content-security-policy', PORTAL_CSP);
-      reply.header('x-content-type-options', 'nosniff');
-      reply.header('referrer-policy', 'no-referrer');
-      reply.header('x-frame-options', 'DENY');
-    });
-    // Writes from a page of another origin are refused even before the session is looked at.
-    scope.addHook('onRequest', async (request) => {
-      if (request.method === 'GET' || request.method === 'HEAD') return;
-      const origin = request.headers.origin;
-      const host = request.headers.host;
-      if (origin !== undefined && host !== undefined && originHost(origin) !== host) {
-        throw new HttpError('forbidden', 'origin: requests to the portal must come from the portal');
-      }
-    });
+    portalScopeHooks(scope);
 
     // The page: index.html for the tenant's root (hash routing below it), and the built assets.
     const sendIndex = async (request: FastifyRequest, reply: FastifyReply) => {

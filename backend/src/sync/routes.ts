@@ -56,7 +56,9 @@ function registerEventsRoute(app: FastifyInstance, ctx: BackendContext): void {
   const tenantStreams = new TenantStreams();
   app.get(API.events, async (request, reply) => {
     const { tenant } = request.auth;
-    const stream = openEventStream<'changed'>(request, reply);
+    const stream = openEventStream<'changed' | 'callme'>(request, reply);
+    // "Call me": this operator's offer changed; the app asks for it (backend/src/callme).
+    if (ctx.callmeOffers) stream.onEnd(ctx.callmeOffers.subscribe(tenant.id, request.auth.user.id, () => stream.send('callme', {})));
     stream.onEnd(tenantStreams.open(tenant.id));
     // Paced (poke-pacing.ts): a busy tenant's apps pull spread over a second, not all at once.
     const pokes = pacePokes(

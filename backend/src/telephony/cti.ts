@@ -507,3 +507,29 @@ export async function recordCtiEvent(handle: DatabaseHandle, input: CtiEventInpu
     };
   });
 }
+
+/** An operator a callback ("call me", backend/src/callme) may be offered to, and why. */
+export interface CallbackCandidate {
+  userId: string;
+  reason: RoutingTarget['reason'];
+}
+
+/**
+ * Who may be offered a callback of this customer now, in the order an inbound call of theirs
+ * would ring them: the same free agents allowed to see the customer, the previous handler
+ * (and the tenant's rule, the assigned rep) before everyone else by longest idle.
+ */
+export async function callbackCandidates(
+  handle: DatabaseHandle,
+  tenantId: string,
+  customerId: string,
+  presenceTimeoutSeconds: number,
+): Promise<CallbackCandidate[]> {
+  const { db } = handle;
+  const now = await databaseNow(db, handle.dialect);
+  const settings = await telephonyDb(db).selectFrom('telephony_settings').select('ring_seconds').where('tenant_id', '=', tenantId).executeTakeFirst();
+  const customer = await customerFacts(db, tenantId, customerId);
+  const { eligible } = await agentsFor(handle, tenantId, customer, now, presenceTimeoutSeconds, settings?.ring_seconds ?? TELEPHONY_DEFAULTS.ringSeconds);
+  const ordered = await orderedTargets(db, tenantId, customerId, customer, eligible);
+  return ordered.map(({ candidate, reason }) => ({ userId: candidate.user.id, reason }));
+}

@@ -85,7 +85,7 @@ export interface TestBackend extends TestDatabase {
 }
 
 /** A migrated database with the demo tenant, and the backend app on it (not listening). */
-export async function startTestBackend(dialect: SqlDialect, tenant?: TenantSpec, appOptions: Pick<AppOptions, 'portal'> = {}): Promise<TestBackend> {
+export async function startTestBackend(dialect: SqlDialect, tenant?: TenantSpec, appOptions: Pick<AppOptions, 'portal' | 'callme'> = {}): Promise<TestBackend> {
   const database = await openTestDatabase(dialect);
   const demo = await createDemoTenant(database.handle, database.config.argon2, tenant);
   const apps: FastifyInstance[] = [];

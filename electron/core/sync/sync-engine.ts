@@ -74,6 +74,8 @@ export interface SyncEngineOptions {
    * engine; this one stops retrying (a malformed file fails the same way every time).
    */
   onCacheDamaged?: (error: unknown) => void;
+  /** The event stream said this operator's "call me" offer changed, or it (re)opened: ask for it. */
+  onCallMeOffer?: () => void;
 }
 
 /**
@@ -428,6 +430,8 @@ export class SyncEngine {
       open: async (connection) => {
         const opened = await client.openEvents(connection);
         streamFrom = opened.baseUrl;
+        // An offer made while the stream was down was announced to nobody.
+        this.#o.onCallMeOffer?.();
         return opened.body;
       },
       // Any request the core made (a status change, a lookup) that the backend answered ends
@@ -435,6 +439,7 @@ export class SyncEngine {
       subscribeReachable: (reachable) => client.onAnswered(reachable),
       onEvent: (event) => {
         if (event.event === 'changed') this.#poked(event.data);
+        else if (event.event === 'callme') this.#o.onCallMeOffer?.();
       },
       onError: (error) => {
         if (error instanceof CodedError && error.code === 'unauthenticated') {
