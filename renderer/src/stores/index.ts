@@ -15,6 +15,7 @@ import { resetWrapUpStore } from './wrap-up.js';
 import { resetOfflineStore } from '../offline/store.js';
 import { resetExchangeStore } from '../exchange/store.js';
 import { resetAuditStore } from '../audit/store.js';
+import { resetAdminStore } from '../admin/store.js';
 
 /** A fresh window's state, for tests. */
 export function resetAllStores(): void {
@@ -35,4 +36,5 @@ export function resetAllStores(): void {
   resetOfflineStore();
   resetExchangeStore();
   resetAuditStore();
+  resetAdminStore();
 }

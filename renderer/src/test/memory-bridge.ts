@@ -20,6 +20,7 @@ import { MemoryMail } from '../mail/test/memory-mail.js';
 import { MemoryMonitoring } from '../supervisor/test/memory-monitoring.js';
 import { MemoryCallsForYou } from './memory-calls-for-you.js';
 import { MemoryPortal } from './memory-portal.js';
+import { MemoryAdmin } from './memory-admin.js';
 import { MemoryDesk } from './memory-desk.js';
 import { MemoryExchange } from './memory-exchange.js';
 import { MemoryTelephony } from './memory-telephony.js';
@@ -107,6 +108,8 @@ export class MemoryBridge implements TsunaguBridge {
   readonly exchange = new MemoryExchange({ session: () => this.session });
   /** The customer portal's staff side (memory-portal.ts). */
   readonly portal = new MemoryPortal(() => this.requireSession());
+  /** The admin console's routes (memory-admin.ts). */
+  readonly admin = new MemoryAdmin(() => this.requireSession(), { mail: this.mail, telephony: this.telephony });
 
   constructor(options: { accounts?: MemoryAccount[]; customers?: MemoryCustomer[] } = {}) {
     this.accounts = options.accounts ?? [];
@@ -244,6 +247,7 @@ export class MemoryBridge implements TsunaguBridge {
     ...this.monitoring.handlers,
     ...this.exchange.handlers,
     ...this.portal.handlers,
+    ...this.admin.handlers,
     'system:globalShortcuts': async () => ({ global: false, registered: [] }),
     'app:info': async () => ({ version: '0.0.0-test', shell: 'browser', locale: 'en-US', backendUrl: 'http://127.0.0.1:1' }),
     'session:login': async ({ tenant, login, password }) => {
