@@ -217,6 +217,14 @@ export const AUDIT_ACTIONS = [
   'callme_cancelled',
   'callme_done',
   'callme_hours_changed',
+  // The admin console (backend/src/users/admin-routes.ts and the settings routes it puts screens on).
+  'user_created',
+  'user_updated',
+  'user_password_reset',
+  'mail_template_changed',
+  'mail_settings_changed',
+  'mail_address_changed',
+  'telephony_settings_changed',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;

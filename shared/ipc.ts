@@ -54,6 +54,8 @@ import { PORTAL_IPC_CHANNELS } from './portal.js';
 import { CALLME_IPC_CHANNELS, CALLME_IPC_EVENTS } from './callme.js';
 import { ERROR_CODES, type Result } from './result.js';
 import { ReportPage, ReportQuery } from './reports.js';
+import { TelephonySettings } from './telephony-settings.js';
+import { ADMIN_IPC_CHANNELS } from './admin.js';
 
 /**
  * The IPC contract between the renderer and the desktop core: every channel, its request
@@ -153,37 +155,7 @@ export const SipCredentials = z.object({
 });
 export type SipCredentials = z.infer<typeof SipCredentials>;
 
-export const Disposition = z.object({ code: z.string().min(1).max(50), label: z.string().min(1).max(100) });
-export type Disposition = z.infer<typeof Disposition>;
-
-/**
- * Wrap-up codes of a tenant that has not defined its own: what a Japanese contact center
- * records after most calls.
- * The app shows these labels in the operator's language when a tenant kept them unchanged.
- */
-export const DEFAULT_DISPOSITIONS: readonly Disposition[] = [
-  { code: 'resolved', label: '解決済み' },
-  { code: 'information', label: 'ご案内済み' },
-  { code: 'callback', label: '折り返し予定' },
-  { code: 'escalated', label: '担当部署へ引き継ぎ' },
-  { code: 'order', label: '受注・お申し込み' },
-  { code: 'complaint', label: '苦情・ご意見' },
-  { code: 'wrong_number', label: '間違い電話' },
-  { code: 'silent', label: '無言・途中切断' },
-];
-
-export const TelephonySettings = z.object({
-  dispositions: z.array(Disposition),
-  /** SIP header that carries the customer id collected by the PBX's IVR. */
-  customerIdHeader: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
-  /** After-call work ends by itself after this long when the wrap-up is not saved. */
-  afterCallWorkSeconds: z.number().int().min(0).max(3600),
-  dtmfMode: z.enum(['rfc4733', 'info']),
-  /** How long the PBX rings each agent it tries for a call before trying the next one. */
-  ringSeconds: z.number().int().min(5).max(120),
-  defaultRegion: z.string().length(2),
-});
-export type TelephonySettings = z.infer<typeof TelephonySettings>;
+export { DEFAULT_DISPOSITIONS, Disposition, TelephonySettings } from './telephony-settings.js';
 
 export const CALL_EVENTS = ['ringing', 'answered', 'missed', 'rejected', 'transferred', 'ended'] as const;
 export const CallEventInput = z.object({
@@ -434,6 +406,8 @@ export const MAIL_IPC_CHANNELS = {
     request: z.object({ attachmentId: Id }),
     result: z.object({ filename: z.string(), contentType: z.string(), base64: z.string() }),
   },
+  /** A mail's original message (.eml, base64) for a download the user asked for; the backend checks and audits it. */
+  'mail:raw': { request: z.object({ mailId: Id }), result: z.object({ filename: z.string(), base64: z.string() }) },
   /** Opens a link from content outside the app, only http(s) and mailto (see OpenExternalResult). */
   'shell:openExternal': { request: z.object({ url: ExternalUrl }), result: OpenExternalResult },
 } as const;
@@ -588,6 +562,8 @@ export const IPC_CHANNELS = {
   ...PORTAL_IPC_CHANNELS,
   // "Call me" offers (shared/callme.ts; served by electron/core/callme.ts): online only.
   ...CALLME_IPC_CHANNELS,
+  // The admin console (shared/admin.ts; served by electron/core/admin.ts): online only.
+  ...ADMIN_IPC_CHANNELS,
 } as const;
 
 export type IpcChannel = keyof typeof IPC_CHANNELS;
@@ -605,6 +581,8 @@ export type DeskIpcChannel = Extract<
   | 'callbacks:list'
   | 'callbacks:complete'
 >;
+/** The admin console's channels: served by electron/core/admin.ts. */
+export type AdminIpcChannel = Extract<IpcChannel, `admin:${string}`>;
 /** The customer portal's staff channels: served by electron/core/portal.ts. */
 export type PortalIpcChannel = Extract<IpcChannel, `portal:${string}`>;
 /** The "calls for you" channels: served by electron/core/calls-for-you.ts. */

@@ -35,6 +35,7 @@ import { CacheStore, DEFAULT_SEARCH_LIMIT } from './cache/cache-store.js';
 import { ensurePrivateFolders } from './cache/encrypted-database.js';
 import type { CacheDb } from './cache/open-cache.js';
 import { CACHE_FILE, unlockUserCache, wipeUserCache } from './cache/user-cache.js';
+import { adminHandlers } from './admin.js';
 import { auditHandlers } from './audit.js';
 import { CallsForYouSession, callsForYouHandlers } from './calls-for-you.js';
 import { monitoringHandlers } from './monitoring.js';
@@ -230,6 +231,7 @@ class DesktopCore {
       },
       ...auditHandlers(() => this.#requireSession().client),
       ...reportHandlers(() => this.#requireSession().client),
+      ...adminHandlers(() => this.#requireSession().client),
       ...this.#mail.handlers(),
       ...recordingHandlers(() => this.#requireSession().client),
       ...exchangeHandlers(() => this.#session?.client ?? this.#partner?.client ?? this.#requireSession().client),

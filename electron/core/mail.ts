@@ -132,6 +132,10 @@ export class MailChannel {
         const file = await this.#client().download(route(MAIL_API.mailAttachment, { id: attachmentId }));
         return { filename: file.filename ?? 'attachment', contentType: file.contentType, base64: file.bytes.toString('base64') };
       },
+      'mail:raw': async ({ mailId }) => {
+        const file = await this.#client().download(route(MAIL_API.mailRaw, { id: mailId }));
+        return { filename: file.filename ?? `mail-${mailId}.eml`, base64: file.bytes.toString('base64') };
+      },
       'shell:openExternal': async ({ url }) => {
         const external = toExternalUrl(url);
         // The request schema already refused anything else; this keeps the promise in the types.

@@ -39,6 +39,10 @@
  * Transfer, Blind transfer, Consult, Complete transfer, Call, Save wrap-up (ja: 応答, 拒否, 切断, 保留, …).
  * Phone numbers in the customer panel are buttons named "Call <number>" / "<number> に発信".
  *
+ * Admin console (renderer/src/admin): area-admin, admin-console, admin-tab-<users|customers|templates|mailSettings|telephony>,
+ * admin-users, admin-user-row (data-login), admin-user-editor, admin-create-user, admin-customers, admin-customer-hit,
+ * admin-customer-form, admin-templates, template-preview, field-error (data-field) beside the field it names.
+ *
  * Exchange (renderer/src/exchange): exchange-admin, exchange-preview (data-total), exchange-preview-record,
  * exchange-exports (data-phase), exchange-export (data-export-id), exchange-shared-with, exchange-status
  * (data-busy), exchange-error (data-code), exchange-form-error; a partner user's app is partner-exchange.
@@ -50,6 +54,7 @@
 import { CallMeOfferCard } from './callme/CallMeOfferCard.js';
 import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
+import { AdminConsole } from './admin/AdminConsole.js';
 import { currentBridge } from './api.js';
 import { CustomerPanel } from './components/CustomerPanel.js';
 import { CallerPanel } from './components/phone/CallerPanel.js';
@@ -172,6 +177,11 @@ function Workspace() {
           {area === 'portal' && (
             <main className="history-pane" id="portal-main" tabIndex={-1}>
               <PortalAdmin />
+            </main>
+          )}
+          {area === 'admin' && (
+            <main className="history-pane" id="admin-main" tabIndex={-1}>
+              <AdminConsole />
             </main>
           )}
           <MailWorkArea />

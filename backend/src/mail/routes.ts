@@ -28,7 +28,7 @@ import {
   type ReviewQueueResponse,
   type SupervisorSummary,
 } from '../../../shared/api.js';
-import { Id, type User } from '../../../shared/domain.js';
+import { Id, type AuditAction, type User } from '../../../shared/domain.js';
 import { safeAttachmentName } from '../../../shared/mail-content.js';
 import { recordAudit } from '../audit.js';
 import type { BackendContext } from '../context.js';
@@ -143,6 +143,10 @@ export function registerMailRoutes(app: FastifyInstance, ctx: BackendContext, op
     return mail;
   };
 
+  /** A change of the tenant's mail set-up (templates, settings, addresses), for the audit viewer. */
+  const auditSettings = (auth: { tenant: { id: string }; user: { id: string } }, action: AuditAction, details: Record<string, unknown>) =>
+    recordAudit(handle.db, { tenantId: auth.tenant.id, userId: auth.user.id, action, details });
+
   app.get(MAIL_API.mailMessage, async (request): Promise<MailView> => {
     const { id } = parseRequest(IdParams, request.params, 'params');
     return visibleMail(request.auth.user, request.auth.tenant.id, id);
@@ -245,16 +249,21 @@ export function registerMailRoutes(app: FastifyInstance, ctx: BackendContext, op
   }));
   app.post(MAIL_API.mailTemplates, async (request): Promise<MailTemplate> => {
     const body = parseRequest(MailTemplateInput, request.body, 'body');
-    return saveTemplate(handle, request.auth, body, null);
+    const saved = await saveTemplate(handle, request.auth, body, null);
+    await auditSettings(request.auth, 'mail_template_changed', { templateId: saved.id, name: saved.name, change: 'created' });
+    return saved;
   });
   app.put(MAIL_API.mailTemplate, async (request): Promise<MailTemplate> => {
     const { id } = parseRequest(IdParams, request.params, 'params');
     const body = parseRequest(MailTemplateInput, request.body, 'body');
-    return saveTemplate(handle, request.auth, body, id);
+    const saved = await saveTemplate(handle, request.auth, body, id);
+    await auditSettings(request.auth, 'mail_template_changed', { templateId: saved.id, name: saved.name, change: 'updated' });
+    return saved;
   });
   app.delete(MAIL_API.mailTemplate, async (request, reply) => {
     const { id } = parseRequest(IdParams, request.params, 'params');
     await deleteTemplate(handle, request.auth, id);
+    await auditSettings(request.auth, 'mail_template_changed', { templateId: id, change: 'deleted' });
     return reply.status(204).send();
   });
 
@@ -321,6 +330,7 @@ export function registerMailRoutes(app: FastifyInstance, ctx: BackendContext, op
       .values({ tenant_id: tenantId, ...next })
       .onConflict((oc) => oc.column('tenant_id').doUpdateSet(next))
       .execute();
+    await auditSettings(request.auth, 'mail_settings_changed', { ...body });
     await notifier.publish(tenantId);
     return dispatchSettings(db, tenantId, config);
   });
@@ -343,6 +353,7 @@ export function registerMailRoutes(app: FastifyInstance, ctx: BackendContext, op
       if (isUniqueViolation(error)) throw new HttpError('conflict', `body.address: ${address} is already in use`);
       throw error;
     }
+    await auditSettings(request.auth, 'mail_address_changed', { address, kind: body.kind, change: 'added' });
     return { address, kind: body.kind };
   });
   app.delete(MAIL_API.mailAddress, async (request, reply) => {
@@ -354,6 +365,7 @@ export function registerMailRoutes(app: FastifyInstance, ctx: BackendContext, op
       .where('address', '=', address.toLowerCase())
       .executeTakeFirst();
     if (Number(deleted.numDeletedRows) === 0) throw new HttpError('not_found', `no address ${address}`);
+    await auditSettings(request.auth, 'mail_address_changed', { address: address.toLowerCase(), change: 'removed' });
     return reply.status(204).send();
   });
 

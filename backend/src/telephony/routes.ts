@@ -88,8 +88,8 @@ export function registerTelephonyRoutes(app: FastifyInstance, ctx: BackendContex
   app.put(TELEPHONY_API.telephonySettings, async (request): Promise<TelephonySettings> => {
     assertAdmin(request.auth.user);
     const body = parseRequest(TelephonySettingsUpdate, request.body, 'body');
-    await updateTelephonySettings(db, request.auth.tenant.id, body);
-    return loadTelephonySettings(db, request.auth.tenant);
+    await updateTelephonySettings(db, request.auth.tenant.id, body, request.auth.user.id);
+    return loadTelephonySettings(db, { id: request.auth.tenant.id, defaultRegion: body.defaultRegion ?? request.auth.tenant.defaultRegion });
   });
 
   app.get(TELEPHONY_API.routingRules, async (request): Promise<RoutingRules> => {

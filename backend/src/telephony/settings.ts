@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
-import { z } from 'zod';
-import { DEFAULT_DISPOSITIONS, Disposition, TelephonySettings } from '../../../shared/ipc.js';
+import { TelephonySettingsUpdate } from '../../../shared/admin.js';
+import { DEFAULT_DISPOSITIONS, type TelephonySettings } from '../../../shared/ipc.js';
+import { recordAudit } from '../audit.js';
+import type { Database } from '../db/schema.js';
 import type { TelephonyDatabase } from './schema.js';
 
 export { DEFAULT_DISPOSITIONS };
@@ -12,27 +14,7 @@ export const TELEPHONY_DEFAULTS = {
   ringSeconds: 15,
 } as const satisfies Partial<TelephonySettings>;
 
-/**
- * PUT /api/telephony/settings (admins). Omitted fields stay; null returns a field to the
- * default (for `dispositions`: the default list).
- */
-export const TelephonySettingsUpdate = z
-  .object({
-    dispositions: z
-      .array(Disposition.extend({ code: z.string().trim().regex(/^[A-Za-z0-9_.-]{1,50}$/, 'must be 1-50 of A-Z a-z 0-9 _ . -'), label: z.string().trim().min(1).max(100) }))
-      .min(1)
-      .max(100)
-      .refine((list) => new Set(list.map((d) => d.code)).size === list.length, 'codes must be unique')
-      .nullable()
-      .optional(),
-    customerIdHeader: TelephonySettings.shape.customerIdHeader.nullable().optional(),
-    afterCallWorkSeconds: TelephonySettings.shape.afterCallWorkSeconds.nullable().optional(),
-    dtmfMode: TelephonySettings.shape.dtmfMode.nullable().optional(),
-    ringSeconds: TelephonySettings.shape.ringSeconds.nullable().optional(),
-  })
-  .strict()
-  .refine((v) => Object.values(v).some((value) => value !== undefined), 'give at least one setting to change');
-export type TelephonySettingsUpdate = z.infer<typeof TelephonySettingsUpdate>;
+export { TelephonySettingsUpdate };
 
 export async function loadTelephonySettings(
   db: Kysely<TelephonyDatabase>,
@@ -56,6 +38,7 @@ export async function updateTelephonySettings(
   db: Kysely<TelephonyDatabase>,
   tenantId: string,
   update: TelephonySettingsUpdate,
+  adminId: string,
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
     const now = new Date().toISOString();
@@ -85,5 +68,15 @@ export async function updateTelephonySettings(
           .execute();
       }
     }
+    if (update.defaultRegion !== undefined) {
+      await trx.updateTable('tenants').set({ default_region: update.defaultRegion }).where('id', '=', tenantId).execute();
+    }
+    // Which settings changed, not their old values: the audit viewer shows who touched what.
+    await recordAudit(trx as unknown as Kysely<Database>, {
+      tenantId,
+      userId: adminId,
+      action: 'telephony_settings_changed',
+      details: { settings: Object.keys(update).filter((key) => update[key as keyof TelephonySettingsUpdate] !== undefined), ...update },
+    });
   });
 }

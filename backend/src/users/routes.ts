@@ -7,6 +7,7 @@ import { recordAudit } from '../audit.js';
 import type { BackendContext } from '../context.js';
 import { HttpError, parseRequest } from '../http/errors.js';
 import { pokeTenant } from '../sync/changelog.js';
+import { registerUserAdminRoutes } from './admin-routes.js';
 import { toUser } from './users.js';
 
 const IdParams = z.object({ id: Id });
@@ -69,6 +70,7 @@ function rightsOf(user: User) {
 
 export function registerUserRoutes(app: FastifyInstance, ctx: BackendContext): void {
   const { db } = ctx.handle;
+  registerUserAdminRoutes(app, ctx);
 
   app.patch(API.userRights, async (request): Promise<UserResponse> => {
     const { id } = parseRequest(IdParams, request.params, 'params');

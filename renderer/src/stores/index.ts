@@ -16,6 +16,7 @@ import { resetOfflineStore } from '../offline/store.js';
 import { resetExchangeStore } from '../exchange/store.js';
 import { resetAuditStore } from '../audit/store.js';
 import { resetCallMeStore } from '../callme/store.js';
+import { resetAdminStore } from '../admin/store.js';
 
 /** A fresh window's state, for tests. */
 export function resetAllStores(): void {
@@ -37,4 +38,5 @@ export function resetAllStores(): void {
   resetExchangeStore();
   resetAuditStore();
   resetCallMeStore();
+  resetAdminStore();
 }

@@ -21,6 +21,7 @@ import { MemoryMonitoring } from '../supervisor/test/memory-monitoring.js';
 import { MemoryCallsForYou } from './memory-calls-for-you.js';
 import { MemoryPortal } from './memory-portal.js';
 import { MemoryCallMe } from './memory-callme.js';
+import { MemoryAdmin } from './memory-admin.js';
 import { MemoryDesk } from './memory-desk.js';
 import { MemoryExchange } from './memory-exchange.js';
 import { MemoryTelephony } from './memory-telephony.js';
@@ -111,6 +112,8 @@ export class MemoryBridge implements TsunaguBridge {
   readonly portal = new MemoryPortal(() => this.requireSession());
   /** "Call me" offers (memory-callme.ts). */
   readonly callme = new MemoryCallMe((payload) => this.emit('callme:offer', payload));
+  /** The admin console's routes (memory-admin.ts). */
+  readonly admin = new MemoryAdmin(() => this.requireSession(), { mail: this.mail, telephony: this.telephony });
 
   constructor(options: { accounts?: MemoryAccount[]; customers?: MemoryCustomer[] } = {}) {
     this.accounts = options.accounts ?? [];
@@ -267,6 +270,7 @@ export class MemoryBridge implements TsunaguBridge {
     ...this.exchange.handlers,
     ...this.portal.handlers,
     ...this.callme.handlers,
+    ...this.admin.handlers,
     'system:globalShortcuts': async () => ({ global: false, registered: [] }),
     'app:info': async () => ({ version: '0.0.0-test', shell: 'browser', locale: 'en-US', backendUrl: 'http://127.0.0.1:1' }),
     'session:login': async ({ tenant, login, password }) => {

@@ -53,6 +53,15 @@ export function ContactDocument({ contact }: { contact: Pick<CachedContact, 'id'
     saveFile(file.value.filename, 'application/octet-stream', base64ToBytes(file.value.base64));
   }
 
+  async function downloadRaw(mailId: string) {
+    const file = await invoke('mail:raw', { mailId });
+    if (!file.ok) {
+      setError(file.error);
+      return;
+    }
+    saveFile(file.value.filename, 'message/rfc822', base64ToBytes(file.value.base64));
+  }
+
   if (!mail) {
     return (
       <div className="contact-document" data-testid="contact-document">
@@ -68,6 +77,9 @@ export function ContactDocument({ contact }: { contact: Pick<CachedContact, 'id'
   return (
     <section className="contact-document" data-testid="contact-document" data-kind={mail.kind} aria-label={t('mail.contactDoc.label')}>
       <MailHeaders mail={mail} onDownload={(id) => void download(id)} />
+      <button type="button" className="quiet" onClick={() => void downloadRaw(mail.id)} data-testid="download-raw-mail">
+        {t('mail.contactDoc.downloadRaw')}
+      </button>
       {error && <ErrorText error={error} />}
       {mail.kind === 'fax' ? (
         <>

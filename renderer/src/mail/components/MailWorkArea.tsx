@@ -50,6 +50,7 @@ export function MailWorkArea() {
     case 'callsForYou':
     case 'exchange':
     case 'portal':
+    case 'admin':
       return null;
     case 'mail':
       return (

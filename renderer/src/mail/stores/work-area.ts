@@ -2,11 +2,11 @@ import { create } from 'zustand';
 import type { User } from '../../../../shared/domain.js';
 import { mayManageExchange } from '../../../../shared/permissions.js';
 
-export const WORK_AREAS = ['customers', 'history', 'callsForYou', 'mail', 'returned', 'review', 'failed', 'live', 'audit', 'reports', 'exchange', 'portal'] as const;
+export const WORK_AREAS = ['customers', 'history', 'callsForYou', 'mail', 'returned', 'review', 'failed', 'live', 'audit', 'reports', 'exchange', 'portal', 'admin'] as const;
 export type WorkArea = (typeof WORK_AREAS)[number];
 
-/** Review, failed replies, the live view, the audit log and reports are for supervisors and admins. */
-export const SUPERVISOR_AREAS: readonly WorkArea[] = ['review', 'failed', 'live', 'audit', 'reports'];
+/** Review, failed replies, the live view, the audit log, reports and the admin console (its supervisor part) are for supervisors and admins. */
+export const SUPERVISOR_AREAS: readonly WorkArea[] = ['review', 'failed', 'live', 'audit', 'reports', 'admin'];
 
 export function mayReview(user: Pick<User, 'role'> | undefined): boolean {
   return user?.role === 'supervisor' || user?.role === 'admin';

@@ -89,6 +89,8 @@ export class MemoryMail {
   /** Calls of "calls for you" a mail may answer, by key: the call, its customer and their address. */
   readonly calls = new Map<string, { call: ReviewCall; customerId: string; toAddress: string }>();
   templates: MailTemplate[] = MEMORY_TEMPLATES;
+  /** Mails whose original (.eml) was asked for. */
+  readonly rawRequests: string[] = [];
   /** What the core's image proxy would fetch: URL → data: URL. Any other URL is unreachable. */
   readonly remoteImages = new Map<string, string>();
   /** Every URL the renderer asked the image proxy for. */
@@ -185,6 +187,11 @@ export class MemoryMail {
       const attachment = this.mails.flatMap((mail) => mail.attachments).find((a) => a.id === attachmentId);
       if (!attachment) throw new CodedError('not_found', `no attachment ${attachmentId}`);
       return { filename: attachment.filename, contentType: attachment.contentType, base64: btoa('file') };
+    },
+    'mail:raw': async ({ mailId }) => {
+      this.#online();
+      this.rawRequests.push(mailId);
+      return { filename: `mail-${mailId}.eml`, base64: btoa(`Message-ID: <${this.#mail(mailId).id}@test>`) };
     },
     'mail:get': async ({ mailId }) => {
       this.#user();

@@ -1,0 +1,144 @@
+import { isSupportedCountry } from 'libphonenumber-js';
+import { z } from 'zod';
+import {
+  MailAddress,
+  MailSettings,
+  MailSettingsUpdate,
+  MailTemplate,
+  MailTemplateInput,
+  RightsUpdate,
+} from './api.js';
+import { Classification, Id, IsoTime, User as UserSchema } from './domain.js';
+import { RoutingRules } from './routing-rules.js';
+import { Disposition, TelephonySettings } from './telephony-settings.js';
+
+/**
+ * The admin console (renderer/src/admin): the tenant's users, and the screens for the settings
+ * routes that exist elsewhere (mail templates, addresses and settings, telephony settings,
+ * routing rules). Every write is validated on the backend with the schemas below and audited.
+ *
+ * Routes (admins; supervisors where noted):
+ * - users GET → AdminUsersResponse (supervisors and admins); POST UserCreate → AdminUser (admins).
+ * - user PATCH UserUpdate → AdminUser (admins): display name, role, disabled.
+ * - userPassword POST PasswordReset → 204 (admins): the user's sessions end.
+ * - rights: PATCH /api/users/:id/rights (shared/api.ts RightsUpdate, backend/src/users/routes.ts).
+ */
+export const ADMIN_API = {
+  users: '/api/users',
+  user: '/api/users/:id',
+  userPassword: '/api/users/:id/password',
+} as const;
+
+/** Logins as people type them: letters, digits and `._-`, so a tenant-qualified SIP user can be derived. */
+export const Login = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 of A-Z a-z 0-9 . _ - starting with a letter or digit');
+
+/** The shortest password an admin may set; the user is told it and changes nothing else. */
+export const MIN_PASSWORD_LENGTH = 10;
+export const NewPassword = z
+  .string()
+  .min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
+  .max(1000);
+
+/** Staff roles an admin may give; partner users are made with their organisation (shared/exchange.ts). */
+export const StaffRole = z.enum(['agent', 'supervisor', 'admin']);
+export type StaffRole = z.infer<typeof StaffRole>;
+
+export const AdminUser = UserSchema.extend({
+  disabled: z.boolean(),
+  /** The user's SIP user on the PBX (colleagues dial it); null: no phone. */
+  sipUser: z.string().nullable(),
+  createdAt: IsoTime,
+  updatedAt: IsoTime,
+});
+export type AdminUser = z.infer<typeof AdminUser>;
+export const AdminUsersResponse = z.object({ users: z.array(AdminUser) });
+export type AdminUsersResponse = z.infer<typeof AdminUsersResponse>;
+
+export const UserCreate = z
+  .object({
+    login: Login,
+    displayName: z.string().trim().min(1, 'must not be empty').max(100),
+    password: NewPassword,
+    role: StaffRole.default('agent'),
+    branch: z.string().trim().min(1).max(100).nullable().default(null),
+    customerLimitAuthority: Classification.default(3),
+    mayHandleUnregisteredCallers: z.boolean().default(false),
+    callsViewOnly: z.boolean().default(false),
+    callsAllBranches: z.boolean().default(false),
+  })
+  .strict();
+export type UserCreate = z.infer<typeof UserCreate>;
+
+export const UserUpdate = z
+  .object({
+    displayName: z.string().trim().min(1, 'must not be empty').max(100).optional(),
+    role: StaffRole.optional(),
+    disabled: z.boolean().optional(),
+  })
+  .strict()
+  .refine((v) => Object.values(v).some((value) => value !== undefined), 'give displayName, role or disabled');
+export type UserUpdate = z.infer<typeof UserUpdate>;
+
+export const PasswordReset = z.object({ password: NewPassword }).strict();
+export type PasswordReset = z.infer<typeof PasswordReset>;
+
+/** A country code libphonenumber knows, upper case (the tenant's region for reading numbers). */
+export const Region = z
+  .string()
+  .trim()
+  .toUpperCase()
+  .refine((value) => isSupportedCountry(value), 'must be a two-letter country code such as JP');
+
+/**
+ * PUT /api/telephony/settings (admins). null resets a setting to the default; `defaultRegion`
+ * is the tenant's region (how numbers without a country code are read).
+ */
+export const TelephonySettingsUpdate = z
+  .object({
+    dispositions: z
+      .array(
+        Disposition.extend({
+          code: z.string().trim().regex(/^[A-Za-z0-9_.-]{1,50}$/, 'must be 1-50 of A-Z a-z 0-9 _ . -'),
+          label: z.string().trim().min(1, 'must not be empty').max(100),
+        }),
+      )
+      .min(1)
+      .max(100)
+      .refine((list) => new Set(list.map((d) => d.code)).size === list.length, 'codes must be unique')
+      .nullable()
+      .optional(),
+    customerIdHeader: TelephonySettings.shape.customerIdHeader.nullable().optional(),
+    afterCallWorkSeconds: TelephonySettings.shape.afterCallWorkSeconds.nullable().optional(),
+    dtmfMode: TelephonySettings.shape.dtmfMode.nullable().optional(),
+    ringSeconds: TelephonySettings.shape.ringSeconds.nullable().optional(),
+    defaultRegion: Region.optional(),
+  })
+  .strict()
+  .refine((v) => Object.values(v).some((value) => value !== undefined), 'give at least one setting to change');
+export type TelephonySettingsUpdate = z.infer<typeof TelephonySettingsUpdate>;
+
+const UserRef = z.object({ userId: Id });
+/** Channels without a payload (JSON drops `undefined`, so the browser shell may send nothing or null). */
+const NoPayload = z.undefined().or(z.null());
+
+/** The admin console's channels: served by electron/core/admin.ts, online only (nothing of it is cached). */
+export const ADMIN_IPC_CHANNELS = {
+  'admin:users': { request: NoPayload, result: z.array(AdminUser) },
+  'admin:createUser': { request: UserCreate, result: AdminUser },
+  'admin:updateUser': { request: UserRef.extend({ changes: UserUpdate }), result: AdminUser },
+  'admin:setRights': { request: UserRef.extend({ rights: RightsUpdate }), result: UserSchema },
+  'admin:resetPassword': { request: UserRef.extend({ password: NewPassword }), result: z.null() },
+  'admin:saveMailTemplate': { request: z.object({ id: Id.nullable(), template: MailTemplateInput }), result: MailTemplate },
+  'admin:deleteMailTemplate': { request: z.object({ id: Id }), result: z.null() },
+  'admin:mailAddresses': { request: NoPayload, result: z.array(MailAddress) },
+  'admin:addMailAddress': { request: MailAddress, result: MailAddress },
+  'admin:removeMailAddress': { request: z.object({ address: z.string().min(1).max(320) }), result: z.null() },
+  'admin:mailSettings': { request: NoPayload, result: MailSettings },
+  'admin:saveMailSettings': { request: MailSettingsUpdate, result: MailSettings },
+  'admin:saveTelephonySettings': { request: TelephonySettingsUpdate, result: TelephonySettings },
+  'admin:routingRules': { request: NoPayload, result: RoutingRules },
+  'admin:saveRoutingRules': { request: RoutingRules, result: RoutingRules },
+} as const;
