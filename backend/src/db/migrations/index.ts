@@ -18,6 +18,7 @@ import * as m018 from './018_monitoring.js';
 import * as m019 from './019_portal.js';
 import * as m023 from './023_exchange.js';
 import * as m024 from './024_fax_sender_audit_viewer.js';
+import * as m025 from './025_derived_attributes.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -46,6 +47,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '019_portal': m019,
   '023_exchange': m023,
   '024_fax_sender_audit_viewer': m024,
+  '025_derived_attributes': m025,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
