@@ -71,6 +71,37 @@ export const User = UserRights.extend({
 });
 export type User = z.infer<typeof User>;
 
+/** The channels the derived attributes count contacts by (a `note` is internal, not a contact with the customer). */
+export const DERIVED_CHANNELS = ['call', 'email', 'fax', 'web', 'order', 'visit', 'seminar'] as const;
+export const DerivedChannel = z.enum(DERIVED_CHANNELS);
+export type DerivedChannel = z.infer<typeof DerivedChannel>;
+
+/** Parts of the day in the tenant's time zone: morning 6–12, afternoon 12–17, evening 17–21, night 21–6. */
+export const DAY_PARTS = ['morning', 'afternoon', 'evening', 'night'] as const;
+export const DayPart = z.enum(DAY_PARTS);
+export type DayPart = z.infer<typeof DayPart>;
+
+/** Attributes of a customer derived from the logs (docs/derived-attributes.md). */
+export const DerivedAttributes = z.object({
+  /** When the job last computed them. */
+  computedAt: IsoTime,
+  /** The latest contact per channel; a channel never used is absent. */
+  lastContactAt: z.partialRecord(DerivedChannel, IsoTime),
+  /** Contacts per channel; a channel never used is absent. */
+  contactCounts: z.partialRecord(DerivedChannel, z.number().int().min(0)),
+  /** The channel the customer reaches the company by most; null without such contacts. */
+  preferredChannel: DerivedChannel.nullable(),
+  /** When the customer reaches the company most; null with fewer than two such contacts. */
+  preferredDayPart: DayPart.nullable(),
+  /** Products the customer looked at or ordered, strongest interest first (at most five). */
+  productsOfInterest: z
+    .array(z.object({ productId: Id, title: z.string(), score: z.number().int().min(0), ordered: z.boolean() }))
+    .max(5),
+  /** Set when the job promoted the customer's type after a first order. */
+  promotion: z.object({ from: CustomerType, to: CustomerType, at: IsoTime }).nullable(),
+});
+export type DerivedAttributes = z.infer<typeof DerivedAttributes>;
+
 export const Customer = z.object({
   id: Id,
   code: z.string().min(1).max(40),
@@ -86,6 +117,11 @@ export const Customer = z.object({
   classification: Classification,
   type: CustomerType,
   updatedAt: IsoTime,
+  /**
+   * What the derived-attributes job learned from the customer's contacts and orders
+   * (backend/src/derived, rules in docs/derived-attributes.md); absent until it first ran.
+   */
+  derived: DerivedAttributes.optional(),
 });
 export type Customer = z.infer<typeof Customer>;
 
@@ -225,6 +261,9 @@ export const AUDIT_ACTIONS = [
   'mail_settings_changed',
   'mail_address_changed',
   'telephony_settings_changed',
+  // The derived-attributes job (backend/src/derived): a prospect's first order made them an existing customer.
+  'customer_type_promoted',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;
+

@@ -4,6 +4,8 @@ import { ConfigError, describeDatabase, loadConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import { DatabaseTooNewError, migrateToLatest } from './db/migrate.js';
 import { startMailServices, type MailServices } from './mail/service.js';
+import { loadMailConfig } from './mail/config.js';
+import { DerivedJobRunner, loadDerivedJobSchedule } from './derived/job.js';
 
 /** `npm run backend`: migrate, listen, and shut down cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -18,8 +20,10 @@ async function main(): Promise<void> {
     await handle.close();
     throw error;
   }
+  const derivedSchedule = loadDerivedJobSchedule(loadMailConfig().timeZone);
   const app = buildApp({ db: handle, config });
   let mail: MailServices | null = null;
+  let derived: DerivedJobRunner | null = null;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -27,6 +31,7 @@ async function main(): Promise<void> {
     app.log.info({ signal }, 'shutting down');
     try {
       await mail?.close();
+      await derived?.close();
       await app.close();
     } finally {
       await handle.close();
@@ -40,6 +45,10 @@ async function main(): Promise<void> {
   // test apps do not all bind the SMTP port); TSUNAGU_SMTP_ENABLED / TSUNAGU_MAIL_SENDER_ENABLED
   // turn them off per instance.
   mail = await startMailServices(handle, app.log);
+  // The derived-attributes job (backend/src/derived) runs here too, not in buildApp: test apps
+  // run it themselves when they mean to.
+  derived = new DerivedJobRunner(handle, derivedSchedule, app.log);
+  await derived.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -9,6 +9,7 @@ import {
   type UserRights,
 } from '../../../shared/domain.js';
 import type { ContactsTable, CustomersTable, Database, IncidentsTable } from '../db/schema.js';
+import { derivedDb, readDerivedAttributes } from '../derived/schema.js';
 import { visibleCustomerSql } from './visibility.js';
 
 /**
@@ -42,8 +43,8 @@ type CustomerRow = Selectable<CustomersTable> & { rep_name: string | null };
 type IncidentRow = Selectable<IncidentsTable> & { assignee_name: string | null };
 type ContactRow = Selectable<ContactsTable> & { agent_name: string | null };
 
-function toCustomer(row: CustomerRow, phones: Customer['phones'], emails: string[]): Customer {
-  return {
+function toCustomer(row: CustomerRow, phones: Customer['phones'], emails: string[], derived: Customer['derived'] = undefined): Customer {
+  const customer: Customer = {
     id: row.id,
     code: row.code,
     name: row.name,
@@ -59,6 +60,9 @@ function toCustomer(row: CustomerRow, phones: Customer['phones'], emails: string
     type: row.type,
     updatedAt: row.updated_at,
   };
+  // Absent rather than null until the job has run: records compare equal with or without it.
+  if (derived) customer.derived = derived;
+  return customer;
 }
 
 function toIncident(row: IncidentRow): Incident {
@@ -105,7 +109,7 @@ function toContact(row: ContactRow): Contact {
 export async function loadCustomers(db: Kysely<Database>, tenantId: string, ids: readonly string[]): Promise<Map<string, Customer>> {
   const result = new Map<string, Customer>();
   for (const chunk of chunked([...new Set(ids)])) {
-    const [rows, phones, emails] = await Promise.all([
+    const [rows, phones, emails, derived] = await Promise.all([
       db
         .selectFrom('customers as c')
         .leftJoin('users as u', 'u.id', 'c.assigned_rep_id')
@@ -130,7 +134,9 @@ export async function loadCustomers(db: Kysely<Database>, tenantId: string, ids:
         .orderBy('customer_id')
         .orderBy('position')
         .execute(),
+      derivedDb(db).selectFrom('customer_derived').select(['customer_id', 'attributes']).where('tenant_id', '=', tenantId).where('customer_id', 'in', chunk).execute(),
     ]);
+    const derivedOf = new Map(derived.map((row) => [row.customer_id, readDerivedAttributes(row.attributes) ?? undefined]));
     const phonesOf = groupBy(phones, (p) => p.customer_id);
     const emailsOf = groupBy(emails, (e) => e.customer_id);
     for (const row of rows) {
@@ -140,6 +146,7 @@ export async function loadCustomers(db: Kysely<Database>, tenantId: string, ids:
           row,
           (phonesOf.get(row.id) ?? []).map((p) => ({ e164: p.e164, kind: p.kind })),
           (emailsOf.get(row.id) ?? []).map((e) => e.email),
+          derivedOf.get(row.id),
         ),
       );
     }

@@ -192,6 +192,24 @@ describe('CacheStore.search', () => {
     expect(store.search('c0', 2)).toHaveLength(2);
   });
 
+  it('keeps the derived attributes the feed sends with a customer (cache migration 003)', () => {
+    expect(store.getDetail(yamada.customer.id)?.customer.derived).toBeUndefined();
+    const derived = {
+      computedAt: '2026-12-01T00:00:00.000Z',
+      lastContactAt: { call: '2026-11-30T01:00:00.000Z' },
+      contactCounts: { call: 3 },
+      preferredChannel: 'call' as const,
+      preferredDayPart: 'morning' as const,
+      productsOfInterest: [],
+      promotion: null,
+    };
+    store.applyChanges([{ seq: 1, op: 'upsert_customer', customer: { ...yamada.customer, type: 'existing', derived } }]);
+    expect(store.getDetail(yamada.customer.id)?.customer).toMatchObject({ type: 'existing', derived });
+    // A customer sent without them (an older backend) has none any more, rather than stale ones.
+    store.applyChanges([{ seq: 2, op: 'upsert_customer', customer: yamada.customer }]);
+    expect(store.getDetail(yamada.customer.id)?.customer.derived).toBeUndefined();
+  });
+
   it('forgets old names and numbers when a customer changes, and everything when it is deleted', () => {
     store.applyChanges([
       {

@@ -2,7 +2,7 @@ import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import type { CountryCode } from 'libphonenumber-js';
 import type { Change, CustomerRecord, CustomerSummary, OutboxEntry, PushResponse } from '../../../shared/api.js';
 import { BranchCall } from '../../../shared/calls-for-you.js';
-import type { Contact, Customer, Incident, User, UserRights } from '../../../shared/domain.js';
+import { DerivedAttributes, type Contact, type Customer, type Incident, type User, type UserRights } from '../../../shared/domain.js';
 import type { CachedContact } from '../../../shared/ipc.js';
 import { mayHoldBranchCall } from '../../../shared/permissions.js';
 import { DEFAULT_REGION, toE164 } from '../../../shared/phone.js';
@@ -11,6 +11,7 @@ import { codePointLength, normaliseForSearch, searchTokens } from '../../../shar
 import type { Logger } from '../logger.js';
 import { customerSortKana, indexCustomer } from './customer-index.js';
 import type { CacheDb } from './open-cache.js';
+import { readStoredJson } from './stored-json.js';
 import { invisibleCustomersWhere } from './visibility.js';
 
 export const DEFAULT_SEARCH_LIMIT = 30;
@@ -81,6 +82,8 @@ interface CustomerRow {
   updated_at: string;
   sort_kana: string;
   search_tokens_json: string;
+  /** DerivedAttributes JSON (cache migration 003); null until the backend sent some. */
+  derived_json: string | null;
 }
 
 interface IncidentRow {
@@ -111,7 +114,7 @@ interface ContactRow {
 }
 
 const CUSTOMER_COLUMNS = `rid, id, code, name, name_kana, phones_json, emails_json, postal_code, address, branch,
-  assigned_rep_id, assigned_rep_name, classification, type, updated_at, sort_kana, search_tokens_json`;
+  assigned_rep_id, assigned_rep_name, classification, type, updated_at, sort_kana, search_tokens_json, derived_json`;
 
 /** The statements of `search`, exported so tests can check their query plans. */
 export const SEARCH_SQL = {
@@ -359,6 +362,7 @@ export class CacheStore {
       customer.updatedAt,
       entry.sortKana,
       JSON.stringify(entry.tokens),
+      customer.derived === undefined ? null : JSON.stringify(customer.derived),
     ];
     const existing = s.customerIndexRow.get(customer.id) as Pick<CustomerRow, 'rid' | 'search_tokens_json'> | undefined;
     let rid: number;
@@ -682,11 +686,11 @@ function prepareStatements(db: CacheDb) {
     contactExists: p('SELECT 1 FROM contacts WHERE id = ?').pluck(),
     customerIndexRow: p('SELECT rid, search_tokens_json FROM customers WHERE id = ?'),
     insertCustomer: p(`INSERT INTO customers (id, code, name, name_kana, phones_json, emails_json, postal_code, address,
-        branch, assigned_rep_id, assigned_rep_name, classification, type, updated_at, sort_kana, search_tokens_json)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        branch, assigned_rep_id, assigned_rep_name, classification, type, updated_at, sort_kana, search_tokens_json, derived_json)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     updateCustomer: p(`UPDATE customers SET code = ?, name = ?, name_kana = ?, phones_json = ?, emails_json = ?,
         postal_code = ?, address = ?, branch = ?, assigned_rep_id = ?, assigned_rep_name = ?, classification = ?,
-        type = ?, updated_at = ?, sort_kana = ?, search_tokens_json = ?
+        type = ?, updated_at = ?, sort_kana = ?, search_tokens_json = ?, derived_json = ?
       WHERE rid = ?`),
     deleteCustomer: p('DELETE FROM customers WHERE rid = ?'),
     insertPhone: p('INSERT INTO customer_phones (customer_rid, position, e164, kind) VALUES (?, ?, ?, ?)'),
@@ -817,7 +821,14 @@ function toCustomer(row: CustomerRow): Customer {
     classification: row.classification as Customer['classification'],
     type: row.type as Customer['type'],
     updatedAt: row.updated_at,
+    ...derivedOf(row.derived_json),
   };
+}
+
+/** Stored derived attributes; left out when there are none or they no longer parse. */
+function derivedOf(text: string | null): Pick<Customer, 'derived'> {
+  const derived = readStoredJson(text, DerivedAttributes);
+  return derived === null ? {} : { derived };
 }
 
 function toSummary(row: CustomerRow): CustomerSummary {

@@ -6,6 +6,7 @@ import { useCustomerStore } from '../stores/customer.js';
 import { usePhoneStore } from '../stores/phone.js';
 import { useSessionStore } from '../stores/session.js';
 import { AddNote } from './AddNote.js';
+import { DerivedAttributesSection } from '../derived/DerivedAttributes.js';
 import { PortalAccount } from '../portal/PortalAccount.js';
 import { RecentWebActivity } from '../portal/web-activity.js';
 import { ClassificationBadge } from './ClassificationBadge.js';
@@ -170,6 +171,7 @@ function CustomerView({ detail }: { detail: CustomerDetail }) {
         </div>
       </dl>
 
+      <DerivedAttributesSection derived={customer.derived} />
       <RecentWebActivity contacts={detail.contacts} />
       <PortalAccount customerId={customer.id} />
 

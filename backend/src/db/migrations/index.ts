@@ -19,6 +19,7 @@ import * as m019 from './019_portal.js';
 import * as m021 from './021_callme.js';
 import * as m023 from './023_exchange.js';
 import * as m024 from './024_fax_sender_audit_viewer.js';
+import * as m025 from './025_derived_attributes.js';
 import * as m027 from './027_report_indexes.js';
 
 interface DialectMigration {
@@ -49,6 +50,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '021_callme': m021,
   '023_exchange': m023,
   '024_fax_sender_audit_viewer': m024,
+  '025_derived_attributes': m025,
   '027_report_indexes': m027,
 };
 
