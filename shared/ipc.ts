@@ -51,6 +51,7 @@ import {
   PartnerOrg,
 } from './exchange.js';
 import { PORTAL_IPC_CHANNELS } from './portal.js';
+import { SCREEN_SYNC_IPC_CHANNELS } from './screen-sync.js';
 import { ERROR_CODES, type Result } from './result.js';
 
 /**
@@ -580,6 +581,8 @@ export const IPC_CHANNELS = {
   'exchange:download': { request: z.object({ exportId: Id, format: ExchangeFormat }), result: ExchangeDownload },
   // The customer portal's staff side (shared/portal.ts)
   ...PORTAL_IPC_CHANNELS,
+  // Screen sync (shared/screen-sync.ts; served by electron/core/screen-sync.ts): online only.
+  ...SCREEN_SYNC_IPC_CHANNELS,
 } as const;
 
 export type IpcChannel = keyof typeof IPC_CHANNELS;
@@ -599,6 +602,8 @@ export type DeskIpcChannel = Extract<
 >;
 /** The customer portal's staff channels: served by electron/core/portal.ts. */
 export type PortalIpcChannel = Extract<IpcChannel, `portal:${string}`>;
+/** Screen sync's channels: served by electron/core/screen-sync.ts. */
+export type ScreenSyncIpcChannel = Extract<IpcChannel, `screenSync:${string}`>;
 /** The "calls for you" channels: served by electron/core/calls-for-you.ts. */
 export type CallsForYouIpcChannel = Extract<IpcChannel, `callsForYou:${string}`>;
 

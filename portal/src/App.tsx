@@ -4,6 +4,7 @@ import { portalApi } from './api.js';
 import { Catalogue, Orders, PageView } from './Catalogue.js';
 import { initialLanguage, rememberLanguage, translate, type PortalLanguage } from './i18n.js';
 import { LanguageContext } from './language.js';
+import { ScreenShare } from './ScreenShare.js';
 import { InvitationForm, SignIn } from './SignIn.js';
 import { flushActivity } from './tracker.js';
 
@@ -86,7 +87,10 @@ export function App() {
           </button>
         </nav>
       </header>
-      <main>{main}</main>
+      <main>
+        {main}
+        {session && <ScreenShare />}
+      </main>
     </LanguageContext.Provider>
   );
 }

@@ -30,7 +30,7 @@ export class PortalApiError extends Error {
 
 let csrfToken = '';
 
-async function call<T>(method: 'GET' | 'POST' | 'DELETE', route: string, schema: z.ZodType<T> | null, body?: unknown): Promise<T> {
+export async function call<T>(method: 'GET' | 'POST' | 'DELETE', route: string, schema: z.ZodType<T> | null, body?: unknown): Promise<T> {
   const response = await fetch(`/portal/${encodeURIComponent(tenantSlug())}${route}`, {
     method,
     credentials: 'same-origin',

@@ -20,6 +20,7 @@ import { MemoryMail } from '../mail/test/memory-mail.js';
 import { MemoryMonitoring } from '../supervisor/test/memory-monitoring.js';
 import { MemoryCallsForYou } from './memory-calls-for-you.js';
 import { MemoryPortal } from './memory-portal.js';
+import { MemoryScreenSync } from './memory-screen-sync.js';
 import { MemoryDesk } from './memory-desk.js';
 import { MemoryExchange } from './memory-exchange.js';
 import { MemoryTelephony } from './memory-telephony.js';
@@ -107,6 +108,8 @@ export class MemoryBridge implements TsunaguBridge {
   readonly exchange = new MemoryExchange({ session: () => this.session });
   /** The customer portal's staff side (memory-portal.ts). */
   readonly portal = new MemoryPortal(() => this.requireSession());
+  /** Screen sync's operator side (memory-screen-sync.ts). */
+  readonly screenSync = new MemoryScreenSync(() => this.requireSession());
 
   constructor(options: { accounts?: MemoryAccount[]; customers?: MemoryCustomer[] } = {}) {
     this.accounts = options.accounts ?? [];
@@ -244,6 +247,7 @@ export class MemoryBridge implements TsunaguBridge {
     ...this.monitoring.handlers,
     ...this.exchange.handlers,
     ...this.portal.handlers,
+    ...this.screenSync.handlers,
     'system:globalShortcuts': async () => ({ global: false, registered: [] }),
     'app:info': async () => ({ version: '0.0.0-test', shell: 'browser', locale: 'en-US', backendUrl: 'http://127.0.0.1:1' }),
     'session:login': async ({ tenant, login, password }) => {
