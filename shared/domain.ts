@@ -263,6 +263,11 @@ export const AUDIT_ACTIONS = [
   'telephony_settings_changed',
   // The derived-attributes job (backend/src/derived): a prospect's first order made them an existing customer.
   'customer_type_promoted',
+  // Screen sync (backend/src/screen-sync): a customer shares their portal page, its operator joins (or a code is refused), either side stops.
+  'screen_sync_offered',
+  'screen_sync_joined',
+  'screen_sync_code_refused',
+  'screen_sync_ended',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;

@@ -52,6 +52,7 @@ import {
 } from './exchange.js';
 import { PORTAL_IPC_CHANNELS } from './portal.js';
 import { CALLME_IPC_CHANNELS, CALLME_IPC_EVENTS } from './callme.js';
+import { SCREEN_SYNC_IPC_CHANNELS } from './screen-sync.js';
 import { ERROR_CODES, type Result } from './result.js';
 import { ReportPage, ReportQuery } from './reports.js';
 import { TelephonySettings } from './telephony-settings.js';
@@ -564,6 +565,8 @@ export const IPC_CHANNELS = {
   ...CALLME_IPC_CHANNELS,
   // The admin console (shared/admin.ts; served by electron/core/admin.ts): online only.
   ...ADMIN_IPC_CHANNELS,
+  // Screen sync (shared/screen-sync.ts; served by electron/core/screen-sync.ts): online only.
+  ...SCREEN_SYNC_IPC_CHANNELS,
 } as const;
 
 export type IpcChannel = keyof typeof IPC_CHANNELS;
@@ -585,6 +588,8 @@ export type DeskIpcChannel = Extract<
 export type AdminIpcChannel = Extract<IpcChannel, `admin:${string}`>;
 /** The customer portal's staff channels: served by electron/core/portal.ts. */
 export type PortalIpcChannel = Extract<IpcChannel, `portal:${string}`>;
+/** Screen sync's channels: served by electron/core/screen-sync.ts. */
+export type ScreenSyncIpcChannel = Extract<IpcChannel, `screenSync:${string}`>;
 /** The "calls for you" channels: served by electron/core/calls-for-you.ts. */
 export type CallsForYouIpcChannel = Extract<IpcChannel, `callsForYou:${string}`>;
 

@@ -14,6 +14,7 @@ import { registerCallbackWorklistRoutes } from './calls/worklist.js';
 import { registerCustomerRoutes } from './customers/routes.js';
 import { MAX_RECORDING_BYTES, registerRecordingAudioRoute, registerRecordingCtiRoutes, registerRecordingRoutes, scheduleRetention } from './recordings/routes.js';
 import { RECORDING_API } from '../../shared/recordings.js';
+import { PORTAL_SCREEN_SYNC_API, SCREEN_SYNC_LIMITS } from '../../shared/screen-sync.js';
 import type { DatabaseHandle } from './db/database.js';
 import { installErrorHandlers } from './http/errors.js';
 import { registerDevMailOutRoutes } from './mail/dev-mail-out.js';
@@ -22,6 +23,7 @@ import { registerMailRoutes } from './mail/routes.js';
 import { registerPortalRoutes, type PortalOptions } from './portal/routes.js';
 import { registerPortalStaffRoutes } from './portal/staff-routes.js';
 import { registerReportRoutes } from './reports/routes.js';
+import { registerScreenSyncRoutes } from './screen-sync/routes.js';
 import { createChangeFeed } from './sync/feed.js';
 import { registerSyncRoutes } from './sync/routes.js';
 import { registerCtiRoutes, registerTelephonyRoutes } from './telephony/routes.js';
@@ -77,6 +79,7 @@ function bodyLimitOf(url: string): number {
   if (url === API.syncPush) return BODY_LIMITS.syncPush;
   if (url === PORTAL_STAFF_API.media) return BODY_LIMITS.portalMedia;
   if (url === `/portal/:tenant${PORTAL_API.events}`) return BODY_LIMITS.portalEvents;
+  if (url === `/portal/:tenant${PORTAL_SCREEN_SYNC_API.events}`) return SCREEN_SYNC_LIMITS.batchBytes;
   if (url.startsWith('/portal/')) return BODY_LIMITS.portalForm;
   return BODY_LIMITS.default;
 }
@@ -173,6 +176,7 @@ export function buildApp({ db, config, passwords, logStream, portal, callme }: A
     registerPortalStaffRoutes(scope, ctx);
     registerReportRoutes(scope, ctx);
     registerCallMeStaffRoutes(scope, ctx, callMe);
+    registerScreenSyncRoutes(scope, ctx);
   });
   return app;
 }

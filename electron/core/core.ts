@@ -41,6 +41,7 @@ import { CallsForYouSession, callsForYouHandlers } from './calls-for-you.js';
 import { monitoringHandlers } from './monitoring.js';
 import { callMeHandlers, callMeOfferFollower } from './callme.js';
 import { portalHandlers } from './portal.js';
+import { screenSyncHandlers } from './screen-sync.js';
 import { DeskSession, deskHandlers } from './desk.js';
 import { exchangeHandlers } from './exchange.js';
 import { createIpcDispatcher, type IpcDispatcher } from './handlers.js';
@@ -223,6 +224,7 @@ class DesktopCore {
       ...monitoringHandlers(() => this.#requireSession().client),
       ...portalHandlers(() => this.#requireSession().client),
       ...callMeHandlers(() => this.#requireSession().client),
+      ...screenSyncHandlers(() => this.#requireSession().client),
       // The call history keeps what this computer saw, for when the backend cannot be reached.
       'calls:event': async (payload) => {
         const session = this.#requireSession();

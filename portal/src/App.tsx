@@ -5,6 +5,7 @@ import { CallMe } from './CallMe.js';
 import { Catalogue, Orders, PageView } from './Catalogue.js';
 import { initialLanguage, rememberLanguage, translate, type PortalLanguage } from './i18n.js';
 import { LanguageContext } from './language.js';
+import { ScreenShare } from './ScreenShare.js';
 import { InvitationForm, SignIn } from './SignIn.js';
 import { flushActivity } from './tracker.js';
 
@@ -90,7 +91,10 @@ export function App() {
           </button>
         </nav>
       </header>
-      <main>{main}</main>
+      <main>
+        {main}
+        {session && <ScreenShare />}
+      </main>
     </LanguageContext.Provider>
   );
 }

@@ -41,6 +41,17 @@ const ja = {
   video: '動画',
   hotspot: '{label}(動画内)',
   callMe: 'お電話のご依頼',
+  shareTitle: '画面の共有',
+  shareHelp: 'お電話中のオペレーターに、いまご覧のページを見てもらえます。入力欄の内容は見えません。',
+  shareScreen: '画面を共有する',
+  shareNeedsCall: '画面の共有は、オペレーターとお電話中にだけ使えます。',
+  shareReadCode: 'この6桁の番号をオペレーターにお伝えください。',
+  shareCodeLabel: '共有の番号',
+  shareCancel: 'やめる',
+  sharing: 'オペレーターがこのページを見ています。',
+  stopSharing: '共有をやめる',
+  shareEnded: '画面の共有は終了しました。',
+  operatorPoints: 'オペレーターが指している箇所',
 };
 
 type Strings = typeof ja;
@@ -87,6 +98,17 @@ const en: Strings = {
   video: 'Video',
   hotspot: '{label} (in the video)',
   callMe: 'Call me',
+  shareTitle: 'Share your screen',
+  shareHelp: 'The operator on the phone with you can see the page you are looking at. What you type in fields stays hidden.',
+  shareScreen: 'Share my screen',
+  shareNeedsCall: 'Screen sharing works only while you are on a call with an operator.',
+  shareReadCode: 'Read these six digits to the operator.',
+  shareCodeLabel: 'Sharing code',
+  shareCancel: 'Cancel',
+  sharing: 'The operator is viewing this page.',
+  stopSharing: 'Stop sharing',
+  shareEnded: 'Screen sharing has ended.',
+  operatorPoints: 'Where the operator is pointing',
 };
 
 export type PortalLanguage = 'ja' | 'en';

@@ -30,6 +30,7 @@ import type { MailConfig } from '../mail/config.js';
 import { DEFAULT_ACTIVITY_LIMITS, listOrders, placeOrder, recordEvents, type ActivityLimits } from './activity.js';
 import { listVisiblePages, pageView, visiblePagesQuery } from './content.js';
 import { sendPortalNotice } from './notice.js';
+import { registerPortalScreenSyncRoutes } from '../screen-sync/routes.js';
 import { portalDb } from './schema.js';
 import { clearPortalCookie, createPortalSession, portalSessionHook, toPortalSession } from './sessions.js';
 
@@ -357,6 +358,7 @@ export function registerPortalRoutes(app: FastifyInstance, ctx: BackendContext, 
         }
         return reply.status(created ? 201 : 200).send(order);
       });
+      registerPortalScreenSyncRoutes(signedIn, ctx);
     });
   });
 

@@ -22,6 +22,7 @@ import { MemoryCallsForYou } from './memory-calls-for-you.js';
 import { MemoryPortal } from './memory-portal.js';
 import { MemoryCallMe } from './memory-callme.js';
 import { MemoryAdmin } from './memory-admin.js';
+import { MemoryScreenSync } from './memory-screen-sync.js';
 import { MemoryDesk } from './memory-desk.js';
 import { MemoryExchange } from './memory-exchange.js';
 import { MemoryTelephony } from './memory-telephony.js';
@@ -114,6 +115,8 @@ export class MemoryBridge implements TsunaguBridge {
   readonly callme = new MemoryCallMe((payload) => this.emit('callme:offer', payload));
   /** The admin console's routes (memory-admin.ts). */
   readonly admin = new MemoryAdmin(() => this.requireSession(), { mail: this.mail, telephony: this.telephony });
+  /** Screen sync's operator side (memory-screen-sync.ts). */
+  readonly screenSync = new MemoryScreenSync(() => this.requireSession());
 
   constructor(options: { accounts?: MemoryAccount[]; customers?: MemoryCustomer[] } = {}) {
     this.accounts = options.accounts ?? [];
@@ -271,6 +274,7 @@ export class MemoryBridge implements TsunaguBridge {
     ...this.portal.handlers,
     ...this.callme.handlers,
     ...this.admin.handlers,
+    ...this.screenSync.handlers,
     'system:globalShortcuts': async () => ({ global: false, registered: [] }),
     'app:info': async () => ({ version: '0.0.0-test', shell: 'browser', locale: 'en-US', backendUrl: 'http://127.0.0.1:1' }),
     'session:login': async ({ tenant, login, password }) => {

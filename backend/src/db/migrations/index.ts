@@ -17,6 +17,7 @@ import * as m017 from './017_recordings.js';
 import * as m018 from './018_monitoring.js';
 import * as m019 from './019_portal.js';
 import * as m021 from './021_callme.js';
+import * as m022 from './022_screen_sync.js';
 import * as m023 from './023_exchange.js';
 import * as m024 from './024_fax_sender_audit_viewer.js';
 import * as m025 from './025_derived_attributes.js';
@@ -48,6 +49,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '018_monitoring': m018,
   '019_portal': m019,
   '021_callme': m021,
+  '022_screen_sync': m022,
   '023_exchange': m023,
   '024_fax_sender_audit_viewer': m024,
   '025_derived_attributes': m025,

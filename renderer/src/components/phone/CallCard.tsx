@@ -5,6 +5,7 @@ import { DTMF_DIGITS } from '../../phone/engine.js';
 import { formatCombo, useHotkeyStore } from '../../phone/hotkeys.js';
 import { describeCaller, usePhoneStore } from '../../stores/phone.js';
 import { CallRecordingAndHelp } from '../../recordings/CallRecordingAndHelp.js';
+import { ScreenSyncPanel } from '../../screen-sync/ScreenSyncPanel.js';
 import { ScreenPopCard } from './ScreenPopCard.js';
 
 /** One live call: who, its state, the timer, the controls, the keypad and transfer. */
@@ -94,6 +95,7 @@ export function CallCard({ call, focused }: { call: Call; focused: boolean }) {
         )}
       </div>
       <CallRecordingAndHelp call={call} />
+      <ScreenSyncPanel call={call} />
       {panel === 'keypad' && actions.has('dtmf') && <Keypad callId={call.id} />}
       {panel === 'transfer' && actions.has('transfer') && <TransferForm callId={call.id} onDone={() => setPanel('none')} />}
     </li>
