@@ -208,6 +208,8 @@ export const AUDIT_ACTIONS = [
   'portal_order',
   'portal_rank_changed',
   'portal_invited',
+  'rep_request_raised',
+  'rep_routing_changed',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;

@@ -21,6 +21,7 @@ import { loadMailConfig } from './mail/config.js';
 import { registerMailRoutes } from './mail/routes.js';
 import { registerPortalRoutes, type PortalOptions } from './portal/routes.js';
 import { registerPortalStaffRoutes } from './portal/staff-routes.js';
+import { registerRepRoutingRoutes } from './rep-requests/routes.js';
 import { createChangeFeed } from './sync/feed.js';
 import { registerSyncRoutes } from './sync/routes.js';
 import { registerCtiRoutes, registerTelephonyRoutes } from './telephony/routes.js';
@@ -163,6 +164,7 @@ export function buildApp({ db, config, passwords, logStream, portal }: AppOption
     registerExchangeRoutes(scope, ctx);
     registerAuditViewerRoutes(scope, ctx);
     registerPortalStaffRoutes(scope, ctx);
+    registerRepRoutingRoutes(scope, ctx);
   });
   return app;
 }

@@ -16,6 +16,7 @@ import * as m014 from './014_branch_call_changes.js';
 import * as m017 from './017_recordings.js';
 import * as m018 from './018_monitoring.js';
 import * as m019 from './019_portal.js';
+import * as m020 from './020_rep_requests.js';
 import * as m023 from './023_exchange.js';
 import * as m024 from './024_fax_sender_audit_viewer.js';
 
@@ -44,6 +45,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '017_recordings': m017,
   '018_monitoring': m018,
   '019_portal': m019,
+  '020_rep_requests': m020,
   '023_exchange': m023,
   '024_fax_sender_audit_viewer': m024,
 };
