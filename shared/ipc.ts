@@ -51,6 +51,7 @@ import {
   PartnerOrg,
 } from './exchange.js';
 import { PORTAL_IPC_CHANNELS } from './portal.js';
+import { REP_ROUTING_IPC_CHANNELS } from './rep-requests.js';
 import { ERROR_CODES, type Result } from './result.js';
 
 /**
@@ -580,6 +581,8 @@ export const IPC_CHANNELS = {
   'exchange:download': { request: z.object({ exportId: Id, format: ExchangeFormat }), result: ExchangeDownload },
   // The customer portal's staff side (shared/portal.ts)
   ...PORTAL_IPC_CHANNELS,
+  // "Contact my rep" routing, admins (shared/rep-requests.ts)
+  ...REP_ROUTING_IPC_CHANNELS,
 } as const;
 
 export type IpcChannel = keyof typeof IPC_CHANNELS;
@@ -599,6 +602,8 @@ export type DeskIpcChannel = Extract<
 >;
 /** The customer portal's staff channels: served by electron/core/portal.ts. */
 export type PortalIpcChannel = Extract<IpcChannel, `portal:${string}`>;
+/** "Contact my rep" routing channels: served by electron/core/rep-routing.ts. */
+export type RepRoutingIpcChannel = Extract<IpcChannel, `repRouting:${string}`>;
 /** The "calls for you" channels: served by electron/core/calls-for-you.ts. */
 export type CallsForYouIpcChannel = Extract<IpcChannel, `callsForYou:${string}`>;
 

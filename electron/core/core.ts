@@ -39,6 +39,7 @@ import { auditHandlers } from './audit.js';
 import { CallsForYouSession, callsForYouHandlers } from './calls-for-you.js';
 import { monitoringHandlers } from './monitoring.js';
 import { portalHandlers } from './portal.js';
+import { repRoutingHandlers } from './rep-routing.js';
 import { DeskSession, deskHandlers } from './desk.js';
 import { exchangeHandlers } from './exchange.js';
 import { createIpcDispatcher, type IpcDispatcher } from './handlers.js';
@@ -219,6 +220,7 @@ class DesktopCore {
       ...callsForYouHandlers(() => this.#requireSession().callsForYou),
       ...monitoringHandlers(() => this.#requireSession().client),
       ...portalHandlers(() => this.#requireSession().client),
+      ...repRoutingHandlers(() => this.#requireSession().client),
       // The call history keeps what this computer saw, for when the backend cannot be reached.
       'calls:event': async (payload) => {
         const session = this.#requireSession();

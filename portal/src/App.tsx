@@ -2,12 +2,13 @@ import { useCallback, useEffect, useState } from 'react';
 import type { PortalSession } from '../../shared/portal.js';
 import { portalApi } from './api.js';
 import { Catalogue, Orders, PageView } from './Catalogue.js';
+import { AddressChange } from './ContactRep.js';
 import { initialLanguage, rememberLanguage, translate, type PortalLanguage } from './i18n.js';
 import { LanguageContext } from './language.js';
 import { InvitationForm, SignIn } from './SignIn.js';
 import { flushActivity } from './tracker.js';
 
-type Route = { name: 'home' } | { name: 'page'; slug: string } | { name: 'orders' } | { name: 'invite'; token: string };
+type Route = { name: 'home' } | { name: 'page'; slug: string } | { name: 'orders' } | { name: 'address' } | { name: 'invite'; token: string };
 
 function readRoute(): Route {
   const hash = window.location.hash.replace(/^#/, '');
@@ -16,6 +17,7 @@ function readRoute(): Route {
   const invite = /^\/invite\/([\w-]+)$/.exec(hash);
   if (invite) return { name: 'invite', token: invite[1]! };
   if (hash === '/orders') return { name: 'orders' };
+  if (hash === '/address') return { name: 'address' };
   return { name: 'home' };
 }
 
@@ -61,6 +63,7 @@ export function App() {
   else if (session === null) main = <SignIn onSignedIn={signedIn} />;
   else if (route.name === 'page') main = <PageView key={route.slug} slug={route.slug} />;
   else if (route.name === 'orders') main = <Orders />;
+  else if (route.name === 'address') main = <AddressChange />;
   else main = <Catalogue />;
 
   return (
@@ -76,6 +79,7 @@ export function App() {
                 {t('welcome', { name: session.customer.name })} · {t('rank', { rank: session.customer.rank })}
               </span>
               <a href="#/orders">{t('myOrders')}</a>
+              <a href="#/address">{t('changeAddress')}</a>
               <button type="button" onClick={() => void signOut()}>
                 {t('signOut')}
               </button>

@@ -20,6 +20,7 @@ import { MemoryMail } from '../mail/test/memory-mail.js';
 import { MemoryMonitoring } from '../supervisor/test/memory-monitoring.js';
 import { MemoryCallsForYou } from './memory-calls-for-you.js';
 import { MemoryPortal } from './memory-portal.js';
+import { JP_REGIONS, type RepRoutingSettings } from '../../../shared/rep-requests.js';
 import { MemoryDesk } from './memory-desk.js';
 import { MemoryExchange } from './memory-exchange.js';
 import { MemoryTelephony } from './memory-telephony.js';
@@ -107,6 +108,20 @@ export class MemoryBridge implements TsunaguBridge {
   readonly exchange = new MemoryExchange({ session: () => this.session });
   /** The customer portal's staff side (memory-portal.ts). */
   readonly portal = new MemoryPortal(() => this.requireSession());
+  /** "Contact my rep" routing settings as admins edit them (electron/core/rep-routing.ts online). */
+  repRouting: RepRoutingSettings = {
+    coverage: [],
+    fallbackUserId: null,
+    infoManagerEmail: null,
+    mailSubject: '{{customerName}}',
+    mailBody: '{{message}}',
+    repEmails: [],
+    regions: [...JP_REGIONS],
+    products: [],
+    users: [],
+    placeholders: [],
+    updatedAt: null,
+  };
 
   constructor(options: { accounts?: MemoryAccount[]; customers?: MemoryCustomer[] } = {}) {
     this.accounts = options.accounts ?? [];
@@ -244,6 +259,15 @@ export class MemoryBridge implements TsunaguBridge {
     ...this.monitoring.handlers,
     ...this.exchange.handlers,
     ...this.portal.handlers,
+    'repRouting:get': async () => {
+      if (this.requireSession().user.role !== 'admin') throw new CodedError('forbidden', 'only admins see and edit the rep routing settings');
+      return this.repRouting;
+    },
+    'repRouting:save': async (input) => {
+      if (this.requireSession().user.role !== 'admin') throw new CodedError('forbidden', 'only admins see and edit the rep routing settings');
+      this.repRouting = { ...this.repRouting, ...input, updatedAt: new Date().toISOString() };
+      return this.repRouting;
+    },
     'system:globalShortcuts': async () => ({ global: false, registered: [] }),
     'app:info': async () => ({ version: '0.0.0-test', shell: 'browser', locale: 'en-US', backendUrl: 'http://127.0.0.1:1' }),
     'session:login': async ({ tenant, login, password }) => {
