@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Classification, Id, IsoTime } from './domain.js';
+import { RepRequestDetails } from './rep-requests.js';
 
 /**
  * "Calls for you": a branch rep's list of the calls that rang for them or came from their
@@ -35,7 +36,8 @@ const Person = z.object({ id: Id, name: z.string() });
 export const CallForYou = z.object({
   key: CallKey,
   startedAt: IsoTime,
-  outcome: z.enum(['answered', 'missed', 'ringing']),
+  /** `request`: not a call but a customer's request from the portal ("contact my rep"), see `request`. */
+  outcome: z.enum(['answered', 'missed', 'ringing', 'request']),
   /** The caller's number (E.164 when it parsed). */
   remote: z.string(),
   /** Null: nobody registered has this number (only shown to users who may create customers). */
@@ -49,6 +51,8 @@ export const CallForYou = z.object({
   handled: z
     .object({ at: IsoTime, by: Person, kind: CallHandlingKind, contactId: Id.nullable() })
     .nullable(),
+  /** A portal request's details (key `req:<id>`, receivedBy: the rep it was routed to); absent for calls. */
+  request: RepRequestDetails.optional(),
 });
 export type CallForYou = z.infer<typeof CallForYou>;
 

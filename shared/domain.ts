@@ -268,6 +268,8 @@ export const AUDIT_ACTIONS = [
   'screen_sync_joined',
   'screen_sync_code_refused',
   'screen_sync_ended',
+  'rep_request_raised',
+  'rep_routing_changed',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;

@@ -53,6 +53,7 @@ import {
 import { PORTAL_IPC_CHANNELS } from './portal.js';
 import { CALLME_IPC_CHANNELS, CALLME_IPC_EVENTS } from './callme.js';
 import { SCREEN_SYNC_IPC_CHANNELS } from './screen-sync.js';
+import { REP_ROUTING_IPC_CHANNELS } from './rep-requests.js';
 import { ERROR_CODES, type Result } from './result.js';
 import { ReportPage, ReportQuery } from './reports.js';
 import { TelephonySettings } from './telephony-settings.js';
@@ -567,6 +568,8 @@ export const IPC_CHANNELS = {
   ...ADMIN_IPC_CHANNELS,
   // Screen sync (shared/screen-sync.ts; served by electron/core/screen-sync.ts): online only.
   ...SCREEN_SYNC_IPC_CHANNELS,
+  // "Contact my rep" routing, admins (shared/rep-requests.ts)
+  ...REP_ROUTING_IPC_CHANNELS,
 } as const;
 
 export type IpcChannel = keyof typeof IPC_CHANNELS;
@@ -590,6 +593,8 @@ export type AdminIpcChannel = Extract<IpcChannel, `admin:${string}`>;
 export type PortalIpcChannel = Extract<IpcChannel, `portal:${string}`>;
 /** Screen sync's channels: served by electron/core/screen-sync.ts. */
 export type ScreenSyncIpcChannel = Extract<IpcChannel, `screenSync:${string}`>;
+/** "Contact my rep" routing channels: served by electron/core/rep-routing.ts. */
+export type RepRoutingIpcChannel = Extract<IpcChannel, `repRouting:${string}`>;
 /** The "calls for you" channels: served by electron/core/calls-for-you.ts. */
 export type CallsForYouIpcChannel = Extract<IpcChannel, `callsForYou:${string}`>;
 

@@ -24,6 +24,7 @@ import { registerPortalRoutes, type PortalOptions } from './portal/routes.js';
 import { registerPortalStaffRoutes } from './portal/staff-routes.js';
 import { registerReportRoutes } from './reports/routes.js';
 import { registerScreenSyncRoutes } from './screen-sync/routes.js';
+import { registerRepRoutingRoutes } from './rep-requests/routes.js';
 import { createChangeFeed } from './sync/feed.js';
 import { registerSyncRoutes } from './sync/routes.js';
 import { registerCtiRoutes, registerTelephonyRoutes } from './telephony/routes.js';
@@ -177,6 +178,7 @@ export function buildApp({ db, config, passwords, logStream, portal, callme }: A
     registerReportRoutes(scope, ctx);
     registerCallMeStaffRoutes(scope, ctx, callMe);
     registerScreenSyncRoutes(scope, ctx);
+    registerRepRoutingRoutes(scope, ctx);
   });
   return app;
 }

@@ -42,6 +42,7 @@ import { monitoringHandlers } from './monitoring.js';
 import { callMeHandlers, callMeOfferFollower } from './callme.js';
 import { portalHandlers } from './portal.js';
 import { screenSyncHandlers } from './screen-sync.js';
+import { repRoutingHandlers } from './rep-routing.js';
 import { DeskSession, deskHandlers } from './desk.js';
 import { exchangeHandlers } from './exchange.js';
 import { createIpcDispatcher, type IpcDispatcher } from './handlers.js';
@@ -225,6 +226,7 @@ class DesktopCore {
       ...portalHandlers(() => this.#requireSession().client),
       ...callMeHandlers(() => this.#requireSession().client),
       ...screenSyncHandlers(() => this.#requireSession().client),
+      ...repRoutingHandlers(() => this.#requireSession().client),
       // The call history keeps what this computer saw, for when the backend cannot be reached.
       'calls:event': async (payload) => {
         const session = this.#requireSession();

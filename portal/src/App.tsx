@@ -3,13 +3,14 @@ import type { PortalSession } from '../../shared/portal.js';
 import { portalApi } from './api.js';
 import { CallMe } from './CallMe.js';
 import { Catalogue, Orders, PageView } from './Catalogue.js';
+import { AddressChange } from './ContactRep.js';
 import { initialLanguage, rememberLanguage, translate, type PortalLanguage } from './i18n.js';
 import { LanguageContext } from './language.js';
 import { ScreenShare } from './ScreenShare.js';
 import { InvitationForm, SignIn } from './SignIn.js';
 import { flushActivity } from './tracker.js';
 
-type Route = { name: 'home' } | { name: 'page'; slug: string } | { name: 'orders' } | { name: 'invite'; token: string } | { name: 'callme' };
+type Route = { name: 'home' } | { name: 'page'; slug: string } | { name: 'orders' } | { name: 'address' } | { name: 'invite'; token: string } | { name: 'callme' };
 
 function readRoute(): Route {
   const hash = window.location.hash.replace(/^#/, '');
@@ -19,6 +20,7 @@ function readRoute(): Route {
   if (invite) return { name: 'invite', token: invite[1]! };
   if (hash === '/orders') return { name: 'orders' };
   if (hash === '/callme') return { name: 'callme' };
+  if (hash === '/address') return { name: 'address' };
   return { name: 'home' };
 }
 
@@ -65,6 +67,7 @@ export function App() {
   else if (route.name === 'page') main = <PageView key={route.slug} slug={route.slug} />;
   else if (route.name === 'orders') main = <Orders />;
   else if (route.name === 'callme') main = <CallMe />;
+  else if (route.name === 'address') main = <AddressChange />;
   else main = <Catalogue />;
 
   return (
@@ -81,6 +84,7 @@ export function App() {
               </span>
               <a href="#/orders">{t('myOrders')}</a>
               <a href="#/callme">{t('callMe')}</a>
+              <a href="#/address">{t('changeAddress')}</a>
               <button type="button" onClick={() => void signOut()}>
                 {t('signOut')}
               </button>

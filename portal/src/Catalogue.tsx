@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent, type MouseEvent } from 'react';
 import type { PortalOrder, PortalPageSummary, PortalPageView } from '../../shared/portal.js';
 import { portalApi, PortalApiError } from './api.js';
+import { ContactRep } from './ContactRep.js';
 import { useT } from './language.js';
 import { track } from './tracker.js';
 
@@ -163,6 +164,7 @@ export function PageView({ slug }: { slug: string }) {
       {page.videoUrl && <Video page={page} />}
       <div className="body" onClick={onBodyClick} dangerouslySetInnerHTML={{ __html: page.bodyHtml }} />
       {page.kind === 'product' && <OrderForm page={page} />}
+      {page.kind === 'product' && <ContactRep page={page} />}
     </article>
   );
 }

@@ -11,6 +11,7 @@ import {
   type PortalEvent,
   type PortalOrderInput,
 } from '../../shared/portal.js';
+import { PORTAL_REP_API, PortalAddress, PortalRepRequestResult, type PortalRepRequestInput } from '../../shared/rep-requests.js';
 
 /** The tenant this page serves, from its address: /portal/<tenant>/. */
 export function tenantSlug(): string {
@@ -76,4 +77,6 @@ export const portalApi = {
   sendEvents: (events: PortalEvent[]) => call('POST', PORTAL_API.events, PortalEventBatchResult, { events }),
   orders: async () => (await call('GET', PORTAL_API.orders, PortalOrderList)).orders,
   placeOrder: (input: PortalOrderInput) => call('POST', PORTAL_API.orders, PortalOrder, input),
+  repRequest: (input: PortalRepRequestInput) => call('POST', PORTAL_REP_API.requests, PortalRepRequestResult, input),
+  address: () => call('GET', PORTAL_REP_API.address, PortalAddress),
 };

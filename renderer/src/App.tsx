@@ -75,6 +75,7 @@ import { MailWorkArea } from './mail/components/MailWorkArea.js';
 import { OfflineBanner } from './offline/OfflineBanner.js';
 import { CacheProblemBanner } from './offline/CacheProblemBanner.js';
 import { PortalAdmin } from './portal/PortalAdmin.js';
+import { RepRoutingAdmin } from './portal/RepRoutingAdmin.js';
 import { WorkAreaNav } from './mail/components/WorkAreaNav.js';
 import { useWorkAreaStore } from './mail/stores/work-area.js';
 import { useSessionStore } from './stores/session.js';
@@ -177,6 +178,7 @@ function Workspace() {
           {area === 'portal' && (
             <main className="history-pane" id="portal-main" tabIndex={-1}>
               <PortalAdmin />
+              <RepRoutingAdmin />
             </main>
           )}
           {area === 'admin' && (

@@ -9,6 +9,8 @@ import type { AuthContext } from '../auth/sessions.js';
 import { insertContact, openIncidentTitled } from '../customers/writes.js';
 import type { Outcome } from '../incidents/manage.js';
 import type { WriteTx } from '../sync/changelog.js';
+import { repRequestIdOfKey } from '../../../shared/rep-requests.js';
+import { repRequestTrx } from '../rep-requests/schema.js';
 import { recordBranchCallChange } from './load.js';
 import { branchCallsTrx } from './schema.js';
 
@@ -55,14 +57,19 @@ export async function applyHandleCall(tx: WriteTx, auth: AuthContext, entry: Han
   const { user, tenant } = auth;
   if (!mayHandleCallsForYou(user)) return { applied: false, error: 'forbidden: you may view calls for you but not mark them handled' };
   const trx = branchCallsTrx(tx.trx);
-  const legs = await trx
-    .selectFrom('calls')
-    .select(['customer_id'])
-    .where('tenant_id', '=', tenant.id)
-    .where('direction', '=', 'inbound')
-    .where((eb) => eb.or([eb('external_id', '=', entry.callKey), eb.and([eb('external_id', 'is', null), eb('id', '=', entry.callKey)])]))
-    .execute();
-  if (legs.length === 0) return { applied: false, error: 'callKey: no such call' };
+  const requestId = repRequestIdOfKey(entry.callKey);
+  // A portal request ("contact my rep") is handled like a call: its customer is the request's.
+  const legs =
+    requestId !== null
+      ? await repRequestTrx(tx.trx).selectFrom('rep_requests').select(['customer_id']).where('tenant_id', '=', tenant.id).where('id', '=', requestId).execute()
+      : await trx
+          .selectFrom('calls')
+          .select(['customer_id'])
+          .where('tenant_id', '=', tenant.id)
+          .where('direction', '=', 'inbound')
+          .where((eb) => eb.or([eb('external_id', '=', entry.callKey), eb.and([eb('external_id', 'is', null), eb('id', '=', entry.callKey)])]))
+          .execute();
+  if (legs.length === 0) return { applied: false, error: requestId !== null ? 'callKey: no such request' : 'callKey: no such call' };
   const callCustomerId = legs.find((leg) => leg.customer_id !== null)?.customer_id ?? null;
   if (callCustomerId !== null && callCustomerId !== entry.customerId) {
     return { applied: false, error: "customerId: not this call's customer" };

@@ -13,6 +13,8 @@ import { callInScope, mayHoldBranchCall, mayListCallsForYou, type CallsForYouSco
 import type { DatabaseHandle } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import { HttpError } from '../http/errors.js';
+import { repRequestKey } from '../../../shared/rep-requests.js';
+import { repRequestDb } from '../rep-requests/schema.js';
 import { loadBranchCalls } from './load.js';
 import { branchCallsDb } from './schema.js';
 
@@ -57,6 +59,31 @@ export function scopeCondition(user: User, scope: CallsForYouScope): Expression<
 }
 
 /**
+ * The keys of portal requests ("contact my rep", shared/rep-requests.ts) since `windowStart` that
+ * `condition` may cover: the requests are read as calls whose phone "rang" for the rep they were
+ * routed to (`agent_id`), so the one `scopeCondition` narrows both.
+ */
+async function requestKeysInWindow(kysely: Kysely<Database>, user: User, windowStart: string, condition: Expression<SqlBool>): Promise<string[]> {
+  const rows = await repRequestDb(kysely)
+    .selectFrom((eb) =>
+      eb
+        .selectFrom('rep_requests')
+        .select(['id', 'tenant_id', 'customer_id', 'created_at', 'routed_to as agent_id'])
+        .where('tenant_id', '=', user.tenantId)
+        .where('created_at', '>=', windowStart)
+        .as('l'),
+    )
+    .innerJoin('customers as c', (join) => join.onRef('c.id', '=', 'l.customer_id').onRef('c.tenant_id', '=', 'l.tenant_id'))
+    .leftJoin('users as a', 'a.id', 'l.agent_id')
+    .select('l.id')
+    .where(condition)
+    .orderBy('l.created_at', 'desc')
+    .limit(MAX_LEGS)
+    .execute();
+  return rows.map((row) => repRequestKey(row.id));
+}
+
+/**
  * GET /api/branch-calls: inbound calls of the scope since the user's previous login, and any
  * older one (up to UNHANDLED_KEPT_DAYS, shared/calls-for-you.ts) still unhandled, newest first. Every leg of a call (the
  * PBX may ring several phones) is one entry: answered if anybody answered, with who did and
@@ -82,7 +109,7 @@ export async function listCallsForYou(handle: DatabaseHandle, user: User, scope:
     .orderBy('l.started_at', 'desc')
     .limit(MAX_LEGS)
     .execute();
-  const keys = [...new Set(keyRows.map((row) => row.key))];
+  const keys = [...new Set([...keyRows.map((row) => row.key), ...(await requestKeysInWindow(handle.db, user, windowStart, scopeCondition(user, scope)))])];
 
   const calls = await loadBranchCalls(handle.db, user.tenantId, keys);
 
@@ -105,6 +132,7 @@ export async function listCallsForYou(handle: DatabaseHandle, user: User, scope:
  */
 export async function readHeldBranchCalls(kysely: Kysely<Database>, user: User, since: string, now = new Date()): Promise<BranchCall[]> {
   const scopes = CALLS_FOR_YOU_SCOPES.filter((scope) => mayListCallsForYou(user, scope));
+  const anyScope = sql<SqlBool>`(${sql.join(scopes.map((scope) => scopeCondition(user, scope)), sql` or `)})`;
   const keyRows = await branchCallsDb(kysely)
     .selectFrom('calls as l')
     .leftJoin('customers as c', (join) => join.onRef('c.id', '=', 'l.customer_id').onRef('c.tenant_id', '=', 'l.tenant_id'))
@@ -113,11 +141,11 @@ export async function readHeldBranchCalls(kysely: Kysely<Database>, user: User, 
     .where('l.tenant_id', '=', user.tenantId)
     .where('l.direction', '=', 'inbound')
     .where('l.started_at', '>=', callsWindowStart(since, now))
-    .where(sql<SqlBool>`(${sql.join(scopes.map((scope) => scopeCondition(user, scope)), sql` or `)})`)
+    .where(anyScope)
     .orderBy('l.started_at', 'desc')
     .limit(MAX_LEGS)
     .execute();
-  const keys = [...new Set(keyRows.map((row) => row.key))];
+  const keys = [...new Set([...keyRows.map((row) => row.key), ...(await requestKeysInWindow(kysely, user, callsWindowStart(since, now), anyScope))])];
   const calls = await loadBranchCalls(kysely, user.tenantId, keys);
   return keys.flatMap((key) => {
     const call = calls.get(key);

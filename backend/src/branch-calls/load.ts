@@ -3,6 +3,8 @@ import type { BranchCall } from '../../../shared/calls-for-you.js';
 import type { Classification } from '../../../shared/domain.js';
 import type { Database } from '../db/schema.js';
 import type { WriteTx } from '../sync/changelog.js';
+import { repRequestIdOfKey } from '../../../shared/rep-requests.js';
+import { loadRepRequestCalls, repRequestKeysOfCustomers, type HandledMark } from '../rep-requests/load.js';
 import { branchCallsDb } from './schema.js';
 
 const KEY_CHUNK = 500;
@@ -33,7 +35,7 @@ export function chunks<T>(items: readonly T[], size: number = KEY_CHUNK): T[][] 
 export async function loadBranchCalls(kysely: Kysely<Database>, tenantId: string, keys: readonly string[]): Promise<Map<string, BranchCall>> {
   const db = branchCallsDb(kysely);
   const legs: Leg[] = [];
-  const handled = new Map<string, { at: string; by: string; byName: string; kind: 'contact' | 'visit' | 'seminar'; contactId: string }>();
+  const handled = new Map<string, HandledMark>();
   for (const part of chunks([...new Set(keys)])) {
     const rows = await db
       .selectFrom('calls')
@@ -111,10 +113,15 @@ export async function loadBranchCalls(kysely: Kysely<Database>, tenantId: string
       handled: done ? { at: done.at, by: { id: done.by, name: done.byName }, kind: done.kind, contactId: done.contactId } : null,
     });
   }
+  // Portal requests ("contact my rep", key `req:<id>`) are entries of the same list.
+  const requestIds = keys.flatMap((key) => repRequestIdOfKey(key) ?? []);
+  for (const part of chunks([...new Set(requestIds)])) {
+    for (const [key, request] of await loadRepRequestCalls(kysely, tenantId, part, handled)) calls.set(key, request);
+  }
   return calls;
 }
 
-/** The keys of the inbound calls of these customers that started at or after `since`. */
+/** The keys of the inbound calls (and portal requests) of these customers that started at or after `since`. */
 export async function branchCallKeysOfCustomers(
   kysely: Kysely<Database>,
   tenantId: string,
@@ -133,6 +140,7 @@ export async function branchCallKeysOfCustomers(
       .where('started_at', '>=', since)
       .execute();
     for (const row of rows) if (row.customer_id !== null) found.set(row.key, row.customer_id);
+    for (const request of await repRequestKeysOfCustomers(kysely, tenantId, part, since)) found.set(request.key, request.customerId);
   }
   return [...found].map(([key, customerId]) => ({ key, customerId }));
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import {
   CALLS_FOR_YOU_API,
@@ -15,6 +16,8 @@ import { mayCreateCustomer, maySeeCallFrom } from '../../../shared/permissions.j
 import type { BackendContext } from '../context.js';
 import { HttpError, parseRequest } from '../http/errors.js';
 import { loadMailConfig } from '../mail/config.js';
+import { repRequestIdOfKey } from '../../../shared/rep-requests.js';
+import { repRequestDb } from '../rep-requests/schema.js';
 import { listCallsForYou } from './list.js';
 import { branchCallsDb } from './schema.js';
 import { callbackTemplate, callbackValues, renderCallbackText, saveCallbackTemplate } from './template.js';
@@ -50,14 +53,25 @@ export function registerBranchCallRoutes(app: FastifyInstance, ctx: BackendConte
   app.get(CALLS_FOR_YOU_API.callbackText, async (request): Promise<CallbackText> => {
     const { key } = parseRequest(KeyParams, request.params, 'params');
     const { user, tenant } = request.auth;
-    const legs = await db
-      .selectFrom('calls')
-      .select(['customer_id', 'from_number', 'started_at'])
-      .where('tenant_id', '=', tenant.id)
-      .where('direction', '=', 'inbound')
-      .where((eb) => eb.or([eb('external_id', '=', key), eb.and([eb('external_id', 'is', null), eb('id', '=', key)])]))
-      .orderBy('started_at')
-      .execute();
+    const requestId = repRequestIdOfKey(key);
+    // A portal request's "call" is the request itself: its time, and the customer's first phone.
+    const legs =
+      requestId !== null
+        ? await repRequestDb(ctx.handle.db)
+            .selectFrom('rep_requests as r')
+            .leftJoin('customer_phones as p', (join) => join.onRef('p.customer_id', '=', 'r.customer_id').on('p.position', '=', 0))
+            .select(['r.customer_id', 'r.created_at as started_at', (eb) => eb.fn.coalesce('p.e164', sql<string>`''`).as('from_number')])
+            .where('r.tenant_id', '=', tenant.id)
+            .where('r.id', '=', requestId)
+            .execute()
+        : await db
+            .selectFrom('calls')
+            .select(['customer_id', 'from_number', 'started_at'])
+            .where('tenant_id', '=', tenant.id)
+            .where('direction', '=', 'inbound')
+            .where((eb) => eb.or([eb('external_id', '=', key), eb.and([eb('external_id', 'is', null), eb('id', '=', key)])]))
+            .orderBy('started_at')
+            .execute();
     const first = legs[0];
     if (!first) throw new HttpError('not_found', 'key: no such call');
     const customerId = legs.find((leg) => leg.customer_id !== null)?.customer_id ?? null;

@@ -26,6 +26,7 @@ import { throttleKeys } from '../auth/throttle.js';
 import { WorkQueueFullError } from '../auth/work-limiter.js';
 import type { BackendContext } from '../context.js';
 import { HttpError, parseRequest } from '../http/errors.js';
+import { registerPortalRepRoutes } from '../rep-requests/routes.js';
 import type { MailConfig } from '../mail/config.js';
 import { DEFAULT_ACTIVITY_LIMITS, listOrders, placeOrder, recordEvents, type ActivityLimits } from './activity.js';
 import { listVisiblePages, pageView, visiblePagesQuery } from './content.js';
@@ -347,6 +348,7 @@ export function registerPortalRoutes(app: FastifyInstance, ctx: BackendContext, 
         const batch = parseRequest(PortalEventBatch, request.body, 'body');
         return recordEvents(ctx.handle, { tenantId: request.portal.tenantId, customerId: request.portal.customerId, rank: request.portal.rank }, batch, limits);
       });
+      registerPortalRepRoutes(signedIn, ctx, options.mailConfig);
       signedIn.get(`/portal/:tenant${PORTAL_API.orders}`, async (request) => ({ orders: await listOrders(ctx.handle, request.portal.customerId) }));
       signedIn.post(`/portal/:tenant${PORTAL_API.orders}`, async (request, reply): Promise<PortalOrder> => {
         const input = parseRequest(PortalOrderInput, request.body, 'body');

@@ -10,6 +10,7 @@ import { formatPhone } from '../format.js';
 import { useScreenPopStore } from '../stores/screen-pop.js';
 import { useSessionStore } from '../stores/session.js';
 import { CallMailComposer } from './CallMailComposer.js';
+import { RepRequestDetailsView } from './RepRequestDetails.js';
 import { reminderTime, setReminderTime } from './reminder.js';
 import { useCallsForYouStore } from './store.js';
 import { TemplateEditor } from './TemplateEditor.js';
@@ -121,6 +122,7 @@ function CallEntry({ entry, mayHandle }: { entry: Entry; mayHandle: boolean }) {
         {received && <span>{t('callsForYou.receivedBy', { who: received })}</span>}
         {entry.customer?.assignedRep && <span>{t('callsForYou.assignedRep', { name: entry.customer.assignedRep.name })}</span>}
       </div>
+      {entry.request && <RepRequestDetailsView request={entry.request} customerId={entry.customer?.id ?? null} label={who} />}
       <div className="cfy-state">
         {entry.handled ? (
           <span data-testid="cfy-handled">

@@ -23,6 +23,7 @@ import { MemoryPortal } from './memory-portal.js';
 import { MemoryCallMe } from './memory-callme.js';
 import { MemoryAdmin } from './memory-admin.js';
 import { MemoryScreenSync } from './memory-screen-sync.js';
+import { JP_REGIONS, type RepRoutingSettings } from '../../../shared/rep-requests.js';
 import { MemoryDesk } from './memory-desk.js';
 import { MemoryExchange } from './memory-exchange.js';
 import { MemoryTelephony } from './memory-telephony.js';
@@ -117,6 +118,20 @@ export class MemoryBridge implements TsunaguBridge {
   readonly admin = new MemoryAdmin(() => this.requireSession(), { mail: this.mail, telephony: this.telephony });
   /** Screen sync's operator side (memory-screen-sync.ts). */
   readonly screenSync = new MemoryScreenSync(() => this.requireSession());
+  /** "Contact my rep" routing settings as admins edit them (electron/core/rep-routing.ts online). */
+  repRouting: RepRoutingSettings = {
+    coverage: [],
+    fallbackUserId: null,
+    infoManagerEmail: null,
+    mailSubject: '{{customerName}}',
+    mailBody: '{{message}}',
+    repEmails: [],
+    regions: [...JP_REGIONS],
+    products: [],
+    users: [],
+    placeholders: [],
+    updatedAt: null,
+  };
 
   constructor(options: { accounts?: MemoryAccount[]; customers?: MemoryCustomer[] } = {}) {
     this.accounts = options.accounts ?? [];
@@ -275,6 +290,15 @@ export class MemoryBridge implements TsunaguBridge {
     ...this.callme.handlers,
     ...this.admin.handlers,
     ...this.screenSync.handlers,
+    'repRouting:get': async () => {
+      if (this.requireSession().user.role !== 'admin') throw new CodedError('forbidden', 'only admins see and edit the rep routing settings');
+      return this.repRouting;
+    },
+    'repRouting:save': async (input) => {
+      if (this.requireSession().user.role !== 'admin') throw new CodedError('forbidden', 'only admins see and edit the rep routing settings');
+      this.repRouting = { ...this.repRouting, ...input, updatedAt: new Date().toISOString() };
+      return this.repRouting;
+    },
     'system:globalShortcuts': async () => ({ global: false, registered: [] }),
     'app:info': async () => ({ version: '0.0.0-test', shell: 'browser', locale: 'en-US', backendUrl: 'http://127.0.0.1:1' }),
     'session:login': async ({ tenant, login, password }) => {

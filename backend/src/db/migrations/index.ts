@@ -16,6 +16,7 @@ import * as m014 from './014_branch_call_changes.js';
 import * as m017 from './017_recordings.js';
 import * as m018 from './018_monitoring.js';
 import * as m019 from './019_portal.js';
+import * as m020 from './020_rep_requests.js';
 import * as m021 from './021_callme.js';
 import * as m022 from './022_screen_sync.js';
 import * as m023 from './023_exchange.js';
@@ -48,6 +49,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '017_recordings': m017,
   '018_monitoring': m018,
   '019_portal': m019,
+  '020_rep_requests': m020,
   '021_callme': m021,
   '022_screen_sync': m022,
   '023_exchange': m023,
