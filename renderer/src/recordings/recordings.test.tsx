@@ -1,5 +1,5 @@
 import { act, configure, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { CachedContact } from '../../../shared/ipc.js';
 import type { Recording } from '../../../shared/recordings.js';
 import { HelpButton } from '../help/HelpButton.js';
@@ -127,6 +127,38 @@ describe('recordings of a call contact', () => {
     await act(async () => {});
     expect(container.innerHTML).toBe('');
     expect(screen.queryByTestId('recording-player')).toBeNull();
+  });
+
+  it('downloads with a download ticket and saves the file under the recording\'s name; a failure is said', async () => {
+    bridge.recordings.byContact.set(CALL_CONTACT.id, [RECORDING]);
+    const fetched: string[] = [];
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input) => {
+      fetched.push(String(input));
+      return new Response(new Uint8Array([1, 2, 3]), { status: 200, headers: { 'content-type': 'audio/ogg' } });
+    });
+    const saved: { name: string; href: string }[] = [];
+    // jsdom has no object URLs: put stand-ins in for this test only.
+    const { createObjectURL, revokeObjectURL } = URL;
+    URL.createObjectURL = vi.fn(() => 'blob:test/1');
+    URL.revokeObjectURL = vi.fn();
+    onTestFinished(() => {
+      URL.createObjectURL = createObjectURL;
+      URL.revokeObjectURL = revokeObjectURL;
+    });
+    vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      saved.push({ name: this.download, href: this.href });
+    });
+    render(<ContactRecordings contact={CALL_CONTACT} />);
+    fireEvent.click(await screen.findByRole('button', { name: /^Download the recording of/ }));
+    await waitFor(() => expect(saved).toEqual([{ name: 'recording-rec-1.ogg', href: 'blob:test/1' }]));
+    expect(bridge.callsTo('recordings:ticket')).toEqual([{ recordingId: 'rec-1', purpose: 'download' }]);
+    expect(fetched).toEqual([bridge.recordings.audioUrl]);
+    expect(screen.getByTestId('recording-download-status').textContent).toContain('recording-rec-1.ogg');
+
+    vi.mocked(globalThis.fetch).mockImplementation(async () => new Response('gone', { status: 500 }));
+    fireEvent.click(screen.getByRole('button', { name: /^Download the recording of/ }));
+    expect((await screen.findByRole('alert')).textContent).toContain('could not be downloaded');
+    expect(saved).toHaveLength(1);
   });
 
   it('says recordings need the connection when the backend cannot be reached', async () => {
