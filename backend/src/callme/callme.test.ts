@@ -251,6 +251,34 @@ describe.each(DIALECTS)('call me on %s', (dialect) => {
     view(await portal('POST', callmePath(CALLME_PORTAL_API.cancel, view(first).id), yamada));
   });
 
+  it('closes a request being dialled when the operator logs the call with the customer, if the app never said the call ended', async () => {
+    await setStatus(agents.a.token, 'available');
+    const request = view(await press(sato));
+    expect(await offerOf(agents.a.token)).toMatchObject({ id: request.id });
+    expect((await staff('POST', callmePath(CALLME_API.accept, request.id), agents.a.token)).statusCode).toBe(200);
+    const startedAt = new Date().toISOString();
+    const entry = {
+      type: 'log_call',
+      clientId: randomUUID(),
+      customerId: backend.demo.customers.sato.id,
+      incidentId: backend.demo.customers.sato.incidentIds[0]!,
+      newIncidentTitle: null,
+      direction: 'outbound',
+      summary: 'ご依頼の折り返し',
+      body: '',
+      callMeta: { callId: 'wrap-up-call-1', from: 'callme-a', to: '+81661234567', startedAt, answeredAt: startedAt, endedAt: startedAt },
+      createdAt: startedAt,
+    };
+    const pushed = await staff('POST', API.syncPush, agents.a.token, { entries: [entry] });
+    expect(pushed.statusCode, pushed.body).toBe(200);
+    expect((await status(sato)).request).toMatchObject({ id: request.id, state: 'done', outcome: 'answered' });
+    // The app's own report arriving afterwards changes nothing.
+    expect((await staff('POST', callmePath(CALLME_API.complete, request.id), agents.a.token, { outcome: 'no_answer' })).statusCode).toBe(204);
+    expect((await status(sato)).request).toMatchObject({ state: 'done', outcome: 'answered' });
+    expect((await auditOf(request.id)).filter((action) => action.startsWith('callme_done'))).toHaveLength(1);
+    await setStatus(agents.a.token, 'break');
+  });
+
   it('books a request made outside business hours for the next opening and offers it only then', async () => {
     const forbidden = await staff('PUT', CALLME_API.hours, agents.a.token, { timeZone: 'Asia/Tokyo', days: [1], opensAt: '09:00', closesAt: '17:00' });
     expect(forbidden.statusCode).toBe(403);

@@ -1,5 +1,6 @@
 import type { CallMeta } from '../../../shared/domain.js';
 import { recordAudit } from '../audit.js';
+import { callMeForLoggedCall } from '../callme/logged-call.js';
 import type { WriteTx } from '../sync/changelog.js';
 import { callsTrx } from './schema.js';
 
@@ -24,6 +25,10 @@ export interface LoggedCall {
  */
 export async function callbacksForLoggedCall(tx: WriteTx, call: LoggedCall): Promise<void> {
   const trx = callsTrx(tx.trx);
+  if (call.direction === 'outbound') {
+    const { callId, answeredAt } = call.callMeta;
+    await callMeForLoggedCall(tx.trx, { tenantId: call.tenantId, userId: call.userId, customerId: call.customerId, answered: Boolean(answeredAt), callId: callId ?? null });
+  }
   const done = await trx
     .updateTable('callbacks')
     // When the backend learnt of it: a wrap-up pushed after a day offline is done today.
