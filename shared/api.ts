@@ -13,6 +13,7 @@ import {
   AuditAction,
   PhoneKind,
   User,
+  UserRights,
 } from './domain.js';
 
 /**
@@ -81,7 +82,16 @@ export const SnapshotQuery = z.object({
   after: z.string().max(64).optional(),
   limit: z.coerce.number().int().min(1).max(5000).default(500),
   highWaterSeq: z.coerce.number().int().min(0).optional(),
+  /**
+   * Rights that grew: JSON of the rights the client's cache was complete for
+   * (`{ role, branch, customerLimitAuthority }`); the pages then hold only the customers the
+   * user's rights show now and those did not, so growing rights fetch only what became visible.
+   */
+  grownFrom: z.string().max(1000).optional(),
 });
+/** The part of `grownFrom` the backend reads (what decides which customers a user sees). */
+export const GrownFromRights = UserRights.pick({ role: true, branch: true, customerLimitAuthority: true });
+export type GrownFromRights = z.infer<typeof GrownFromRights>;
 export const SnapshotPage = z.object({
   records: z.array(CustomerRecord),
   nextAfter: z.string().nullable(),

@@ -98,12 +98,13 @@ export class BackendClient {
   }
 
   snapshot(
-    query: { after?: string | null; highWaterSeq?: number | null; limit: number },
+    query: { after?: string | null; highWaterSeq?: number | null; limit: number; grownFrom?: string | null },
     options?: RequestOptions,
   ): Promise<SnapshotPage> {
     const params = new URLSearchParams({ limit: String(query.limit) });
     if (query.after != null) params.set('after', query.after);
     if (query.highWaterSeq != null) params.set('highWaterSeq', String(query.highWaterSeq));
+    if (query.grownFrom != null) params.set('grownFrom', query.grownFrom);
     return this.#request('GET', `${API.syncSnapshot}?${params}`, SnapshotPage, {
       timeoutMs: SNAPSHOT_TIMEOUT_MS,
       ...options,

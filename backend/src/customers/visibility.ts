@@ -9,7 +9,7 @@ import type { UserRights } from '../../../shared/domain.js';
  * Important: change both together. `c.branch = ?` is NULL (so false) for a customer without
  * a branch, which is what `customer.branch !== user.branch` decides in the function.
  */
-export function visibleCustomerSql(user: UserRights, customers = 'customers'): Expression<SqlBool> {
+export function visibleCustomerSql(user: Pick<UserRights, 'role' | 'branch' | 'customerLimitAuthority'>, customers = 'customers'): Expression<SqlBool> {
   if (user.role === 'admin') return sql<SqlBool>`1 = 1`;
   if (user.role === 'partner') return sql<SqlBool>`1 = 0`;
   const classification = sql.ref(`${customers}.classification`);

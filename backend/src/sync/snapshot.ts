@@ -1,4 +1,5 @@
-import type { SnapshotPage, SnapshotQuery } from '../../../shared/api.js';
+import { sql } from 'kysely';
+import { GrownFromRights, type SnapshotPage, type SnapshotQuery } from '../../../shared/api.js';
 import type { z } from 'zod';
 import type { AuthContext } from '../auth/sessions.js';
 import { previousLoginAt, readHeldBranchCalls } from '../branch-calls/list.js';
@@ -18,8 +19,8 @@ const REMEMBERED_TOTALS = 1000;
 export class SnapshotTotals {
   readonly #totals = new Map<string, number>();
 
-  static key({ user, tenant }: AuthContext, highWaterSeq: number): string {
-    return JSON.stringify([tenant.id, user.id, user.role, user.branch, user.customerLimitAuthority, highWaterSeq]);
+  static key({ user, tenant }: AuthContext, highWaterSeq: number, grownFrom: GrownFromRights | null = null): string {
+    return JSON.stringify([tenant.id, user.id, user.role, user.branch, user.customerLimitAuthority, highWaterSeq, grownFrom]);
   }
 
   get(key: string): number | undefined {
@@ -35,9 +36,27 @@ export class SnapshotTotals {
   }
 }
 
+/** `query.grownFrom` parsed, or a 400 naming what is wrong with it. */
+function parseGrownFrom(text: string | undefined): GrownFromRights | null {
+  if (text === undefined) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new HttpError('invalid_input', 'query.grownFrom: not JSON (send the rights the cache was complete for, as JSON)');
+  }
+  const parsed = GrownFromRights.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new HttpError('invalid_input', `query.grownFrom${issue?.path.length ? `.${issue.path.join('.')}` : ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
 /**
  * One page of the first sync: the customers this user may see, in id order, whole; the last page
- * also carries the user's calls of "calls for you".
+ * also carries the user's calls of "calls for you". With `grownFrom` (rights that grew), only
+ * the customers the user sees now and those rights did not.
  *
  * The first page (no `after`) reads the tenant's sequence before it reads any customer, so
  * every write the pages miss is in the change log after `highWaterSeq`; later pages echo the
@@ -58,15 +77,19 @@ export async function readSnapshotPage(
     throw new HttpError('conflict', 'query.highWaterSeq: ahead of this server\'s change log; start the snapshot again');
   }
   const highWaterSeq = query.highWaterSeq ?? lastSeq;
+  const grownFrom = parseGrownFrom(query.grownFrom);
+  // `is not true`: a comparison with a customer's missing branch is NULL, i.e. not visible then.
+  const newlyVisible = grownFrom === null ? sql<boolean>`1 = 1` : sql<boolean>`(${visibleCustomerSql(grownFrom, 'c')}) is not true`;
   return readConsistently(handle, async (db) => {
     let ids = db
       .selectFrom('customers as c')
       .select('c.id')
       .where('c.tenant_id', '=', tenant.id)
-      .where(visibleCustomerSql(user, 'c'));
+      .where(visibleCustomerSql(user, 'c'))
+      .where(newlyVisible);
     if (query.after !== undefined) ids = ids.where('c.id', '>', query.after);
     const page = await ids.orderBy('c.id').limit(query.limit + 1).execute();
-    const totalKey = SnapshotTotals.key(auth, highWaterSeq);
+    const totalKey = SnapshotTotals.key(auth, highWaterSeq, grownFrom);
     let total = totals.get(totalKey);
     if (total === undefined) {
       const counted = await db
@@ -74,6 +97,7 @@ export async function readSnapshotPage(
         .select((eb) => eb.fn.countAll().as('total'))
         .where('c.tenant_id', '=', tenant.id)
         .where(visibleCustomerSql(user, 'c'))
+        .where(newlyVisible)
         .executeTakeFirstOrThrow();
       total = Number(counted.total);
       totals.set(totalKey, total);

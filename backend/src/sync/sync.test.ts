@@ -113,6 +113,38 @@ describe.each(DIALECTS)('sync on %s', (dialect) => {
       expect(osaka.records.map((r) => r.customer.code)).toEqual(['C-0002']);
     });
 
+    it('with grownFrom holds only the customers the rights show now and those did not, page by page', async () => {
+      const whole = await fullSnapshot(tokens.supervisor);
+      const rights = (await snapshotPage(tokens.supervisor, '?limit=1')).rights;
+      const before = { role: rights.role, branch: rights.branch, customerLimitAuthority: 3 as const };
+      const expected = whole.records
+        .filter((r) => !maySeeCustomer({ ...rights, ...before }, r.customer))
+        .map((r) => r.customer.id)
+        .sort();
+      expect(expected.length).toBeGreaterThan(0);
+      expect(expected.length).toBeLessThan(whole.records.length);
+      const grownFrom = encodeURIComponent(JSON.stringify(before));
+      const first = await snapshotPage(tokens.supervisor, `?limit=1&grownFrom=${grownFrom}`);
+      expect(first.total).toBe(expected.length);
+      const ids = first.records.map((r) => r.customer.id);
+      let next = first.nextAfter;
+      while (next !== null) {
+        const page = await snapshotPage(tokens.supervisor, `?limit=1&after=${encodeURIComponent(next)}&highWaterSeq=${first.highWaterSeq}&grownFrom=${grownFrom}`);
+        ids.push(...page.records.map((r) => r.customer.id));
+        next = page.nextAfter;
+      }
+      expect(ids).toEqual(expected);
+    });
+
+    it('names what is wrong with grownFrom', async () => {
+      const notJson = await backend.get(`${API.syncSnapshot}?grownFrom=nope`, tokens.supervisor);
+      expect(notJson.statusCode).toBe(400);
+      expect(errorOf(notJson).message).toContain('query.grownFrom: not JSON');
+      const badLimit = await backend.get(`${API.syncSnapshot}?grownFrom=${encodeURIComponent(JSON.stringify({ role: 'agent', branch: null, customerLimitAuthority: 7 }))}`, tokens.supervisor);
+      expect(badLimit.statusCode).toBe(400);
+      expect(errorOf(badLimit).message).toContain('query.grownFrom.customerLimitAuthority');
+    });
+
     it('asks for the high-water mark when resuming', async () => {
       const response = await backend.get(`${API.syncSnapshot}?after=x`, tokens.agent);
       expect(response.statusCode).toBe(400);

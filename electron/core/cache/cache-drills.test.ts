@@ -285,12 +285,13 @@ describe('a cache damaged while the core runs', () => {
   });
 });
 
+async function setRights(patch: { customerLimitAuthority?: number; branch?: string | null }): Promise<void> {
+  const adminToken = await backend.login('admin');
+  const changed = await backend.send('PATCH', API.userRights.replace(':id', backend.demo.users.supervisor.id), patch, adminToken);
+  expect(changed.statusCode, changed.body).toBe(200);
+}
+
 describe('rights that shrink', () => {
-  async function setRights(patch: { customerLimitAuthority?: number; branch?: string | null }): Promise<void> {
-    const adminToken = await backend.login('admin');
-    const changed = await backend.send('PATCH', API.userRights.replace(':id', backend.demo.users.supervisor.id), patch, adminToken);
-    expect(changed.statusCode, changed.body).toBe(200);
-  }
 
   it('while the app was closed: nothing the new rights forbid is readable after the restart, and the cache ends with exactly what they allow', async () => {
     const { url } = await serve();
@@ -330,6 +331,35 @@ describe('rights that shrink', () => {
       // The poll interval is an hour in tests: only the rights poke can bring this.
       await core.waitForStatus((s) => s.phase === 'idle' && s.cachedCustomers === after.customers, 'the purge after the rights poke');
       expect((await core.value('customers:search', { query: 'D-002' })).customers).toEqual([]);
+      await core.dispose();
+      expect(await cacheHoldings(core)).toEqual(after);
+    } finally {
+      await setRights({ customerLimitAuthority: 1 });
+    }
+  });
+});
+
+describe('rights that grow', () => {
+  it('fetch only the customers that became visible, not the whole snapshot, and the cache ends with exactly what they allow', async () => {
+    await setRights({ customerLimitAuthority: 3 });
+    try {
+      const { url } = await serve();
+      const core = coreFor(url);
+      await loginAndSync(core);
+      const before = await serverHoldings();
+      await setRights({ customerLimitAuthority: 1 });
+      const after = await serverHoldings();
+      const became = after.customers - before.customers;
+      expect(became).toBeGreaterThan(0);
+      const statusesBefore = core.statuses.length;
+      // The rights poke alone brings it (the poll interval is an hour in tests).
+      await core.waitForStatus((s) => s.phase === 'idle' && s.online && s.cachedCustomers === after.customers, 'idle with the grown rights');
+      // The snapshot taken again counted only what became visible.
+      const totals = core.statuses.slice(statusesBefore).flatMap((s) => (s.progress ? [s.progress.total] : []));
+      expect(totals.length).toBeGreaterThan(0);
+      expect(Math.max(...totals)).toBe(became);
+      expect(core.logger.entries.some((entry) => entry.message === 'rights grew: fetching the customers that became visible')).toBe(true);
+      expect((await core.value('customers:search', { query: 'D-002' })).customers.map((c) => c.code)).toEqual(['D-002']);
       await core.dispose();
       expect(await cacheHoldings(core)).toEqual(after);
     } finally {

@@ -20,6 +20,11 @@ export const META = {
   snapshotHighWaterSeq: 'snapshot.highWaterSeq',
   snapshotReceived: 'snapshot.received',
   snapshotTotal: 'snapshot.total',
+  /**
+   * While a snapshot taken again because rights grew runs: JSON of the rights the cache was
+   * complete for. Its pages hold only what became visible (the backend's `grownFrom`).
+   */
+  snapshotGrownFrom: 'snapshot.grownFrom',
   /** Change-log sequence up to which the cache is current. */
   cursor: 'sync.cursor',
   lastSyncedAt: 'sync.lastSyncedAt',
@@ -129,10 +134,28 @@ export function restartSnapshot(store: CacheStore): void {
       META.snapshotTotal,
       META.snapshotDeferredIndex,
       META.snapshotIndexedRid,
+      META.snapshotGrownFrom,
     ]) {
       store.deleteMeta(key);
     }
   })();
+}
+
+/**
+ * Rights grew: the snapshot is taken again, but only for the customers that became visible.
+ * That needs a complete cache for the rights it had (`previousRightsJson`); otherwise (a first
+ * snapshot or an earlier partial one still running) the whole snapshot is taken again.
+ */
+export function restartSnapshotForGrownRights(store: CacheStore, previousRightsJson: string | null): 'grown' | 'whole' {
+  const partial = previousRightsJson !== null && snapshotComplete(store) && store.getMeta(META.snapshotGrownFrom) === null;
+  store.db.transaction(() => {
+    restartSnapshot(store);
+    if (partial) {
+      const previous = JSON.parse(previousRightsJson) as User;
+      store.setMeta(META.snapshotGrownFrom, JSON.stringify({ role: previous.role, branch: previous.branch, customerLimitAuthority: previous.customerLimitAuthority }));
+    }
+  })();
+  return partial ? 'grown' : 'whole';
 }
 
 /**
@@ -179,10 +202,11 @@ async function fetchPages(
     store.setMeta(META.snapshotDeferredIndex, '1');
     deferIndex = true;
   }
+  const grownFrom = store.getMeta(META.snapshotGrownFrom);
   let { done } = readProgress(store);
   const fetchPage = async (pageAfter: string | null, highWaterSeq: number | null): Promise<FetchedPage> => {
     const timing = {} as RequestTiming;
-    const page = await client.snapshot({ after: pageAfter, highWaterSeq, limit: pageSize }, { timing });
+    const page = await client.snapshot({ after: pageAfter, highWaterSeq, limit: pageSize, grownFrom }, { timing });
     return { page, timing };
   };
   let pending = fetchPage(after, storedHighWater === null ? null : Number(storedHighWater));
@@ -212,6 +236,7 @@ async function fetchPages(
       store.setMeta(META.snapshotTotal, String(page.total));
       if (page.nextAfter === null) {
         store.deleteMeta(META.snapshotAfter);
+        store.deleteMeta(META.snapshotGrownFrom);
         store.setMeta(META.snapshotState, deferIndex ? 'indexing' : 'complete');
         // A first snapshot starts the feed at its high-water mark; a retaken one keeps the
         // older cursor so deletions in between are not skipped.

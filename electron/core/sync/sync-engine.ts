@@ -8,7 +8,7 @@ import type { CacheStore } from '../cache/cache-store.js';
 import type { Logger } from '../logger.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { followServerSentEvents } from './server-sent-events.js';
-import { compareRights, META, readProgress, restartSnapshot, saveRights, snapshotComplete } from './snapshot.js';
+import { compareRights, META, readProgress, restartSnapshotForGrownRights, saveRights, snapshotComplete } from './snapshot.js';
 import { runSnapshotWorker, type RunningSnapshot } from './snapshot-runner.js';
 
 export interface SyncTuning {
@@ -313,6 +313,7 @@ export class SyncEngine {
   async #honourRights(rights: User): Promise<boolean> {
     const { store, logger } = this.#o;
     this.#rights = rights;
+    const previousRights = store.getMeta(META.rights);
     const change = compareRights(store, rights);
     if (change.shrank) {
       const purged = await purgeInBatches(store, rights);
@@ -321,9 +322,10 @@ export class SyncEngine {
     }
     saveRights(store, rights);
     if (!change.grew) return false;
-    // The feed does not resend customers that merely became visible: take the snapshot again.
-    logger.info('rights grew: taking the snapshot again', {});
-    restartSnapshot(store);
+    // The feed does not resend customers that merely became visible: take the snapshot again,
+    // of only those when the cache was complete for the rights before.
+    const how = restartSnapshotForGrownRights(store, previousRights);
+    logger.info(how === 'grown' ? 'rights grew: fetching the customers that became visible' : 'rights grew: taking the snapshot again', {});
     this.#wanted = true;
     return true;
   }
