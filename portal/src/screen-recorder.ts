@@ -73,7 +73,7 @@ export function startScreenRecorder(shareId: string, onEnded: () => void): Scree
     inlineStylesheet: true,
     collectFonts: false,
     recordCanvas: false,
-    sampling: { mousemove: 100, scroll: 150, input: 'last' },
+    sampling: { mousemove: 100, scroll: 150 },
   });
 
   function stop() {

@@ -133,7 +133,8 @@ function LiveView({
     let timer: ReturnType<typeof setTimeout> | null = null;
     let after = 0;
     const fit = (size: { width: number; height: number }) => {
-      const next = Math.min(1, VIEW_MAX_WIDTH / size.width);
+      const room = Math.min(VIEW_MAX_WIDTH, stage.current?.parentElement?.clientWidth || VIEW_MAX_WIDTH);
+      const next = Math.min(1, room / size.width);
       setScale(next);
       setHeight(Math.round(size.height * next));
     };
