@@ -7,7 +7,7 @@ import type { BackendClient } from './backend-client.js';
 import { TELEPHONY_PATHS } from './telephony.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
-/** Not in TELEPHONY_PATHS: only the console uses it. The core's admin test runs it against the real backend. */
+/** Not in TELEPHONY_PATHS (only the console uses it); must match the backend's TELEPHONY_API.routingRules. */
 const ROUTING_RULES_PATH = '/api/telephony/routing-rules';
 
 const at = (template: string, id: string) => template.replace(/:[A-Za-z]+/, encodeURIComponent(id));

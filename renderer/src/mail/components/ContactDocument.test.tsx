@@ -38,6 +38,12 @@ describe('ContactDocument', () => {
     await waitFor(() => expect(clicked).toHaveBeenCalledTimes(1));
     expect(bridge.mail.attachmentRequests).toEqual(['att-1']);
     expect(createObjectURL).toHaveBeenCalledTimes(1);
+
+    // The original message (GET /api/mail/messages/:id/raw) downloads as a file too, never shown.
+    fireEvent.click(screen.getByTestId('download-raw-mail'));
+    await waitFor(() => expect(clicked).toHaveBeenCalledTimes(2));
+    expect(bridge.mail.rawRequests).toHaveLength(1);
+    expect(createObjectURL).toHaveBeenCalledTimes(2);
   });
 
   it('opens a fax as the rendered pages only, with its sender number and without a reply', async () => {

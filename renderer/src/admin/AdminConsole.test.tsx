@@ -1,0 +1,165 @@
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import type { AdminUser } from '../../../shared/admin.js';
+import type { SessionInfo } from '../../../shared/ipc.js';
+import { useSessionStore } from '../stores/session.js';
+import { AGENT_SESSION, YAMADA } from '../test/fixtures.js';
+import { installSignedInBridge, registerRendererCleanup } from '../test/harness.js';
+import type { MemoryBridge } from '../test/memory-bridge.js';
+import { AdminConsole } from './AdminConsole.js';
+
+registerRendererCleanup();
+
+const ADMIN: SessionInfo = { ...AGENT_SESSION, user: { ...AGENT_SESSION.user, id: 'user-admin', login: 'admin', role: 'admin' } };
+const SUPERVISOR: SessionInfo = { ...AGENT_SESSION, user: { ...AGENT_SESSION.user, id: 'user-super', login: 'super1', role: 'supervisor' } };
+
+const AGENT_ROW: AdminUser = {
+  id: '50000000-0000-4000-8000-000000000099',
+  tenantId: 'tenant-demo',
+  login: 'agent1',
+  displayName: '佐藤 一郎',
+  role: 'agent',
+  branch: null,
+  customerLimitAuthority: 2,
+  mayHandleUnregisteredCallers: false,
+  callsViewOnly: false,
+  callsAllBranches: false,
+  disabled: false,
+  sipUser: 'agent1.demo',
+  createdAt: '2024-05-01T00:00:00.000Z',
+  updatedAt: '2024-05-01T00:00:00.000Z',
+};
+
+function signIn(session: SessionInfo): MemoryBridge {
+  const bridge = installSignedInBridge();
+  bridge.session = session;
+  useSessionStore.setState({ phase: 'signedIn', session });
+  bridge.admin.users.push({ ...AGENT_ROW });
+  return bridge;
+}
+
+/** The error shown beside a field, found by the field it names. */
+const fieldError = (container: HTMLElement, field: string) => container.querySelector<HTMLElement>(`[data-testid="field-error"][data-field="${field}"]`);
+
+describe('AdminConsole', () => {
+  it('shows supervisors only the users and customers sections, admins every section', async () => {
+    signIn(SUPERVISOR);
+    const { unmount } = render(<AdminConsole />);
+    expect(screen.getAllByRole('tab').map((tab) => tab.dataset.testid)).toEqual(['admin-tab-users', 'admin-tab-customers']);
+    await waitFor(() => expect(screen.getAllByTestId('admin-user-row')).toHaveLength(1));
+    expect(screen.queryByTestId('admin-create-user')).toBeNull();
+    unmount();
+
+    signIn(ADMIN);
+    render(<AdminConsole />);
+    expect(screen.getAllByRole('tab')).toHaveLength(5);
+    expect(screen.getByTestId('admin-create-user')).toBeTruthy();
+  });
+
+  it('names every wrong field of a new user before sending, and lists the user once created', async () => {
+    const bridge = signIn(ADMIN);
+    render(<AdminConsole />);
+    const form = screen.getByTestId('admin-create-user');
+    const input = (name: RegExp) => within(form).getByLabelText(name);
+    fireEvent.change(input(/^Login/), { target: { value: 'bad login!' } });
+    fireEvent.change(input(/Initial password/), { target: { value: 'short' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Create user' }));
+
+    await waitFor(() => expect(fieldError(form, 'login')).not.toBeNull());
+    expect(fieldError(form, 'displayName')).not.toBeNull();
+    expect(fieldError(form, 'password')?.textContent).toMatch(/at least 10/);
+    expect(input(/^Login/).getAttribute('aria-invalid')).toBe('true');
+    expect(input(/^Login/).getAttribute('aria-describedby')).toBe(fieldError(form, 'login')?.id);
+    expect(bridge.admin.users).toHaveLength(1);
+
+    fireEvent.change(input(/^Login/), { target: { value: 'newrep' } });
+    fireEvent.change(input(/^Name/), { target: { value: '新人 花子' } });
+    fireEvent.change(input(/Initial password/), { target: { value: 'long-enough-pass' } });
+    fireEvent.change(input(/^Branch/), { target: { value: '渋谷支店' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Create user' }));
+    await waitFor(() => expect(screen.getAllByTestId('admin-user-row').map((row) => row.dataset.login)).toEqual(['agent1', 'newrep']));
+    expect(bridge.admin.users.find((u) => u.login === 'newrep')).toMatchObject({ branch: '渋谷支店', role: 'agent' });
+
+    // The backend's refusal of a taken login shows beside the login field too.
+    fireEvent.change(input(/^Login/), { target: { value: 'newrep' } });
+    fireEvent.change(input(/^Name/), { target: { value: 'Another' } });
+    fireEvent.change(input(/Initial password/), { target: { value: 'long-enough-pass' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Create user' }));
+    await waitFor(() => expect(fieldError(form, 'login')?.textContent).toMatch(/already taken/));
+  });
+
+  it("changes a user's authority and the unregistered-callers right, sending only what changed", async () => {
+    const bridge = signIn(ADMIN);
+    render(<AdminConsole />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Edit agent1' }));
+    const editor = screen.getByTestId('admin-user-editor');
+    fireEvent.change(within(editor).getByLabelText('Customer-limit authority'), { target: { value: '3' } });
+    fireEvent.click(within(editor).getByLabelText('May handle unregistered callers'));
+    fireEvent.click(within(editor).getByRole('button', { name: 'Save rights' }));
+    await waitFor(() => expect(bridge.admin.users[0]).toMatchObject({ customerLimitAuthority: 3, mayHandleUnregisteredCallers: true, branch: null }));
+    expect(within(editor).getAllByRole('status').some((s) => s.textContent === 'Saved')).toBe(true);
+    expect(screen.getAllByTestId('admin-user-row')[0]!.textContent).toContain('3');
+
+    fireEvent.change(within(editor).getByLabelText('New password'), { target: { value: 'tiny' } });
+    fireEvent.click(within(editor).getByRole('button', { name: 'Reset password' }));
+    await waitFor(() => expect(fieldError(editor, 'password')).not.toBeNull());
+    expect(bridge.admin.passwordResets).toEqual([]);
+  });
+
+  it("changes a customer's classification and type", async () => {
+    const bridge = signIn(ADMIN);
+    render(<AdminConsole />);
+    fireEvent.click(screen.getByTestId('admin-tab-customers'));
+    fireEvent.change(screen.getByLabelText('Find a customer'), { target: { value: YAMADA.customer.code } });
+    fireEvent.click(screen.getByRole('button', { name: 'Find' }));
+    fireEvent.click(await screen.findByTestId('admin-customer-hit'));
+    const form = await screen.findByTestId('admin-customer-form');
+    fireEvent.change(within(form).getByLabelText('Classification'), { target: { value: '1' } });
+    fireEvent.change(within(form).getByLabelText('Customer type'), { target: { value: 'dealer' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Save customer' }));
+    await waitFor(async () => {
+      const record = await bridge.invoke('customers:get', { customerId: YAMADA.customer.id });
+      expect(record.ok && record.value.customer).toMatchObject({ classification: 1, type: 'dealer' });
+    });
+  });
+
+  it('previews a mail template with sample values and names a placeholder the backend would refuse', async () => {
+    const bridge = signIn(ADMIN);
+    render(<AdminConsole />);
+    fireEvent.click(screen.getByTestId('admin-tab-templates'));
+    const list = await screen.findByTestId('admin-mail-templates');
+    fireEvent.click(within(list).getByRole('button', { name: 'New template' }));
+    const form = screen.getByTestId('admin-mail-template-form');
+    fireEvent.change(within(form).getByLabelText('Template name'), { target: { value: 'お礼' } });
+    fireEvent.change(within(form).getByLabelText('Body'), { target: { value: '{{customerName}} 様\n担当 {{operatorName}} {{accountNo}}' } });
+    expect(within(form).getByTestId('template-preview').textContent).toContain('山田 太郎 様');
+    expect(within(form).getByTestId('template-preview').textContent).toContain('担当 鈴木 一郎 {{accountNo}}');
+    fireEvent.click(within(form).getByRole('button', { name: 'Save template' }));
+    await waitFor(() => expect(fieldError(form, 'body')?.textContent).toContain('{{accountNo}}'));
+    const before = bridge.mail.templates.length;
+    fireEvent.change(within(form).getByLabelText('Body'), { target: { value: '{{customerName}} 様' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Save template' }));
+    await waitFor(() => expect(bridge.mail.templates).toHaveLength(before + 1));
+    await waitFor(() => expect(within(screen.getByTestId('admin-mail-templates')).getAllByTestId('admin-mail-template').some((li) => li.textContent?.includes('お礼'))).toBe(true));
+  });
+
+  it('names a wrong disposition code and after-call time, and saves the telephony settings once fixed', async () => {
+    const bridge = signIn(ADMIN);
+    render(<AdminConsole />);
+    fireEvent.click(screen.getByTestId('admin-tab-telephony'));
+    const form = await screen.findByTestId('admin-telephony-settings');
+    await waitFor(() => expect(within(form).getAllByTestId('admin-disposition').length).toBeGreaterThan(0));
+    fireEvent.change(within(form).getAllByLabelText('Code')[0]!, { target: { value: 'has space' } });
+    fireEvent.change(within(form).getByLabelText('After-call work (seconds)'), { target: { value: '99999' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(fieldError(form, 'dispositions.0.code')).not.toBeNull());
+    expect(fieldError(form, 'afterCallWorkSeconds')).not.toBeNull();
+
+    fireEvent.change(within(form).getAllByLabelText('Code')[0]!, { target: { value: 'done' } });
+    fireEvent.change(within(form).getByLabelText('After-call work (seconds)'), { target: { value: '45' } });
+    fireEvent.change(within(form).getByLabelText('DTMF mode'), { target: { value: 'info' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(bridge.telephony.settings).toMatchObject({ afterCallWorkSeconds: 45, dtmfMode: 'info' }));
+    expect(bridge.telephony.settings.dispositions[0]?.code).toBe('done');
+  });
+});
