@@ -55,6 +55,8 @@ function dialectSql(dialect: SqlDialect) {
       dialect === 'sqlite'
         ? sql`(with recursive s(i) as (select 0 union all select i + 1 from s where i + 1 < ${sql.lit(count)}) select i from s) n`
         : sql`generate_series(0, ${sql.lit(count - 1)}) as n(i)`,
+    /** i zero-padded, so text ids made from it grow in index order (a bulk load appends to each B-tree). */
+    padded: (value: ReturnType<typeof sql>) => (dialect === 'sqlite' ? sql`printf('%08d', ${value})` : sql`lpad(cast(${value} as text), 8, '0')`),
     iso: (epochSeconds: ReturnType<typeof sql>) =>
       dialect === 'sqlite'
         ? sql`strftime('%Y-%m-%dT%H:%M:%fZ', ${epochSeconds}, 'unixepoch')`
@@ -104,7 +106,7 @@ async function buildHistory(handle: DatabaseHandle, tenantId: string, callCount:
   const started = Date.now();
   await sql`
     insert into calls (id, tenant_id, external_id, status, direction, agent_id, from_number, to_number, started_at, answered_at, ended_at, updated_at, customer_id, reported_events, app_reported, pbx_reported)
-    select ${sql`'bench-leg-' || n.i`}, ${tenantId}, ${sql`'bench-call-' || n.i`}, 'ended', case when n.i % 10 = 9 then 'outbound' else 'inbound' end,
+    select 'bench-leg-' || ${d.padded(sql`n.i`)}, ${tenantId}, 'bench-call-' || ${d.padded(sql`n.i`)}, 'ended', case when n.i % 10 = 9 then 'outbound' else 'inbound' end,
       o.id, '+81312345678', '100', ${d.iso(startedEpoch)},
       case when ${answered} then ${d.iso(answeredEpoch)} end,
       case when ${answered} then ${d.iso(endedEpoch)} else ${d.iso(sql`(${startedEpoch} + 20)`)} end,
@@ -114,14 +116,14 @@ async function buildHistory(handle: DatabaseHandle, tenantId: string, callCount:
     join bench_customers c on c.k = n.i % ${sql.lit(CUSTOMERS)}`.execute(db);
   await sql`
     insert into call_handling (tenant_id, call_key, customer_id, kind, contact_id, client_id, handled_by, handled_at)
-    select ${tenantId}, ${sql`'bench-call-' || (n.i * 4)`}, c.id, 'contact', c.contact_id, ${sql`'bench-handled-' || n.i`}, o.id,
+    select ${tenantId}, 'bench-call-' || ${d.padded(sql`(n.i * 4)`)}, c.id, 'contact', c.contact_id, 'bench-handled-' || n.i, o.id,
       ${d.iso(sql`(${sql.lit(HISTORY_START_EPOCH)} + (n.i * 4 * ${sql.lit(YEAR_SECONDS / callCount)}) + 3600)`)}
     from ${d.series(Math.floor(callCount / 4))}
     join bench_operators o on o.k = (n.i * 3) % ${sql.lit(OPERATORS)}
     join bench_customers c on c.k = (n.i * 4) % ${sql.lit(CUSTOMERS)}`.execute(db);
   await sql`
     insert into call_queue (tenant_id, call_id, caller, customer_id, state, entered_at, polled_at, left_at)
-    select ${tenantId}, ${sql`'bench-queue-' || n.i`}, '+81661234567', c.id, 'abandoned',
+    select ${tenantId}, 'bench-queue-' || n.i, '+81661234567', c.id, 'abandoned',
       ${d.iso(sql`(${sql.lit(HISTORY_START_EPOCH)} + (n.i * 30 * ${sql.lit(YEAR_SECONDS / callCount)}))`)},
       ${d.iso(sql`(${sql.lit(HISTORY_START_EPOCH)} + (n.i * 30 * ${sql.lit(YEAR_SECONDS / callCount)}))`)}, null
     from ${d.series(Math.floor(callCount / 30))}
@@ -131,7 +133,7 @@ async function buildHistory(handle: DatabaseHandle, tenantId: string, callCount:
   await sql`
     insert into mail_messages (id, tenant_id, kind, message_id, references_ids, from_address, from_name, to_addresses, cc_addresses, recipient_address, subject,
       received_at, text_body, raw, raw_size, raw_truncated, thread_match, customer_id, incident_id, contact_id, queue_state)
-    select ${sql`'bench-mail-' || n.i`}, ${tenantId}, 'email', ${sql`'bench-mail-' || n.i || '@example.jp'`}, '[]', 'customer@example.jp', '', '[]', '[]',
+    select 'bench-mail-' || n.i, ${tenantId}, 'email', 'bench-mail-' || n.i || '@example.jp', '[]', 'customer@example.jp', '', '[]', '[]',
       'support@example.test', 'お問い合わせ', ${d.iso(mailEpoch)}, '', ${dialect === 'sqlite' ? sql`x''` : sql`decode('', 'hex')`}, 0, 0, 'sender', c.id, c.incident_id, c.contact_id, 'closed'
     from ${d.series(mailCount)}
     join bench_customers c on c.k = n.i % ${sql.lit(CUSTOMERS)}`.execute(db);
@@ -141,7 +143,7 @@ async function buildHistory(handle: DatabaseHandle, tenantId: string, callCount:
   await sql`
     insert into mail_replies (id, tenant_id, mail_id, incident_id, customer_id, author_id, state, subject, body, to_address, from_address, references_ids,
       reviewer_id, reviewed_at, edited_by_reviewer, submitted_at, attempts, sent_at, created_at, updated_at)
-    select ${sql`'bench-reply-' || n.i`}, ${tenantId}, ${sql`'bench-mail-' || (n.i * 2)`}, c.incident_id, c.id, o.id,
+    select 'bench-reply-' || n.i, ${tenantId}, 'bench-mail-' || (n.i * 2), c.incident_id, c.id, o.id,
       case when ${returned} then 'returned' else 'sent' end, 'Re: お問い合わせ', '…', 'customer@example.jp', 'support@example.test', '[]',
       o.id, ${d.iso(sql`(${submitted} + case when ${returned} then 1200 else 3600 end)`)}, 0, ${d.iso(submitted)}, 1,
       case when ${returned} then null else ${d.iso(sql`(${submitted} + 3600)`)} end, ${d.iso(submitted)}, ${d.iso(submitted)}
@@ -150,7 +152,7 @@ async function buildHistory(handle: DatabaseHandle, tenantId: string, callCount:
     join bench_customers c on c.k = (n.i * 2) % ${sql.lit(CUSTOMERS)}`.execute(db);
   await sql`
     insert into audit_events (tenant_id, user_id, action, customer_id, details, at)
-    select ${tenantId}, o.id, 'reply_returned', c.id, ${sql`'{"replyId":"bench-reply-' || n.i || '","authorId":"' || o.id || '"}'`},
+    select ${tenantId}, o.id, 'reply_returned', c.id, '{"replyId":"bench-reply-' || n.i || '","authorId":"' || o.id || '"}',
       ${d.iso(sql`(${submitted} + 1200)`)}
     from ${d.series(Math.floor(mailCount / 2))}
     join bench_operators o on o.k = n.i % ${sql.lit(OPERATORS)}
@@ -159,7 +161,7 @@ async function buildHistory(handle: DatabaseHandle, tenantId: string, callCount:
   const callbackEpoch = sql`(${sql.lit(HISTORY_START_EPOCH)} + (n.i * 20 * ${sql.lit(YEAR_SECONDS / callCount)}))`;
   await sql`
     insert into callbacks (id, tenant_id, customer_id, remote, flagged_by, flagged_at, due_at, done_at, done_by, done_reason)
-    select ${sql`'bench-callback-' || n.i`}, ${tenantId}, c.id, '+81312345678', o.id, ${d.iso(callbackEpoch)}, ${d.iso(sql`(${callbackEpoch} + 7200)`)},
+    select 'bench-callback-' || n.i, ${tenantId}, c.id, '+81312345678', o.id, ${d.iso(callbackEpoch)}, ${d.iso(sql`(${callbackEpoch} + 7200)`)},
       case when n.i % 4 = 0 then null else ${d.iso(sql`(${callbackEpoch} + 3600 * (n.i % 4))`)} end,
       case when n.i % 4 = 0 then null else o.id end, case when n.i % 4 = 0 then null else 'called' end
     from ${d.series(Math.floor(callCount / 20))}
