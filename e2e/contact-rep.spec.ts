@@ -37,10 +37,10 @@ async function newPage(browser: Browser, name: string, mobile = false): Promise<
   return page;
 }
 
-async function signInRep(browser: Browser, login: string): Promise<Page> {
+async function signInRep(browser: Browser, login: string, shellUrl: string): Promise<Page> {
   const account = DEMO_USERS.find((user) => user.login === login)!;
   const page = await newPage(browser, `app ${login}`);
-  await page.goto(stack.shellUrl);
+  await page.goto(shellUrl);
   await page.getByLabel('Tenant').fill('demo');
   await page.getByLabel('Login ID').fill(login);
   await page.getByLabel('Password').fill(account.password);
@@ -112,7 +112,7 @@ test('“contact my rep” reaches the assigned rep’s app and mailbox', async 
     DEMO_PORTAL_ACCOUNT.customerCode,
   );
   const repLogin = row?.login ?? DEMO_REP_ROUTING.coveringRepLogin;
-  const rep = await signInRep(browser, repLogin);
+  const rep = await signInRep(browser, repLogin, stack.shellUrl);
   const message = 'Please tell me more about the fund';
   const requestId = await contactRep(browser, DEMO_PORTAL_ACCOUNT.customerCode, message);
   await expectTask(rep, requestId, row?.login ? 'assigned_rep' : 'coverage', message);
@@ -128,7 +128,8 @@ test('a customer without an assigned rep is routed by region and product', async
     DEMO_PORTAL_ACCOUNT.customerCode,
   );
   expect(second).toBeDefined();
-  const rep = await signInRep(browser, DEMO_REP_ROUTING.coveringRepLogin);
+  // A second app (its own core and session), as the covering rep's own computer.
+  const rep = await signInRep(browser, DEMO_REP_ROUTING.coveringRepLogin, await stack.startShell('covering-rep'));
   const message = 'A rep near me, please';
   const requestId = await contactRep(browser, second!.code, message);
   await expectTask(rep, requestId, 'coverage', message);
