@@ -155,6 +155,7 @@ async function seedIntoBackend(options: CliOptions): Promise<void> {
     }
     for (const tenant of tenants) {
       if (tenant.portalCustomerCode) console.log(`Customer portal /portal/${tenant.slug}/: customer ${tenant.portalCustomerCode}, password ${DEMO_PORTAL_ACCOUNT.password}`);
+      if (tenant.portalNoRepCustomerCode) console.log(`  and customer ${tenant.portalNoRepCustomerCode} (no assigned rep: "contact my rep" routes by region and product), same password`);
     }
   } finally {
     await handle.close();

@@ -15,7 +15,8 @@ import { saveRecordingSettings } from '../recordings/store.js';
 import { resolvePolicy } from '../../../shared/exchange.js';
 import { createExchangeExport, shareExchangeExport } from '../exchange/exports.js';
 import { HttpError } from '../http/errors.js';
-import { seedPortal } from '../portal/seed.js';
+import { DEMO_PORTAL_ACCOUNT, seedPortal } from '../portal/seed.js';
+import { seedRepRouting } from '../rep-requests/seed.js';
 
 export interface SeedTenant {
   slug: string;
@@ -94,6 +95,8 @@ export interface SeededTenant {
   users: { login: string; password: string; role: Role; branch: string | null; sipUser: string | null }[];
   /** The customer who can sign in to the tenant's portal (backend/src/portal/seed.ts), if any. */
   portalCustomerCode?: string | null;
+  /** A second portal customer without an assigned rep (backend/src/rep-requests/seed.ts), if any. */
+  portalNoRepCustomerCode?: string | null;
 }
 
 /** The demo tenant's seed stream and the other tenant's never meet: different ids, numbers. */
@@ -128,9 +131,11 @@ export async function seedBackend(options: SeedBackendOptions): Promise<SeededTe
   await saveRecordingSettings(recordingsDb(handle.db), demo.id, { policy: { mode: 'all' }, retentionDays: 90 });
   // A portal customer who can sign in, and the pages and products of the portal.
   const portalCustomerCode = await seedPortal(handle, demo.id, options.argon2, options.now);
+  // "Contact my rep": coverage, fallback, addresses, and a second portal customer without a rep.
+  const portalNoRepCustomerCode = await seedRepRouting(handle, demo.id, options.argon2, { ...DEMO_PORTAL_ACCOUNT, customerCode: portalCustomerCode }, options.now);
   // One PII-stripped export shared with the demo partner, so its exchange view has something.
   await seedExchange(handle, demo, options.now);
-  return [{ ...demo, portalCustomerCode }, other];
+  return [{ ...demo, portalCustomerCode, portalNoRepCustomerCode }, other];
 }
 
 async function seedTenant(
