@@ -246,6 +246,8 @@ export const AUDIT_ACTIONS = [
   'portal_invited',
   // The derived-attributes job (backend/src/derived): a prospect's first order made them an existing customer.
   'customer_type_promoted',
+  // An admin deleted a portal page or product (backend/src/portal/staff-routes.ts).
+  'portal_page_deleted',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;
