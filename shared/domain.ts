@@ -270,6 +270,8 @@ export const AUDIT_ACTIONS = [
   'screen_sync_ended',
   'rep_request_raised',
   'rep_routing_changed',
+  // An admin deleted a portal page or product (backend/src/portal/staff-routes.ts).
+  'portal_page_deleted',
 ] as const;
 export const AuditAction = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditAction>;

@@ -49,7 +49,10 @@ export const PORTAL_STAFF_API = {
   invitation: '/api/customers/:id/portal/invitation',
   /** GET → PortalAdminPage[]; POST PortalPageInput → PortalAdminPage (admins). */
   pages: '/api/portal/pages',
-  /** PUT PortalPageInput → PortalAdminPage (admins; unpublish rather than delete, so orders keep their product). */
+  /**
+   * PUT PortalPageInput → PortalAdminPage (admins). DELETE → { deleted: true } (admins): gone from
+   * the portal and the admin list; orders, owned products and web activity keep naming it.
+   */
   page: '/api/portal/pages/:id',
   /** POST PortalMediaUpload → { id, url } (admins). */
   media: '/api/portal/media',
@@ -101,6 +104,11 @@ export const VideoHotspot = z
     y: z.number().min(0).max(100),
     width: z.number().min(1).max(100),
     height: z.number().min(1).max(100),
+    /** Where the hotspot leads (http or https), opened in a new tab after the click is recorded; absent: nowhere. */
+    link: z
+      .url({ protocol: /^https?$/, error: 'must be an http or https address' })
+      .max(500)
+      .optional(),
   })
   .strict()
   .refine((spot) => spot.toSeconds > spot.fromSeconds, 'toSeconds: must be after fromSeconds');
@@ -180,6 +188,9 @@ export const PortalMediaUpload = z
   })
   .strict();
 export const PortalMediaUploaded = z.object({ id: Id, url: z.string() });
+export const PortalPageDeleted = z.object({ deleted: z.literal(true) });
+/** The largest file an admin may upload (the base64 of it must stay under PortalMediaUpload's limit). */
+export const PORTAL_MEDIA_MAX_BYTES = 9 * 1024 * 1024;
 
 /** What the portal page records. Orders are recorded by their own route, not as beacons. */
 export const WEB_EVENT_KINDS = ['page_view', 'link_click', 'video_play', 'hotspot_click'] as const;
@@ -310,4 +321,8 @@ export const PORTAL_IPC_CHANNELS = {
   'portal:pages': { request: z.undefined().or(z.null()).or(z.object({}).strict()), result: PortalAdminPageList },
   /** Admins: a new page (id null) or changes to one. */
   'portal:savePage': { request: z.object({ id: Id.nullable(), page: PortalPageInput }), result: PortalAdminPage },
+  /** Admins: deletes a page or product (activity and orders that name it stay). */
+  'portal:deletePage': { request: z.object({ id: Id }), result: PortalPageDeleted },
+  /** Admins: uploads an image or a video (base64), checked by type and size on the backend. */
+  'portal:uploadMedia': { request: PortalMediaUpload, result: PortalMediaUploaded },
 } as const;

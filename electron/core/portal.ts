@@ -1,5 +1,5 @@
 import type { IpcHandlerTable, PortalIpcChannel } from '../../shared/ipc.js';
-import { CustomerPortalInfo, PORTAL_STAFF_API, PortalAdminPage, PortalAdminPageList, PortalInvitation } from '../../shared/portal.js';
+import { CustomerPortalInfo, PORTAL_STAFF_API, PortalAdminPage, PortalAdminPageList, PortalInvitation, PortalMediaUploaded, PortalPageDeleted } from '../../shared/portal.js';
 import type { BackendClient } from './backend-client.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -20,5 +20,7 @@ export function portalHandlers(client: () => BackendClient): Pick<IpcHandlerTabl
       id === null
         ? client().request('POST', PORTAL_STAFF_API.pages, PortalAdminPage, { body: page, timeoutMs: REQUEST_TIMEOUT_MS })
         : client().request('PUT', PORTAL_STAFF_API.page.replace(':id', encodeURIComponent(id)), PortalAdminPage, { body: page, timeoutMs: REQUEST_TIMEOUT_MS, idempotent: true }),
+    'portal:deletePage': ({ id }) => client().request('DELETE', PORTAL_STAFF_API.page.replace(':id', encodeURIComponent(id)), PortalPageDeleted, { timeoutMs: REQUEST_TIMEOUT_MS }),
+    'portal:uploadMedia': (upload) => client().request('POST', PORTAL_STAFF_API.media, PortalMediaUploaded, { body: upload, timeoutMs: 60_000 }),
   };
 }

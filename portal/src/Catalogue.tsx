@@ -79,7 +79,11 @@ function Video({ page }: { page: PortalPageView }) {
               className="hotspot"
               style={{ left: `${spot.x}%`, top: `${spot.y}%`, width: `${spot.width}%`, height: `${spot.height}%` }}
               aria-label={t('hotspot', { label: spot.label })}
-              onClick={() => track('hotspot_click', page.id, { target: spot.id, positionSeconds: at() })}
+              onClick={() => {
+                track('hotspot_click', page.id, { target: spot.id, positionSeconds: at() });
+                // The click is recorded first; the page stays open, so its beacon still leaves.
+                if (spot.link) window.open(spot.link, '_blank', 'noopener,noreferrer');
+              }}
             >
               {spot.label}
             </button>

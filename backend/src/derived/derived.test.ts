@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { API, ChangesPage } from '../../../shared/api.js';
 import type { DerivedAttributes } from '../../../shared/domain.js';
 import { PortalPageInput, webActivitySummary, type WebActivityBody } from '../../../shared/portal.js';
@@ -9,7 +9,7 @@ import { currentSeq, writeTransaction } from '../sync/changelog.js';
 import { insertContact, openIncidentTitled } from '../customers/writes.js';
 import { createCustomerRecord } from '../testing/fixtures.js';
 import { DIALECTS, startTestBackend, type TestBackend } from '../testing/harness.js';
-import { runDerivedAttributes } from './job.js';
+import { DerivedJobRunner, loadDerivedJobSchedule, runDerivedAttributes } from './job.js';
 import { derivedDb, readDerivedAttributes } from './schema.js';
 
 const TZ = 'Asia/Tokyo';
@@ -178,5 +178,33 @@ describe.each(DIALECTS)('derived attributes on %s', (dialect) => {
     expect((await stored(ids.prospect))?.promotion).toMatchObject({ from: 'prospect', to: 'existing' });
     const audits = await backend.handle.db.selectFrom('audit_events').select('id').where('customer_id', '=', ids.prospect).where('action', '=', 'customer_type_promoted').execute();
     expect(audits).toHaveLength(1);
+  });
+
+  it('runs by itself shortly after a write (debounced), through the change feed', async () => {
+    const updates = () => log.filter((line) => line.message === 'derived attributes updated');
+    const log: { message: string }[] = [];
+    const logger = {
+      info: (_details: object, message: string) => log.push({ message }),
+      warn: (_details: object, message: string) => log.push({ message }),
+      error: (_details: object, message: string) => log.push({ message }),
+    };
+    const runner = new DerivedJobRunner(backend.handle, { ...OPTIONS, intervalMinutes: 0, debounceMs: 20 }, logger);
+    try {
+      await runner.start();
+      await runner.runAll();
+      const before = updates().length;
+      await addContact(ids.dealer, 'call', 'inbound', '2026-11-05T23:30:00.000Z');
+      await vi.waitFor(async () => expect((await stored(ids.dealer))?.contactCounts.call).toBe(1), { timeout: 10_000, interval: 50 });
+      expect(updates().length).toBeGreaterThan(before);
+    } finally {
+      await runner.close();
+    }
+  });
+});
+
+describe('derived-attributes settings', () => {
+  it('has defaults, and names the variable that is wrong', () => {
+    expect(loadDerivedJobSchedule('Asia/Tokyo', {})).toEqual({ intervalMinutes: 15, debounceMs: 3000, batchSize: 200, timeZone: 'Asia/Tokyo' });
+    expect(() => loadDerivedJobSchedule('Asia/Tokyo', { TSUNAGU_DERIVED_BATCH_SIZE: '0' })).toThrow(/TSUNAGU_DERIVED_BATCH_SIZE/);
   });
 });

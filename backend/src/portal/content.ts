@@ -26,6 +26,7 @@ export function visiblePagesQuery(db: Kysely<Database>, tenantId: string, custom
   return portalDb(db)
     .selectFrom('portal_pages as p')
     .where('p.tenant_id', '=', tenantId)
+    .where('p.deleted_at', 'is', null)
     .where('p.published', '=', 1)
     .where('p.min_rank', '<=', customer.rank)
     .where((eb) =>
@@ -102,7 +103,7 @@ async function adminPage(db: Kysely<Database>, row: PageRow): Promise<PortalAdmi
 }
 
 export async function listAdminPages(db: Kysely<Database>, tenantId: string): Promise<PortalAdminPage[]> {
-  const rows = await portalDb(db).selectFrom('portal_pages').selectAll().where('tenant_id', '=', tenantId).orderBy('kind').orderBy('title').execute();
+  const rows = await portalDb(db).selectFrom('portal_pages').selectAll().where('tenant_id', '=', tenantId).where('deleted_at', 'is', null).orderBy('kind').orderBy('title').execute();
   return Promise.all(rows.map((row) => adminPage(db, row)));
 }
 
@@ -145,7 +146,7 @@ export async function savePage(db: Kysely<Database>, tenantId: string, id: strin
       if (id === null) {
         await ptrx.insertInto('portal_pages').values({ id: pageId, tenant_id: tenantId, created_at: now, ...values }).execute();
       } else {
-        const updated = await ptrx.updateTable('portal_pages').set(values).where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+        const updated = await ptrx.updateTable('portal_pages').set(values).where('tenant_id', '=', tenantId).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
         if (Number(updated.numUpdatedRows) === 0) throw new HttpError('not_found', 'no such page');
         await ptrx.deleteFrom('portal_page_customers').where('page_id', '=', id).execute();
       }
@@ -159,6 +160,27 @@ export async function savePage(db: Kysely<Database>, tenantId: string, id: strin
   }
   const row = await pdb.selectFrom('portal_pages').selectAll().where('id', '=', pageId).executeTakeFirstOrThrow();
   return adminPage(db, row);
+}
+
+/**
+ * Deletes a page or product for everyone: it leaves the portal and the admin list, its slug is
+ * free again, and the named-customer list goes. The row itself stays (marked deleted): orders,
+ * owned products and web-activity contacts that name it keep their product and title.
+ */
+export async function deletePage(db: Kysely<Database>, tenantId: string, id: string): Promise<{ title: string }> {
+  return db.transaction().execute(async (trx) => {
+    const ptrx = portalDb(trx);
+    const page = await ptrx.selectFrom('portal_pages').select(['slug', 'title']).where('tenant_id', '=', tenantId).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
+    if (!page) throw new HttpError('not_found', 'no such page');
+    const now = new Date().toISOString();
+    await ptrx
+      .updateTable('portal_pages')
+      .set({ deleted_at: now, published: 0, slug: `${page.slug.slice(0, 40)}--deleted-${id}`.slice(0, 120), updated_at: now })
+      .where('id', '=', id)
+      .execute();
+    await ptrx.deleteFrom('portal_page_customers').where('page_id', '=', id).execute();
+    return { title: page.title };
+  });
 }
 
 const MAGIC: Record<string, (bytes: Buffer) => boolean> = {

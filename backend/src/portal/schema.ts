@@ -85,6 +85,8 @@ export interface PortalPagesTable {
   published: number;
   created_at: string;
   updated_at: string;
+  /** Migration 025: set when an admin deleted it; the row stays for the orders and activity that name it. */
+  deleted_at: string | null;
 }
 
 export interface PortalPageCustomersTable {

@@ -15,7 +15,7 @@ import {
 import { recordAudit } from '../audit.js';
 import type { BackendContext } from '../context.js';
 import { HttpError, parseRequest } from '../http/errors.js';
-import { listAdminPages, mediaUrl, savePage, storeMedia } from './content.js';
+import { deletePage, listAdminPages, mediaUrl, savePage, storeMedia } from './content.js';
 import { newInvitationToken } from './routes.js';
 import { portalDb } from './schema.js';
 
@@ -108,6 +108,14 @@ export function registerPortalStaffRoutes(app: FastifyInstance, ctx: BackendCont
     const { id } = parseRequest(z.object({ id: Id }), request.params, 'params');
     const input = parseRequest(PortalPageInput, request.body, 'body');
     return savePage(db, request.auth.tenant.id, id, input);
+  });
+  app.delete(PORTAL_STAFF_API.page, async (request) => {
+    requireAdmin(request);
+    const { id } = parseRequest(z.object({ id: Id }), request.params, 'params');
+    const { user, tenant } = request.auth;
+    const { title } = await deletePage(db, tenant.id, id);
+    await recordAudit(db, { tenantId: tenant.id, userId: user.id, action: 'portal_page_deleted', details: { pageId: id, title } });
+    return { deleted: true };
   });
   app.post(PORTAL_STAFF_API.media, async (request, reply) => {
     requireAdmin(request);

@@ -4,6 +4,7 @@ import { PORTAL_MAX_RANK, PORTAL_MIN_RANK, PORTAL_PAGE_KINDS, type PortalAdminPa
 import type { AppError } from '../../../shared/result.js';
 import { invoke } from '../api.js';
 import { ErrorText } from '../components/ErrorText.js';
+import { PortalMediaEditor, type PageMedia } from './PortalMediaEditor.js';
 
 interface Draft {
   id: string | null;
@@ -15,9 +16,21 @@ interface Draft {
   minRank: number;
   onlyCustomerCodes: string;
   published: boolean;
+  media: PageMedia;
 }
 
-const EMPTY: Draft = { id: null, kind: 'product', slug: '', title: '', bodyMarkdown: '', priceYen: '', minRank: 1, onlyCustomerCodes: '', published: true };
+const EMPTY: Draft = {
+  id: null,
+  kind: 'product',
+  slug: '',
+  title: '',
+  bodyMarkdown: '',
+  priceYen: '',
+  minRank: 1,
+  onlyCustomerCodes: '',
+  published: true,
+  media: { imageIds: [], videoId: null, hotspots: [] },
+};
 
 function draftOf(page: PortalAdminPage): Draft {
   return {
@@ -30,13 +43,14 @@ function draftOf(page: PortalAdminPage): Draft {
     minRank: page.minRank,
     onlyCustomerCodes: page.onlyCustomerCodes.join(', '),
     published: page.published,
+    media: { imageIds: page.imageIds, videoId: page.videoId, hotspots: page.hotspots },
   };
 }
 
 /**
  * The portal's pages and products as admins edit them: title, Markdown body (sanitised by the
- * backend), price, minimum rank, named customers, published. Images, video and hotspots are
- * kept as they are (uploaded through the API).
+ * backend), price, minimum rank, named customers, published, images, a video with its
+ * hotspots (PortalMediaEditor); and deletes a page after a confirmation.
  */
 export function PortalAdmin() {
   const { t } = useTranslation();
@@ -44,6 +58,8 @@ export function PortalAdmin() {
   const [draft, setDraft] = useState<Draft>(EMPTY);
   const [error, setError] = useState<AppError | null>(null);
   const [saved, setSaved] = useState(false);
+  const [confirmingDelete, setConfirmingDelete] = useState(false);
+  const [deletedTitle, setDeletedTitle] = useState<string | null>(null);
 
   useEffect(() => {
     void invoke('portal:pages', null).then((result) => {
@@ -54,7 +70,6 @@ export function PortalAdmin() {
 
   const save = async (event: FormEvent) => {
     event.preventDefault();
-    const existing = pages?.find((page) => page.id === draft.id);
     const result = await invoke('portal:savePage', {
       id: draft.id,
       page: {
@@ -69,9 +84,9 @@ export function PortalAdmin() {
           .map((code) => code.trim())
           .filter(Boolean),
         published: draft.published,
-        imageIds: existing?.imageIds ?? [],
-        videoId: existing?.videoId ?? null,
-        hotspots: existing?.hotspots ?? [],
+        imageIds: draft.media.imageIds,
+        videoId: draft.media.videoId,
+        hotspots: draft.media.hotspots,
       },
     });
     if (!result.ok) {
@@ -84,8 +99,22 @@ export function PortalAdmin() {
     setPages((previous) => [...(previous ?? []).filter((page) => page.id !== result.value.id), result.value].sort((a, b) => a.title.localeCompare(b.title)));
     setDraft(draftOf(result.value));
   };
+  const remove = async () => {
+    if (draft.id === null) return;
+    const result = await invoke('portal:deletePage', { id: draft.id });
+    setConfirmingDelete(false);
+    if (!result.ok) {
+      setError(result.error);
+      return;
+    }
+    setError(null);
+    setDeletedTitle(draft.title);
+    setPages((previous) => (previous ?? []).filter((page) => page.id !== draft.id));
+    setDraft(EMPTY);
+  };
   const change = (patch: Partial<Draft>) => {
     setSaved(false);
+    setDeletedTitle(null);
     setDraft((previous) => ({ ...previous, ...patch }));
   };
 
@@ -102,7 +131,15 @@ export function PortalAdmin() {
           <ul className="plain-list" aria-label={t('portalStaff.pages')}>
             {(pages ?? []).map((page) => (
               <li key={page.id}>
-                <button type="button" className="link-button" aria-current={draft.id === page.id ? 'true' : undefined} onClick={() => setDraft(draftOf(page))}>
+                <button
+                  type="button"
+                  className="link-button"
+                  aria-current={draft.id === page.id ? 'true' : undefined}
+                  onClick={() => {
+                    setConfirmingDelete(false);
+                    setDraft(draftOf(page));
+                  }}
+                >
                   {page.title}
                 </button>{' '}
                 <span className="muted">
@@ -161,8 +198,26 @@ export function PortalAdmin() {
             <input type="checkbox" checked={draft.published} onChange={(event) => change({ published: event.target.checked })} />
             {t('portalStaff.published')}
           </label>
+          <PortalMediaEditor media={draft.media} onChange={(media) => change({ media })} />
           <button type="submit">{t('portalStaff.save')}</button>
           {saved && <p role="status">{t('portalStaff.saved')}</p>}
+          {draft.id !== null && !confirmingDelete && (
+            <button type="button" className="danger" onClick={() => setConfirmingDelete(true)}>
+              {t('portalContent.delete')}
+            </button>
+          )}
+          {draft.id !== null && confirmingDelete && (
+            <div role="alertdialog" aria-labelledby="portal-delete-question" className="confirm-delete">
+              <p id="portal-delete-question">{t('portalContent.confirmDelete', { title: draft.title })}</p>
+              <button type="button" className="danger" onClick={() => void remove()}>
+                {t('portalContent.confirm')}
+              </button>
+              <button type="button" className="quiet" onClick={() => setConfirmingDelete(false)}>
+                {t('portalContent.cancel')}
+              </button>
+            </div>
+          )}
+          {deletedTitle !== null && <p role="status">{t('portalContent.deleted', { title: deletedTitle })}</p>}
         </form>
       </div>
     </section>

@@ -53,4 +53,52 @@ describe('the portal in the staff app', () => {
     ]);
     expect(within(admin).getByRole('button', { name: '投資信託 B' })).toBeTruthy();
   });
+
+  it('lets an admin upload an image and a video, place a hotspot, and delete a page after confirming', async () => {
+    const bridge = installSignedInBridge();
+    bridge.session = ADMIN_SESSION;
+    useSessionStore.setState({ phase: 'signedIn', session: ADMIN_SESSION });
+    render(<App />);
+    fireEvent.click(await screen.findByTestId('area-portal'));
+    const admin = await screen.findByTestId('portal-admin');
+    fireEvent.change(within(admin).getByLabelText('Title'), { target: { value: '動画つき商品' } });
+    fireEvent.change(within(admin).getByLabelText(/^Address/), { target: { value: 'video-product' } });
+
+    const media = within(admin).getByTestId('portal-media');
+    const png = new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])], 'photo.png', { type: 'image/png' });
+    fireEvent.change(within(media).getByLabelText(/^Add an image/), { target: { files: [new File(['<svg/>'], 'logo.svg', { type: 'image/svg+xml' })] } });
+    expect((await within(media).findByRole('alert')).textContent).toContain('logo.svg: only PNG, JPEG or WebP images');
+    expect(bridge.portal.media).toHaveLength(0);
+    fireEvent.change(within(media).getByLabelText(/^Add an image/), { target: { files: [png] } });
+    await within(media).findByRole('button', { name: 'Remove image 1' });
+    fireEvent.change(within(media).getByLabelText(/^Video/), { target: { files: [new File([new Uint8Array([0x1a, 0x45, 0xdf, 0xa3])], 'intro.webm', { type: 'video/webm' })] } });
+    fireEvent.click(await within(media).findByRole('button', { name: 'Add a hotspot' }));
+    const spot = within(media).getByRole('group', { name: 'Hotspot 1' });
+    fireEvent.change(within(spot).getByLabelText('Label'), { target: { value: '手数料' } });
+    fireEvent.change(within(spot).getByLabelText('Link (optional)'), { target: { value: 'https://example.jp/fees' } });
+    fireEvent.change(within(spot).getByLabelText('From (s)'), { target: { value: '2' } });
+    fireEvent.change(within(spot).getByLabelText('To (s)'), { target: { value: '6' } });
+    fireEvent.click(within(admin).getByRole('button', { name: 'Save' }));
+    await within(admin).findByText('Saved.');
+    expect(bridge.portal.media.map((entry) => entry.contentType)).toEqual(['image/png', 'video/webm']);
+    expect(bridge.portal.pages).toEqual([
+      expect.objectContaining({
+        slug: 'video-product',
+        imageIds: [bridge.portal.media[0]!.id],
+        videoId: bridge.portal.media[1]!.id,
+        hotspots: [expect.objectContaining({ label: '手数料', link: 'https://example.jp/fees', fromSeconds: 2, toSeconds: 6 })],
+      }),
+    ]);
+
+    fireEvent.click(within(admin).getByRole('button', { name: 'Delete…' }));
+    const question = within(admin).getByRole('alertdialog');
+    expect(question.textContent).toContain('Delete “動画つき商品” for good?');
+    fireEvent.click(within(question).getByRole('button', { name: 'Cancel' }));
+    expect(bridge.portal.pages).toHaveLength(1);
+    fireEvent.click(within(admin).getByRole('button', { name: 'Delete…' }));
+    fireEvent.click(within(within(admin).getByRole('alertdialog')).getByRole('button', { name: 'Delete' }));
+    await within(admin).findByText('“動画つき商品” deleted');
+    expect(bridge.portal.pages).toHaveLength(0);
+    expect(within(admin).queryByRole('button', { name: '動画つき商品' })).toBeNull();
+  });
 });

@@ -7,6 +7,7 @@ export class MemoryPortal {
   readonly accounts = new Map<string, CustomerPortalInfo>();
   readonly pages: PortalAdminPage[] = [];
   invitations = 0;
+  readonly media: { id: string; contentType: string; bytes: number }[] = [];
 
   constructor(private readonly session: () => SessionInfo) {}
 
@@ -45,6 +46,19 @@ export class MemoryPortal {
       if (index >= 0) this.pages[index] = saved;
       else this.pages.push(saved);
       return saved;
+    },
+    'portal:deletePage': async ({ id }) => {
+      if (this.session().user.role !== 'admin') throw new CodedError('forbidden', 'only admins edit the portal');
+      const index = this.pages.findIndex((entry) => entry.id === id);
+      if (index < 0) throw new CodedError('not_found', 'no such page');
+      this.pages.splice(index, 1);
+      return { deleted: true };
+    },
+    'portal:uploadMedia': async ({ contentType, data }) => {
+      if (this.session().user.role !== 'admin') throw new CodedError('forbidden', 'only admins edit the portal');
+      const id = `50000000-0000-4000-8000-${String(this.media.length + 1).padStart(12, '0')}`;
+      this.media.push({ id, contentType, bytes: Math.floor((data.length * 3) / 4) });
+      return { id, url: `/portal/demo/media/${id}` };
     },
   };
 }
