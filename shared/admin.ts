@@ -9,6 +9,7 @@ import {
   RightsUpdate,
 } from './api.js';
 import { Classification, Id, IsoTime, User as UserSchema } from './domain.js';
+import { CallMeHours } from './callme.js';
 import { RoutingRules } from './routing-rules.js';
 import { Disposition, TelephonySettings } from './telephony-settings.js';
 
@@ -141,4 +142,7 @@ export const ADMIN_IPC_CHANNELS = {
   'admin:saveTelephonySettings': { request: TelephonySettingsUpdate, result: TelephonySettings },
   'admin:routingRules': { request: NoPayload, result: RoutingRules },
   'admin:saveRoutingRules': { request: RoutingRules, result: RoutingRules },
+  // "Call me" business hours (backend/src/callme): null while none are set.
+  'admin:callMeHours': { request: NoPayload, result: CallMeHours.nullable() },
+  'admin:saveCallMeHours': { request: CallMeHours, result: CallMeHours.nullable() },
 } as const;

@@ -113,8 +113,10 @@ export const CallMeHours = z
     closesAt: HhMm,
   })
   .strict()
-  .refine((hours) => hours.opensAt < hours.closesAt, 'closesAt: must be after opensAt');
+  .refine((hours) => hours.opensAt < hours.closesAt, { message: 'must be after opensAt', path: ['closesAt'] });
 export type CallMeHours = z.infer<typeof CallMeHours>;
+/** GET/PUT hours answer: null while none are set (requests are taken around the clock). */
+export const CallMeHoursResponse = z.object({ hours: CallMeHours.nullable() });
 
 /** IPC channels (spread into IPC_CHANNELS; served by electron/core/callme.ts). Online only. */
 const NoPayload = z.undefined().or(z.null()).or(z.object({}).strict());

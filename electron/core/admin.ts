@@ -2,6 +2,7 @@ import { ADMIN_API, AdminUser, AdminUsersResponse } from '../../shared/admin.js'
 import { API, MAIL_API, MailAddress, MailAddressesResponse, MailSettings, MailTemplate, UserResponse } from '../../shared/api.js';
 import type { AdminIpcChannel, IpcHandlerTable } from '../../shared/ipc.js';
 import { TelephonySettings } from '../../shared/ipc.js';
+import { CALLME_API, CallMeHoursResponse } from '../../shared/callme.js';
 import { RoutingRules } from '../../shared/routing-rules.js';
 import type { BackendClient } from './backend-client.js';
 import { TELEPHONY_PATHS } from './telephony.js';
@@ -49,5 +50,8 @@ export function adminHandlers(client: () => BackendClient): Pick<IpcHandlerTable
     'admin:saveTelephonySettings': (update) => client().request('PUT', TELEPHONY_PATHS.telephonySettings, TelephonySettings, { ...options, body: update, idempotent: true }),
     'admin:routingRules': () => client().request('GET', ROUTING_RULES_PATH, RoutingRules, options),
     'admin:saveRoutingRules': (rules) => client().request('PUT', ROUTING_RULES_PATH, RoutingRules, { ...options, body: rules, idempotent: true }),
+    'admin:callMeHours': async () => (await client().request('GET', CALLME_API.hours, CallMeHoursResponse, options)).hours,
+    'admin:saveCallMeHours': async (hours) =>
+      (await client().request('PUT', CALLME_API.hours, CallMeHoursResponse, { ...options, body: hours, idempotent: true })).hours,
   };
 }

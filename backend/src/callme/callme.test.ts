@@ -285,6 +285,9 @@ describe.each(DIALECTS)('call me on %s', (dialect) => {
     const badZone = await staff('PUT', CALLME_API.hours, adminToken, { timeZone: 'Mars/Olympus', days: [1], opensAt: '09:00', closesAt: '17:00' });
     expect(badZone.statusCode).toBe(400);
     expect(badZone.body).toContain('timeZone');
+    const closesFirst = await staff('PUT', CALLME_API.hours, adminToken, { timeZone: 'Asia/Tokyo', days: [1], opensAt: '18:00', closesAt: '09:00' });
+    expect(closesFirst.statusCode).toBe(400);
+    expect(closesFirst.body).toContain('body.closesAt: must be after opensAt');
 
     // Open only tomorrow (Tokyo), 09:00–17:00: now is outside.
     const tokyoNow = new Date(Date.now() + 9 * 3_600_000);

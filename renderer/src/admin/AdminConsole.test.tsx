@@ -162,4 +162,23 @@ describe('AdminConsole', () => {
     await waitFor(() => expect(bridge.telephony.settings).toMatchObject({ afterCallWorkSeconds: 45, dtmfMode: 'info' }));
     expect(bridge.telephony.settings.dispositions[0]?.code).toBe('done');
   });
+  it('sets the "call me" hours: says requests are taken around the clock until then, and names a closing time before the opening', async () => {
+    const bridge = signIn(ADMIN);
+    render(<AdminConsole />);
+    fireEvent.click(screen.getByTestId('admin-tab-telephony'));
+    const form = await screen.findByTestId('admin-callme-hours');
+    await within(form).findByText(/around the clock/);
+    fireEvent.click(within(form).getByLabelText('Sat'));
+    fireEvent.change(within(form).getByLabelText('Opens at'), { target: { value: '18:00' } });
+    fireEvent.change(within(form).getByLabelText('Closes at'), { target: { value: '09:30' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(fieldError(form, 'closesAt')).not.toBeNull());
+    expect(bridge.admin.callMeHours).toBeNull();
+
+    fireEvent.change(within(form).getByLabelText('Opens at'), { target: { value: '08:30' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect(bridge.admin.callMeHours).toEqual({ timeZone: 'Asia/Tokyo', days: [1, 2, 3, 4, 5, 6], opensAt: '08:30', closesAt: '09:30' }));
+    expect(within(form).queryByText(/around the clock/)).toBeNull();
+    expect(within(form).getByRole('status').textContent).toBeTruthy();
+  });
 });

@@ -1,6 +1,7 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { TelephonySettingsUpdate } from '../../../shared/admin.js';
+import { CallMeHours } from '../../../shared/callme.js';
 import { CustomerType } from '../../../shared/domain.js';
 import type { Disposition, TelephonySettings } from '../../../shared/ipc.js';
 import type { AppError } from '../../../shared/result.js';
@@ -28,6 +29,7 @@ export function TelephonySection() {
       <h3 id="admin-telephony-heading">{t('admin.telephony.heading')}</h3>
       <SettingsForm />
       <RoutingRulesForm />
+      <CallMeHoursForm />
     </section>
   );
 }
@@ -245,6 +247,94 @@ function RoutingRulesForm() {
               </div>
             ))}
           </fieldset>
+          <div className="form-actions">
+            <button type="submit" className="primary">
+              {t('admin.save')}
+            </button>
+            {saved && <span role="status">{t('admin.saved')}</span>}
+          </div>
+        </>
+      )}
+      <Problem error={problem} />
+    </form>
+  );
+}
+
+const WEEK_DAYS = [1, 2, 3, 4, 5, 6, 0] as const;
+const UNSET_HOURS: CallMeHours = { timeZone: 'Asia/Tokyo', days: [1, 2, 3, 4, 5], opensAt: '09:00', closesAt: '17:00' };
+
+/**
+ * When the portal's "call me" requests are offered to operators (GET/PUT /api/callme/hours):
+ * outside these hours a request is booked for the next opening. Until an admin saves hours,
+ * requests are taken around the clock, and the form says so.
+ */
+function CallMeHoursForm() {
+  const { t } = useTranslation();
+  const id = useId();
+  const [hours, setHours] = useState<CallMeHours>(UNSET_HOURS);
+  const [stored, setStored] = useState<CallMeHours | null | undefined>(undefined);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [problem, setProblem] = useState<AppError | null>(null);
+  const [saved, setSaved] = useState(false);
+
+  function show(value: CallMeHours | null) {
+    setStored(value);
+    if (value) setHours({ ...value, days: [...value.days] });
+  }
+  useEffect(() => {
+    void invoke('admin:callMeHours', undefined).then((result) => (result.ok ? show(result.value) : setProblem(result.error)));
+  }, []);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setSaved(false);
+    const checked = checkForm(CallMeHours, hours);
+    if (!checked.ok) return setErrors(checked.errors);
+    setErrors({});
+    const result = await invoke('admin:saveCallMeHours', checked.value);
+    if (!result.ok) {
+      setErrors(fieldErrorsFromError(result.error));
+      return setProblem(result.error);
+    }
+    setProblem(null);
+    show(result.value);
+    setSaved(true);
+  }
+
+  const toggleDay = (day: number) =>
+    setHours({ ...hours, days: hours.days.includes(day) ? hours.days.filter((d) => d !== day) : [...hours.days, day] });
+
+  return (
+    <form className="admin-form" aria-labelledby={`${id}-heading`} onSubmit={(e) => void submit(e)} noValidate data-testid="admin-callme-hours">
+      <h4 id={`${id}-heading`}>{t('admin.callMeHours.heading')}</h4>
+      {stored === null && <p role="note">{t('admin.callMeHours.aroundTheClock')}</p>}
+      {stored !== undefined && (
+        <>
+          <label>
+            {t('admin.callMeHours.timeZone')}
+            <input value={hours.timeZone} onChange={(e) => setHours({ ...hours, timeZone: e.target.value })} {...fieldAria(`${id}-tz`, errors, 'timeZone')} />
+          </label>
+          <FieldError id={`${id}-tz`} errors={errors} field="timeZone" />
+          <fieldset>
+            <legend>{t('admin.callMeHours.days')}</legend>
+            {WEEK_DAYS.map((day) => (
+              <label key={day} className="inline">
+                <input type="checkbox" checked={hours.days.includes(day)} onChange={() => toggleDay(day)} />
+                {t(`admin.callMeHours.day.${day}`)}
+              </label>
+            ))}
+          </fieldset>
+          <FieldError id={`${id}-days`} errors={errors} field="days" />
+          <label>
+            {t('admin.callMeHours.opensAt')}
+            <input type="time" value={hours.opensAt} onChange={(e) => setHours({ ...hours, opensAt: e.target.value })} {...fieldAria(`${id}-open`, errors, 'opensAt')} />
+          </label>
+          <FieldError id={`${id}-open`} errors={errors} field="opensAt" />
+          <label>
+            {t('admin.callMeHours.closesAt')}
+            <input type="time" value={hours.closesAt} onChange={(e) => setHours({ ...hours, closesAt: e.target.value })} {...fieldAria(`${id}-close`, errors, 'closesAt')} />
+          </label>
+          <FieldError id={`${id}-close`} errors={errors} field="closesAt" />
           <div className="form-actions">
             <button type="submit" className="primary">
               {t('admin.save')}

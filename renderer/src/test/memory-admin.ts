@@ -2,6 +2,7 @@ import type { AdminUser } from '../../../shared/admin.js';
 import type { MailAddress, MailSettings, MailTemplate } from '../../../shared/api.js';
 import type { AdminIpcChannel, IpcHandlerTable, SessionInfo, TelephonySettings } from '../../../shared/ipc.js';
 import { CodedError } from '../../../shared/result.js';
+import type { CallMeHours } from '../../../shared/callme.js';
 import type { RoutingRules } from '../../../shared/routing-rules.js';
 
 /**
@@ -14,6 +15,8 @@ export class MemoryAdmin {
   readonly addresses: MailAddress[] = [];
   mailSettings: MailSettings = { leaseSeconds: 300, busyCallsPerAgent: 0.5, presenceTimeoutSeconds: 60, preferenceSeconds: 30 };
   routing: RoutingRules = { groups: [], rules: [] };
+  /** "Call me" hours; null: around the clock. */
+  callMeHours: CallMeHours | null = null;
   /** Every password reset asked for, by user id (the tests check nothing else leaks). */
   readonly passwordResets: string[] = [];
 
@@ -117,6 +120,12 @@ export class MemoryAdmin {
       return { ...next, defaultRegion: defaultRegion ?? this.session().tenant.defaultRegion };
     },
     'admin:routingRules': async () => structuredClone(this.routing),
+    'admin:callMeHours': async () => (this.callMeHours ? structuredClone(this.callMeHours) : null),
+    'admin:saveCallMeHours': async (hours) => {
+      this.#admin();
+      this.callMeHours = { ...hours, days: [...new Set(hours.days)].sort() };
+      return structuredClone(this.callMeHours);
+    },
     'admin:saveRoutingRules': async (rules) => {
       this.#admin();
       this.routing = structuredClone(rules);
