@@ -82,6 +82,15 @@ test('"call me" in the portal → the operator accepts → the app dials the cus
   await customer.getByLabel('Customer number').fill(DEMO_PORTAL_ACCOUNT.customerCode);
   await customer.getByLabel('Password').fill(DEMO_PORTAL_ACCOUNT.password);
   await customer.getByRole('button', { name: 'Sign in', exact: true }).click();
+  // The customer looks at a product first: the pop will show it as their recent web activity.
+  await customer.getByRole('link', { name: '投資信託 A' }).click();
+  await expect(customer.getByRole('heading', { name: '投資信託 A', level: 2 })).toBeVisible();
+  await expect
+    .poll(() => stack.query<{ n: number }>(`select count(*) as n from portal_events where customer_id = ? and kind = 'page_view'`, record!.id)[0]!.n, {
+      message: 'the page view reaches the backend as a beacon',
+      timeout: 20_000,
+    })
+    .toBeGreaterThan(0);
   await customer.getByRole('link', { name: 'Call me' }).click();
   await expect(customer.getByRole('heading', { name: 'Would you like us to call you?' })).toBeVisible();
   const axe = await new AxeBuilder({ page: customer }).analyze();
@@ -109,6 +118,8 @@ test('"call me" in the portal → the operator accepts → the app dials the cus
   await expect(card).toHaveAttribute('data-direction', 'outbound');
   await expect(card).toHaveAttribute('data-state', 'connected', { timeout: 30_000 });
   await expect(card.getByTestId('screen-pop-customer-code')).toHaveText(DEMO_PORTAL_ACCOUNT.customerCode);
+  // The pop's customer panel shows what the customer just did on the web.
+  await expect(agent.getByTestId('customer-panel').getByTestId('web-activity-item').first()).toContainText('Viewed 投資信託 A', { timeout: 30_000 });
   await expectAudio(() => phone.inboundAudio(), 'the customer called back');
   await expect(customer.getByTestId('callme-state')).toHaveText('Calling you now.', { timeout: 15_000 });
   // Too late to cancel: the button is gone.
