@@ -241,6 +241,9 @@ const TALLIES: Record<string, Tally> = {
 
 export const REPORT_TALLIES: readonly string[] = Object.keys(TALLIES);
 
+/** Buckets above which PostgreSQL places rows by width_bucket rather than a join (measured: 31 days). */
+const WIDTH_BUCKET_FROM = 7;
+
 /** One tally's rows: [bucket index, group key or null, figures…]. */
 async function runTally(scope: ReportScope, tally: Tally, buckets: ReportBucket[], groupBy: ReportGrouping, groupKeys: string[], now: string) {
   const { dialect } = scope;
@@ -255,15 +258,27 @@ async function runTally(scope: ReportScope, tally: Tally, buckets: ReportBucket[
   const at = sql.ref(tally.at);
   const first = buckets[0]?.start ?? '';
   const last = buckets[buckets.length - 1]?.end ?? '';
-  const query = sql<Record<string, unknown>>`
+  const common = sql`${sql.ref(tally.tenantColumn)} = ${scope.tenantId}
+      and ${at} >= ${first} and ${at} < ${last}
+      and ${tally.where ? tally.where(now, dialect) : sql`1 = 1`}
+      and (${sql.join(groupFilters, sql` or `)})`;
+  // Buckets are contiguous (each ends where the next starts), so with many of them PostgreSQL
+  // finds a row's bucket by binary search over the starts (width_bucket: 1 for the first) instead
+  // of joining every bucket; ISO texts of one format order as their times under the "C" collation.
+  // With a few buckets the join's index range scans are faster (bench:reports).
+  const query =
+    dialect === 'postgres' && buckets.length > WIDTH_BUCKET_FROM
+      ? sql<Record<string, unknown>>`
+    select width_bucket(${at} collate "C", cast(${buckets.map((b) => b.start)} as text[])) - 1 as bucket, ${group} as grp, ${tally.figures(dialect)}
+    from ${tally.from(dialect, groupBy)}
+    where ${common}
+    group by 1, 2`
+      : sql<Record<string, unknown>>`
     with b(idx, start_at, end_at) as (values ${values})
     select b.idx as bucket, ${group} as grp, ${tally.figures(dialect)}
     from b, ${tally.from(dialect, groupBy)}
-    where ${sql.ref(tally.tenantColumn)} = ${scope.tenantId}
-      and ${at} >= ${first} and ${at} < ${last}
+    where ${common}
       and ${at} >= b.start_at and ${at} < b.end_at
-      and ${tally.where ? tally.where(now, dialect) : sql`1 = 1`}
-      and (${sql.join(groupFilters, sql` or `)})
     group by 1, 2`;
   return (await query.execute(scope.db)).rows;
 }

@@ -109,6 +109,14 @@ describe.each(DIALECTS)('reports on %s', (dialect) => {
     expect(row(page, '2026-01-10', users.admin.id)).toBeUndefined();
   });
 
+  it('puts every row in the same day when the range has many days (PostgreSQL then places rows by binary search)', async () => {
+    const short = await report({ period: 'day', from: '2026-01-10', to: '2026-01-11', groupBy: 'operator', limit: 100 });
+    const long = await report({ period: 'day', from: '2026-01-03', to: '2026-01-16', groupBy: 'operator', limit: 100 });
+    expect(long.buckets).toHaveLength(14);
+    expect(short.rows.length).toBeGreaterThan(0);
+    expect(long.rows.filter((r) => r.bucket === '2026-01-10' || r.bucket === '2026-01-11')).toEqual(short.rows);
+  });
+
   it('counts per branch: operators by their branch, customers’ figures by the customer’s', async () => {
     const page = await report({ period: 'day', from: '2026-01-10', to: '2026-01-11', groupBy: 'branch' });
     expect(page.groups).toEqual([
