@@ -34,6 +34,9 @@ describe('migration 013 on sqlite', () => {
     ]);
     await expect(sql`update mail_replies set mail_id = null where id = 'r1'`.execute(db)).rejects.toThrow(/CHECK/);
     const indexes = await sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = 'mail_replies' and name not like 'sqlite_%' order by name`.execute(db);
-    expect(indexes.rows.map((row) => row.name)).toEqual(['mail_replies_author', 'mail_replies_call', 'mail_replies_mail', 'mail_replies_message_id', 'mail_replies_tenant_state']);
+    // The rebuilt table keeps every index it had (later migrations may add more, e.g. 027's report indexes).
+    expect(indexes.rows.map((row) => row.name)).toEqual(
+      expect.arrayContaining(['mail_replies_author', 'mail_replies_call', 'mail_replies_mail', 'mail_replies_message_id', 'mail_replies_tenant_state']),
+    );
   });
 });
