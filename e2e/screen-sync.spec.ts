@@ -143,6 +143,9 @@ test('the operator sees the customer’s portal page with the input masked, poin
 
   // The operator points at the heading: the customer sees it highlighted.
   const heading = frame.getByRole('heading', { name: '投資信託 A', level: 2 });
+  // The call card is taller than the window (pop, recording state, web activity): bring the
+  // heading on screen first, so the click lands on the replay and not on whatever is there.
+  await heading.scrollIntoViewIfNeeded();
   const box = (await heading.boundingBox())!;
   await view.getByRole('button', { name: /^Point at this place/ }).click({ force: true, position: await positionIn(view, box) });
   await expect(card.getByTestId('screen-sync').getByRole('status').first()).toHaveText('The customer sees where you pointed.');
