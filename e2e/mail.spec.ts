@@ -14,7 +14,8 @@ import { freePort, removeStackDir, startStack, type Stack } from './support/stac
  * shell, another browser context) reviews it beside the customer's mail and approves it; the
  * relay (a capture SMTP server here) receives it threaded to the customer's mail; the sent reply
  * shows in the incident tree. Then a return with a comment, and a hostile HTML mail that must
- * run no script, load no tracker until asked, and never navigate the app.
+ * run no script, load no tracker until asked, and never navigate the app. An admin's edit of a
+ * reply template in the console reaches the operator's next reply.
  */
 
 test.use({ locale: 'en-US' });
@@ -229,6 +230,54 @@ test('a mail sent over SMTP is offered, answered with a template, approved by a 
   await expect(live.getByTestId('mails-pending-review')).toHaveAttribute('data-value', '0');
   await expectNoSeriousA11yViolations(supervisor, 'live view');
   await supervisor.screenshot({ path: testInfo.outputPath('live-view.png'), fullPage: true });
+  expect(operatorMisbehaviour).toEqual([]);
+});
+
+test("an admin edits a reply template in the console; the operator's next reply uses the new text", async ({ browser }) => {
+  const stamp = Date.now();
+  const sentence = `Our opening hours changed on ${stamp}.`;
+  const messageId = `<hours-${stamp}@example.net>`;
+  const subject = `Opening hours ${stamp}`;
+
+  // The admin, in a window of their own, rewrites the English reply template; the preview fills
+  // the placeholders with sample values before it is saved.
+  const { context: adminContext, page: admin } = await openContext(browser);
+  try {
+    await signIn(admin, await stack.startShell('admin'), 'admin', 'admin-pass');
+    await admin.getByTestId('area-admin').click();
+    await admin.getByTestId('admin-tab-templates').click();
+    await admin.getByRole('button', { name: 'Edit template Reply (English)' }).click();
+    const form = admin.getByTestId('admin-mail-template-form');
+    // The only text area of the form (its label's accessible name also carries the text).
+    await form.locator('textarea').fill(`Hello {{customerName}},\n\n${sentence}\n\n{{operatorName}}`);
+    await expect(form.getByTestId('template-preview')).toContainText('Hello 山田 太郎,');
+    await form.getByRole('button', { name: 'Save template' }).click();
+    await expect(form).toHaveCount(0);
+  } finally {
+    await adminContext.close();
+  }
+  const audited = stack.query<{ details: string }>(`select details from audit_events where action = 'mail_template_changed'`);
+  expect(audited.some((row) => row.details.includes('Reply (English)') && row.details.includes('updated'))).toBe(true);
+
+  // The operator's next mail: the template brings the admin's text, filled for this customer.
+  await operator.getByTestId('area-mail').click();
+  await expect(operator.getByTestId('mail-desk')).toHaveAttribute('data-phase', 'none');
+  await sendMail({ from: `Emi Sato <emi.sato.${stamp}@example.net>`, subject, text: 'When are you open?', messageId });
+  const offered = operator.getByTestId('offered-mail');
+  await expect(offered.getByTestId('mail-subject')).toHaveText(subject, { timeout: 30_000 });
+  await offered.getByLabel('Template').selectOption({ label: 'Reply (English)' });
+  await expect(offered.getByLabel('Reply text')).toHaveValue(`Hello Emi Sato,\n\n${sentence}\n\nオペレーター 一号`);
+  await offered.getByRole('button', { name: 'Submit for review' }).click();
+  await expect(operator.getByTestId('desk-outcome')).toHaveText(`Submitted for review: ${subject}`);
+
+  // Approved and sent: the customer receives the new text.
+  await supervisor.getByTestId('area-review').click();
+  const detail = supervisor.getByTestId('review-detail');
+  await expect(detail.getByTestId('review-subject')).toContainText(subject, { timeout: 30_000 });
+  await detail.getByRole('button', { name: 'Approve and send' }).click();
+  await expect(supervisor.getByTestId('review-done')).toContainText('Approved');
+  const sent = await relay.next((mail) => mail.inReplyTo === messageId);
+  expect(sent.text).toContain(`Hello Emi Sato,\n\n${sentence}`);
   expect(operatorMisbehaviour).toEqual([]);
 });
 

@@ -5,6 +5,7 @@ import { RawSipClient, webRtcLikeSdp } from '../pbx/test-support/raw-sip-client.
 import { headerValue, type SipMessage } from '../pbx/sip-message.js';
 import { startTestPbx, type TestPbx } from '../pbx/test-support/test-pbx.js';
 import { UdpTrunkCaller } from '../pbx/test-support/udp-caller.js';
+import { localDate } from '../shared/reports.js';
 import { tenantSipUser } from '../shared/sip-identity.js';
 import { stopAll } from './support/processes.js';
 import { freePort, newCtiToken, removeStackDir, startStack, type Stack } from './support/stack.js';
@@ -14,13 +15,15 @@ import { freePort, newCtiToken, removeStackDir, startStack, type Stack } from '.
  * number rings, rings them one after the other, falls back when the backend is gone, and holds
  * callers on the media UA's "please hold" while every operator is busy. The operators' phones
  * are raw SIP clients registered over WebSocket; their status is set through the backend's API
- * as the app sets it.
+ * as the app sets it. At the end a supervisor's daily report, in the app, counts those calls per
+ * operator.
  */
 
 test.describe.configure({ mode: 'serial' });
 
 const QUEUE = DEV_QUEUE_NUMBERS.demo!;
 const RING_SECONDS = 5;
+const TIME_ZONE = 'Asia/Tokyo';
 
 let pbx: TestPbx;
 let stack: Stack;
@@ -93,7 +96,13 @@ test.beforeAll(async () => {
   pbx = await startTestPbx({
     cti: { backendUrl: `http://127.0.0.1:${backendPort}`, token, tenants: ['demo', 'other'], queues: devQueues(RING_SECONDS) },
   });
-  stack = await startStack({ customers: 40, sip: { secret: pbx.secret, wsUrl: pbx.wsUrl }, backendPort, ctiToken: token });
+  stack = await startStack({
+    customers: 40,
+    sip: { secret: pbx.secret, wsUrl: pbx.wsUrl },
+    backendPort,
+    ctiToken: token,
+    extraBackendEnv: { TSUNAGU_TIME_ZONE: TIME_ZONE },
+  });
   // The tenant's ring time is what the backend tells the PBX for each target.
   const admin = await logIn('admin', 'admin-pass');
   const settings = await fetch(`${stack.backendUrl}/api/telephony/settings`, {
@@ -207,4 +216,49 @@ test('with every operator busy two callers wait on hold and are delivered in ord
   await agent2.phone.waitForRequest('ACK');
   secondCaller.hangUp();
   await agent2.phone.waitForRequest('BYE');
+});
+
+test("the supervisor's daily report counts the day's calls per operator", async ({ browser }) => {
+  test.setTimeout(120_000);
+  const today = localDate(new Date(), TIME_ZONE);
+  const userId = (login: string) =>
+    stack.query<{ id: string }>(`select u.id from users u join tenants t on t.id = u.tenant_id and t.slug = 'demo' where u.login = ?`, login)[0]!.id;
+  // Every leg of this file's calls has its final report from the PBX before the report is read.
+  await expect
+    .poll(() => stack.query(`select 1 from calls where status <> 'ended' and agent_id in (?, ?)`, userId('agent1'), userId('agent2')).length, {
+      message: 'calls still open',
+      timeout: 30_000,
+    })
+    .toBe(0);
+
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1400, height: 1000 } });
+  try {
+    const page = await context.newPage();
+    await page.goto(await stack.startShell('supervisor'));
+    await page.getByLabel('Tenant').fill('demo');
+    await page.getByLabel('Login ID').fill('super1');
+    await page.getByLabel('Password').fill('super1-pass');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('area-reports').click();
+    await page.getByTestId('report-period').selectOption('day');
+    await page.getByTestId('report-group').selectOption('operator');
+    await page.getByTestId('report-from').fill(today);
+    await page.getByTestId('report-to').fill(today);
+    await page.getByTestId('report-show').click();
+
+    const row = (login: string) => page.locator(`[data-testid="report-row"][data-bucket="${today}"][data-group="${userId(login)}"]`);
+    // agent2 answered the first call and the second waiting caller, and let the second call ring out.
+    await expect(row('agent2').locator('[data-column="answered"]')).toHaveText('2');
+    await expect(row('agent2').locator('[data-column="missed"]')).toHaveText('1');
+    // agent1 answered the second call, the call the fallback group took while the backend was
+    // down (reported once it was back), and the first waiting caller.
+    await expect(row('agent1').locator('[data-column="answered"]')).toHaveText('3');
+    await expect(row('agent1').locator('[data-column="missed"]')).toHaveText('0');
+    for (const login of ['agent1', 'agent2']) {
+      await expect(row(login).locator('[data-column="handle"]')).toHaveText(/^\d+:\d\d$/);
+      await expect(row(login)).toContainText(login === 'agent1' ? 'オペレーター 一号' : 'オペレーター 二号');
+    }
+  } finally {
+    await context.close();
+  }
 });

@@ -90,6 +90,29 @@ describe('the operator mail desk', () => {
     expect(bridge.callsTo('mail:offerNext').length).toBeGreaterThanOrEqual(2);
   });
 
+  it("fills the next reply from the template as the admin left it, not as it was at sign-in", async () => {
+    const bridge = installSignedInBridge();
+    bridge.mail.queue(makeMail());
+    render(<App />);
+    fireEvent.click(screen.getByTestId('area-mail'));
+    let offered = await screen.findByTestId('offered-mail');
+    await within(offered).findByRole('option', { name: 'Reply (English)' });
+    fireEvent.click(within(offered).getByRole('button', { name: 'Close without reply…' }));
+    fireEvent.change(within(offered).getByLabelText('Why no reply is needed'), { target: { value: 'Handled by phone.' } });
+    fireEvent.click(within(offered).getByRole('button', { name: 'Close the mail' }));
+    await waitFor(() => expect(screen.getByTestId('mail-desk').dataset.phase).toBe('none'));
+
+    // The admin rewrites the template while this operator stays signed in.
+    bridge.mail.templates = [{ ...bridge.mail.templates[0]!, body: 'Hello {{customerName}}, our hours changed.' }];
+    bridge.mail.queue(makeMail({ id: 'mail-2', subject: 'Opening hours' }));
+    act(() => bridge.emit('mail:queue', { waiting: 1, needsMatching: 0 }));
+    offered = await screen.findByTestId('offered-mail');
+    await waitFor(() => expect(within(offered).getByTestId('mail-subject').textContent).toBe('Opening hours'));
+    const template = await within(offered).findByRole('option', { name: 'Reply (English)' });
+    fireEvent.change(within(offered).getByLabelText('Template'), { target: { value: (template as HTMLOptionElement).value } });
+    expect((within(offered).getByLabelText('Reply text') as HTMLTextAreaElement).value).toBe('Hello 山田 太郎, our hours changed.');
+  });
+
   it('asks again when the queue changes', async () => {
     const bridge = installSignedInBridge();
     render(<App />);

@@ -65,9 +65,11 @@ export function ReplyComposer({ replyId, mail, initialSubject, initialBody, init
   const [savedOnce, setSavedOnce] = useState(existing);
   const [status, setStatus] = useState<ComposerStatus>({ kind: 'idle' });
 
+  // Each reply starts from the templates as they are now: an admin may have changed them since
+  // the last one (the store offers none until the fresh list is in).
   useEffect(() => {
-    if (!templatesLoaded) void useTemplateStore.getState().load();
-  }, [templatesLoaded]);
+    void useTemplateStore.getState().load();
+  }, []);
 
   function chooseTemplate(id: string) {
     setTemplateId(id);

@@ -14,7 +14,9 @@ const initialState = { templates: [], loaded: false, error: null } satisfies Par
 
 export const useTemplateStore = create<TemplateState>()((set) => ({
   ...initialState,
+  /** Fetches the tenant's templates afresh; until they are in, none is offered (a stale one could be chosen). */
   async load() {
+    set({ templates: [], loaded: false });
     const result = await invoke('mail:templates', undefined);
     if (result.ok) set({ templates: result.value, loaded: true, error: null });
     else set({ error: result.error });
