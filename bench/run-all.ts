@@ -14,7 +14,7 @@ import path from 'node:path';
 import { BENCH_DIR, RESULTS_FILE } from './cache-file.js';
 
 /** The npm scripts, in the order they run: the quick ones first. */
-const BENCHMARKS = ['lookup', 'propagation', 'agents', 'memory', 'routing', 'sync', 'screenpop'] as const;
+const BENCHMARKS = ['lookup', 'propagation', 'agents', 'memory', 'routing', 'cti-fallback', 'reports', 'sync', 'screenpop'] as const;
 
 const REPORT_FILE = path.join(BENCH_DIR, 'results.md');
 
@@ -23,6 +23,9 @@ type Entry = Record<string, unknown>;
 function cell(value: unknown): string {
   if (value === undefined || value === null) return '';
   if (typeof value === 'number') return Number.isInteger(value) ? value.toLocaleString('en') : String(Math.round(value * 1000) / 1000);
+  if (Array.isArray(value)) return value.map(cell).join(' / ');
+  // A nested figure (stage shares, a sub-run) reads as "name value" pairs in parentheses.
+  if (typeof value === 'object') return `(${Object.entries(value).map(([key, inner]) => `${key} ${cell(inner)}`).join(', ')})`;
   return String(value);
 }
 
