@@ -8,8 +8,10 @@ import {
   MailTemplateInput,
   RightsUpdate,
 } from './api.js';
-import { Classification, Id, IsoTime, User as UserSchema } from './domain.js';
+import { Classification, Id, IsoTime, Role, User as UserSchema } from './domain.js';
 import { CallMeHours } from './callme.js';
+import { PartnerOrg } from './exchange.js';
+import { SIP_USER_PATTERN } from './sip-identity.js';
 import { RoutingRules } from './routing-rules.js';
 import { Disposition, TelephonySettings } from './telephony-settings.js';
 
@@ -43,9 +45,26 @@ export const NewPassword = z
   .min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
   .max(1000);
 
-/** Staff roles an admin may give; partner users are made with their organisation (shared/exchange.ts). */
+/** Staff roles: users of the tenant's own centre, with a branch, an authority and (but admins) a phone. */
 export const StaffRole = z.enum(['agent', 'supervisor', 'admin']);
 export type StaffRole = z.infer<typeof StaffRole>;
+
+/**
+ * A SIP user an admin assigns (shared/sip-identity.ts): the syntax here; the tenant's namespace
+ * (`mayAssignSipUser`) and uniqueness across the PBX on the server. Lower case, like the
+ * derived ones, because PBXs differ on whether user parts are case-sensitive.
+ */
+export const SipUserAssignment = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(SIP_USER_PATTERN, 'must be a SIP user part: 1-128 of a-z 0-9 . _ ~ + -');
+
+/**
+ * The fields only staff users have. A partner user has none of them: the server refuses each
+ * one given for a partner (400 naming it), and the console does not offer them.
+ */
+export const STAFF_ONLY_FIELDS = ['branch', 'customerLimitAuthority', 'mayHandleUnregisteredCallers', 'callsViewOnly', 'callsAllBranches', 'sipUser'] as const;
 
 export const AdminUser = UserSchema.extend({
   disabled: z.boolean(),
@@ -58,29 +77,54 @@ export type AdminUser = z.infer<typeof AdminUser>;
 export const AdminUsersResponse = z.object({ users: z.array(AdminUser) });
 export type AdminUsersResponse = z.infer<typeof AdminUsersResponse>;
 
+/**
+ * POST users. Staff fields left out take their defaults on the server (no branch, authority 3,
+ * no extra rights, the tenant-qualified SIP user; none for admins). A `partner` user needs its
+ * `partnerOrg` and takes none of the staff fields.
+ */
 export const UserCreate = z
   .object({
     login: Login,
     displayName: z.string().trim().min(1, 'must not be empty').max(100),
     password: NewPassword,
-    role: StaffRole.default('agent'),
-    branch: z.string().trim().min(1).max(100).nullable().default(null),
-    customerLimitAuthority: Classification.default(3),
-    mayHandleUnregisteredCallers: z.boolean().default(false),
-    callsViewOnly: z.boolean().default(false),
-    callsAllBranches: z.boolean().default(false),
+    role: Role.default('agent'),
+    partnerOrg: PartnerOrg.optional(),
+    branch: z.string().trim().min(1).max(100).nullable().optional(),
+    customerLimitAuthority: Classification.optional(),
+    mayHandleUnregisteredCallers: z.boolean().optional(),
+    callsViewOnly: z.boolean().optional(),
+    callsAllBranches: z.boolean().optional(),
+    sipUser: SipUserAssignment.nullable().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((user, ctx) => {
+    if (user.role === 'partner') {
+      if (user.partnerOrg === undefined) ctx.addIssue({ code: 'custom', path: ['partnerOrg'], message: 'a partner user needs its partner organisation' });
+      for (const field of STAFF_ONLY_FIELDS) {
+        if (user[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'a partner user has no staff rights or phone; leave it out' });
+      }
+      return;
+    }
+    if (user.partnerOrg !== undefined) ctx.addIssue({ code: 'custom', path: ['partnerOrg'], message: 'only partner users belong to a partner organisation' });
+    if (user.role === 'admin' && user.sipUser) ctx.addIssue({ code: 'custom', path: ['sipUser'], message: 'admins take no calls and have no SIP user' });
+  });
 export type UserCreate = z.infer<typeof UserCreate>;
 
+/**
+ * PATCH a user. Important: a staff user never becomes a partner user or back (a partner's
+ * role cannot change; the server says so), because the two have different data: create the
+ * other kind of user instead. `partnerOrg` is for partner users, `sipUser` for staff but admins.
+ */
 export const UserUpdate = z
   .object({
     displayName: z.string().trim().min(1, 'must not be empty').max(100).optional(),
-    role: StaffRole.optional(),
+    role: Role.refine((role) => role !== 'partner', 'a staff user cannot become a partner user; create a partner user instead').optional(),
     disabled: z.boolean().optional(),
+    partnerOrg: PartnerOrg.optional(),
+    sipUser: SipUserAssignment.nullable().optional(),
   })
   .strict()
-  .refine((v) => Object.values(v).some((value) => value !== undefined), 'give displayName, role or disabled');
+  .refine((v) => Object.values(v).some((value) => value !== undefined), 'give displayName, role, disabled, partnerOrg or sipUser');
 export type UserUpdate = z.infer<typeof UserUpdate>;
 
 export const PasswordReset = z.object({ password: NewPassword }).strict();
