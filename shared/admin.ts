@@ -24,12 +24,14 @@ import { Disposition, TelephonySettings } from './telephony-settings.js';
  * - users GET → AdminUsersResponse (supervisors and admins); POST UserCreate → AdminUser (admins).
  * - user PATCH UserUpdate → AdminUser (admins): display name, role, disabled.
  * - userPassword POST PasswordReset → 204 (admins): the user's sessions end.
+ * - tenantSettings GET → TenantSettings, PUT TenantSettingsUpdate → TenantSettings (admins).
  * - rights: PATCH /api/users/:id/rights (shared/api.ts RightsUpdate, backend/src/users/routes.ts).
  */
 export const ADMIN_API = {
   users: '/api/users',
   user: '/api/users/:id',
   userPassword: '/api/users/:id/password',
+  tenantSettings: '/api/tenant/settings',
 } as const;
 
 /** Logins as people type them: letters, digits and `._-`, so a tenant-qualified SIP user can be derived. */
@@ -165,6 +167,31 @@ export const TelephonySettingsUpdate = z
   .refine((v) => Object.values(v).some((value) => value !== undefined), 'give at least one setting to change');
 export type TelephonySettingsUpdate = z.infer<typeof TelephonySettingsUpdate>;
 
+/** An IANA time zone the runtime knows, e.g. Asia/Tokyo. */
+export const TimeZone = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(64)
+  .refine((zone) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone such as Asia/Tokyo');
+
+/** The tenant's own settings: the zone its reports count days, weeks and months in. */
+export const TenantSettings = z.object({
+  /** null: the deployment's zone (`deploymentTimeZone`). */
+  timeZone: z.string().nullable(),
+  deploymentTimeZone: z.string(),
+});
+export type TenantSettings = z.infer<typeof TenantSettings>;
+export const TenantSettingsUpdate = z.object({ timeZone: TimeZone.nullable() }).strict();
+export type TenantSettingsUpdate = z.infer<typeof TenantSettingsUpdate>;
+
 const UserRef = z.object({ userId: Id });
 /** Channels without a payload (JSON drops `undefined`, so the browser shell may send nothing or null). */
 const NoPayload = z.undefined().or(z.null());
@@ -189,4 +216,7 @@ export const ADMIN_IPC_CHANNELS = {
   // "Call me" business hours (backend/src/callme): null while none are set.
   'admin:callMeHours': { request: NoPayload, result: CallMeHours.nullable() },
   'admin:saveCallMeHours': { request: CallMeHours, result: CallMeHours.nullable() },
+  // The tenant's report time zone (backend/src/users/admin-routes.ts).
+  'admin:tenantSettings': { request: NoPayload, result: TenantSettings },
+  'admin:saveTenantSettings': { request: TenantSettingsUpdate, result: TenantSettings },
 } as const;

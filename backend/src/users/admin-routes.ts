@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ADMIN_API, AdminUser, PasswordReset, UserCreate, UserUpdate, type AdminUsersResponse } from '../../../shared/admin.js';
+import { ADMIN_API, AdminUser, PasswordReset, TenantSettingsUpdate, UserCreate, UserUpdate, type AdminUsersResponse, type TenantSettings } from '../../../shared/admin.js';
 import { Id, type User } from '../../../shared/domain.js';
 import { mayManageRights } from '../../../shared/permissions.js';
 import { tenantSipUser } from '../../../shared/sip-identity.js';
@@ -10,6 +10,7 @@ import { hashPassword } from '../auth/passwords.js';
 import type { BackendContext } from '../context.js';
 import { isUniqueViolation } from '../customers/writes.js';
 import { HttpError, parseRequest } from '../http/errors.js';
+import { loadMailConfig } from '../mail/config.js';
 import { pokeTenant } from '../sync/changelog.js';
 import { assertSipUserAvailable, recordSipUserRelease } from './sip-users.js';
 import { toUser, type UserRow } from './users.js';
@@ -230,5 +231,34 @@ export function registerUserAdminRoutes(app: FastifyInstance, ctx: BackendContex
       await recordAudit(trx, { tenantId: tenant.id, userId: admin.id, action: 'user_password_reset', details: { targetUserId: id } });
     });
     return reply.status(204).send();
+  });
+
+  /** The tenant's report zone; the deployment's until an admin sets one. */
+  const deploymentTimeZone = loadMailConfig().timeZone;
+  const tenantSettings = async (tenantId: string): Promise<TenantSettings> => {
+    const row = await db.selectFrom('tenants').select('time_zone').where('id', '=', tenantId).executeTakeFirstOrThrow();
+    return { timeZone: row.time_zone, deploymentTimeZone };
+  };
+
+  app.get(ADMIN_API.tenantSettings, async (request): Promise<TenantSettings> => {
+    assertAdmin(request.auth.user);
+    return tenantSettings(request.auth.tenant.id);
+  });
+
+  app.put(ADMIN_API.tenantSettings, async (request): Promise<TenantSettings> => {
+    const { user: admin, tenant } = request.auth;
+    assertAdmin(admin);
+    const update = parseRequest(TenantSettingsUpdate, request.body, 'body');
+    await db.transaction().execute(async (trx) => {
+      const before = await trx.selectFrom('tenants').select('time_zone').where('id', '=', tenant.id).executeTakeFirstOrThrow();
+      await trx.updateTable('tenants').set({ time_zone: update.timeZone }).where('id', '=', tenant.id).execute();
+      await recordAudit(trx, {
+        tenantId: tenant.id,
+        userId: admin.id,
+        action: 'tenant_settings_changed',
+        details: { before: { timeZone: before.time_zone }, after: { timeZone: update.timeZone } },
+      });
+    });
+    return tenantSettings(tenant.id);
   });
 }

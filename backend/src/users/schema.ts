@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 
-/** Table types of the user console (migration 029_sip_user_releases). Same conventions as db/schema.ts. */
+/** Table types of the user console (migration 029_sip_releases_tenant_zone). Same conventions as db/schema.ts. */
 type UserConsoleTables = {
   sip_user_releases: SipUserReleasesTable;
 };

@@ -1,4 +1,4 @@
-import type { AdminUser } from '../../../shared/admin.js';
+import type { AdminUser, TenantSettings } from '../../../shared/admin.js';
 import type { MailAddress, MailSettings, MailTemplate } from '../../../shared/api.js';
 import type { AdminIpcChannel, IpcHandlerTable, SessionInfo, TelephonySettings } from '../../../shared/ipc.js';
 import { CodedError } from '../../../shared/result.js';
@@ -15,6 +15,7 @@ export class MemoryAdmin {
   readonly addresses: MailAddress[] = [];
   mailSettings: MailSettings = { leaseSeconds: 300, busyCallsPerAgent: 0.5, presenceTimeoutSeconds: 60, preferenceSeconds: 30 };
   routing: RoutingRules = { groups: [], rules: [] };
+  tenantSettings: TenantSettings = { timeZone: null, deploymentTimeZone: 'Asia/Tokyo' };
   /** "Call me" hours; null: around the clock. */
   callMeHours: CallMeHours | null = null;
   /** Every password reset asked for, by user id (the tests check nothing else leaks). */
@@ -137,6 +138,15 @@ export class MemoryAdmin {
       this.#admin();
       this.callMeHours = { ...hours, days: [...new Set(hours.days)].sort() };
       return structuredClone(this.callMeHours);
+    },
+    'admin:tenantSettings': async () => {
+      this.#admin();
+      return { ...this.tenantSettings };
+    },
+    'admin:saveTenantSettings': async ({ timeZone }) => {
+      this.#admin();
+      this.tenantSettings = { ...this.tenantSettings, timeZone };
+      return { ...this.tenantSettings };
     },
     'admin:saveRoutingRules': async (rules) => {
       this.#admin();

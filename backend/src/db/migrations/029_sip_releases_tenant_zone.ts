@@ -6,6 +6,8 @@ import type { SqlDialect } from '../database.js';
 // the old SIP user until those expire: a released SIP user goes to nobody else before then.
 // Keyed by the lower-case SIP user (unique across the PBX, like users.sip_user). Table type:
 // backend/src/users/schema.ts.
+// And the tenant's own time zone for reports' days, weeks and months (null: the deployment's
+// TSUNAGU_TIME_ZONE), set in the admin console.
 // Important: append-only like every migration; change the schema in a new numbered file.
 export async function up(db: Kysely<unknown>, _dialect: SqlDialect): Promise<void> {
   await db.schema
@@ -15,4 +17,5 @@ export async function up(db: Kysely<unknown>, _dialect: SqlDialect): Promise<voi
     .addColumn('released_by_user_id', 'text', (c) => c.notNull())
     .addColumn('released_at', 'text', (c) => c.notNull())
     .execute();
+  await db.schema.alterTable('tenants').addColumn('time_zone', 'text').execute();
 }
