@@ -52,7 +52,7 @@ describe('AdminConsole', () => {
 
     signIn(ADMIN);
     render(<AdminConsole />);
-    expect(screen.getAllByRole('tab')).toHaveLength(5);
+    expect(screen.getAllByRole('tab')).toHaveLength(6);
     expect(screen.getByTestId('admin-create-user')).toBeTruthy();
   });
 
@@ -169,6 +169,22 @@ describe('AdminConsole', () => {
     fireEvent.click(within(account).getByRole('button', { name: 'Save account' }));
     await waitFor(() => expect(bridge.admin.users[0]!.sipUser).toBe('desk-2002'));
     expect(within(screen.getAllByTestId('admin-user-row')[0]!).getByTestId('admin-user-sip').textContent).toBe('desk-2002');
+  });
+
+  it("sets the tenant's report time zone, and back to the deployment's", async () => {
+    const bridge = signIn(ADMIN);
+    render(<AdminConsole />);
+    fireEvent.click(screen.getByTestId('admin-tab-tenant'));
+    const zone = await screen.findByLabelText('Time zone of reports');
+    expect((zone as HTMLSelectElement).value).toBe('');
+    expect(within(zone).getByRole('option', { name: 'Deployment default (Asia/Tokyo)' })).toBeTruthy();
+    fireEvent.change(zone, { target: { value: 'America/New_York' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save tenant settings' }));
+    await waitFor(() => expect(bridge.admin.tenantSettings.timeZone).toBe('America/New_York'));
+    expect(screen.getByRole('status').textContent).toBe('Saved');
+    fireEvent.change(zone, { target: { value: '' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save tenant settings' }));
+    await waitFor(() => expect(bridge.admin.tenantSettings.timeZone).toBeNull());
   });
 
   it("changes a customer's classification and type", async () => {
