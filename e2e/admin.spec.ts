@@ -7,7 +7,8 @@ import { removeStackDir, startStack, type Stack } from './support/stack.js';
  * operator's customer-limit authority in the app; the operator's app (its own core and cache)
  * drops both customers it may no longer hold, and the audit viewer shows both changes. Then the
  * admin gives an operator an extension as SIP user (the PBX routing reads it at once: see
- * backend/src/users/sip-user-routing.test.ts) and is told when one is taken.
+ * backend/src/users/sip-user-routing.test.ts), is told when one is taken, and sets the tenant's
+ * report time zone.
  */
 
 test.use({ locale: 'en-US' });
@@ -123,7 +124,7 @@ test("an admin's changes of a classification and of an operator's authority reac
   await expect(updated).toContainText(classThree.name);
 });
 
-test("an admin sets an operator's SIP user in the console, and is told when one is taken", async () => {
+test("an admin sets an operator's SIP user in the console, is told when one is taken, and sets the tenant's report time zone", async () => {
   const admin = adminPage;
   await admin.getByTestId('area-admin').click();
   await admin.getByTestId('admin-tab-users').click();
@@ -145,4 +146,13 @@ test("an admin sets an operator's SIP user in the console, and is told when one 
   expect(stack.query<{ sip_user: string }>(`select sip_user from users where login = 'agent2' and tenant_id = ${demo}`)).toEqual([{ sip_user: '2102' }]);
   const audited = stack.query<{ details: string }>(`select details from audit_events where action = 'user_updated' and tenant_id = ${demo} order by id desc limit 1`);
   expect(JSON.parse(audited[0]!.details)).toMatchObject({ before: { sipUser: 'agent2.demo' }, after: { sipUser: '2102' } });
+
+  // The reports count days in the tenant's zone from now on (backend/src/users/tenant-settings.test.ts).
+  await admin.getByTestId('admin-tab-tenant').click();
+  const zone = admin.getByLabel('Time zone of reports');
+  await expect(zone).toHaveValue('');
+  await zone.selectOption('Europe/London');
+  await admin.getByRole('button', { name: 'Save tenant settings' }).click();
+  await expect(admin.getByTestId('admin-tenant').getByRole('status')).toHaveText('Saved');
+  expect(stack.query<{ time_zone: string }>(`select time_zone from tenants where slug = 'demo'`)).toEqual([{ time_zone: 'Europe/London' }]);
 });
