@@ -5,7 +5,10 @@ import { removeStackDir, startStack, type Stack } from './support/stack.js';
 /**
  * The admin console end to end: an admin raises a customer's classification and lowers an
  * operator's customer-limit authority in the app; the operator's app (its own core and cache)
- * drops both customers it may no longer hold, and the audit viewer shows both changes.
+ * drops both customers it may no longer hold, and the audit viewer shows both changes. Then the
+ * admin gives an operator an extension as SIP user (the PBX routing reads it at once: see
+ * backend/src/users/sip-user-routing.test.ts), is told when one is taken, and sets the tenant's
+ * report time zone.
  */
 
 test.use({ locale: 'en-US' });
@@ -13,6 +16,8 @@ test.describe.configure({ mode: 'serial' });
 
 let stack: Stack;
 const contexts: BrowserContext[] = [];
+/** The admin's window of the first test, kept for the later console steps. */
+let adminPage: Page;
 
 test.beforeAll(async () => {
   stack = await startStack({ customers: 60 });
@@ -79,6 +84,7 @@ test("an admin's changes of a classification and of an operator's authority reac
 
   // The admin works in a browser shell of their own (its own core and cache), as on another computer.
   const admin = await signIn(browser, await stack.startShell('admin'), 'admin', 'admin-pass');
+  adminPage = admin;
   await admin.getByTestId('area-admin').click();
   await expect(admin.getByTestId('admin-console')).toBeVisible();
 
@@ -116,4 +122,37 @@ test("an admin's changes of a classification and of an operator's authority reac
   const updated = admin.getByTestId('audit-row').first();
   await expect(updated).toHaveAttribute('data-action', 'customer_updated');
   await expect(updated).toContainText(classThree.name);
+});
+
+test("an admin sets an operator's SIP user in the console, is told when one is taken, and sets the tenant's report time zone", async () => {
+  const admin = adminPage;
+  await admin.getByTestId('area-admin').click();
+  await admin.getByTestId('admin-tab-users').click();
+  await admin.getByRole('button', { name: 'Edit agent2' }).click();
+  const account = admin.getByTestId('admin-user-editor').getByTestId('admin-profile-form');
+  const sipUser = account.getByLabel('SIP user');
+  await expect(sipUser).toHaveValue('agent2.demo');
+  // agent1's SIP user is taken: the backend's 409 shows beside the field.
+  await sipUser.fill('agent1.demo');
+  await account.getByRole('button', { name: 'Save account' }).click();
+  await expect(account.getByTestId('field-error')).toContainText('already in use');
+  await expect(sipUser).toHaveAttribute('aria-invalid', 'true');
+
+  await sipUser.fill('2102');
+  await account.getByRole('button', { name: 'Save account' }).click();
+  await expect(account.getByRole('status')).toHaveText('Saved');
+  await expect(admin.locator('[data-testid="admin-user-row"][data-login="agent2"]').getByTestId('admin-user-sip')).toHaveText('2102');
+  const demo = `(select id from tenants where slug = 'demo')`;
+  expect(stack.query<{ sip_user: string }>(`select sip_user from users where login = 'agent2' and tenant_id = ${demo}`)).toEqual([{ sip_user: '2102' }]);
+  const audited = stack.query<{ details: string }>(`select details from audit_events where action = 'user_updated' and tenant_id = ${demo} order by id desc limit 1`);
+  expect(JSON.parse(audited[0]!.details)).toMatchObject({ before: { sipUser: 'agent2.demo' }, after: { sipUser: '2102' } });
+
+  // The reports count days in the tenant's zone from now on (backend/src/users/tenant-settings.test.ts).
+  await admin.getByTestId('admin-tab-tenant').click();
+  const zone = admin.getByLabel('Time zone of reports');
+  await expect(zone).toHaveValue('');
+  await zone.selectOption('Europe/London');
+  await admin.getByRole('button', { name: 'Save tenant settings' }).click();
+  await expect(admin.getByTestId('admin-tenant').getByRole('status')).toHaveText('Saved');
+  expect(stack.query<{ time_zone: string }>(`select time_zone from tenants where slug = 'demo'`)).toEqual([{ time_zone: 'Europe/London' }]);
 });

@@ -20,6 +20,8 @@ test.describe.configure({ mode: 'serial' });
 const PARTNER_ORG = '協力サポート株式会社';
 let stack: Stack;
 const contexts: BrowserContext[] = [];
+/** The admin's window of the first test, kept for the console step of the last one. */
+let adminPage: Page;
 
 test.beforeAll(async () => {
   stack = await startStack({ customers: 60 });
@@ -91,6 +93,7 @@ function leftovers(content: string, values: string[]): string[] {
 
 test('an admin previews, creates, shares and downloads an export with no personal data in it', async ({ browser }) => {
   const admin = await signIn(browser, stack.shellUrl, 'admin', 'admin-pass');
+  adminPage = admin;
   await expect(admin.getByTestId('sync-status')).toHaveAttribute('data-phase', 'idle', { timeout: 60_000 });
   await admin.getByTestId('area-exchange').click();
   const screen = admin.getByTestId('exchange-admin');
@@ -150,4 +153,35 @@ test('a partner user sees the exchange view and nothing else', async ({ browser 
   // And no cache of customers on this computer.
   const cacheFiles = fs.readdirSync(path.join(stack.dir, 'app-partner'), { recursive: true }).map(String).filter((name) => /\.(db|sqlite)/.test(name));
   expect(cacheFiles).toEqual([]);
+});
+
+test('an admin creates a partner user in the console, who sees the exports shared with its organisation', async ({ browser }) => {
+  const admin = adminPage;
+  await admin.getByTestId('area-admin').click();
+  const form = admin.getByTestId('admin-create-user');
+  await form.getByLabel('Login', { exact: true }).fill('partner-e2e');
+  await form.getByLabel('Name', { exact: true }).fill('協力 三郎');
+  await form.getByLabel('Initial password').fill('partner-e2e-pass');
+  await form.getByLabel('Role').selectOption('partner');
+  // A partner user gets none of the staff fields.
+  await expect(form.getByLabel(/^Branch/)).toHaveCount(0);
+  await expect(form.getByLabel('Customer-limit authority')).toHaveCount(0);
+  await expect(form.getByLabel('SIP user')).toHaveCount(0);
+  // The seed's organisation is offered; the admin picks it.
+  await expect(form.getByTestId('admin-partner-orgs').locator('option')).toHaveCount(1);
+  await form.getByLabel('Partner organisation').fill(PARTNER_ORG);
+  await form.getByRole('button', { name: 'Create user' }).click();
+  await expect(form.getByRole('status')).toHaveText('User partner-e2e created');
+  const row = admin.locator('[data-testid="admin-user-row"][data-login="partner-e2e"]');
+  await expect(row.getByTestId('admin-user-org')).toContainText(PARTNER_ORG);
+  expect(stack.query<{ role: string; partner_org: string; sip_user: string | null; branch: string | null }>(
+    `select role, partner_org, sip_user, branch from users where login = 'partner-e2e'`,
+  )).toEqual([{ role: 'partner', partner_org: PARTNER_ORG, sip_user: null, branch: null }]);
+
+  const partner = await signIn(browser, await stack.startShell('partner-e2e'), 'partner-e2e', 'partner-e2e-pass');
+  const view = partner.getByTestId('partner-exchange');
+  await expect(view.getByTestId('exchange-exports')).toHaveAttribute('data-phase', 'ready');
+  await expect(view.getByTestId('exchange-export')).toHaveCount(2);
+  await expect(view.getByTestId('exchange-export').filter({ hasText: 'E2E calls and notes' })).toBeVisible();
+  await expect(partner.getByTestId('area-customers')).toHaveCount(0);
 });

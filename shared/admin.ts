@@ -8,8 +8,10 @@ import {
   MailTemplateInput,
   RightsUpdate,
 } from './api.js';
-import { Classification, Id, IsoTime, User as UserSchema } from './domain.js';
+import { Classification, Id, IsoTime, Role, User as UserSchema } from './domain.js';
 import { CallMeHours } from './callme.js';
+import { PartnerOrg } from './exchange.js';
+import { SIP_USER_PATTERN } from './sip-identity.js';
 import { RoutingRules } from './routing-rules.js';
 import { Disposition, TelephonySettings } from './telephony-settings.js';
 
@@ -22,12 +24,14 @@ import { Disposition, TelephonySettings } from './telephony-settings.js';
  * - users GET → AdminUsersResponse (supervisors and admins); POST UserCreate → AdminUser (admins).
  * - user PATCH UserUpdate → AdminUser (admins): display name, role, disabled.
  * - userPassword POST PasswordReset → 204 (admins): the user's sessions end.
+ * - tenantSettings GET → TenantSettings, PUT TenantSettingsUpdate → TenantSettings (admins).
  * - rights: PATCH /api/users/:id/rights (shared/api.ts RightsUpdate, backend/src/users/routes.ts).
  */
 export const ADMIN_API = {
   users: '/api/users',
   user: '/api/users/:id',
   userPassword: '/api/users/:id/password',
+  tenantSettings: '/api/tenant/settings',
 } as const;
 
 /** Logins as people type them: letters, digits and `._-`, so a tenant-qualified SIP user can be derived. */
@@ -43,9 +47,26 @@ export const NewPassword = z
   .min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
   .max(1000);
 
-/** Staff roles an admin may give; partner users are made with their organisation (shared/exchange.ts). */
+/** Staff roles: users of the tenant's own centre, with a branch, an authority and (but admins) a phone. */
 export const StaffRole = z.enum(['agent', 'supervisor', 'admin']);
 export type StaffRole = z.infer<typeof StaffRole>;
+
+/**
+ * A SIP user an admin assigns (shared/sip-identity.ts): the syntax here; the tenant's namespace
+ * (`mayAssignSipUser`) and uniqueness across the PBX on the server. Lower case, like the
+ * derived ones, because PBXs differ on whether user parts are case-sensitive.
+ */
+export const SipUserAssignment = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(SIP_USER_PATTERN, 'must be a SIP user part: 1-128 of a-z 0-9 . _ ~ + -');
+
+/**
+ * The fields only staff users have. A partner user has none of them: the server refuses each
+ * one given for a partner (400 naming it), and the console does not offer them.
+ */
+export const STAFF_ONLY_FIELDS = ['branch', 'customerLimitAuthority', 'mayHandleUnregisteredCallers', 'callsViewOnly', 'callsAllBranches', 'sipUser'] as const;
 
 export const AdminUser = UserSchema.extend({
   disabled: z.boolean(),
@@ -58,29 +79,54 @@ export type AdminUser = z.infer<typeof AdminUser>;
 export const AdminUsersResponse = z.object({ users: z.array(AdminUser) });
 export type AdminUsersResponse = z.infer<typeof AdminUsersResponse>;
 
+/**
+ * POST users. Staff fields left out take their defaults on the server (no branch, authority 3,
+ * no extra rights, the tenant-qualified SIP user; none for admins). A `partner` user needs its
+ * `partnerOrg` and takes none of the staff fields.
+ */
 export const UserCreate = z
   .object({
     login: Login,
     displayName: z.string().trim().min(1, 'must not be empty').max(100),
     password: NewPassword,
-    role: StaffRole.default('agent'),
-    branch: z.string().trim().min(1).max(100).nullable().default(null),
-    customerLimitAuthority: Classification.default(3),
-    mayHandleUnregisteredCallers: z.boolean().default(false),
-    callsViewOnly: z.boolean().default(false),
-    callsAllBranches: z.boolean().default(false),
+    role: Role.default('agent'),
+    partnerOrg: PartnerOrg.optional(),
+    branch: z.string().trim().min(1).max(100).nullable().optional(),
+    customerLimitAuthority: Classification.optional(),
+    mayHandleUnregisteredCallers: z.boolean().optional(),
+    callsViewOnly: z.boolean().optional(),
+    callsAllBranches: z.boolean().optional(),
+    sipUser: SipUserAssignment.nullable().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((user, ctx) => {
+    if (user.role === 'partner') {
+      if (user.partnerOrg === undefined) ctx.addIssue({ code: 'custom', path: ['partnerOrg'], message: 'a partner user needs its partner organisation' });
+      for (const field of STAFF_ONLY_FIELDS) {
+        if (user[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'a partner user has no staff rights or phone; leave it out' });
+      }
+      return;
+    }
+    if (user.partnerOrg !== undefined) ctx.addIssue({ code: 'custom', path: ['partnerOrg'], message: 'only partner users belong to a partner organisation' });
+    if (user.role === 'admin' && user.sipUser) ctx.addIssue({ code: 'custom', path: ['sipUser'], message: 'admins take no calls and have no SIP user' });
+  });
 export type UserCreate = z.infer<typeof UserCreate>;
 
+/**
+ * PATCH a user. Important: a staff user never becomes a partner user or back (a partner's
+ * role cannot change; the server says so), because the two have different data: create the
+ * other kind of user instead. `partnerOrg` is for partner users, `sipUser` for staff but admins.
+ */
 export const UserUpdate = z
   .object({
     displayName: z.string().trim().min(1, 'must not be empty').max(100).optional(),
-    role: StaffRole.optional(),
+    role: Role.refine((role) => role !== 'partner', 'a staff user cannot become a partner user; create a partner user instead').optional(),
     disabled: z.boolean().optional(),
+    partnerOrg: PartnerOrg.optional(),
+    sipUser: SipUserAssignment.nullable().optional(),
   })
   .strict()
-  .refine((v) => Object.values(v).some((value) => value !== undefined), 'give displayName, role or disabled');
+  .refine((v) => Object.values(v).some((value) => value !== undefined), 'give displayName, role, disabled, partnerOrg or sipUser');
 export type UserUpdate = z.infer<typeof UserUpdate>;
 
 export const PasswordReset = z.object({ password: NewPassword }).strict();
@@ -121,6 +167,31 @@ export const TelephonySettingsUpdate = z
   .refine((v) => Object.values(v).some((value) => value !== undefined), 'give at least one setting to change');
 export type TelephonySettingsUpdate = z.infer<typeof TelephonySettingsUpdate>;
 
+/** An IANA time zone the runtime knows, e.g. Asia/Tokyo. */
+export const TimeZone = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(64)
+  .refine((zone) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone such as Asia/Tokyo');
+
+/** The tenant's own settings: the zone its reports count days, weeks and months in. */
+export const TenantSettings = z.object({
+  /** null: the deployment's zone (`deploymentTimeZone`). */
+  timeZone: z.string().nullable(),
+  deploymentTimeZone: z.string(),
+});
+export type TenantSettings = z.infer<typeof TenantSettings>;
+export const TenantSettingsUpdate = z.object({ timeZone: TimeZone.nullable() }).strict();
+export type TenantSettingsUpdate = z.infer<typeof TenantSettingsUpdate>;
+
 const UserRef = z.object({ userId: Id });
 /** Channels without a payload (JSON drops `undefined`, so the browser shell may send nothing or null). */
 const NoPayload = z.undefined().or(z.null());
@@ -145,4 +216,7 @@ export const ADMIN_IPC_CHANNELS = {
   // "Call me" business hours (backend/src/callme): null while none are set.
   'admin:callMeHours': { request: NoPayload, result: CallMeHours.nullable() },
   'admin:saveCallMeHours': { request: CallMeHours, result: CallMeHours.nullable() },
+  // The tenant's report time zone (backend/src/users/admin-routes.ts).
+  'admin:tenantSettings': { request: NoPayload, result: TenantSettings },
+  'admin:saveTenantSettings': { request: TenantSettingsUpdate, result: TenantSettings },
 } as const;

@@ -256,6 +256,7 @@ export const AUDIT_ACTIONS = [
   // The admin console (backend/src/users/admin-routes.ts and the settings routes it puts screens on).
   'user_created',
   'user_updated',
+  'tenant_settings_changed',
   'user_password_reset',
   'mail_template_changed',
   'mail_settings_changed',

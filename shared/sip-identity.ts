@@ -31,3 +31,16 @@ export function tenantSipUser(login: string, tenantSlug: string): string | null 
 export function isExtension(value: string): boolean {
   return EXTENSION_PATTERN.test(value);
 }
+
+/**
+ * Whether an admin of the tenant `tenantSlug` may assign `sipUser`: an extension, or a user
+ * part in the tenant's own namespace (`<anything>.<slug>`). Important: a dotted value naming
+ * another tenant's slug is refused even when free, so the namespaces never overlap.
+ */
+export function mayAssignSipUser(sipUser: string, tenantSlug: string): boolean {
+  if (!SIP_USER_PATTERN.test(sipUser)) return false;
+  if (isExtension(sipUser)) return true;
+  const suffix = `.${tenantSlug}`.toLowerCase();
+  const value = sipUser.toLowerCase();
+  return value.endsWith(suffix) && value.length > suffix.length && !value.startsWith('.');
+}

@@ -1,4 +1,4 @@
-import { ADMIN_API, AdminUser, AdminUsersResponse } from '../../shared/admin.js';
+import { ADMIN_API, AdminUser, AdminUsersResponse, TenantSettings } from '../../shared/admin.js';
 import { API, MAIL_API, MailAddress, MailAddressesResponse, MailSettings, MailTemplate, UserResponse } from '../../shared/api.js';
 import type { AdminIpcChannel, IpcHandlerTable } from '../../shared/ipc.js';
 import { TelephonySettings } from '../../shared/ipc.js';
@@ -53,5 +53,7 @@ export function adminHandlers(client: () => BackendClient): Pick<IpcHandlerTable
     'admin:callMeHours': async () => (await client().request('GET', CALLME_API.hours, CallMeHoursResponse, options)).hours,
     'admin:saveCallMeHours': async (hours) =>
       (await client().request('PUT', CALLME_API.hours, CallMeHoursResponse, { ...options, body: hours, idempotent: true })).hours,
+    'admin:tenantSettings': () => client().request('GET', ADMIN_API.tenantSettings, TenantSettings, options),
+    'admin:saveTenantSettings': (update) => client().request('PUT', ADMIN_API.tenantSettings, TenantSettings, { ...options, body: update, idempotent: true }),
   };
 }

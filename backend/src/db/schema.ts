@@ -31,6 +31,8 @@ export interface TenantsTable {
   /** Last change-log sequence handed out; bumped under a row lock (see sync/changelog.ts). */
   last_seq: BigIntColumn;
   created_at: string;
+  /** Migration 029: IANA zone of the tenant's reports; null: the deployment's TSUNAGU_TIME_ZONE. */
+  time_zone: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface UsersTable {

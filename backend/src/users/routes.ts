@@ -81,6 +81,11 @@ export function registerUserRoutes(app: FastifyInstance, ctx: BackendContext): v
       const row = await trx.selectFrom('users').selectAll().where('tenant_id', '=', tenant.id).where('id', '=', id).executeTakeFirst();
       if (!row) throw new HttpError('not_found', 'no such user');
       const before = toUser(row);
+      if (before.role === 'partner') {
+        // A partner user sees only the exchange: no branch, authority or calls rights to give.
+        const field = Object.entries(update).find(([, value]) => value !== undefined)?.[0] ?? 'rights';
+        throw new HttpError(manager.role === 'admin' ? 'invalid_input' : 'forbidden', `body.${field}: a partner user has no staff rights`);
+      }
       refuseEscalation(manager, before, update);
       const updated = await trx
         .updateTable('users')

@@ -52,7 +52,7 @@ describe('AdminConsole', () => {
 
     signIn(ADMIN);
     render(<AdminConsole />);
-    expect(screen.getAllByRole('tab')).toHaveLength(5);
+    expect(screen.getAllByRole('tab')).toHaveLength(6);
     expect(screen.getByTestId('admin-create-user')).toBeTruthy();
   });
 
@@ -104,6 +104,87 @@ describe('AdminConsole', () => {
     fireEvent.click(within(editor).getByRole('button', { name: 'Reset password' }));
     await waitFor(() => expect(fieldError(editor, 'password')).not.toBeNull());
     expect(bridge.admin.passwordResets).toEqual([]);
+  });
+
+  it('creates a partner user with an organisation and none of the staff fields, and shows it in the list', async () => {
+    const bridge = signIn(ADMIN);
+    render(<AdminConsole />);
+    const form = screen.getByTestId('admin-create-user');
+    const input = (name: RegExp) => within(form).getByLabelText(name);
+    fireEvent.change(input(/^Login/), { target: { value: 'partner2' } });
+    fireEvent.change(input(/^Name/), { target: { value: '協力 次郎' } });
+    fireEvent.change(input(/Initial password/), { target: { value: 'partner2-password' } });
+    expect(within(form).queryByLabelText(/^Partner organisation/)).toBeNull();
+    fireEvent.change(input(/^Role/), { target: { value: 'partner' } });
+    // The staff fields are not offered for a partner user.
+    expect(within(form).queryByLabelText(/^Branch/)).toBeNull();
+    expect(within(form).queryByLabelText('Customer-limit authority')).toBeNull();
+    expect(within(form).queryByLabelText('May handle unregistered callers')).toBeNull();
+    expect(within(form).queryByLabelText(/^SIP user/)).toBeNull();
+    // The tenant's organisations are offered, and one must be given.
+    await waitFor(() => expect([...form.querySelectorAll('datalist option')].map((o) => o.getAttribute('value'))).toEqual(['Partner A']));
+    fireEvent.click(within(form).getByRole('button', { name: 'Create user' }));
+    await waitFor(() => expect(fieldError(form, 'partnerOrg')?.textContent).toMatch(/partner organisation/));
+    expect(input(/^Partner organisation/).getAttribute('aria-describedby')).toContain(fieldError(form, 'partnerOrg')!.id);
+
+    fireEvent.change(input(/^Partner organisation/), { target: { value: 'Partner A' } });
+    fireEvent.click(within(form).getByRole('button', { name: 'Create user' }));
+    await waitFor(() => expect(screen.getAllByTestId('admin-user-row').map((row) => row.dataset.login)).toEqual(['agent1', 'partner2']));
+    expect(bridge.admin.users.find((u) => u.login === 'partner2')).toMatchObject({ role: 'partner', partnerOrg: 'Partner A', branch: null, sipUser: null });
+    const row = screen.getAllByTestId('admin-user-row')[1]!;
+    expect(within(row).getByTestId('admin-user-org').textContent).toContain('Partner A');
+    expect(within(row).getByTestId('admin-user-sip').textContent).toBe('No phone');
+
+    // Its editor has no rights form, and its account form no role or SIP user.
+    fireEvent.click(screen.getByRole('button', { name: 'Edit partner2' }));
+    const editor = screen.getByTestId('admin-user-editor');
+    expect(within(editor).queryByRole('button', { name: 'Save rights' })).toBeNull();
+    const account = within(editor).getByTestId('admin-profile-form');
+    expect(within(account).queryByLabelText(/^Role/)).toBeNull();
+    expect(within(account).queryByLabelText(/^SIP user/)).toBeNull();
+    fireEvent.click(within(account).getByLabelText(/^Disabled/));
+    fireEvent.click(within(account).getByRole('button', { name: 'Save account' }));
+    await waitFor(() => expect(bridge.admin.users.find((u) => u.login === 'partner2')?.disabled).toBe(true));
+  });
+
+  it("sets a user's SIP user, names a bad or taken one beside the field, and shows the new one in the list", async () => {
+    const bridge = signIn(ADMIN);
+    bridge.admin.users.push({ ...AGENT_ROW, id: '50000000-0000-4000-8000-000000000098', login: 'agent2', sipUser: '2001' });
+    render(<AdminConsole />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Edit agent1' }));
+    const account = within(screen.getByTestId('admin-user-editor')).getByTestId('admin-profile-form');
+    const sipField = within(account).getByLabelText(/^SIP user/);
+    expect((sipField as HTMLInputElement).value).toBe('agent1.demo');
+    fireEvent.change(sipField, { target: { value: 'desk 2001' } });
+    fireEvent.click(within(account).getByRole('button', { name: 'Save account' }));
+    await waitFor(() => expect(fieldError(account, 'sipUser')?.textContent).toMatch(/SIP user part/));
+    expect(bridge.admin.users[0]!.sipUser).toBe('agent1.demo');
+
+    fireEvent.change(sipField, { target: { value: '2001' } });
+    fireEvent.click(within(account).getByRole('button', { name: 'Save account' }));
+    await waitFor(() => expect(fieldError(account, 'sipUser')?.textContent).toMatch(/already in use/));
+    expect(sipField.getAttribute('aria-invalid')).toBe('true');
+
+    fireEvent.change(sipField, { target: { value: 'Desk-2002' } });
+    fireEvent.click(within(account).getByRole('button', { name: 'Save account' }));
+    await waitFor(() => expect(bridge.admin.users[0]!.sipUser).toBe('desk-2002'));
+    expect(within(screen.getAllByTestId('admin-user-row')[0]!).getByTestId('admin-user-sip').textContent).toBe('desk-2002');
+  });
+
+  it("sets the tenant's report time zone, and back to the deployment's", async () => {
+    const bridge = signIn(ADMIN);
+    render(<AdminConsole />);
+    fireEvent.click(screen.getByTestId('admin-tab-tenant'));
+    const zone = await screen.findByLabelText('Time zone of reports');
+    expect((zone as HTMLSelectElement).value).toBe('');
+    expect(within(zone).getByRole('option', { name: 'Deployment default (Asia/Tokyo)' })).toBeTruthy();
+    fireEvent.change(zone, { target: { value: 'America/New_York' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save tenant settings' }));
+    await waitFor(() => expect(bridge.admin.tenantSettings.timeZone).toBe('America/New_York'));
+    expect(screen.getByRole('status').textContent).toBe('Saved');
+    fireEvent.change(zone, { target: { value: '' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save tenant settings' }));
+    await waitFor(() => expect(bridge.admin.tenantSettings.timeZone).toBeNull());
   });
 
   it("changes a customer's classification and type", async () => {

@@ -4,6 +4,7 @@ import { CustomersSection } from './CustomersSection.js';
 import { MailSettingsSection } from './MailSettingsSection.js';
 import { TelephonySection } from './TelephonySection.js';
 import { TemplatesSection } from './TemplatesSection.js';
+import { TenantSection } from './TenantSection.js';
 import { UsersSection } from './UsersSection.js';
 import { sectionsFor, useAdminStore, type AdminSection } from './store.js';
 
@@ -19,6 +20,8 @@ function Section({ section }: { section: AdminSection }) {
       return <MailSettingsSection />;
     case 'telephony':
       return <TelephonySection />;
+    case 'tenant':
+      return <TenantSection />;
   }
 }
 

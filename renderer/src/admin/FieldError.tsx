@@ -11,7 +11,8 @@ export function FieldError({ id, errors, field }: { id: string; errors: FieldErr
   );
 }
 
-/** aria props of a field: invalid when it has an error, described by that error. */
-export function fieldAria(id: string, errors: FieldErrors, field: string) {
-  return errors[field] === undefined ? {} : { 'aria-invalid': true as const, 'aria-describedby': id };
+/** aria props of a field: invalid when it has an error, described by that error (and by its hint, when it has one). */
+export function fieldAria(id: string, errors: FieldErrors, field: string, hintId?: string) {
+  if (errors[field] === undefined) return hintId === undefined ? {} : { 'aria-describedby': hintId };
+  return { 'aria-invalid': true as const, 'aria-describedby': hintId === undefined ? id : `${id} ${hintId}` };
 }

@@ -3,7 +3,7 @@ import type { AdminUser } from '../../../shared/admin.js';
 import type { AppError } from '../../../shared/result.js';
 import { invoke } from '../api.js';
 
-export const ADMIN_SECTIONS = ['users', 'customers', 'templates', 'mailSettings', 'telephony'] as const;
+export const ADMIN_SECTIONS = ['users', 'customers', 'templates', 'mailSettings', 'telephony', 'tenant'] as const;
 export type AdminSection = (typeof ADMIN_SECTIONS)[number];
 
 /** Supervisors manage agents' rights and customers' visibility; the rest of the console is for admins (the backend enforces both). */

@@ -1,4 +1,4 @@
-import type { AdminUser } from '../../../shared/admin.js';
+import type { AdminUser, TenantSettings } from '../../../shared/admin.js';
 import type { MailAddress, MailSettings, MailTemplate } from '../../../shared/api.js';
 import type { AdminIpcChannel, IpcHandlerTable, SessionInfo, TelephonySettings } from '../../../shared/ipc.js';
 import { CodedError } from '../../../shared/result.js';
@@ -8,13 +8,14 @@ import type { RoutingRules } from '../../../shared/routing-rules.js';
 /**
  * The backend's admin routes as the renderer tests need them, in memory. The request schemas
  * are checked by the memory bridge like the core's dispatcher does; the rules here are the
- * backend's role checks and its conflict on a taken login.
+ * backend's role checks and its conflicts on a taken login or SIP user.
  */
 export class MemoryAdmin {
   readonly users: AdminUser[] = [];
   readonly addresses: MailAddress[] = [];
   mailSettings: MailSettings = { leaseSeconds: 300, busyCallsPerAgent: 0.5, presenceTimeoutSeconds: 60, preferenceSeconds: 30 };
   routing: RoutingRules = { groups: [], rules: [] };
+  tenantSettings: TenantSettings = { timeZone: null, deploymentTimeZone: 'Asia/Tokyo' };
   /** "Call me" hours; null: around the clock. */
   callMeHours: CallMeHours | null = null;
   /** Every password reset asked for, by user id (the tests check nothing else leaks). */
@@ -45,14 +46,23 @@ export class MemoryAdmin {
     'admin:createUser': async (input) => {
       this.#admin();
       if (this.users.some((u) => u.login === input.login)) throw new CodedError('conflict', `body.login: ${input.login} is already taken`);
+      if (input.sipUser && this.users.some((u) => u.sipUser === input.sipUser)) throw new CodedError('conflict', `body.sipUser: ${input.sipUser} is already in use on the PBX`);
       const now = new Date().toISOString();
-      const { password: _password, ...fields } = input;
+      const partner = input.role === 'partner';
       const user: AdminUser = {
-        ...fields,
+        login: input.login,
+        displayName: input.displayName,
+        role: input.role,
+        branch: input.branch ?? null,
+        customerLimitAuthority: input.customerLimitAuthority ?? 3,
+        mayHandleUnregisteredCallers: input.mayHandleUnregisteredCallers ?? false,
+        callsViewOnly: input.callsViewOnly ?? false,
+        callsAllBranches: input.callsAllBranches ?? false,
+        ...(partner ? { partnerOrg: input.partnerOrg ?? null } : {}),
         id: `50000000-0000-4000-8000-${String(this.users.length + 1).padStart(12, '0')}`,
         tenantId: this.session().tenant.id,
         disabled: false,
-        sipUser: `${input.login}.demo`,
+        sipUser: partner || input.role === 'admin' ? null : (input.sipUser ?? `${input.login}.demo`),
         createdAt: now,
         updatedAt: now,
       };
@@ -62,6 +72,9 @@ export class MemoryAdmin {
     'admin:updateUser': async ({ userId, changes }) => {
       this.#admin();
       const user = this.#user(userId);
+      if (changes.sipUser && this.users.some((u) => u.id !== userId && u.sipUser === changes.sipUser)) {
+        throw new CodedError('conflict', `body.sipUser: ${changes.sipUser} is already in use on the PBX`);
+      }
       Object.assign(user, changes, { updatedAt: new Date().toISOString() });
       return { ...user };
     },
@@ -125,6 +138,15 @@ export class MemoryAdmin {
       this.#admin();
       this.callMeHours = { ...hours, days: [...new Set(hours.days)].sort() };
       return structuredClone(this.callMeHours);
+    },
+    'admin:tenantSettings': async () => {
+      this.#admin();
+      return { ...this.tenantSettings };
+    },
+    'admin:saveTenantSettings': async ({ timeZone }) => {
+      this.#admin();
+      this.tenantSettings = { ...this.tenantSettings, timeZone };
+      return { ...this.tenantSettings };
     },
     'admin:saveRoutingRules': async (rules) => {
       this.#admin();
