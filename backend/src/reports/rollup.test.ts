@@ -8,6 +8,7 @@ import { TELEPHONY_API } from '../telephony/routes.js';
 import { DIALECTS, startTestBackend, type TestBackend } from '../testing/harness.js';
 import { insertAbandonedCall, insertReceivedMail, insertReviewedReply } from './fixtures.js';
 import { reportCsv, reportPage, type ReportScope } from './queries.js';
+import { ReportRollupWarmer } from './rollup.js';
 import { reportDb } from './schema.js';
 
 // The daily rollup against the reference (every figure counted from the base tables over the
@@ -175,5 +176,19 @@ describe.each(DIALECTS)('report rollup on %s', (dialect) => {
     await compareAll();
     const afterwards = await reportDb(backend.handle.db).selectFrom('report_rollup_days').select(['day', 'source_version']).where('day', '=', '2026-11-03').executeTakeFirstOrThrow();
     expect(Number(afterwards.source_version)).toBeGreaterThan(Number(before.source_version));
+  });
+
+  it('rolls up the last days of every tenant in the background, and the reports still agree', async () => {
+    const errors: unknown[] = [];
+    const warmer = new ReportRollupWarmer(backend.handle, 'Asia/Tokyo', 30, { info: () => undefined, error: (details) => errors.push(details) });
+    await warmer.runOnce();
+    await warmer.close();
+    expect(errors).toEqual([]);
+    const kept = (await reportDb(backend.handle.db).selectFrom('report_rollup_days').select('day').where('tenant_id', '=', scope.tenantId).execute()).map((d) => d.day);
+    // From 30 days before 20 Nov to the last day old enough to keep.
+    expect(kept).toEqual(expect.arrayContaining(['2026-10-21', '2026-10-25', '2026-11-17']));
+    expect(kept).not.toContain('2026-10-20');
+    expect(kept).not.toContain('2026-11-18');
+    await compareAll();
   });
 });

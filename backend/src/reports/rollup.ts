@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { z } from 'zod';
 import { localDate, localMidnight, REPORT_GROUPINGS, type ReportBucket, type ReportGrouping, type ReportRow } from '../../../shared/reports.js';
 import {
   addPartial,
@@ -11,6 +12,9 @@ import {
   type ReportScope,
   type TallyTimes,
 } from './figures.js';
+import { ConfigError } from '../config.js';
+import { integerVar } from '../config-vars.js';
+import type { DatabaseHandle } from '../db/database.js';
 import { reportDb, reportTrx, type ReportRollupTable } from './schema.js';
 
 // The daily rollup (migration 028): each local day of the report's time zone counted once per
@@ -197,4 +201,85 @@ export async function rebuildReportRollup(scope: ReportScope, from: string, to: 
     rebuilt += await ensureRolledUp(scope, days, now);
   }
   return rebuilt;
+}
+
+// ── Keeping the rollup warm ──
+
+const WarmerEnv = z.object({
+  /** Local days back from today the backend keeps rolled up (0: only what reports build themselves). */
+  TSUNAGU_REPORT_ROLLUP_DAYS: integerVar(0, 3_000, 400),
+});
+
+export function loadReportRollupDays(env: NodeJS.ProcessEnv = process.env): number {
+  const parsed = WarmerEnv.safeParse(env);
+  if (!parsed.success) throw new ConfigError(`Invalid report settings: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+  return parsed.data.TSUNAGU_REPORT_ROLLUP_DAYS;
+}
+
+interface WarmerLog {
+  info(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+/**
+ * Builds the rollup of the last `days` local days of every tenant, newest first, one day per
+ * step with a turn of the event loop between (a day is a few thousand rows even at a million
+ * calls a year, so better-sqlite3 never holds the loop long): after an upgrade the history is
+ * rolled up in the background instead of by the first reports. Then once an hour, for the day
+ * that just became old enough and any day a late change made stale.
+ */
+export class ReportRollupWarmer {
+  readonly #handle: DatabaseHandle;
+  readonly #timeZone: string;
+  readonly #days: number;
+  readonly #log: WarmerLog;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | null = null;
+  #closed = false;
+
+  constructor(handle: DatabaseHandle, timeZone: string, days: number, log: WarmerLog) {
+    this.#handle = handle;
+    this.#timeZone = timeZone;
+    this.#days = days;
+    this.#log = log;
+  }
+
+  start(): void {
+    if (this.#days === 0) return;
+    this.#timer = setInterval(() => void this.runOnce(), 3_600_000);
+    this.#timer.unref();
+    void this.runOnce();
+  }
+
+  /** One pass over every tenant (joins the pass under way, if any). */
+  runOnce(now = new Date()): Promise<void> {
+    this.#running ??= this.#pass(now).finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  async #pass(now: Date): Promise<void> {
+    const tenants = await this.#handle.db.selectFrom('tenants').select('id').execute();
+    const today = localDate(now, this.#timeZone);
+    for (const { id } of tenants) {
+      const scope: ReportScope = { db: this.#handle.db, dialect: this.#handle.dialect, tenantId: id, timeZone: this.#timeZone };
+      let built = 0;
+      try {
+        for (let back = 1; back <= this.#days && !this.#closed; back += 1) {
+          built += await rebuildReportRollup(scope, shiftDate(today, -back), shiftDate(today, -back), now);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      } catch (error) {
+        if (!this.#closed) this.#log.error({ err: error, tenantId: id }, 'report rollup failed');
+      }
+      if (built > 0) this.#log.info({ tenantId: id, days: built }, 'report rollup built');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await this.#running;
+  }
 }
