@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { API, PushResponse } from '../../../shared/api.js';
 import { REPORTS_API, ReportPage, type ReportQueryInput, type ReportRow } from '../../../shared/reports.js';
+import { recordAudit } from '../audit.js';
 import { callsDb } from '../calls/schema.js';
 import { TELEPHONY_API } from '../telephony/routes.js';
 import { DIALECTS, startTestBackend, type TestBackend } from '../testing/harness.js';
@@ -155,6 +156,8 @@ describe.each(DIALECTS)('report rollup on %s', (dialect) => {
     const db = callsDb(backend.handle.db);
     await db.updateTable('mail_replies').set({ state: 'sent', sent_at: '2026-11-05T00:00:00.000Z' }).where('state', '=', 'returned').execute();
     await db.updateTable('mail_replies').set({ state: 'returned', sent_at: null }).where('customer_id', '=', customers.yamada.id).execute();
+    const details = { replyId: 'late', authorId: users.agent.id, comment: '宛先を確認してください' };
+    await recordAudit(backend.handle.db, { tenantId: scope.tenantId, userId: users.supervisor.id, action: 'reply_returned', customerId: customers.yamada.id, details, at: '2026-11-02T06:00:00.000Z' });
     // Yamada moves to Osaka with Osaka's agent as rep; the agent moves to the Tokyo branch.
     const moved = await backend.send('PATCH', API.customer.replace(':id', customers.yamada.id), { branch: 'osaka', assignedRepId: users.osakaAgent.id }, tokens.admin);
     expect(moved.statusCode, moved.body).toBe(200);
@@ -165,7 +168,7 @@ describe.each(DIALECTS)('report rollup on %s', (dialect) => {
     expect(row(day, '2026-11-02', users.agent.id)?.branchCalls.unhandled ?? 0).toBe(0);
     expect(row(week, '2026-11-02', users.osakaAgent.id)?.branchCalls.unhandled).toBe(0);
     expect(row(day, '2026-11-03', users.osakaAgent.id)?.calls.avgHandleSeconds).toBe(36_000);
-    expect(row(day, '2026-11-02', users.agent.id)?.mails.replied ?? 0).toBe(0);
+    expect(row(day, '2026-11-02', users.agent.id)?.mails).toMatchObject({ replied: 0, returned: 1 });
     expect(row(branchDay, '2026-11-02', 'tokyo')?.calls.answered).toBe(1);
     expect(row(branchDay, '2026-11-02', 'osaka')?.mails.received).toBe(1);
   });

@@ -23,6 +23,12 @@ interface MarkedTable {
   days: string[];
   /** Only rows matching this (a condition on the row, written with `r.`) are counted. */
   rowsWhere?: string;
+  /**
+   * The same condition on a trigger's row (`new`/`old`): a table written often (every view of a
+   * customer is audited) then fires row triggers only for the rows that count, and on
+   * PostgreSQL no function runs for the others.
+   */
+  rowWhen?: (row: string) => string;
 }
 
 const MARKED: MarkedTable[] = [
@@ -30,7 +36,13 @@ const MARKED: MarkedTable[] = [
   { table: 'call_queue', columns: ['entered_at', 'state', 'customer_id'], days: ['entered_at'] },
   { table: 'mail_messages', columns: ['received_at', 'customer_id'], days: ['received_at'] },
   { table: 'mail_replies', columns: ['state', 'author_id', 'sent_at', 'reviewed_at', 'submitted_at'], days: ['sent_at', 'reviewed_at'] },
-  { table: 'audit_events', columns: ['action', 'details', 'at'], days: ['at'], rowsWhere: `r.action = 'reply_returned'` },
+  {
+    table: 'audit_events',
+    columns: ['action', 'details', 'at'],
+    days: ['at'],
+    rowsWhere: `r.action = 'reply_returned'`,
+    rowWhen: (row) => `${row}.action = 'reply_returned'`,
+  },
   { table: 'call_handling', columns: ['handled_at', 'handled_by', 'customer_id', 'call_key'], days: ['handled_at'] },
   { table: 'callbacks', columns: ['done_at', 'done_by', 'due_at', 'flagged_by'], days: ['done_at', 'due_at'] },
 ];
@@ -38,6 +50,11 @@ const MARKED: MarkedTable[] = [
 /** The UTC days of a table's rows (`r`), as (tenant_id, d) rows, for a union. */
 function daySelects(marked: MarkedTable, rows: string): string[] {
   return marked.days.map((column) => `select r.tenant_id, substr(r.${column}, 1, 10) as d from ${rows} r${marked.rowsWhere ? ` where ${marked.rowsWhere}` : ''}`);
+}
+
+/** A row trigger's row (`new` or `old`) as a one-row table of the columns that count. */
+function rowOf(marked: MarkedTable, row: string): string {
+  return `(select ${[...new Set(['tenant_id', ...marked.columns])].map((c) => `${row}.${c} as ${c}`).join(', ')})`;
 }
 
 /**
@@ -65,17 +82,17 @@ const BUMP_TENANT = (tenant: string) =>
 async function sqliteTriggers(db: Kysely<unknown>): Promise<void> {
   for (const marked of MARKED) {
     const extra = (row: string) => (marked.table === 'call_handling' ? [handledLegDays(`(select ${row}.tenant_id as tenant_id, ${row}.call_key as call_key)`)] : []);
-    const rowOf = (row: string) => `(select ${[...new Set(['tenant_id', ...marked.columns])].map((c) => `${row}.${c} as ${c}`).join(', ')})`;
-    const on = (row: string) => [...daySelects(marked, rowOf(row)), ...extra(row)];
+    const on = (row: string) => [...daySelects(marked, rowOf(marked, row)), ...extra(row)];
+    const when = (...rows: string[]) => (marked.rowWhen ? `when ${rows.map((row) => marked.rowWhen?.(row)).join(' or ')} ` : '');
     await sql
-      .raw(`create trigger report_mark_${marked.table}_insert after insert on ${marked.table} begin ${bump(on('new'), SQLITE_OLD_DAY)}; end`)
+      .raw(`create trigger report_mark_${marked.table}_insert after insert on ${marked.table} ${when('new')}begin ${bump(on('new'), SQLITE_OLD_DAY)}; end`)
       .execute(db);
     await sql
       .raw(
-        `create trigger report_mark_${marked.table}_update after update of ${marked.columns.join(', ')} on ${marked.table} begin ${bump([...on('old'), ...on('new')], SQLITE_OLD_DAY)}; end`,
+        `create trigger report_mark_${marked.table}_update after update of ${marked.columns.join(', ')} on ${marked.table} ${when('old', 'new')}begin ${bump([...on('old'), ...on('new')], SQLITE_OLD_DAY)}; end`,
       )
       .execute(db);
-    await sql.raw(`create trigger report_mark_${marked.table}_delete after delete on ${marked.table} begin ${bump(on('old'), SQLITE_OLD_DAY)}; end`).execute(db);
+    await sql.raw(`create trigger report_mark_${marked.table}_delete after delete on ${marked.table} ${when('old')}begin ${bump(on('old'), SQLITE_OLD_DAY)}; end`).execute(db);
   }
   await sql
     .raw(
@@ -92,6 +109,10 @@ async function sqliteTriggers(db: Kysely<unknown>): Promise<void> {
 
 async function postgresTriggers(db: Kysely<unknown>): Promise<void> {
   for (const marked of MARKED) {
+    if (marked.rowWhen) {
+      await postgresRowTriggers(db, marked, marked.rowWhen);
+      continue;
+    }
     const on = (rows: string) => [...daySelects(marked, rows), ...(marked.table === 'call_handling' ? [handledLegDays(rows)] : [])];
     // Statement triggers with transition tables: a bulk insert bumps each day once.
     await sql
@@ -140,6 +161,28 @@ async function postgresTriggers(db: Kysely<unknown>): Promise<void> {
     .raw(`create trigger report_mark_users_update after update of branch on users for each row when (old.branch is distinct from new.branch) execute function report_mark_tenant()`)
     .execute(db);
   await sql.raw(`create trigger report_mark_users_delete after delete on users for each row execute function report_mark_tenant()`).execute(db);
+}
+
+/** Row triggers that run only for the rows `when` accepts (transition tables take no condition). */
+async function postgresRowTriggers(db: Kysely<unknown>, marked: MarkedTable, when: (row: string) => string): Promise<void> {
+  await sql
+    .raw(
+      `create function report_mark_${marked.table}() returns trigger language plpgsql as $$
+      begin
+        if tg_op <> 'INSERT' then
+          ${bump(daySelects(marked, rowOf(marked, 'old')), POSTGRES_OLD_DAY)};
+        end if;
+        if tg_op <> 'DELETE' then
+          ${bump(daySelects(marked, rowOf(marked, 'new')), POSTGRES_OLD_DAY)};
+        end if;
+        return null;
+      end $$`,
+    )
+    .execute(db);
+  const run = `execute function report_mark_${marked.table}()`;
+  await sql.raw(`create trigger report_mark_${marked.table}_insert after insert on ${marked.table} for each row when (${when('new')}) ${run}`).execute(db);
+  await sql.raw(`create trigger report_mark_${marked.table}_update after update on ${marked.table} for each row when (${when('old')} or ${when('new')}) ${run}`).execute(db);
+  await sql.raw(`create trigger report_mark_${marked.table}_delete after delete on ${marked.table} for each row when (${when('old')}) ${run}`).execute(db);
 }
 
 export async function up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
