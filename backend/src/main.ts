@@ -6,6 +6,7 @@ import { DatabaseTooNewError, migrateToLatest } from './db/migrate.js';
 import { startMailServices, type MailServices } from './mail/service.js';
 import { loadMailConfig } from './mail/config.js';
 import { DerivedJobRunner, loadDerivedJobSchedule } from './derived/job.js';
+import { loadReportRollupDays, ReportRollupWarmer } from './reports/rollup.js';
 
 /** `npm run backend`: migrate, listen, and shut down cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -21,9 +22,11 @@ async function main(): Promise<void> {
     throw error;
   }
   const derivedSchedule = loadDerivedJobSchedule(loadMailConfig().timeZone);
+  const rollupDays = loadReportRollupDays();
   const app = buildApp({ db: handle, config });
   let mail: MailServices | null = null;
   let derived: DerivedJobRunner | null = null;
+  let rollup: ReportRollupWarmer | null = null;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -32,6 +35,7 @@ async function main(): Promise<void> {
     try {
       await mail?.close();
       await derived?.close();
+      await rollup?.close();
       await app.close();
     } finally {
       await handle.close();
@@ -49,6 +53,9 @@ async function main(): Promise<void> {
   // run it themselves when they mean to.
   derived = new DerivedJobRunner(handle, derivedSchedule, app.log);
   await derived.start();
+  // The report rollup (backend/src/reports/rollup.ts) is kept warm in the background.
+  rollup = new ReportRollupWarmer(handle, loadMailConfig().timeZone, rollupDays, app.log);
+  rollup.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

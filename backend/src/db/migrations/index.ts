@@ -23,6 +23,7 @@ import * as m023 from './023_exchange.js';
 import * as m024 from './024_fax_sender_audit_viewer.js';
 import * as m025 from './025_derived_attributes.js';
 import * as m027 from './027_report_indexes.js';
+import * as m028 from './028_report_rollup.js';
 import * as m029 from './029_sip_releases_tenant_zone.js';
 
 interface DialectMigration {
@@ -57,6 +58,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '024_fax_sender_audit_viewer': m024,
   '025_derived_attributes': m025,
   '027_report_indexes': m027,
+  '028_report_rollup': m028,
   '029_sip_releases_tenant_zone': m029,
 };
 
