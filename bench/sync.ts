@@ -142,7 +142,9 @@ async function seedPostgres(options: Options): Promise<{ env: Record<string, str
 }
 
 async function startBackend(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', BACKEND_MAIN], {
+  // BENCH_CPU_PROF_DIR: the backend writes a V8 CPU profile there when it stops (profiling).
+  const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', BACKEND_MAIN], {
     cwd: REPO,
     env: { PATH: process.env.PATH, ...quietEnv, TSUNAGU_BACKEND_HOST: '127.0.0.1', TSUNAGU_BACKEND_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -180,7 +182,8 @@ async function main(): Promise<void> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-bench-sync-'));
   try {
     const client = new BackendClient(backend.url);
-    const login = await client.login({ tenant: 'demo', login: 'admin', password: 'admin-pass' });
+    // A loaded machine may take longer than the app's 15 s to answer the first request.
+    const login = await client.login({ tenant: 'demo', login: 'admin', password: 'admin-pass' }, { timeoutMs: 120_000 });
     client.token = login.token;
     const total = await serverCounts(client);
 
