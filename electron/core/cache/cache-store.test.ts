@@ -243,6 +243,29 @@ describe('CacheStore.search', () => {
   });
 });
 
+describe('CacheStore.bulkTransaction', () => {
+  it('writes records without SQLite foreign keys, yet refuses a contact or an incident that refers to nothing cached, writing nothing of the page', () => {
+    const count = (table: string) => db.prepare(`SELECT count(*) FROM ${table}`).pluck().get();
+    const first = makeRecord();
+    store.bulkTransaction(() => store.upsertRecords([first], { deferSearchIndex: true }));
+    const incident = first.incidents[0]!;
+    // A contact of an incident cached by an earlier page is fine.
+    const later = makeRecord();
+    const movedContact = { ...makeContact(incident), customerId: later.customer.id };
+    store.bulkTransaction(() => store.upsertRecords([{ ...later, contacts: [...later.contacts, movedContact] }]));
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    const before = [count('customers'), count('incidents'), count('contacts')];
+
+    const orphanContact = makeRecord();
+    orphanContact.contacts.push({ ...makeContact(makeIncident(orphanContact.customer.id)), customerId: orphanContact.customer.id });
+    expect(() => store.bulkTransaction(() => store.upsertRecords([makeRecord(), orphanContact]))).toThrow(/FOREIGN KEY.*neither in the record nor cached/);
+    const orphanIncident = { ...makeRecord(), incidents: [makeIncident('no-such-customer')], contacts: [] };
+    expect(() => store.bulkTransaction(() => store.upsertRecords([orphanIncident]))).toThrow(/FOREIGN KEY.*no-such-customer/);
+    expect([count('customers'), count('incidents'), count('contacts')]).toEqual(before);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+  });
+});
+
 describe('CacheStore.countCustomers', () => {
   it('keeps the count current through inserts, updates, deletes, purges and a reset', () => {
     const count = () => db.prepare('SELECT count(*) FROM customers').pluck().get();

@@ -223,10 +223,14 @@ async function fetchPages(
     const insertStarted = performance.now();
     const pageHighWater = page.highWaterSeq;
     done += page.records.length;
-    store.db.transaction(() => {
+    // A purge deletes incidents and contacts by ON DELETE CASCADE: only then are SQLite's
+    // foreign keys needed; otherwise the page goes in the cheaper bulk transaction.
+    const shrank = compareRights(store, page.rights).shrank;
+    const transaction = <T>(work: () => T): T => (shrank ? store.db.transaction(work)() : store.bulkTransaction(work));
+    transaction(() => {
       store.upsertRecords(page.records, { deferSearchIndex: deferIndex });
       store.upsertBranchCalls(page.branchCalls);
-      if (compareRights(store, page.rights).shrank) {
+      if (shrank) {
         store.purgeInvisible(page.rights);
         store.purgeBranchCalls(page.rights);
       }
@@ -244,7 +248,7 @@ async function fetchPages(
       } else {
         store.setMeta(META.snapshotAfter, page.nextAfter);
       }
-    })();
+    });
     if (stages) stages.insert += performance.now() - insertStarted;
     onProgress({ done, total: Math.max(page.total, done) });
     if (page.nextAfter === null) return;
