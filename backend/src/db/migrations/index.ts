@@ -23,6 +23,7 @@ import * as m023 from './023_exchange.js';
 import * as m024 from './024_fax_sender_audit_viewer.js';
 import * as m025 from './025_derived_attributes.js';
 import * as m027 from './027_report_indexes.js';
+import * as m030 from './030_change_log_commit_seq.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -56,6 +57,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '024_fax_sender_audit_viewer': m024,
   '025_derived_attributes': m025,
   '027_report_indexes': m027,
+  '030_change_log_commit_seq': m030,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
