@@ -19,6 +19,7 @@
  * bench/results.json (`agents-sqlite-200` and so on for another BENCH_AGENTS). BENCH_AGENTS (default 1000), BENCH_SECONDS (default 60),
  * BENCH_DATABASES (default postgres,sqlite), BENCH_CLIENT_THREADS (default 4).
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
@@ -34,6 +35,8 @@ const TARGET_P99_MS = 50;
 const PASSWORD = 'bench-agents-password';
 const CUSTOMERS = 200;
 const LOGIN_CONCURRENCY = 8;
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat times. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 async function prepare(database: BenchDatabase, agents: number): Promise<{ logins: string[]; incidentIds: string[] }> {
   const tenant = await createTenant(database.handle, { slug: 'bench', name: 'Bench Contact Center' });
@@ -178,6 +181,19 @@ function samplePostgresWaits(database: BenchDatabase): { stop(): Promise<Map<str
   };
 }
 
+/** CPU time (user + system, ms) a process has used so far, from /proc: counted, not timed, so load does not inflate it. */
+function cpuMsOf(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
 function summary(latencies: readonly number[]): { p50: number; p99: number; max: number; sorted: number[] } {
   const sorted = [...latencies].sort((a, b) => a - b);
   return { p50: percentile(sorted, 0.5) ?? 0, p99: percentile(sorted, 0.99) ?? 0, max: sorted.at(-1) ?? 0, sorted };
@@ -203,8 +219,13 @@ async function measure(dialect: SqlDialect, agentCount: number, seconds: number,
     );
 
     const waits = dialect === 'postgres' ? samplePostgresWaits(database) : null;
+    const backendPid = backend.process.child.pid;
+    const backendCpuBefore = cpuMsOf(backendPid);
+    const clientCpuBefore = process.cpuUsage();
     for (const thread of threads) thread.measure();
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    const backendCpuAfter = cpuMsOf(backendPid);
+    const clientCpu = process.cpuUsage(clientCpuBefore);
     const figures = await Promise.all(threads.map((thread) => thread.stop()));
     const waited = await waits?.stop();
 
@@ -236,6 +257,16 @@ async function measure(dialect: SqlDialect, agentCount: number, seconds: number,
       `  ${all.sorted.length} requests (${perSecond.toFixed(0)}/s): ${writes} notes written, ${pulls} pulls; ` +
         `client event-loop delay p99 ${loopDelayP99.toFixed(1)} ms (worst of ${threads.length} threads)`,
     );
+    // CPU per request: what a request costs, whatever the machine's load (the latency is not).
+    const backendCpuMs = backendCpuBefore === null || backendCpuAfter === null ? null : backendCpuAfter - backendCpuBefore;
+    const clientCpuMs = (clientCpu.user + clientCpu.system) / 1000;
+    const perRequest = (ms: number) => (all.sorted.length > 0 ? ms / all.sorted.length : 0);
+    if (backendCpuMs !== null) {
+      console.log(
+        `  backend CPU ${(backendCpuMs / 1000).toFixed(1)} s (${(backendCpuMs / (seconds * 10)).toFixed(0)}% of one core), ${perRequest(backendCpuMs).toFixed(2)} ms per request; ` +
+          `client CPU ${(clientCpuMs / 1000).toFixed(1)} s, ${perRequest(clientCpuMs).toFixed(2)} ms per request`,
+      );
+    }
     if (errors > 0) console.log(`  errors by kind: ${[...errorKinds].map(([kind, n]) => `${kind} ×${n}`).join(', ')}`);
     if (waited && waited.size > 0) {
       const samples = [...waited.values()].reduce((a, b) => a + b, 0);
@@ -269,6 +300,8 @@ async function measure(dialect: SqlDialect, agentCount: number, seconds: number,
       pulls,
       write_interval_ms: intervalMs,
       client_loop_delay_p99_ms: roundMs(loopDelayP99),
+      ...(backendCpuMs === null ? {} : { backend_cpu_ms_per_request: roundMs(perRequest(backendCpuMs)) }),
+      client_cpu_ms_per_request: roundMs(perRequest(clientCpuMs)),
       database: dialect,
       ...m,
       measured_at: new Date().toISOString(),
