@@ -36,7 +36,12 @@ export async function previousLoginAt(db: Kysely<Database>, user: User, now: Dat
     .orderBy('at', 'desc')
     .limit(2)
     .execute();
-  return logins[1]?.at ?? new Date(now.getTime() - FIRST_LOGIN_LOOKBACK_DAYS * 86_400_000).toISOString();
+  return loginOrLookback(logins[1]?.at ?? null, now);
+}
+
+/** The previous login as read (the session lookup reads it too: auth/sessions.ts), or the last week without one. */
+export function loginOrLookback(previous: string | null, now: Date): string {
+  return previous ?? new Date(now.getTime() - FIRST_LOGIN_LOOKBACK_DAYS * 86_400_000).toISOString();
 }
 
 /** The SQL of which calls a scope covers (narrowing only: `callInScope` decides, in code). */

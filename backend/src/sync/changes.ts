@@ -6,7 +6,7 @@ import type { Classification, Contact, Customer, Incident } from '../../../share
 import { mayHoldBranchCall, maySeeCustomer } from '../../../shared/permissions.js';
 import { assertNever } from '../../../shared/result.js';
 import type { AuthContext } from '../auth/sessions.js';
-import { previousLoginAt } from '../branch-calls/list.js';
+import { loginOrLookback } from '../branch-calls/list.js';
 import { branchCallKeysOfCustomers, loadBranchCalls } from '../branch-calls/load.js';
 import { loadContacts, loadCustomerRecords, loadCustomers, loadIncidents } from '../customers/records.js';
 import { readConsistently, type DatabaseHandle } from '../db/database.js';
@@ -87,11 +87,15 @@ export async function readChangesPage(
   recent?: RecentChanges,
 ): Promise<ChangesPage> {
   const { user, tenant } = auth;
-  const lastSeq = await currentSeq(handle, tenant.id);
+  // Read with the session as the request began (auth/sessions.ts): a page up to that position
+  // is a page the client could have been given a moment earlier. A cursor beyond it may come
+  // from a commit since (another instance's client): that is checked against the log itself.
+  let lastSeq = auth.readWithSession.lastSeq;
+  if (query.after > lastSeq) lastSeq = await currentSeq(handle, tenant.id);
   if (query.after > lastSeq) {
     throw new HttpError('conflict', `query.after: ${query.after} is ahead of this server's change log (${lastSeq}); take a new snapshot`);
   }
-  const callsSince = await previousLoginAt(handle.db, user, new Date());
+  const callsSince = loginOrLookback(auth.readWithSession.previousLoginAt, new Date());
   const assemble = async (source: ChangeSource): Promise<ChangesPage> => {
     const entries = await source.entries(query.after, query.limit + 1);
     const hasMore = entries.length > query.limit;

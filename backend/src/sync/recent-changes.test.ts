@@ -15,7 +15,12 @@ const WHO: Who[] = ['supervisor', 'agent', 'osaka'];
 describe.each(DIALECTS)('recent changes in memory on %s', (dialect) => {
   let backend: TestBackend;
   let tokens: Record<Who, string>;
-  let auths: Record<Who, AuthContext>;
+  /** A request's session, read as each request reads it (with the tenant's change-log position). */
+  const authOf = async (who: Who): Promise<AuthContext> => {
+    const auth = await resolveSession(backend.handle.db, tokens[who], backend.config.sessionIdleMinutes);
+    if (!auth) throw new Error('no session');
+    return auth;
+  };
   let recent: RecentChanges;
   let small: RecentChanges;
   let start: number;
@@ -38,11 +43,12 @@ describe.each(DIALECTS)('recent changes in memory on %s', (dialect) => {
   async function expectSamePages(feed: RecentChanges): Promise<number> {
     let compared = 0;
     for (const who of WHO) {
+      const auth = await authOf(who);
       for (let after = start; after <= end; after++) {
         for (const limit of [1, 3, 1000]) {
           const query = { after, limit };
-          const fromDatabase = await readChangesPage(backend.handle, auths[who], query);
-          const fromMemory = await readChangesPage(backend.handle, auths[who], query, feed);
+          const fromDatabase = await readChangesPage(backend.handle, auth, query);
+          const fromMemory = await readChangesPage(backend.handle, auth, query, feed);
           expect(withoutClock(fromMemory), `${who} after ${after} limit ${limit}`).toEqual(withoutClock(fromDatabase));
           expect(withoutClock(JSON.parse(changesPageJson(fromMemory)) as ChangesPage)).toEqual(withoutClock(JSON.parse(JSON.stringify(fromDatabase)) as ChangesPage));
           compared++;
@@ -59,12 +65,6 @@ describe.each(DIALECTS)('recent changes in memory on %s', (dialect) => {
       agent: await backend.login('agent'),
       osaka: await backend.login('osaka'),
     };
-    const resolve = async (token: string) => {
-      const auth = await resolveSession(backend.handle.db, token, backend.config.sessionIdleMinutes);
-      if (!auth) throw new Error('no session');
-      return auth;
-    };
-    auths = { supervisor: await resolve(tokens.supervisor), agent: await resolve(tokens.agent), osaka: await resolve(tokens.osaka) };
 
     // Both feeds start here: what was logged before is only in the database.
     start = await currentSeq(backend.handle, tenantId());
@@ -121,8 +121,8 @@ describe.each(DIALECTS)('recent changes in memory on %s', (dialect) => {
     expect(recent.counts.memory).toBeGreaterThan(compared / 2);
     expect(recent.counts.database).toBeGreaterThan(0);
     // The filter is per user: the agent (class 3 only) is told less than the supervisor.
-    const agentPage = await readChangesPage(backend.handle, auths.agent, { after: start, limit: 1000 }, recent);
-    const supervisorPage = await readChangesPage(backend.handle, auths.supervisor, { after: start, limit: 1000 }, recent);
+    const agentPage = await readChangesPage(backend.handle, await authOf('agent'), { after: start, limit: 1000 }, recent);
+    const supervisorPage = await readChangesPage(backend.handle, await authOf('supervisor'), { after: start, limit: 1000 }, recent);
     expect(JSON.stringify(agentPage.changes)).not.toContain('osaka note');
     expect(JSON.stringify(agentPage.changes)).not.toContain('while confidential');
     expect(JSON.stringify(supervisorPage.changes)).toContain('osaka note');
@@ -140,10 +140,10 @@ describe.each(DIALECTS)('recent changes in memory on %s', (dialect) => {
   it('catches up on changes committed after it last read, before it answers', async () => {
     const customer = await createCustomerRecord(backend.handle, tenantId(), { code: 'R-0004', name: '追加 顧客', incidents: [{ title: '追加案件' }] });
     await push(tokens.agent, customer.incidentIds[0]!, 'the newest note');
-    const page = await readChangesPage(backend.handle, auths.agent, { after: end, limit: 1000 }, recent);
+    const page = await readChangesPage(backend.handle, await authOf('agent'), { after: end, limit: 1000 }, recent);
     expect(page.cursor).toBe(await currentSeq(backend.handle, tenantId()));
     expect(JSON.stringify(page.changes)).toContain('the newest note');
-    expect(withoutClock(page)).toEqual(withoutClock(await readChangesPage(backend.handle, auths.agent, { after: end, limit: 1000 })));
+    expect(withoutClock(page)).toEqual(withoutClock(await readChangesPage(backend.handle, await authOf('agent'), { after: end, limit: 1000 })));
   });
 });
 

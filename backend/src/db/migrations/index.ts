@@ -25,6 +25,7 @@ import * as m025 from './025_derived_attributes.js';
 import * as m027 from './027_report_indexes.js';
 import * as m028 from './028_report_rollup.js';
 import * as m029 from './029_sip_releases_tenant_zone.js';
+import * as m030 from './030_change_log_commit_seq.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -60,6 +61,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '027_report_indexes': m027,
   '028_report_rollup': m028,
   '029_sip_releases_tenant_zone': m029,
+  '030_change_log_commit_seq': m030,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTenant } from '../testing/fixtures.js';
+import { DIALECTS, openTestDatabase, type TestDatabase } from '../testing/harness.js';
+import { currentSeq, writeTransaction } from './changelog.js';
+import { createChangeFeed, type ChangeFeed } from './feed.js';
+
+const quiet = { warn: () => undefined, info: () => undefined };
+
+/**
+ * The change log hands out sequences in commit order with no gaps (sync/changelog.ts). On
+ * PostgreSQL they are taken inside COMMIT by migration 030's trigger, so these check what the
+ * sync feed relies on: a transaction's entries in the order it recorded them, one poke per
+ * transaction with its last sequence, and a transaction that commits later holding the later
+ * sequences even if it recorded its change first.
+ */
+describe.each(DIALECTS)('change log sequences on %s', (dialect) => {
+  let database: TestDatabase;
+  let feed: ChangeFeed;
+  let tenantId: string;
+  const pokes: number[] = [];
+  const waiters: { seq: number; resolve: () => void }[] = [];
+
+  beforeAll(async () => {
+    database = await openTestDatabase(dialect);
+    tenantId = (await createTenant(database.handle, { slug: `seq-${dialect}`, name: 'Sequences' })).id;
+    feed = createChangeFeed(database.handle, quiet);
+    await feed.start();
+    feed.subscribe(tenantId, (seq) => {
+      pokes.push(seq);
+      for (const waiter of waiters.filter((each) => seq >= each.seq)) waiter.resolve();
+    });
+  });
+  afterAll(async () => {
+    await feed?.close();
+    await database?.dispose();
+  });
+
+  const poked = (seq: number) => new Promise<void>((resolve) => (pokes.some((each) => each >= seq) ? resolve() : waiters.push({ seq, resolve })));
+
+  async function entriesAfter(after: number): Promise<{ seq: number; entity_id: string }[]> {
+    const rows = await database.handle.db
+      .selectFrom('change_log')
+      .select(['seq', 'entity_id'])
+      .where('tenant_id', '=', tenantId)
+      .where('seq', '>', after)
+      .orderBy('seq')
+      .execute();
+    return rows.map((row) => ({ seq: Number(row.seq), entity_id: row.entity_id }));
+  }
+
+  it("gives a transaction's entries the next sequences in the order recorded, and pokes once with the last", async () => {
+    const before = await currentSeq(database.handle, tenantId);
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    pokes.length = 0;
+    await writeTransaction(database.handle, async (tx) => {
+      for (const id of ids) await tx.recordChange({ tenantId, entity: 'contact', entityId: id, customerId: null, op: 'upsert' });
+    });
+    expect(await entriesAfter(before)).toEqual(ids.map((id, index) => ({ seq: before + index + 1, entity_id: id })));
+    expect(await currentSeq(database.handle, tenantId)).toBe(before + ids.length);
+    await poked(before + ids.length);
+    expect(pokes).toEqual([before + ids.length]);
+  });
+
+  it('records nothing of a transaction that rolls back', async () => {
+    const before = await currentSeq(database.handle, tenantId);
+    const failing = writeTransaction(database.handle, async (tx) => {
+      await tx.recordChange({ tenantId, entity: 'contact', entityId: randomUUID(), customerId: null, op: 'upsert' });
+      throw new Error('rolled back');
+    });
+    await expect(failing).rejects.toThrow('rolled back');
+    expect(await currentSeq(database.handle, tenantId)).toBe(before);
+    expect(await entriesAfter(before)).toEqual([]);
+  });
+
+  // SQLite runs one write transaction at a time: the second could not start while the first waits.
+  it.runIf(dialect === 'postgres')('gives the transaction that commits first the lower sequence, whichever recorded first', async () => {
+    const before = await currentSeq(database.handle, tenantId);
+    const [late, early] = [randomUUID(), randomUUID()];
+    let recorded!: () => void;
+    const lateRecorded = new Promise<void>((resolve) => (recorded = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const lateTransaction = writeTransaction(database.handle, async (tx) => {
+      await tx.recordChange({ tenantId, entity: 'contact', entityId: late, customerId: null, op: 'upsert' });
+      // A statement of its own, so the transaction has really begun before the other one runs.
+      await tx.trx.selectFrom('tenants').select('id').where('id', '=', tenantId).execute();
+      recorded();
+      await released;
+    });
+    await lateRecorded;
+    await writeTransaction(database.handle, async (tx) => {
+      await tx.recordChange({ tenantId, entity: 'contact', entityId: early, customerId: null, op: 'upsert' });
+    });
+    release();
+    await lateTransaction;
+    expect(await entriesAfter(before)).toEqual([
+      { seq: before + 1, entity_id: early },
+      { seq: before + 2, entity_id: late },
+    ]);
+  });
+});
