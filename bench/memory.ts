@@ -100,7 +100,8 @@ function mappingsOf(pid: number): Map<string, number> {
 }
 
 function printMappingGrowth(label: string, before: Map<string, number>, after: Map<string, number>): void {
-  console.log(`  ${label}: PSS by mapping (MB, before → after)`);
+  const total = (groups: Map<string, number>) => [...groups.values()].reduce((sum, mb) => sum + mb, 0).toFixed(1);
+  console.log(`  ${label}: PSS by mapping (MB, before → after; in all ${total(before)} → ${total(after)})`);
   const rows = [...after].map(([name, mb]) => ({ name, before: before.get(name) ?? 0, after: mb })).sort((a, b) => b.after - b.before - (a.after - a.before));
   for (const row of rows.slice(0, 8)) console.log(`    ${row.name.slice(0, 50).padEnd(50)} ${row.before.toFixed(1).padStart(7)} → ${row.after.toFixed(1).padStart(7)}`);
 }
@@ -207,7 +208,9 @@ function report(name: string, reading: Reading, extra: Record<string, unknown>):
     `  ${name.padEnd(26)} host ${reading.host_rss_mb.toFixed(1)} MB + renderer ${reading.renderer_rss_mb.toFixed(1)} MB (${reading.renderer_processes} processes) = ${reading.rss_mb.toFixed(1)} MB ` +
       `(page JS heap ${reading.js_heap_mb.toFixed(1)} MB)   target ≤ ${TARGET_TOTAL_MB} MB: ${reading.rss_mb <= TARGET_TOTAL_MB ? 'met' : 'MISSED'}   (load ${m.load_average_1m})`,
   );
-  mergeResults(name, { ...reading, target_rss_mb: TARGET_TOTAL_MB, host: SHELL, ...extra, ...m, measured_at: new Date().toISOString() });
+  // Important: heap snapshots cost the snapshotted process memory it keeps (the host's heap grew
+  // by about 90 MB after one): a BENCH_HEAP run is a diagnosis, its figures are not recorded.
+  if (process.env.BENCH_HEAP !== '1') mergeResults(name, { ...reading, target_rss_mb: TARGET_TOTAL_MB, host: SHELL, ...extra, ...m, measured_at: new Date().toISOString() });
 }
 
 /** Least-squares slope of y over x (0 with fewer than two points). */
@@ -289,9 +292,9 @@ async function main(): Promise<void> {
     await settle();
     const idle = await read(stack, page);
     report('memory-idle', idle, {});
-    const pageCensusIdle = heapCensus ? await takeCensus(pageProtocol as unknown as ProtocolClient) : null;
-    const hostCensusIdle = heapCensus ? await takeCensus(hostClient) : null;
     const hostMappingsIdle = mappingsOf(hostPid);
+    let pageCensusWarm: Census | null = null;
+    let hostCensusWarm: Census | null = null;
 
     // The calls in batches, each followed by a reading after garbage collection: the trend
     // over the batches says whether calls leave something behind.
@@ -308,6 +311,14 @@ async function main(): Promise<void> {
       await settle();
       const settledBatch = await read(stack, page);
       trend.push({ calls: done, reading: settledBatch });
+      if (heapCensus) {
+        printMappingGrowth(`core host after ${done} calls`, hostMappingsIdle, mappingsOf(hostPid));
+        // The baseline after the first batch (warm-up), so that the growth is what later calls keep.
+        if (!pageCensusWarm) {
+          pageCensusWarm = await takeCensus(pageProtocol as unknown as ProtocolClient);
+          hostCensusWarm = await takeCensus(hostClient);
+        }
+      }
       console.log(`    after ${String(done).padStart(5)} calls: ${after.rss_mb.toFixed(1)} MB, after GC ${settledBatch.rss_mb.toFixed(1)} MB (host ${settledBatch.host_rss_mb.toFixed(1)} [JS heap ${settledBatch.host_js_heap_mb.toFixed(1)}, external ${settledBatch.host_external_mb.toFixed(1)}, ${hostThreads(hostPid)} threads] + renderer ${settledBatch.renderer_rss_mb.toFixed(1)}; page JS heap ${settledBatch.js_heap_mb.toFixed(1)} MB)`);
     }
     const pops = (await page.evaluate(() => performance.getEntriesByName('screenpop:painted').length)) - popsBefore;
@@ -338,18 +349,18 @@ async function main(): Promise<void> {
       js_heap_growth_mb: round1(settled.js_heap_mb - idle.js_heap_mb),
       ...callTrend,
     });
-    if (pageCensusIdle && hostCensusIdle) {
+    if (pageCensusWarm && hostCensusWarm) {
       const pageCensus = await takeCensus(pageProtocol as unknown as ProtocolClient);
       const hostCensus = await takeCensus(hostClient);
-      printGrowth(`renderer after ${calls} calls`, pageCensusIdle, pageCensus);
-      console.log(`    watched: idle ${JSON.stringify(countsOf(pageCensusIdle, RENDERER_WATCH))}`);
-      console.log(`    watched: now  ${JSON.stringify(countsOf(pageCensus, RENDERER_WATCH))}`);
-      printGrowth(`core host after ${calls} calls`, hostCensusIdle, hostCensus);
+      printGrowth(`renderer from the first batch to ${calls} calls`, pageCensusWarm, pageCensus);
+      console.log(`    watched: first batch ${JSON.stringify(countsOf(pageCensusWarm, RENDERER_WATCH))}`);
+      console.log(`    watched: now         ${JSON.stringify(countsOf(pageCensus, RENDERER_WATCH))}`);
+      printGrowth(`core host from the first batch to ${calls} calls`, hostCensusWarm, hostCensus);
       printMappingGrowth(`core host after ${calls} calls`, hostMappingsIdle, mappingsOf(hostPid));
     }
 
     if (longCallSeconds > 0) await longCall(pbx, page, stack, settle, { numbers, longCallSeconds, sampleSeconds, logDir });
-    console.log('Wrote bench/results.json');
+    console.log(heapCensus ? 'BENCH_HEAP=1: figures not recorded (the snapshots perturb them)' : 'Wrote bench/results.json');
   } finally {
     host?.close();
     await browser?.close();
