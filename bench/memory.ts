@@ -1,18 +1,29 @@
 /**
  * `npm run bench:memory`: the memory of the core's host process (the browser shell's Node
  * process: core, cache, sync) and of the app's renderer (Chromium's renderer processes of the
- * signed-in window), idle and after BENCH_CALLS (default 500) calls through Kamailio, and once
- * more after BENCH_SETTLE_S (default 60) seconds with a garbage collection forced in the page,
- * so that what stays is what the calls left behind rather than garbage not yet collected.
- * Target: host + renderer ≤ 250 MB, and no growth from idle to after the calls.
+ * signed-in window), idle; after BENCH_CALLS (default 500) calls through Kamailio, placed in
+ * batches of BENCH_BATCH (default 100) with a reading after garbage collection after each batch
+ * (the trend in MB per 100 calls, leaving out the first batch as warm-up, says whether calls
+ * leave something behind); once more after BENCH_SETTLE_S (default 60) seconds; and during one
+ * call answered in the app and kept up BENCH_LONG_CALL_S (default 600; 0 skips it) with audio
+ * both ways, read every BENCH_SAMPLE_S (default 30): the slope in MB/min after the first fifth
+ * stands for the one-hour call (time compressed). Target: host + renderer ≤ 250 MB, no growth trend.
+ *
+ * Garbage is collected in the page (DevTools protocol) and in the core host (its inspector,
+ * opened with SIGUSR1 on 127.0.0.1:9229, hence the network namespace) before each settled
+ * reading, so what a reading counts is what is kept. BENCH_HEAP=1 also prints what grew in
+ * both JS heaps by constructor (heap snapshots, bench/support/heap-census.ts) and the host's
+ * memory by mapping: the way to find what calls leave behind.
  *
  * Real parts as in bench/screenpop.ts: Kamailio and rtpengine from pbx/, the backend and the
  * browser-shell core from the e2e harness, the built renderer in Debian's Chromium, SIPp
  * placing trunk calls (bench/sipp/screenpop-call.xml: each rings BENCH_RING_MS, default 600,
- * and the caller gives up) from customers' numbers. Memory is the processes' PSS from /proc (resident, shared pages counted by share), recorded as `*_rss_mb`; the page's JS heap
- * from Chromium's `performance.memory`. Records `memory-idle`, `memory-after-calls` and
- * `memory-after-calls-settled` in bench/results.json, with `host`: `bundled` (default, the
- * browser shell as `npm run build` bundles it) or `tsx` (BENCH_SHELL=tsx). Needs `npm run build` first.
+ * and the caller gives up; bench/sipp/memory-long-call.xml for the long call) from customers'
+ * numbers. Memory is the processes' PSS from /proc (resident, shared pages counted by share),
+ * recorded as `*_rss_mb`; the page's JS heap from Chromium's `performance.memory`, the host's from
+ * process.memoryUsage(). Records `memory-idle`, `memory-after-calls`, `memory-after-calls-settled`
+ * and `memory-long-call` in bench/results.json, with `host`: `bundled` (default, the browser
+ * shell as `npm run build` bundles it) or `tsx` (BENCH_SHELL=tsx). Needs `npm run build` first.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,11 +38,15 @@ import { nationalDigits } from '../shared/phone.js';
 import { tenantSipUser } from '../shared/sip-identity.js';
 import { BENCH_DIR, envInteger, mergeResults } from './cache-file.js';
 import { machine } from './support/backend.js';
+import { censusGrowth, countsOf, openNodeInspector, takeCensus, type Census, type ProtocolClient } from './support/heap-census.js';
 
 const TARGET_TOTAL_MB = 250;
 const AGENT = { login: 'super1', password: 'super1-pass' };
 const CHROMIUM = process.env.TSUNAGU_CHROMIUM ?? '/usr/bin/chromium';
-const SCENARIO = path.join(BENCH_DIR, 'sipp', 'screenpop-call.xml');
+const RING_SCENARIO = path.join(BENCH_DIR, 'sipp', 'screenpop-call.xml');
+const LONG_CALL_SCENARIO = path.join(BENCH_DIR, 'sipp', 'memory-long-call.xml');
+/** Flags the app window gets from the browser shell's launcher too (scripts/start.ts). */
+const APP_WINDOW_FLAGS: string[] = [];
 const CALLS_PER_SECOND = 2;
 /**
  * The host runs the bundled browser shell by default, as shipped code runs bundled;
@@ -71,27 +86,64 @@ function rendererPids(): number[] {
   return renderers.filter(descends);
 }
 
+/** A process's mappings grouped by what they are (the main heap, anonymous, each file), PSS in MB. */
+function mappingsOf(pid: number): Map<string, number> {
+  const groups = new Map<string, number>();
+  let current = '';
+  for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (header) current = header[1] ? path.basename(header[1]) : '(anonymous)';
+    const pss = /^Pss:\s+(\d+)/.exec(line);
+    if (pss) groups.set(current, (groups.get(current) ?? 0) + Number(pss[1]) / 1024);
+  }
+  return groups;
+}
+
+function printMappingGrowth(label: string, before: Map<string, number>, after: Map<string, number>): void {
+  const total = (groups: Map<string, number>) => [...groups.values()].reduce((sum, mb) => sum + mb, 0).toFixed(1);
+  console.log(`  ${label}: PSS by mapping (MB, before → after; in all ${total(before)} → ${total(after)})`);
+  const rows = [...after].map(([name, mb]) => ({ name, before: before.get(name) ?? 0, after: mb })).sort((a, b) => b.after - b.before - (a.after - a.before));
+  for (const row of rows.slice(0, 8)) console.log(`    ${row.name.slice(0, 50).padEnd(50)} ${row.before.toFixed(1).padStart(7)} → ${row.after.toFixed(1).padStart(7)}`);
+}
+
+function hostThreads(pid: number): number {
+  return Number(/^Threads:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+}
+
 interface Reading {
   host_rss_mb: number;
   renderer_rss_mb: number;
   renderer_processes: number;
   rss_mb: number;
   js_heap_mb: number;
+  /** Each renderer process's PSS, largest first (the page's own process is the largest). */
+  renderer_process_mb: string;
+  /** The host's V8 heap in use and its memory outside V8 (Buffers, native addons' allocations counted by V8). */
+  host_js_heap_mb: number;
+  host_external_mb: number;
+}
+
+/** The core host's inspector, opened once the stack runs: readings ask it for process.memoryUsage(). */
+let hostInspector: ProtocolClient | null = null;
+
+async function hostMemoryUsage(): Promise<{ heapUsed: number; external: number }> {
+  if (!hostInspector) return { heapUsed: 0, external: 0 };
+  const answer = (await hostInspector.send('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as { result: { value: string } };
+  return JSON.parse(answer.result.value) as { heapUsed: number; external: number };
 }
 
 async function read(stack: Stack, page: Page): Promise<Reading> {
   const host = rssMb(stack.shell.child.pid!);
   const renderers = rendererPids();
-  const renderer = renderers.reduce((sum, pid) => sum + rssMb(pid), 0);
+  const each = renderers.map(rssMb).sort((a, b) => b - a);
+  const renderer = each.reduce((sum, mb) => sum + mb, 0);
   const heap = await page.evaluate(() => ((performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0) / 1048576);
+  const usage = await hostMemoryUsage();
   const r = (mb: number) => Math.round(mb * 10) / 10;
-  return { host_rss_mb: r(host), renderer_rss_mb: r(renderer), renderer_processes: renderers.length, rss_mb: r(host + renderer), js_heap_mb: r(heap) };
-}
-
-async function collectGarbage(page: Page): Promise<void> {
-  const session = await page.context().newCDPSession(page);
-  await session.send('HeapProfiler.collectGarbage');
-  await session.detach();
+  return {
+    host_js_heap_mb: r(usage.heapUsed / 1048576),
+    host_external_mb: r(usage.external / 1048576),
+    host_rss_mb: r(host), renderer_rss_mb: r(renderer), renderer_processes: renderers.length, rss_mb: r(host + renderer), js_heap_mb: r(heap), renderer_process_mb: each.map((mb) => r(mb)).join(' + ') };
 }
 
 async function signIn(browser: Browser, shellUrl: string): Promise<Page> {
@@ -106,20 +158,30 @@ async function signIn(browser: Browser, shellUrl: string): Promise<Page> {
   return page;
 }
 
-async function placeCalls(pbx: TestPbx, numbers: string[], calls: number, ringMs: number, logDir: string): Promise<number | null> {
-  const injection = path.join(logDir, 'callers.csv');
-  fs.writeFileSync(injection, `SEQUENTIAL\n${numbers.map((n) => `${n};`).join('\n')}\n`);
+interface SippRun {
+  scenario: string;
+  numbers: string[];
+  calls: number;
+  /** The scenario's pause: how long a call rings (screen-pop calls) or talks (the long call). */
+  pauseMs: number;
+  logDir: string;
+  extraArgs?: string[];
+}
+
+async function runSipp(pbx: TestPbx, run: SippRun): Promise<number | null> {
+  const injection = path.join(run.logDir, 'callers.csv');
+  fs.writeFileSync(injection, `SEQUENTIAL\n${run.numbers.map((n) => `${n};`).join('\n')}\n`);
   const localPort = await freeUdpPort();
   const mediaPort = await freeUdpPort();
   const child = spawn(
     'sipp',
     [
       `127.0.0.1:${pbx.udpPort}`,
-      '-sf', SCENARIO,
+      '-sf', run.scenario,
       '-s', tenantSipUser(AGENT.login, 'demo')!,
       '-inf', injection,
-      '-d', String(ringMs),
-      '-m', String(calls),
+      '-d', String(run.pauseMs),
+      '-m', String(run.calls),
       '-l', '1',
       '-r', String(CALLS_PER_SECOND),
       '-i', '127.0.0.1',
@@ -127,10 +189,11 @@ async function placeCalls(pbx: TestPbx, numbers: string[], calls: number, ringMs
       '-mi', '127.0.0.1',
       '-mp', String(mediaPort),
       '-nostdin',
+      ...(run.extraArgs ?? []),
     ],
     { stdio: 'ignore' },
   );
-  const killer = setTimeout(() => child.kill('SIGKILL'), (Math.ceil((calls * (ringMs + 1000)) / 1000) + 60) * 1000);
+  const killer = setTimeout(() => child.kill('SIGKILL'), (Math.ceil((run.calls * (run.pauseMs + 1000)) / 1000) + 180) * 1000);
   return new Promise((resolve) => {
     child.once('close', (code) => {
       clearTimeout(killer);
@@ -145,62 +208,224 @@ function report(name: string, reading: Reading, extra: Record<string, unknown>):
     `  ${name.padEnd(26)} host ${reading.host_rss_mb.toFixed(1)} MB + renderer ${reading.renderer_rss_mb.toFixed(1)} MB (${reading.renderer_processes} processes) = ${reading.rss_mb.toFixed(1)} MB ` +
       `(page JS heap ${reading.js_heap_mb.toFixed(1)} MB)   target ≤ ${TARGET_TOTAL_MB} MB: ${reading.rss_mb <= TARGET_TOTAL_MB ? 'met' : 'MISSED'}   (load ${m.load_average_1m})`,
   );
-  mergeResults(name, { ...reading, target_rss_mb: TARGET_TOTAL_MB, host: SHELL, ...extra, ...m, measured_at: new Date().toISOString() });
+  // Important: heap snapshots cost the snapshotted process memory it keeps (the host's heap grew
+  // by about 90 MB after one): a BENCH_HEAP run is a diagnosis, its figures are not recorded.
+  if (process.env.BENCH_HEAP !== '1') mergeResults(name, { ...reading, target_rss_mb: TARGET_TOTAL_MB, host: SHELL, ...extra, ...m, measured_at: new Date().toISOString() });
+}
+
+/** Least-squares slope of y over x (0 with fewer than two points). */
+export function slope(points: readonly { x: number; y: number }[]): number {
+  if (points.length < 2) return 0;
+  const mx = points.reduce((sum, p) => sum + p.x, 0) / points.length;
+  const my = points.reduce((sum, p) => sum + p.y, 0) / points.length;
+  const sxx = points.reduce((sum, p) => sum + (p.x - mx) ** 2, 0);
+  const sxy = points.reduce((sum, p) => sum + (p.x - mx) * (p.y - my), 0);
+  return sxx === 0 ? 0 : sxy / sxx;
+}
+
+const round1 = (value: number) => Math.round(value * 10) / 10;
+const round2 = (value: number) => Math.round(value * 100) / 100;
+
+/** The objects a call could leave behind, counted in the page's heap census (BENCH_HEAP=1). */
+const RENDERER_WATCH = ['RTCPeerConnection', 'MediaStream', 'MediaStreamTrack', 'HTMLAudioElement', 'AudioContext', 'MediaStreamAudioDestinationNode', 'AudioBufferSourceNode', 'PerformanceMark', 'Notification', 'Detached HTMLDivElement'];
+
+function printGrowth(label: string, before: Census, after: Census): void {
+  console.log(`  ${label}: what grew in the JS heap (count before → after, bytes added)`);
+  for (const change of censusGrowth(before, after, 20)) {
+    console.log(`    ${change.name.slice(0, 60).padEnd(60)} ${String(change.before).padStart(7)} → ${String(change.after).padStart(7)}  ${(change.bytes / 1024).toFixed(1).padStart(9)} KiB`);
+  }
 }
 
 async function main(): Promise<void> {
   const calls = envInteger('BENCH_CALLS', 500, 1, 100_000);
+  const batch = envInteger('BENCH_BATCH', 100, 1, 100_000);
   const ringMs = envInteger('BENCH_RING_MS', 600, 100, 60_000);
   const settleSeconds = envInteger('BENCH_SETTLE_S', 60, 0, 3600);
+  const longCallSeconds = envInteger('BENCH_LONG_CALL_S', 600, 0, 4 * 3600);
+  const sampleSeconds = envInteger('BENCH_SAMPLE_S', 30, 5, 3600);
+  const heapCensus = process.env.BENCH_HEAP === '1';
   if (!fs.existsSync(path.join(root, 'dist', 'renderer', 'index.html'))) throw new Error('dist/renderer is missing: run npm run build first');
   if (SHELL === 'bundled' && !fs.existsSync(path.join(root, 'dist', 'browser-shell', 'cli.js'))) {
     throw new Error('dist/browser-shell is missing: run npm run build first (or BENCH_SHELL=tsx)');
+  }
+  if (process.env.TSUNAGU_IN_NETNS !== '1') {
+    console.warn('Not in a network namespace: the core host\'s inspector takes 127.0.0.1:9229 (run as the README says, under unshare -n)');
   }
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-bench-memory-'));
   let pbx: TestPbx | undefined;
   let stack: Stack | undefined;
   let browser: Browser | undefined;
+  let host: (ProtocolClient & { close(): void }) | undefined;
   try {
     pbx = await startTestPbx();
     stack = await startStack({ customers: 200, sip: { secret: pbx.secret, wsUrl: pbx.wsUrl }, bundledShell: SHELL === 'bundled' });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required', '--enable-precise-memory-info'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        '--allow-loopback-in-peer-connection',
+        '--autoplay-policy=no-user-gesture-required',
+        '--enable-precise-memory-info',
+        ...APP_WINDOW_FLAGS,
+      ],
     });
     const page = await signIn(browser, stack.shellUrl);
+    const pageProtocol = await page.context().newCDPSession(page);
+    const hostPid = stack.shell.child.pid!;
+    host = await openNodeInspector(hostPid);
+    hostInspector = host;
+    const hostClient = host;
+    /** Garbage collected in the page and in the core host, so a reading counts what is kept. */
+    const settle = async () => {
+      await pageProtocol.send('HeapProfiler.collectGarbage');
+      await hostClient.send('HeapProfiler.collectGarbage');
+    };
     const numbers = stack
       .query<{ e164: string }>(`select e164 from customer_phones where e164 like '+81%' limit 100`)
       .map((row) => nationalDigits(row.e164));
     if (numbers.length === 0) throw new Error('the seeded backend has no Japanese numbers to call from');
     console.log(`Signed in as ${AGENT.login}; memory of the core's host process and the renderer (${os.cpus().length} cores):`);
 
-    await collectGarbage(page);
+    await settle();
     const idle = await read(stack, page);
     report('memory-idle', idle, {});
+    const hostMappingsIdle = mappingsOf(hostPid);
+    let pageCensusWarm: Census | null = null;
+    let hostCensusWarm: Census | null = null;
 
+    // The calls in batches, each followed by a reading after garbage collection: the trend
+    // over the batches says whether calls leave something behind.
     const popsBefore = await page.evaluate(() => performance.getEntriesByName('screenpop:painted').length);
-    const exit = await placeCalls(pbx, numbers, calls, ringMs, logDir);
+    const trend: { calls: number; reading: Reading }[] = [{ calls: 0, reading: idle }];
+    let after: Reading = idle;
+    let exit: number | null = 0;
+    for (let done = 0; done < calls; ) {
+      const size = Math.min(batch, calls - done);
+      const code = await runSipp(pbx, { scenario: RING_SCENARIO, numbers, calls: size, pauseMs: ringMs, logDir });
+      if (code !== 0) exit = code;
+      done += size;
+      after = await read(stack, page);
+      await settle();
+      const settledBatch = await read(stack, page);
+      trend.push({ calls: done, reading: settledBatch });
+      if (heapCensus) {
+        printMappingGrowth(`core host after ${done} calls`, hostMappingsIdle, mappingsOf(hostPid));
+        // The baseline after the first batch (warm-up), so that the growth is what later calls keep.
+        if (!pageCensusWarm) {
+          pageCensusWarm = await takeCensus(pageProtocol as unknown as ProtocolClient);
+          hostCensusWarm = await takeCensus(hostClient);
+        }
+      }
+      console.log(`    after ${String(done).padStart(5)} calls: ${after.rss_mb.toFixed(1)} MB, after GC ${settledBatch.rss_mb.toFixed(1)} MB (host ${settledBatch.host_rss_mb.toFixed(1)} [JS heap ${settledBatch.host_js_heap_mb.toFixed(1)}, external ${settledBatch.host_external_mb.toFixed(1)}, ${hostThreads(hostPid)} threads] + renderer ${settledBatch.renderer_rss_mb.toFixed(1)}; page JS heap ${settledBatch.js_heap_mb.toFixed(1)} MB)`);
+    }
     const pops = (await page.evaluate(() => performance.getEntriesByName('screenpop:painted').length)) - popsBefore;
-    const after = await read(stack, page);
-    report('memory-after-calls', after, { calls, screen_pops: pops, growth_mb: Math.round((after.rss_mb - idle.rss_mb) * 10) / 10, sipp_exit: exit });
+    report('memory-after-calls', after, { calls, screen_pops: pops, growth_mb: round1(after.rss_mb - idle.rss_mb), sipp_exit: exit });
+
+    // The trend leaves out the first batch (warm-up: code compiled, pools and caches filled).
+    const perHundred = (pick: (r: Reading) => number) =>
+      round2(slope(trend.slice(trend.length > 2 ? 1 : 0).map((t) => ({ x: t.calls / 100, y: pick(t.reading) }))));
+    const callTrend = {
+      trend_mb_per_100_calls: perHundred((r) => r.rss_mb),
+      host_trend_mb_per_100_calls: perHundred((r) => r.host_rss_mb),
+      renderer_trend_mb_per_100_calls: perHundred((r) => r.renderer_rss_mb),
+      js_heap_trend_mb_per_100_calls: perHundred((r) => r.js_heap_mb),
+      trend_samples_mb: trend.map((t) => t.reading.rss_mb).join(' '),
+    };
+    console.log(
+      `    trend after the first ${Math.min(batch, calls)} calls: ${callTrend.trend_mb_per_100_calls} MB per 100 calls ` +
+        `(host ${callTrend.host_trend_mb_per_100_calls}, renderer ${callTrend.renderer_trend_mb_per_100_calls}, page JS heap ${callTrend.js_heap_trend_mb_per_100_calls})`,
+    );
 
     if (settleSeconds > 0) await new Promise((resolve) => setTimeout(resolve, settleSeconds * 1000));
-    await collectGarbage(page);
+    await settle();
     const settled = await read(stack, page);
     report('memory-after-calls-settled', settled, {
       calls,
       settle_seconds: settleSeconds,
-      growth_mb: Math.round((settled.rss_mb - idle.rss_mb) * 10) / 10,
-      js_heap_growth_mb: Math.round((settled.js_heap_mb - idle.js_heap_mb) * 10) / 10,
+      growth_mb: round1(settled.rss_mb - idle.rss_mb),
+      js_heap_growth_mb: round1(settled.js_heap_mb - idle.js_heap_mb),
+      ...callTrend,
     });
-    console.log('Wrote bench/results.json');
+    if (pageCensusWarm && hostCensusWarm) {
+      const pageCensus = await takeCensus(pageProtocol as unknown as ProtocolClient);
+      const hostCensus = await takeCensus(hostClient);
+      printGrowth(`renderer from the first batch to ${calls} calls`, pageCensusWarm, pageCensus);
+      console.log(`    watched: first batch ${JSON.stringify(countsOf(pageCensusWarm, RENDERER_WATCH))}`);
+      console.log(`    watched: now         ${JSON.stringify(countsOf(pageCensus, RENDERER_WATCH))}`);
+      printGrowth(`core host from the first batch to ${calls} calls`, hostCensusWarm, hostCensus);
+      printMappingGrowth(`core host after ${calls} calls`, hostMappingsIdle, mappingsOf(hostPid));
+    }
+
+    if (longCallSeconds > 0) await longCall(pbx, page, stack, settle, { numbers, longCallSeconds, sampleSeconds, logDir });
+    console.log(heapCensus ? 'BENCH_HEAP=1: figures not recorded (the snapshots perturb them)' : 'Wrote bench/results.json');
   } finally {
+    host?.close();
     await browser?.close();
     await stopAll();
     await pbx?.stop();
     removeStackDir(stack);
     fs.rmSync(logDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * One call answered in the app and kept up with audio both ways and the call timer ticking,
+ * read every `sampleSeconds` after garbage collection. The slope after the first fifth (warm-up:
+ * jitter buffers, codecs, the timer's first renders) is the growth per minute a long call has.
+ */
+async function longCall(
+  pbx: TestPbx,
+  page: Page,
+  stack: Stack,
+  settle: () => Promise<void>,
+  options: { numbers: string[]; longCallSeconds: number; sampleSeconds: number; logDir: string },
+): Promise<void> {
+  const ringing = page.locator('[data-testid="call-card"][data-state="ringing"]');
+  const sipp = runSipp(pbx, {
+    scenario: LONG_CALL_SCENARIO,
+    numbers: options.numbers.slice(0, 1),
+    calls: 1,
+    pauseMs: options.longCallSeconds * 1000,
+    logDir: options.logDir,
+    extraArgs: ['-rtp_echo'],
+  });
+  await ringing.getByRole('button', { name: 'Answer' }).click({ timeout: 60_000 });
+  await page.locator('[data-testid="call-card"][data-state="connected"]').waitFor({ timeout: 30_000 });
+  const startedAt = Date.now();
+  const samples: { minutes: number; reading: Reading }[] = [];
+  let peak = 0;
+  console.log(`  memory-long-call: one call answered, up for ${options.longCallSeconds} s with audio both ways; a reading every ${options.sampleSeconds} s`);
+  for (let n = 1; n * options.sampleSeconds < options.longCallSeconds; n++) {
+    const due = startedAt + n * options.sampleSeconds * 1000;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
+    peak = Math.max(peak, (await read(stack, page)).rss_mb);
+    await settle();
+    const reading = await read(stack, page);
+    samples.push({ minutes: (Date.now() - startedAt) / 60_000, reading });
+    console.log(`    ${((Date.now() - startedAt) / 60_000).toFixed(1).padStart(5)} min: ${reading.rss_mb.toFixed(1)} MB (host ${reading.host_rss_mb.toFixed(1)} + renderer ${reading.renderer_rss_mb.toFixed(1)}; page JS heap ${reading.js_heap_mb.toFixed(1)} MB)`);
+  }
+  const exit = await sipp;
+  const connected = await page.locator('[data-testid="call-card"][data-state="connected"]').count();
+  const warm = samples.slice(Math.floor(samples.length / 5));
+  const perMinute = (pick: (r: Reading) => number) => round2(slope(warm.map((s) => ({ x: s.minutes, y: pick(s.reading) }))));
+  const last = samples.at(-1)?.reading ?? (await read(stack, page));
+  const figures = {
+    call_seconds: options.longCallSeconds,
+    samples: samples.length,
+    peak_rss_mb: round1(Math.max(peak, ...samples.map((s) => s.reading.rss_mb))),
+    slope_mb_per_min: perMinute((r) => r.rss_mb),
+    host_slope_mb_per_min: perMinute((r) => r.host_rss_mb),
+    renderer_slope_mb_per_min: perMinute((r) => r.renderer_rss_mb),
+    js_heap_slope_mb_per_min: perMinute((r) => r.js_heap_mb),
+    projected_hour_growth_mb: round1(perMinute((r) => r.rss_mb) * 60),
+    sipp_exit: exit,
+    still_connected_after_bye: connected,
+  };
+  console.log(`    slope after warm-up: ${figures.slope_mb_per_min} MB/min (host ${figures.host_slope_mb_per_min}, renderer ${figures.renderer_slope_mb_per_min}, page JS heap ${figures.js_heap_slope_mb_per_min}); over an hour ≈ ${figures.projected_hour_growth_mb} MB`);
+  report('memory-long-call', last, figures);
 }
 
 main().catch((error: unknown) => {
