@@ -323,7 +323,9 @@ function onIncoming(info: IncomingCall): IncomingDecision {
   const lookup = useScreenPopStore.getState().lookup(call.id, call.identity, null, call.sipCallId);
   usePhoneStore.setState({ calls: [...state.calls, call] });
   if (!waiting) usePhoneStore.setState({ focusedCallId: call.id });
-  refreshRinging();
+  // The ringtone (audio elements, an audio graph: milliseconds of the main thread) starts in a
+  // task of its own, so that a lookup answer already waiting is taken first.
+  setTimeout(refreshRinging, 0);
   void lookup.then((pop) => {
     const ringing = findCall(call.id);
     if (!ringing) return;
