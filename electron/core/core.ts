@@ -94,6 +94,8 @@ const SESSION_CHECK_TIMEOUT_MS = 5_000;
 const NOTE_SUMMARY_LENGTH = 120;
 /** A customer shown again from the cache within this time is the same view (see #auditCachedView). */
 const CACHED_VIEW_AUDIT_INTERVAL_MS = 60_000;
+/** A screen pop's audit entry waits this long in the outbox before its push starts a sync pass. */
+const SCREEN_POP_PUSH_DELAY_MS = 500;
 /** The backend's search answers at most this many customers (SearchQuery's limit). */
 const MAX_ONLINE_SEARCH = 100;
 /** How long a sign-out waits for the outbox and offline drafts to reach the backend. */
@@ -650,39 +652,54 @@ class DesktopCore {
   }
 
   /**
-   * A record shown from the cache never reached the backend, which audits the views it serves:
-   * the view goes through the outbox as `customer_viewed` with its own time, so it is audited
-   * offline too. The same customer shown again within CACHED_VIEW_AUDIT_INTERVAL_MS (a re-render,
-   * a refresh after sync) is one view.
-   */
-  /**
-   * The screen pop's audit entry is written once the answer is on its way: the outbox write,
-   * the status event it sends and the sync pass it starts would otherwise all go out ahead of
-   * the answer the ringing call waits for (they were most of the core's share of the pop).
+   * The screen pop's audit entry is written once the answer is on its way, and pushed later
+   * still: the outbox write, the status event it sends and the sync pass it starts would
+   * otherwise all go out ahead of the answer the ringing call waits for (they were most of the
+   * core's share of the pop), or beside the card's first paint. It keeps the time of the view.
    */
   #auditScreenPopAfterAnswer(session: ActiveSession, customerId: string): void {
+    const viewedAt = Date.now();
     setImmediate(() => {
       if (this.#session !== session) {
         this.#o.logger.warn('a screen pop from the cache could not be audited: the session closed at once', {});
         return;
       }
       try {
-        this.#auditCachedView(session, customerId, 'cache_screen_pop');
+        this.#auditCachedView(session, customerId, 'cache_screen_pop', { viewedAt, pushAfterMs: SCREEN_POP_PUSH_DELAY_MS });
       } catch (error) {
         this.#o.logger.error('a screen pop from the cache could not be audited', { error: describeError(error) });
       }
     });
   }
 
-  #auditCachedView(session: ActiveSession, customerId: string, via: 'cache_open' | 'cache_screen_pop'): void {
-    const now = Date.now();
+  /**
+   * A record shown from the cache never reached the backend, which audits the views it serves:
+   * the view goes through the outbox as `customer_viewed` with its own time, so it is audited
+   * offline too. The same customer shown again within CACHED_VIEW_AUDIT_INTERVAL_MS (a re-render,
+   * a refresh after sync) is one view. `pushAfterMs`: the entry is stored at once but pushed that
+   * much later (a screen pop's card is being painted meanwhile; a sync pass and its status
+   * events would compete with it).
+   */
+  #auditCachedView(
+    session: ActiveSession,
+    customerId: string,
+    via: 'cache_open' | 'cache_screen_pop',
+    timing: { viewedAt?: number; pushAfterMs?: number } = {},
+  ): void {
+    const now = timing.viewedAt ?? Date.now();
     const key = `${session.info.user.id}:${customerId}`;
     const last = this.#cachedViewsAudited.get(key);
     if (last !== undefined && now - last < CACHED_VIEW_AUDIT_INTERVAL_MS) return;
     this.#cachedViewsAudited.set(key, now);
     const entry: OutboxEntry = { type: 'customer_viewed', clientId: randomUUID(), customerId, via, createdAt: new Date(now).toISOString() };
     session.store.addPendingChange(entry, {});
-    session.engine.outboxChanged();
+    if (timing.pushAfterMs === undefined) {
+      session.engine.outboxChanged();
+      return;
+    }
+    setTimeout(() => {
+      if (this.#session === session) session.engine.outboxChanged();
+    }, timing.pushAfterMs).unref();
   }
 
   /**

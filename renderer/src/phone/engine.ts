@@ -24,8 +24,22 @@ export interface IncomingCall {
 /** ring: let it ring; answer: take it at once (a replacement); busy: refuse with 486 Busy Here. */
 export type IncomingDecision = 'ring' | 'answer' | 'busy';
 
+/** A new call's INVITE as it reached the phone, before sip.js built its session. */
+export interface ArrivingCall {
+  /** The id the call will have (IncomingCall.id). */
+  id: string;
+  sipCallId: string;
+  identity: CallerIdentity;
+}
+
 export interface EngineListener {
   registration(event: RegistrationEvent): void;
+  /**
+   * Called with a new call's INVITE the moment its text arrived, before sip.js builds the
+   * session and before `incoming`: the screen pop asks the core for the caller here, so that
+   * the lookup runs while sip.js does its work. Not called for an INVITE that replaces a call.
+   */
+  arriving?(call: ArrivingCall): void;
   /** Called synchronously when an INVITE arrives, before anything is sent back. */
   incoming(call: IncomingCall): IncomingDecision;
   callEvent(id: string, event: CallEvent): void;

@@ -1,6 +1,9 @@
 /**
- * Performance marks of the screen pop, read by bench/screenpop.ts: `invite` when the INVITE
- * reaches the app, `answered` when the core's answer to the lookup is back, `painted` in the
+ * Performance marks of the screen pop, read by bench/screenpop.ts: `received` when the INVITE's
+ * text reaches the phone (the WebSocket message, before sip.js builds the session), `invite`
+ * when sip.js hands the app the new call, `asked` when the lookup request went to the core,
+ * `answered` when the core's answer to the lookup is back, `stored` once it is in the screen
+ * pop store, `painted` in the
  * animation frame after the caller's panel rendered (its detail also carries `committedAt`,
  * when React committed the panel), and `refused` for a call turned away as busy. All carry
  * `{ callId }` (the SIP Call-ID) in their detail so that concurrent calls pair up; `invite`
@@ -9,27 +12,43 @@
  * benchmark checks the right customer popped, not just some customer. The stages between the
  * marks are where the time goes: IPC and the core's lookup, React's render, the frame.
  */
+export const SCREENPOP_RECEIVED_MARK = 'screenpop:received';
 export const SCREENPOP_INVITE_MARK = 'screenpop:invite';
+export const SCREENPOP_ASKED_MARK = 'screenpop:asked';
 export const SCREENPOP_ANSWERED_MARK = 'screenpop:answered';
+export const SCREENPOP_STORED_MARK = 'screenpop:stored';
 export const SCREENPOP_PAINTED_MARK = 'screenpop:painted';
 export const SCREENPOP_REFUSED_MARK = 'screenpop:refused';
 
 const painted = new Set<string>();
 
-function mark(name: string, detail: Record<string, unknown>): void {
+function mark(name: string, detail: Record<string, unknown>, startTime?: number): void {
   try {
-    performance.mark(name, { detail });
+    performance.mark(name, startTime === undefined ? { detail } : { detail, startTime });
   } catch {
     // A missing Performance API must not cost a call.
   }
+}
+
+/** `at`: performance.now() when the message arrived, taken before it was parsed. */
+export function markReceived(callId: string, at: number): void {
+  mark(SCREENPOP_RECEIVED_MARK, { callId }, at);
 }
 
 export function markInvite(callId: string, from: string): void {
   mark(SCREENPOP_INVITE_MARK, { callId, from });
 }
 
+export function markAsked(callId: string): void {
+  mark(SCREENPOP_ASKED_MARK, { callId });
+}
+
 export function markAnswered(callId: string): void {
   mark(SCREENPOP_ANSWERED_MARK, { callId });
+}
+
+export function markStored(callId: string): void {
+  mark(SCREENPOP_STORED_MARK, { callId });
 }
 
 export function markRefused(callId: string): void {

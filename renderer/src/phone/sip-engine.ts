@@ -15,7 +15,7 @@ import {
 import type { SipCredentials, TelephonySettings } from '../../../shared/ipc.js';
 import { MONITOR_HEADER } from '../../../shared/monitoring.js';
 import { DEFAULT_DEVICE_ID, microphoneConstraints, routeToDevice, useAudioStore, type ResolvedDevice } from './audio-devices.js';
-import { parseCallerIdentity } from './caller-identity.js';
+import { parseCallerIdentity, type CallerIdentity } from './caller-identity.js';
 import type { CallDirection, EndReason } from './call-machine.js';
 import { splitAor } from './dial-target.js';
 import {
@@ -34,7 +34,7 @@ import { responseForUnparseable, unsupportedRequireTags } from './incoming-scree
 import { Reconnector } from './reconnector.js';
 import { credentialRefreshDelayMs } from './registration-machine.js';
 import { RingBackstop } from './ring-backstop.js';
-import { markInvite, markRefused } from './screen-pop-marks.js';
+import { markInvite, markReceived, markRefused } from './screen-pop-marks.js';
 
 /**
  * The softphone on sip.js 0.21's API layer (UserAgent, Registerer, Inviter, Invitation):
@@ -104,6 +104,24 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
   return Promise.race([promise, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms))]);
 }
 
+/**
+ * sip.js parses every message its transport delivers, and the phone has just parsed it to
+ * screen it (#screenIncoming): the grammar is most of the cost of taking an INVITE, so sip.js
+ * is handed that parse instead of making its own. Only the very text just parsed is served.
+ */
+type ParsedMessage = NonNullable<ReturnType<typeof Core.Parser.parseMessage>>;
+let parsedForSipJs: { raw: string; message: ParsedMessage } | null = null;
+const parseMessageOfSipJs = Core.Parser.parseMessage;
+Core.Parser.parseMessage = (raw, logger) => {
+  const handed = parsedForSipJs;
+  parsedForSipJs = null;
+  return handed !== null && handed.raw === raw ? handed.message : parseMessageOfSipJs(raw, logger);
+};
+
+function handOverParse(raw: string, message: ParsedMessage): void {
+  parsedForSipJs = { raw, message };
+}
+
 /** Why an outbound call failed, from the final response. */
 function reasonFromStatus(status: number): EndReason {
   if (status === 486 || status === 600 || status === 603 || status === 480 || status === 404 || status === 487) return 'rejected';
@@ -131,6 +149,7 @@ class SipEngine implements PhoneEngine {
   #stopped = false;
   #credentialsRefusedOnce = false;
   #rebuildWhenIdle = false;
+  #lastIdentity: { request: Core.IncomingRequestMessage; identity: CallerIdentity } | null = null;
 
   constructor(options: EngineOptions) {
     const aor = splitAor(options.credentials.aor);
@@ -237,6 +256,7 @@ class SipEngine implements PhoneEngine {
     const deliver = transport.onMessage;
     const logger = ua.getLogger('tsunagu.phone');
     transport.onMessage = (raw: string) => {
+      const arrivedAt = performance.now();
       const message = Core.Parser.parseMessage(raw, logger);
       if (!message) {
         const toTag = crypto.randomUUID().replace(/-/g, '').slice(0, 16);
@@ -248,14 +268,48 @@ class SipEngine implements PhoneEngine {
         return;
       }
       if (message instanceof Core.IncomingRequestMessage && message.method === 'INVITE' && !message.toTag) {
+        markReceived(message.callId, arrivedAt);
         const unsupported = unsupportedRequireTags(message.getHeaders('require'));
         if (unsupported.length > 0) {
           ua.userAgentCore.replyStateless(message, { statusCode: 420, extraHeaders: [`Unsupported: ${unsupported.join(', ')}`] });
           return;
         }
+        this.#announceArriving(message);
       }
+      handOverParse(raw, message);
       deliver?.(raw);
     };
+  }
+
+  /**
+   * Tells the app about a new call before sip.js has built its session (a few milliseconds of
+   * parsing, transactions and the 100 Trying), so that the screen pop's lookup is already on its
+   * way to the core meanwhile. Monitoring legs, replacements and a stopped phone are left to
+   * #onInvite.
+   */
+  #announceArriving(message: Core.IncomingRequestMessage): void {
+    if (this.#stopped || !this.#listener.arriving || message.hasHeader(MONITOR_HEADER) || message.hasHeader('Replaces')) return;
+    try {
+      this.#listener.arriving({ id: message.callId + message.fromTag, sipCallId: message.callId, identity: this.#identityOf(message) });
+    } catch (error) {
+      // The call itself goes on: #onInvite looks the caller up then.
+      console.warn('could not announce an arriving call', error);
+    }
+  }
+
+  /** The caller as the INVITE names them; parsed once per INVITE (the arrival and #onInvite share it). */
+  #identityOf(request: Core.IncomingRequestMessage): CallerIdentity {
+    if (this.#lastIdentity?.request === request) return this.#lastIdentity.identity;
+    const identity = parseCallerIdentity(
+      {
+        assertedIdentity: request.getHeaders('P-Asserted-Identity'),
+        from: request.getHeader('From') ?? null,
+        customerId: request.getHeader(this.#settings.customerIdHeader) ?? null,
+      },
+      this.#settings.defaultRegion,
+    );
+    this.#lastIdentity = { request, identity };
+    return identity;
   }
 
   async #connectOnce(): Promise<void> {
@@ -442,14 +496,7 @@ class SipEngine implements PhoneEngine {
       invitation.reject({ statusCode: 480 }).catch(() => undefined);
       return;
     }
-    const identity = parseCallerIdentity(
-      {
-        assertedIdentity: request.getHeaders('P-Asserted-Identity'),
-        from: request.getHeader('From') ?? null,
-        customerId: request.getHeader(this.#settings.customerIdHeader) ?? null,
-      },
-      this.#settings.defaultRegion,
-    );
+    const identity = this.#identityOf(request);
     const replacee = invitation.replacee;
     const replaced = replacee ? this.#calls.get(replacee.id) : undefined;
     const decision = this.#listener.incoming({

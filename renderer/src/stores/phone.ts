@@ -11,7 +11,7 @@ import { useAudioStore } from '../phone/audio-devices.js';
 import { callerLabel, type CallerIdentity } from '../phone/caller-identity.js';
 import { availableActions, createCall, isLive, transition, type Call, type CallEvent } from '../phone/call-machine.js';
 import { parseDialTarget } from '../phone/dial-target.js';
-import { PhoneError, type EngineFactory, type EngineListener, type IncomingCall, type IncomingDecision, type IncomingMonitor, type PhoneEngine } from '../phone/engine.js';
+import { PhoneError, type ArrivingCall, type EngineFactory, type EngineListener, type IncomingCall, type IncomingDecision, type IncomingMonitor, type PhoneEngine } from '../phone/engine.js';
 import { useCallHistoryStore } from '../history/store.js';
 import { askNotificationPermission, closeCallNotification, notifyIncomingCall, notifyMissedCall } from '../phone/notifications.js';
 import { applyRegistrationEvent, initialRegistration, type Registration } from '../phone/registration-machine.js';
@@ -291,11 +291,22 @@ async function holdCall(id: string, hold: boolean): Promise<void> {
   }
 }
 
+/** Whether a new call (not a replacement) would ring now rather than be refused as busy. */
+function wouldRing(): boolean {
+  const state = usePhoneStore.getState();
+  return state.status === 'available' && state.calls.filter(isLive).length < MAX_LIVE_CALLS;
+}
+
+/** The INVITE has just arrived: ask the core for the caller now if the call is going to ring. */
+function onArriving(info: ArrivingCall): void {
+  if (wouldRing()) useScreenPopStore.getState().askEarly(info.id, info.identity, info.sipCallId);
+}
+
 function onIncoming(info: IncomingCall): IncomingDecision {
   const state = usePhoneStore.getState();
   const live = state.calls.filter(isLive);
   const replacing = info.replacing !== null && live.some((call) => call.id === info.replacing);
-  if (!replacing && (state.status !== 'available' || live.length >= MAX_LIVE_CALLS)) {
+  if (!replacing && !wouldRing()) {
     void invoke('calls:event', {
       callId: info.sipCallId,
       event: 'rejected',
@@ -312,7 +323,9 @@ function onIncoming(info: IncomingCall): IncomingDecision {
   const lookup = useScreenPopStore.getState().lookup(call.id, call.identity, null, call.sipCallId);
   usePhoneStore.setState({ calls: [...state.calls, call] });
   if (!waiting) usePhoneStore.setState({ focusedCallId: call.id });
-  refreshRinging();
+  // The ringtone (audio elements, an audio graph: milliseconds of the main thread) starts in a
+  // task of its own, so that a lookup answer already waiting is taken first.
+  setTimeout(refreshRinging, 0);
   void lookup.then((pop) => {
     const ringing = findCall(call.id);
     if (!ringing) return;
@@ -406,6 +419,7 @@ const listener: EngineListener = {
   registration(event) {
     usePhoneStore.setState((state) => ({ registration: applyRegistrationEvent(state.registration, event) }));
   },
+  arriving: onArriving,
   incoming: onIncoming,
   callEvent: onCallEvent,
   monitorInvite(invite) {

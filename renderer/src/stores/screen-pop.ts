@@ -3,7 +3,7 @@ import type { CustomerDetail, IpcRequest } from '../../../shared/ipc.js';
 import type { AppError, Result } from '../../../shared/result.js';
 import { invoke } from '../api.js';
 import type { CallerIdentity } from '../phone/caller-identity.js';
-import { markAnswered } from '../phone/screen-pop-marks.js';
+import { markAnswered, markAsked, markStored } from '../phone/screen-pop-marks.js';
 
 /**
  * What the app knows about the other party of each call: looked up in the local cache (the
@@ -22,11 +22,33 @@ export interface Pop {
 
 interface ScreenPopState {
   pops: Record<string, Pop>;
+  /**
+   * Sends the lookup of a call that has not reached the phone store yet (its INVITE has just
+   * arrived); `lookup` for the same call then waits for this answer instead of asking again.
+   */
+  askEarly(callId: string, identity: CallerIdentity, sipCallId: string): void;
   /** `sipCallId`, when given, names the call in the screen pop's performance marks. */
   lookup(callId: string, identity: CallerIdentity, knownCustomerId?: string | null, sipCallId?: string): Promise<Pop>;
   /** "Create customer" from an unregistered caller's panel; the pop then shows the new customer. */
   createCustomer(callId: string, input: IpcRequest<'customers:create'>): Promise<Result<CustomerDetail>>;
   remove(callId: string): void;
+}
+
+type LookupAnswer = Result<CustomerDetail | null>;
+
+/** Lookups sent by askEarly and not yet taken by `lookup`, with when they were sent. */
+const askedEarly = new Map<string, { answer: Promise<LookupAnswer>; at: number }>();
+/** An early lookup whose call never came (refused, dropped by sip.js) is forgotten after this. */
+const ASKED_EARLY_TTL_MS = 30_000;
+
+function askCore(identity: CallerIdentity, customerId: string | null, sipCallId: string | undefined): Promise<LookupAnswer> {
+  const phone = identity.e164;
+  const answer = invoke('customers:lookupCaller', {
+    ...(phone === null ? {} : { phone }),
+    ...(customerId === null ? {} : { customerId }),
+  });
+  if (sipCallId !== undefined) markAsked(sipCallId);
+  return answer;
 }
 
 function setPop(pop: Pop): void {
@@ -35,19 +57,26 @@ function setPop(pop: Pop): void {
 
 export const useScreenPopStore = create<ScreenPopState>()((_set, get) => ({
   pops: {},
+  askEarly(callId, identity, sipCallId) {
+    if (identity.customerId === null && identity.e164 === null) return;
+    const now = Date.now();
+    for (const [id, asked] of askedEarly) if (now - asked.at > ASKED_EARLY_TTL_MS) askedEarly.delete(id);
+    // A retransmitted INVITE is the same call: one lookup.
+    if (askedEarly.has(callId)) return;
+    askedEarly.set(callId, { answer: askCore(identity, identity.customerId, sipCallId), at: now });
+  },
   async lookup(callId, identity, knownCustomerId = null, sipCallId) {
     const customerId = knownCustomerId ?? identity.customerId;
-    const phone = identity.e164;
-    if (customerId === null && phone === null) {
+    const early = askedEarly.get(callId);
+    askedEarly.delete(callId);
+    if (customerId === null && identity.e164 === null) {
       const unknown: Pop = { callId, phase: 'unknown', detail: null, error: null };
       setPop(unknown);
       return unknown;
     }
     setPop({ callId, phase: 'loading', detail: null, error: null });
-    const result = await invoke('customers:lookupCaller', {
-      ...(phone === null ? {} : { phone }),
-      ...(customerId === null ? {} : { customerId }),
-    });
+    // The early lookup asked for the INVITE's own customer id; a known one may differ.
+    const result = await (early && customerId === identity.customerId ? early.answer : askCore(identity, customerId, sipCallId));
     if (sipCallId !== undefined) markAnswered(sipCallId);
     // The call may have ended and its pop been dropped while the answer was on its way.
     if (!get().pops[callId]) return { callId, phase: 'unknown', detail: null, error: null };
@@ -55,6 +84,7 @@ export const useScreenPopStore = create<ScreenPopState>()((_set, get) => ({
       ? { callId, phase: result.value ? 'found' : 'unknown', detail: result.value, error: null }
       : { callId, phase: 'error', detail: null, error: result.error };
     setPop(pop);
+    if (sipCallId !== undefined) markStored(sipCallId);
     return pop;
   },
   async createCustomer(callId, input) {
@@ -72,5 +102,6 @@ export const useScreenPopStore = create<ScreenPopState>()((_set, get) => ({
 }));
 
 export function resetScreenPopStore(): void {
+  askedEarly.clear();
   useScreenPopStore.setState({ pops: {} });
 }

@@ -60,12 +60,22 @@ export class ScriptedEngine implements PhoneEngine {
   }
 
   /** An INVITE arrives; returns the call's id and what the store decided. */
-  ring(headers: CallerHeaders, options: { sipCallId?: string; replacing?: string | null; region?: string } = {}): { id: string; decision: IncomingDecision } {
+  /**
+   * An INVITE for a new call. `announced`: as the sip.js engine does, the call is first announced
+   * on its arrival (`arriving`), then handed over (`incoming`).
+   */
+  ring(
+    headers: CallerHeaders,
+    options: { sipCallId?: string; replacing?: string | null; region?: string; announced?: boolean } = {},
+  ): { id: string; decision: IncomingDecision } {
     const id = `session-${++this.#sequence}`;
+    const sipCallId = options.sipCallId ?? `call-${this.#sequence}@test`;
+    const identity = parseCallerIdentity(headers, options.region ?? 'JP');
+    if (options.announced) this.#listener.arriving?.({ id, sipCallId, identity });
     const decision = this.#listener.incoming({
       id,
-      sipCallId: options.sipCallId ?? `call-${this.#sequence}@test`,
-      identity: parseCallerIdentity(headers, options.region ?? 'JP'),
+      sipCallId,
+      identity,
       at: new Date().toISOString(),
       replacing: options.replacing ?? null,
     });

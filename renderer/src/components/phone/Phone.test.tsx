@@ -127,6 +127,26 @@ describe('screen pop', () => {
     expect((performance.getEntriesByName(SCREENPOP_PAINTED_MARK)[0] as PerformanceMark).detail).toMatchObject({ callId: 'yamada-call', phase: 'found', customerId: 'cust-yamada' });
   });
 
+  it('asks the core once, on the INVITE\'s arrival, and pops the caller from that answer', async () => {
+    const { bridge, engine } = await startPhone();
+    act(() => {
+      engine.ring({ from: YAMADA_FROM }, { sipCallId: 'yamada-early', announced: true });
+    });
+    await waitFor(() => expect(screen.getByTestId('screen-pop-customer-code').textContent).toBe('C-000101'));
+    expect(bridge.callsTo('customers:lookupCaller')).toEqual([{ phone: '+81312345678' }]);
+  });
+
+  it('asks nothing on the arrival of a call it is going to refuse as busy', async () => {
+    const { bridge, engine } = await startPhone();
+    fireEvent.change(screen.getByLabelText('Status'), { target: { value: 'break' } });
+    let decision = '';
+    act(() => {
+      decision = engine.ring({ from: YAMADA_FROM }, { announced: true }).decision;
+    });
+    expect(decision).toBe('busy');
+    expect(bridge.callsTo('customers:lookupCaller')).toEqual([]);
+  });
+
   it('lets the IVR customer id win over an unknown number', async () => {
     const { bridge, engine } = await startPhone();
     act(() => {
