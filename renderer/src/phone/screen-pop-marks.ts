@@ -55,6 +55,21 @@ export function markRefused(callId: string): void {
   mark(SCREENPOP_REFUSED_MARK, { callId });
 }
 
+/** Calls whose marks the page keeps: the timeline keeps every mark until cleared, and a shift is long. */
+export const SCREENPOP_KEPT_CALLS = 1000;
+
+/** Clears the screen pop's marks once more than SCREENPOP_KEPT_CALLS calls have painted. */
+function forgetOldMarks(): void {
+  try {
+    if (performance.getEntriesByName(SCREENPOP_PAINTED_MARK, 'mark').length <= SCREENPOP_KEPT_CALLS) return;
+    for (const name of [SCREENPOP_RECEIVED_MARK, SCREENPOP_INVITE_MARK, SCREENPOP_ASKED_MARK, SCREENPOP_ANSWERED_MARK, SCREENPOP_STORED_MARK, SCREENPOP_PAINTED_MARK, SCREENPOP_REFUSED_MARK]) {
+      performance.clearMarks(name);
+    }
+  } catch {
+    // As in mark(): the Performance API is a measurement aid, never a reason to fail a call.
+  }
+}
+
 /** Marks the first paint of a call's screen pop, once per call. */
 export function markPaintedOnce(callId: string, phase: string, customerId: string | null): void {
   if (painted.has(callId)) return;
@@ -62,7 +77,10 @@ export function markPaintedOnce(callId: string, phase: string, customerId: strin
   // Bounded: a long shift of calls must not grow this set for ever.
   if (painted.size > 1000) painted.delete(painted.values().next().value as string);
   const committedAt = performance.now();
-  const markPainted = () => mark(SCREENPOP_PAINTED_MARK, { callId, phase, customerId, committedAt });
+  const markPainted = () => {
+    mark(SCREENPOP_PAINTED_MARK, { callId, phase, customerId, committedAt });
+    forgetOldMarks();
+  };
   if (typeof requestAnimationFrame === 'function') requestAnimationFrame(markPainted);
   else setTimeout(markPainted, 0);
 }
