@@ -252,7 +252,7 @@ async function main(): Promise<void> {
     console.log(`  ${perSecond.toLocaleString('en')} customers/s; ${(cached.customers + cached.incidents + cached.contacts).toLocaleString('en')} rows; ${(stages.bytes / 1e6).toFixed(0)} MB over ${stages.pages} pages`);
     console.log(`  cores ${os.cpus().length}, load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
     if (cached.customers !== total) console.log(`  MISMATCH: the backend has ${total} customers, the cache ${cached.customers}`);
-    console.log('  stage shares (of the time the stages account for; server stages overlap nothing):');
+    console.log('  stage shares (of the time the stages account for; they overlap: the next page is read by the backend while the cache writes, and the search index is built while it is on its way):');
     for (const [name, ms] of stageRows) {
       console.log(`    ${name.padEnd(22)} ${seconds(ms).padStart(7)} s  ${((ms / Math.max(accounted, 1)) * 100).toFixed(1).padStart(5)} %`);
     }

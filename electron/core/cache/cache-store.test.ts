@@ -264,6 +264,14 @@ describe('CacheStore.bulkTransaction', () => {
     expect([count('customers'), count('incidents'), count('contacts')]).toEqual(before);
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
   });
+
+  it('leaves an existing customer in the search index when a deferred page writes it again (the build may have passed its rid)', () => {
+    const record = makeRecord({ name: '長谷川 一郎', nameKana: 'ハセガワ イチロウ' });
+    store.upsertRecords([record]);
+    store.bulkTransaction(() => store.upsertRecords([{ ...record, customer: { ...record.customer, name: '長谷川 一朗' } }], { deferSearchIndex: true }));
+    expect(store.search('長谷川 一朗').map((customer) => customer.id)).toEqual([record.customer.id]);
+    expect(store.search('ハセ').map((customer) => customer.id)).toEqual([record.customer.id]);
+  });
 });
 
 describe('CacheStore.countCustomers', () => {

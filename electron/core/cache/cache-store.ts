@@ -153,9 +153,9 @@ export class CacheStore {
 
   /**
    * Writes whole customer records (snapshot pages, bulk loads) in one transaction. With
-   * `deferSearchIndex` the customers are not put in the search index (tokens, trigrams): a first
-   * sync into an empty cache builds it once at the end with `indexCustomersAfter`, which is
-   * cheaper than growing it page by page. Phone and e-mail lookups work at once either way.
+   * `deferSearchIndex` new customers are not put in the search index (tokens, trigrams): a first
+   * sync into an empty cache builds it with `indexCustomersAfter` in rid order, while it waits
+   * for later pages and after the last one. Phone and e-mail lookups work at once either way.
    */
   upsertRecords(records: readonly CustomerRecord[], options: { deferSearchIndex?: boolean } = {}): void {
     this.#countingTransaction(() => {
@@ -385,7 +385,11 @@ export class CacheStore {
 
   #upsertCustomer(customer: Customer, deferIndex = false): void {
     const s = this.#s;
-    const entry = deferIndex ? { tokens: [] as string[], ftsText: '', sortKana: customerSortKana(customer) } : indexCustomer(customer);
+    const existing = s.customerIndexRow.get(customer.id) as Pick<CustomerRow, 'rid' | 'search_tokens_json'> | undefined;
+    // Only new customers wait for the deferred build: it may already have passed an existing
+    // customer's rid (it runs while later pages are fetched), and would then never index it again.
+    const defer = deferIndex && !existing;
+    const entry = defer ? { tokens: [] as string[], ftsText: '', sortKana: customerSortKana(customer) } : indexCustomer(customer);
     const values = [
       customer.code,
       customer.name,
@@ -404,7 +408,6 @@ export class CacheStore {
       JSON.stringify(entry.tokens),
       customer.derived === undefined ? null : JSON.stringify(customer.derived),
     ];
-    const existing = s.customerIndexRow.get(customer.id) as Pick<CustomerRow, 'rid' | 'search_tokens_json'> | undefined;
     let rid: number;
     if (existing) {
       rid = existing.rid;
@@ -419,7 +422,7 @@ export class CacheStore {
     customer.phones.forEach((phone, position) => s.insertPhone.run(rid, position, phone.e164, phone.kind));
     customer.emails.forEach((email, position) => s.insertEmail.run(rid, position, email.toLowerCase()));
     for (const token of entry.tokens) s.insertToken.run(token, rid);
-    if (!deferIndex) s.insertFts.run(rid, entry.ftsText);
+    if (!defer) s.insertFts.run(rid, entry.ftsText);
   }
 
   #deleteCustomer(customerId: string): void {

@@ -13,7 +13,7 @@ export const META = {
   snapshotState: 'snapshot.state',
   /** '1' when this snapshot writes pages without the search index (it began on an empty cache). */
   snapshotDeferredIndex: 'snapshot.deferredIndex',
-  /** The last customer rid put into the search index by the build after a deferred snapshot. */
+  /** The last customer rid put into the search index by the build of a deferred snapshot (while pages arrive, then after the last). */
   snapshotIndexedRid: 'snapshot.indexedRid',
   /** Cursor of the next snapshot page (the last customer id written). */
   snapshotAfter: 'snapshot.after',
@@ -38,6 +38,12 @@ export const META = {
 const MAX_MERGE_STEPS = 100_000;
 /** Customers put into the search index per transaction (and checkpoint) after a deferred snapshot. */
 const INDEX_BATCH = 20_000;
+/**
+ * The same while a page is on its way. Each commit flushes a segment of the trigram index, so
+ * small batches cost much more in all (250 per commit: 2.4 times the CPU of 20,000; 2,000:
+ * 1.15 times), while a page that arrives waits for the batch in progress (a few hundred ms).
+ */
+const WAITING_INDEX_BATCH = 2000;
 
 export interface SnapshotProgress {
   done: number;
@@ -165,8 +171,9 @@ export function restartSnapshotForGrownRights(store: CacheStore, previousRightsJ
  *
  * The next page is requested before the current one is written, so the backend reads it while
  * the cache writes. A snapshot that begins on an empty cache writes its pages without the
- * search index and builds it after the last page, in checkpointed batches (state 'indexing'),
- * so that a kill during the build also resumes where it stopped.
+ * search index and builds it in checkpointed batches while it waits for the next page, then
+ * what is left after the last page (state 'indexing'), so that a kill during the build also
+ * resumes where it stopped.
  */
 export async function takeSnapshot(
   store: CacheStore,
@@ -210,7 +217,11 @@ async function fetchPages(
     return { page, timing };
   };
   let pending = fetchPage(after, storedHighWater === null ? null : Number(storedHighWater));
-  for (;;) {
+  for (let first = true; ; first = false) {
+    // While a page is on its way (the backend reads it while the cache writes the previous one),
+    // the search index of the customers written so far is built in short batches: time the
+    // worker would otherwise spend waiting.
+    if (deferIndex && !first) await indexWhileWaiting(store, pending, stages);
     const { page, timing } = await pending;
     if (stages) addRequestTiming(stages, timing);
     if (page.nextAfter !== null) {
@@ -255,23 +266,45 @@ async function fetchPages(
   }
 }
 
-/** The search index of a deferred snapshot, in batches, each with its checkpoint. */
+/**
+ * Indexes batches of the customers written so far (after the checkpoint) until `pending`
+ * settles or none is left. Each batch commits with its checkpoint, the same one the build
+ * after the last page resumes from.
+ */
+async function indexWhileWaiting(store: CacheStore, pending: Promise<unknown>, stages: SnapshotStages | undefined): Promise<void> {
+  let settled = false;
+  void pending.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  // Let a page that has already arrived be taken first.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  while (!settled) {
+    const started = performance.now();
+    const more = indexBatch(store, WAITING_INDEX_BATCH);
+    if (stages) stages.index += performance.now() - started;
+    if (!more) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Indexes up to `size` customers after the checkpoint, with the checkpoint; false when none was left. */
+function indexBatch(store: CacheStore, size: number): boolean {
+  return store.db.transaction(() => {
+    const last = store.indexCustomersAfter(Number(store.getMeta(META.snapshotIndexedRid) ?? 0), size);
+    if (last === null) return false;
+    store.setMeta(META.snapshotIndexedRid, String(last));
+    return true;
+  })();
+}
+
+/** The rest of the search index of a deferred snapshot after its last page, in batches, each with its checkpoint. */
 function buildDeferredIndex(store: CacheStore): void {
   if (store.getMeta(META.snapshotState) !== 'indexing') return;
-  let indexedRid = Number(store.getMeta(META.snapshotIndexedRid) ?? 0);
-  for (;;) {
-    const finished = store.db.transaction(() => {
-      const last = store.indexCustomersAfter(indexedRid, INDEX_BATCH);
-      if (last === null) {
-        store.setMeta(META.snapshotState, 'complete');
-        store.deleteMeta(META.snapshotDeferredIndex);
-        store.deleteMeta(META.snapshotIndexedRid);
-        return true;
-      }
-      indexedRid = last;
-      store.setMeta(META.snapshotIndexedRid, String(last));
-      return false;
-    })();
-    if (finished) return;
-  }
+  while (indexBatch(store, INDEX_BATCH));
+  store.db.transaction(() => {
+    store.setMeta(META.snapshotState, 'complete');
+    store.deleteMeta(META.snapshotDeferredIndex);
+    store.deleteMeta(META.snapshotIndexedRid);
+  })();
 }
