@@ -193,5 +193,20 @@ describe.each(DIALECTS)('report rollup on %s', (dialect) => {
     expect(kept).not.toContain('2026-10-20');
     expect(kept).not.toContain('2026-11-18');
     await compareAll();
+
+    // A tenant with a zone of its own (set in the admin console) is rolled up in that zone.
+    await sql`update tenants set time_zone = 'UTC' where id = ${scope.tenantId}`.execute(backend.handle.db);
+    const again = new ReportRollupWarmer(backend.handle, 'Asia/Tokyo', 30, { info: () => undefined, error: (details) => errors.push(details) });
+    await again.runOnce();
+    await again.close();
+    expect(errors).toEqual([]);
+    const zones = await reportDb(backend.handle.db)
+      .selectFrom('report_rollup_days')
+      .select('time_zone')
+      .distinct()
+      .where('tenant_id', '=', scope.tenantId)
+      .execute();
+    expect(zones.map((z) => z.time_zone).sort()).toEqual(['Asia/Tokyo', 'UTC']);
+    await sql`update tenants set time_zone = null where id = ${scope.tenantId}`.execute(backend.handle.db);
   });
 });

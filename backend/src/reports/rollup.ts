@@ -230,6 +230,7 @@ interface WarmerLog {
  */
 export class ReportRollupWarmer {
   readonly #handle: DatabaseHandle;
+  /** The deployment's zone, for tenants without one of their own. */
   readonly #timeZone: string;
   readonly #days: number;
   readonly #log: WarmerLog;
@@ -260,10 +261,12 @@ export class ReportRollupWarmer {
   }
 
   async #pass(now: Date): Promise<void> {
-    const tenants = await this.#handle.db.selectFrom('tenants').select('id').execute();
-    const today = localDate(now, this.#timeZone);
-    for (const { id } of tenants) {
-      const scope: ReportScope = { db: this.#handle.db, dialect: this.#handle.dialect, tenantId: id, timeZone: this.#timeZone };
+    const tenants = await this.#handle.db.selectFrom('tenants').select(['id', 'time_zone']).execute();
+    for (const { id, time_zone } of tenants) {
+      // The zone the tenant's reports count days in (its own, else the deployment's), as reports/routes.ts does.
+      const timeZone = time_zone ?? this.#timeZone;
+      const today = localDate(now, timeZone);
+      const scope: ReportScope = { db: this.#handle.db, dialect: this.#handle.dialect, tenantId: id, timeZone };
       let built = 0;
       try {
         for (let back = 1; back <= this.#days && !this.#closed; back += 1) {
