@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { App } from '../../App.js';
 import { SCREENPOP_PAINTED_MARK } from '../../phone/screen-pop-marks.js';
 import { installPhoneEngine, usePhoneStore } from '../../stores/phone.js';
+import { useScreenPopStore } from '../../stores/screen-pop.js';
 import { useSessionStore } from '../../stores/session.js';
 import { useUiStore } from '../../stores/ui.js';
 import { AGENT_SESSION } from '../../test/fixtures.js';
@@ -591,5 +592,33 @@ describe('operator status reaching the server (issue 8 item 1)', () => {
     fireEvent.click(within(second!).getByRole('button', { name: 'Discard' }));
     await waitFor(() => expect(screen.queryByTestId('refused-calls')).toBeNull());
     expect(bridge.telephony.callEvents.map((e) => e.event)).toEqual(['missed']);
+  });
+});
+
+describe('what ended calls leave behind (issue 13 item 7, memory)', () => {
+  it('keeps no ended call and no screen pop after a run of missed calls, ended before or after their pop arrived', async () => {
+    const { engine } = await startPhone();
+    for (let n = 0; n < 30; n++) {
+      let id = '';
+      act(() => {
+        id = engine.ring({ from: YAMADA_FROM }, { sipCallId: `missed-${n}` }).id;
+      });
+      // Every other caller gives up while the core's answer is still on its way.
+      if (n % 2 === 0) await waitFor(() => expect(useScreenPopStore.getState().pops[id]?.phase).toBe('found'));
+      act(() => engine.ended(id));
+      await waitFor(() => expect(usePhoneStore.getState().calls).toEqual([]));
+    }
+    // A lookup answered after its call ended must not bring the pop back: once a later call's
+    // pop is in, every earlier lookup has been answered too.
+    let last = '';
+    act(() => {
+      last = engine.ring({ from: YAMADA_FROM }, { sipCallId: 'last' }).id;
+    });
+    await waitFor(() => expect(useScreenPopStore.getState().pops[last]?.phase).toBe('found'));
+    act(() => engine.ended(last));
+    await waitFor(() => expect(usePhoneStore.getState().calls).toEqual([]));
+    expect(useScreenPopStore.getState().pops).toEqual({});
+    expect(usePhoneStore.getState().focusedCallId).toBeNull();
+    expect(screen.queryByTestId('call-card')).toBeNull();
   });
 });
