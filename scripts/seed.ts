@@ -95,10 +95,21 @@ function removeSqliteFiles(file: string): void {
 }
 
 /** Drops every table of the PostgreSQL schema in use (the backend's tables and its migration table). */
+/**
+ * Drops every table and sequence of the schema, and the trigger functions the migrations made
+ * (028, 030), so the migrations run from the start.
+ */
 async function dropPostgresTables(handle: DatabaseHandle): Promise<void> {
   const tables = await sql<{ tablename: string }>`
     select tablename from pg_tables where schemaname = current_schema()`.execute(handle.db);
   for (const { tablename } of tables.rows) await sql`drop table if exists ${sql.table(tablename)} cascade`.execute(handle.db);
+  const sequences = await sql<{ sequencename: string }>`
+    select sequencename from pg_sequences where schemaname = current_schema()`.execute(handle.db);
+  for (const { sequencename } of sequences.rows) await sql`drop sequence if exists ${sql.table(sequencename)} cascade`.execute(handle.db);
+  const functions = await sql<{ signature: string }>`
+    select p.oid::regprocedure::text as signature from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+     where n.nspname = current_schema() and p.prokind = 'f'`.execute(handle.db);
+  for (const { signature } of functions.rows) await sql`drop function if exists ${sql.raw(signature)} cascade`.execute(handle.db);
 }
 
 function seedIntoCache(options: CliOptions, file: string): void {

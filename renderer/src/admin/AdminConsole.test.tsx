@@ -181,7 +181,8 @@ describe('AdminConsole', () => {
     fireEvent.change(zone, { target: { value: 'America/New_York' } });
     fireEvent.click(screen.getByRole('button', { name: 'Save tenant settings' }));
     await waitFor(() => expect(bridge.admin.tenantSettings.timeZone).toBe('America/New_York'));
-    expect(screen.getByRole('status').textContent).toBe('Saved');
+    // The memory core stores the setting before the screen hears back: wait for the screen.
+    expect((await screen.findByRole('status')).textContent).toBe('Saved');
     fireEvent.change(zone, { target: { value: '' } });
     fireEvent.click(screen.getByRole('button', { name: 'Save tenant settings' }));
     await waitFor(() => expect(bridge.admin.tenantSettings.timeZone).toBeNull());
