@@ -1,8 +1,11 @@
 /**
  * `npm run bench:sync`: the first sync of a whole tenant from the backend into a fresh encrypted
  * cache, as the app's snapshot worker does it (same code: takeSnapshot over HTTP), with the
- * share of each stage: the backend's database reads and JSON serialisation (its Server-Timing
- * header), transfer, parse, schema check, insert, and the search index at the end.
+ * share of each stage: the backend's queries (its database writes the rows' JSON) and putting the
+ * page together (its Server-Timing header), transfer, parse, the client's check and decode of the
+ * page (shared/snapshot-wire.ts), insert, and the search index at the end. CPU seconds of the
+ * backend process and of this one (the client) are printed beside, per 1,000 customers, with the
+ * bytes per customer: wall-clock stages are inflated on a loaded machine, CPU much less.
  *
  * The backend runs as its own process (`backend/src/main.ts`), on SQLite (a file built once per
  * size under bench/data/, git-ignored) or on PostgreSQL (a throwaway cluster from
@@ -189,6 +192,51 @@ async function serverCounts(client: BackendClient): Promise<number> {
   return first.total;
 }
 
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system) of a process, and with `children` of those it reaped; 0 once it is gone. */
+function processCpuSeconds(pid: number, children = false): number {
+  try {
+    // Fields after the command's closing parenthesis: state is the 3rd, utime the 14th, cutime the 16th.
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    const ticks = [11, 12, ...(children ? [13, 14] : [])].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
+    return ticks / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of a PostgreSQL cluster: the postmaster, the backends it reaped, and those still running. */
+function postgresCpuSeconds(postgres: RunningPostgres): number {
+  const postmaster = Number(fs.readFileSync(path.join(postgres.clusterDir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  let total = processCpuSeconds(postmaster, true);
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const parent = Number(fs.readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+      if (parent === postmaster) total += processCpuSeconds(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return total;
+}
+
+interface CpuReading {
+  client: number;
+  backend: number;
+  database: number;
+}
+
+function readCpu(backendPid: number, postgres: RunningPostgres | null): CpuReading {
+  const own = process.cpuUsage();
+  return {
+    client: (own.user + own.system) / 1e6,
+    backend: processCpuSeconds(backendPid),
+    database: postgres ? postgresCpuSeconds(postgres) : 0,
+  };
+}
+
 function seconds(ms: number): string {
   return (ms / 1000).toFixed(1);
 }
@@ -214,6 +262,7 @@ async function main(): Promise<void> {
     const store = new CacheStore(db, { logger: silentLogger });
     const stages: SnapshotStages = emptySnapshotStages();
     console.log(`First sync of ${total.toLocaleString('en')} customers (${options.db}, pages of ${options.page}) into an encrypted cache…`);
+    const cpuBefore = readCpu(backend.child.pid ?? 0, postgres);
     const started = performance.now();
     let lastPrinted = 0;
     await takeSnapshot(
@@ -229,6 +278,12 @@ async function main(): Promise<void> {
       stages,
     );
     const elapsedMs = performance.now() - started;
+    const cpuAfter = readCpu(backend.child.pid ?? 0, postgres);
+    const cpu = {
+      client: cpuAfter.client - cpuBefore.client,
+      backend: cpuAfter.backend - cpuBefore.backend,
+      database: cpuAfter.database - cpuBefore.database,
+    };
     const cached = {
       customers: (db.prepare('SELECT count(*) FROM customers').pluck().get() as number),
       incidents: (db.prepare('SELECT count(*) FROM incidents').pluck().get() as number),
@@ -239,10 +294,10 @@ async function main(): Promise<void> {
     const perSecond = Math.round(cached.customers / (elapsedMs / 1000));
     const stageRows: [string, number][] = [
       ['server query', stages.serverQuery],
-      ['server serialise', stages.serverSerialise],
+      ['server assemble', stages.serverSerialise],
       ['transfer', stages.transfer],
       ['client JSON.parse', stages.parse],
-      ['client schema check', stages.validate],
+      ['client check', stages.validate],
       ['cache insert', stages.insert],
       ['search index', stages.index],
     ];
@@ -250,6 +305,10 @@ async function main(): Promise<void> {
     console.log('');
     console.log(`first sync (${options.db}): ${seconds(elapsedMs)} s for ${cached.customers.toLocaleString('en')} customers, ${cached.incidents.toLocaleString('en')} incidents, ${cached.contacts.toLocaleString('en')} contacts`);
     console.log(`  ${perSecond.toLocaleString('en')} customers/s; ${(cached.customers + cached.incidents + cached.contacts).toLocaleString('en')} rows; ${(stages.bytes / 1e6).toFixed(0)} MB over ${stages.pages} pages`);
+    const perThousand = (cpuSeconds: number) => ((cpuSeconds / Math.max(cached.customers, 1)) * 1000).toFixed(3);
+    console.log(
+      `  CPU seconds: client ${cpu.client.toFixed(1)}, backend ${cpu.backend.toFixed(1)}, database ${cpu.database.toFixed(1)}; per 1,000 customers: client ${perThousand(cpu.client)}, backend ${perThousand(cpu.backend)}, database ${perThousand(cpu.database)}; ${Math.round(stages.bytes / Math.max(cached.customers, 1))} bytes per customer`,
+    );
     console.log(`  cores ${os.cpus().length}, load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
     if (cached.customers !== total) console.log(`  MISMATCH: the backend has ${total} customers, the cache ${cached.customers}`);
     console.log('  stage shares (of the time the stages account for; they overlap: the next page is read by the backend while the cache writes, and the search index is built while it is on its way):');
@@ -266,6 +325,8 @@ async function main(): Promise<void> {
       per_second: perSecond,
       page_size: options.page,
       megabytes: Math.round(stages.bytes / 1e6),
+      bytes_per_customer: Math.round(stages.bytes / Math.max(cached.customers, 1)),
+      cpu_seconds: { client: Math.round(cpu.client * 10) / 10, backend: Math.round(cpu.backend * 10) / 10, database: Math.round(cpu.database * 10) / 10 },
       stage_seconds: Object.fromEntries(stageRows.map(([name, ms]) => [name.replaceAll(' ', '_'), Math.round(ms / 100) / 10])),
       target_seconds_1m: TARGET_SECONDS_1M,
       cores: os.cpus().length,

@@ -92,20 +92,23 @@ export const SnapshotQuery = z.object({
 /** The part of `grownFrom` the backend reads (what decides which customers a user sees). */
 export const GrownFromRights = UserRights.pick({ role: true, branch: true, customerLimitAuthority: true });
 export type GrownFromRights = z.infer<typeof GrownFromRights>;
-export const SnapshotPage = z.object({
-  records: z.array(CustomerRecord),
-  nextAfter: z.string().nullable(),
-  highWaterSeq: z.number().int().min(0),
+/**
+ * A first-sync page as the app uses it. On the wire it travels as tables of rows
+ * (shared/snapshot-wire.ts: `SNAPSHOT_COLUMNS`, read back with `decodeSnapshotPage`).
+ */
+export interface SnapshotPage {
+  records: CustomerRecord[];
+  nextAfter: string | null;
+  highWaterSeq: number;
   /** Number of customers this user may see, for the progress bar. */
-  total: z.number().int().min(0),
-  rights: User,
+  total: number;
+  rights: User;
   /**
    * The calls of "calls for you" this user may hold (every scope they may list), read with the
    * last page (empty on the others) so that a first sync or a resync carries them too.
    */
-  branchCalls: z.array(BranchCall),
-});
-export type SnapshotPage = z.infer<typeof SnapshotPage>;
+  branchCalls: BranchCall[];
+}
 
 export const ChangesQuery = z.object({
   after: z.coerce.number().int().min(0),

@@ -9,11 +9,12 @@ import {
   MeResponse,
   PushResponse,
   SearchResponse,
-  SnapshotPage,
   type LoginRequest,
   type OutboxEntry,
+  type SnapshotPage,
 } from '../../shared/api.js';
 import { CodedError, ERROR_CODES, type ErrorCode } from '../../shared/result.js';
+import { decodeSnapshotPage, SnapshotPageError } from '../../shared/snapshot-wire.js';
 import { describeZodError } from '../../shared/validation.js';
 import { BackendEndpoints } from './backend-endpoints.js';
 
@@ -35,6 +36,12 @@ export interface RequestOptions {
    */
   idempotent?: boolean;
 }
+
+/**
+ * How an answer is checked: a shared zod schema, or for the snapshot's pages a hand-written
+ * reader (shared/snapshot-wire.ts) that throws an error naming what is wrong.
+ */
+type AnswerSchema<T> = z.ZodType<T> | ((json: unknown) => T);
 
 /** Milliseconds of one request: until the whole body arrived, then JSON.parse, then the schema check. */
 export interface RequestTiming {
@@ -105,7 +112,7 @@ export class BackendClient {
     if (query.after != null) params.set('after', query.after);
     if (query.highWaterSeq != null) params.set('highWaterSeq', String(query.highWaterSeq));
     if (query.grownFrom != null) params.set('grownFrom', query.grownFrom);
-    return this.#request('GET', `${API.syncSnapshot}?${params}`, SnapshotPage, {
+    return this.#request('GET', `${API.syncSnapshot}?${params}`, decodeSnapshotPage, {
       timeoutMs: SNAPSHOT_TIMEOUT_MS,
       ...options,
     });
@@ -219,7 +226,7 @@ export class BackendClient {
   async #request<T>(
     method: HttpMethod,
     pathAndQuery: string,
-    schema: z.ZodType<T> | null,
+    schema: AnswerSchema<T> | null,
     options: RequestOptions & { body?: unknown; anonymous?: boolean; asText?: boolean } = {},
   ): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -270,7 +277,7 @@ export class BackendClient {
       throw new CodedError('internal', `The backend answered ${path} with something that is not JSON`);
     }
     const jsonParsed = performance.now();
-    const parsed = schema.safeParse(json);
+    const parsed = checkAnswer(schema, json);
     if (options.timing) {
       Object.assign(options.timing, {
         responseMs: received - started,
@@ -280,10 +287,8 @@ export class BackendClient {
         serverTiming: response.headers.get('server-timing'),
       } satisfies RequestTiming);
     }
-    if (!parsed.success) {
-      throw new CodedError('internal', `The backend's answer to ${path} does not match the contract: ${describeZodError(parsed.error, 'response')}`);
-    }
-    return parsed.data;
+    if (!parsed.ok) throw new CodedError('internal', `The backend's answer to ${path} does not match the contract: ${parsed.message}`);
+    return parsed.value;
   }
 
   #requireToken(): string {
@@ -300,6 +305,19 @@ export class BackendClient {
     const text = await response.text().catch(() => '');
     return errorFromBody(response.status, text, path, response.headers.get('retry-after'));
   }
+}
+
+function checkAnswer<T>(schema: AnswerSchema<T>, json: unknown): { ok: true; value: T } | { ok: false; message: string } {
+  if (typeof schema === 'function') {
+    try {
+      return { ok: true, value: schema(json) };
+    } catch (error) {
+      if (error instanceof SnapshotPageError) return { ok: false, message: error.message };
+      throw error;
+    }
+  }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, message: describeZodError(parsed.error, 'response') };
 }
 
 const GATEWAY_STATUSES = new Set([502, 503, 504]);

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { API, LoginResponse, SearchResponse, SnapshotPage } from '../../../shared/api.js';
+import { API, LoginResponse, SearchResponse } from '../../../shared/api.js';
+import { decodeSnapshotPage } from '../../../shared/snapshot-wire.js';
 import { EXCHANGE_API, ExchangeExportList } from '../../../shared/exchange.js';
 import { maySeeCustomer } from '../../../shared/permissions.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
@@ -149,7 +150,7 @@ describe.each(['sqlite', 'postgres'] as const)('seedBackend on %s', (dialect) =>
       headers: { authorization: `Bearer ${session.token}` },
     });
     expect(snapshot.statusCode).toBe(200);
-    const page = SnapshotPage.parse(snapshot.json());
+    const page = decodeSnapshotPage(snapshot.json());
     expect(page.total).toBe(visible.length);
     const byId = new Map(page.records.map((r) => [r.customer.id, r]));
     const sample = visible[0];

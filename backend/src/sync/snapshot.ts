@@ -1,13 +1,14 @@
 import { sql } from 'kysely';
-import { GrownFromRights, type SnapshotPage, type SnapshotQuery } from '../../../shared/api.js';
+import { GrownFromRights, type SnapshotQuery } from '../../../shared/api.js';
+import { SNAPSHOT_FORMAT, type SnapshotPageHeader } from '../../../shared/snapshot-wire.js';
 import type { z } from 'zod';
 import type { AuthContext } from '../auth/sessions.js';
 import { previousLoginAt, readHeldBranchCalls } from '../branch-calls/list.js';
-import { loadCustomerRecords } from '../customers/records.js';
 import { visibleCustomerSql } from '../customers/visibility.js';
 import { readConsistently, type DatabaseHandle } from '../db/database.js';
 import { HttpError } from '../http/errors.js';
 import { currentSeq } from './changelog.js';
+import { readSnapshotTables, snapshotTablesJson, type SnapshotTableRows } from './snapshot-tables.js';
 
 const REMEMBERED_TOTALS = 1000;
 
@@ -53,6 +54,17 @@ function parseGrownFrom(text: string | undefined): GrownFromRights | null {
   return parsed.data;
 }
 
+/** A page as read: everything but the tables, and each table's rows as the database wrote them (JSON). */
+export interface SnapshotPageRead {
+  header: SnapshotPageHeader;
+  tables: SnapshotTableRows;
+}
+
+/** The page's body in the wire format of shared/snapshot-wire.ts. */
+export function snapshotPageJson(page: SnapshotPageRead): string {
+  return `${JSON.stringify(page.header).slice(0, -1)},"tables":${snapshotTablesJson(page.tables)}}`;
+}
+
 /**
  * One page of the first sync: the customers this user may see, in id order, whole; the last page
  * also carries the user's calls of "calls for you". With `grownFrom` (rights that grew), only
@@ -67,7 +79,7 @@ export async function readSnapshotPage(
   auth: AuthContext,
   query: z.infer<typeof SnapshotQuery>,
   totals: SnapshotTotals,
-): Promise<SnapshotPage> {
+): Promise<SnapshotPageRead> {
   const { user, tenant } = auth;
   if (query.after !== undefined && query.highWaterSeq === undefined) {
     throw new HttpError('invalid_input', 'query.highWaterSeq: required with after (send the value of the first page)');
@@ -103,18 +115,18 @@ export async function readSnapshotPage(
       totals.set(totalKey, total);
     }
     const pageIds = page.slice(0, query.limit).map((row) => row.id);
-    const records = await loadCustomerRecords(db, tenant.id, pageIds);
+    const first = pageIds[0];
+    const last = pageIds[pageIds.length - 1];
+    const visible = sql<boolean>`(${visibleCustomerSql(user, 'c')}) and (${newlyVisible})`;
+    const tables = await readSnapshotTables(
+      db,
+      handle.dialect,
+      first === undefined || last === undefined ? null : { tenantId: tenant.id, first, last, visible },
+    );
     const nextAfter = page.length > query.limit ? (pageIds[pageIds.length - 1] ?? null) : null;
     // The calls come with the last page, written with it: an interrupted snapshot resumes and still gets them.
     // Important: read through `db`; on SQLite a query on the handle would wait for this transaction.
     const branchCalls = nextAfter === null ? await readHeldBranchCalls(db, user, await previousLoginAt(db, user, new Date())) : [];
-    return {
-      records,
-      nextAfter,
-      highWaterSeq,
-      total,
-      rights: user,
-      branchCalls,
-    };
+    return { header: { format: SNAPSHOT_FORMAT, nextAfter, highWaterSeq, total, rights: user, branchCalls }, tables };
   });
 }

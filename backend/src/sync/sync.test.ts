@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, ApiErrorBody, ChangesPage, PushResponse, SnapshotPage, UserResponse, type Change, type CustomerRecord } from '../../../shared/api.js';
+import { API, ApiErrorBody, ChangesPage, PushResponse, UserResponse, type SnapshotPage, type Change, type CustomerRecord } from '../../../shared/api.js';
+import { decodeSnapshotPage } from '../../../shared/snapshot-wire.js';
 import type { Customer } from '../../../shared/domain.js';
 import { maySeeCustomer } from '../../../shared/permissions.js';
 import { createCustomerRecord, createUser } from '../testing/fixtures.js';
@@ -24,7 +25,7 @@ describe.each(DIALECTS)('sync on %s', (dialect) => {
   async function snapshotPage(token: string, query: string): Promise<SnapshotPage> {
     const response = await backend.get(`${API.syncSnapshot}${query}`, token);
     expect(response.statusCode, response.body).toBe(200);
-    return SnapshotPage.parse(response.json());
+    return decodeSnapshotPage(response.json());
   }
 
   /** The whole snapshot, page by page, as the app's first sync does it. */

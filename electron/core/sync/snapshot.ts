@@ -52,12 +52,16 @@ export interface SnapshotProgress {
 
 /** Where a snapshot's time went, in milliseconds summed over its pages (for `bench:sync`). */
 export interface SnapshotStages {
-  /** Backend: reading the page from its database, then JSON.stringify (from Server-Timing). */
+  /**
+   * Backend (from Server-Timing): the page's queries, whose database writes the rows' JSON, then
+   * putting the body together.
+   */
   serverQuery: number;
   serverSerialise: number;
   /** Request sent until the whole body arrived, less the two server stages. */
   transfer: number;
   parse: number;
+  /** Checking every field of the page and rebuilding its records (shared/snapshot-wire.ts). */
   validate: number;
   /** Writing the pages (and their checkpoints) into the cache. */
   insert: number;
