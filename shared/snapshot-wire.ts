@@ -2,7 +2,6 @@ import { z } from 'zod';
 import type { CustomerRecord, SnapshotPage } from './api.js';
 import { BranchCall } from './calls-for-you.js';
 import {
-  CallMeta,
   CONTACT_KINDS,
   CUSTOMER_TYPES,
   DerivedAttributes,
@@ -10,6 +9,7 @@ import {
   INCIDENT_STATUSES,
   PHONE_KINDS,
   User,
+  type CallMeta,
   type Classification,
   type Contact,
   type Customer,
@@ -84,8 +84,8 @@ export class SnapshotPageError extends Error {
 type FieldCheck = (value: unknown) => string | null;
 
 const MAX_ID = 64;
-// The shapes zod's z.iso.datetime({ offset: true }) accepts, with the ranges of each part.
-const ISO_TIME = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)$/;
+// The same patterns as the shared schemas (IsoTime, E164, z.email()): a page is exactly as strict.
+const ISO_TIME = z.regexes.datetime({ offset: true });
 const E164 = /^\+[1-9]\d{7,14}$/;
 const EMAIL = z.regexes.email;
 
@@ -106,6 +106,8 @@ function oneOf(values: readonly (string | number)[]): FieldCheck {
 }
 
 const id = text(1, MAX_ID);
+const flag: FieldCheck = (value) => (typeof value === 'boolean' ? null : 'be true or false');
+const count: FieldCheck = (value) => (Number.isSafeInteger(value) && (value as number) >= 0 ? null : 'be a whole number of 0 or more');
 const anyText: FieldCheck = (value) => (isString(value) ? null : 'be a string');
 const isoTime: FieldCheck = (value) => (isString(value) && ISO_TIME.test(value) ? null : 'be an ISO 8601 time with an offset');
 const e164: FieldCheck = (value) => (isString(value) && E164.test(value) ? null : 'be an E.164 number such as +81312345678');
@@ -154,6 +156,45 @@ const CHECKS: { [T in SnapshotTableName]: { [C in (typeof SNAPSHOT_COLUMNS)[T][n
     callMeta: nullable(anyText),
   },
 };
+
+/**
+ * CallMeta (shared/domain.ts) by hand: JSON.parse and zod cost more than the rest of a contact.
+ * Keyed by CallMeta's fields, so a field added there fails to compile here until it is checked.
+ */
+const CALL_META_CHECKS: { [K in keyof Required<CallMeta>]: FieldCheck } = {
+  callId: text(0, 200),
+  from: text(0, 100),
+  to: text(0, 100),
+  startedAt: isoTime,
+  answeredAt: nullable(isoTime),
+  endedAt: isoTime,
+  durationSeconds: count,
+  disposition: text(0, 100),
+  callbackNeeded: flag,
+  callbackDueAt: nullable(isoTime),
+};
+const CALL_META_FIELDS = Object.entries(CALL_META_CHECKS);
+
+/** Stored call details → CallMeta with only its own fields (as zod strips the rest), or null when they are not one. */
+export function readStoredCallMeta(text: string | null): CallMeta | null {
+  if (text === null) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return null;
+  const stored = json as Record<string, unknown>;
+  const meta: Record<string, unknown> = {};
+  for (const [field, check] of CALL_META_FIELDS) {
+    const value = stored[field];
+    if (value === undefined) continue;
+    if (check(value) !== null) return null;
+    meta[field] = value;
+  }
+  return meta as CallMeta;
+}
 
 /** A customer's phones and e-mails, as the shared schema bounds them. */
 const MAX_PHONES = 20;
@@ -300,7 +341,7 @@ export function decodeSnapshotPage(json: unknown): SnapshotPage {
       agentName: row[7] as string | null,
       summary: row[8] as string,
       body: row[9] as string,
-      callMeta: parseStored(row[10] as string | null, CallMeta),
+      callMeta: readStoredCallMeta(row[10] as string | null),
     };
     ownerOf('contacts', r, contact.customerId).contacts.push(contact);
   }
