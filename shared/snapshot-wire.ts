@@ -24,10 +24,13 @@ import {
  * backend's database writes the rows' JSON itself (backend/src/sync/snapshot-tables.ts), and
  * `decodeSnapshotPage` checks every field by hand and rebuilds the records the cache takes.
  *
- * Rows of phones, e-mails, incidents and contacts name their customer; each customer's rows come
- * in the order of its record (phones and e-mails by position, incidents by opening, contacts by
- * time). `derived` and `callMeta` travel as the JSON text the backend stores; one that is not a
- * DerivedAttributes / CallMeta reads as absent / null, as the backend read it before.
+ * Rows refer to other rows of the page by position rather than by id: `customer` is a row of
+ * `customers`, `assignedRep` / `assignee` / `agent` a row of `users` (which gives the id and the
+ * name), and a contact's `incident` a row of `incidents`, or the incident's id when it is not in
+ * the page (an incident of another customer). Each customer's rows come in the order of its record
+ * (phones and e-mails by position, incidents by opening, contacts by time). `derived` and
+ * `callMeta` travel as the JSON text the backend stores; one that is not a DerivedAttributes /
+ * CallMeta reads as absent / null, as the backend read it before.
  *
  * Important: a change of a table's columns changes SNAPSHOT_FORMAT; a client refuses a page of
  * another format or with other columns (naming them) rather than guessing.
@@ -35,25 +38,13 @@ import {
 export const SNAPSHOT_FORMAT = 2;
 
 export const SNAPSHOT_COLUMNS = {
-  customers: [
-    'id',
-    'code',
-    'name',
-    'nameKana',
-    'postalCode',
-    'address',
-    'branch',
-    'assignedRepId',
-    'assignedRepName',
-    'classification',
-    'type',
-    'updatedAt',
-    'derived',
-  ],
-  phones: ['customerId', 'e164', 'kind'],
-  emails: ['customerId', 'email'],
-  incidents: ['id', 'customerId', 'title', 'status', 'assigneeId', 'assigneeName', 'openedAt', 'closedAt', 'updatedAt'],
-  contacts: ['id', 'incidentId', 'customerId', 'kind', 'direction', 'occurredAt', 'agentId', 'agentName', 'summary', 'body', 'callMeta'],
+  /** The users the page's rows refer to (reps, assignees, agents); `name` is null for an id without a user. */
+  users: ['id', 'name'],
+  customers: ['id', 'code', 'name', 'nameKana', 'postalCode', 'address', 'branch', 'assignedRep', 'classification', 'type', 'updatedAt', 'derived'],
+  phones: ['customer', 'e164', 'kind'],
+  emails: ['customer', 'email'],
+  incidents: ['id', 'customer', 'title', 'status', 'assignee', 'openedAt', 'closedAt', 'updatedAt'],
+  contacts: ['id', 'incident', 'customer', 'kind', 'direction', 'occurredAt', 'agent', 'summary', 'body', 'callMeta'],
 } as const;
 
 export type SnapshotTableName = keyof typeof SNAPSHOT_COLUMNS;
@@ -113,7 +104,12 @@ const isoTime: FieldCheck = (value) => (isString(value) && ISO_TIME.test(value) 
 const e164: FieldCheck = (value) => (isString(value) && E164.test(value) ? null : 'be an E.164 number such as +81312345678');
 const email: FieldCheck = (value) => (isString(value) && EMAIL.test(value) ? null : 'be an e-mail address');
 
+/** A position in another table of the page (resolved, with its bounds, when the rows are). */
+const position: FieldCheck = (value) => (Number.isSafeInteger(value) && (value as number) >= 0 ? null : 'be a row number');
+const positionOrId: FieldCheck = (value) => (position(value) === null || id(value) === null ? null : 'be a row number or an id');
+
 const CHECKS: { [T in SnapshotTableName]: { [C in (typeof SNAPSHOT_COLUMNS)[T][number]]: FieldCheck } } = {
+  users: { id, name: nullable(anyText) },
   customers: {
     id,
     code: text(1, 40),
@@ -122,35 +118,32 @@ const CHECKS: { [T in SnapshotTableName]: { [C in (typeof SNAPSHOT_COLUMNS)[T][n
     postalCode: text(0, 20),
     address: text(0, 400),
     branch: nullable(text(0, 100)),
-    assignedRepId: nullable(id),
-    assignedRepName: nullable(anyText),
+    assignedRep: nullable(position),
     classification: oneOf([1, 2, 3]),
     type: oneOf(CUSTOMER_TYPES),
     updatedAt: isoTime,
     derived: nullable(anyText),
   },
-  phones: { customerId: id, e164, kind: oneOf(PHONE_KINDS) },
-  emails: { customerId: id, email },
+  phones: { customer: position, e164, kind: oneOf(PHONE_KINDS) },
+  emails: { customer: position, email },
   incidents: {
     id,
-    customerId: id,
+    customer: position,
     title: text(1, 300),
     status: oneOf(INCIDENT_STATUSES),
-    assigneeId: nullable(id),
-    assigneeName: nullable(anyText),
+    assignee: nullable(position),
     openedAt: isoTime,
     closedAt: nullable(isoTime),
     updatedAt: isoTime,
   },
   contacts: {
     id,
-    incidentId: id,
-    customerId: id,
+    incident: positionOrId,
+    customer: position,
     kind: oneOf(CONTACT_KINDS),
     direction: oneOf(DIRECTIONS),
     occurredAt: isoTime,
-    agentId: nullable(id),
-    agentName: nullable(anyText),
+    agent: nullable(position),
     summary: text(0, 500),
     body: text(0, 100_000),
     callMeta: nullable(anyText),
@@ -262,16 +255,27 @@ export function decodeSnapshotPage(json: unknown): SnapshotPage {
   }
   if (typeof tables !== 'object' || tables === null) throw new SnapshotPageError('snapshot page: tables must be an object');
   const wire = tables as Record<string, unknown>;
+  const userRows = checkedRows(wire, 'users');
   const customerRows = checkedRows(wire, 'customers');
   const phoneRows = checkedRows(wire, 'phones');
   const emailRows = checkedRows(wire, 'emails');
   const incidentRows = checkedRows(wire, 'incidents');
   const contactRows = checkedRows(wire, 'contacts');
 
+  /** Row `at` of `rows`, or an error naming the referring table, row and field. */
+  const target = <T>(rows: readonly T[], at: unknown, table: SnapshotTableName, r: number, field: string): T => {
+    const row = rows[at as number];
+    if (row === undefined) throw new SnapshotPageError(`snapshot page: table ${table}, row ${r}, field ${field}: must be a row number below ${rows.length}, got ${describe(at)}`);
+    return row;
+  };
+  const userAt = (at: unknown, table: SnapshotTableName, r: number, field: string): unknown[] | null =>
+    at === null ? null : (target(userRows, at, table, r, field) as unknown[]);
+
   const records: CustomerRecord[] = [];
-  const recordOf = new Map<string, CustomerRecord>();
+  const seen = new Set<string>();
   for (let r = 0; r < customerRows.length; r++) {
     const row = customerRows[r] as unknown[];
+    const rep = userAt(row[7], 'customers', r, 'assignedRep');
     const customer: Customer = {
       id: row[0] as string,
       code: row[1] as string,
@@ -282,68 +286,68 @@ export function decodeSnapshotPage(json: unknown): SnapshotPage {
       postalCode: row[4] as string,
       address: row[5] as string,
       branch: row[6] as string | null,
-      assignedRepId: row[7] as string | null,
-      assignedRepName: row[8] as string | null,
-      classification: row[9] as Classification,
-      type: row[10] as Customer['type'],
-      updatedAt: row[11] as string,
+      assignedRepId: rep === null ? null : (rep[0] as string),
+      assignedRepName: rep === null ? null : (rep[1] as string | null),
+      classification: row[8] as Classification,
+      type: row[9] as Customer['type'],
+      updatedAt: row[10] as string,
     };
-    const derived = parseStored(row[12] as string | null, DerivedAttributes);
+    const derived = parseStored(row[11] as string | null, DerivedAttributes);
     // Absent rather than null when there is none: records compare equal with or without it.
     if (derived !== null) customer.derived = derived;
-    if (recordOf.has(customer.id)) throw new SnapshotPageError(`snapshot page: table customers, row ${r}: customer ${describe(customer.id)} comes twice`);
-    const record: CustomerRecord = { customer, incidents: [], contacts: [] };
-    recordOf.set(customer.id, record);
-    records.push(record);
+    if (seen.has(customer.id)) throw new SnapshotPageError(`snapshot page: table customers, row ${r}: customer ${describe(customer.id)} comes twice`);
+    seen.add(customer.id);
+    records.push({ customer, incidents: [], contacts: [] });
   }
-  const ownerOf = (table: SnapshotTableName, r: number, customerId: string): CustomerRecord => {
-    const record = recordOf.get(customerId);
-    if (!record) throw new SnapshotPageError(`snapshot page: table ${table}, row ${r}, field customerId: names customer ${describe(customerId)}, which is not in this page`);
-    return record;
-  };
   for (let r = 0; r < phoneRows.length; r++) {
     const row = phoneRows[r] as unknown[];
-    const { phones } = ownerOf('phones', r, row[0] as string).customer;
-    if (phones.length === MAX_PHONES) throw new SnapshotPageError(`snapshot page: table phones, row ${r}: customer ${describe(row[0])} has more than ${MAX_PHONES} phones`);
+    const { phones } = target(records, row[0], 'phones', r, 'customer').customer;
+    if (phones.length === MAX_PHONES) throw new SnapshotPageError(`snapshot page: table phones, row ${r}: customer row ${describe(row[0])} has more than ${MAX_PHONES} phones`);
     phones.push({ e164: row[1] as string, kind: row[2] as Customer['phones'][number]['kind'] });
   }
   for (let r = 0; r < emailRows.length; r++) {
     const row = emailRows[r] as unknown[];
-    const { emails } = ownerOf('emails', r, row[0] as string).customer;
-    if (emails.length === MAX_EMAILS) throw new SnapshotPageError(`snapshot page: table emails, row ${r}: customer ${describe(row[0])} has more than ${MAX_EMAILS} e-mails`);
+    const { emails } = target(records, row[0], 'emails', r, 'customer').customer;
+    if (emails.length === MAX_EMAILS) throw new SnapshotPageError(`snapshot page: table emails, row ${r}: customer row ${describe(row[0])} has more than ${MAX_EMAILS} e-mails`);
     emails.push(row[1] as string);
   }
+  const incidents: Incident[] = [];
   for (let r = 0; r < incidentRows.length; r++) {
     const row = incidentRows[r] as unknown[];
+    const record = target(records, row[1], 'incidents', r, 'customer');
+    const assignee = userAt(row[4], 'incidents', r, 'assignee');
     const incident: Incident = {
       id: row[0] as string,
-      customerId: row[1] as string,
+      customerId: record.customer.id,
       title: row[2] as string,
       status: row[3] as Incident['status'],
-      assigneeId: row[4] as string | null,
-      assigneeName: row[5] as string | null,
-      openedAt: row[6] as string,
-      closedAt: row[7] as string | null,
-      updatedAt: row[8] as string,
+      assigneeId: assignee === null ? null : (assignee[0] as string),
+      assigneeName: assignee === null ? null : (assignee[1] as string | null),
+      openedAt: row[5] as string,
+      closedAt: row[6] as string | null,
+      updatedAt: row[7] as string,
     };
-    ownerOf('incidents', r, incident.customerId).incidents.push(incident);
+    incidents.push(incident);
+    record.incidents.push(incident);
   }
   for (let r = 0; r < contactRows.length; r++) {
     const row = contactRows[r] as unknown[];
-    const contact: Contact = {
+    const record = target(records, row[2], 'contacts', r, 'customer');
+    const agent = userAt(row[6], 'contacts', r, 'agent');
+    const incident = row[1];
+    record.contacts.push({
       id: row[0] as string,
-      incidentId: row[1] as string,
-      customerId: row[2] as string,
+      incidentId: typeof incident === 'string' ? incident : target(incidents, incident, 'contacts', r, 'incident').id,
+      customerId: record.customer.id,
       kind: row[3] as Contact['kind'],
       direction: row[4] as Contact['direction'],
       occurredAt: row[5] as string,
-      agentId: row[6] as string | null,
-      agentName: row[7] as string | null,
-      summary: row[8] as string,
-      body: row[9] as string,
-      callMeta: readStoredCallMeta(row[10] as string | null),
-    };
-    ownerOf('contacts', r, contact.customerId).contacts.push(contact);
+      agentId: agent === null ? null : (agent[0] as string),
+      agentName: agent === null ? null : (agent[1] as string | null),
+      summary: row[7] as string,
+      body: row[8] as string,
+      callMeta: readStoredCallMeta(row[9] as string | null),
+    });
   }
   const { nextAfter, highWaterSeq, total, rights, branchCalls } = header.data;
   return { records, nextAfter, highWaterSeq, total, rights, branchCalls };

@@ -16,117 +16,134 @@ export interface SnapshotPageRange {
   visible: Expression<SqlBool>;
 }
 
-/**
- * One table's rows as one JSON text, built by the database: `rows` are the columns in wire
- * order, `order` their order within the page. The database writes the JSON in C, so the backend
- * neither decodes rows into objects nor serialises them again (bench:sync: most of the backend's
- * time per customer went there).
- */
-function rowsJson(dialect: SqlDialect, row: readonly RawBuilder<unknown>[], order: RawBuilder<unknown>): RawBuilder<string> {
-  const fields = sql.join(row);
-  // Cast to text: the driver would otherwise JSON.parse PostgreSQL's json into objects.
-  if (dialect === 'postgres') return sql<string>`coalesce(json_agg(json_build_array(${fields}) order by ${order})::text, '[]')`;
-  return sql<string>`json_group_array(json_array(${fields}) order by ${order})`;
+/** The JSON functions of each dialect that the page's query needs. */
+interface JsonSql {
+  array(fields: readonly RawBuilder<unknown>[]): RawBuilder<unknown>;
+  /** The rows' arrays as one JSON text ('[]' for none), in `order`. */
+  rows(array: RawBuilder<unknown>, order: RawBuilder<unknown>): RawBuilder<string>;
+  /** `index` as a JSON number, or `id` as a JSON string where `index` is NULL. */
+  indexOrId(index: RawBuilder<unknown>, id: RawBuilder<unknown>): RawBuilder<unknown>;
 }
+
+const JSON_SQL: Record<SqlDialect, JsonSql> = {
+  postgres: {
+    array: (fields) => sql`json_build_array(${sql.join(fields)})`,
+    // Cast to text: the driver would otherwise JSON.parse PostgreSQL's json into objects.
+    rows: (array, order) => sql<string>`coalesce(json_agg(${array} order by ${order})::text, '[]')`,
+    indexOrId: (index, id) => sql`coalesce(to_json(${index}), to_json(${id}))`,
+  },
+  sqlite: {
+    array: (fields) => sql`json_array(${sql.join(fields)})`,
+    rows: (array, order) => sql<string>`json_group_array(${array} order by ${order})`,
+    indexOrId: (index, id) => sql`coalesce(${index}, ${id})`,
+  },
+};
 
 const r = (column: string) => sql.ref(column);
 
 /**
- * The queries of a page, one per table, each a range of the page's customer ids joined to the
- * customers for the visibility predicate: no `in (…)` lists of ids, and each table's index on
- * its customer id is read once as a range.
+ * The page as one statement whose columns are the tables' rows, each table's JSON written by the
+ * database itself (in C: the backend neither decodes rows into objects nor serialises them
+ * again). `page` is the page's customers, by a range of ids with the visibility predicate; the
+ * other tables read their customer-id index as the same range and join `page`, so there are no
+ * `in (…)` lists. Rows refer to the page's customers, incidents and users by their position
+ * (`n`) rather than by 36-character ids (shared/snapshot-wire.ts).
  */
-function tableQueries(dialect: SqlDialect, page: SnapshotPageRange): Record<SnapshotTableName, RawBuilder<{ rows: string }>> {
-  const inPage = sql<SqlBool>`c.tenant_id = ${page.tenantId} and c.id between ${page.first} and ${page.last} and ${page.visible}`;
-  return {
-    customers: sql`select ${rowsJson(
-      dialect,
-      [
-        r('c.id'),
-        r('c.code'),
-        r('c.name'),
-        r('c.name_kana'),
-        r('c.postal_code'),
-        r('c.address'),
-        r('c.branch'),
-        r('c.assigned_rep_id'),
-        r('u.display_name'),
-        r('c.classification'),
-        r('c.type'),
-        r('c.updated_at'),
+function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<SnapshotTableRows> {
+  const json = JSON_SQL[dialect];
+  const { tenantId, first, last } = page;
+  const columns: Record<SnapshotTableName, RawBuilder<string>> = {
+    users: sql`(select ${json.rows(json.array([r('usr.id'), r('usr.display_name')]), sql`usr.n`)} from usr)`,
+    customers: sql`(select ${json.rows(
+      json.array([
+        r('page.id'),
+        r('page.code'),
+        r('page.name'),
+        r('page.name_kana'),
+        r('page.postal_code'),
+        r('page.address'),
+        r('page.branch'),
+        r('rep.n'),
+        r('page.classification'),
+        r('page.type'),
+        r('page.updated_at'),
         r('d.attributes'),
-      ],
-      sql`c.id`,
-    )} as rows
-      from customers c
-      left join users u on u.id = c.assigned_rep_id
-      left join customer_derived d on d.customer_id = c.id and d.tenant_id = c.tenant_id
-      where ${inPage}`,
-    phones: sql`select ${rowsJson(dialect, [r('p.customer_id'), r('p.e164'), r('p.kind')], sql`p.customer_id, p.position`)} as rows
-      from customer_phones p
-      join customers c on c.id = p.customer_id
-      where p.tenant_id = ${page.tenantId} and p.customer_id between ${page.first} and ${page.last} and ${inPage}`,
-    emails: sql`select ${rowsJson(dialect, [r('e.customer_id'), r('e.email')], sql`e.customer_id, e.position`)} as rows
-      from customer_emails e
-      join customers c on c.id = e.customer_id
-      where e.tenant_id = ${page.tenantId} and e.customer_id between ${page.first} and ${page.last} and ${inPage}`,
-    incidents: sql`select ${rowsJson(
-      dialect,
-      [r('i.id'), r('i.customer_id'), r('i.title'), r('i.status'), r('i.assignee_id'), r('u.display_name'), r('i.opened_at'), r('i.closed_at'), r('i.updated_at')],
-      sql`i.customer_id, i.opened_at, i.id`,
-    )} as rows
-      from incidents i
-      join customers c on c.id = i.customer_id
-      left join users u on u.id = i.assignee_id
-      where i.tenant_id = ${page.tenantId} and i.customer_id between ${page.first} and ${page.last} and ${inPage}`,
-    contacts: sql`select ${rowsJson(
-      dialect,
-      [
-        r('ct.id'),
-        r('ct.incident_id'),
-        r('ct.customer_id'),
-        r('ct.kind'),
-        r('ct.direction'),
-        r('ct.occurred_at'),
-        r('ct.agent_id'),
-        r('u.display_name'),
-        r('ct.summary'),
-        r('ct.body'),
-        r('ct.call_meta'),
-      ],
-      sql`ct.customer_id, ct.occurred_at, ct.id`,
-    )} as rows
-      from contacts ct
-      join customers c on c.id = ct.customer_id
-      left join users u on u.id = ct.agent_id
-      where ct.tenant_id = ${page.tenantId} and ct.customer_id between ${page.first} and ${page.last} and ${inPage}`,
+      ]),
+      sql`page.n`,
+    )} from page
+      left join usr rep on rep.id = page.assigned_rep_id
+      left join customer_derived d on d.customer_id = page.id and d.tenant_id = ${tenantId})`,
+    phones: sql`(select ${json.rows(json.array([r('page.n'), r('p.e164'), r('p.kind')]), sql`page.n, p.position`)}
+      from customer_phones p join page on page.id = p.customer_id
+      where p.tenant_id = ${tenantId} and p.customer_id between ${first} and ${last})`,
+    emails: sql`(select ${json.rows(json.array([r('page.n'), r('e.email')]), sql`page.n, e.position`)}
+      from customer_emails e join page on page.id = e.customer_id
+      where e.tenant_id = ${tenantId} and e.customer_id between ${first} and ${last})`,
+    incidents: sql`(select ${json.rows(
+      json.array([r('inc.id'), r('inc.customer_n'), r('inc.title'), r('inc.status'), r('assignee.n'), r('inc.opened_at'), r('inc.closed_at'), r('inc.updated_at')]),
+      sql`inc.n`,
+    )} from inc left join usr assignee on assignee.id = inc.assignee_id)`,
+    contacts: sql`(select ${json.rows(
+      json.array([
+        r('con.id'),
+        json.indexOrId(r('ci.n'), r('con.incident_id')),
+        r('con.customer_n'),
+        r('con.kind'),
+        r('con.direction'),
+        r('con.occurred_at'),
+        r('agent.n'),
+        r('con.summary'),
+        r('con.body'),
+        r('con.call_meta'),
+      ]),
+      sql`con.customer_n, con.occurred_at, con.id`,
+    )} from con
+      left join inc ci on ci.id = con.incident_id
+      left join usr agent on agent.id = con.agent_id)`,
   };
+  return sql<SnapshotTableRows>`with
+    page as (
+      select c.*, row_number() over (order by c.id) - 1 as n
+      from customers c
+      where c.tenant_id = ${tenantId} and c.id between ${first} and ${last} and ${page.visible}
+    ),
+    inc as (
+      select i.*, page.n as customer_n, row_number() over (order by page.n, i.opened_at, i.id) - 1 as n
+      from incidents i join page on page.id = i.customer_id
+      where i.tenant_id = ${tenantId} and i.customer_id between ${first} and ${last}
+    ),
+    con as (
+      select ct.*, page.n as customer_n
+      from contacts ct join page on page.id = ct.customer_id
+      where ct.tenant_id = ${tenantId} and ct.customer_id between ${first} and ${last}
+    ),
+    referenced as (
+      select assigned_rep_id as id from page where assigned_rep_id is not null
+      union select assignee_id from inc where assignee_id is not null
+      union select agent_id from con where agent_id is not null
+    ),
+    usr as (
+      select referenced.id, u.display_name, row_number() over (order by referenced.id) - 1 as n
+      from referenced left join users u on u.id = referenced.id
+    )
+    select ${sql.join(SNAPSHOT_TABLES.map((table) => sql`${columns[table]} as ${sql.ref(table)}`))}`;
 }
 
-/** The rows of every table of the page, one query per table (run them inside one consistent read). */
+/** The rows of every table of the page (run inside one consistent read); null: a page without customers. */
 export async function readSnapshotTables(db: Kysely<Database>, dialect: SqlDialect, page: SnapshotPageRange | null): Promise<SnapshotTableRows> {
-  const result = {} as SnapshotTableRows;
-  if (page === null) {
-    for (const table of SNAPSHOT_TABLES) result[table] = '[]';
-    return result;
-  }
-  const queries = tableQueries(dialect, page);
-  for (const table of SNAPSHOT_TABLES) {
-    const { rows } = await queries[table].execute(db);
-    result[table] = rows[0]?.rows ?? '[]';
-  }
-  return result;
+  if (page === null) return Object.fromEntries(SNAPSHOT_TABLES.map((table) => [table, '[]'])) as SnapshotTableRows;
+  const { rows } = await pageQuery(dialect, page).execute(db);
+  const row = rows[0];
+  if (!row) throw new Error('the snapshot page query returned no row');
+  return row;
 }
 
-/** The SQL of each table's query, for EXPLAIN (tests and the plan check in bench:sync). */
-export function snapshotTableSql(db: Kysely<Database>, dialect: SqlDialect, page: SnapshotPageRange): Record<SnapshotTableName, { sql: string; parameters: readonly unknown[] }> {
-  const queries = tableQueries(dialect, page);
-  const result = {} as Record<SnapshotTableName, { sql: string; parameters: readonly unknown[] }>;
-  for (const table of SNAPSHOT_TABLES) result[table] = queries[table].compile(db);
-  return result;
+/** The SQL of the page's query, for EXPLAIN (tests). */
+export function snapshotPageSql(db: Kysely<Database>, dialect: SqlDialect, page: SnapshotPageRange): { sql: string; parameters: readonly unknown[] } {
+  return pageQuery(dialect, page).compile(db);
 }
 
-/** `{"customers":{"columns":[…],"rows":…},…}`: the page's tables around the rows the database wrote. */
+/** `{"users":{"columns":[…],"rows":…},…}`: the page's tables around the rows the database wrote. */
 export function snapshotTablesJson(rows: SnapshotTableRows): string {
   return `{${SNAPSHOT_TABLES.map((table) => `"${table}":{"columns":${JSON.stringify(SNAPSHOT_COLUMNS[table])},"rows":${rows[table]}}`).join(',')}}`;
 }
