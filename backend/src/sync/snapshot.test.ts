@@ -8,7 +8,7 @@ import { loadCustomerRecords } from '../customers/records.js';
 import { visibleCustomerSql } from '../customers/visibility.js';
 import { createCustomerRecord, createTenant, type FixtureCustomer } from '../testing/fixtures.js';
 import { DIALECTS, startTestBackend, type TestBackend } from '../testing/harness.js';
-import { snapshotPageSql } from './snapshot-tables.js';
+import { readSnapshotTables, snapshotPageSql } from './snapshot-tables.js';
 
 const DERIVED: DerivedAttributes = {
   computedAt: '2026-12-01T00:00:00.000Z',
@@ -137,6 +137,24 @@ describe.each(DIALECTS)('snapshot tables on %s', (dialect) => {
     expect(recordOf(extra[2])?.customer).not.toHaveProperty('derived');
     expect(recordOf(extra[5])?.contacts.find((c) => c.id === extra[5]?.contactIds[0])?.callMeta).toBeNull();
     expect(received.flatMap((r) => r.contacts).some((c) => c.callMeta?.durationSeconds === 60)).toBe(true);
+  });
+
+  it.runIf(dialect === 'postgres')('reads a page without JIT compilation and with room to sort in memory, for its transaction only', async () => {
+    const { tenant, users } = backend.demo;
+    const ids = (await backend.handle.db.selectFrom('customers').select('id').where('tenant_id', '=', tenant.id).orderBy('id').execute()).map((r) => r.id);
+    const page = { tenantId: tenant.id, first: ids[0] ?? '', last: ids[ids.length - 1] ?? '', visible: visibleCustomerSql(users.admin, 'c') };
+    const setting = async (db: typeof backend.handle.db, name: 'jit' | 'work_mem') =>
+      (await sql<Record<string, string>>`select current_setting(${name}) as value`.execute(db)).rows[0]?.['value'];
+    await backend.handle.db.transaction().execute(async (trx) => {
+      // As a big page's estimates would: every query priced above the JIT threshold.
+      await sql`set local jit = on`.execute(trx);
+      await sql`set local jit_above_cost = 0`.execute(trx);
+      const rows = await readSnapshotTables(trx, 'postgres', page);
+      expect(JSON.parse(rows.customers)).not.toHaveLength(0);
+      expect(await setting(trx, 'jit')).toBe('off');
+      expect(await setting(trx, 'work_mem')).toBe('32MB');
+    });
+    expect(await setting(backend.handle.db, 'work_mem')).toBe('4MB');
   });
 
   it.runIf(dialect === 'postgres')('reads every table by an index on the page\'s range of customer ids (a missing index fails)', async () => {
