@@ -23,6 +23,12 @@ interface JsonSql {
   rows(array: RawBuilder<unknown>, order: RawBuilder<unknown>): RawBuilder<string>;
   /** `index` as a JSON number, or `id` as a JSON string where `index` is NULL. */
   indexOrId(index: RawBuilder<unknown>, id: RawBuilder<unknown>): RawBuilder<unknown>;
+  /**
+   * A text sort key compared byte by byte. The keys are ids and ISO times (ASCII, one format),
+   * whose order is the same in every collation; PostgreSQL's locale-aware comparison of them
+   * was an eighth of its CPU for a page (65 -> 57 us per customer).
+   */
+  bytewise(text: RawBuilder<unknown>): RawBuilder<unknown>;
 }
 
 const JSON_SQL: Record<SqlDialect, JsonSql> = {
@@ -31,11 +37,14 @@ const JSON_SQL: Record<SqlDialect, JsonSql> = {
     // Cast to text: the driver would otherwise JSON.parse PostgreSQL's json into objects.
     rows: (array, order) => sql<string>`coalesce(json_agg(${array} order by ${order})::text, '[]')`,
     indexOrId: (index, id) => sql`coalesce(to_json(${index}), to_json(${id}))`,
+    bytewise: (text) => sql`${text} collate "C"`,
   },
   sqlite: {
     array: (fields) => sql`json_array(${sql.join(fields)})`,
     rows: (array, order) => sql<string>`json_group_array(${array} order by ${order})`,
     indexOrId: (index, id) => sql`coalesce(${index}, ${id})`,
+    // SQLite compares text byte by byte unless told otherwise.
+    bytewise: (text) => text,
   },
 };
 
@@ -96,7 +105,7 @@ function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<Sna
         r('con.body'),
         r('con.call_meta'),
       ]),
-      sql`con.customer_n, con.occurred_at, con.id`,
+      sql`con.customer_n, ${json.bytewise(r('con.occurred_at'))}, ${json.bytewise(r('con.id'))}`,
     )} from con
       left join inc ci on ci.id = con.incident_id
       left join usr agent on agent.id = con.agent_id)`,
@@ -108,7 +117,7 @@ function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<Sna
       where c.tenant_id = ${tenantId} and c.id between ${first} and ${last} and ${page.visible}
     ),
     inc as (
-      select i.*, page.n as customer_n, row_number() over (order by page.n, i.opened_at, i.id) - 1 as n
+      select i.*, page.n as customer_n, row_number() over (order by page.n, ${json.bytewise(r('i.opened_at'))}, ${json.bytewise(r('i.id'))}) - 1 as n
       from incidents i join page on page.id = i.customer_id
       where i.tenant_id = ${tenantId} and i.customer_id between ${first} and ${last}
     ),
