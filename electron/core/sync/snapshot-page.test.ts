@@ -76,10 +76,18 @@ const count = (store: CacheStore, table: 'customers' | 'incidents' | 'contacts')
 
 describe('a snapshot page that breaks the contract', () => {
   it.each([
-    ['a contact time that is not a time', 'contacts', 'occurredAt', (rows: unknown[][]) => ((rows[1] as unknown[])[5] = 'yesterday')],
-    ['a customer without a name', 'customers', 'name', (rows: unknown[][]) => ((rows[2] as unknown[])[2] = '')],
-    ['a phone in no known format', 'phones', 'e164', (rows: unknown[][]) => ((rows[0] as unknown[])[1] = '03-1234-5678')],
-    ['an incident with an unknown status', 'incidents', 'status', (rows: unknown[][]) => ((rows[3] as unknown[])[3] = 'pending')],
+    ['a contact time that is not a time', 'contacts', 'occurredAt', (rows: unknown[][]): void => {
+      (rows[1] as unknown[])[5] = 'yesterday';
+    }],
+    ['a customer without a name', 'customers', 'name', (rows: unknown[][]): void => {
+      (rows[2] as unknown[])[2] = '';
+    }],
+    ['a phone in no known format', 'phones', 'e164', (rows: unknown[][]): void => {
+      (rows[0] as unknown[])[1] = '03-1234-5678';
+    }],
+    ['an incident with an unknown status', 'incidents', 'status', (rows: unknown[][]): void => {
+      (rows[3] as unknown[])[3] = 'pending';
+    }],
   ] as const)('with %s is refused, naming table, row and field; nothing of it is written, and the snapshot resumes after the last good page', async (_case, table, field, rewrite) => {
     const { store, client, close } = await openStore();
     try {
