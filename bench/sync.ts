@@ -2,10 +2,12 @@
  * `npm run bench:sync`: the first sync of a whole tenant from the backend into a fresh encrypted
  * cache, as the app's snapshot worker does it (same code: takeSnapshot over HTTP), with the
  * share of each stage: the backend's queries (its database writes the rows' JSON) and putting the
- * page together (its Server-Timing header), transfer, parse, the client's check and decode of the
+ * page together (its Server-Timing header), transfer (and queue: a page that arrived while the
+ * client wrote the previous one waits), parse, the client's check and decode of the
  * page (shared/snapshot-wire.ts), insert, and the search index at the end. CPU seconds of the
  * backend process and of this one (the client) are printed beside, per 1,000 customers, with the
- * bytes per customer: wall-clock stages are inflated on a loaded machine, CPU much less.
+ * bytes per customer: wall-clock stages are inflated on a loaded machine, CPU much less. The time
+ * the client waited for pages with nothing else to do is what the backend costs on the critical path.
  *
  * The backend runs as its own process (`backend/src/main.ts`), on SQLite (a file built once per
  * size under bench/data/, git-ignored) or on PostgreSQL (a throwaway cluster from
@@ -309,7 +311,7 @@ async function main(): Promise<void> {
     const stageRows: [string, number][] = [
       ['server query', stages.serverQuery],
       ['server assemble', stages.serverSerialise],
-      ['transfer', stages.transfer],
+      ['transfer and queue', stages.transfer],
       ['client JSON.parse', stages.parse],
       ['client check', stages.validate],
       ['cache insert', stages.insert],
@@ -332,6 +334,9 @@ async function main(): Promise<void> {
     for (const [name, ms] of stageRows) {
       console.log(`    ${name.padEnd(22)} ${seconds(ms).padStart(7)} s  ${((ms / Math.max(accounted, 1)) * 100).toFixed(1).padStart(5)} %`);
     }
+    console.log(
+      `  the client waited for pages (nothing else to do) ${seconds(stages.waited)} s, ${((stages.waited / Math.max(elapsedMs, 1)) * 100).toFixed(1)} % of the sync: the backend and transfer on the critical path ("transfer and queue" above includes pages that had arrived and waited while the client wrote)`,
+    );
     const projected = options.customers === 1_000_000 ? elapsedMs / 1000 : (elapsedMs / 1000) * (1_000_000 / Math.max(cached.customers, 1));
     console.log(`  1M customers: ${options.customers === 1_000_000 ? 'measured' : 'projected at this rate'} ${projected.toFixed(0)} s (target ${TARGET_SECONDS_1M} s)`);
     mergeResults(`first-sync-${options.db}`, {
@@ -345,6 +350,7 @@ async function main(): Promise<void> {
       bytes_per_customer: Math.round(stages.bytes / Math.max(cached.customers, 1)),
       cpu_seconds: { client: Math.round(cpu.client * 10) / 10, backend: Math.round(cpu.backend * 10) / 10, database: Math.round(cpu.database * 10) / 10 },
       idle_cpu_per_second: { backend: Math.round(idleRate.backend * 100) / 100, database: Math.round(idleRate.database * 100) / 100 },
+      client_waited_seconds: Math.round(stages.waited / 100) / 10,
       stage_seconds: Object.fromEntries(stageRows.map(([name, ms]) => [name.replaceAll(' ', '_'), Math.round(ms / 100) / 10])),
       target_seconds_1m: TARGET_SECONDS_1M,
       cores: os.cpus().length,

@@ -58,8 +58,13 @@ export interface SnapshotStages {
    */
   serverQuery: number;
   serverSerialise: number;
-  /** Request sent until the whole body arrived, less the two server stages. */
+  /**
+   * Request sent until the whole body was read, less the two server stages: the transfer, and
+   * the time a page that had arrived waited while the client wrote the previous one.
+   */
   transfer: number;
+  /** Time the client had nothing to do but wait for the next page (what the backend and transfer cost on the critical path). */
+  waited: number;
   parse: number;
   /** Checking every field of the page and rebuilding its records (shared/snapshot-wire.ts). */
   validate: number;
@@ -72,7 +77,7 @@ export interface SnapshotStages {
 }
 
 export function emptySnapshotStages(): SnapshotStages {
-  return { serverQuery: 0, serverSerialise: 0, transfer: 0, parse: 0, validate: 0, insert: 0, index: 0, pages: 0, bytes: 0 };
+  return { serverQuery: 0, serverSerialise: 0, transfer: 0, waited: 0, parse: 0, validate: 0, insert: 0, index: 0, pages: 0, bytes: 0 };
 }
 
 function addRequestTiming(stages: SnapshotStages, timing: RequestTiming): void {
@@ -226,8 +231,13 @@ async function fetchPages(
     // the search index of the customers written so far is built in short batches: time the
     // worker would otherwise spend waiting.
     if (deferIndex && !first) await indexWhileWaiting(store, pending, stages);
+    const waitStarted = performance.now();
     const { page, timing } = await pending;
-    if (stages) addRequestTiming(stages, timing);
+    if (stages) {
+      // Parse and check happen inside the request: they are the client's work, not waiting.
+      stages.waited += Math.max(0, performance.now() - waitStarted - timing.parseMs - timing.validateMs);
+      addRequestTiming(stages, timing);
+    }
     if (page.nextAfter !== null) {
       pending = fetchPage(page.nextAfter, page.highWaterSeq);
       // Settled by the next turn of the loop; a failure then is not an unhandled rejection now.
