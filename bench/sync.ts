@@ -114,12 +114,13 @@ async function seedInto(handle: DatabaseHandle, options: Options): Promise<numbe
  * is in service long before an operator's first sync. Otherwise the backend starts its
  * backfill of the freshly seeded tenant with the measured sync (a CPU profile of the backend
  * at 20k customers showed it taking most of the backend's CPU) and writes a change per
- * customer. The pages then carry no derived attributes.
+ * customer. The pages then carry no derived attributes. (`where true`: SQLite would otherwise
+ * read `on conflict` after `from tenants` as a join's ON.)
  */
 async function markDerivedJobCaughtUp(handle: DatabaseHandle): Promise<void> {
   const now = DATA_NOW.toISOString();
   await sql`insert into derived_job_marks (tenant_id, after_seq, backfill_after_id, updated_at)
-    select id, last_seq, null, ${now} from tenants
+    select id, last_seq, null, ${now} from tenants where true
     on conflict (tenant_id) do update set after_seq = excluded.after_seq, backfill_after_id = null`.execute(handle.db);
 }
 
