@@ -2,14 +2,14 @@
  * `npm run bench:cache-write`: the client's half of a first sync alone, without a backend: pages
  * of whole customer records from the seed generator go through the app's own snapshot code
  * (`takeSnapshot`, with a stand-in for the backend client) into a fresh encrypted cache. Prints the
- * CPU time per customer of the two stages the client owns, writing the pages (insert) and the
- * search index (built while the next page is awaited and after the last one, then merged), at
- * each size given, with the load average beside it. Generating the pages is not counted.
+ * CPU time per customer of the two stages the client owns, writing the pages (insert: each
+ * page's transaction with its commit) and the search index (what the snapshot spends after the
+ * last page: the token index and the merge of the trigram index), at each size given, with the
+ * load average beside it. Generating the pages is not counted.
  *
  * Options (or BENCH_* variables): --customers N[,N…] (BENCH_CUSTOMERS, default 20000,100000),
  * --page N (BENCH_SYNC_PAGE, default the app's page size), --server-ms N (BENCH_SERVER_MS,
- * default 0: how long each page takes to "arrive"; the index is then built while waiting, as it
- * is against a real backend), --seed N. Merges `cache-write` into bench/results.json. It prints
+ * default 0: how long each page takes to "arrive", as from a real backend), --seed N. Merges `cache-write` into bench/results.json. It prints
  * figures; it never fails on a timing.
  */
 import fs from 'node:fs';
@@ -79,8 +79,8 @@ interface SizeFigures {
   index_cpu_us_per_customer: number;
   insert_seconds: number;
   index_seconds: number;
-  /** Index CPU per customer of each tenth of the customers, in order: does it grow with the cache? */
-  index_cpu_us_per_customer_by_tenth: number[];
+  /** Insert CPU per customer of each tenth of the pages, in order: does it grow with the cache? */
+  insert_cpu_us_per_customer_by_tenth: number[];
   cache_mb: number;
   load_average_1m: number;
 }
@@ -110,46 +110,34 @@ async function measure(customers: number, options: Options): Promise<SizeFigures
     db.pragma('wal_autocheckpoint = 10000');
     const store = new CacheStore(db, { logger: silentLogger });
 
-    // CPU of the store's write and index methods, wherever takeSnapshot calls them from.
+    // CPU of writing the pages: each page's whole transaction (statements and commit, where the
+    // trigram segment is flushed), wherever takeSnapshot calls it from. Everything else the
+    // snapshot spends, less generating the pages, is the index build after the last page.
     let insertCpu = 0;
-    let indexCpu = 0;
     let insertWall = 0;
-    let indexWall = 0;
-    let indexed = 0;
-    const tenths: { cpu: number; customers: number }[] = Array.from({ length: 10 }, () => ({ cpu: 0, customers: 0 }));
+    let generateCpu = 0;
+    let written = 0;
+    const tenths = Array.from({ length: 10 }, () => ({ cpu: 0, customers: 0 }));
     const upsertRecords = store.upsertRecords.bind(store);
     store.upsertRecords = (records, upsertOptions) => {
-      const wall = performance.now();
-      const cpu = process.cpuUsage();
       upsertRecords(records, upsertOptions);
-      insertCpu += cpuSince(cpu);
-      insertWall += performance.now() - wall;
+      written += records.length;
     };
-    const indexCustomersAfter = store.indexCustomersAfter.bind(store);
-    store.indexCustomersAfter = (afterRid, batch) => {
+    const bulkTransaction = store.bulkTransaction.bind(store);
+    store.bulkTransaction = (work) => {
       const wall = performance.now();
       const cpu = process.cpuUsage();
-      const last = indexCustomersAfter(afterRid, batch);
-      const used = cpuSince(cpu);
-      indexCpu += used;
-      indexWall += performance.now() - wall;
-      if (last !== null) {
-        const count = last - afterRid;
-        const tenth = tenths[Math.min(9, Math.floor((indexed * 10) / customers))] as { cpu: number; customers: number };
+      const before = written;
+      try {
+        return bulkTransaction(work);
+      } finally {
+        const used = cpuSince(cpu);
+        insertCpu += used;
+        insertWall += performance.now() - wall;
+        const tenth = tenths[Math.min(9, Math.floor((before * 10) / customers))] as { cpu: number; customers: number };
         tenth.cpu += used;
-        tenth.customers += count;
-        indexed += count;
+        tenth.customers += written - before;
       }
-      return last;
-    };
-    const mergeSearchIndexStep = store.mergeSearchIndexStep.bind(store);
-    store.mergeSearchIndexStep = (pages) => {
-      const wall = performance.now();
-      const cpu = process.cpuUsage();
-      const more = mergeSearchIndexStep(pages);
-      indexCpu += cpuSince(cpu);
-      indexWall += performance.now() - wall;
-      return more;
     };
 
     // The backend's part: pages from the generator, cursor = the last customer id of the page.
@@ -159,7 +147,9 @@ async function measure(customers: number, options: Options): Promise<SizeFigures
         const start = startOf.get(query.after ?? null);
         if (start === undefined) throw new Error(`no page after ${query.after}`);
         const end = Math.min(customers, start + (query.limit ?? options.page));
+        const cpu = process.cpuUsage();
         const records = Array.from({ length: end - start }, (_, i) => plan.generator.recordAt(start + i));
+        generateCpu += cpuSince(cpu);
         for (const record of records) {
           incidents += record.incidents.length;
           contacts += record.contacts.length;
@@ -171,7 +161,11 @@ async function measure(customers: number, options: Options): Promise<SizeFigures
       },
     } as unknown as BackendClient;
 
+    const snapshotWall = performance.now();
+    const snapshotCpu = process.cpuUsage();
     await takeSnapshot(store, client, options.page, () => {});
+    const indexCpu = cpuSince(snapshotCpu) - insertCpu - generateCpu;
+    const indexWall = performance.now() - snapshotWall - insertWall;
     db.pragma('wal_checkpoint(TRUNCATE)');
     const cached = store.countCustomers();
     if (cached !== customers) throw new Error(`the cache holds ${cached} customers, expected ${customers}`);
@@ -186,7 +180,7 @@ async function measure(customers: number, options: Options): Promise<SizeFigures
       index_cpu_us_per_customer: round(indexCpu / customers),
       insert_seconds: Math.round(insertWall / 100) / 10,
       index_seconds: Math.round(indexWall / 100) / 10,
-      index_cpu_us_per_customer_by_tenth: tenths.map((tenth) => (tenth.customers === 0 ? 0 : round(tenth.cpu / tenth.customers))),
+      insert_cpu_us_per_customer_by_tenth: tenths.map((tenth) => (tenth.customers === 0 ? 0 : round(tenth.cpu / tenth.customers))),
       cache_mb: round(fs.statSync(file).size / 1048576),
       load_average_1m: round(os.loadavg()[0] ?? 0),
     };
@@ -210,7 +204,7 @@ async function main(): Promise<void> {
         `index ${figures.index_cpu_us_per_customer} µs CPU/customer (${figures.index_seconds} s wall), ` +
         `cache ${figures.cache_mb} MB, load ${loadBefore.toFixed(1)} → ${figures.load_average_1m}`,
     );
-    console.log(`  index µs CPU/customer by tenth: ${figures.index_cpu_us_per_customer_by_tenth.join(' ')}`);
+    console.log(`  insert µs CPU/customer by tenth: ${figures.insert_cpu_us_per_customer_by_tenth.join(' ')}`);
   }
   mergeResults('cache-write', { cores: os.cpus().length, page: options.page, server_ms: options.serverMs, sizes: results, measured_at: new Date().toISOString() });
 }
