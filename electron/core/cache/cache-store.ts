@@ -9,7 +9,7 @@ import { DEFAULT_REGION, toE164 } from '../../../shared/phone.js';
 import { assertNever } from '../../../shared/result.js';
 import { codePointLength, normaliseForSearch, searchTokens } from '../../../shared/search-text.js';
 import type { Logger } from '../logger.js';
-import { indexCustomer } from './customer-index.js';
+import { customerFtsText, customerSortKana, customerTokens, indexCustomer, type CustomerIndexEntry } from './customer-index.js';
 import type { CacheDb } from './open-cache.js';
 import { readStoredJson } from './stored-json.js';
 import { invisibleCustomersWhere } from './visibility.js';
@@ -379,8 +379,16 @@ export class CacheStore {
     return this.db.transaction(() => {
       const last = (s.lastRidOfBatch.get(afterRid, batch - 1) ?? s.lastRid.get(afterRid)) as number | null;
       if (last === null) return null;
-      // Rows a deferred page of an older version wrote kept no tokens and no trigrams.
-      for (const row of s.unindexedCustomers.all(afterRid, last) as CustomerRow[]) this.#reindexRow(row);
+      for (const row of s.customersInRids.all(afterRid, last) as CustomerRow[]) {
+        // Rows a deferred page of an older version wrote kept no tokens at all.
+        if (row.search_tokens_json === '[]') {
+          this.#reindexRow(row);
+          continue;
+        }
+        // A customer a later page wrote again was indexed then: its trigrams are replaced.
+        s.deleteFts.run(row.rid);
+        s.insertFts.run(row.rid, customerFtsText(toCustomer(row)));
+      }
       s.insertTokensOfRids.run(afterRid, last);
       return last;
     })();
@@ -402,7 +410,8 @@ export class CacheStore {
     // Only new customers wait for the deferred build: it may already have passed an existing
     // customer's rid, and would then never index it again.
     const defer = deferIndex && !existing;
-    const entry = indexCustomer(customer);
+    // A deferred customer's trigram text is computed by the build, not twice.
+    const entry: CustomerIndexEntry = defer ? { ftsText: '', tokens: customerTokens(customer), sortKana: customerSortKana(customer) } : indexCustomer(customer);
     const values = [
       customer.code,
       customer.name,
@@ -434,7 +443,8 @@ export class CacheStore {
     }
     customer.phones.forEach((phone, position) => s.insertPhone.run(rid, position, phone.e164, phone.kind));
     customer.emails.forEach((email, position) => s.insertEmail.run(rid, position, email.toLowerCase()));
-    if (!defer) for (const token of entry.tokens) s.insertToken.run(token, rid);
+    if (defer) return;
+    for (const token of entry.tokens) s.insertToken.run(token, rid);
     s.insertFts.run(rid, entry.ftsText);
   }
 
@@ -795,7 +805,7 @@ function prepareStatements(db: CacheDb) {
     customerById: p(`SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE id = ?`),
     lastRidOfBatch: p('SELECT rid FROM customers WHERE rid > ? ORDER BY rid LIMIT 1 OFFSET ?').pluck(),
     lastRid: p('SELECT max(rid) FROM customers WHERE rid > ?').pluck(),
-    unindexedCustomers: p(`SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE rid > ? AND rid <= ? AND search_tokens_json = '[]'`),
+    customersInRids: p(`SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE rid > ? AND rid <= ?`),
     insertTokensOfRids: p(`INSERT OR IGNORE INTO customer_tokens (token, customer_rid)
       SELECT token.value, customers.rid FROM customers, json_each(customers.search_tokens_json) AS token
       WHERE customers.rid > ? AND customers.rid <= ?
