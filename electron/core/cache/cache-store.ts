@@ -153,9 +153,9 @@ export class CacheStore {
 
   /**
    * Writes whole customer records (snapshot pages, bulk loads) in one transaction. With
-   * `deferSearchIndex` new customers go into the trigram index at once but not into the token
-   * index (1–2 character queries): their tokens are only remembered in `search_tokens_json`, and
-   * a first sync into an empty cache puts them in with `indexCustomersAfter`, in rid order after
+   * `deferSearchIndex` new customers go into neither the trigram index nor the token index
+   * (1–2 character queries): their tokens are only remembered in `search_tokens_json`, and a
+   * first sync into an empty cache indexes them with `indexCustomersAfter`, in rid order after
    * its last page. Phone and e-mail lookups work at once either way.
    */
   upsertRecords(records: readonly CustomerRecord[], options: { deferSearchIndex?: boolean } = {}): void {
@@ -364,12 +364,14 @@ export class CacheStore {
   }
 
   /**
-   * Puts the tokens of up to `batch` customers after `afterRid` (in rid order) into the token
-   * index, in one transaction; returns the last rid done, or null when none is left. For
+   * Puts up to `batch` customers after `afterRid` (in rid order) into the search index (trigrams
+   * and tokens), in one transaction; returns the last rid done, or null when none is left. For
    * customers written with `deferSearchIndex`; the caller keeps the returned rid as its
    * checkpoint, and a rerun over the same rids changes nothing.
    *
-   * Important: the tokens go in with one set-based statement, sorted by the index's key. Row by
+   * Important: the remembered tokens go in with one set-based statement, sorted by the index's
+   * key, and the trigrams in large batches (one segment each). Writing either with each page cost
+   * more (bench:cache-write). Tokens row by
    * row, in the order the customers were written, each token lands on a random page of an index
    * that outgrows the page cache: at 100k customers the cost per customer had tripled, and every
    * commit rewrote most of the index's pages (bench:cache-write).

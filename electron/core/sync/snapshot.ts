@@ -11,9 +11,9 @@ export const META = {
    * index of a deferred snapshot is being built after its last page.
    */
   snapshotState: 'snapshot.state',
-  /** '1' when this snapshot writes pages without the token index (it began on an empty cache). */
+  /** '1' when this snapshot writes pages without the search index (it began on an empty cache). */
   snapshotDeferredIndex: 'snapshot.deferredIndex',
-  /** The last customer rid whose tokens the build after a deferred snapshot's last page put into the token index. */
+  /** The last customer rid the build after a deferred snapshot's last page put into the search index. */
   snapshotIndexedRid: 'snapshot.indexedRid',
   /** Cursor of the next snapshot page (the last customer id written). */
   snapshotAfter: 'snapshot.after',
@@ -37,8 +37,8 @@ export const META = {
 /** Bounds the index merge after a snapshot (a million customers need a few hundred steps). */
 const MAX_MERGE_STEPS = 100_000;
 /**
- * Customers whose tokens go into the token index per transaction (and checkpoint) after a
- * deferred snapshot. Each transaction touches most pages of the index, so fewer are cheaper in
+ * Customers put into the search index per transaction (and checkpoint) after a deferred
+ * snapshot. Each transaction touches most pages of the index, so fewer are cheaper in
  * all, while each holds the write lock longer (the main thread's writes wait for it).
  */
 const INDEX_BATCH = 50_000;
@@ -169,7 +169,7 @@ export function restartSnapshotForGrownRights(store: CacheStore, previousRightsJ
  *
  * The next page is requested before the current one is written, so the backend reads it while
  * the cache writes. A snapshot that begins on an empty cache writes its pages without the
- * token index and builds it after the last page (state 'indexing') in checkpointed batches, so
+ * search index and builds it after the last page (state 'indexing') in checkpointed batches, so
  * that a kill during the build also resumes where it stopped.
  */
 export async function takeSnapshot(
@@ -269,7 +269,7 @@ function indexBatch(store: CacheStore, size: number): boolean {
   })();
 }
 
-/** The token index of a deferred snapshot after its last page, in batches, each with its checkpoint. */
+/** The search index of a deferred snapshot after its last page, in batches, each with its checkpoint. */
 function buildDeferredIndex(store: CacheStore): void {
   if (store.getMeta(META.snapshotState) !== 'indexing') return;
   while (indexBatch(store, INDEX_BATCH));
