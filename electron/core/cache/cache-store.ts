@@ -370,11 +370,10 @@ export class CacheStore {
    * checkpoint, and a rerun over the same rids changes nothing.
    *
    * Important: the remembered tokens go in with one set-based statement, sorted by the index's
-   * key, and the trigrams in large batches (one segment each). Writing either with each page cost
-   * more (bench:cache-write). Tokens row by
-   * row, in the order the customers were written, each token lands on a random page of an index
-   * that outgrows the page cache: at 100k customers the cost per customer had tripled, and every
-   * commit rewrote most of the index's pages (bench:cache-write).
+   * key, and the trigrams in large batches (one segment each); writing either with each page cost
+   * more. Row by row, in the order the customers were written, each token lands on a random page
+   * of an index that outgrows the page cache, so the cost per customer grew with the cache and
+   * each commit rewrote most of the index's pages (bench:cache-write).
    */
   indexCustomersAfter(afterRid: number, batch: number): number | null {
     const s = this.#s;
