@@ -272,6 +272,53 @@ describe('CacheStore.bulkTransaction', () => {
     expect(store.search('長谷川 一朗').map((customer) => customer.id)).toEqual([record.customer.id]);
     expect(store.search('ハセ').map((customer) => customer.id)).toEqual([record.customer.id]);
   });
+
+  it('indexes a deferred page only in the build (in batches, rerunnable), which ends with exactly the search results and token rows of a page written without deferral', () => {
+    const indexRows = () => ({
+      tokens: db.prepare('SELECT token, customer_rid FROM customer_tokens ORDER BY 1, 2').all(),
+      remembered: db.prepare('SELECT rid, search_tokens_json FROM customers ORDER BY rid').all(),
+    });
+    const records = [
+      makeRecord({ name: '長谷川 一郎', nameKana: 'ハセガワ イチロウ' }),
+      makeRecord({ name: '小林 花子', nameKana: 'コバヤシ ハナコ' }),
+      makeRecord({ name: '長谷部 誠', nameKana: 'ハセベ マコト' }),
+    ];
+    store.upsertRecords(records);
+    const direct = indexRows();
+    store.clearSyncedData();
+
+    store.bulkTransaction(() => store.upsertRecords(records, { deferSearchIndex: true }));
+    expect(store.search('長谷川')).toEqual([]);
+    expect(store.search('ハセ')).toEqual([]);
+    const firstRid = (db.prepare('SELECT min(rid) FROM customers').pluck().get() as number) - 1;
+    // Two batches, then a rerun over rids already done: nothing changes.
+    const last = store.indexCustomersAfter(firstRid, 2);
+    expect(store.indexCustomersAfter(last!, 2)).toBe(firstRid + 3);
+    expect(store.indexCustomersAfter(firstRid + 3, 2)).toBeNull();
+    store.indexCustomersAfter(firstRid, 3);
+    expect(store.search('ハセ').map((customer) => customer.id).sort()).toEqual([records[0]!.customer.id, records[2]!.customer.id].sort());
+    expect(store.search('長谷川').map((customer) => customer.id)).toEqual([records[0]!.customer.id]);
+    expect(store.search('小林 花子').map((customer) => customer.id)).toEqual([records[1]!.customer.id]);
+    const deferred = indexRows();
+    const shift = (rows: typeof direct, by: number) => ({
+      tokens: (rows.tokens as { token: string; customer_rid: number }[]).map((row) => ({ ...row, customer_rid: row.customer_rid - by })),
+      remembered: (rows.remembered as { rid: number; search_tokens_json: string }[]).map((row) => ({ ...row, rid: row.rid - by })),
+    });
+    const directFirst = (direct.remembered as { rid: number }[])[0]!.rid;
+    expect(shift(deferred, firstRid + 1)).toEqual(shift(direct, directFirst));
+  });
+
+  it('indexes a customer that a deferred page of an older version left without tokens and trigrams', () => {
+    const record = makeRecord({ name: '長谷川 一郎', nameKana: 'ハセガワ イチロウ' });
+    store.bulkTransaction(() => store.upsertRecords([record], { deferSearchIndex: true }));
+    const rid = db.prepare('SELECT rid FROM customers WHERE id = ?').pluck().get(record.customer.id) as number;
+    db.prepare('DELETE FROM customer_fts WHERE rowid = ?').run(rid);
+    db.prepare(`UPDATE customers SET search_tokens_json = '[]' WHERE rid = ?`).run(rid);
+    expect(store.search('長谷川')).toEqual([]);
+    expect(store.indexCustomersAfter(rid - 1, 10)).toBe(rid);
+    expect(store.search('長谷川').map((customer) => customer.id)).toEqual([record.customer.id]);
+    expect(store.search('ハセ').map((customer) => customer.id)).toEqual([record.customer.id]);
+  });
 });
 
 describe('CacheStore.countCustomers', () => {

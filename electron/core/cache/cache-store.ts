@@ -9,7 +9,7 @@ import { DEFAULT_REGION, toE164 } from '../../../shared/phone.js';
 import { assertNever } from '../../../shared/result.js';
 import { codePointLength, normaliseForSearch, searchTokens } from '../../../shared/search-text.js';
 import type { Logger } from '../logger.js';
-import { customerSortKana, indexCustomer } from './customer-index.js';
+import { customerFtsText, customerSortKana, customerTokens, indexCustomer, type CustomerIndexEntry } from './customer-index.js';
 import type { CacheDb } from './open-cache.js';
 import { readStoredJson } from './stored-json.js';
 import { invisibleCustomersWhere } from './visibility.js';
@@ -153,9 +153,10 @@ export class CacheStore {
 
   /**
    * Writes whole customer records (snapshot pages, bulk loads) in one transaction. With
-   * `deferSearchIndex` new customers are not put in the search index (tokens, trigrams): a first
-   * sync into an empty cache builds it with `indexCustomersAfter` in rid order, while it waits
-   * for later pages and after the last one. Phone and e-mail lookups work at once either way.
+   * `deferSearchIndex` new customers go into neither the trigram index nor the token index
+   * (1–2 character queries): their tokens are only remembered in `search_tokens_json`, and a
+   * first sync into an empty cache indexes them with `indexCustomersAfter`, in rid order after
+   * its last page. Phone and e-mail lookups work at once either way.
    */
   upsertRecords(records: readonly CustomerRecord[], options: { deferSearchIndex?: boolean } = {}): void {
     this.#countingTransaction(() => {
@@ -363,33 +364,55 @@ export class CacheStore {
   }
 
   /**
-   * Puts up to `batch` customers after `afterRid` (in rid order) into the search index, in one
-   * transaction; returns the last rid indexed, or null when none is left. For customers written
-   * with `deferSearchIndex`; the caller keeps the returned rid as its checkpoint.
+   * Puts up to `batch` customers after `afterRid` (in rid order) into the search index (trigrams
+   * and tokens), in one transaction; returns the last rid done, or null when none is left. For
+   * customers written with `deferSearchIndex`; the caller keeps the returned rid as its
+   * checkpoint, and a rerun over the same rids changes nothing.
+   *
+   * Important: the remembered tokens go in with one set-based statement, sorted by the index's
+   * key, and the trigrams in large batches (one segment each); writing either with each page cost
+   * more. Row by row, in the order the customers were written, each token lands on a random page
+   * of an index that outgrows the page cache, so the cost per customer grew with the cache and
+   * each commit rewrote most of the index's pages (bench:cache-write).
    */
   indexCustomersAfter(afterRid: number, batch: number): number | null {
     const s = this.#s;
     return this.db.transaction(() => {
-      const rows = s.customersAfterRid.all(afterRid, batch) as CustomerRow[];
-      for (const row of rows) {
-        const entry = indexCustomer(toCustomer(row));
-        // Whatever an earlier tokenisation wrote goes first, so a rerun never leaves stale rows.
-        this.#deleteIndexRows(row);
-        for (const token of entry.tokens) s.insertToken.run(token, row.rid);
-        s.insertFts.run(row.rid, entry.ftsText);
-        s.setSearchTokens.run(JSON.stringify(entry.tokens), row.rid);
+      const last = (s.lastRidOfBatch.get(afterRid, batch - 1) ?? s.lastRid.get(afterRid)) as number | null;
+      if (last === null) return null;
+      for (const row of s.customersInRids.all(afterRid, last) as CustomerRow[]) {
+        // Rows a deferred page of an older version wrote kept no tokens at all.
+        if (row.search_tokens_json === '[]') {
+          this.#reindexRow(row);
+          continue;
+        }
+        // A customer a later page wrote again was indexed then: its trigrams are replaced.
+        s.deleteFts.run(row.rid);
+        s.insertFts.run(row.rid, customerFtsText(toCustomer(row)));
       }
-      return rows.length === 0 ? null : (rows[rows.length - 1] as CustomerRow).rid;
+      s.insertTokensOfRids.run(afterRid, last);
+      return last;
     })();
+  }
+
+  /** Replaces a customer's index rows (tokens, trigrams, remembered tokens) with those of its record. */
+  #reindexRow(row: CustomerRow): void {
+    const s = this.#s;
+    const entry = indexCustomer(toCustomer(row));
+    this.#deleteIndexRows(row);
+    for (const token of entry.tokens) s.insertToken.run(token, row.rid);
+    s.insertFts.run(row.rid, entry.ftsText);
+    s.setSearchTokens.run(JSON.stringify(entry.tokens), row.rid);
   }
 
   #upsertCustomer(customer: Customer, deferIndex = false): void {
     const s = this.#s;
     const existing = s.customerIndexRow.get(customer.id) as Pick<CustomerRow, 'rid' | 'search_tokens_json'> | undefined;
     // Only new customers wait for the deferred build: it may already have passed an existing
-    // customer's rid (it runs while later pages are fetched), and would then never index it again.
+    // customer's rid, and would then never index it again.
     const defer = deferIndex && !existing;
-    const entry = defer ? { tokens: [] as string[], ftsText: '', sortKana: customerSortKana(customer) } : indexCustomer(customer);
+    // A deferred customer's trigram text is computed by the build, not twice.
+    const entry: CustomerIndexEntry = defer ? { ftsText: '', tokens: customerTokens(customer), sortKana: customerSortKana(customer) } : indexCustomer(customer);
     const values = [
       customer.code,
       customer.name,
@@ -421,8 +444,9 @@ export class CacheStore {
     }
     customer.phones.forEach((phone, position) => s.insertPhone.run(rid, position, phone.e164, phone.kind));
     customer.emails.forEach((email, position) => s.insertEmail.run(rid, position, email.toLowerCase()));
+    if (defer) return;
     for (const token of entry.tokens) s.insertToken.run(token, rid);
-    if (!defer) s.insertFts.run(rid, entry.ftsText);
+    s.insertFts.run(rid, entry.ftsText);
   }
 
   #deleteCustomer(customerId: string): void {
@@ -780,7 +804,13 @@ function prepareStatements(db: CacheDb) {
       WHERE rid IN (SELECT customer_rid FROM customer_phones WHERE e164 = ?)
       ORDER BY updated_at DESC, rid`),
     customerById: p(`SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE id = ?`),
-    customersAfterRid: p(`SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE rid > ? ORDER BY rid LIMIT ?`),
+    lastRidOfBatch: p('SELECT rid FROM customers WHERE rid > ? ORDER BY rid LIMIT 1 OFFSET ?').pluck(),
+    lastRid: p('SELECT max(rid) FROM customers WHERE rid > ?').pluck(),
+    customersInRids: p(`SELECT ${CUSTOMER_COLUMNS} FROM customers WHERE rid > ? AND rid <= ?`),
+    insertTokensOfRids: p(`INSERT OR IGNORE INTO customer_tokens (token, customer_rid)
+      SELECT token.value, customers.rid FROM customers, json_each(customers.search_tokens_json) AS token
+      WHERE customers.rid > ? AND customers.rid <= ?
+      ORDER BY 1, 2`),
     setSearchTokens: p('UPDATE customers SET search_tokens_json = ? WHERE rid = ?'),
     incidentById: p('SELECT * FROM incidents WHERE id = ?'),
     contactById: p('SELECT * FROM contacts WHERE id = ?'),

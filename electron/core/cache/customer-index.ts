@@ -20,6 +20,11 @@ export interface CustomerIndexEntry {
 }
 
 export function indexCustomer(customer: Customer): CustomerIndexEntry {
+  return { ftsText: customerFtsText(customer), tokens: customerTokens(customer), sortKana: customerSortKana(customer) };
+}
+
+/** The text of the trigram index alone (`CustomerIndexEntry.ftsText`): a deferred first sync writes it after its last page. */
+export function customerFtsText(customer: Customer): string {
   const phoneDigits = customer.phones.flatMap((phone) => [nationalDigits(phone.e164), phone.e164.slice(1)]);
   const fields = [
     customer.name,
@@ -30,16 +35,19 @@ export function indexCustomer(customer: Customer): CustomerIndexEntry {
     customer.address,
     ...phoneDigits,
   ];
-  const ftsText = fields
+  return fields
     .map(normaliseForSearch)
     .filter((text) => text !== '')
     .join(' ');
-  const emailLocalParts = customer.emails.map((email) => email.slice(0, Math.max(0, email.lastIndexOf('@'))));
-  const tokens = [...new Set([...suffixTokens(customer.name, customer.nameKana), ...searchTokens(customer.code, ...emailLocalParts)])];
-  return { ftsText, tokens, sortKana: customerSortKana(customer) };
 }
 
-/** The secondary sort key of search results, alone: a deferred first sync stores it before the index. */
+/** The tokens alone (`CustomerIndexEntry.tokens`): a deferred first sync stores them with the customer. */
+export function customerTokens(customer: Customer): string[] {
+  const emailLocalParts = customer.emails.map((email) => email.slice(0, Math.max(0, email.lastIndexOf('@'))));
+  return [...new Set([...suffixTokens(customer.name, customer.nameKana), ...searchTokens(customer.code, ...emailLocalParts)])];
+}
+
+/** The secondary sort key of search results alone (`CustomerIndexEntry.sortKana`). */
 export function customerSortKana(customer: Pick<Customer, 'name' | 'nameKana'>): string {
   return normaliseForSearch(customer.nameKana || customer.name);
 }

@@ -13,7 +13,7 @@ export const META = {
   snapshotState: 'snapshot.state',
   /** '1' when this snapshot writes pages without the search index (it began on an empty cache). */
   snapshotDeferredIndex: 'snapshot.deferredIndex',
-  /** The last customer rid put into the search index by the build of a deferred snapshot (while pages arrive, then after the last). */
+  /** The last customer rid the build after a deferred snapshot's last page put into the search index. */
   snapshotIndexedRid: 'snapshot.indexedRid',
   /** Cursor of the next snapshot page (the last customer id written). */
   snapshotAfter: 'snapshot.after',
@@ -36,14 +36,12 @@ export const META = {
 
 /** Bounds the index merge after a snapshot (a million customers need a few hundred steps). */
 const MAX_MERGE_STEPS = 100_000;
-/** Customers put into the search index per transaction (and checkpoint) after a deferred snapshot. */
-const INDEX_BATCH = 20_000;
 /**
- * The same while a page is on its way. Each commit flushes a segment of the trigram index, so
- * small batches cost much more in all (250 per commit: 2.4 times the CPU of 20,000; 2,000:
- * 1.15 times), while a page that arrives waits for the batch in progress (a few hundred ms).
+ * Customers put into the search index per transaction (and checkpoint) after a deferred
+ * snapshot. Each transaction touches most pages of the index, so fewer are cheaper in
+ * all, while each holds the write lock longer (the main thread's writes wait for it).
  */
-const WAITING_INDEX_BATCH = 2000;
+const INDEX_BATCH = 50_000;
 
 export interface SnapshotProgress {
   done: number;
@@ -180,9 +178,8 @@ export function restartSnapshotForGrownRights(store: CacheStore, previousRightsJ
  *
  * The next page is requested before the current one is written, so the backend reads it while
  * the cache writes. A snapshot that begins on an empty cache writes its pages without the
- * search index and builds it in checkpointed batches while it waits for the next page, then
- * what is left after the last page (state 'indexing'), so that a kill during the build also
- * resumes where it stopped.
+ * search index and builds it after the last page (state 'indexing') in checkpointed batches, so
+ * that a kill during the build also resumes where it stopped.
  */
 export async function takeSnapshot(
   store: CacheStore,
@@ -226,11 +223,7 @@ async function fetchPages(
     return { page, timing };
   };
   let pending = fetchPage(after, storedHighWater === null ? null : Number(storedHighWater));
-  for (let first = true; ; first = false) {
-    // While a page is on its way (the backend reads it while the cache writes the previous one),
-    // the search index of the customers written so far is built in short batches: time the
-    // worker would otherwise spend waiting.
-    if (deferIndex && !first) await indexWhileWaiting(store, pending, stages);
+  for (;;) {
     const waitStarted = performance.now();
     const { page, timing } = await pending;
     if (stages) {
@@ -280,28 +273,6 @@ async function fetchPages(
   }
 }
 
-/**
- * Indexes batches of the customers written so far (after the checkpoint) until `pending`
- * settles or none is left. Each batch commits with its checkpoint, the same one the build
- * after the last page resumes from.
- */
-async function indexWhileWaiting(store: CacheStore, pending: Promise<unknown>, stages: SnapshotStages | undefined): Promise<void> {
-  let settled = false;
-  void pending.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  // Let a page that has already arrived be taken first.
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  while (!settled) {
-    const started = performance.now();
-    const more = indexBatch(store, WAITING_INDEX_BATCH);
-    if (stages) stages.index += performance.now() - started;
-    if (!more) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-}
-
 /** Indexes up to `size` customers after the checkpoint, with the checkpoint; false when none was left. */
 function indexBatch(store: CacheStore, size: number): boolean {
   return store.db.transaction(() => {
@@ -312,7 +283,7 @@ function indexBatch(store: CacheStore, size: number): boolean {
   })();
 }
 
-/** The rest of the search index of a deferred snapshot after its last page, in batches, each with its checkpoint. */
+/** The search index of a deferred snapshot after its last page, in batches, each with its checkpoint. */
 function buildDeferredIndex(store: CacheStore): void {
   if (store.getMeta(META.snapshotState) !== 'indexing') return;
   while (indexBatch(store, INDEX_BATCH));
