@@ -1,3 +1,4 @@
+import { ChangedEvent } from '../../../shared/api.js';
 import { callsWindowStart } from '../../../shared/calls-for-you.js';
 import type { User, UserRights } from '../../../shared/domain.js';
 import type { CacheProblem, OutboxDelivery, SyncStatus } from '../../../shared/ipc.js';
@@ -469,19 +470,55 @@ export class SyncEngine {
   }
 
   #poked(data: string): void {
-    let seq = Number.POSITIVE_INFINITY;
+    let event: ChangedEvent | null = null;
     try {
-      const parsed = JSON.parse(data) as { seq?: unknown; rights?: unknown };
-      // A rights poke names no new change (rights are not in the change log) but the pull
-      // brings the new rights, and with them the purge: always pull.
-      if (typeof parsed.seq === 'number' && parsed.rights !== true) seq = parsed.seq;
+      const parsed = ChangedEvent.safeParse(JSON.parse(data));
+      if (parsed.success) event = parsed.data;
+      else this.#o.logger.warn('a `changed` event did not match its schema; pulling', { error: parsed.error.message });
     } catch {
       // A poke without a readable sequence still means "something changed".
     }
+    if (event && this.#appliedDelta(event)) return;
+    // A rights poke names no new change (rights are not in the change log) but the pull
+    // brings the new rights, and with them the purge: always pull.
+    const seq = event && event.rights !== true ? event.seq : Number.POSITIVE_INFINITY;
     const cursor = Number(this.#o.store.getMeta(META.cursor) ?? -1);
     if (seq > cursor || !this.#status.online || this.#status.pendingOutbox > 0 || this.#status.phase !== 'idle') {
       void this.requestSync();
     }
+  }
+
+  /**
+   * Applies a delta poke (shared/api.ts `ChangedEvent`) without pulling, when it is exactly what
+   * a pull would bring: the cache is idle and up to date but for the delta (its cursor within
+   * `[from, seq)`), no pass is running (a pass may hold a page read before the delta and moves
+   * the cursor itself), nothing waits in the outbox (push before pull, see the class comment)
+   * and the rights are not changing. False: the caller pulls as for a bare poke.
+   */
+  #appliedDelta(event: ChangedEvent): boolean {
+    const { store } = this.#o;
+    if (event.from === undefined || event.changes === undefined || event.rights === true) return false;
+    if (this.#running !== null || !this.#status.online || this.#status.phase !== 'idle' || this.#status.pendingOutbox > 0) return false;
+    const cursor = Number(store.getMeta(META.cursor) ?? -1);
+    if (cursor < event.from) return false;
+    if (cursor >= event.seq) return true;
+    // Changes at or below the cursor are in the cache already (the cursor came from a pull that read past `from`).
+    const changes = event.changes.filter((change) => change.seq > cursor);
+    const now = new Date().toISOString();
+    try {
+      store.db.transaction(() => {
+        store.applyChanges(changes);
+        store.setMeta(META.cursor, String(event.seq));
+        store.setMeta(META.lastSyncedAt, now);
+      })();
+    } catch (error) {
+      // Nothing was applied (one transaction): the pass pulls and reports what is wrong.
+      this.#o.logger.warn('a delta poke could not be applied; pulling', { error: describe(error) });
+      return false;
+    }
+    const customersChanged = changes.some((change) => change.op === 'upsert_customer' || change.op === 'delete_customer');
+    this.#update({ lastSyncedAt: now, ...(customersChanged ? { cachedCustomers: store.countCustomers() } : {}) });
+    return true;
   }
 
   #refreshOutboxCounts(): void {
