@@ -1,6 +1,6 @@
 import type { User } from '../../../shared/domain.js';
 import { frameEvent } from '../http/server-sent-events.js';
-import { assembleChangesPage } from './changes.js';
+import { assembleChangesPage, type ChangeSource } from './changes.js';
 import { changesDeltaJson } from './changes-json.js';
 import type { ChangeFeed, FeedLogger } from './feed.js';
 import type { RecentChanges } from './recent-changes.js';
@@ -50,13 +50,25 @@ export interface DeltaStream {
   poke(seq: number): void;
 }
 
-/** Backend CPU spent writing delta events to the streams (the fan-out), for bench:agents. */
+/** What the delta pokes cost this instance since it started (logged, read by bench:agents). */
 export interface FanOutCounters {
+  /** Batches sent as deltas, and batches the apps had to pull (bare pokes). */
   deltas: number;
   bareBatches: number;
+  /** Delta events written to streams, and their bytes. */
   streamWrites: number;
-  writeMs: number;
-  buildMs: number;
+  bytesWritten: number;
+  /** CPU time (user + system) spent writing the events to the streams, and building them. */
+  writeCpuMs: number;
+  buildCpuMs: number;
+}
+
+/** How often the counters are logged while deltas are being sent. */
+const COUNTERS_LOG_INTERVAL_MS = 10_000;
+
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 /**
@@ -120,12 +132,10 @@ class TenantDeltas {
   async #send(): Promise<void> {
     const target = this.#target;
     const from = this.sentUpTo;
-    const built = performance.now();
     const deltas = from < 0 ? null : await this.#build(from, target).catch((error: unknown) => {
       this.owner.log.warn({ err: error, tenantId: this.tenantId }, 'delta poke could not be read; the apps pull');
       return null;
     });
-    this.owner.counters.buildMs += performance.now() - built;
     if (deltas === null) {
       this.owner.counters.bareBatches++;
       this.sentUpTo = Math.max(this.sentUpTo, target);
@@ -137,7 +147,7 @@ class TenantDeltas {
     const streams = [...this.streams];
     for (let start = 0; start < streams.length; start += STREAMS_PER_SLICE) {
       if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      const written = performance.now();
+      const written = cpuMs();
       for (const stream of streams.slice(start, start + STREAMS_PER_SLICE)) {
         if (!this.streams.has(stream)) continue;
         const user = stream.rights();
@@ -147,11 +157,12 @@ class TenantDeltas {
         if (framed) {
           stream.sendFramed(framed);
           this.owner.counters.streamWrites++;
+          this.owner.counters.bytesWritten += framed.length;
         } else {
           stream.poke(deltas.seq);
         }
       }
-      this.owner.counters.writeMs += performance.now() - written;
+      this.owner.counters.writeCpuMs += cpuMs() - written;
     }
   }
 
@@ -167,6 +178,21 @@ class TenantDeltas {
       const user = stream.rights();
       if (user) representatives.set(profileKey(user), user);
     }
+    // Measured from here: the read above may wait on the database while other requests run.
+    const started = cpuMs();
+    try {
+      return await this.#filterAndFrame(source, from, target, representatives);
+    } finally {
+      this.owner.counters.buildCpuMs += cpuMs() - started;
+    }
+  }
+
+  async #filterAndFrame(
+    source: ChangeSource,
+    from: number,
+    target: number,
+    representatives: ReadonlyMap<string, User>,
+  ): Promise<{ seq: number; byProfile: Map<string, Buffer> } | null> {
     const byProfile = new Map<string, Buffer>();
     let seq = target;
     const callsSince = new Date().toISOString();
@@ -185,13 +211,28 @@ class TenantDeltas {
 /** The delta pokes of one backend instance, per tenant. */
 export class DeltaPokes {
   readonly #tenants = new Map<string, TenantDeltas>();
-  readonly counters: FanOutCounters = { deltas: 0, bareBatches: 0, streamWrites: 0, writeMs: 0, buildMs: 0 };
+  readonly counters: FanOutCounters = { deltas: 0, bareBatches: 0, streamWrites: 0, bytesWritten: 0, writeCpuMs: 0, buildCpuMs: 0 };
+  #loggedBatches = 0;
+  readonly #logTimer: NodeJS.Timeout;
 
   constructor(
     private readonly feed: ChangeFeed,
     readonly recent: RecentChanges,
     readonly log: FeedLogger,
-  ) {}
+  ) {
+    // The fan-out's cost, for operations and bench:agents: cumulative, logged while it grows.
+    this.#logTimer = setInterval(() => {
+      const batches = this.counters.deltas + this.counters.bareBatches;
+      if (batches === this.#loggedBatches) return;
+      this.#loggedBatches = batches;
+      log.info({ deltaPokes: { ...this.counters, atMs: Math.round(performance.now()) } }, 'delta pokes');
+    }, COUNTERS_LOG_INTERVAL_MS);
+    this.#logTimer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.#logTimer);
+  }
 
   /**
    * A stream of this tenant read the change log at `seq` as it opened (and was poked with it):

@@ -33,6 +33,7 @@ export function registerSyncRoutes(app: FastifyInstance, ctx: BackendContext): v
 
   const recent = new RecentChanges(ctx.handle);
   const deltaPokes = new DeltaPokes(ctx.feed, recent, app.log);
+  app.addHook('onClose', async () => deltaPokes.close());
   app.get(API.syncChanges, async (request, reply): Promise<string> => {
     const query = parseRequest(ChangesQuery, request.query, 'query');
     const page: ChangesPage = await readChangesPage(ctx.handle, request.auth, query, recent);

@@ -45,6 +45,8 @@ const PURGE_BATCH = 500;
 /** Bounds of one pass; what is left is fetched by the next pass, which is requested at once. */
 const MAX_CHANGE_PAGES_PER_PASS = 50;
 const MAX_PUSH_BATCHES_PER_PASS = 20;
+/** Delta pokes kept while a pass runs; beyond them the pass is simply followed by another. */
+const MAX_HELD_DELTAS = 20;
 
 export interface SyncEngineOptions {
   /** The main thread's store (deltas and the outbox are small writes). */
@@ -108,6 +110,8 @@ export class SyncEngine {
   /** The newest rights known: reads are filtered by these before any purge has caught up. */
   #rights: UserRights | null;
   #stopListeningToClient: () => void = () => {};
+  /** Delta pokes that arrived during a pass, applied when it ends (at most MAX_HELD_DELTAS). */
+  readonly #heldDeltas: ChangedEvent[] = [];
 
   constructor(options: SyncEngineOptions) {
     this.#o = options;
@@ -215,6 +219,23 @@ export class SyncEngine {
         // Only reached when even recording the failure failed (the cache is unusable).
         this.#o.logger.error('sync pass could not record its failure', { error: describe(error) });
       });
+      this.#applyHeldDeltas();
+    }
+  }
+
+  /**
+   * The delta pokes that arrived while the pass ran, in order, now that it is over: what the
+   * pass pulled already is skipped, and one that does not fit (a gap) asks for another pass. A
+   * pass that failed retries with a pull anyway.
+   */
+  #applyHeldDeltas(): void {
+    const held = this.#heldDeltas.splice(0);
+    if (held.length === 0 || this.#status.phase !== 'idle') return;
+    for (const event of held) {
+      if (!this.#appliedDelta(event, true)) {
+        this.#wanted = true;
+        return;
+      }
     }
   }
 
@@ -478,7 +499,11 @@ export class SyncEngine {
     } catch {
       // A poke without a readable sequence still means "something changed".
     }
-    if (event && this.#appliedDelta(event)) return;
+    if (event?.changes !== undefined && event.rights !== true && this.#running !== null && this.#heldDeltas.length < MAX_HELD_DELTAS) {
+      this.#heldDeltas.push(event);
+      return;
+    }
+    if (event && this.#appliedDelta(event, false)) return;
     // A rights poke names no new change (rights are not in the change log) but the pull
     // brings the new rights, and with them the purge: always pull.
     const seq = event && event.rights !== true ? event.seq : Number.POSITIVE_INFINITY;
@@ -492,13 +517,14 @@ export class SyncEngine {
    * Applies a delta poke (shared/api.ts `ChangedEvent`) without pulling, when it is exactly what
    * a pull would bring: the cache is idle and up to date but for the delta (its cursor within
    * `[from, seq)`), no pass is running (a pass may hold a page read before the delta and moves
-   * the cursor itself), nothing waits in the outbox (push before pull, see the class comment)
-   * and the rights are not changing. False: the caller pulls as for a bare poke.
+   * the cursor itself; `passEnded`: called by the passes' loop between two passes), nothing
+   * waits in the outbox (push before pull, see the class comment) and the rights are not
+   * changing. False: the caller pulls as for a bare poke.
    */
-  #appliedDelta(event: ChangedEvent): boolean {
+  #appliedDelta(event: ChangedEvent, passEnded: boolean): boolean {
     const { store } = this.#o;
     if (event.from === undefined || event.changes === undefined || event.rights === true) return false;
-    if (this.#running !== null || !this.#status.online || this.#status.phase !== 'idle' || this.#status.pendingOutbox > 0) return false;
+    if ((this.#running !== null && !passEnded) || !this.#status.online || this.#status.phase !== 'idle' || this.#status.pendingOutbox > 0) return false;
     const cursor = Number(store.getMeta(META.cursor) ?? -1);
     if (cursor < event.from) return false;
     if (cursor >= event.seq) return true;
