@@ -6,7 +6,7 @@
  * pulls `GET /api/sync/changes` after its cursor on a gap, a rights poke or a bare poke newer
  * than the cursor (one pull at a time; a poke during a pull asks for one more), and pushes one
  * note (`POST /api/sync/push`) every BENCH_WRITE_INTERVAL_MS (default 10 s), the first at a
- * random moment of the first interval, then pulls (the app's pass: push, then pull). The agents run in BENCH_CLIENT_THREADS
+ * random moment of the first interval (then pulls only while no delta came, as the app's pass). The agents run in BENCH_CLIENT_THREADS
  * worker threads (default 4; bench/support/agent-client.ts), so that no single client event
  * loop holds a thousand streams; the backend runs in its own process (backend/src/main.ts),
  * all on loopback.

@@ -9,7 +9,7 @@
  * after it, one after a gap makes it pull; a bare `{ seq }` poke newer than the cursor, or a
  * rights poke, makes it pull (one pull at a time; a poke during a pull asks for one more). It
  * pushes one note every interval, the first at a random moment of the first interval, and
- * pulls after each push, as the app's pass does (push, then pull). Deltas are not parsed: the
+ * pulls after the push only while no delta has come on its stream, as the app's pass does. Deltas are not parsed: the
  * position is read from the head of the event (`{"seq":N,"from":M,…`), since a thousand
  * agents' deltas are tens of megabytes a second that the operators' own machines parse in the
  * real world, while here it would take the CPU the backend being measured needs.
@@ -142,6 +142,8 @@ class SimulatedAgent {
   #again = false;
   /** Delta pokes that arrived during a pull (the app holds them until its pass ends). */
   readonly #held: { seq: number; from: number }[] = [];
+  /** The stream has brought a delta: a push is not followed by a pull (the delta brings the note). */
+  #deltasLive = false;
   #stream: http.ClientRequest | null = null;
   #writer: NodeJS.Timeout | null = null;
   #stopped = false;
@@ -210,6 +212,7 @@ class SimulatedAgent {
       if (head.seq > this.cursor) void this.#pull('bare poke');
       return;
     }
+    this.#deltasLive = true;
     if (this.recorder.measuring) this.recorder.deltaBytes += block.length;
     if (this.#pulling) {
       this.#held.push(head as { seq: number; from: number });
@@ -270,8 +273,8 @@ class SimulatedAgent {
     const { results } = JSON.parse(answer.body) as { results: { status: string; error: string | null }[] };
     if (results[0]?.status !== 'applied') this.recorder.error(`push ${results[0]?.status ?? 'no result'}: ${results[0]?.error ?? ''}`);
     else if (this.recorder.measuring) this.recorder.writes++;
-    // The app's pass pulls after it pushed.
-    await this.#pull('after push');
+    // The app's pass pulls after it pushed unless the deltas flow.
+    if (!this.#deltasLive) await this.#pull('after push');
   }
 }
 

@@ -83,6 +83,34 @@ describe.each(DIALECTS)('delta pokes on %s', (dialect) => {
     expect(everything(agentStream)).not.toContain('delta: 佐藤 note');
   });
 
+  it('filters the deltas with the new rights once they changed, never with the old ones', async () => {
+    const { yamada, sato } = backend.demo.customers;
+    const { agent } = backend.demo.users;
+    const supervisor = await backend.login('supervisor');
+    const agentStream = await open(tokens.agent);
+    const setRights = async (rights: object) => {
+      const response = await backend.send('PATCH', API.userRights.replace(':id', agent.id), rights, supervisor);
+      expect(response.statusCode, response.body).toBe(200);
+    };
+    // The agent moves to the Osaka branch with class 2: 佐藤 becomes visible, 山田 does not any more.
+    await setRights({ customerLimitAuthority: 2, branch: 'osaka' });
+    const rightsPoke = agentStream.events.length;
+    await agentStream.next((event) => changedOf(event)?.rights === true);
+    try {
+      await addNote(supervisor, yamada.incidentIds[0]!, 'rights: 山田 after the change');
+      await addNote(supervisor, sato.incidentIds[0]!, 'rights: 佐藤 after the change');
+      const { last_seq } = await backend.handle.db.selectFrom('tenants').select('last_seq').where('id', '=', backend.demo.tenant.id).executeTakeFirstOrThrow();
+      // Either a delta with the new rights or, while they are re-read, a bare poke: never the old filter.
+      await agentStream.next((event) => (changedOf(event)?.seq ?? -1) >= Number(last_seq));
+      const since = agentStream.events.slice(rightsPoke);
+      const deltas = since.flatMap((event) => changedOf(event)?.changes ?? []);
+      expect(JSON.stringify(since)).not.toContain('rights: 山田 after the change');
+      if (deltas.length > 0) expect(contactBodies(deltas)).toContain('rights: 佐藤 after the change');
+    } finally {
+      await setRights({ customerLimitAuthority: 3, branch: null });
+    }
+  });
+
   it('sends the same delta to every stream of one rights profile, and the stream of another instance its own', async () => {
     const { yamada } = backend.demo.customers;
     const other = backend.secondInstance();

@@ -34,8 +34,13 @@ export const DELTA_MAX_ENTRIES = 500;
 export const DELTA_MAX_BYTES = 512 * 1024;
 export const DELTA_WINDOW_PER_STREAM_MS = 0.25;
 export const DELTA_WINDOW_MAX_MS = 250;
-/** Streams written per turn of the event loop: requests are served between the slices. */
-const STREAMS_PER_SLICE = 100;
+/**
+ * Streams written per turn of the event loop: requests are served between the slices. Each
+ * write hands the same encoded bytes to a socket (about 10 µs); with small slices a starved
+ * process (bench:agents at load 15) took seconds per delta, since every turn serves all the
+ * I/O that waits.
+ */
+const STREAMS_PER_SLICE = 500;
 
 /** One event stream, as the delta pokes see it. */
 export interface DeltaStream {

@@ -101,6 +101,10 @@ export class SyncEngine {
   #lastEmitted = '';
   #running: Promise<void> | null = null;
   #wanted = false;
+  /** The next pass pulls even if the event stream brings deltas (see #runPasses). */
+  #pullWanted = false;
+  /** The event stream's current connection has brought a delta poke: the deltas reach this cache. */
+  #deltasLive = false;
   #failures = 0;
   #retryTimer: NodeJS.Timeout | null = null;
   #pollTimer: NodeJS.Timeout | null = null;
@@ -186,6 +190,11 @@ export class SyncEngine {
 
   /** Runs a pass now, or one more after the running pass; resolves when passes are done. */
   requestSync(): Promise<void> {
+    this.#pullWanted = true;
+    return this.#requestPass();
+  }
+
+  #requestPass(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     this.#wanted = true;
     this.#running ??= this.#runPasses().finally(() => {
@@ -194,10 +203,13 @@ export class SyncEngine {
     return this.#running;
   }
 
-  /** A note entered the outbox: show it in the status and push it. */
+  /**
+   * A note entered the outbox: show it in the status and push it. The pass pulls after the
+   * push only when the event stream is not bringing deltas: a delta brings the note back.
+   */
   outboxChanged(): void {
     this.#refreshOutboxCounts();
-    void this.requestSync();
+    void this.#requestPass();
   }
 
   async stop(): Promise<void> {
@@ -215,7 +227,11 @@ export class SyncEngine {
   async #runPasses(): Promise<void> {
     while (this.#wanted && !this.stopped) {
       this.#wanted = false;
-      await this.#pass().catch((error: unknown) => {
+      // A pass that only pushes (a note was written) leaves the pull to the delta pokes while
+      // they flow: with a thousand operators that is half the requests of the backend.
+      const pull = this.#pullWanted || !this.#deltasLive;
+      this.#pullWanted = false;
+      await this.#pass(pull).catch((error: unknown) => {
         // Only reached when even recording the failure failed (the cache is unusable).
         this.#o.logger.error('sync pass could not record its failure', { error: describe(error) });
       });
@@ -233,24 +249,38 @@ export class SyncEngine {
     if (held.length === 0 || this.#status.phase !== 'idle') return;
     for (const event of held) {
       if (!this.#appliedDelta(event, true)) {
-        this.#wanted = true;
+        this.#wantPull();
         return;
       }
     }
   }
 
-  async #pass(): Promise<void> {
+  /** Another pass that pulls, after the running one. */
+  #wantPull(): void {
+    this.#wanted = true;
+    this.#pullWanted = true;
+  }
+
+  async #pass(pull: boolean): Promise<void> {
     const { store } = this.#o;
     try {
       const loginRights = this.#loginRights;
       this.#loginRights = null;
       if (loginRights && (await this.#honourRights(loginRights))) return;
-      if (!snapshotComplete(store)) await this.#takeSnapshot();
+      let pulls = pull;
+      if (!snapshotComplete(store)) {
+        await this.#takeSnapshot();
+        pulls = true;
+      }
       this.#update({ phase: 'deltas', progress: null });
       await this.#pushOutbox();
-      await this.#pullChanges();
-      const now = new Date().toISOString();
-      store.setMeta(META.lastSyncedAt, now);
+      if (pulls) await this.#pullChanges();
+      // lastSyncedAt: when the cache last caught up with the server (a push alone does not).
+      let now = this.#status.lastSyncedAt;
+      if (pulls) {
+        now = new Date().toISOString();
+        store.setMeta(META.lastSyncedAt, now);
+      }
       this.#failures = 0;
       if (this.#retryTimer) clearTimeout(this.#retryTimer);
       this.#retryTimer = null;
@@ -348,7 +378,7 @@ export class SyncEngine {
     // of only those when the cache was complete for the rights before.
     const how = restartSnapshotForGrownRights(store, previousRights);
     logger.info(how === 'grown' ? 'rights grew: fetching the customers that became visible' : 'rights grew: taking the snapshot again', {});
-    this.#wanted = true;
+    this.#wantPull();
     return true;
   }
 
@@ -367,7 +397,7 @@ export class SyncEngine {
       if (await this.#honourRights(page.rights)) return;
       if (!page.hasMore) return;
     }
-    this.#wanted = true;
+    this.#wantPull();
   }
 
   /**
@@ -454,6 +484,7 @@ export class SyncEngine {
       open: async (connection) => {
         const opened = await client.openEvents(connection);
         streamFrom = opened.baseUrl;
+        this.#deltasLive = false;
         // An offer made while the stream was down was announced to nobody.
         this.#o.onCallMeOffer?.();
         return opened.body;
@@ -475,6 +506,7 @@ export class SyncEngine {
         // moves there or says offline at once instead of at the next poll.
         if (streamFrom !== null && !this.stopped) client.endpoints.unreachable(streamFrom);
         streamFrom = null;
+        this.#deltasLive = false;
         if (!this.stopped && this.#status.online) void this.requestSync();
       },
     });
@@ -499,6 +531,7 @@ export class SyncEngine {
     } catch {
       // A poke without a readable sequence still means "something changed".
     }
+    if (event?.changes !== undefined) this.#deltasLive = true;
     if (event?.changes !== undefined && event.rights !== true && this.#running !== null && this.#heldDeltas.length < MAX_HELD_DELTAS) {
       this.#heldDeltas.push(event);
       return;
