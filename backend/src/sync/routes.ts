@@ -12,6 +12,7 @@ import { DeltaPokes } from './delta-pokes.js';
 import { pacePokes, TenantStreams } from './poke-pacing.js';
 import { applyPush } from './push.js';
 import { RecentChanges } from './recent-changes.js';
+import { RightsPokes } from './rights-pokes.js';
 import { readSnapshotPage, SnapshotTotals } from './snapshot.js';
 
 export function registerSyncRoutes(app: FastifyInstance, ctx: BackendContext): void {
@@ -60,6 +61,7 @@ export function registerSyncRoutes(app: FastifyInstance, ctx: BackendContext): v
 function registerEventsRoute(app: FastifyInstance, ctx: BackendContext, deltaPokes: DeltaPokes): void {
   const openEventStream = eventStreams(app, ctx.handle.db);
   const tenantStreams = new TenantStreams();
+  const rightsPokes = new RightsPokes(ctx.feed);
   app.get(API.events, async (request, reply) => {
     const { tenant } = request.auth;
     const userId = request.auth.user.id;
@@ -79,8 +81,7 @@ function registerEventsRoute(app: FastifyInstance, ctx: BackendContext, deltaPok
     // change, so without the mark an app that is up to date would not pull its new rights.
     // Until the new rights are read, this stream gets no delta filtered with the old ones.
     let rightsRead = 0;
-    const onPoke = (seq: number, rightsOf?: string) => {
-      if (rightsOf !== userId) return;
+    const onRightsPoke = (seq: number) => {
       rights = null;
       stream.send('changed', { seq, rights: true });
       const read = ++rightsRead;
@@ -90,7 +91,7 @@ function registerEventsRoute(app: FastifyInstance, ctx: BackendContext, deltaPok
         })
         .catch((error: unknown) => request.log.warn({ err: error }, 'event stream could not re-read the user\'s rights; it sends bare pokes'));
     };
-    stream.onEnd(ctx.feed.subscribe(tenant.id, onPoke));
+    stream.onEnd(rightsPokes.subscribe(tenant.id, userId, onRightsPoke));
     // Subscribed first, then read: a change committed in between is announced twice, never lost.
     try {
       const seq = await currentSeq(ctx.handle, tenant.id);
