@@ -16,7 +16,7 @@
  * that broke) by kind, the same split by pulls and pushes, requests per second, and the writes
  * and pulls made (by cause), the deltas applied and their bytes, and the backend's cost of the
  * deltas' fan-out (CPU building them and writing them to the streams, from the counters it
- * logs every 10 s). On PostgreSQL it also samples what the backend's connections wait on
+ * logs every 10 s), and on PostgreSQL the database server's own CPU per request. On PostgreSQL it also samples what the backend's connections wait on
  * (pg_stat_activity, every 50 ms): lock waits there are structural, not load. Logins and the first
  * pull happen before the window. Records `agents-postgres` and `agents-sqlite` in
  * bench/results.json (`agents-sqlite-200` and so on for another BENCH_AGENTS). BENCH_AGENTS (default 1000), BENCH_SECONDS (default 60),
@@ -198,6 +198,36 @@ function cpuMsOf(pid: number | undefined): number | null {
   }
 }
 
+/**
+ * CPU time (ms) of a PostgreSQL cluster so far: its postmaster and every process it started
+ * (the backend's connections, the writer, the WAL writer…), which bench:agents would otherwise
+ * leave out of the CPU the API costs. Null when the cluster's pid cannot be read.
+ */
+async function postgresCpuMs(database: BenchDatabase): Promise<number | null> {
+  const { rows } = await sql<{ setting: string }>`select setting from pg_settings where name = 'data_directory'`.execute(database.handle.db);
+  const dataDirectory = rows[0]?.setting;
+  if (!dataDirectory) return null;
+  let postmaster: number;
+  try {
+    postmaster = Number(fs.readFileSync(`${dataDirectory}/postmaster.pid`, 'utf8').split('\n')[0]);
+  } catch {
+    return null;
+  }
+  let total = cpuMsOf(postmaster);
+  if (total === null) return null;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The parent's pid is the second field after the command's closing parenthesis.
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) total += cpuMsOf(Number(entry)) ?? 0;
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return total;
+}
+
 interface FanOutSample {
   deltas: number;
   bareBatches: number;
@@ -270,12 +300,14 @@ async function measure(dialect: SqlDialect, agentCount: number, seconds: number,
     const waits = dialect === 'postgres' ? samplePostgresWaits(database) : null;
     const backendPid = backend.process.child.pid;
     const backendCpuBefore = cpuMsOf(backendPid);
+    const postgresCpuBefore = dialect === 'postgres' ? await postgresCpuMs(database) : null;
     const clientCpuBefore = process.cpuUsage();
     for (const thread of threads) thread.measure();
     const fanOutBefore = fanOut.length;
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
     const fanOutWindow = fanOut.slice(Math.max(0, fanOutBefore - 1));
     const backendCpuAfter = cpuMsOf(backendPid);
+    const postgresCpuAfter = dialect === 'postgres' ? await postgresCpuMs(database) : null;
     const clientCpu = process.cpuUsage(clientCpuBefore);
     const figures = await Promise.all(threads.map((thread) => thread.stop()));
     const waited = await waits?.stop();
@@ -324,6 +356,10 @@ async function measure(dialect: SqlDialect, agentCount: number, seconds: number,
         `  backend CPU ${(backendCpuMs / 1000).toFixed(1)} s (${(backendCpuMs / (seconds * 10)).toFixed(0)}% of one core), ${perRequest(backendCpuMs).toFixed(2)} ms per request; ` +
           `client CPU ${(clientCpuMs / 1000).toFixed(1)} s, ${perRequest(clientCpuMs).toFixed(2)} ms per request`,
       );
+    }
+    const postgresCpu = postgresCpuBefore === null || postgresCpuAfter === null ? null : postgresCpuAfter - postgresCpuBefore;
+    if (postgresCpu !== null) {
+      console.log(`  PostgreSQL server CPU ${(postgresCpu / 1000).toFixed(1)} s (${(postgresCpu / (seconds * 10)).toFixed(0)}% of one core), ${perRequest(postgresCpu).toFixed(2)} ms per request`);
     }
     console.log(
       `  pulls by cause: ${[...pullsBy].map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none'}; ` +
@@ -379,6 +415,7 @@ async function measure(dialect: SqlDialect, agentCount: number, seconds: number,
       client_loop_delay_p99_ms: roundMs(loopDelayP99),
       ...(backendCpuMs === null ? {} : { backend_cpu_ms_per_request: roundMs(perRequest(backendCpuMs)) }),
       client_cpu_ms_per_request: roundMs(perRequest(clientCpuMs)),
+      ...(postgresCpu === null ? {} : { postgres_cpu_ms_per_request: roundMs(perRequest(postgresCpu)) }),
       // BENCH_CPU_PROF_DIR: the backend ran under --cpu-prof, which costs it some CPU.
       ...(process.env.BENCH_CPU_PROF_DIR ? { backend_cpu_profiled: true } : {}),
       database: dialect,
