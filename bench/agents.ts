@@ -2,10 +2,11 @@
  * `npm run bench:agents`: a thousand operators' apps against one backend process, on
  * PostgreSQL and on SQLite. Each simulated agent is a lightweight HTTP client that behaves as
  * the app's sync engine does (electron/core/sync/sync-engine.ts): it keeps the event stream
- * (`GET /api/events`) open, pulls `GET /api/sync/changes` after its cursor when a `changed`
- * poke is newer than the cursor (one pull at a time; a poke during a pull asks for one more),
- * and pushes one note (`POST /api/sync/push`) every BENCH_WRITE_INTERVAL_MS (default 10 s),
- * the first at a random moment of the first interval. The agents run in BENCH_CLIENT_THREADS
+ * (`GET /api/events`) open and applies the delta pokes it carries (backend/src/sync/delta-pokes.ts),
+ * pulls `GET /api/sync/changes` after its cursor on a gap, a rights poke or a bare poke newer
+ * than the cursor (one pull at a time; a poke during a pull asks for one more), and pushes one
+ * note (`POST /api/sync/push`) every BENCH_WRITE_INTERVAL_MS (default 10 s), the first at a
+ * random moment of the first interval (then pulls only while no delta came, as the app's pass). The agents run in BENCH_CLIENT_THREADS
  * worker threads (default 4; bench/support/agent-client.ts), so that no single client event
  * loop holds a thousand streams; the backend runs in its own process (backend/src/main.ts),
  * all on loopback.
@@ -13,7 +14,9 @@
  * Figures: p50/p99/max latency of every API request of the measured window (pulls and pushes,
  * send to last byte), the error count (a non-2xx answer, a failed request, an event stream
  * that broke) by kind, the same split by pulls and pushes, requests per second, and the writes
- * and pulls made. On PostgreSQL it also samples what the backend's connections wait on
+ * and pulls made (by cause), the deltas applied and their bytes, and the backend's cost of the
+ * deltas' fan-out (CPU building them and writing them to the streams, from the counters it
+ * logs every 10 s), and on PostgreSQL the database server's own CPU per request. On PostgreSQL it also samples what the backend's connections wait on
  * (pg_stat_activity, every 50 ms): lock waits there are structural, not load. Logins and the first
  * pull happen before the window. Records `agents-postgres` and `agents-sqlite` in
  * bench/results.json (`agents-sqlite-200` and so on for another BENCH_AGENTS). BENCH_AGENTS (default 1000), BENCH_SECONDS (default 60),
@@ -21,6 +24,7 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
 import type { SqlDialect } from '../backend/src/db/database.js';
@@ -194,6 +198,79 @@ function cpuMsOf(pid: number | undefined): number | null {
   }
 }
 
+/**
+ * CPU time (ms) of a PostgreSQL cluster so far: its postmaster and every process it started
+ * (the backend's connections, the writer, the WAL writer…), which bench:agents would otherwise
+ * leave out of the CPU the API costs. Null when the cluster's pid cannot be read.
+ */
+async function postgresCpuMs(database: BenchDatabase): Promise<number | null> {
+  const { rows } = await sql<{ setting: string }>`select setting from pg_settings where name = 'data_directory'`.execute(database.handle.db);
+  const dataDirectory = rows[0]?.setting;
+  if (!dataDirectory) return null;
+  let postmaster: number;
+  try {
+    postmaster = Number(fs.readFileSync(`${dataDirectory}/postmaster.pid`, 'utf8').split('\n')[0]);
+  } catch {
+    return null;
+  }
+  let total = cpuMsOf(postmaster);
+  if (total === null) return null;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The parent's pid is the second field after the command's closing parenthesis.
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) total += cpuMsOf(Number(entry)) ?? 0;
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return total;
+}
+
+interface FanOutSample {
+  deltas: number;
+  bareBatches: number;
+  streamWrites: number;
+  bytesWritten: number;
+  writeCpuMs: number;
+  buildCpuMs: number;
+  atMs: number;
+}
+
+/** The backend's delta-poke counters as it logs them (cumulative, every 10 s while it sends). */
+function followFanOut(stdout: NodeJS.ReadableStream | null): FanOutSample[] {
+  const samples: FanOutSample[] = [];
+  if (!stdout) return samples;
+  createInterface({ input: stdout }).on('line', (line) => {
+    if (!line.includes('"deltaPokes"')) return;
+    try {
+      samples.push((JSON.parse(line) as { deltaPokes: FanOutSample }).deltaPokes);
+    } catch {
+      // Not a log line of ours.
+    }
+  });
+  return samples;
+}
+
+/** The fan-out's rates between the first and the last counters logged in the window; null without two. */
+function fanOutRates(samples: readonly FanOutSample[]) {
+  const first = samples[0];
+  const last = samples.at(-1);
+  const seconds = first && last ? (last.atMs - first.atMs) / 1000 : 0;
+  if (!first || !last || seconds <= 0) return null;
+  const rate = (key: keyof FanOutSample) => (last[key] - first[key]) / seconds;
+  return {
+    fan_out_seconds: Math.round(seconds),
+    delta_batches_per_second: roundMs(rate('deltas')),
+    bare_batches_per_second: roundMs(rate('bareBatches')),
+    delta_stream_writes_per_second: Math.round(rate('streamWrites')),
+    delta_mb_written_per_second: roundMs(rate('bytesWritten') / 1e6),
+    fan_out_write_cpu_ms_per_second: roundMs(rate('writeCpuMs')),
+    fan_out_build_cpu_ms_per_second: roundMs(rate('buildCpuMs')),
+  };
+}
+
 function summary(latencies: readonly number[]): { p50: number; p99: number; max: number; sorted: number[] } {
   const sorted = [...latencies].sort((a, b) => a - b);
   return { p50: percentile(sorted, 0.5) ?? 0, p99: percentile(sorted, 0.99) ?? 0, max: sorted.at(-1) ?? 0, sorted };
@@ -203,7 +280,8 @@ async function measure(dialect: SqlDialect, agentCount: number, seconds: number,
   let database: BenchDatabase | undefined;
   const threads: ClientThread[] = [];
   try {
-    database = await openBenchDatabase(dialect, dialect === 'postgres' ? { TSUNAGU_PG_POOL_SIZE: '20' } : {});
+    // Info: the backend logs its delta pokes' counters (the fan-out's cost) every 10 s; requests are logged at debug only.
+    database = await openBenchDatabase(dialect, { TSUNAGU_LOG_LEVEL: 'info', ...(dialect === 'postgres' ? { TSUNAGU_PG_POOL_SIZE: '20' } : {}) });
     const setupStarted = performance.now();
     const { logins, incidentIds } = await prepare(database, agentCount);
     const backend = await startBenchBackend(database, `${dialect}-backend`);
@@ -218,27 +296,39 @@ async function measure(dialect: SqlDialect, agentCount: number, seconds: number,
         `${((performance.now() - setupStarted) / 1000).toFixed(1)} s; measuring ${seconds} s`,
     );
 
+    const fanOut = followFanOut(backend.process.child.stdout);
     const waits = dialect === 'postgres' ? samplePostgresWaits(database) : null;
     const backendPid = backend.process.child.pid;
     const backendCpuBefore = cpuMsOf(backendPid);
+    const postgresCpuBefore = dialect === 'postgres' ? await postgresCpuMs(database) : null;
     const clientCpuBefore = process.cpuUsage();
     for (const thread of threads) thread.measure();
+    const fanOutBefore = fanOut.length;
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    const fanOutWindow = fanOut.slice(Math.max(0, fanOutBefore - 1));
     const backendCpuAfter = cpuMsOf(backendPid);
+    const postgresCpuAfter = dialect === 'postgres' ? await postgresCpuMs(database) : null;
     const clientCpu = process.cpuUsage(clientCpuBefore);
     const figures = await Promise.all(threads.map((thread) => thread.stop()));
     const waited = await waits?.stop();
 
     const byKind = new Map<string, number[]>();
     const errorKinds = new Map<string, number>();
-    let pulls = 0;
+    const pullsBy = new Map<string, number>();
     let writes = 0;
+    let deltasApplied = 0;
+    let deltasAlreadyHeld = 0;
+    let deltaBytes = 0;
     for (const each of figures) {
       for (const [kind, latencies] of Object.entries(each.latencies)) byKind.set(kind, [...(byKind.get(kind) ?? []), ...latencies]);
       for (const [kind, n] of Object.entries(each.errors)) errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + n);
-      pulls += each.pulls;
+      for (const [reason, n] of Object.entries(each.pullsBy)) pullsBy.set(reason, (pullsBy.get(reason) ?? 0) + n);
       writes += each.writes;
+      deltasApplied += each.deltasApplied;
+      deltasAlreadyHeld += each.deltasAlreadyHeld;
+      deltaBytes += each.deltaBytes;
     }
+    const pulls = [...pullsBy.values()].reduce((a, b) => a + b, 0);
     const errors = [...errorKinds.values()].reduce((a, b) => a + b, 0);
     const all = summary([...byKind.values()].flat());
     const loopDelayP99 = Math.max(...figures.map((each) => each.loopDelayP99Ms));
@@ -265,6 +355,24 @@ async function measure(dialect: SqlDialect, agentCount: number, seconds: number,
       console.log(
         `  backend CPU ${(backendCpuMs / 1000).toFixed(1)} s (${(backendCpuMs / (seconds * 10)).toFixed(0)}% of one core), ${perRequest(backendCpuMs).toFixed(2)} ms per request; ` +
           `client CPU ${(clientCpuMs / 1000).toFixed(1)} s, ${perRequest(clientCpuMs).toFixed(2)} ms per request`,
+      );
+    }
+    const postgresCpu = postgresCpuBefore === null || postgresCpuAfter === null ? null : postgresCpuAfter - postgresCpuBefore;
+    if (postgresCpu !== null) {
+      console.log(`  PostgreSQL server CPU ${(postgresCpu / 1000).toFixed(1)} s (${(postgresCpu / (seconds * 10)).toFixed(0)}% of one core), ${perRequest(postgresCpu).toFixed(2)} ms per request`);
+    }
+    console.log(
+      `  pulls by cause: ${[...pullsBy].map(([reason, n]) => `${reason} ${n}`).join(', ') || 'none'}; ` +
+        `deltas applied ${deltasApplied} (${(deltasApplied / seconds / agentCount).toFixed(1)} per agent per second), already held ${deltasAlreadyHeld}, ` +
+        `${(deltaBytes / seconds / 1e6).toFixed(1)} MB/s received`,
+    );
+    const fanOutFigures = fanOutRates(fanOutWindow);
+    if (fanOutFigures) {
+      console.log(
+        `  fan-out (backend, over ${fanOutFigures.fan_out_seconds} s of its counters): ${fanOutFigures.delta_batches_per_second} deltas/s and ` +
+          `${fanOutFigures.bare_batches_per_second} bare batches/s, ${fanOutFigures.delta_stream_writes_per_second} stream writes/s ` +
+          `(${fanOutFigures.delta_mb_written_per_second} MB/s); CPU ${fanOutFigures.fan_out_write_cpu_ms_per_second} ms/s writing, ` +
+          `${fanOutFigures.fan_out_build_cpu_ms_per_second} ms/s building`,
       );
     }
     if (errors > 0) console.log(`  errors by kind: ${[...errorKinds].map(([kind, n]) => `${kind} ×${n}`).join(', ')}`);
@@ -298,10 +406,16 @@ async function measure(dialect: SqlDialect, agentCount: number, seconds: number,
       per_second: Math.round(perSecond),
       notes_written: writes,
       pulls,
+      pulls_by_cause: Object.fromEntries(pullsBy),
+      deltas_applied: deltasApplied,
+      deltas_already_held: deltasAlreadyHeld,
+      delta_mb_received_per_second: roundMs(deltaBytes / seconds / 1e6),
+      ...(fanOutFigures ?? {}),
       write_interval_ms: intervalMs,
       client_loop_delay_p99_ms: roundMs(loopDelayP99),
       ...(backendCpuMs === null ? {} : { backend_cpu_ms_per_request: roundMs(perRequest(backendCpuMs)) }),
       client_cpu_ms_per_request: roundMs(perRequest(clientCpuMs)),
+      ...(postgresCpu === null ? {} : { postgres_cpu_ms_per_request: roundMs(perRequest(postgresCpu)) }),
       // BENCH_CPU_PROF_DIR: the backend ran under --cpu-prof, which costs it some CPU.
       ...(process.env.BENCH_CPU_PROF_DIR ? { backend_cpu_profiled: true } : {}),
       database: dialect,

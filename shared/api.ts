@@ -285,8 +285,25 @@ export const RightsUpdate = z
     'at least one of customerLimitAuthority, branch, mayHandleUnregisteredCallers, callsViewOnly, callsAllBranches',
   );
 
-/** Server-sent event names on GET /api/events. `changed` carries `{ seq }`. */
+/** Server-sent event names on GET /api/events. `changed` carries a `ChangedEvent`. */
 export const SSE_EVENTS = ['changed', 'ping'] as const;
+
+/**
+ * The data of a `changed` event:
+ * - `{ seq }`: the change log advanced to `seq`; an app whose cursor is behind pulls;
+ * - `{ seq, rights: true }`: this user's rights changed (no log entry names that): pull;
+ * - `{ seq, from, changes }`, a delta: the changes after `from` up to `seq` that this user may
+ *   see, exactly as a pull after `from` would have given them (backend/src/sync/delta-pokes.ts).
+ *   An app whose cursor is within `[from, seq)` applies those with a `seq` above its cursor and
+ *   moves its cursor to `seq` without pulling; one behind `from` (a gap) pulls.
+ */
+export const ChangedEvent = z.object({
+  seq: z.number().int().nonnegative(),
+  rights: z.literal(true).optional(),
+  from: z.number().int().nonnegative().optional(),
+  changes: z.array(Change).optional(),
+});
+export type ChangedEvent = z.infer<typeof ChangedEvent>;
 
 /** GET /api/auth/me: the session's user (with current rights) and tenant. */
 export const MeResponse = z.object({

@@ -4,9 +4,15 @@
  * their pulls' JSON and their timers delayed its own requests by up to 385 ms under load.
  *
  * Each agent behaves as the app's sync engine does (electron/core/sync/sync-engine.ts): it keeps
- * the event stream open, pulls after its cursor when a `changed` poke is newer than the cursor
- * (one pull at a time; a poke during a pull asks for one more), and pushes one note every
- * interval, the first at a random moment of the first interval.
+ * the event stream open; a delta poke (`{ seq, from, changes }`) that starts at or before its
+ * cursor moves the cursor without a request, one that arrives during a pull is held and applied
+ * after it, one after a gap makes it pull; a bare `{ seq }` poke newer than the cursor, or a
+ * rights poke, makes it pull (one pull at a time; a poke during a pull asks for one more). It
+ * pushes one note every interval, the first at a random moment of the first interval, and
+ * pulls after the push only while no delta has come on its stream, as the app's pass does. Deltas are not parsed: the
+ * position is read from the head of the event (`{"seq":N,"from":M,…`), since a thousand
+ * agents' deltas are tens of megabytes a second that the operators' own machines parse in the
+ * real world, while here it would take the CPU the backend being measured needs.
  *
  * Messages: the main thread sends a `ClientStart`; the worker answers `{ ready: true }` once its
  * agents have pulled and opened their streams, then measures from `measure` until `stop` and
@@ -29,8 +35,13 @@ export interface ClientFigures {
   /** Latency of each request of the window, by kind (`pull`, `push`). */
   latencies: Record<string, number[]>;
   errors: Record<string, number>;
-  pulls: number;
+  /** Pulls by what caused them: `after push`, `gap`, `bare poke`, `rights`, `again` (a poke during a pull). */
+  pullsBy: Record<string, number>;
   writes: number;
+  /** Delta pokes that moved the cursor, that it had already passed, and their bytes. */
+  deltasApplied: number;
+  deltasAlreadyHeld: number;
+  deltaBytes: number;
   loopDelayP99Ms: number;
 }
 
@@ -82,12 +93,26 @@ function pagePosition(body: string): { cursor: number; hasMore: boolean } {
   return { cursor: Number(match[1]), hasMore: match[2] === 'true' };
 }
 
+/** The position a `changed` event names, read from its head (see the file comment). */
+function changedHead(data: string): { seq: number; from: number | null; rights: boolean } | null {
+  const match = /^\{"seq":(\d+)(?:,"from":(\d+))?/.exec(data);
+  if (!match) return null;
+  return { seq: Number(match[1]), from: match[2] === undefined ? null : Number(match[2]), rights: data.startsWith(',"rights":true', match[0].length) };
+}
+
 class Recorder {
   measuring = false;
   readonly latencies: Record<string, number[]> = { pull: [], push: [] };
   readonly errors: Record<string, number> = {};
-  pulls = 0;
+  readonly pullsBy: Record<string, number> = {};
   writes = 0;
+  deltasApplied = 0;
+  deltasAlreadyHeld = 0;
+  deltaBytes = 0;
+
+  pulled(reason: string): void {
+    if (this.measuring) this.pullsBy[reason] = (this.pullsBy[reason] ?? 0) + 1;
+  }
 
   error(kind: string): void {
     if (this.measuring) this.errors[kind] = (this.errors[kind] ?? 0) + 1;
@@ -115,6 +140,10 @@ class SimulatedAgent {
   cursor = 0;
   #pulling = false;
   #again = false;
+  /** Delta pokes that arrived during a pull (the app holds them until its pass ends). */
+  readonly #held: { seq: number; from: number }[] = [];
+  /** The stream has brought a delta: a push is not followed by a pull (the delta brings the note). */
+  #deltasLive = false;
   #stream: http.ClientRequest | null = null;
   #writer: NodeJS.Timeout | null = null;
   #stopped = false;
@@ -128,7 +157,7 @@ class SimulatedAgent {
 
   /** The first pull (before the window), then the event stream; resolves once it is open. */
   async start(): Promise<void> {
-    await this.#pull();
+    await this.#pull('start');
     await new Promise<void>((resolve, reject) => {
       let buffer = '';
       this.#stream = http.get(`${this.base}${API.events}`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${this.token}` }, agent: false }, (response) => {
@@ -172,44 +201,66 @@ class SimulatedAgent {
   }
 
   #event(block: string): void {
-    let event = '';
-    let data = '';
-    for (const line of block.split('\n')) {
-      if (line.startsWith('event:')) event = line.slice(6).trim();
-      else if (line.startsWith('data:')) data += line.slice(5).trim();
+    if (!block.startsWith('event: changed\n')) return;
+    const dataAt = block.indexOf('data: ');
+    const data = dataAt < 0 ? '' : block.slice(dataAt + 6);
+    const head = changedHead(data);
+    // A poke without a readable sequence still means "something changed".
+    if (!head) return void this.#pull('bare poke');
+    if (head.rights) return void this.#pull('rights');
+    if (head.from === null) {
+      if (head.seq > this.cursor) void this.#pull('bare poke');
+      return;
     }
-    if (event !== 'changed') return;
-    let seq = Number.POSITIVE_INFINITY;
-    try {
-      const parsed = JSON.parse(data) as { seq?: unknown };
-      if (typeof parsed.seq === 'number') seq = parsed.seq;
-    } catch {
-      // A poke without a readable sequence still means "something changed".
+    this.#deltasLive = true;
+    if (this.recorder.measuring) this.recorder.deltaBytes += block.length;
+    if (this.#pulling) {
+      this.#held.push(head as { seq: number; from: number });
+      return;
     }
-    if (seq > this.cursor) void this.#pull();
+    this.#applyDelta(head as { seq: number; from: number });
   }
 
-  async #pull(): Promise<void> {
+  /** As the app: a delta from at or before the cursor moves it; after a gap, a pull. */
+  #applyDelta(delta: { seq: number; from: number }): boolean {
+    if (delta.from > this.cursor) {
+      void this.#pull('gap');
+      return false;
+    }
+    if (delta.seq <= this.cursor) {
+      if (this.recorder.measuring) this.recorder.deltasAlreadyHeld++;
+      return true;
+    }
+    this.cursor = delta.seq;
+    if (this.recorder.measuring) this.recorder.deltasApplied++;
+    return true;
+  }
+
+  async #pull(reason: string): Promise<void> {
     if (this.#pulling) {
       this.#again = true;
       return;
     }
     this.#pulling = true;
     try {
+      let why = reason;
       do {
         this.#again = false;
         let more = true;
         while (more && !this.#stopped) {
+          this.recorder.pulled(why);
           const answer = await this.recorder.timed('pull', () => request(this.base, 'GET', `${API.syncChanges}?after=${this.cursor}`, this.token));
           if (!answer) return;
-          if (this.recorder.measuring) this.recorder.pulls++;
           const page = pagePosition(answer.body);
           this.cursor = page.cursor;
           more = page.hasMore;
         }
+        why = 'again';
       } while (this.#again && !this.#stopped);
     } finally {
       this.#pulling = false;
+      const held = this.#held.splice(0);
+      for (const delta of held) if (!this.#applyDelta(delta)) break;
     }
   }
 
@@ -222,6 +273,8 @@ class SimulatedAgent {
     const { results } = JSON.parse(answer.body) as { results: { status: string; error: string | null }[] };
     if (results[0]?.status !== 'applied') this.recorder.error(`push ${results[0]?.status ?? 'no result'}: ${results[0]?.error ?? ''}`);
     else if (this.recorder.measuring) this.recorder.writes++;
+    // The app's pass pulls after it pushed unless the deltas flow.
+    if (!this.#deltasLive) await this.#pull('after push');
   }
 }
 
@@ -243,8 +296,11 @@ async function run(port: NonNullable<typeof parentPort>, start: ClientStart): Pr
       const figures: ClientFigures = {
         latencies: recorder.latencies,
         errors: recorder.errors,
-        pulls: recorder.pulls,
+        pullsBy: recorder.pullsBy,
         writes: recorder.writes,
+        deltasApplied: recorder.deltasApplied,
+        deltasAlreadyHeld: recorder.deltasAlreadyHeld,
+        deltaBytes: recorder.deltaBytes,
         loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
       };
       port.postMessage(figures);

@@ -6,6 +6,7 @@ import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, ty
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
 import type { Database } from './schema.js';
+import { startWalCheckpointer } from './wal-checkpointer.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -112,6 +113,9 @@ export async function openDatabase(config: { database: DatabaseConfig }): Promis
     sqlite.pragma('busy_timeout = 5000');
     // WAL mode has created -wal and -shm by now; a umask or an older file must not leave them wider.
     restrictSqliteFiles(settings.path);
+    // Checkpoints off the request thread (wal-checkpointer.ts). The database opens before the
+    // app's logger exists: the rare fallback goes to stderr.
+    const checkpointer = startWalCheckpointer(sqlite, settings.path, (message) => process.stderr.write(`tsunagu backend: ${message}\n`));
     const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(sqlite) }) });
     const localChanges = new EventEmitter();
     // One listener per connected SSE client; the default limit of 10 would warn spuriously.
@@ -121,7 +125,10 @@ export async function openDatabase(config: { database: DatabaseConfig }): Promis
       db,
       file: settings.path,
       localChanges,
-      close: () => db.destroy(),
+      close: async () => {
+        await checkpointer.stop();
+        await db.destroy();
+      },
     };
   }
   const pool = new pg.Pool({ connectionString: settings.url, max: settings.poolSize });

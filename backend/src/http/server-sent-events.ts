@@ -17,6 +17,11 @@ export const HEARTBEAT_INTERVAL_MS = 2_000;
 export interface EventStream<Event extends string> {
   /** Writes one event; does nothing once the stream has ended. */
   send(event: Event, data: object): void;
+  /**
+   * Writes one event already framed (`event: …\ndata: …\n\n`, see `frameEvent`): the same
+   * bytes go to many streams (sync/delta-pokes.ts), encoded once. Does nothing once ended.
+   */
+  sendFramed(framed: Buffer): void;
   isOpen(): boolean;
   /** Runs `cleanup` once when the stream ends, whoever ends it (at once if it already has). */
   onEnd(cleanup: () => void): void;
@@ -46,10 +51,11 @@ export function eventStreams(app: FastifyInstance, db: Kysely<Database>) {
     });
     const cleanups: (() => void)[] = [];
     let wroteAt = performance.now();
-    const write = (event: string, data: object) => {
+    const write = (event: string, data: object) => writeFramed(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const writeFramed = (framed: string | Buffer) => {
       if (!open.has(end)) return;
       wroteAt = performance.now();
-      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      res.write(framed);
     };
     const ping = setInterval(() => {
       resolveSessionByHash(db, request.auth.tokenHash)
@@ -73,6 +79,7 @@ export function eventStreams(app: FastifyInstance, db: Kysely<Database>) {
     res.write('retry: 3000\n\n');
     return {
       send: write,
+      sendFramed: writeFramed,
       isOpen: () => open.has(end),
       onEnd(cleanup) {
         if (open.has(end)) cleanups.push(cleanup);
@@ -81,4 +88,9 @@ export function eventStreams(app: FastifyInstance, db: Kysely<Database>) {
       end,
     };
   };
+}
+
+/** One event framed for `sendFramed`; `json` must be one line (JSON.stringify writes no newline). */
+export function frameEvent(event: string, json: string): Buffer {
+  return Buffer.from(`event: ${event}\ndata: ${json}\n\n`, 'utf8');
 }

@@ -14,6 +14,14 @@ export function changesPageJson(page: ChangesPage): string {
   return `{"changes":[${changes.map(changeJson).join(',')}],${others.slice(1)}`;
 }
 
+/**
+ * The JSON of a delta poke (shared/api.ts `ChangedEvent`): `seq` and `from` first, so that a
+ * reader can take the position without parsing the changes (bench/support/agent-client.ts).
+ */
+export function changesDeltaJson(from: number, seq: number, changes: readonly Change[]): string {
+  return `{"seq":${seq},"from":${from},"changes":[${changes.map(changeJson).join(',')}]}`;
+}
+
 function changeJson(change: Change): string {
   const { seq, op, ...carried } = change;
   const fields = Object.entries(carried);

@@ -96,117 +96,124 @@ export async function readChangesPage(
     throw new HttpError('conflict', `query.after: ${query.after} is ahead of this server's change log (${lastSeq}); take a new snapshot`);
   }
   const callsSince = loginOrLookback(auth.readWithSession.previousLoginAt, new Date());
-  const assemble = async (source: ChangeSource): Promise<ChangesPage> => {
-    const entries = await source.entries(query.after, query.limit + 1);
-    const hasMore = entries.length > query.limit;
-    const page = entries.slice(0, query.limit);
-
-    const customers = await source.customers(page.flatMap((entry) => (entry.customer_id === null ? [] : [entry.customer_id])));
-    const visible = (customerId: string | null) => {
-      const customer = customerId === null ? undefined : customers.get(customerId);
-      return customer !== undefined && maySeeCustomer(user, customer);
-    };
-    const upsertsOf = (entity: string) =>
-      page.filter((entry) => entry.entity === entity && entry.op === 'upsert' && visible(entry.customer_id)).map((entry) => entry.entity_id);
-    const revealed = page
-      .filter((entry) => entry.entity === 'customer' && entry.op === 'upsert' && entry.visibility_changed === 1 && visible(entry.customer_id))
-      .flatMap((entry) => (entry.customer_id === null ? [] : [entry.customer_id]));
-    // A customer whose visibility changed (or that was deleted) takes its calls along: they are re-sent or deleted.
-    const movedCustomers = page
-      .filter((entry) => entry.entity === 'customer' && (entry.op === 'delete' || entry.visibility_changed === 1))
-      .flatMap((entry) => (entry.customer_id === null ? [] : [entry.customer_id]));
-    const callsOfMoved = await source.branchCallKeysOfCustomers(movedCustomers, callsWindowStart(callsSince, new Date()));
-    const callKeys = page.filter((entry) => entry.entity === 'branch_call').map((entry) => entry.entity_id);
-    const [incidents, contacts, records, calls] = await Promise.all([
-      source.incidents(upsertsOf('incident')),
-      source.contacts(upsertsOf('contact')),
-      source.records(revealed),
-      source.branchCalls([...callKeys, ...callsOfMoved.map((call) => call.key)]),
-    ]);
-    const recordOf = new Map(records.map((record) => [record.customer.id, record]));
-
-    // Important: a delete names a customer id, so it goes only to users who could have held the
-    // customer: those who could see it just before the change. Telling everyone else would
-    // announce that a customer they never saw exists (and when it became more confidential).
-    const couldHaveHeld = (before: string | null) => {
-      if (before === null) return true;
-      const { classification, branch } = JSON.parse(before) as { classification: number; branch: string | null };
-      return maySeeCustomer(user, { classification: classification as Classification, branch });
-    };
-    // `before`: what decided the call's visibility before the entry: its customer's classification
-    // and branch (JSON, as in visibility_before), 'unregistered' for a call just matched to a
-    // customer, null when unknown. As with customers, a delete goes only to users who could have held the call.
-    const callChange = (seq: number, key: string, before: string | null, mayHaveMoved: boolean): Change | null => {
-      const call = calls.get(key);
-      if (call && mayHoldBranchCall(user, call)) return { seq, op: 'upsert_branch_call', call };
-      if (!mayHaveMoved) return null;
-      return !call || couldHaveHeldCall(call, before) ? { seq, op: 'delete_branch_call', callKey: key } : null;
-    };
-    const couldHaveHeldCall = (call: BranchCall, before: string | null) => {
-      if (before === 'unregistered') return mayHoldBranchCall(user, { ...call, customer: null });
-      if (before === null || call.customer === null) return true;
-      const { classification, branch } = JSON.parse(before) as { classification: Classification; branch: string | null };
-      return mayHoldBranchCall(user, { ...call, customer: { ...call.customer, classification, branch } });
-    };
-    const changes: Change[] = [];
-    for (const entry of page) {
-      const { seq } = entry;
-      const canSee = visible(entry.customer_id);
-      switch (entry.entity) {
-        case 'customer': {
-          const customerId = entry.entity_id;
-          for (const call of callsOfMoved) {
-            if (call.customerId !== customerId) continue;
-            const change = callChange(seq, call.key, entry.visibility_before, true);
-            if (change) changes.push(change);
-          }
-          const customer = customers.get(customerId);
-          if (entry.op === 'delete' || !canSee || !customer) {
-            if (entry.op === 'delete' || (entry.visibility_changed === 1 && couldHaveHeld(entry.visibility_before))) {
-              changes.push({ seq, op: 'delete_customer', customerId });
-            }
-            break;
-          }
-          const record = entry.visibility_changed === 1 ? recordOf.get(customerId) : undefined;
-          changes.push({ seq, op: 'upsert_customer', customer });
-          for (const incident of record?.incidents ?? []) changes.push({ seq, op: 'upsert_incident', incident });
-          for (const contact of record?.contacts ?? []) changes.push({ seq, op: 'upsert_contact', contact });
-          break;
-        }
-        case 'incident': {
-          if (!canSee) break;
-          if (entry.op === 'delete') {
-            changes.push({ seq, op: 'delete_incident', incidentId: entry.entity_id });
-            break;
-          }
-          const incident = incidents.get(entry.entity_id);
-          if (incident) changes.push({ seq, op: 'upsert_incident', incident });
-          break;
-        }
-        case 'contact': {
-          if (!canSee) break;
-          if (entry.op === 'delete') {
-            changes.push({ seq, op: 'delete_contact', contactId: entry.entity_id });
-            break;
-          }
-          const contact = contacts.get(entry.entity_id);
-          if (contact) changes.push({ seq, op: 'upsert_contact', contact });
-          break;
-        }
-        case 'branch_call': {
-          // A branch_call entry changes visibility only when the call was just matched to a customer (see recordBranchCallChange).
-          const change = callChange(seq, entry.entity_id, entry.visibility_changed === 1 ? 'unregistered' : null, entry.op === 'delete' || entry.visibility_changed === 1);
-          if (change) changes.push(change);
-          break;
-        }
-        default:
-          assertNever(entry.entity, 'change-log entity');
-      }
-    }
-    const last = page[page.length - 1];
-    return { changes, cursor: last ? last.seq : query.after, hasMore, rights: user, callsSince };
-  };
+  const assemble = (source: ChangeSource) => assembleChangesPage(source, user, query.after, query.limit, callsSince);
   // Served from memory when the recent changes cover the cursor (they are caught up to lastSeq first).
   const fromMemory = await recent?.sourceAfter(tenant.id, query.after, query.limit + 1, lastSeq);
   return fromMemory ? assemble(fromMemory) : readConsistently(handle, (db) => assemble(databaseSource(db, tenant.id)));
+}
+
+/**
+ * The page of at most `limit` entries after `after` that `user` receives, read from `source`:
+ * the filter described at readChangesPage. Used by the pull route and by the delta pokes
+ * (delta-pokes.ts), which run it once per rights profile rather than once per stream.
+ */
+export async function assembleChangesPage(source: ChangeSource, user: AuthContext['user'], after: number, limit: number, callsSince: string): Promise<ChangesPage> {
+  const entries = await source.entries(after, limit + 1);
+  const hasMore = entries.length > limit;
+  const page = entries.slice(0, limit);
+
+  const customers = await source.customers(page.flatMap((entry) => (entry.customer_id === null ? [] : [entry.customer_id])));
+  const visible = (customerId: string | null) => {
+    const customer = customerId === null ? undefined : customers.get(customerId);
+    return customer !== undefined && maySeeCustomer(user, customer);
+  };
+  const upsertsOf = (entity: string) =>
+    page.filter((entry) => entry.entity === entity && entry.op === 'upsert' && visible(entry.customer_id)).map((entry) => entry.entity_id);
+  const revealed = page
+    .filter((entry) => entry.entity === 'customer' && entry.op === 'upsert' && entry.visibility_changed === 1 && visible(entry.customer_id))
+    .flatMap((entry) => (entry.customer_id === null ? [] : [entry.customer_id]));
+  // A customer whose visibility changed (or that was deleted) takes its calls along: they are re-sent or deleted.
+  const movedCustomers = page
+    .filter((entry) => entry.entity === 'customer' && (entry.op === 'delete' || entry.visibility_changed === 1))
+    .flatMap((entry) => (entry.customer_id === null ? [] : [entry.customer_id]));
+  const callsOfMoved = await source.branchCallKeysOfCustomers(movedCustomers, callsWindowStart(callsSince, new Date()));
+  const callKeys = page.filter((entry) => entry.entity === 'branch_call').map((entry) => entry.entity_id);
+  const [incidents, contacts, records, calls] = await Promise.all([
+    source.incidents(upsertsOf('incident')),
+    source.contacts(upsertsOf('contact')),
+    source.records(revealed),
+    source.branchCalls([...callKeys, ...callsOfMoved.map((call) => call.key)]),
+  ]);
+  const recordOf = new Map(records.map((record) => [record.customer.id, record]));
+
+  // Important: a delete names a customer id, so it goes only to users who could have held the
+  // customer: those who could see it just before the change. Telling everyone else would
+  // announce that a customer they never saw exists (and when it became more confidential).
+  const couldHaveHeld = (before: string | null) => {
+    if (before === null) return true;
+    const { classification, branch } = JSON.parse(before) as { classification: number; branch: string | null };
+    return maySeeCustomer(user, { classification: classification as Classification, branch });
+  };
+  // `before`: what decided the call's visibility before the entry: its customer's classification
+  // and branch (JSON, as in visibility_before), 'unregistered' for a call just matched to a
+  // customer, null when unknown. As with customers, a delete goes only to users who could have held the call.
+  const callChange = (seq: number, key: string, before: string | null, mayHaveMoved: boolean): Change | null => {
+    const call = calls.get(key);
+    if (call && mayHoldBranchCall(user, call)) return { seq, op: 'upsert_branch_call', call };
+    if (!mayHaveMoved) return null;
+    return !call || couldHaveHeldCall(call, before) ? { seq, op: 'delete_branch_call', callKey: key } : null;
+  };
+  const couldHaveHeldCall = (call: BranchCall, before: string | null) => {
+    if (before === 'unregistered') return mayHoldBranchCall(user, { ...call, customer: null });
+    if (before === null || call.customer === null) return true;
+    const { classification, branch } = JSON.parse(before) as { classification: Classification; branch: string | null };
+    return mayHoldBranchCall(user, { ...call, customer: { ...call.customer, classification, branch } });
+  };
+  const changes: Change[] = [];
+  for (const entry of page) {
+    const { seq } = entry;
+    const canSee = visible(entry.customer_id);
+    switch (entry.entity) {
+      case 'customer': {
+        const customerId = entry.entity_id;
+        for (const call of callsOfMoved) {
+          if (call.customerId !== customerId) continue;
+          const change = callChange(seq, call.key, entry.visibility_before, true);
+          if (change) changes.push(change);
+        }
+        const customer = customers.get(customerId);
+        if (entry.op === 'delete' || !canSee || !customer) {
+          if (entry.op === 'delete' || (entry.visibility_changed === 1 && couldHaveHeld(entry.visibility_before))) {
+            changes.push({ seq, op: 'delete_customer', customerId });
+          }
+          break;
+        }
+        const record = entry.visibility_changed === 1 ? recordOf.get(customerId) : undefined;
+        changes.push({ seq, op: 'upsert_customer', customer });
+        for (const incident of record?.incidents ?? []) changes.push({ seq, op: 'upsert_incident', incident });
+        for (const contact of record?.contacts ?? []) changes.push({ seq, op: 'upsert_contact', contact });
+        break;
+      }
+      case 'incident': {
+        if (!canSee) break;
+        if (entry.op === 'delete') {
+          changes.push({ seq, op: 'delete_incident', incidentId: entry.entity_id });
+          break;
+        }
+        const incident = incidents.get(entry.entity_id);
+        if (incident) changes.push({ seq, op: 'upsert_incident', incident });
+        break;
+      }
+      case 'contact': {
+        if (!canSee) break;
+        if (entry.op === 'delete') {
+          changes.push({ seq, op: 'delete_contact', contactId: entry.entity_id });
+          break;
+        }
+        const contact = contacts.get(entry.entity_id);
+        if (contact) changes.push({ seq, op: 'upsert_contact', contact });
+        break;
+      }
+      case 'branch_call': {
+        // A branch_call entry changes visibility only when the call was just matched to a customer (see recordBranchCallChange).
+        const change = callChange(seq, entry.entity_id, entry.visibility_changed === 1 ? 'unregistered' : null, entry.op === 'delete' || entry.visibility_changed === 1);
+        if (change) changes.push(change);
+        break;
+      }
+      default:
+        assertNever(entry.entity, 'change-log entity');
+    }
+  }
+  const last = page[page.length - 1];
+  return { changes, cursor: last ? last.seq : after, hasMore, rights: user, callsSince };
 }

@@ -67,8 +67,11 @@ describe.each(DIALECTS)('event stream on %s', (dialect) => {
 
   it('pokes when a user\'s rights change, so the app pulls its new rights at once', async () => {
     const stream = open(`${base}${API.events}?token=${token}`);
-    await stream.next((e) => e.event === 'changed');
+    const opened = seqOf(await stream.next((e) => e.event === 'changed'));
     const before = stream.events.length;
+    // The delta of the previous test's note may reach this stream after it opened: the app
+    // skips a delta it is already past, and so does this test.
+    const news = (e: ServerSentEvent) => e.event === 'changed' && !((e.data as { from?: number }).from !== undefined && seqOf(e) <= opened);
     const supervisor = await backend.login('supervisor');
     // Another user's rights: this stream hears nothing of it.
     const other = await backend.send('PATCH', API.userRights.replace(':id', backend.demo.users.osakaAgent.id), { mayHandleUnregisteredCallers: false }, supervisor);
@@ -76,8 +79,8 @@ describe.each(DIALECTS)('event stream on %s', (dialect) => {
     // This user's: the poke is marked, since its sequence is one the app already has.
     const changed = await backend.send('PATCH', API.userRights.replace(':id', backend.demo.users.agent.id), { mayHandleUnregisteredCallers: false }, supervisor);
     expect(changed.statusCode).toBe(200);
-    const poked = await stream.next((e) => e.event === 'changed' && stream.events.indexOf(e) >= before);
+    const poked = await stream.next((e) => news(e) && stream.events.indexOf(e) >= before);
     expect(typeof poked.data === 'string' ? JSON.parse(poked.data) : poked.data).toMatchObject({ rights: true });
-    expect(stream.events.slice(before).filter((e) => e.event === 'changed')).toHaveLength(1);
+    expect(stream.events.slice(before).filter(news)).toHaveLength(1);
   });
 });

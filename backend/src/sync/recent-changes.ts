@@ -207,6 +207,14 @@ export class RecentChanges {
     };
   }
 
+  /**
+   * Starts holding a tenant's changes after `seq` when none are held yet (delta-pokes.ts: the
+   * first delta after a stream opened is then served from memory, not left to the pulls).
+   */
+  follow(tenantId: string, seq: number): void {
+    if (!this.#tenants.has(tenantId)) this.#tenant(tenantId, seq);
+  }
+
   #tenant(tenantId: string, lastSeq: number): TenantChanges {
     let tenant = this.#tenants.get(tenantId);
     if (tenant) {

@@ -1,3 +1,4 @@
+import { ChangedEvent } from '../../../shared/api.js';
 import { callsWindowStart } from '../../../shared/calls-for-you.js';
 import type { User, UserRights } from '../../../shared/domain.js';
 import type { CacheProblem, OutboxDelivery, SyncStatus } from '../../../shared/ipc.js';
@@ -44,6 +45,8 @@ const PURGE_BATCH = 500;
 /** Bounds of one pass; what is left is fetched by the next pass, which is requested at once. */
 const MAX_CHANGE_PAGES_PER_PASS = 50;
 const MAX_PUSH_BATCHES_PER_PASS = 20;
+/** Delta pokes kept while a pass runs; beyond them the pass is simply followed by another. */
+const MAX_HELD_DELTAS = 20;
 
 export interface SyncEngineOptions {
   /** The main thread's store (deltas and the outbox are small writes). */
@@ -98,6 +101,10 @@ export class SyncEngine {
   #lastEmitted = '';
   #running: Promise<void> | null = null;
   #wanted = false;
+  /** The next pass pulls even if the event stream brings deltas (see #runPasses). */
+  #pullWanted = false;
+  /** The event stream's current connection has brought a delta poke: the deltas reach this cache. */
+  #deltasLive = false;
   #failures = 0;
   #retryTimer: NodeJS.Timeout | null = null;
   #pollTimer: NodeJS.Timeout | null = null;
@@ -107,6 +114,8 @@ export class SyncEngine {
   /** The newest rights known: reads are filtered by these before any purge has caught up. */
   #rights: UserRights | null;
   #stopListeningToClient: () => void = () => {};
+  /** Delta pokes that arrived during a pass, applied when it ends (at most MAX_HELD_DELTAS). */
+  readonly #heldDeltas: ChangedEvent[] = [];
 
   constructor(options: SyncEngineOptions) {
     this.#o = options;
@@ -181,6 +190,11 @@ export class SyncEngine {
 
   /** Runs a pass now, or one more after the running pass; resolves when passes are done. */
   requestSync(): Promise<void> {
+    this.#pullWanted = true;
+    return this.#requestPass();
+  }
+
+  #requestPass(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     this.#wanted = true;
     this.#running ??= this.#runPasses().finally(() => {
@@ -189,10 +203,13 @@ export class SyncEngine {
     return this.#running;
   }
 
-  /** A note entered the outbox: show it in the status and push it. */
+  /**
+   * A note entered the outbox: show it in the status and push it. The pass pulls after the
+   * push only when the event stream is not bringing deltas: a delta brings the note back.
+   */
   outboxChanged(): void {
     this.#refreshOutboxCounts();
-    void this.requestSync();
+    void this.#requestPass();
   }
 
   async stop(): Promise<void> {
@@ -210,25 +227,60 @@ export class SyncEngine {
   async #runPasses(): Promise<void> {
     while (this.#wanted && !this.stopped) {
       this.#wanted = false;
-      await this.#pass().catch((error: unknown) => {
+      // A pass that only pushes (a note was written) leaves the pull to the delta pokes while
+      // they flow: with a thousand operators that is half the requests of the backend.
+      const pull = this.#pullWanted || !this.#deltasLive;
+      this.#pullWanted = false;
+      await this.#pass(pull).catch((error: unknown) => {
         // Only reached when even recording the failure failed (the cache is unusable).
         this.#o.logger.error('sync pass could not record its failure', { error: describe(error) });
       });
+      this.#applyHeldDeltas();
     }
   }
 
-  async #pass(): Promise<void> {
+  /**
+   * The delta pokes that arrived while the pass ran, in order, now that it is over: what the
+   * pass pulled already is skipped, and one that does not fit (a gap) asks for another pass. A
+   * pass that failed retries with a pull anyway.
+   */
+  #applyHeldDeltas(): void {
+    const held = this.#heldDeltas.splice(0);
+    if (held.length === 0 || this.#status.phase !== 'idle') return;
+    for (const event of held) {
+      if (!this.#appliedDelta(event, true)) {
+        this.#wantPull();
+        return;
+      }
+    }
+  }
+
+  /** Another pass that pulls, after the running one. */
+  #wantPull(): void {
+    this.#wanted = true;
+    this.#pullWanted = true;
+  }
+
+  async #pass(pull: boolean): Promise<void> {
     const { store } = this.#o;
     try {
       const loginRights = this.#loginRights;
       this.#loginRights = null;
       if (loginRights && (await this.#honourRights(loginRights))) return;
-      if (!snapshotComplete(store)) await this.#takeSnapshot();
+      let pulls = pull;
+      if (!snapshotComplete(store)) {
+        await this.#takeSnapshot();
+        pulls = true;
+      }
       this.#update({ phase: 'deltas', progress: null });
       await this.#pushOutbox();
-      await this.#pullChanges();
-      const now = new Date().toISOString();
-      store.setMeta(META.lastSyncedAt, now);
+      if (pulls) await this.#pullChanges();
+      // lastSyncedAt: when the cache last caught up with the server (a push alone does not).
+      let now = this.#status.lastSyncedAt;
+      if (pulls) {
+        now = new Date().toISOString();
+        store.setMeta(META.lastSyncedAt, now);
+      }
       this.#failures = 0;
       if (this.#retryTimer) clearTimeout(this.#retryTimer);
       this.#retryTimer = null;
@@ -326,7 +378,7 @@ export class SyncEngine {
     // of only those when the cache was complete for the rights before.
     const how = restartSnapshotForGrownRights(store, previousRights);
     logger.info(how === 'grown' ? 'rights grew: fetching the customers that became visible' : 'rights grew: taking the snapshot again', {});
-    this.#wanted = true;
+    this.#wantPull();
     return true;
   }
 
@@ -345,7 +397,7 @@ export class SyncEngine {
       if (await this.#honourRights(page.rights)) return;
       if (!page.hasMore) return;
     }
-    this.#wanted = true;
+    this.#wantPull();
   }
 
   /**
@@ -432,6 +484,7 @@ export class SyncEngine {
       open: async (connection) => {
         const opened = await client.openEvents(connection);
         streamFrom = opened.baseUrl;
+        this.#deltasLive = false;
         // An offer made while the stream was down was announced to nobody.
         this.#o.onCallMeOffer?.();
         return opened.body;
@@ -453,6 +506,7 @@ export class SyncEngine {
         // moves there or says offline at once instead of at the next poll.
         if (streamFrom !== null && !this.stopped) client.endpoints.unreachable(streamFrom);
         streamFrom = null;
+        this.#deltasLive = false;
         if (!this.stopped && this.#status.online) void this.requestSync();
       },
     });
@@ -469,19 +523,61 @@ export class SyncEngine {
   }
 
   #poked(data: string): void {
-    let seq = Number.POSITIVE_INFINITY;
+    let event: ChangedEvent | null = null;
     try {
-      const parsed = JSON.parse(data) as { seq?: unknown; rights?: unknown };
-      // A rights poke names no new change (rights are not in the change log) but the pull
-      // brings the new rights, and with them the purge: always pull.
-      if (typeof parsed.seq === 'number' && parsed.rights !== true) seq = parsed.seq;
+      const parsed = ChangedEvent.safeParse(JSON.parse(data));
+      if (parsed.success) event = parsed.data;
+      else this.#o.logger.warn('a `changed` event did not match its schema; pulling', { error: parsed.error.message });
     } catch {
       // A poke without a readable sequence still means "something changed".
     }
+    if (event?.changes !== undefined) this.#deltasLive = true;
+    if (event?.changes !== undefined && event.rights !== true && this.#running !== null && this.#heldDeltas.length < MAX_HELD_DELTAS) {
+      this.#heldDeltas.push(event);
+      return;
+    }
+    if (event && this.#appliedDelta(event, false)) return;
+    // A rights poke names no new change (rights are not in the change log) but the pull
+    // brings the new rights, and with them the purge: always pull.
+    const seq = event && event.rights !== true ? event.seq : Number.POSITIVE_INFINITY;
     const cursor = Number(this.#o.store.getMeta(META.cursor) ?? -1);
     if (seq > cursor || !this.#status.online || this.#status.pendingOutbox > 0 || this.#status.phase !== 'idle') {
       void this.requestSync();
     }
+  }
+
+  /**
+   * Applies a delta poke (shared/api.ts `ChangedEvent`) without pulling, when it is exactly what
+   * a pull would bring: the cache is idle and up to date but for the delta (its cursor within
+   * `[from, seq)`), no pass is running (a pass may hold a page read before the delta and moves
+   * the cursor itself; `passEnded`: called by the passes' loop between two passes), nothing
+   * waits in the outbox (push before pull, see the class comment) and the rights are not
+   * changing. False: the caller pulls as for a bare poke.
+   */
+  #appliedDelta(event: ChangedEvent, passEnded: boolean): boolean {
+    const { store } = this.#o;
+    if (event.from === undefined || event.changes === undefined || event.rights === true) return false;
+    if ((this.#running !== null && !passEnded) || !this.#status.online || this.#status.phase !== 'idle' || this.#status.pendingOutbox > 0) return false;
+    const cursor = Number(store.getMeta(META.cursor) ?? -1);
+    if (cursor < event.from) return false;
+    if (cursor >= event.seq) return true;
+    // Changes at or below the cursor are in the cache already (the cursor came from a pull that read past `from`).
+    const changes = event.changes.filter((change) => change.seq > cursor);
+    const now = new Date().toISOString();
+    try {
+      store.db.transaction(() => {
+        store.applyChanges(changes);
+        store.setMeta(META.cursor, String(event.seq));
+        store.setMeta(META.lastSyncedAt, now);
+      })();
+    } catch (error) {
+      // Nothing was applied (one transaction): the pass pulls and reports what is wrong.
+      this.#o.logger.warn('a delta poke could not be applied; pulling', { error: describe(error) });
+      return false;
+    }
+    const customersChanged = changes.some((change) => change.op === 'upsert_customer' || change.op === 'delete_customer');
+    this.#update({ lastSyncedAt: now, ...(customersChanged ? { cachedCustomers: store.countCustomers() } : {}) });
+    return true;
   }
 
   #refreshOutboxCounts(): void {

@@ -178,6 +178,73 @@ describe('deltas', () => {
     expect(found).toMatchObject({ source: 'cache', customers: [{ code: 'P-001' }] });
   });
 
+  /** A backend instance that counts the pulls (`GET /api/sync/changes`) it serves. */
+  async function serveCountingPulls() {
+    const pulls = { count: 0 };
+    const served = await serve((app) => {
+      app.addHook('onRequest', async (request) => {
+        if (request.url.startsWith(API.syncChanges)) pulls.count++;
+      });
+    });
+    return { ...served, pulls };
+  }
+
+  /** A note on 山田's incident written by another operator, and the core's status once it is in the cache. */
+  async function noteFromAnotherAgent(core: TestCore, body: string) {
+    const before = (await core.value('sync:status', undefined)).lastSyncedAt;
+    const { yamada } = backend.demo.customers;
+    const pushed = await backend.send(
+      'POST',
+      API.syncPush,
+      { entries: [{ type: 'add_note', clientId: randomUUID(), incidentId: yamada.incidentIds[0], body, createdAt: new Date().toISOString() }] },
+      await backend.login('agent'),
+    );
+    expect(pushed.statusCode, pushed.body).toBe(200);
+    // Every pass or delta applied moves lastSyncedAt: after each, look for the note in the cache.
+    for (let synced = before; ; ) {
+      synced = (await core.waitForStatus((s) => s.lastSyncedAt !== synced && s.phase === 'idle', `synced after "${body}"`)).lastSyncedAt;
+      const detail = await core.value('customers:get', { customerId: yamada.id });
+      expect(detail.source).toBe('cache');
+      if (detail.contacts.some((contact) => contact.body === body)) return;
+    }
+  }
+
+  it('applies a delta poke without pulling', async () => {
+    const { url, pulls } = await serveCountingPulls();
+    const core = coreFor(url);
+    await loginAndSync(core);
+    // The first note settles the stream (it may still race the login's passes); sync:now
+    // returns once no pass runs or is wanted.
+    await noteFromAnotherAgent(core, 'delta: settles the stream');
+    await core.value('sync:now', undefined);
+    const pulled = pulls.count;
+    await noteFromAnotherAgent(core, 'delta: carried by the poke');
+    await noteFromAnotherAgent(core, 'delta: carried by the next poke');
+    expect(pulls.count).toBe(pulled);
+  });
+
+  it('pulls when a delta poke does not start at its cursor (a gap)', async () => {
+    const { url, pulls } = await serveCountingPulls();
+    const core = coreFor(url);
+    await loginAndSync(core);
+    await noteFromAnotherAgent(core, 'gap: settles the stream');
+    await core.value('sync:now', undefined);
+    // The cache's cursor moves one change back, as if it had missed the last delta: the next
+    // delta starts after it, so the app must pull, and the pull brings both changes.
+    const cacheFile = path.join(core.dataDir, backend.demo.tenant.id, backend.demo.users.supervisor.id, 'cache.db');
+    const key = await new FileCacheKeyStore().load(path.dirname(cacheFile));
+    const raw = openDatabaseFile(cacheFile, { key: key!, label: 'the test' });
+    const cursor = Number(raw.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(META.cursor));
+    raw.prepare('UPDATE meta SET value = ? WHERE key = ?').run(String(cursor - 1), META.cursor);
+    raw.close();
+    const pulled = pulls.count;
+    await noteFromAnotherAgent(core, 'gap: after the missed change');
+    expect(pulls.count).toBeGreaterThan(pulled);
+    const raw2 = openDatabaseFile(cacheFile, { key: key!, label: 'the test' });
+    expect(Number(raw2.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(META.cursor))).toBeGreaterThan(cursor);
+    raw2.close();
+  });
+
   it('purges what a user may no longer see when their rights shrink', async () => {
     const { url } = await serve();
     const core = coreFor(url);
