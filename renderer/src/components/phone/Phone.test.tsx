@@ -194,6 +194,60 @@ describe('screen pop', () => {
   });
 });
 
+describe('screen pop scheduling (issue 13 item 7)', () => {
+  it('shows a ringing call with its customer in its first render, not an empty card repainted when the answer comes', async () => {
+    const { engine } = await startPhone();
+    const shownWithout: string[] = [];
+    const unsubscribe = usePhoneStore.subscribe((state) => {
+      for (const call of state.calls) {
+        const phase = useScreenPopStore.getState().pops[call.id]?.phase ?? 'none';
+        if (phase !== 'found') shownWithout.push(phase);
+      }
+    });
+    try {
+      await ringFromYamada(engine);
+    } finally {
+      unsubscribe();
+    }
+    expect(shownWithout).toEqual([]);
+    expect(screen.getByTestId('screen-pop-customer-code').textContent).toBe('C-000101');
+    // The ringtone starts once the card is on screen.
+    await waitFor(() => expect(usePhoneStore.getState().ringtone).toBe('ringing'));
+  });
+
+  it('shows the call with "loading" and rings when the answer is slow, then pops the customer', async () => {
+    const { bridge, engine } = await startPhone();
+    bridge.hold('customers:lookupCaller');
+    act(() => {
+      engine.ring({ from: YAMADA_FROM }, { sipCallId: 'slow-lookup' });
+    });
+    await waitFor(() => expect(screen.getByTestId('screen-pop').dataset.phase).toBe('loading'));
+    expect(callCard().dataset.state).toBe('ringing');
+    await waitFor(() => expect(usePhoneStore.getState().ringtone).toBe('ringing'));
+    act(() => bridge.heldCalls('customers:lookupCaller').forEach((call) => call.release()));
+    await waitFor(() => expect(screen.getByTestId('screen-pop').dataset.phase).toBe('found'));
+    expect(screen.getByTestId('screen-pop-customer-code').textContent).toBe('C-000101');
+  });
+
+  it('counts calls not shown yet against the limit of live calls, and loses none of them', async () => {
+    const { bridge, engine } = await startPhone();
+    bridge.hold('customers:lookupCaller');
+    const rung: Array<{ id: string; decision: string }> = [];
+    act(() => {
+      for (const n of [1, 2, 3]) rung.push(engine.ring({ from: YAMADA_FROM }, { sipCallId: `burst-${n}`, announced: true }));
+    });
+    // Two live calls at most: the third is refused as busy although neither is on screen yet.
+    expect(rung.map((call) => call.decision)).toEqual(['ring', 'ring', 'busy']);
+    // The first caller gives up before their call was shown: it is recorded as missed.
+    act(() => engine.ended(rung[0]!.id));
+    await waitFor(() => expect(bridge.telephony.callEvents.map((e) => [e.callId, e.event])).toContainEqual(['burst-1', 'missed']));
+    act(() => bridge.heldCalls('customers:lookupCaller').forEach((call) => call.release()));
+    await waitFor(() => expect(screen.getAllByTestId('screen-pop').map((pop) => [pop.dataset.callId, pop.dataset.phase])).toEqual([['burst-2', 'found']]));
+    expect(Object.keys(useScreenPopStore.getState().pops)).toEqual([rung[1]!.id]);
+    expect(usePhoneStore.getState().calls.map((call) => call.sipCallId)).toEqual(['burst-2']);
+  });
+});
+
 describe('a caller the branch rep cannot see', () => {
   it('says "not one of your customers", never "unregistered caller", to a rep of one branch', async () => {
     const { engine } = await startPhone({ branch: '渋谷支店', mayHandleUnregisteredCallers: false });
