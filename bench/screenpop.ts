@@ -15,7 +15,8 @@
  * 1000000) and BENCH_SEED (default 1) choose the cache (bench/data/, shared with
  * bench/lookup.ts); BENCH_CALLS (default 200) the number of calls; BENCH_RING_MS (default
  * 600) how long each call rings. BENCH_TRACE=file.json records Chromium's trace of the
- * sequential calls (main-thread tasks, marks, frames, JS samples) for chrome://tracing.
+ * sequential calls (main-thread tasks, marks, frames, JS samples) for chrome://tracing;
+ * BENCH_BURST_TRACE=file.json the same for the 30-call burst (where its long tasks come from).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -315,6 +316,7 @@ async function main(): Promise<void> {
   const calls = envInteger('BENCH_CALLS', 200, 1, 100_000);
   const ringMs = envInteger('BENCH_RING_MS', 600, 100, 60_000);
   const traceFile = process.env.BENCH_TRACE ? path.resolve(process.env.BENCH_TRACE) : null;
+  const burstTraceFile = process.env.BENCH_BURST_TRACE ? path.resolve(process.env.BENCH_BURST_TRACE) : null;
   if (!fs.existsSync(path.join(root, 'dist', 'renderer', 'index.html'))) throw new Error('dist/renderer is missing: run npm run build first');
 
   const encrypted = ensureEncryptedBenchCache(customers, seed);
@@ -372,7 +374,12 @@ async function main(): Promise<void> {
 
     // Let the last sequential call end before the burst.
     await page.locator('[data-testid="screen-pop"]').first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
+    if (burstTraceFile) await browser.startTracing(page, { path: burstTraceFile, categories: TRACE_CATEGORIES });
     const burst = await runBurst(page, pbx, placed, ringMs, logDir);
+    if (burstTraceFile) {
+      await browser.stopTracing();
+      console.log(`Wrote the renderer's trace of the burst to ${burstTraceFile}`);
+    }
     console.log(`\nBurst: ${burst.calls} calls within one second to one idle operator:`);
     console.log(`  ${burst.popped} popped, ${burst.refused} refused as busy, ${burst.unhandled} unhandled (SIPp exit code ${burst.sippExit}: 0 means every call got its expected answer)`);
     console.log(`  pop p50 ${burst.popP50.toFixed(1)} ms, max ${burst.popMax.toFixed(1)} ms; main-thread long tasks (> 50 ms): ${burst.longTasks}, longest ${burst.longestTaskMs.toFixed(0)} ms`);
