@@ -5,6 +5,7 @@ import { runHotkey } from './components/phone/PhonePane.js';
 import { useCustomerStore } from './stores/customer.js';
 import { useOfflineStore } from './offline/store.js';
 import { useDeliveryStore } from './stores/delivery.js';
+import { refreshAfterPops } from './phone/pop-hold.js';
 import { useRefusedCallsStore } from './phone/refused-calls.js';
 import { usePhoneStore } from './stores/phone.js';
 import { useSessionStore } from './stores/session.js';
@@ -19,8 +20,9 @@ export function connectCoreEvents(bridge: TsunaguBridge): () => void {
     const previous = useSyncStore.getState().status;
     useSyncStore.getState().apply(status);
     if (bringsNewData(previous, status)) {
-      void useCustomerStore.getState().refresh();
-      void useCallsForYouStore.getState().load();
+      // A ringing call's lookup and card go first (phone/pop-hold.ts).
+      refreshAfterPops('customer', () => void useCustomerStore.getState().refresh());
+      refreshAfterPops('calls-for-you', () => void useCallsForYouStore.getState().load());
     }
   });
   const offDelivered = bridge.on('outbox:delivered', (delivery) => {

@@ -15,6 +15,7 @@ import { PhoneError, type ArrivingCall, type EngineFactory, type EngineListener,
 import { useCallHistoryStore } from '../history/store.js';
 import { askNotificationPermission, closeCallNotification, notifyIncomingCall, notifyMissedCall } from '../phone/notifications.js';
 import { applyRegistrationEvent, initialRegistration, type Registration } from '../phone/registration-machine.js';
+import { popPending, popSettled, resetPopHold } from '../phone/pop-hold.js';
 import { Ringer } from '../phone/ringer.js';
 import { afterNextPaint } from '../phone/screen-pop-marks.js';
 import { useCustomerStore } from './customer.js';
@@ -334,7 +335,9 @@ function wouldRing(): boolean {
 
 /** The INVITE has just arrived: ask the core for the caller now if the call is going to ring. */
 function onArriving(info: ArrivingCall): void {
-  if (wouldRing()) useScreenPopStore.getState().askEarly(info.id, info.identity, info.sipCallId);
+  if (!wouldRing()) return;
+  popPending(info.sipCallId);
+  useScreenPopStore.getState().askEarly(info.id, info.identity, info.sipCallId);
 }
 
 function onIncoming(info: IncomingCall): IncomingDecision {
@@ -352,6 +355,7 @@ function onIncoming(info: IncomingCall): IncomingDecision {
     return 'busy';
   }
   const waiting = live.length > 0 && !replacing;
+  popPending(info.sipCallId);
   const call = createCall({ id: info.id, sipCallId: info.sipCallId, direction: 'inbound', identity: info.identity, at: info.at, waiting });
   // The lookup goes to the core first: everything else here runs while it is on its way. The
   // call reaches the store with its answer (or after POP_GRACE_MS), the ringtone (audio
@@ -400,6 +404,7 @@ function onCallEvent(id: string, event: CallEvent): void {
 }
 
 function finishCall(before: Call, call: Call): void {
+  popSettled(call.sipCallId);
   closeCallNotification(call.sipCallId);
   const pop = useScreenPopStore.getState().pops[call.id] ?? null;
   const event: CallEventInput['event'] =
@@ -534,6 +539,7 @@ export const usePhoneStore = create<PhoneState>()((set, get) => ({
     startRetry = null;
     clearAfterCallWork();
     forgetUnpublishedCalls();
+  resetPopHold();
     ringer.stop();
     const running = engine;
     engine = null;
@@ -757,6 +763,7 @@ export function resetPhoneStore(): void {
   startRetry = null;
   clearAfterCallWork();
   forgetUnpublishedCalls();
+  resetPopHold();
   ringer.stop();
   const running = engine;
   engine = null;

@@ -248,6 +248,34 @@ describe('screen pop scheduling (issue 13 item 7)', () => {
   });
 });
 
+describe('refreshes while a call is ringing (issue 13 item 7)', () => {
+  it("holds the history and calls-for-you refreshes asked while a pop is pending until its card is painted, then runs each once", async () => {
+    const { bridge, engine } = await startPhone();
+    await waitFor(() => expect(bridge.callsTo('callsForYou:list').length).toBeGreaterThan(0));
+    const historyBefore = bridge.callsTo('calls:history').length;
+    const callsForYouBefore = bridge.callsTo('callsForYou:list').length;
+    bridge.hold('customers:lookupCaller');
+    const rung: Array<{ id: string }> = [];
+    act(() => {
+      for (const n of [1, 2]) rung.push(engine.ring({ from: YAMADA_FROM }, { sipCallId: `pending-${n}`, announced: true }));
+    });
+    // The first caller gives up (a missed call refreshes the history) and a sync pass brings
+    // new data (calls for you), both while the second call's pop is pending.
+    act(() => engine.ended(rung[0]!.id));
+    await waitFor(() => expect(bridge.telephony.callEvents.map((e) => [e.callId, e.event])).toContainEqual(['pending-1', 'missed']));
+    act(() => bridge.setStatus({ lastSyncedAt: '2026-12-07T12:00:00.000Z' }));
+    act(() => bridge.setStatus({ lastSyncedAt: '2026-12-07T12:00:01.000Z' }));
+    expect(bridge.callsTo('calls:history')).toHaveLength(historyBefore);
+    expect(bridge.callsTo('callsForYou:list')).toHaveLength(callsForYouBefore);
+
+    act(() => bridge.heldCalls('customers:lookupCaller').forEach((call) => call.release()));
+    await waitFor(() => expect(performance.getEntriesByName(SCREENPOP_PAINTED_MARK).map((mark) => (mark as PerformanceMark).detail.callId)).toContain('pending-2'));
+    await waitFor(() => expect(bridge.callsTo('calls:history')).toHaveLength(historyBefore + 1));
+    await waitFor(() => expect(bridge.callsTo('callsForYou:list')).toHaveLength(callsForYouBefore + 1));
+    expect(screen.getByTestId('screen-pop').dataset.phase).toBe('found');
+  });
+});
+
 describe('a caller the branch rep cannot see', () => {
   it('says "not one of your customers", never "unregistered caller", to a rep of one branch', async () => {
     const { engine } = await startPhone({ branch: '渋谷支店', mayHandleUnregisteredCallers: false });
