@@ -5,6 +5,7 @@ import { SCREENPOP_PAINTED_MARK } from '../../phone/screen-pop-marks.js';
 import { installPhoneEngine, usePhoneStore } from '../../stores/phone.js';
 import { useScreenPopStore } from '../../stores/screen-pop.js';
 import { useSessionStore } from '../../stores/session.js';
+import { useSyncStore } from '../../stores/sync.js';
 import { useUiStore } from '../../stores/ui.js';
 import { AGENT_SESSION } from '../../test/fixtures.js';
 import { installSignedInBridge, registerRendererCleanup } from '../../test/harness.js';
@@ -267,11 +268,13 @@ describe('refreshes while a call is ringing (issue 13 item 7)', () => {
     act(() => bridge.setStatus({ lastSyncedAt: '2026-12-07T12:00:01.000Z' }));
     expect(bridge.callsTo('calls:history')).toHaveLength(historyBefore);
     expect(bridge.callsTo('callsForYou:list')).toHaveLength(callsForYouBefore);
+    expect(useSyncStore.getState().status?.lastSyncedAt).not.toBe('2026-12-07T12:00:01.000Z');
 
     act(() => bridge.heldCalls('customers:lookupCaller').forEach((call) => call.release()));
     await waitFor(() => expect(performance.getEntriesByName(SCREENPOP_PAINTED_MARK).map((mark) => (mark as PerformanceMark).detail.callId)).toContain('pending-2'));
     await waitFor(() => expect(bridge.callsTo('calls:history')).toHaveLength(historyBefore + 1));
     await waitFor(() => expect(bridge.callsTo('callsForYou:list')).toHaveLength(callsForYouBefore + 1));
+    expect(useSyncStore.getState().status?.lastSyncedAt).toBe('2026-12-07T12:00:01.000Z');
     expect(screen.getByTestId('screen-pop').dataset.phase).toBe('found');
   });
 });
