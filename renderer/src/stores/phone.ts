@@ -326,6 +326,22 @@ function publishCall(id: string): void {
 function forgetUnpublishedCalls(): void {
   for (const entry of unpublished.values()) clearTimeout(entry.timer);
   unpublished.clear();
+  ringingToReport.clear();
+}
+
+/**
+ * Ringing calls whose "ringing" report waits for their card's first frame, with the time they
+ * started ringing. The call's next event reports it first if it comes sooner: the reports keep
+ * their order (ringing, then answered or missed).
+ */
+const ringingToReport = new Map<string, string>();
+
+function reportRinging(id: string): void {
+  const at = ringingToReport.get(id);
+  if (at === undefined) return;
+  ringingToReport.delete(id);
+  const call = findCall(id);
+  if (call) sendCallEvent(call, 'ringing', { at });
 }
 
 /** Whether a new call (not a replacement) would ring now rather than be refused as busy. */
@@ -364,12 +380,13 @@ function onIncoming(info: IncomingCall): IncomingDecision {
   unpublished.set(call.id, { call, focus: !waiting, timer: setTimeout(() => publishCall(call.id), POP_GRACE_MS) });
   void lookup.then((pop) => {
     publishCall(call.id);
-    const ringing = findCall(call.id);
-    if (!ringing) return;
-    sendCallEvent(ringing, 'ringing');
-    // The card in the call first; the customer panel (the incident tree, a much bigger render)
-    // and the notification once that frame is on screen.
+    if (!findCall(call.id)) return;
+    ringingToReport.set(call.id, now());
+    // The card in the call first; the "ringing" report (the core's call log, the backend), the
+    // customer panel (the incident tree, a much bigger render) and the notification once that
+    // frame is on screen.
     afterNextPaint(() => {
+      reportRinging(call.id);
       const current = findCall(call.id);
       if (!current) return;
       showCallerInPanel(call.id);
@@ -390,6 +407,7 @@ function popLabel(pop: Pop, identity: CallerIdentity): string {
 
 function onCallEvent(id: string, event: CallEvent): void {
   publishCall(id);
+  reportRinging(id);
   const before = findCall(id);
   const call = updateCall(id, event);
   if (!before || !call) return;
