@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
+import { sipGrammarPlugin } from './scripts/sip-grammar-plugin.js';
 
 // Kept beside package.json, not in renderer/: it runs in Node, and renderer/ imports nothing from Node.
 const rendererRoot = fileURLToPath(new URL('./renderer/', import.meta.url));
@@ -13,7 +14,7 @@ const rendererRoot = fileURLToPath(new URL('./renderer/', import.meta.url));
 export default defineConfig({
   root: rendererRoot,
   base: './',
-  plugins: [react()],
+  plugins: [react(), sipGrammarPlugin()],
   build: {
     outDir: fileURLToPath(new URL('./dist/renderer', import.meta.url)),
     emptyOutDir: true,

@@ -15,7 +15,8 @@
  * 1000000) and BENCH_SEED (default 1) choose the cache (bench/data/, shared with
  * bench/lookup.ts); BENCH_CALLS (default 200) the number of calls; BENCH_RING_MS (default
  * 600) how long each call rings. BENCH_TRACE=file.json records Chromium's trace of the
- * sequential calls (main-thread tasks, marks, frames, JS samples) for chrome://tracing.
+ * sequential calls (main-thread tasks, marks, frames, JS samples) for chrome://tracing;
+ * BENCH_BURST_TRACE=file.json the same for the 30-call burst (where its long tasks come from).
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -309,12 +310,62 @@ function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
+/** CPU time (user + system, ms) a process has used so far, from /proc; null where it cannot be read. */
+function processCpuMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+/** Linux's USER_HZ: /proc reports CPU time in these ticks. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * What the sequential calls cost in CPU, which the load of the machine does not inflate as it
+ * does wall-clock latencies: the renderer's main-thread busy time (Chromium's own task
+ * accounting) and the CPU time of the core's host process and of the backend.
+ */
+interface CpuMeter {
+  stop(calls: number): Promise<{ rendererTaskMs: number; rendererScriptMs: number; hostMs: number | null; backendMs: number | null }>;
+}
+
+async function startCpuMeter(page: Page, stack: Stack): Promise<CpuMeter> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const metrics = async () => {
+    const { metrics: list } = await cdp.send('Performance.getMetrics');
+    const value = (name: string) => (list.find((metric) => metric.name === name)?.value ?? 0) * 1000;
+    return { task: value('TaskDuration'), script: value('ScriptDuration') };
+  };
+  const before = { page: await metrics(), host: processCpuMs(stack.shell.child.pid), backend: processCpuMs(stack.backend?.child.pid) };
+  return {
+    async stop(calls) {
+      const after = { page: await metrics(), host: processCpuMs(stack.shell.child.pid), backend: processCpuMs(stack.backend?.child.pid) };
+      await cdp.detach();
+      const perCall = (from: number | null, to: number | null) => (from === null || to === null ? null : (to - from) / calls);
+      return {
+        rendererTaskMs: (after.page.task - before.page.task) / calls,
+        rendererScriptMs: (after.page.script - before.page.script) / calls,
+        hostMs: perCall(before.host, after.host),
+        backendMs: perCall(before.backend, after.backend),
+      };
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const customers = envInteger('BENCH_CUSTOMERS', 1_000_000, 1000, 9_999_999);
   const seed = envInteger('BENCH_SEED', 1, 0, 0xffffffff);
   const calls = envInteger('BENCH_CALLS', 200, 1, 100_000);
   const ringMs = envInteger('BENCH_RING_MS', 600, 100, 60_000);
   const traceFile = process.env.BENCH_TRACE ? path.resolve(process.env.BENCH_TRACE) : null;
+  const burstTraceFile = process.env.BENCH_BURST_TRACE ? path.resolve(process.env.BENCH_BURST_TRACE) : null;
   if (!fs.existsSync(path.join(root, 'dist', 'renderer', 'index.html'))) throw new Error('dist/renderer is missing: run npm run build first');
 
   const encrypted = ensureEncryptedBenchCache(customers, seed);
@@ -336,12 +387,14 @@ async function main(): Promise<void> {
 
     const placed = callers(cache.plan, seed, calls, encrypted.file, encrypted.key);
     if (traceFile) await browser.startTracing(page, { path: traceFile, categories: TRACE_CATEGORIES });
+    const cpuMeter = await startCpuMeter(page, stack);
     const sipp = await runCalls(pbx, placed.map((caller) => caller.number), ringMs, logDir, { scenario: SCENARIO, rate: CALLS_PER_SECOND, limit: 1 });
     // A call given up before its pop was painted never gets a `painted` mark: wait for the
     // marks to pair up, but only so long.
     await page
       .waitForFunction(() => performance.getEntriesByName('screenpop:painted').length >= performance.getEntriesByName('screenpop:invite').length, undefined, { timeout: 10_000 })
       .catch(() => undefined);
+    const cpu = await cpuMeter.stop(calls);
     if (traceFile) {
       await browser.stopTracing();
       console.log(`Wrote the renderer's trace of the calls to ${traceFile} (open it in chrome://tracing or Perfetto)`);
@@ -368,11 +421,25 @@ async function main(): Promise<void> {
     console.log('  where the time goes (p50 / p99 ms):');
     const stages = STAGES.map((step) => ({ ...step, ...stage(samples, (s) => stageMs(s, step.from, step.to)) }));
     for (const step of stages) console.log(`    ${step.label.padEnd(42)} ${step.p50.toFixed(1)} / ${step.p99.toFixed(1)}`);
+    console.log('  the slowest calls, stage by stage (ms):');
+    for (const sample of [...samples].sort((a, b) => b.ms - a.ms).slice(0, 3)) {
+      const parts = STAGES.map((step) => `${step.key} ${stageMs(sample, step.from, step.to)?.toFixed(1) ?? '-'}`);
+      console.log(`    ${sample.ms.toFixed(1)}: ${parts.join(', ')}`);
+    }
+    const cpuText = (ms: number | null) => (ms === null ? 'unknown' : `${ms.toFixed(1)} ms`);
+    console.log(
+      `  CPU per call (not inflated by the load as wall time is): renderer main thread busy ${cpu.rendererTaskMs.toFixed(1)} ms (script ${cpu.rendererScriptMs.toFixed(1)} ms), core host process ${cpuText(cpu.hostMs)}, backend ${cpuText(cpu.backendMs)}`,
+    );
     console.log(`  load average (1 min) ${os.loadavg()[0]?.toFixed(2)}`);
 
     // Let the last sequential call end before the burst.
     await page.locator('[data-testid="screen-pop"]').first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
+    if (burstTraceFile) await browser.startTracing(page, { path: burstTraceFile, categories: TRACE_CATEGORIES });
     const burst = await runBurst(page, pbx, placed, ringMs, logDir);
+    if (burstTraceFile) {
+      await browser.stopTracing();
+      console.log(`Wrote the renderer's trace of the burst to ${burstTraceFile}`);
+    }
     console.log(`\nBurst: ${burst.calls} calls within one second to one idle operator:`);
     console.log(`  ${burst.popped} popped, ${burst.refused} refused as busy, ${burst.unhandled} unhandled (SIPp exit code ${burst.sippExit}: 0 means every call got its expected answer)`);
     console.log(`  pop p50 ${burst.popP50.toFixed(1)} ms, max ${burst.popMax.toFixed(1)} ms; main-thread long tasks (> 50 ms): ${burst.longTasks}, longest ${burst.longestTaskMs.toFixed(0)} ms`);
@@ -389,6 +456,10 @@ async function main(): Promise<void> {
       from_session_p50_ms: round(fromSession.p50),
       from_session_p99_ms: round(fromSession.p99),
       ...Object.fromEntries(stages.flatMap((step) => [[`${step.key}_p50_ms`, round(step.p50)], [`${step.key}_p99_ms`, round(step.p99)]])),
+      renderer_task_ms_per_call: round(cpu.rendererTaskMs),
+      renderer_script_ms_per_call: round(cpu.rendererScriptMs),
+      host_cpu_ms_per_call: cpu.hostMs === null ? null : round(cpu.hostMs),
+      backend_cpu_ms_per_call: cpu.backendMs === null ? null : round(cpu.backendMs),
       ring_ms: ringMs,
       customers: cache.manifest.customers,
       contacts: cache.manifest.contacts,

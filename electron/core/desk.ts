@@ -79,6 +79,7 @@ export class DeskSession {
   readonly #logger: Logger;
   readonly #unsubscribe: () => void;
   #repairing = false;
+  #localCallsKept: LocalCall[] | null = null;
 
   constructor(host: TelephonyHost, logger: Logger) {
     this.#host = host;
@@ -290,11 +291,18 @@ export class DeskSession {
     }
     const keptSince = new Date(Date.now() - LOCAL_CALLS_KEPT_DAYS * 86_400_000).toISOString();
     const kept = calls.filter((call) => call.startedAt >= keptSince).slice(-MAX_LOCAL_CALLS);
+    this.#localCallsKept = kept;
     store.setMeta(DESK_META.localCalls, JSON.stringify(kept));
   }
 
+  /**
+   * This computer's calls, read from the cache once and kept: every call event (three or more a
+   * call) used to parse and validate the whole list again, up to MAX_LOCAL_CALLS entries, in the
+   * core's thread while the next call's screen pop waits for it.
+   */
   #localCalls(): LocalCall[] {
-    return readStoredJson(this.#host.store.getMeta(DESK_META.localCalls), z.array(LocalCall)) ?? [];
+    this.#localCallsKept ??= readStoredJson(this.#host.store.getMeta(DESK_META.localCalls), z.array(LocalCall)) ?? [];
+    return this.#localCallsKept;
   }
 
   async history(): Promise<CallHistoryView> {

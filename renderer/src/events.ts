@@ -5,6 +5,7 @@ import { runHotkey } from './components/phone/PhonePane.js';
 import { useCustomerStore } from './stores/customer.js';
 import { useOfflineStore } from './offline/store.js';
 import { useDeliveryStore } from './stores/delivery.js';
+import { refreshAfterPops } from './phone/pop-hold.js';
 import { useRefusedCallsStore } from './phone/refused-calls.js';
 import { usePhoneStore } from './stores/phone.js';
 import { useSessionStore } from './stores/session.js';
@@ -15,14 +16,18 @@ import { useCallsForYouStore } from './calls-for-you/store.js';
  * Wires the core's pushes into the stores. Returns the unsubscribe for React's effect cleanup.
  */
 export function connectCoreEvents(bridge: TsunaguBridge): () => void {
-  const offStatus = bridge.on('sync:status', (status) => {
-    const previous = useSyncStore.getState().status;
-    useSyncStore.getState().apply(status);
-    if (bringsNewData(previous, status)) {
-      void useCustomerStore.getState().refresh();
-      void useCallsForYouStore.getState().load();
-    }
-  });
+  // While a call's screen pop is pending, its lookup and card go first (phone/pop-hold.ts): the
+  // latest status is applied after the card's first frame, and what it brings is refreshed then.
+  const offStatus = bridge.on('sync:status', (status) =>
+    refreshAfterPops('sync-status', () => {
+      const previous = useSyncStore.getState().status;
+      useSyncStore.getState().apply(status);
+      if (bringsNewData(previous, status)) {
+        refreshAfterPops('customer', () => void useCustomerStore.getState().refresh());
+        refreshAfterPops('calls-for-you', () => void useCallsForYouStore.getState().load());
+      }
+    }),
+  );
   const offDelivered = bridge.on('outbox:delivered', (delivery) => {
     useDeliveryStore.getState().record(delivery);
     useOfflineStore.getState().delivered(delivery);

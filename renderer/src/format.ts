@@ -15,10 +15,24 @@ export function formatDateTime(iso: string, language: Language): string {
   return Number.isNaN(date.getTime()) ? iso : format.format(date);
 }
 
+/**
+ * Formatted numbers by region and number: a ringing call's card renders its caller's number
+ * several times, and each libphonenumber parse costs the main thread (bench:screenpop's trace).
+ */
+const formattedPhones = new Map<string, string>();
+const FORMATTED_PHONES_KEPT = 500;
+
 /** Numbers of the tenant's own region are shown the national way (03-1234-5678), others internationally. */
 export function formatPhone(e164: string, tenantRegion: string | undefined): string {
   const region = tenantRegion && /^[A-Z]{2}$/.test(tenantRegion) ? (tenantRegion as CountryCode) : DEFAULT_REGION;
-  return formatPhoneForDisplay(e164, region);
+  const key = `${region} ${e164}`;
+  let formatted = formattedPhones.get(key);
+  if (formatted === undefined) {
+    formatted = formatPhoneForDisplay(e164, region);
+    if (formattedPhones.size >= FORMATTED_PHONES_KEPT) formattedPhones.delete(formattedPhones.keys().next().value as string);
+    formattedPhones.set(key, formatted);
+  }
+  return formatted;
 }
 
 /** A duration as a running clock: 04:05, or 1:02:03 past an hour. */

@@ -2,6 +2,7 @@ import { create } from 'zustand';
 import type { CallHistoryView } from '../../../shared/ipc.js';
 import type { AppError } from '../../../shared/result.js';
 import { invoke } from '../api.js';
+import { refreshAfterPops } from '../phone/pop-hold.js';
 
 export interface MissedNotice {
   callId: string;
@@ -49,7 +50,8 @@ export const useCallHistoryStore = create<CallHistoryState>()((set, get) => ({
   },
   noteMissed(notice) {
     set({ notice });
-    void get().load();
+    // The next call is often ringing already: its lookup and card go first (phone/pop-hold.ts).
+    refreshAfterPops('call-history', () => void get().load());
   },
   dismissNotice() {
     set({ notice: null });

@@ -20,6 +20,8 @@ export const SCREENPOP_STORED_MARK = 'screenpop:stored';
 export const SCREENPOP_PAINTED_MARK = 'screenpop:painted';
 export const SCREENPOP_REFUSED_MARK = 'screenpop:refused';
 
+import { popSettled } from './pop-hold.js';
+
 const painted = new Set<string>();
 
 function mark(name: string, detail: Record<string, unknown>, startTime?: number): void {
@@ -70,7 +72,7 @@ function forgetOldMarks(): void {
   }
 }
 
-/** Marks the first paint of a call's screen pop, once per call. */
+/** Marks the first paint of a call's screen pop, once per call; refreshes held for it may run after. */
 export function markPaintedOnce(callId: string, phase: string, customerId: string | null): void {
   if (painted.has(callId)) return;
   painted.add(callId);
@@ -80,6 +82,7 @@ export function markPaintedOnce(callId: string, phase: string, customerId: strin
   const markPainted = () => {
     mark(SCREENPOP_PAINTED_MARK, { callId, phase, customerId, committedAt });
     forgetOldMarks();
+    popSettled(callId);
   };
   if (typeof requestAnimationFrame === 'function') requestAnimationFrame(markPainted);
   else setTimeout(markPainted, 0);

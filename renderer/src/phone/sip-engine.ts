@@ -122,6 +122,31 @@ function handOverParse(raw: string, message: ParsedMessage): void {
   parsedForSipJs = { raw, message };
 }
 
+/**
+ * An INVITE as a PBX sends one to this phone, parsed a few times when the phone starts, one
+ * parse per task: the first real call would otherwise pay for compiling the SIP grammar and the
+ * caller-identity code while it rings (the first pop of a session measured 140 ms against
+ * 13-20 ms warm). Nothing is sent and sip.js never sees these.
+ */
+const WARM_UP_INVITE = [
+  'INVITE sip:warm-up@127.0.0.1:5060;transport=ws SIP/2.0',
+  'Via: SIP/2.0/WSS 127.0.0.1:8443;branch=z9hG4bK-warm-up;rport',
+  'Record-Route: <sip:127.0.0.1:8443;transport=ws;lr>',
+  'Max-Forwards: 69',
+  'From: "Warm-up" <sip:0312345678@trunk.invalid>;tag=warm-up',
+  'To: <sip:warm-up@trunk.invalid>',
+  'Call-ID: warm-up@tsunagu.invalid',
+  'CSeq: 1 INVITE',
+  'Contact: <sip:0312345678@127.0.0.1:5070>',
+  'P-Asserted-Identity: <sip:+81312345678@trunk.invalid>',
+  'X-Customer-Id: warm-up',
+  'Content-Type: application/sdp',
+  'Content-Length: 0',
+  '',
+  '',
+].join('\r\n');
+const WARM_UP_PARSES = 5;
+
 /** Why an outbound call failed, from the final response. */
 function reasonFromStatus(status: number): EndReason {
   if (status === 486 || status === 600 || status === 603 || status === 480 || status === 404 || status === 487) return 'rejected';
@@ -174,6 +199,18 @@ class SipEngine implements PhoneEngine {
     this.#listener.registration({ type: 'start', at: now() });
     this.#scheduleCredentialRefresh();
     this.#reconnector.now();
+    this.#warmUpIncomingPath(this.#ua, WARM_UP_PARSES);
+  }
+
+  /** See WARM_UP_INVITE. */
+  #warmUpIncomingPath(ua: UserAgent, parses: number): void {
+    if (parses <= 0) return;
+    setTimeout(() => {
+      if (this.#stopped) return;
+      const message = parseMessageOfSipJs(WARM_UP_INVITE, ua.getLogger('tsunagu.phone'));
+      if (message instanceof Core.IncomingRequestMessage) this.#parseIdentity(message);
+      this.#warmUpIncomingPath(ua, parses - 1);
+    }, 0);
   }
 
   async stop(): Promise<void> {
@@ -300,7 +337,13 @@ class SipEngine implements PhoneEngine {
   /** The caller as the INVITE names them; parsed once per INVITE (the arrival and #onInvite share it). */
   #identityOf(request: Core.IncomingRequestMessage): CallerIdentity {
     if (this.#lastIdentity?.request === request) return this.#lastIdentity.identity;
-    const identity = parseCallerIdentity(
+    const identity = this.#parseIdentity(request);
+    this.#lastIdentity = { request, identity };
+    return identity;
+  }
+
+  #parseIdentity(request: Core.IncomingRequestMessage): CallerIdentity {
+    return parseCallerIdentity(
       {
         assertedIdentity: request.getHeaders('P-Asserted-Identity'),
         from: request.getHeader('From') ?? null,
@@ -308,8 +351,6 @@ class SipEngine implements PhoneEngine {
       },
       this.#settings.defaultRegion,
     );
-    this.#lastIdentity = { request, identity };
-    return identity;
   }
 
   async #connectOnce(): Promise<void> {

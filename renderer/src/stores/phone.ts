@@ -15,6 +15,7 @@ import { PhoneError, type ArrivingCall, type EngineFactory, type EngineListener,
 import { useCallHistoryStore } from '../history/store.js';
 import { askNotificationPermission, closeCallNotification, notifyIncomingCall, notifyMissedCall } from '../phone/notifications.js';
 import { applyRegistrationEvent, initialRegistration, type Registration } from '../phone/registration-machine.js';
+import { popPending, popSettled, resetPopHold } from '../phone/pop-hold.js';
 import { Ringer } from '../phone/ringer.js';
 import { afterNextPaint } from '../phone/screen-pop-marks.js';
 import { useCustomerStore } from './customer.js';
@@ -291,20 +292,72 @@ async function holdCall(id: string, hold: boolean): Promise<void> {
   }
 }
 
+/**
+ * How long a new ringing call waits for its caller's lookup before it is shown without it
+ * (with "loading"). The answer usually takes a few milliseconds: the call and its customer
+ * then reach the screen in one render and one frame, instead of an empty card painted first
+ * and repainted, which cost the screen pop a render and a frame of the main thread.
+ */
+export const POP_GRACE_MS = 100;
+
+/**
+ * Ringing calls taken by onIncoming and not in the store yet (see POP_GRACE_MS). Important:
+ * they count as live calls (the limit of live calls holds during a burst), and the engine's
+ * first event about one puts it in the store before the event is applied, so no call and no
+ * pop is ever lost.
+ */
+const unpublished = new Map<string, { call: Call; focus: boolean; timer: ReturnType<typeof setTimeout> }>();
+
+function liveCalls(): Call[] {
+  return [...usePhoneStore.getState().calls, ...[...unpublished.values()].map((entry) => entry.call)].filter(isLive);
+}
+
+/** Puts a call held back by onIncoming in the store (once); the ringtone starts after that frame. */
+function publishCall(id: string): void {
+  const entry = unpublished.get(id);
+  if (!entry) return;
+  clearTimeout(entry.timer);
+  unpublished.delete(id);
+  useScreenPopStore.getState().showLoading(id);
+  usePhoneStore.setState((state) => ({ calls: [...state.calls, entry.call], ...(entry.focus ? { focusedCallId: id } : {}) }));
+  afterNextPaint(refreshRinging);
+}
+
+function forgetUnpublishedCalls(): void {
+  for (const entry of unpublished.values()) clearTimeout(entry.timer);
+  unpublished.clear();
+  ringingToReport.clear();
+}
+
+/**
+ * Ringing calls whose "ringing" report waits for their card's first frame, with the time they
+ * started ringing. The call's next event reports it first if it comes sooner: the reports keep
+ * their order (ringing, then answered or missed).
+ */
+const ringingToReport = new Map<string, string>();
+
+function reportRinging(id: string): void {
+  const at = ringingToReport.get(id);
+  if (at === undefined) return;
+  ringingToReport.delete(id);
+  const call = findCall(id);
+  if (call) sendCallEvent(call, 'ringing', { at });
+}
+
 /** Whether a new call (not a replacement) would ring now rather than be refused as busy. */
 function wouldRing(): boolean {
-  const state = usePhoneStore.getState();
-  return state.status === 'available' && state.calls.filter(isLive).length < MAX_LIVE_CALLS;
+  return usePhoneStore.getState().status === 'available' && liveCalls().length < MAX_LIVE_CALLS;
 }
 
 /** The INVITE has just arrived: ask the core for the caller now if the call is going to ring. */
 function onArriving(info: ArrivingCall): void {
-  if (wouldRing()) useScreenPopStore.getState().askEarly(info.id, info.identity, info.sipCallId);
+  if (!wouldRing()) return;
+  popPending(info.sipCallId);
+  useScreenPopStore.getState().askEarly(info.id, info.identity, info.sipCallId);
 }
 
 function onIncoming(info: IncomingCall): IncomingDecision {
-  const state = usePhoneStore.getState();
-  const live = state.calls.filter(isLive);
+  const live = liveCalls();
   const replacing = info.replacing !== null && live.some((call) => call.id === info.replacing);
   if (!replacing && !wouldRing()) {
     void invoke('calls:event', {
@@ -318,21 +371,22 @@ function onIncoming(info: IncomingCall): IncomingDecision {
     return 'busy';
   }
   const waiting = live.length > 0 && !replacing;
+  popPending(info.sipCallId);
   const call = createCall({ id: info.id, sipCallId: info.sipCallId, direction: 'inbound', identity: info.identity, at: info.at, waiting });
-  // The lookup goes to the core first: everything else here runs while it is on its way.
-  const lookup = useScreenPopStore.getState().lookup(call.id, call.identity, null, call.sipCallId);
-  usePhoneStore.setState({ calls: [...state.calls, call] });
-  if (!waiting) usePhoneStore.setState({ focusedCallId: call.id });
-  // The ringtone (audio elements, an audio graph: milliseconds of the main thread) starts in a
-  // task of its own, so that a lookup answer already waiting is taken first.
-  setTimeout(refreshRinging, 0);
+  // The lookup goes to the core first: everything else here runs while it is on its way. The
+  // call reaches the store with its answer (or after POP_GRACE_MS), the ringtone (audio
+  // elements, an audio graph: milliseconds of the main thread) after that frame.
+  const lookup = useScreenPopStore.getState().lookup(call.id, call.identity, null, call.sipCallId, { showLoading: false });
+  unpublished.set(call.id, { call, focus: !waiting, timer: setTimeout(() => publishCall(call.id), POP_GRACE_MS) });
   void lookup.then((pop) => {
-    const ringing = findCall(call.id);
-    if (!ringing) return;
-    sendCallEvent(ringing, 'ringing');
-    // The card in the call first; the customer panel (the incident tree, a much bigger render)
-    // and the notification once that frame is on screen.
+    publishCall(call.id);
+    if (!findCall(call.id)) return;
+    ringingToReport.set(call.id, now());
+    // The card in the call first; the "ringing" report (the core's call log, the backend), the
+    // customer panel (the incident tree, a much bigger render) and the notification once that
+    // frame is on screen.
     afterNextPaint(() => {
+      reportRinging(call.id);
       const current = findCall(call.id);
       if (!current) return;
       showCallerInPanel(call.id);
@@ -352,6 +406,8 @@ function popLabel(pop: Pop, identity: CallerIdentity): string {
 }
 
 function onCallEvent(id: string, event: CallEvent): void {
+  publishCall(id);
+  reportRinging(id);
   const before = findCall(id);
   const call = updateCall(id, event);
   if (!before || !call) return;
@@ -366,6 +422,7 @@ function onCallEvent(id: string, event: CallEvent): void {
 }
 
 function finishCall(before: Call, call: Call): void {
+  popSettled(call.sipCallId);
   closeCallNotification(call.sipCallId);
   const pop = useScreenPopStore.getState().pops[call.id] ?? null;
   const event: CallEventInput['event'] =
@@ -499,6 +556,8 @@ export const usePhoneStore = create<PhoneState>()((set, get) => ({
     if (startRetry) clearTimeout(startRetry);
     startRetry = null;
     clearAfterCallWork();
+    forgetUnpublishedCalls();
+  resetPopHold();
     ringer.stop();
     const running = engine;
     engine = null;
@@ -721,6 +780,8 @@ export function resetPhoneStore(): void {
   if (startRetry) clearTimeout(startRetry);
   startRetry = null;
   clearAfterCallWork();
+  forgetUnpublishedCalls();
+  resetPopHold();
   ringer.stop();
   const running = engine;
   engine = null;

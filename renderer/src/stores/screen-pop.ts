@@ -27,8 +27,14 @@ interface ScreenPopState {
    * arrived); `lookup` for the same call then waits for this answer instead of asking again.
    */
   askEarly(callId: string, identity: CallerIdentity, sipCallId: string): void;
-  /** `sipCallId`, when given, names the call in the screen pop's performance marks. */
-  lookup(callId: string, identity: CallerIdentity, knownCustomerId?: string | null, sipCallId?: string): Promise<Pop>;
+  /**
+   * `sipCallId`, when given, names the call in the screen pop's performance marks. The pop is
+   * `loading` at once unless `showLoading` is false: then it stays absent until the answer, or
+   * until `showLoading(callId)` (a ringing call shown in one frame with its customer).
+   */
+  lookup(callId: string, identity: CallerIdentity, knownCustomerId?: string | null, sipCallId?: string, options?: { showLoading: boolean }): Promise<Pop>;
+  /** The call is on screen before its answer: its pop says "loading". Nothing if answered already. */
+  showLoading(callId: string): void;
   /** "Create customer" from an unregistered caller's panel; the pop then shows the new customer. */
   createCustomer(callId: string, input: IpcRequest<'customers:create'>): Promise<Result<CustomerDetail>>;
   remove(callId: string): void;
@@ -40,6 +46,11 @@ type LookupAnswer = Result<CustomerDetail | null>;
 const askedEarly = new Map<string, { answer: Promise<LookupAnswer>; at: number }>();
 /** An early lookup whose call never came (refused, dropped by sip.js) is forgotten after this. */
 const ASKED_EARLY_TTL_MS = 30_000;
+/**
+ * Calls whose lookup is under way. A call removed meanwhile leaves this set, so that its
+ * answer, arriving later, does not bring the pop back.
+ */
+const underWay = new Set<string>();
 
 function askCore(identity: CallerIdentity, customerId: string | null, sipCallId: string | undefined): Promise<LookupAnswer> {
   const phone = identity.e164;
@@ -65,7 +76,7 @@ export const useScreenPopStore = create<ScreenPopState>()((_set, get) => ({
     if (askedEarly.has(callId)) return;
     askedEarly.set(callId, { answer: askCore(identity, identity.customerId, sipCallId), at: now });
   },
-  async lookup(callId, identity, knownCustomerId = null, sipCallId) {
+  async lookup(callId, identity, knownCustomerId = null, sipCallId, options) {
     const customerId = knownCustomerId ?? identity.customerId;
     const early = askedEarly.get(callId);
     askedEarly.delete(callId);
@@ -74,12 +85,13 @@ export const useScreenPopStore = create<ScreenPopState>()((_set, get) => ({
       setPop(unknown);
       return unknown;
     }
-    setPop({ callId, phase: 'loading', detail: null, error: null });
+    underWay.add(callId);
+    if (options?.showLoading !== false) setPop({ callId, phase: 'loading', detail: null, error: null });
     // The early lookup asked for the INVITE's own customer id; a known one may differ.
     const result = await (early && customerId === identity.customerId ? early.answer : askCore(identity, customerId, sipCallId));
     if (sipCallId !== undefined) markAnswered(sipCallId);
     // The call may have ended and its pop been dropped while the answer was on its way.
-    if (!get().pops[callId]) return { callId, phase: 'unknown', detail: null, error: null };
+    if (!underWay.delete(callId)) return { callId, phase: 'unknown', detail: null, error: null };
     const pop: Pop = result.ok
       ? { callId, phase: result.value ? 'found' : 'unknown', detail: result.value, error: null }
       : { callId, phase: 'error', detail: null, error: result.error };
@@ -92,7 +104,11 @@ export const useScreenPopStore = create<ScreenPopState>()((_set, get) => ({
     if (result.ok) setPop({ callId, phase: 'found', detail: result.value, error: null });
     return result;
   },
+  showLoading(callId) {
+    if (underWay.has(callId) && !get().pops[callId]) setPop({ callId, phase: 'loading', detail: null, error: null });
+  },
   remove(callId) {
+    underWay.delete(callId);
     useScreenPopStore.setState((state) => {
       const pops = { ...state.pops };
       delete pops[callId];
@@ -103,5 +119,6 @@ export const useScreenPopStore = create<ScreenPopState>()((_set, get) => ({
 
 export function resetScreenPopStore(): void {
   askedEarly.clear();
+  underWay.clear();
   useScreenPopStore.setState({ pops: {} });
 }

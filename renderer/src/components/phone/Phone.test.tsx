@@ -5,6 +5,7 @@ import { SCREENPOP_PAINTED_MARK } from '../../phone/screen-pop-marks.js';
 import { installPhoneEngine, usePhoneStore } from '../../stores/phone.js';
 import { useScreenPopStore } from '../../stores/screen-pop.js';
 import { useSessionStore } from '../../stores/session.js';
+import { useSyncStore } from '../../stores/sync.js';
 import { useUiStore } from '../../stores/ui.js';
 import { AGENT_SESSION } from '../../test/fixtures.js';
 import { installSignedInBridge, registerRendererCleanup } from '../../test/harness.js';
@@ -191,6 +192,90 @@ describe('screen pop', () => {
     // The main panel follows once the call's card is painted.
     await waitFor(() => expect(screen.queryByTestId('customer-code')).toBeNull());
     expect(screen.getByTestId('customer-panel').dataset.phase).toBe('empty');
+  });
+});
+
+describe('screen pop scheduling (issue 13 item 7)', () => {
+  it('shows a ringing call with its customer in its first render, not an empty card repainted when the answer comes', async () => {
+    const { engine } = await startPhone();
+    const shownWithout: string[] = [];
+    const unsubscribe = usePhoneStore.subscribe((state) => {
+      for (const call of state.calls) {
+        const phase = useScreenPopStore.getState().pops[call.id]?.phase ?? 'none';
+        if (phase !== 'found') shownWithout.push(phase);
+      }
+    });
+    try {
+      await ringFromYamada(engine);
+    } finally {
+      unsubscribe();
+    }
+    expect(shownWithout).toEqual([]);
+    expect(screen.getByTestId('screen-pop-customer-code').textContent).toBe('C-000101');
+    // The ringtone starts once the card is on screen.
+    await waitFor(() => expect(usePhoneStore.getState().ringtone).toBe('ringing'));
+  });
+
+  it('shows the call with "loading" and rings when the answer is slow, then pops the customer', async () => {
+    const { bridge, engine } = await startPhone();
+    bridge.hold('customers:lookupCaller');
+    act(() => {
+      engine.ring({ from: YAMADA_FROM }, { sipCallId: 'slow-lookup' });
+    });
+    await waitFor(() => expect(screen.getByTestId('screen-pop').dataset.phase).toBe('loading'));
+    expect(callCard().dataset.state).toBe('ringing');
+    await waitFor(() => expect(usePhoneStore.getState().ringtone).toBe('ringing'));
+    act(() => bridge.heldCalls('customers:lookupCaller').forEach((call) => call.release()));
+    await waitFor(() => expect(screen.getByTestId('screen-pop').dataset.phase).toBe('found'));
+    expect(screen.getByTestId('screen-pop-customer-code').textContent).toBe('C-000101');
+  });
+
+  it('counts calls not shown yet against the limit of live calls, and loses none of them', async () => {
+    const { bridge, engine } = await startPhone();
+    bridge.hold('customers:lookupCaller');
+    const rung: Array<{ id: string; decision: string }> = [];
+    act(() => {
+      for (const n of [1, 2, 3]) rung.push(engine.ring({ from: YAMADA_FROM }, { sipCallId: `burst-${n}`, announced: true }));
+    });
+    // Two live calls at most: the third is refused as busy although neither is on screen yet.
+    expect(rung.map((call) => call.decision)).toEqual(['ring', 'ring', 'busy']);
+    // The first caller gives up before their call was shown: it is recorded as missed.
+    act(() => engine.ended(rung[0]!.id));
+    await waitFor(() => expect(bridge.telephony.callEvents.map((e) => [e.callId, e.event])).toContainEqual(['burst-1', 'missed']));
+    act(() => bridge.heldCalls('customers:lookupCaller').forEach((call) => call.release()));
+    await waitFor(() => expect(screen.getAllByTestId('screen-pop').map((pop) => [pop.dataset.callId, pop.dataset.phase])).toEqual([['burst-2', 'found']]));
+    expect(Object.keys(useScreenPopStore.getState().pops)).toEqual([rung[1]!.id]);
+    expect(usePhoneStore.getState().calls.map((call) => call.sipCallId)).toEqual(['burst-2']);
+  });
+});
+
+describe('refreshes while a call is ringing (issue 13 item 7)', () => {
+  it("holds the history and calls-for-you refreshes asked while a pop is pending until its card is painted, then runs each once", async () => {
+    const { bridge, engine } = await startPhone();
+    await waitFor(() => expect(bridge.callsTo('callsForYou:list').length).toBeGreaterThan(0));
+    const historyBefore = bridge.callsTo('calls:history').length;
+    const callsForYouBefore = bridge.callsTo('callsForYou:list').length;
+    bridge.hold('customers:lookupCaller');
+    const rung: Array<{ id: string }> = [];
+    act(() => {
+      for (const n of [1, 2]) rung.push(engine.ring({ from: YAMADA_FROM }, { sipCallId: `pending-${n}`, announced: true }));
+    });
+    // The first caller gives up (a missed call refreshes the history) and a sync pass brings
+    // new data (calls for you), both while the second call's pop is pending.
+    act(() => engine.ended(rung[0]!.id));
+    await waitFor(() => expect(bridge.telephony.callEvents.map((e) => [e.callId, e.event])).toContainEqual(['pending-1', 'missed']));
+    act(() => bridge.setStatus({ lastSyncedAt: '2026-12-07T12:00:00.000Z' }));
+    act(() => bridge.setStatus({ lastSyncedAt: '2026-12-07T12:00:01.000Z' }));
+    expect(bridge.callsTo('calls:history')).toHaveLength(historyBefore);
+    expect(bridge.callsTo('callsForYou:list')).toHaveLength(callsForYouBefore);
+    expect(useSyncStore.getState().status?.lastSyncedAt).not.toBe('2026-12-07T12:00:01.000Z');
+
+    act(() => bridge.heldCalls('customers:lookupCaller').forEach((call) => call.release()));
+    await waitFor(() => expect(performance.getEntriesByName(SCREENPOP_PAINTED_MARK).map((mark) => (mark as PerformanceMark).detail.callId)).toContain('pending-2'));
+    await waitFor(() => expect(bridge.callsTo('calls:history')).toHaveLength(historyBefore + 1));
+    await waitFor(() => expect(bridge.callsTo('callsForYou:list')).toHaveLength(callsForYouBefore + 1));
+    expect(useSyncStore.getState().status?.lastSyncedAt).toBe('2026-12-07T12:00:01.000Z');
+    expect(screen.getByTestId('screen-pop').dataset.phase).toBe('found');
   });
 });
 
