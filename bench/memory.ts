@@ -68,6 +68,18 @@ function rssMb(pid: number): number {
 }
 
 /**
+ * A process's memory no other process shares (USS: its private pages). Important: the PSS of a
+ * Chromium renderer counts a share of Chromium's code, and that share falls whenever another
+ * Chromium runs on the machine (other tests, other benches): the trend of what calls leave
+ * behind is read on private memory, which only the process itself changes.
+ */
+function privateMb(pid: number): number {
+  const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
+  return (kib('Private_Clean') + kib('Private_Dirty')) / 1024;
+}
+
+/**
  * Chromium's renderer processes started (through Playwright) by this process: the app's (its
  * page and any frames in processes of their own), and the renderer of Chromium's own browser UI
  * (`--top-chrome-webui`), which is not the app's and is reported on its own, never hidden.
@@ -115,6 +127,21 @@ function printMappingGrowth(label: string, before: Map<string, number>, after: M
   for (const row of rows.slice(0, 8)) console.log(`    ${row.name.slice(0, 50).padEnd(50)} ${row.before.toFixed(1).padStart(7)} → ${row.after.toFixed(1).padStart(7)}`);
 }
 
+/** The SQLite files (databases and their WALs) under the stack's folder, in MB: the app's cache grows with what calls add. */
+function sqliteFilesMb(dir: string): string {
+  const sizes: string[] = [];
+  const walk = (at: string) => {
+    for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
+      const full = path.join(at, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (/\.db(-wal)?$/.test(entry.name)) sizes.push(`${entry.name} ${(fs.statSync(full).size / 1048576).toFixed(2)}`);
+    }
+  };
+  const start = path.join(dir, 'app');
+  if (fs.existsSync(start)) walk(start);
+  return sizes.join(', ');
+}
+
 function hostThreads(pid: number): number {
   return Number(/^Threads:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 }
@@ -132,6 +159,13 @@ interface Reading {
   host_external_mb: number;
   /** Chromium's own browser-UI renderer (not the app's; none in Electron), not in rss_mb. */
   browser_ui_renderer_mb: number;
+  /** Private memory (USS) of the host and of the app's renderers: what the trend is read on. */
+  host_private_mb: number;
+  renderer_private_mb: number;
+  private_mb: number;
+  /** The page's live DOM nodes and JS event listeners (Blink's counters after the last GC): what the UI keeps. */
+  dom_nodes: number;
+  js_event_listeners: number;
 }
 
 /** The core host's inspector, opened once the stack runs: readings ask it for process.memoryUsage(). */
@@ -143,20 +177,28 @@ async function hostMemoryUsage(): Promise<{ heapUsed: number; external: number }
   return JSON.parse(answer.result.value) as { heapUsed: number; external: number };
 }
 
+/** The page's DevTools session, opened once signed in: readings ask it for Blink's DOM counters. */
+let pageDevTools: { send(method: 'Memory.getDOMCounters'): Promise<{ nodes: number; jsEventListeners: number }> } | null = null;
+
 async function read(stack: Stack, page: Page): Promise<Reading> {
   const host = rssMb(stack.shell.child.pid!);
   const { app: renderers, browserUi } = rendererPids();
   const each = renderers.map(rssMb).sort((a, b) => b - a);
   const browserUiMb = browserUi.reduce((sum, pid) => sum + rssMb(pid), 0);
   const renderer = each.reduce((sum, mb) => sum + mb, 0);
+  const hostPrivate = privateMb(stack.shell.child.pid!);
+  const rendererPrivate = renderers.reduce((sum, pid) => sum + privateMb(pid), 0);
   const heap = await page.evaluate(() => ((performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0) / 1048576);
   const usage = await hostMemoryUsage();
+  const dom = (await pageDevTools?.send('Memory.getDOMCounters')) ?? { nodes: 0, jsEventListeners: 0 };
   const r = (mb: number) => Math.round(mb * 10) / 10;
   return {
     host_js_heap_mb: r(usage.heapUsed / 1048576),
     host_external_mb: r(usage.external / 1048576),
     browser_ui_renderer_mb: r(browserUiMb),
-    host_rss_mb: r(host), renderer_rss_mb: r(renderer), renderer_processes: renderers.length, rss_mb: r(host + renderer), js_heap_mb: r(heap), renderer_process_mb: each.map((mb) => r(mb)).join(' + ') };
+    host_rss_mb: r(host), renderer_rss_mb: r(renderer), renderer_processes: renderers.length, rss_mb: r(host + renderer), js_heap_mb: r(heap), renderer_process_mb: each.map((mb) => r(mb)).join(' + '),
+    host_private_mb: r(hostPrivate), renderer_private_mb: r(rendererPrivate), private_mb: r(hostPrivate + rendererPrivate),
+    dom_nodes: dom.nodes, js_event_listeners: dom.jsEventListeners };
 }
 
 async function signIn(browser: Browser, shellUrl: string): Promise<Page> {
@@ -219,7 +261,7 @@ function report(name: string, reading: Reading, extra: Record<string, unknown>):
   const m = machine();
   console.log(
     `  ${name.padEnd(26)} host ${reading.host_rss_mb.toFixed(1)} MB + renderer ${reading.renderer_rss_mb.toFixed(1)} MB (${reading.renderer_processes} processes) = ${reading.rss_mb.toFixed(1)} MB ` +
-      `(page JS heap ${reading.js_heap_mb.toFixed(1)} MB; Chromium's browser-UI renderer ${reading.browser_ui_renderer_mb.toFixed(1)} MB not counted)   target ≤ ${TARGET_TOTAL_MB} MB: ${reading.rss_mb <= TARGET_TOTAL_MB ? 'met' : 'MISSED'}   (load ${m.load_average_1m})`,
+      `(private ${reading.host_private_mb.toFixed(1)} + ${reading.renderer_private_mb.toFixed(1)} MB; page JS heap ${reading.js_heap_mb.toFixed(1)} MB, ${reading.dom_nodes} DOM nodes; Chromium's browser-UI renderer ${reading.browser_ui_renderer_mb.toFixed(1)} MB not counted)   target ≤ ${TARGET_TOTAL_MB} MB: ${reading.rss_mb <= TARGET_TOTAL_MB ? 'met' : 'MISSED'}   (load ${m.load_average_1m})`,
   );
   // Important: heap snapshots cost the snapshotted process memory it keeps (the host's heap grew
   // by about 90 MB after one): a BENCH_HEAP run is a diagnosis, its figures are not recorded.
@@ -257,6 +299,8 @@ async function main(): Promise<void> {
   const longCallSeconds = envInteger('BENCH_LONG_CALL_S', 600, 0, 4 * 3600);
   const sampleSeconds = envInteger('BENCH_SAMPLE_S', 30, 5, 3600);
   const heapCensus = process.env.BENCH_HEAP === '1';
+  // The memory by mapping per batch (cheap, no snapshot): with the census, or alone with BENCH_MAPS=1.
+  const mappingGrowth = heapCensus || process.env.BENCH_MAPS === '1';
   if (!fs.existsSync(path.join(root, 'dist', 'renderer', 'index.html'))) throw new Error('dist/renderer is missing: run npm run build first');
   if (SHELL === 'bundled' && !fs.existsSync(path.join(root, 'dist', 'browser-shell', 'cli.js'))) {
     throw new Error('dist/browser-shell is missing: run npm run build first (or BENCH_SHELL=tsx)');
@@ -287,6 +331,7 @@ async function main(): Promise<void> {
     });
     const page = await signIn(browser, stack.shellUrl);
     const pageProtocol = await page.context().newCDPSession(page);
+    pageDevTools = pageProtocol;
     const hostPid = stack.shell.child.pid!;
     host = await openNodeInspector(hostPid);
     hostInspector = host;
@@ -306,6 +351,9 @@ async function main(): Promise<void> {
     const idle = await read(stack, page);
     report('memory-idle', idle, {});
     const hostMappingsIdle = mappingsOf(hostPid);
+    const pagePid = () => rendererPids().app.map((pid) => ({ pid, mb: rssMb(pid) })).sort((a, b) => b.mb - a.mb)[0]?.pid;
+    const idlePagePid = pagePid();
+    const pageMappingsIdle = idlePagePid ? mappingsOf(idlePagePid) : new Map<string, number>();
     let pageCensusWarm: Census | null = null;
     let hostCensusWarm: Census | null = null;
 
@@ -324,15 +372,20 @@ async function main(): Promise<void> {
       await settle();
       const settledBatch = await read(stack, page);
       trend.push({ calls: done, reading: settledBatch });
-      if (heapCensus) {
+      if (mappingGrowth) {
         printMappingGrowth(`core host after ${done} calls`, hostMappingsIdle, mappingsOf(hostPid));
+        const nowPagePid = pagePid();
+        if (nowPagePid) printMappingGrowth(`page's renderer after ${done} calls`, pageMappingsIdle, mappingsOf(nowPagePid));
+        console.log(`  the app's SQLite files (MB): ${sqliteFilesMb(stack.dir)}`);
+      }
+      if (heapCensus) {
         // The baseline after the first batch (warm-up), so that the growth is what later calls keep.
         if (!pageCensusWarm) {
           pageCensusWarm = await takeCensus(pageProtocol as unknown as ProtocolClient);
           hostCensusWarm = await takeCensus(hostClient);
         }
       }
-      console.log(`    after ${String(done).padStart(5)} calls: ${after.rss_mb.toFixed(1)} MB, after GC ${settledBatch.rss_mb.toFixed(1)} MB (host ${settledBatch.host_rss_mb.toFixed(1)} [JS heap ${settledBatch.host_js_heap_mb.toFixed(1)}, external ${settledBatch.host_external_mb.toFixed(1)}, ${hostThreads(hostPid)} threads] + renderer ${settledBatch.renderer_rss_mb.toFixed(1)}; page JS heap ${settledBatch.js_heap_mb.toFixed(1)} MB)`);
+      console.log(`    after ${String(done).padStart(5)} calls: ${after.rss_mb.toFixed(1)} MB (host ${after.host_rss_mb.toFixed(1)} + renderer ${after.renderer_rss_mb.toFixed(1)}), after GC ${settledBatch.rss_mb.toFixed(1)} MB (host ${settledBatch.host_rss_mb.toFixed(1)} [JS heap ${settledBatch.host_js_heap_mb.toFixed(1)}, external ${settledBatch.host_external_mb.toFixed(1)}, ${hostThreads(hostPid)} threads] + renderer ${settledBatch.renderer_rss_mb.toFixed(1)}; private ${settledBatch.host_private_mb.toFixed(1)} + ${settledBatch.renderer_private_mb.toFixed(1)}; page JS heap ${settledBatch.js_heap_mb.toFixed(1)} MB, ${settledBatch.dom_nodes} DOM nodes, ${settledBatch.js_event_listeners} listeners)`);
     }
     const pops = (await page.evaluate(() => performance.getEntriesByName('screenpop:painted').length)) - popsBefore;
     report('memory-after-calls', after, { calls, screen_pops: pops, growth_mb: round1(after.rss_mb - idle.rss_mb), sipp_exit: exit });
@@ -345,11 +398,17 @@ async function main(): Promise<void> {
       host_trend_mb_per_100_calls: perHundred((r) => r.host_rss_mb),
       renderer_trend_mb_per_100_calls: perHundred((r) => r.renderer_rss_mb),
       js_heap_trend_mb_per_100_calls: perHundred((r) => r.js_heap_mb),
+      private_trend_mb_per_100_calls: perHundred((r) => r.private_mb),
+      host_private_trend_mb_per_100_calls: perHundred((r) => r.host_private_mb),
+      renderer_private_trend_mb_per_100_calls: perHundred((r) => r.renderer_private_mb),
       trend_samples_mb: trend.map((t) => t.reading.rss_mb).join(' '),
+      private_trend_samples_mb: trend.map((t) => t.reading.private_mb).join(' '),
     };
     console.log(
       `    trend after the first ${Math.min(batch, calls)} calls: ${callTrend.trend_mb_per_100_calls} MB per 100 calls ` +
-        `(host ${callTrend.host_trend_mb_per_100_calls}, renderer ${callTrend.renderer_trend_mb_per_100_calls}, page JS heap ${callTrend.js_heap_trend_mb_per_100_calls})`,
+        `(host ${callTrend.host_trend_mb_per_100_calls}, renderer ${callTrend.renderer_trend_mb_per_100_calls}, page JS heap ${callTrend.js_heap_trend_mb_per_100_calls}); ` +
+        `private memory ${callTrend.private_trend_mb_per_100_calls} MB per 100 calls (host ${callTrend.host_private_trend_mb_per_100_calls}, renderer ${callTrend.renderer_private_trend_mb_per_100_calls}); ` +
+        `private after each batch: ${callTrend.private_trend_samples_mb}`,
     );
 
     if (settleSeconds > 0) await new Promise((resolve) => setTimeout(resolve, settleSeconds * 1000));
