@@ -38,7 +38,17 @@ import { nationalDigits } from '../shared/phone.js';
 import { tenantSipUser } from '../shared/sip-identity.js';
 import { BENCH_DIR, envInteger, mergeResults } from './cache-file.js';
 import { machine } from './support/backend.js';
-import { censusGrowth, countsOf, openNodeInspector, takeCensus, type Census, type ProtocolClient } from './support/heap-census.js';
+import {
+  censusGrowth,
+  countsOf,
+  openNodeInspector,
+  startAllocationSampling,
+  stopAllocationSampling,
+  takeCensus,
+  type AllocationSite,
+  type Census,
+  type ProtocolClient,
+} from './support/heap-census.js';
 
 const TARGET_TOTAL_MB = 250;
 const AGENT = { login: 'super1', password: 'super1-pass' };
@@ -56,6 +66,8 @@ const CALLS_PER_SECOND = 2;
  * BENCH_SHELL=tsx runs the TypeScript sources under tsx (about 50 MB more for tsx's loader).
  */
 const SHELL = process.env.BENCH_SHELL === 'tsx' ? 'tsx' : 'bundled';
+/** BENCH_HEAP=1 (heap census) and BENCH_ALLOC=1 (allocation sampling) perturb the figures: such runs record nothing. */
+const DIAGNOSIS = process.env.BENCH_HEAP === '1' || process.env.BENCH_ALLOC === '1';
 
 /**
  * A process's resident memory with the pages it shares counted by share (PSS): Chromium's
@@ -265,7 +277,7 @@ function report(name: string, reading: Reading, extra: Record<string, unknown>):
   );
   // Important: heap snapshots cost the snapshotted process memory it keeps (the host's heap grew
   // by about 90 MB after one): a BENCH_HEAP run is a diagnosis, its figures are not recorded.
-  if (process.env.BENCH_HEAP !== '1') mergeResults(name, { ...reading, target_rss_mb: TARGET_TOTAL_MB, host: SHELL, ...extra, ...m, measured_at: new Date().toISOString() });
+  if (!DIAGNOSIS) mergeResults(name, { ...reading, target_rss_mb: TARGET_TOTAL_MB, host: SHELL, ...extra, ...m, measured_at: new Date().toISOString() });
 }
 
 /** Least-squares slope of y over x (0 with fewer than two points). */
@@ -284,6 +296,12 @@ const round2 = (value: number) => Math.round(value * 100) / 100;
 /** The objects a call could leave behind, counted in the page's heap census (BENCH_HEAP=1). */
 const RENDERER_WATCH = ['RTCPeerConnection', 'MediaStream', 'MediaStreamTrack', 'HTMLAudioElement', 'AudioContext', 'MediaStreamAudioDestinationNode', 'AudioBufferSourceNode', 'PerformanceMark', 'Notification', 'Detached HTMLDivElement'];
 
+function printAllocations(label: string, sites: AllocationSite[], calls: number): void {
+  const total = sites.reduce((sum, site) => sum + site.bytes, 0);
+  console.log(`  ${label}: where ${calls} calls allocated (the top sites: ${(total / 1048576).toFixed(1)} MB, ${(total / 1024 / calls).toFixed(0)} KiB per call)`);
+  for (const site of sites) console.log(`    ${site.site.slice(0, 80).padEnd(80)} ${(site.bytes / 1048576).toFixed(2).padStart(7)} MB ${(site.bytes / 1024 / calls).toFixed(1).padStart(7)} KiB/call`);
+}
+
 function printGrowth(label: string, before: Census, after: Census): void {
   console.log(`  ${label}: what grew in the JS heap (count before → after, bytes added)`);
   for (const change of censusGrowth(before, after, 20)) {
@@ -301,6 +319,8 @@ async function main(): Promise<void> {
   const heapCensus = process.env.BENCH_HEAP === '1';
   // The memory by mapping per batch (cheap, no snapshot): with the census, or alone with BENCH_MAPS=1.
   const mappingGrowth = heapCensus || process.env.BENCH_MAPS === '1';
+  // What the calls allocate in all (garbage included), sampled over the second batch (after warm-up).
+  const allocationSampling = process.env.BENCH_ALLOC === '1';
   if (!fs.existsSync(path.join(root, 'dist', 'renderer', 'index.html'))) throw new Error('dist/renderer is missing: run npm run build first');
   if (SHELL === 'bundled' && !fs.existsSync(path.join(root, 'dist', 'browser-shell', 'cli.js'))) {
     throw new Error('dist/browser-shell is missing: run npm run build first (or BENCH_SHELL=tsx)');
@@ -365,7 +385,16 @@ async function main(): Promise<void> {
     let exit: number | null = 0;
     for (let done = 0; done < calls; ) {
       const size = Math.min(batch, calls - done);
+      const sampled = allocationSampling && (done === batch || calls <= batch);
+      if (sampled) {
+        await startAllocationSampling(pageProtocol as unknown as ProtocolClient);
+        await startAllocationSampling(hostClient);
+      }
       const code = await runSipp(pbx, { scenario: RING_SCENARIO, numbers, calls: size, pauseMs: ringMs, logDir });
+      if (sampled) {
+        printAllocations(`page's JS heap, calls ${done + 1}-${done + size}`, await stopAllocationSampling(pageProtocol as unknown as ProtocolClient, 25), size);
+        printAllocations(`core host's JS heap, calls ${done + 1}-${done + size}`, await stopAllocationSampling(hostClient, 25), size);
+      }
       if (code !== 0) exit = code;
       done += size;
       after = await read(stack, page);
@@ -412,11 +441,21 @@ async function main(): Promise<void> {
     );
 
     if (settleSeconds > 0) await new Promise((resolve) => setTimeout(resolve, settleSeconds * 1000));
+    // What the idle time alone gave back (V8's and Blink's own collections, no forced one): the
+    // figure an operator's machine sees after a busy spell, beside the settled one after a GC.
+    const unforced = await read(stack, page);
+    console.log(
+      `    ${settleSeconds} s after the calls, before a forced GC: ${unforced.rss_mb.toFixed(1)} MB (host ${unforced.host_rss_mb.toFixed(1)} + renderer ${unforced.renderer_rss_mb.toFixed(1)}; ` +
+        `private ${unforced.host_private_mb.toFixed(1)} + ${unforced.renderer_private_mb.toFixed(1)}; page JS heap ${unforced.js_heap_mb.toFixed(1)} MB)`,
+    );
     await settle();
     const settled = await read(stack, page);
     report('memory-after-calls-settled', settled, {
       calls,
       settle_seconds: settleSeconds,
+      unforced_rss_mb: unforced.rss_mb,
+      unforced_host_rss_mb: unforced.host_rss_mb,
+      unforced_renderer_rss_mb: unforced.renderer_rss_mb,
       growth_mb: round1(settled.rss_mb - idle.rss_mb),
       js_heap_growth_mb: round1(settled.js_heap_mb - idle.js_heap_mb),
       ...callTrend,
@@ -432,7 +471,7 @@ async function main(): Promise<void> {
     }
 
     if (longCallSeconds > 0) await longCall(pbx, page, stack, settle, { numbers, longCallSeconds, sampleSeconds, logDir });
-    console.log(heapCensus ? 'BENCH_HEAP=1: figures not recorded (the snapshots perturb them)' : 'Wrote bench/results.json');
+    console.log(DIAGNOSIS ? 'BENCH_HEAP=1 or BENCH_ALLOC=1: figures not recorded (snapshots and sampling perturb them)' : 'Wrote bench/results.json');
   } finally {
     host?.close();
     await browser?.close();
