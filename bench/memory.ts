@@ -347,6 +347,8 @@ async function main(): Promise<void> {
         '--autoplay-policy=no-user-gesture-required',
         '--enable-precise-memory-info',
         ...APP_WINDOW_FLAGS,
+        // A diagnosis knob: V8 flags for the page (e.g. heap sizing) to compare against the default.
+        ...(process.env.BENCH_JS_FLAGS ? [`--js-flags=${process.env.BENCH_JS_FLAGS}`] : []),
       ],
     });
     const page = await signIn(browser, stack.shellUrl);
