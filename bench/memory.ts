@@ -154,6 +154,14 @@ function sqliteFilesMb(dir: string): string {
   return sizes.join(', ');
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime (fields 14 and 15 of stat; counted here from the state, field 3), in clock ticks.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function hostThreads(pid: number): number {
   return Number(/^Threads:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 }
@@ -347,7 +355,8 @@ async function main(): Promise<void> {
         '--autoplay-policy=no-user-gesture-required',
         '--enable-precise-memory-info',
         ...APP_WINDOW_FLAGS,
-        // A diagnosis knob: V8 flags for the page (e.g. heap sizing) to compare against the default.
+        // A diagnosis knob: V8 flags for the page (e.g. heap sizing) to compare against the default;
+        // the host's go in NODE_OPTIONS (e.g. --max-semi-space-size=2).
         ...(process.env.BENCH_JS_FLAGS ? [`--js-flags=${process.env.BENCH_JS_FLAGS}`] : []),
       ],
     });
@@ -383,6 +392,7 @@ async function main(): Promise<void> {
     // over the batches says whether calls leave something behind.
     const popsBefore = await page.evaluate(() => performance.getEntriesByName('screenpop:painted').length);
     const trend: { calls: number; reading: Reading }[] = [{ calls: 0, reading: idle }];
+    const cpuPerCall: { host: number; page: number }[] = [];
     let after: Reading = idle;
     let exit: number | null = 0;
     for (let done = 0; done < calls; ) {
@@ -392,7 +402,13 @@ async function main(): Promise<void> {
         await startAllocationSampling(pageProtocol as unknown as ProtocolClient);
         await startAllocationSampling(hostClient);
       }
+      const pageAtStart = pagePid();
+      const cpuAtStart = { host: cpuSeconds(hostPid), page: pageAtStart ? cpuSeconds(pageAtStart) : 0 };
       const code = await runSipp(pbx, { scenario: RING_SCENARIO, numbers, calls: size, pauseMs: ringMs, logDir });
+      // CPU per call (garbage collection included): what a smaller or larger heap costs in work.
+      const hostCpuMs = ((cpuSeconds(hostPid) - cpuAtStart.host) * 1000) / size;
+      const pageCpuMs = pageAtStart && pagePid() === pageAtStart ? ((cpuSeconds(pageAtStart) - cpuAtStart.page) * 1000) / size : NaN;
+      cpuPerCall.push({ host: hostCpuMs, page: pageCpuMs });
       if (sampled) {
         printAllocations(`page's JS heap, calls ${done + 1}-${done + size}`, await stopAllocationSampling(pageProtocol as unknown as ProtocolClient, 25), size);
         printAllocations(`core host's JS heap, calls ${done + 1}-${done + size}`, await stopAllocationSampling(hostClient, 25), size);
@@ -416,10 +432,19 @@ async function main(): Promise<void> {
           hostCensusWarm = await takeCensus(hostClient);
         }
       }
-      console.log(`    after ${String(done).padStart(5)} calls: ${after.rss_mb.toFixed(1)} MB (host ${after.host_rss_mb.toFixed(1)} + renderer ${after.renderer_rss_mb.toFixed(1)}), after GC ${settledBatch.rss_mb.toFixed(1)} MB (host ${settledBatch.host_rss_mb.toFixed(1)} [JS heap ${settledBatch.host_js_heap_mb.toFixed(1)}, external ${settledBatch.host_external_mb.toFixed(1)}, ${hostThreads(hostPid)} threads] + renderer ${settledBatch.renderer_rss_mb.toFixed(1)}; private ${settledBatch.host_private_mb.toFixed(1)} + ${settledBatch.renderer_private_mb.toFixed(1)}; page JS heap ${settledBatch.js_heap_mb.toFixed(1)} MB, ${settledBatch.dom_nodes} DOM nodes, ${settledBatch.js_event_listeners} listeners)`);
+      console.log(`    after ${String(done).padStart(5)} calls: ${after.rss_mb.toFixed(1)} MB (host ${after.host_rss_mb.toFixed(1)} + renderer ${after.renderer_rss_mb.toFixed(1)}), after GC ${settledBatch.rss_mb.toFixed(1)} MB (host ${settledBatch.host_rss_mb.toFixed(1)} [JS heap ${settledBatch.host_js_heap_mb.toFixed(1)}, external ${settledBatch.host_external_mb.toFixed(1)}, ${hostThreads(hostPid)} threads] + renderer ${settledBatch.renderer_rss_mb.toFixed(1)}; CPU per call host ${cpuPerCall.at(-1)!.host.toFixed(1)} ms + page ${cpuPerCall.at(-1)!.page.toFixed(1)} ms; private ${settledBatch.host_private_mb.toFixed(1)} + ${settledBatch.renderer_private_mb.toFixed(1)}; page JS heap ${settledBatch.js_heap_mb.toFixed(1)} MB, ${settledBatch.dom_nodes} DOM nodes, ${settledBatch.js_event_listeners} listeners)`);
     }
     const pops = (await page.evaluate(() => performance.getEntriesByName('screenpop:painted').length)) - popsBefore;
-    report('memory-after-calls', after, { calls, screen_pops: pops, growth_mb: round1(after.rss_mb - idle.rss_mb), sipp_exit: exit });
+    const warmCpu = cpuPerCall.slice(cpuPerCall.length > 1 ? 1 : 0);
+    const meanCpu = (pick: (c: { host: number; page: number }) => number) => round1(warmCpu.reduce((sum, c) => sum + pick(c), 0) / warmCpu.length);
+    report('memory-after-calls', after, {
+      calls,
+      screen_pops: pops,
+      growth_mb: round1(after.rss_mb - idle.rss_mb),
+      sipp_exit: exit,
+      host_cpu_ms_per_call: meanCpu((c) => c.host),
+      page_cpu_ms_per_call: meanCpu((c) => c.page),
+    });
 
     // The trend leaves out the first batch (warm-up: code compiled, pools and caches filled).
     const perHundred = (pick: (r: Reading) => number) =>
