@@ -79,6 +79,14 @@ export class DeskSession {
   readonly #logger: Logger;
   readonly #unsubscribe: () => void;
   #repairing = false;
+  /**
+   * The local calls as last parsed, with the stored text they came from. Each call event reads
+   * and rewrites the whole list (up to MAX_LOCAL_CALLS); parsing and checking it again every
+   * time was most of what a call allocated in the core (bench:memory with BENCH_ALLOC=1), and
+   * grew with the list. Important: kept only while the stored text is the same, so whatever
+   * else writes the key (a rebuilt cache, a wipe) is read afresh.
+   */
+  #localCallsParsed: { raw: string; calls: readonly LocalCall[] } | null = null;
 
   constructor(host: TelephonyHost, logger: Logger) {
     this.#host = host;
@@ -290,11 +298,17 @@ export class DeskSession {
     }
     const keptSince = new Date(Date.now() - LOCAL_CALLS_KEPT_DAYS * 86_400_000).toISOString();
     const kept = calls.filter((call) => call.startedAt >= keptSince).slice(-MAX_LOCAL_CALLS);
-    store.setMeta(DESK_META.localCalls, JSON.stringify(kept));
+    const raw = JSON.stringify(kept);
+    store.setMeta(DESK_META.localCalls, raw);
+    this.#localCallsParsed = { raw, calls: kept };
   }
 
+  /** The local calls, copies the caller may change (the parsed list stays as stored). */
   #localCalls(): LocalCall[] {
-    return readStoredJson(this.#host.store.getMeta(DESK_META.localCalls), z.array(LocalCall)) ?? [];
+    const raw = this.#host.store.getMeta(DESK_META.localCalls);
+    if (raw === null) return [];
+    if (this.#localCallsParsed?.raw !== raw) this.#localCallsParsed = { raw, calls: readStoredJson(raw, z.array(LocalCall)) ?? [] };
+    return this.#localCallsParsed.calls.map((call) => ({ ...call }));
   }
 
   async history(): Promise<CallHistoryView> {
