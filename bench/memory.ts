@@ -32,6 +32,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { removeStackDir, root, startStack, type Stack } from '../e2e/support/stack.js';
 import { stopAll } from '../e2e/support/processes.js';
+import { RENDERER_JS_FLAGS } from '../electron/renderer-v8-flags.js';
 import { freeUdpPort } from '../pbx/test-support/free-port.js';
 import { startTestPbx, type TestPbx } from '../pbx/test-support/test-pbx.js';
 import { nationalDigits } from '../shared/phone.js';
@@ -56,10 +57,16 @@ const CHROMIUM = process.env.TSUNAGU_CHROMIUM ?? '/usr/bin/chromium';
 const RING_SCENARIO = path.join(BENCH_DIR, 'sipp', 'screenpop-call.xml');
 const LONG_CALL_SCENARIO = path.join(BENCH_DIR, 'sipp', 'memory-long-call.xml');
 /**
- * Flags the app window gets from the browser shell's launcher too (scripts/start.ts): no spare
- * renderer process kept warm for a next site (about 20 MB), which a one-page app never visits.
+ * BENCH_V8_DEFAULTS=1 runs the page with V8's own heap sizing instead of the app's flags, to
+ * compare the two back to back.
  */
-const APP_WINDOW_FLAGS = ['--disable-features=SpareRendererForSitePerProcess'];
+const V8_DEFAULTS = process.env.BENCH_V8_DEFAULTS === '1';
+/**
+ * Flags the app window gets from the browser shell's launcher too (scripts/start.ts): no spare
+ * renderer process kept warm for a next site (about 20 MB), which a one-page app never visits;
+ * the page's V8 flags (electron/renderer-v8-flags.ts, Electron sets the same).
+ */
+const APP_WINDOW_FLAGS = ['--disable-features=SpareRendererForSitePerProcess', ...(V8_DEFAULTS ? [] : [`--js-flags=${RENDERER_JS_FLAGS}`])];
 const CALLS_PER_SECOND = 2;
 /**
  * The host runs the bundled browser shell by default, as shipped code runs bundled;
@@ -285,7 +292,7 @@ function report(name: string, reading: Reading, extra: Record<string, unknown>):
   );
   // Important: heap snapshots cost the snapshotted process memory it keeps (the host's heap grew
   // by about 90 MB after one): a BENCH_HEAP run is a diagnosis, its figures are not recorded.
-  if (!DIAGNOSIS) mergeResults(name, { ...reading, target_rss_mb: TARGET_TOTAL_MB, host: SHELL, ...extra, ...m, measured_at: new Date().toISOString() });
+  if (!DIAGNOSIS) mergeResults(name, { ...reading, target_rss_mb: TARGET_TOTAL_MB, host: SHELL, page_js_flags: V8_DEFAULTS ? 'V8 defaults' : RENDERER_JS_FLAGS, ...extra, ...m, measured_at: new Date().toISOString() });
 }
 
 /** Least-squares slope of y over x (0 with fewer than two points). */
@@ -355,9 +362,6 @@ async function main(): Promise<void> {
         '--autoplay-policy=no-user-gesture-required',
         '--enable-precise-memory-info',
         ...APP_WINDOW_FLAGS,
-        // A diagnosis knob: V8 flags for the page (e.g. heap sizing) to compare against the default;
-        // the host's go in NODE_OPTIONS (e.g. --max-semi-space-size=2).
-        ...(process.env.BENCH_JS_FLAGS ? [`--js-flags=${process.env.BENCH_JS_FLAGS}`] : []),
       ],
     });
     const page = await signIn(browser, stack.shellUrl);
