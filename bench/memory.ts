@@ -547,7 +547,7 @@ async function longCall(
     await settle();
     const reading = await read(stack, page);
     samples.push({ minutes: (Date.now() - startedAt) / 60_000, reading });
-    console.log(`    ${((Date.now() - startedAt) / 60_000).toFixed(1).padStart(5)} min: ${reading.rss_mb.toFixed(1)} MB (host ${reading.host_rss_mb.toFixed(1)} + renderer ${reading.renderer_rss_mb.toFixed(1)}; page JS heap ${reading.js_heap_mb.toFixed(1)} MB)`);
+    console.log(`    ${((Date.now() - startedAt) / 60_000).toFixed(1).padStart(5)} min: ${reading.rss_mb.toFixed(1)} MB (host ${reading.host_rss_mb.toFixed(1)} + renderer ${reading.renderer_rss_mb.toFixed(1)}; private ${reading.host_private_mb.toFixed(1)} + ${reading.renderer_private_mb.toFixed(1)}; page JS heap ${reading.js_heap_mb.toFixed(1)} MB)`);
   }
   const exit = await sipp;
   const connected = await page.locator('[data-testid="call-card"][data-state="connected"]').count();
@@ -562,11 +562,19 @@ async function longCall(
     host_slope_mb_per_min: perMinute((r) => r.host_rss_mb),
     renderer_slope_mb_per_min: perMinute((r) => r.renderer_rss_mb),
     js_heap_slope_mb_per_min: perMinute((r) => r.js_heap_mb),
+    // The renderer's PSS jumps by its share of Chromium's code whenever another Chromium starts or
+    // stops on the machine: the slope of private memory is the one to read for growth.
+    private_slope_mb_per_min: perMinute((r) => r.private_mb),
+    host_private_slope_mb_per_min: perMinute((r) => r.host_private_mb),
+    renderer_private_slope_mb_per_min: perMinute((r) => r.renderer_private_mb),
     projected_hour_growth_mb: round1(perMinute((r) => r.rss_mb) * 60),
     sipp_exit: exit,
     still_connected_after_bye: connected,
   };
-  console.log(`    slope after warm-up: ${figures.slope_mb_per_min} MB/min (host ${figures.host_slope_mb_per_min}, renderer ${figures.renderer_slope_mb_per_min}, page JS heap ${figures.js_heap_slope_mb_per_min}); over an hour ≈ ${figures.projected_hour_growth_mb} MB`);
+  console.log(
+    `    slope after warm-up: ${figures.slope_mb_per_min} MB/min (host ${figures.host_slope_mb_per_min}, renderer ${figures.renderer_slope_mb_per_min}, page JS heap ${figures.js_heap_slope_mb_per_min}); over an hour ≈ ${figures.projected_hour_growth_mb} MB; ` +
+      `private ${figures.private_slope_mb_per_min} MB/min (host ${figures.host_private_slope_mb_per_min}, renderer ${figures.renderer_private_slope_mb_per_min})`,
+  );
   report('memory-long-call', last, figures);
 }
 
