@@ -391,7 +391,15 @@ export class DeskSession {
   #view(server: CallHistoryResponse, source: 'online' | 'cache'): CallHistoryView {
     const { store } = this.#host;
     const known = new Set(server.calls.map((call) => call.callId));
-    const nameOf = (customerId: string | null) => (customerId === null ? null : (store.getDetail(customerId)?.customer.name ?? null));
+    // Once per customer, not twice per call: a view can hold hundreds of local calls (up to
+    // MAX_LOCAL_CALLS), each customer's detail is a read of the cache, and the renderer asks for
+    // the view after every missed call.
+    const names = new Map<string, string | null>();
+    const nameOf = (customerId: string | null): string | null => {
+      if (customerId === null) return null;
+      if (!names.has(customerId)) names.set(customerId, store.getDetail(customerId)?.customer.name ?? null);
+      return names.get(customerId) ?? null;
+    };
     const localCalls = this.#localCalls();
     // The backend may hold a call's ringing but not yet its end (its events are still on their
     // way): what this computer saw end is ended.
