@@ -5,6 +5,7 @@ import {
   Assignee,
   AssigneesResponse,
   CallbackListResponse,
+  CallHistoryQuery,
   CallHistoryResponse,
   CustomerResponse,
   type CallOutcome,
@@ -45,6 +46,8 @@ export const DESK_META = {
 } as const;
 
 const HISTORY_TIMEOUT_MS = 5_000;
+/** How many calls the backend's call history gives when asked without a limit (its default). */
+const SERVER_HISTORY_PAGE = CallHistoryQuery.parse({}).limit;
 const REQUEST_TIMEOUT_MS = 10_000;
 /** Calls seen on this computer are kept this long, enough to bridge any offline period. */
 const LOCAL_CALLS_KEPT_DAYS = 30;
@@ -410,8 +413,14 @@ export class DeskSession {
         ? { ...call, outcome: outcomeOf(here), answeredAt: here.answeredAt, endedAt: here.endedAt, local: true }
         : { ...call, local: false };
     });
+    // A full page from the backend ends at its oldest call: calls this computer saw before that
+    // are beyond the page (the backend has them, or they are older than what the list shows),
+    // not calls the backend is missing. Listing them as local grew the view with every call
+    // after the first page and said "not yet on the server" of calls it had.
+    const pageFull = server.calls.length >= SERVER_HISTORY_PAGE;
+    const pageStart = pageFull ? server.calls.reduce((oldest, call) => (call.startedAt < oldest ? call.startedAt : oldest), server.calls[0]!.startedAt) : '';
     const local: HistoryCall[] = localCalls
-      .filter((call) => !known.has(call.callId))
+      .filter((call) => !known.has(call.callId) && call.startedAt >= pageStart)
       .map((call) => ({
         callId: call.callId,
         direction: call.direction,
