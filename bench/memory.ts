@@ -32,13 +32,24 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { removeStackDir, root, startStack, type Stack } from '../e2e/support/stack.js';
 import { stopAll } from '../e2e/support/processes.js';
+import { RENDERER_JS_FLAGS } from '../electron/renderer-v8-flags.js';
 import { freeUdpPort } from '../pbx/test-support/free-port.js';
 import { startTestPbx, type TestPbx } from '../pbx/test-support/test-pbx.js';
 import { nationalDigits } from '../shared/phone.js';
 import { tenantSipUser } from '../shared/sip-identity.js';
 import { BENCH_DIR, envInteger, mergeResults } from './cache-file.js';
 import { machine } from './support/backend.js';
-import { censusGrowth, countsOf, openNodeInspector, takeCensus, type Census, type ProtocolClient } from './support/heap-census.js';
+import {
+  censusGrowth,
+  countsOf,
+  openNodeInspector,
+  startAllocationSampling,
+  stopAllocationSampling,
+  takeCensus,
+  type AllocationSite,
+  type Census,
+  type ProtocolClient,
+} from './support/heap-census.js';
 
 const TARGET_TOTAL_MB = 250;
 const AGENT = { login: 'super1', password: 'super1-pass' };
@@ -46,16 +57,24 @@ const CHROMIUM = process.env.TSUNAGU_CHROMIUM ?? '/usr/bin/chromium';
 const RING_SCENARIO = path.join(BENCH_DIR, 'sipp', 'screenpop-call.xml');
 const LONG_CALL_SCENARIO = path.join(BENCH_DIR, 'sipp', 'memory-long-call.xml');
 /**
- * Flags the app window gets from the browser shell's launcher too (scripts/start.ts): no spare
- * renderer process kept warm for a next site (about 20 MB), which a one-page app never visits.
+ * BENCH_V8_DEFAULTS=1 runs the page with V8's own heap sizing instead of the app's flags, to
+ * compare the two back to back.
  */
-const APP_WINDOW_FLAGS = ['--disable-features=SpareRendererForSitePerProcess'];
+const V8_DEFAULTS = process.env.BENCH_V8_DEFAULTS === '1';
+/**
+ * Flags the app window gets from the browser shell's launcher too (scripts/start.ts): no spare
+ * renderer process kept warm for a next site (about 20 MB), which a one-page app never visits;
+ * the page's V8 flags (electron/renderer-v8-flags.ts, Electron sets the same).
+ */
+const APP_WINDOW_FLAGS = ['--disable-features=SpareRendererForSitePerProcess', ...(V8_DEFAULTS ? [] : [`--js-flags=${RENDERER_JS_FLAGS}`])];
 const CALLS_PER_SECOND = 2;
 /**
  * The host runs the bundled browser shell by default, as shipped code runs bundled;
  * BENCH_SHELL=tsx runs the TypeScript sources under tsx (about 50 MB more for tsx's loader).
  */
 const SHELL = process.env.BENCH_SHELL === 'tsx' ? 'tsx' : 'bundled';
+/** BENCH_HEAP=1 (heap census) and BENCH_ALLOC=1 (allocation sampling) perturb the figures: such runs record nothing. */
+const DIAGNOSIS = process.env.BENCH_HEAP === '1' || process.env.BENCH_ALLOC === '1';
 
 /**
  * A process's resident memory with the pages it shares counted by share (PSS): Chromium's
@@ -65,6 +84,18 @@ function rssMb(pid: number): number {
   const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   const kib = Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
   return kib / 1024;
+}
+
+/**
+ * A process's memory no other process shares (USS: its private pages). Important: the PSS of a
+ * Chromium renderer counts a share of Chromium's code, and that share falls whenever another
+ * Chromium runs on the machine (other tests, other benches): the trend of what calls leave
+ * behind is read on private memory, which only the process itself changes.
+ */
+function privateMb(pid: number): number {
+  const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
+  return (kib('Private_Clean') + kib('Private_Dirty')) / 1024;
 }
 
 /**
@@ -115,6 +146,29 @@ function printMappingGrowth(label: string, before: Map<string, number>, after: M
   for (const row of rows.slice(0, 8)) console.log(`    ${row.name.slice(0, 50).padEnd(50)} ${row.before.toFixed(1).padStart(7)} → ${row.after.toFixed(1).padStart(7)}`);
 }
 
+/** The SQLite files (databases and their WALs) under the stack's folder, in MB: the app's cache grows with what calls add. */
+function sqliteFilesMb(dir: string): string {
+  const sizes: string[] = [];
+  const walk = (at: string) => {
+    for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
+      const full = path.join(at, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (/\.db(-wal)?$/.test(entry.name)) sizes.push(`${entry.name} ${(fs.statSync(full).size / 1048576).toFixed(2)}`);
+    }
+  };
+  const start = path.join(dir, 'app');
+  if (fs.existsSync(start)) walk(start);
+  return sizes.join(', ');
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime (fields 14 and 15 of stat; counted here from the state, field 3), in clock ticks.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function hostThreads(pid: number): number {
   return Number(/^Threads:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 }
@@ -132,6 +186,13 @@ interface Reading {
   host_external_mb: number;
   /** Chromium's own browser-UI renderer (not the app's; none in Electron), not in rss_mb. */
   browser_ui_renderer_mb: number;
+  /** Private memory (USS) of the host and of the app's renderers: what the trend is read on. */
+  host_private_mb: number;
+  renderer_private_mb: number;
+  private_mb: number;
+  /** The page's live DOM nodes and JS event listeners (Blink's counters after the last GC): what the UI keeps. */
+  dom_nodes: number;
+  js_event_listeners: number;
 }
 
 /** The core host's inspector, opened once the stack runs: readings ask it for process.memoryUsage(). */
@@ -143,20 +204,28 @@ async function hostMemoryUsage(): Promise<{ heapUsed: number; external: number }
   return JSON.parse(answer.result.value) as { heapUsed: number; external: number };
 }
 
+/** The page's DevTools session, opened once signed in: readings ask it for Blink's DOM counters. */
+let pageDevTools: { send(method: 'Memory.getDOMCounters'): Promise<{ nodes: number; jsEventListeners: number }> } | null = null;
+
 async function read(stack: Stack, page: Page): Promise<Reading> {
   const host = rssMb(stack.shell.child.pid!);
   const { app: renderers, browserUi } = rendererPids();
   const each = renderers.map(rssMb).sort((a, b) => b - a);
   const browserUiMb = browserUi.reduce((sum, pid) => sum + rssMb(pid), 0);
   const renderer = each.reduce((sum, mb) => sum + mb, 0);
+  const hostPrivate = privateMb(stack.shell.child.pid!);
+  const rendererPrivate = renderers.reduce((sum, pid) => sum + privateMb(pid), 0);
   const heap = await page.evaluate(() => ((performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0) / 1048576);
   const usage = await hostMemoryUsage();
+  const dom = (await pageDevTools?.send('Memory.getDOMCounters')) ?? { nodes: 0, jsEventListeners: 0 };
   const r = (mb: number) => Math.round(mb * 10) / 10;
   return {
     host_js_heap_mb: r(usage.heapUsed / 1048576),
     host_external_mb: r(usage.external / 1048576),
     browser_ui_renderer_mb: r(browserUiMb),
-    host_rss_mb: r(host), renderer_rss_mb: r(renderer), renderer_processes: renderers.length, rss_mb: r(host + renderer), js_heap_mb: r(heap), renderer_process_mb: each.map((mb) => r(mb)).join(' + ') };
+    host_rss_mb: r(host), renderer_rss_mb: r(renderer), renderer_processes: renderers.length, rss_mb: r(host + renderer), js_heap_mb: r(heap), renderer_process_mb: each.map((mb) => r(mb)).join(' + '),
+    host_private_mb: r(hostPrivate), renderer_private_mb: r(rendererPrivate), private_mb: r(hostPrivate + rendererPrivate),
+    dom_nodes: dom.nodes, js_event_listeners: dom.jsEventListeners };
 }
 
 async function signIn(browser: Browser, shellUrl: string): Promise<Page> {
@@ -219,11 +288,11 @@ function report(name: string, reading: Reading, extra: Record<string, unknown>):
   const m = machine();
   console.log(
     `  ${name.padEnd(26)} host ${reading.host_rss_mb.toFixed(1)} MB + renderer ${reading.renderer_rss_mb.toFixed(1)} MB (${reading.renderer_processes} processes) = ${reading.rss_mb.toFixed(1)} MB ` +
-      `(page JS heap ${reading.js_heap_mb.toFixed(1)} MB; Chromium's browser-UI renderer ${reading.browser_ui_renderer_mb.toFixed(1)} MB not counted)   target ≤ ${TARGET_TOTAL_MB} MB: ${reading.rss_mb <= TARGET_TOTAL_MB ? 'met' : 'MISSED'}   (load ${m.load_average_1m})`,
+      `(private ${reading.host_private_mb.toFixed(1)} + ${reading.renderer_private_mb.toFixed(1)} MB; page JS heap ${reading.js_heap_mb.toFixed(1)} MB, ${reading.dom_nodes} DOM nodes; Chromium's browser-UI renderer ${reading.browser_ui_renderer_mb.toFixed(1)} MB not counted)   target ≤ ${TARGET_TOTAL_MB} MB: ${reading.rss_mb <= TARGET_TOTAL_MB ? 'met' : 'MISSED'}   (load ${m.load_average_1m})`,
   );
   // Important: heap snapshots cost the snapshotted process memory it keeps (the host's heap grew
   // by about 90 MB after one): a BENCH_HEAP run is a diagnosis, its figures are not recorded.
-  if (process.env.BENCH_HEAP !== '1') mergeResults(name, { ...reading, target_rss_mb: TARGET_TOTAL_MB, host: SHELL, ...extra, ...m, measured_at: new Date().toISOString() });
+  if (!DIAGNOSIS) mergeResults(name, { ...reading, target_rss_mb: TARGET_TOTAL_MB, host: SHELL, page_js_flags: V8_DEFAULTS ? 'V8 defaults' : RENDERER_JS_FLAGS, ...extra, ...m, measured_at: new Date().toISOString() });
 }
 
 /** Least-squares slope of y over x (0 with fewer than two points). */
@@ -242,6 +311,12 @@ const round2 = (value: number) => Math.round(value * 100) / 100;
 /** The objects a call could leave behind, counted in the page's heap census (BENCH_HEAP=1). */
 const RENDERER_WATCH = ['RTCPeerConnection', 'MediaStream', 'MediaStreamTrack', 'HTMLAudioElement', 'AudioContext', 'MediaStreamAudioDestinationNode', 'AudioBufferSourceNode', 'PerformanceMark', 'Notification', 'Detached HTMLDivElement'];
 
+function printAllocations(label: string, sites: AllocationSite[], calls: number): void {
+  const total = sites.reduce((sum, site) => sum + site.bytes, 0);
+  console.log(`  ${label}: where ${calls} calls allocated (the top sites: ${(total / 1048576).toFixed(1)} MB, ${(total / 1024 / calls).toFixed(0)} KiB per call)`);
+  for (const site of sites) console.log(`    ${site.site.slice(0, 80).padEnd(80)} ${(site.bytes / 1048576).toFixed(2).padStart(7)} MB ${(site.bytes / 1024 / calls).toFixed(1).padStart(7)} KiB/call`);
+}
+
 function printGrowth(label: string, before: Census, after: Census): void {
   console.log(`  ${label}: what grew in the JS heap (count before → after, bytes added)`);
   for (const change of censusGrowth(before, after, 20)) {
@@ -257,6 +332,10 @@ async function main(): Promise<void> {
   const longCallSeconds = envInteger('BENCH_LONG_CALL_S', 600, 0, 4 * 3600);
   const sampleSeconds = envInteger('BENCH_SAMPLE_S', 30, 5, 3600);
   const heapCensus = process.env.BENCH_HEAP === '1';
+  // The memory by mapping per batch (cheap, no snapshot): with the census, or alone with BENCH_MAPS=1.
+  const mappingGrowth = heapCensus || process.env.BENCH_MAPS === '1';
+  // What the calls allocate in all (garbage included), sampled over the second batch (after warm-up).
+  const allocationSampling = process.env.BENCH_ALLOC === '1';
   if (!fs.existsSync(path.join(root, 'dist', 'renderer', 'index.html'))) throw new Error('dist/renderer is missing: run npm run build first');
   if (SHELL === 'bundled' && !fs.existsSync(path.join(root, 'dist', 'browser-shell', 'cli.js'))) {
     throw new Error('dist/browser-shell is missing: run npm run build first (or BENCH_SHELL=tsx)');
@@ -287,6 +366,7 @@ async function main(): Promise<void> {
     });
     const page = await signIn(browser, stack.shellUrl);
     const pageProtocol = await page.context().newCDPSession(page);
+    pageDevTools = pageProtocol;
     const hostPid = stack.shell.child.pid!;
     host = await openNodeInspector(hostPid);
     hostInspector = host;
@@ -306,6 +386,9 @@ async function main(): Promise<void> {
     const idle = await read(stack, page);
     report('memory-idle', idle, {});
     const hostMappingsIdle = mappingsOf(hostPid);
+    const pagePid = () => rendererPids().app.map((pid) => ({ pid, mb: rssMb(pid) })).sort((a, b) => b.mb - a.mb)[0]?.pid;
+    const idlePagePid = pagePid();
+    const pageMappingsIdle = idlePagePid ? mappingsOf(idlePagePid) : new Map<string, number>();
     let pageCensusWarm: Census | null = null;
     let hostCensusWarm: Census | null = null;
 
@@ -313,29 +396,59 @@ async function main(): Promise<void> {
     // over the batches says whether calls leave something behind.
     const popsBefore = await page.evaluate(() => performance.getEntriesByName('screenpop:painted').length);
     const trend: { calls: number; reading: Reading }[] = [{ calls: 0, reading: idle }];
+    const cpuPerCall: { host: number; page: number }[] = [];
     let after: Reading = idle;
     let exit: number | null = 0;
     for (let done = 0; done < calls; ) {
       const size = Math.min(batch, calls - done);
+      const sampled = allocationSampling && (done === batch || calls <= batch);
+      if (sampled) {
+        await startAllocationSampling(pageProtocol as unknown as ProtocolClient);
+        await startAllocationSampling(hostClient);
+      }
+      const pageAtStart = pagePid();
+      const cpuAtStart = { host: cpuSeconds(hostPid), page: pageAtStart ? cpuSeconds(pageAtStart) : 0 };
       const code = await runSipp(pbx, { scenario: RING_SCENARIO, numbers, calls: size, pauseMs: ringMs, logDir });
+      // CPU per call (garbage collection included): what a smaller or larger heap costs in work.
+      const hostCpuMs = ((cpuSeconds(hostPid) - cpuAtStart.host) * 1000) / size;
+      const pageCpuMs = pageAtStart && pagePid() === pageAtStart ? ((cpuSeconds(pageAtStart) - cpuAtStart.page) * 1000) / size : NaN;
+      cpuPerCall.push({ host: hostCpuMs, page: pageCpuMs });
+      if (sampled) {
+        printAllocations(`page's JS heap, calls ${done + 1}-${done + size}`, await stopAllocationSampling(pageProtocol as unknown as ProtocolClient, 25), size);
+        printAllocations(`core host's JS heap, calls ${done + 1}-${done + size}`, await stopAllocationSampling(hostClient, 25), size);
+      }
       if (code !== 0) exit = code;
       done += size;
       after = await read(stack, page);
       await settle();
       const settledBatch = await read(stack, page);
       trend.push({ calls: done, reading: settledBatch });
-      if (heapCensus) {
+      if (mappingGrowth) {
         printMappingGrowth(`core host after ${done} calls`, hostMappingsIdle, mappingsOf(hostPid));
+        const nowPagePid = pagePid();
+        if (nowPagePid) printMappingGrowth(`page's renderer after ${done} calls`, pageMappingsIdle, mappingsOf(nowPagePid));
+        console.log(`  the app's SQLite files (MB): ${sqliteFilesMb(stack.dir)}`);
+      }
+      if (heapCensus) {
         // The baseline after the first batch (warm-up), so that the growth is what later calls keep.
         if (!pageCensusWarm) {
           pageCensusWarm = await takeCensus(pageProtocol as unknown as ProtocolClient);
           hostCensusWarm = await takeCensus(hostClient);
         }
       }
-      console.log(`    after ${String(done).padStart(5)} calls: ${after.rss_mb.toFixed(1)} MB, after GC ${settledBatch.rss_mb.toFixed(1)} MB (host ${settledBatch.host_rss_mb.toFixed(1)} [JS heap ${settledBatch.host_js_heap_mb.toFixed(1)}, external ${settledBatch.host_external_mb.toFixed(1)}, ${hostThreads(hostPid)} threads] + renderer ${settledBatch.renderer_rss_mb.toFixed(1)}; page JS heap ${settledBatch.js_heap_mb.toFixed(1)} MB)`);
+      console.log(`    after ${String(done).padStart(5)} calls: ${after.rss_mb.toFixed(1)} MB (host ${after.host_rss_mb.toFixed(1)} + renderer ${after.renderer_rss_mb.toFixed(1)}), after GC ${settledBatch.rss_mb.toFixed(1)} MB (host ${settledBatch.host_rss_mb.toFixed(1)} [JS heap ${settledBatch.host_js_heap_mb.toFixed(1)}, external ${settledBatch.host_external_mb.toFixed(1)}, ${hostThreads(hostPid)} threads] + renderer ${settledBatch.renderer_rss_mb.toFixed(1)}; CPU per call host ${cpuPerCall.at(-1)!.host.toFixed(1)} ms + page ${cpuPerCall.at(-1)!.page.toFixed(1)} ms; private ${settledBatch.host_private_mb.toFixed(1)} + ${settledBatch.renderer_private_mb.toFixed(1)}; page JS heap ${settledBatch.js_heap_mb.toFixed(1)} MB, ${settledBatch.dom_nodes} DOM nodes, ${settledBatch.js_event_listeners} listeners)`);
     }
     const pops = (await page.evaluate(() => performance.getEntriesByName('screenpop:painted').length)) - popsBefore;
-    report('memory-after-calls', after, { calls, screen_pops: pops, growth_mb: round1(after.rss_mb - idle.rss_mb), sipp_exit: exit });
+    const warmCpu = cpuPerCall.slice(cpuPerCall.length > 1 ? 1 : 0);
+    const meanCpu = (pick: (c: { host: number; page: number }) => number) => round1(warmCpu.reduce((sum, c) => sum + pick(c), 0) / warmCpu.length);
+    report('memory-after-calls', after, {
+      calls,
+      screen_pops: pops,
+      growth_mb: round1(after.rss_mb - idle.rss_mb),
+      sipp_exit: exit,
+      host_cpu_ms_per_call: meanCpu((c) => c.host),
+      page_cpu_ms_per_call: meanCpu((c) => c.page),
+    });
 
     // The trend leaves out the first batch (warm-up: code compiled, pools and caches filled).
     const perHundred = (pick: (r: Reading) => number) =>
@@ -345,19 +458,35 @@ async function main(): Promise<void> {
       host_trend_mb_per_100_calls: perHundred((r) => r.host_rss_mb),
       renderer_trend_mb_per_100_calls: perHundred((r) => r.renderer_rss_mb),
       js_heap_trend_mb_per_100_calls: perHundred((r) => r.js_heap_mb),
+      private_trend_mb_per_100_calls: perHundred((r) => r.private_mb),
+      host_private_trend_mb_per_100_calls: perHundred((r) => r.host_private_mb),
+      renderer_private_trend_mb_per_100_calls: perHundred((r) => r.renderer_private_mb),
       trend_samples_mb: trend.map((t) => t.reading.rss_mb).join(' '),
+      private_trend_samples_mb: trend.map((t) => t.reading.private_mb).join(' '),
     };
     console.log(
       `    trend after the first ${Math.min(batch, calls)} calls: ${callTrend.trend_mb_per_100_calls} MB per 100 calls ` +
-        `(host ${callTrend.host_trend_mb_per_100_calls}, renderer ${callTrend.renderer_trend_mb_per_100_calls}, page JS heap ${callTrend.js_heap_trend_mb_per_100_calls})`,
+        `(host ${callTrend.host_trend_mb_per_100_calls}, renderer ${callTrend.renderer_trend_mb_per_100_calls}, page JS heap ${callTrend.js_heap_trend_mb_per_100_calls}); ` +
+        `private memory ${callTrend.private_trend_mb_per_100_calls} MB per 100 calls (host ${callTrend.host_private_trend_mb_per_100_calls}, renderer ${callTrend.renderer_private_trend_mb_per_100_calls}); ` +
+        `private after each batch: ${callTrend.private_trend_samples_mb}`,
     );
 
     if (settleSeconds > 0) await new Promise((resolve) => setTimeout(resolve, settleSeconds * 1000));
+    // What the idle time alone gave back (V8's and Blink's own collections, no forced one): the
+    // figure an operator's machine sees after a busy spell, beside the settled one after a GC.
+    const unforced = await read(stack, page);
+    console.log(
+      `    ${settleSeconds} s after the calls, before a forced GC: ${unforced.rss_mb.toFixed(1)} MB (host ${unforced.host_rss_mb.toFixed(1)} + renderer ${unforced.renderer_rss_mb.toFixed(1)}; ` +
+        `private ${unforced.host_private_mb.toFixed(1)} + ${unforced.renderer_private_mb.toFixed(1)}; page JS heap ${unforced.js_heap_mb.toFixed(1)} MB)`,
+    );
     await settle();
     const settled = await read(stack, page);
     report('memory-after-calls-settled', settled, {
       calls,
       settle_seconds: settleSeconds,
+      unforced_rss_mb: unforced.rss_mb,
+      unforced_host_rss_mb: unforced.host_rss_mb,
+      unforced_renderer_rss_mb: unforced.renderer_rss_mb,
       growth_mb: round1(settled.rss_mb - idle.rss_mb),
       js_heap_growth_mb: round1(settled.js_heap_mb - idle.js_heap_mb),
       ...callTrend,
@@ -373,7 +502,7 @@ async function main(): Promise<void> {
     }
 
     if (longCallSeconds > 0) await longCall(pbx, page, stack, settle, { numbers, longCallSeconds, sampleSeconds, logDir });
-    console.log(heapCensus ? 'BENCH_HEAP=1: figures not recorded (the snapshots perturb them)' : 'Wrote bench/results.json');
+    console.log(DIAGNOSIS ? 'BENCH_HEAP=1 or BENCH_ALLOC=1: figures not recorded (snapshots and sampling perturb them)' : 'Wrote bench/results.json');
   } finally {
     host?.close();
     await browser?.close();
@@ -418,7 +547,7 @@ async function longCall(
     await settle();
     const reading = await read(stack, page);
     samples.push({ minutes: (Date.now() - startedAt) / 60_000, reading });
-    console.log(`    ${((Date.now() - startedAt) / 60_000).toFixed(1).padStart(5)} min: ${reading.rss_mb.toFixed(1)} MB (host ${reading.host_rss_mb.toFixed(1)} + renderer ${reading.renderer_rss_mb.toFixed(1)}; page JS heap ${reading.js_heap_mb.toFixed(1)} MB)`);
+    console.log(`    ${((Date.now() - startedAt) / 60_000).toFixed(1).padStart(5)} min: ${reading.rss_mb.toFixed(1)} MB (host ${reading.host_rss_mb.toFixed(1)} + renderer ${reading.renderer_rss_mb.toFixed(1)}; private ${reading.host_private_mb.toFixed(1)} + ${reading.renderer_private_mb.toFixed(1)}; page JS heap ${reading.js_heap_mb.toFixed(1)} MB)`);
   }
   const exit = await sipp;
   const connected = await page.locator('[data-testid="call-card"][data-state="connected"]').count();
@@ -433,11 +562,19 @@ async function longCall(
     host_slope_mb_per_min: perMinute((r) => r.host_rss_mb),
     renderer_slope_mb_per_min: perMinute((r) => r.renderer_rss_mb),
     js_heap_slope_mb_per_min: perMinute((r) => r.js_heap_mb),
+    // The renderer's PSS jumps by its share of Chromium's code whenever another Chromium starts or
+    // stops on the machine: the slope of private memory is the one to read for growth.
+    private_slope_mb_per_min: perMinute((r) => r.private_mb),
+    host_private_slope_mb_per_min: perMinute((r) => r.host_private_mb),
+    renderer_private_slope_mb_per_min: perMinute((r) => r.renderer_private_mb),
     projected_hour_growth_mb: round1(perMinute((r) => r.rss_mb) * 60),
     sipp_exit: exit,
     still_connected_after_bye: connected,
   };
-  console.log(`    slope after warm-up: ${figures.slope_mb_per_min} MB/min (host ${figures.host_slope_mb_per_min}, renderer ${figures.renderer_slope_mb_per_min}, page JS heap ${figures.js_heap_slope_mb_per_min}); over an hour ≈ ${figures.projected_hour_growth_mb} MB`);
+  console.log(
+    `    slope after warm-up: ${figures.slope_mb_per_min} MB/min (host ${figures.host_slope_mb_per_min}, renderer ${figures.renderer_slope_mb_per_min}, page JS heap ${figures.js_heap_slope_mb_per_min}); over an hour ≈ ${figures.projected_hour_growth_mb} MB; ` +
+      `private ${figures.private_slope_mb_per_min} MB/min (host ${figures.host_private_slope_mb_per_min}, renderer ${figures.renderer_private_slope_mb_per_min})`,
+  );
   report('memory-long-call', last, figures);
 }
 

@@ -7,6 +7,7 @@ import { API } from '../shared/api.js';
 import { DEMO_PASSWORD } from '../backend/src/testing/fixtures.js';
 import { startTestBackend, type TestBackend } from '../backend/src/testing/harness.js';
 import { rendererCsp } from './csp.js';
+import { RENDERER_JS_FLAGS } from './renderer-v8-flags.js';
 import {
   childFrame,
   resetStandIn,
@@ -190,6 +191,12 @@ describe('the window', () => {
     let headers: Record<string, string[]> | undefined;
     electron.sessionHandlers.headers!({ url: 'https://cti.example/x', responseHeaders: {} }, (response) => (headers = response.responseHeaders));
     expect(headers?.['Content-Security-Policy']?.[0]).toBe(page.headers.get('content-security-policy'));
+  });
+
+  it("starts its renderers with the app's V8 flags (a heap sized for memory, not speed)", async () => {
+    const { electron } = await startMain();
+    expect(electron.app.commandLine.get('js-flags')).toBe(RENDERER_JS_FLAGS);
+    expect(RENDERER_JS_FLAGS).toContain('--optimize-for-size');
   });
 
   it('does not start with a PBX setting the CSP cannot pin, and says which setting is wrong', async () => {

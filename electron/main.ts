@@ -22,6 +22,7 @@ import { createCore, type Core } from './core/core.js';
 import { createStderrLogger, type Logger } from './core/logger.js';
 import type { TokenStore } from './core/token-store.js';
 import { parsePbxUrls, rendererCsp } from './csp.js';
+import { RENDERER_JS_FLAGS } from './renderer-v8-flags.js';
 import { resolveStaticFile } from './static-files.js';
 
 type PhoneHotkeyAction = (typeof PHONE_HOTKEY_ACTIONS)[number];
@@ -47,6 +48,9 @@ const rendererDir = process.env.TSUNAGU_RENDERER_DIR ?? path.join(__dirname, '..
 const backendUrl = process.env.TSUNAGU_BACKEND_URL ?? DEFAULT_BACKEND_URL;
 /** Throws on a bad TSUNAGU_BACKEND_URL / TSUNAGU_PBX_WS_URL, naming it, before anything starts. */
 const RENDERER_CSP = rendererCsp({ backendUrl, pbxUrls: parsePbxUrls(process.env.TSUNAGU_PBX_WS_URL) });
+
+// Before `ready`, so that the renderers start with them (electron/renderer-v8-flags.ts).
+app.commandLine.appendSwitch('js-flags', RENDERER_JS_FLAGS);
 
 // Must happen before `ready`: the app scheme behaves like https (secure context, fetch, CSP).
 protocol.registerSchemesAsPrivileged([

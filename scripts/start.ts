@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { ctiTokenSha256 } from '../backend/src/telephony/cti-access.js';
 import { DEMO_TENANT, DEMO_USERS, OTHER_TENANT, OTHER_USERS } from '../backend/src/seed/seed-backend.js';
 import { DEMO_PORTAL_ACCOUNT } from '../backend/src/portal/seed.js';
+import { RENDERER_JS_FLAGS } from '../electron/renderer-v8-flags.js';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dataHome = path.resolve(root, process.env.TSUNAGU_HOME ?? '.data');
@@ -233,6 +234,8 @@ async function main(): Promise<void> {
       '--disable-component-update',
       '--disable-sync',
       '--autoplay-policy=no-user-gesture-required',
+      // The page's heap sized for memory (electron/renderer-v8-flags.ts; Electron sets the same).
+      `--js-flags=${RENDERER_JS_FLAGS}`,
       // A one-page app never navigates to another site: no spare renderer kept warm for one
       // (about 20 MB; bench:memory passes the same flag).
       '--disable-features=SpareRendererForSitePerProcess',

@@ -90,6 +90,45 @@ export async function takeCensus(client: ProtocolClient): Promise<Census> {
   return censusOf(chunks.join(''));
 }
 
+/** One place in the code and the bytes allocated there (by the sampling heap profiler). */
+export interface AllocationSite {
+  site: string;
+  bytes: number;
+}
+
+interface SamplingNode {
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  selfSize: number;
+  children: SamplingNode[];
+}
+
+/**
+ * Starts V8's sampling heap profiler, counting also what garbage collections have freed since:
+ * what a stretch of work allocates in all (the churn that makes memory saw up before a GC), not
+ * only what it keeps. `stopAllocationSampling` returns the sites that allocated most.
+ */
+export async function startAllocationSampling(client: ProtocolClient): Promise<void> {
+  await client.send('HeapProfiler.enable');
+  await client.send('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+}
+
+/** The allocation sites since `startAllocationSampling`, the largest first: `function file:line` and the bytes. */
+export async function stopAllocationSampling(client: ProtocolClient, limit = 20): Promise<AllocationSite[]> {
+  const { profile } = (await client.send('HeapProfiler.stopSampling')) as { profile: { head: SamplingNode } };
+  const bySite = new Map<string, number>();
+  const visit = (node: SamplingNode) => {
+    if (node.selfSize > 0) {
+      const frame = node.callFrame;
+      const file = frame.url ? frame.url.slice(frame.url.lastIndexOf('/') + 1) : '(native)';
+      const site = `${frame.functionName || '(anonymous)'} ${file}:${frame.lineNumber + 1}`;
+      bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
+    }
+    for (const child of node.children) visit(child);
+  };
+  visit(profile.head);
+  return [...bySite].map(([site, bytes]) => ({ site, bytes })).sort((a, b) => b.bytes - a.bytes).slice(0, limit);
+}
+
 /**
  * A Node process's inspector, opened from outside: SIGUSR1 makes Node listen on 127.0.0.1:9229
  * (the benchmark runs in its own network namespace, so the port is free), then the first target's

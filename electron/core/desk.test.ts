@@ -4,6 +4,7 @@ import { buildApp } from '../../backend/src/app.js';
 import { callsDb } from '../../backend/src/calls/schema.js';
 import { DEMO_PASSWORD } from '../../backend/src/testing/fixtures.js';
 import { startTestBackend, type TestBackend } from '../../backend/src/testing/harness.js';
+import { insertConnectedCall } from '../../backend/src/telephony/fixtures.js';
 import { listenOn, startTestCore, type TestCore } from './testing/core-harness.js';
 
 /**
@@ -138,6 +139,22 @@ describe('call history', () => {
     ]);
     expect(offline.missedUnseen).toBe(2);
     expect((await core.value('calls:historySeen', undefined)).missedUnseen).toBe(0);
+  });
+
+  it('lists a call beyond the backend\'s page of history no more as "not yet on the server"', async () => {
+    const first = await serve();
+    const core = await signedIn(first.url);
+    const agent = backend.demo.users.agent;
+    const older = { callId: 'desk-older@test', direction: 'inbound' as const, remote: '+81312345678', customerId: null };
+    await core.value('calls:event', { ...older, event: 'ringing', at: new Date(Date.now() - 3_600_000).toISOString() });
+    await core.value('calls:event', { ...older, event: 'missed', at: new Date(Date.now() - 3_600_000).toISOString() });
+    await expect.poll(async () => (await core.value('calls:history', undefined)).calls.find((c) => c.callId === older.callId)?.local).toBe(false);
+
+    // A full page of newer calls on the backend: the older call is beyond it.
+    for (let n = 0; n < 200; n++) await insertConnectedCall(backend.handle.db, backend.demo.tenant.id, { agentId: agent.id, customerId: null });
+    const view = await core.value('calls:history', undefined);
+    expect(view.calls).toHaveLength(200);
+    expect(view.calls.filter((c) => c.local)).toEqual([]);
   });
 
   it('lists a callback flagged in a wrap-up, and marks it done offline', async () => {

@@ -5,6 +5,7 @@ import {
   Assignee,
   AssigneesResponse,
   CallbackListResponse,
+  CallHistoryQuery,
   CallHistoryResponse,
   CustomerResponse,
   type CallOutcome,
@@ -45,6 +46,8 @@ export const DESK_META = {
 } as const;
 
 const HISTORY_TIMEOUT_MS = 5_000;
+/** How many calls the backend's call history gives when asked without a limit (its default). */
+const SERVER_HISTORY_PAGE = CallHistoryQuery.parse({}).limit;
 const REQUEST_TIMEOUT_MS = 10_000;
 /** Calls seen on this computer are kept this long, enough to bridge any offline period. */
 const LOCAL_CALLS_KEPT_DAYS = 30;
@@ -79,7 +82,14 @@ export class DeskSession {
   readonly #logger: Logger;
   readonly #unsubscribe: () => void;
   #repairing = false;
-  #localCallsKept: LocalCall[] | null = null;
+  /**
+   * The local calls as last parsed, with the stored text they came from. Each call event reads
+   * and rewrites the whole list (up to MAX_LOCAL_CALLS); parsing and checking it again every
+   * time was most of what a call allocated in the core (bench:memory with BENCH_ALLOC=1), and
+   * grew with the list. Important: kept only while the stored text is the same, so whatever
+   * else writes the key (a rebuilt cache, a wipe) is read afresh.
+   */
+  #localCallsParsed: { raw: string; calls: readonly LocalCall[] } | null = null;
 
   constructor(host: TelephonyHost, logger: Logger) {
     this.#host = host;
@@ -291,18 +301,17 @@ export class DeskSession {
     }
     const keptSince = new Date(Date.now() - LOCAL_CALLS_KEPT_DAYS * 86_400_000).toISOString();
     const kept = calls.filter((call) => call.startedAt >= keptSince).slice(-MAX_LOCAL_CALLS);
-    this.#localCallsKept = kept;
-    store.setMeta(DESK_META.localCalls, JSON.stringify(kept));
+    const raw = JSON.stringify(kept);
+    store.setMeta(DESK_META.localCalls, raw);
+    this.#localCallsParsed = { raw, calls: kept };
   }
 
-  /**
-   * This computer's calls, read from the cache once and kept: every call event (three or more a
-   * call) used to parse and validate the whole list again, up to MAX_LOCAL_CALLS entries, in the
-   * core's thread while the next call's screen pop waits for it.
-   */
+  /** The local calls, copies the caller may change (the parsed list stays as stored). */
   #localCalls(): LocalCall[] {
-    this.#localCallsKept ??= readStoredJson(this.#host.store.getMeta(DESK_META.localCalls), z.array(LocalCall)) ?? [];
-    return this.#localCallsKept;
+    const raw = this.#host.store.getMeta(DESK_META.localCalls);
+    if (raw === null) return [];
+    if (this.#localCallsParsed?.raw !== raw) this.#localCallsParsed = { raw, calls: readStoredJson(raw, z.array(LocalCall)) ?? [] };
+    return this.#localCallsParsed.calls.map((call) => ({ ...call }));
   }
 
   async history(): Promise<CallHistoryView> {
@@ -385,7 +394,15 @@ export class DeskSession {
   #view(server: CallHistoryResponse, source: 'online' | 'cache'): CallHistoryView {
     const { store } = this.#host;
     const known = new Set(server.calls.map((call) => call.callId));
-    const nameOf = (customerId: string | null) => (customerId === null ? null : (store.getDetail(customerId)?.customer.name ?? null));
+    // Once per customer, not twice per call: a view can hold hundreds of local calls (up to
+    // MAX_LOCAL_CALLS), each customer's detail is a read of the cache, and the renderer asks for
+    // the view after every missed call.
+    const names = new Map<string, string | null>();
+    const nameOf = (customerId: string | null): string | null => {
+      if (customerId === null) return null;
+      if (!names.has(customerId)) names.set(customerId, store.getDetail(customerId)?.customer.name ?? null);
+      return names.get(customerId) ?? null;
+    };
     const localCalls = this.#localCalls();
     // The backend may hold a call's ringing but not yet its end (its events are still on their
     // way): what this computer saw end is ended.
@@ -396,8 +413,14 @@ export class DeskSession {
         ? { ...call, outcome: outcomeOf(here), answeredAt: here.answeredAt, endedAt: here.endedAt, local: true }
         : { ...call, local: false };
     });
+    // A full page from the backend ends at its oldest call: calls this computer saw before that
+    // are beyond the page (the backend has them, or they are older than what the list shows),
+    // not calls the backend is missing. Listing them as local grew the view with every call
+    // after the first page and said "not yet on the server" of calls it had.
+    const pageFull = server.calls.length >= SERVER_HISTORY_PAGE;
+    const pageStart = pageFull ? server.calls.reduce((oldest, call) => (call.startedAt < oldest ? call.startedAt : oldest), server.calls[0]!.startedAt) : '';
     const local: HistoryCall[] = localCalls
-      .filter((call) => !known.has(call.callId))
+      .filter((call) => !known.has(call.callId) && call.startedAt >= pageStart)
       .map((call) => ({
         callId: call.callId,
         direction: call.direction,

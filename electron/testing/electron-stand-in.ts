@@ -152,6 +152,12 @@ function createStandIn() {
     quitCalls: 0,
     exitCodes: [] as number[],
     requestSingleInstanceLock: () => true,
+    /** Chromium's command-line switches main.ts appended (name → value). */
+    commandLine: Object.assign(new Map<string, string>(), {
+      appendSwitch(this: Map<string, string>, name: string, value = '') {
+        this.set(name, value);
+      },
+    }),
     whenReady(): Promise<void> {
       return (this.ready ??= new Promise<void>((resolve) => (this.readyResolve = resolve)));
     },

@@ -54,7 +54,6 @@
 import { CallMeOfferCard } from './callme/CallMeOfferCard.js';
 import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
-import { AdminConsole } from './admin/AdminConsole.js';
 import { currentBridge } from './api.js';
 import { CustomerPanel } from './components/CustomerPanel.js';
 import { CallerPanel } from './components/phone/CallerPanel.js';
@@ -63,10 +62,7 @@ import { Login } from './components/Login.js';
 import { SearchPanel } from './components/SearchPanel.js';
 import { TopBar } from './components/TopBar.js';
 import { connectCoreEvents } from './events.js';
-import { ExchangeAdmin } from './exchange/ExchangeAdmin.js';
-import { PartnerExchange } from './exchange/PartnerExchange.js';
 import { isPartnerUser } from '../../shared/permissions.js';
-import { CallsForYou } from './calls-for-you/CallsForYou.js';
 import { useCallsForYouReminder } from './calls-for-you/use-reminder.js';
 import { useCallsForYouStore } from './calls-for-you/store.js';
 import { CallHistory, MissedCallNotice } from './history/CallHistory.js';
@@ -74,13 +70,20 @@ import { useCallHistoryStore } from './history/store.js';
 import { MailWorkArea } from './mail/components/MailWorkArea.js';
 import { OfflineBanner } from './offline/OfflineBanner.js';
 import { CacheProblemBanner } from './offline/CacheProblemBanner.js';
-import { PortalAdmin } from './portal/PortalAdmin.js';
-import { RepRoutingAdmin } from './portal/RepRoutingAdmin.js';
 import { WorkAreaNav } from './mail/components/WorkAreaNav.js';
 import { useWorkAreaStore } from './mail/stores/work-area.js';
 import { useSessionStore } from './stores/session.js';
 import { useSyncStore } from './stores/sync.js';
 import { useUiStore } from './stores/ui.js';
+import { lazyScreen } from './shell/lazy-screen.js';
+
+// Screens an operator does not open while waiting for calls: chunks of their own (lazy-screen.tsx).
+const AdminConsole = lazyScreen(() => import('./admin/AdminConsole.js').then((m) => m.AdminConsole));
+const ExchangeAdmin = lazyScreen(() => import('./exchange/ExchangeAdmin.js').then((m) => m.ExchangeAdmin));
+const PartnerExchange = lazyScreen(() => import('./exchange/PartnerExchange.js').then((m) => m.PartnerExchange));
+const CallsForYou = lazyScreen(() => import('./calls-for-you/CallsForYou.js').then((m) => m.CallsForYou));
+const PortalAdmin = lazyScreen(() => import('./portal/PortalAdmin.js').then((m) => m.PortalAdmin));
+const RepRoutingAdmin = lazyScreen(() => import('./portal/RepRoutingAdmin.js').then((m) => m.RepRoutingAdmin));
 
 export function App() {
   const { t } = useTranslation();

@@ -1,7 +1,5 @@
 import { useEffect } from 'react';
 import { currentBridge } from '../../api.js';
-import { AuditViewer } from '../../audit/AuditViewer.js';
-import { ReportsView } from '../../reports/ReportsView.js';
 import { assertNever } from '../../../../shared/result.js';
 import { useSessionStore } from '../../stores/session.js';
 import { connectMailEvents } from '../mail-events.js';
@@ -10,12 +8,17 @@ import { useMailDeskStore } from '../stores/desk.js';
 import { useReturnedRepliesStore } from '../stores/returned.js';
 import { useReviewStore } from '../stores/review.js';
 import { mayReview, useWorkAreaStore } from '../stores/work-area.js';
+import { lazyScreen } from '../../shell/lazy-screen.js';
 import '../mail.css';
-import { FailedReplies } from './FailedReplies.js';
-import { LiveView } from './LiveView.js';
-import { MailDesk } from './MailDesk.js';
-import { ReturnedReplies } from './ReturnedReplies.js';
-import { ReviewQueue } from './ReviewQueue.js';
+
+// Opened from the work-area bar, never at idle: chunks of their own (shell/lazy-screen.tsx).
+const MailDesk = lazyScreen(() => import('./MailDesk.js').then((m) => m.MailDesk));
+const ReturnedReplies = lazyScreen(() => import('./ReturnedReplies.js').then((m) => m.ReturnedReplies));
+const ReviewQueue = lazyScreen(() => import('./ReviewQueue.js').then((m) => m.ReviewQueue));
+const FailedReplies = lazyScreen(() => import('./FailedReplies.js').then((m) => m.FailedReplies));
+const LiveView = lazyScreen(() => import('./LiveView.js').then((m) => m.LiveView));
+const AuditViewer = lazyScreen(() => import('../../audit/AuditViewer.js').then((m) => m.AuditViewer));
+const ReportsView = lazyScreen(() => import('../../reports/ReportsView.js').then((m) => m.ReportsView));
 
 /**
  * The mail work areas of a signed-in user, and the mail channel's life in the window: mounted
