@@ -1,14 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { API } from '../../../shared/api.js';
-import type { UserRights } from '../../../shared/domain.js';
-import { maySeeCustomer } from '../../../shared/permissions.js';
 import { createCustomerRecord, DEMO_PASSWORD } from '../../../backend/src/testing/fixtures.js';
 import { startTestBackend, type TestBackend } from '../../../backend/src/testing/harness.js';
 import { listenOn, startTestCore, type TestCore } from '../testing/core-harness.js';
+import { cacheHoldings as cacheHoldingsOf, serverHoldings as serverHoldingsOf } from '../testing/holdings.js';
 import { FileCacheKeyStore } from './cache-keys.js';
 import { openCache } from './open-cache.js';
 import { CACHE_FILE } from './user-cache.js';
@@ -75,67 +74,10 @@ function userDirOf(core: TestCore): string {
   return path.join(core.dataDir, backend.demo.tenant.id, backend.demo.users.supervisor.id);
 }
 
-interface Holdings {
-  customers: number;
-  incidents: number;
-  contacts: number;
-  /** sha256 over the customers' id, code, name and classification, in id order. */
-  checksum: string;
-}
-
-function checksum(rows: { id: string; code: string; name: string; classification: number }[]): string {
-  const hash = createHash('sha256');
-  for (const row of [...rows].sort((a, b) => (a.id < b.id ? -1 : 1))) hash.update(`${row.id}\t${row.code}\t${row.name}\t${row.classification}\n`);
-  return hash.digest('hex');
-}
-
-/** What the cache file holds (opened read only after the core has closed it). */
-async function cacheHoldings(core: TestCore): Promise<Holdings> {
-  const userDir = userDirOf(core);
-  const key = await new FileCacheKeyStore().load(userDir);
-  const db = openCache(path.join(userDir, CACHE_FILE), { key: key ?? undefined, readonly: true });
-  try {
-    const customers = db.prepare('SELECT id, code, name, classification FROM customers').all() as Parameters<typeof checksum>[0];
-    return {
-      customers: customers.length,
-      incidents: db.prepare('SELECT count(*) FROM incidents').pluck().get() as number,
-      contacts: db.prepare('SELECT count(*) FROM contacts WHERE pending = 0').pluck().get() as number,
-      checksum: checksum(customers),
-    };
-  } finally {
-    db.close();
-  }
-}
-
+/** What the core's cache file holds (opened read only after the core has closed it). */
+const cacheHoldings = (core: TestCore) => cacheHoldingsOf(userDirOf(core));
 /** What the server holds that the supervisor, with their current rights, may read. */
-async function serverHoldings(): Promise<Holdings> {
-  const tenantId = backend.demo.tenant.id;
-  const user = await backend.handle.db.selectFrom('users').selectAll().where('id', '=', backend.demo.users.supervisor.id).executeTakeFirstOrThrow();
-  const rights = {
-    role: user.role,
-    branch: user.branch,
-    customerLimitAuthority: user.customer_limit_authority,
-  } as UserRights;
-  const all = await backend.handle.db
-    .selectFrom('customers')
-    .select(['id', 'code', 'name', 'classification', 'branch'])
-    .where('tenant_id', '=', tenantId)
-    .execute();
-  const visible = all.filter((row) => maySeeCustomer(rights, { classification: row.classification as 1 | 2 | 3, branch: row.branch }));
-  const ids = visible.map((row) => row.id);
-  const count = async (table: 'incidents' | 'contacts') =>
-    Number(
-      (
-        await backend.handle.db
-          .selectFrom(table)
-          .select((eb) => eb.fn.countAll().as('n'))
-          .where('tenant_id', '=', tenantId)
-          .where('customer_id', 'in', ids.length > 0 ? ids : [''])
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
-  return { customers: visible.length, incidents: await count('incidents'), contacts: await count('contacts'), checksum: checksum(visible) };
-}
+const serverHoldings = () => serverHoldingsOf(backend.handle.db, backend.demo.tenant.id, backend.demo.users.supervisor.id);
 
 /** Writes 4 KB of random bytes into the closed cache file at `offset`. */
 function garble(file: string, offset: number): void {
