@@ -22,7 +22,6 @@
  * bench/results.json (`agents-sqlite-200` and so on for another BENCH_AGENTS). BENCH_AGENTS (default 1000), BENCH_SECONDS (default 60),
  * BENCH_DATABASES (default postgres,sqlite), BENCH_CLIENT_THREADS (default 4).
  */
-import fs from 'node:fs';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
@@ -34,13 +33,13 @@ import { API } from '../shared/api.js';
 import { envInteger, mergeResults, percentile } from './cache-file.js';
 import type { ClientFigures, ClientStart } from './support/agent-client.js';
 import { machine, openBenchDatabase, roundMs, startBenchBackend, type BenchDatabase } from './support/backend.js';
+import { postgresClusterCpuMs, processCpuMs } from './support/proc.js';
 
 const TARGET_P99_MS = 50;
 const PASSWORD = 'bench-agents-password';
 const CUSTOMERS = 200;
 const LOGIN_CONCURRENCY = 8;
 /** Linux's USER_HZ, the unit of /proc/<pid>/stat times. */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 async function prepare(database: BenchDatabase, agents: number): Promise<{ logins: string[]; incidentIds: string[] }> {
   const tenant = await createTenant(database.handle, { slug: 'bench', name: 'Bench Contact Center' });
@@ -185,19 +184,6 @@ function samplePostgresWaits(database: BenchDatabase): { stop(): Promise<Map<str
   };
 }
 
-/** CPU time (user + system, ms) a process has used so far, from /proc: counted, not timed, so load does not inflate it. */
-function cpuMsOf(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * CPU time (ms) of a PostgreSQL cluster so far: its postmaster and every process it started
  * (the backend's connections, the writer, the WAL writer…), which bench:agents would otherwise
@@ -206,26 +192,7 @@ function cpuMsOf(pid: number | undefined): number | null {
 async function postgresCpuMs(database: BenchDatabase): Promise<number | null> {
   const { rows } = await sql<{ setting: string }>`select setting from pg_settings where name = 'data_directory'`.execute(database.handle.db);
   const dataDirectory = rows[0]?.setting;
-  if (!dataDirectory) return null;
-  let postmaster: number;
-  try {
-    postmaster = Number(fs.readFileSync(`${dataDirectory}/postmaster.pid`, 'utf8').split('\n')[0]);
-  } catch {
-    return null;
-  }
-  let total = cpuMsOf(postmaster);
-  if (total === null) return null;
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // The parent's pid is the second field after the command's closing parenthesis.
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) total += cpuMsOf(Number(entry)) ?? 0;
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return total;
+  return dataDirectory ? postgresClusterCpuMs(dataDirectory) : null;
 }
 
 interface FanOutSample {
@@ -299,14 +266,14 @@ async function measure(dialect: SqlDialect, agentCount: number, seconds: number,
     const fanOut = followFanOut(backend.process.child.stdout);
     const waits = dialect === 'postgres' ? samplePostgresWaits(database) : null;
     const backendPid = backend.process.child.pid;
-    const backendCpuBefore = cpuMsOf(backendPid);
+    const backendCpuBefore = processCpuMs(backendPid);
     const postgresCpuBefore = dialect === 'postgres' ? await postgresCpuMs(database) : null;
     const clientCpuBefore = process.cpuUsage();
     for (const thread of threads) thread.measure();
     const fanOutBefore = fanOut.length;
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
     const fanOutWindow = fanOut.slice(Math.max(0, fanOutBefore - 1));
-    const backendCpuAfter = cpuMsOf(backendPid);
+    const backendCpuAfter = processCpuMs(backendPid);
     const postgresCpuAfter = dialect === 'postgres' ? await postgresCpuMs(database) : null;
     const clientCpu = process.cpuUsage(clientCpuBefore);
     const figures = await Promise.all(threads.map((thread) => thread.stop()));

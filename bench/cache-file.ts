@@ -41,6 +41,31 @@ export function envInteger(name: string, fallback: number, min: number, max: num
   return value;
 }
 
+/**
+ * A bench's `--name value` options: each must be one of `known`, and `usage` is the error for a
+ * malformed command line. `integer` reads an option, else its environment variable, else the fallback.
+ */
+export function benchFlags(argv: readonly string[], known: readonly string[], usage: string) {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i += 2) {
+    const name = argv[i];
+    const value = argv[i + 1];
+    if (!name?.startsWith('--') || value === undefined) throw new Error(`usage: ${usage}; got "${argv.join(' ')}"`);
+    if (!known.includes(name.slice(2))) throw new Error(`unknown option ${name}`);
+    flags.set(name.slice(2), value);
+  }
+  return {
+    text: (flag: string) => flags.get(flag),
+    integer(flag: string, env: string, fallback: number, min: number, max: number): number {
+      const text = flags.get(flag);
+      if (text === undefined) return envInteger(env, fallback, min, max);
+      const value = Number(text);
+      if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${flag} must be an integer between ${min} and ${max}, got "${text}"`);
+      return value;
+    },
+  };
+}
+
 const INDEXING_SOURCES = ['../electron/core/cache/customer-index.ts', '../shared/search-text.ts'];
 
 /**

@@ -24,7 +24,7 @@ import { openCache } from '../electron/core/cache/open-cache.js';
 import type { Logger } from '../electron/core/logger.js';
 import { DEFAULT_SYNC_TUNING } from '../electron/core/sync/sync-engine.js';
 import { takeSnapshot } from '../electron/core/sync/snapshot.js';
-import { BENCH_CACHE_KEY, DATA_NOW, mergeResults } from './cache-file.js';
+import { BENCH_CACHE_KEY, benchFlags, DATA_NOW, mergeResults } from './cache-file.js';
 
 interface Options {
   sizes: number[];
@@ -34,32 +34,17 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i += 2) {
-    const name = argv[i];
-    const value = argv[i + 1];
-    if (!name?.startsWith('--') || value === undefined) {
-      throw new Error(`usage: bench:cache-write [--customers N[,N…]] [--page N] [--server-ms N] [--seed N]; got "${argv.join(' ')}"`);
-    }
-    if (!['customers', 'page', 'server-ms', 'seed'].includes(name.slice(2))) throw new Error(`unknown option ${name}`);
-    flags.set(name.slice(2), value);
-  }
-  const integer = (flag: string, env: string, fallback: string, min: number, max: number): number[] =>
-    (flags.get(flag) ?? process.env[env] ?? fallback).split(',').map((text) => {
-      const value = Number(text);
-      if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${flag} takes integers between ${min} and ${max}, got "${text}"`);
-      return value;
-    });
-  const one = (flag: string, env: string, fallback: string, min: number, max: number): number => {
-    const values = integer(flag, env, fallback, min, max);
-    if (values.length !== 1) throw new Error(`--${flag} takes one integer`);
-    return values[0] as number;
-  };
+  const flags = benchFlags(argv, ['customers', 'page', 'server-ms', 'seed'], 'bench:cache-write [--customers N[,N…]] [--page N] [--server-ms N] [--seed N]');
+  const sizes = (flags.text('customers') ?? process.env.BENCH_CUSTOMERS ?? '20000,100000').split(',').map((text) => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 100 || value > 9_999_999) throw new Error(`--customers takes integers between 100 and 9999999, got "${text}"`);
+    return value;
+  });
   return {
-    sizes: integer('customers', 'BENCH_CUSTOMERS', '20000,100000', 100, 9_999_999),
-    page: one('page', 'BENCH_SYNC_PAGE', String(DEFAULT_SYNC_TUNING.snapshotPageSize), 1, 100_000),
-    serverMs: one('server-ms', 'BENCH_SERVER_MS', '0', 0, 60_000),
-    seed: one('seed', 'BENCH_SEED', '1', 0, 0xffffffff),
+    sizes,
+    page: flags.integer('page', 'BENCH_SYNC_PAGE', DEFAULT_SYNC_TUNING.snapshotPageSize, 1, 100_000),
+    serverMs: flags.integer('server-ms', 'BENCH_SERVER_MS', 0, 0, 60_000),
+    seed: flags.integer('seed', 'BENCH_SEED', 1, 0, 0xffffffff),
   };
 }
 

@@ -39,6 +39,8 @@ import { nationalDigits } from '../shared/phone.js';
 import { tenantSipUser } from '../shared/sip-identity.js';
 import { BENCH_DIR, envInteger, mergeResults } from './cache-file.js';
 import { machine } from './support/backend.js';
+import { procStatFields, processCpuMs } from './support/proc.js';
+
 import {
   censusGrowth,
   countsOf,
@@ -98,6 +100,13 @@ function privateMb(pid: number): number {
   return (kib('Private_Clean') + kib('Private_Dirty')) / 1024;
 }
 
+/** CPU ms of a process so far; throws once it is gone, as the reading it belongs to is then void. */
+function cpuMs(pid: number): number {
+  const ms = processCpuMs(pid);
+  if (ms === null) throw new Error(`process ${pid} is gone`);
+  return ms;
+}
+
 /**
  * Chromium's renderer processes started (through Playwright) by this process: the app's (its
  * page and any frames in processes of their own), and the renderer of Chromium's own browser UI
@@ -110,8 +119,7 @@ function rendererPids(): { app: number[]; browserUi: number[] } {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
     try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      parentOf.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      parentOf.set(pid, Number(procStatFields(pid)?.[1]));
       const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       if (cmdline.includes('--type=renderer')) renderers.push({ pid, browserUi: cmdline.includes('--top-chrome-webui') });
     } catch {
@@ -159,14 +167,6 @@ function sqliteFilesMb(dir: string): string {
   const start = path.join(dir, 'app');
   if (fs.existsSync(start)) walk(start);
   return sizes.join(', ');
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime (fields 14 and 15 of stat; counted here from the state, field 3), in clock ticks.
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function hostThreads(pid: number): number {
@@ -407,11 +407,11 @@ async function main(): Promise<void> {
         await startAllocationSampling(hostClient);
       }
       const pageAtStart = pagePid();
-      const cpuAtStart = { host: cpuSeconds(hostPid), page: pageAtStart ? cpuSeconds(pageAtStart) : 0 };
+      const cpuAtStart = { host: cpuMs(hostPid), page: pageAtStart ? cpuMs(pageAtStart) : 0 };
       const code = await runSipp(pbx, { scenario: RING_SCENARIO, numbers, calls: size, pauseMs: ringMs, logDir });
       // CPU per call (garbage collection included): what a smaller or larger heap costs in work.
-      const hostCpuMs = ((cpuSeconds(hostPid) - cpuAtStart.host) * 1000) / size;
-      const pageCpuMs = pageAtStart && pagePid() === pageAtStart ? ((cpuSeconds(pageAtStart) - cpuAtStart.page) * 1000) / size : NaN;
+      const hostCpuMs = (cpuMs(hostPid) - cpuAtStart.host) / size;
+      const pageCpuMs = pageAtStart && pagePid() === pageAtStart ? (cpuMs(pageAtStart) - cpuAtStart.page) / size : NaN;
       cpuPerCall.push({ host: hostCpuMs, page: pageCpuMs });
       if (sampled) {
         printAllocations(`page's JS heap, calls ${done + 1}-${done + size}`, await stopAllocationSampling(pageProtocol as unknown as ProtocolClient, 25), size);

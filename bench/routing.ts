@@ -38,7 +38,7 @@ import { Prng } from '../backend/src/seed/prng.js';
 import { ctiTokenSha256 } from '../backend/src/telephony/cti-access.js';
 import type { CtiRouteResponse } from '../backend/src/telephony/cti.js';
 import { TELEPHONY_API } from '../backend/src/telephony/routes.js';
-import { DATA_DIR, DATA_NOW, envInteger, mergeResults, percentile } from './cache-file.js';
+import { benchFlags, DATA_DIR, DATA_NOW, mergeResults, percentile } from './cache-file.js';
 import { measurePbxRouting, PBX_ROUTING_TARGET_P99_MS } from './routing-pbx.js';
 
 const ROUTING_TARGET_P99_MS = 20;
@@ -66,33 +66,14 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i += 2) {
-    const name = argv[i];
-    const value = argv[i + 1];
-    if (!name?.startsWith('--') || value === undefined) throw new Error(`usage: bench:routing [--customers N] [--calls N] [--iterations N] [--seed N]; got "${argv.join(' ')}"`);
-    flags.set(name.slice(2), value);
-  }
-  for (const name of flags.keys()) {
-    if (!['customers', 'calls', 'iterations', 'seed'].includes(name)) throw new Error(`unknown option --${name}`);
-  }
-  const integer = (name: string, flag: string, fallback: number, min: number, max: number) => {
-    const text = flags.get(flag);
-    return text === undefined ? envInteger(name, fallback, min, max) : flagInteger(text, flag, min, max);
-  };
-  const customers = integer('BENCH_CUSTOMERS', 'customers', 1_000_000, 1000, 9_999_999);
+  const flags = benchFlags(argv, ['customers', 'calls', 'iterations', 'seed'], 'bench:routing [--customers N] [--calls N] [--iterations N] [--seed N]');
+  const customers = flags.integer('customers', 'BENCH_CUSTOMERS', 1_000_000, 1000, 9_999_999);
   return {
     customers,
-    calls: integer('BENCH_CALLS', 'calls', customers, 0, 9_999_999),
-    iterations: integer('BENCH_ITERATIONS', 'iterations', 3000, 100, 1_000_000),
-    seed: integer('BENCH_SEED', 'seed', 1, 0, 0xffffffff),
+    calls: flags.integer('calls', 'BENCH_CALLS', customers, 0, 9_999_999),
+    iterations: flags.integer('iterations', 'BENCH_ITERATIONS', 3000, 100, 1_000_000),
+    seed: flags.integer('seed', 'BENCH_SEED', 1, 0, 0xffffffff),
   };
-}
-
-function flagInteger(text: string, flag: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${flag} must be an integer between ${min} and ${max}, got "${text}"`);
-  return value;
 }
 
 /** The backend's migrations as they are now: a database built with older ones measures the wrong indexes. */

@@ -36,6 +36,7 @@ import { startTestPbx, type TestPbx } from '../pbx/test-support/test-pbx.js';
 import { nationalDigits } from '../shared/phone.js';
 import { tenantSipUser } from '../shared/sip-identity.js';
 import { BENCH_DIR, ensureBenchCache, ensureEncryptedBenchCache, envInteger, mergeResults, percentile } from './cache-file.js';
+import { processCpuMs } from './support/proc.js';
 
 const TARGET_P99_MS = 25;
 const AGENT = { login: 'super1', password: 'super1-pass' };
@@ -310,21 +311,7 @@ function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
-/** CPU time (user + system, ms) a process has used so far, from /proc; null where it cannot be read. */
-function processCpuMs(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return null;
-  }
-}
-
 /** Linux's USER_HZ: /proc reports CPU time in these ticks. */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
  * What the sequential calls cost in CPU, which the load of the machine does not inflate as it

@@ -37,7 +37,8 @@ import type { Logger } from '../electron/core/logger.js';
 import { DEFAULT_SYNC_TUNING } from '../electron/core/sync/sync-engine.js';
 import { emptySnapshotStages, takeSnapshot, type SnapshotStages } from '../electron/core/sync/snapshot.js';
 import { startPostgres, type RunningPostgres } from '../test/support/postgres.js';
-import { BENCH_CACHE_KEY, DATA_DIR, DATA_NOW, envInteger, mergeResults, schemaFingerprint } from './cache-file.js';
+import { BENCH_CACHE_KEY, benchFlags, DATA_DIR, DATA_NOW, mergeResults, schemaFingerprint } from './cache-file.js';
+import { postgresClusterCpuMs, processCpuMs } from './support/proc.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BACKEND_MAIN = path.join(REPO, 'backend/src/main.ts');
@@ -54,32 +55,14 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i += 2) {
-    const name = argv[i];
-    const value = argv[i + 1];
-    if (!name?.startsWith('--') || value === undefined) {
-      throw new Error(`usage: bench:sync [--customers N] [--db sqlite|postgres] [--page N] [--seed N]; got "${argv.join(' ')}"`);
-    }
-    flags.set(name.slice(2), value);
-  }
-  for (const name of flags.keys()) {
-    if (!['customers', 'db', 'page', 'seed'].includes(name)) throw new Error(`unknown option --${name}`);
-  }
-  const integer = (env: string, flag: string, fallback: number, min: number, max: number) => {
-    const text = flags.get(flag);
-    if (text === undefined) return envInteger(env, fallback, min, max);
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${flag} must be an integer between ${min} and ${max}, got "${text}"`);
-    return value;
-  };
-  const db = flags.get('db') ?? process.env.BENCH_DB ?? 'postgres';
+  const flags = benchFlags(argv, ['customers', 'db', 'page', 'seed'], 'bench:sync [--customers N] [--db sqlite|postgres] [--page N] [--seed N]');
+  const db = flags.text('db') ?? process.env.BENCH_DB ?? 'postgres';
   if (db !== 'sqlite' && db !== 'postgres') throw new Error(`--db must be sqlite or postgres, got "${db}"`);
   return {
-    customers: integer('BENCH_CUSTOMERS', 'customers', 1_000_000, 100, 9_999_999),
+    customers: flags.integer('customers', 'BENCH_CUSTOMERS', 1_000_000, 100, 9_999_999),
     db,
-    page: integer('BENCH_SYNC_PAGE', 'page', DEFAULT_SYNC_TUNING.snapshotPageSize, 1, 100_000),
-    seed: integer('BENCH_SEED', 'seed', 1, 0, 0xffffffff),
+    page: flags.integer('page', 'BENCH_SYNC_PAGE', DEFAULT_SYNC_TUNING.snapshotPageSize, 1, 100_000),
+    seed: flags.integer('seed', 'BENCH_SEED', 1, 0, 0xffffffff),
   };
 }
 
@@ -201,34 +184,10 @@ async function serverCounts(client: BackendClient): Promise<number> {
   return first.total;
 }
 
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** CPU seconds (user + system) of a process, and with `children` of those it reaped; 0 once it is gone. */
-function processCpuSeconds(pid: number, children = false): number {
-  try {
-    // Fields after the command's closing parenthesis: state is the 3rd, utime the 14th, cutime the 16th.
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    const ticks = [11, 12, ...(children ? [13, 14] : [])].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
-    return ticks / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
-}
 
 /** CPU seconds of a PostgreSQL cluster: the postmaster, the backends it reaped, and those still running. */
 function postgresCpuSeconds(postgres: RunningPostgres): number {
-  const postmaster = Number(fs.readFileSync(path.join(postgres.clusterDir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
-  let total = processCpuSeconds(postmaster, true);
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const parent = Number(fs.readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
-      if (parent === postmaster) total += processCpuSeconds(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return total;
+  return (postgresClusterCpuMs(path.join(postgres.clusterDir, 'data')) ?? 0) / 1000;
 }
 
 interface CpuReading {
@@ -241,7 +200,7 @@ function readCpu(backendPid: number, postgres: RunningPostgres | null): CpuReadi
   const own = process.cpuUsage();
   return {
     client: (own.user + own.system) / 1e6,
-    backend: processCpuSeconds(backendPid),
+    backend: (processCpuMs(backendPid) ?? 0) / 1000,
     database: postgres ? postgresCpuSeconds(postgres) : 0,
   };
 }
@@ -331,7 +290,7 @@ async function main(): Promise<void> {
     );
     console.log(`  cores ${os.cpus().length}, load average ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
     if (cached.customers !== total) console.log(`  MISMATCH: the backend has ${total} customers, the cache ${cached.customers}`);
-    console.log('  stage shares (of the time the stages account for; they overlap: the next page is read by the backend while the cache writes, and the search index is built while it is on its way):');
+    console.log('  stage shares (of the time the stages account for; they overlap: the next page is read by the backend while the cache writes; the search index is built after the last page):');
     for (const [name, ms] of stageRows) {
       console.log(`    ${name.padEnd(22)} ${seconds(ms).padStart(7)} s  ${((ms / Math.max(accounted, 1)) * 100).toFixed(1).padStart(5)} %`);
     }
