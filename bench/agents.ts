@@ -27,6 +27,7 @@ import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
 import type { SqlDialect } from '../backend/src/db/database.js';
+import type { FanOutCounters } from '../backend/src/sync/delta-pokes.js';
 import { createCustomerRecord, createTenant, createUser } from '../backend/src/testing/fixtures.js';
 import { stopAll } from '../e2e/support/processes.js';
 import { API } from '../shared/api.js';
@@ -195,15 +196,7 @@ async function postgresCpuMs(database: BenchDatabase): Promise<number | null> {
   return dataDirectory ? postgresClusterCpuMs(dataDirectory) : null;
 }
 
-interface FanOutSample {
-  deltas: number;
-  bareBatches: number;
-  streamWrites: number;
-  bytesWritten: number;
-  writeCpuMs: number;
-  buildCpuMs: number;
-  atMs: number;
-}
+type FanOutSample = FanOutCounters & { atMs: number };
 
 /** The backend's delta-poke counters as it logs them (cumulative, every 10 s while it sends). */
 function followFanOut(stdout: NodeJS.ReadableStream | null): FanOutSample[] {

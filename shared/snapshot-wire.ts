@@ -170,13 +170,7 @@ const CALL_META_FIELDS = Object.entries(CALL_META_CHECKS);
 
 /** Stored call details → CallMeta with only its own fields (as zod strips the rest), or null when they are not one. */
 export function readStoredCallMeta(text: string | null): CallMeta | null {
-  if (text === null) return null;
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return null;
-  }
+  const json = storedJson(text);
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return null;
   const stored = json as Record<string, unknown>;
   const meta: Record<string, unknown> = {};
@@ -229,15 +223,20 @@ function checkedRows(tables: Record<string, unknown>, table: SnapshotTableName):
 
 /** Stored JSON that is not what it should be reads as none (the backend's rule before this format). */
 function parseStored<T>(text: string | null, schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } }): T | null {
+  const json = storedJson(text);
+  if (json === null) return null;
+  const parsed = schema.safeParse(json);
+  return parsed.success ? parsed.data : null;
+}
+
+/** Stored JSON text parsed, or null when there is none or it is not JSON. */
+function storedJson(text: string | null): unknown {
   if (text === null) return null;
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch {
     return null;
   }
-  const parsed = schema.safeParse(json);
-  return parsed.success ? parsed.data : null;
 }
 
 /**
