@@ -225,8 +225,16 @@ export function registerScreenSyncRoutes(app: FastifyInstance, ctx: BackendConte
     };
     if (!pending || pending.state !== 'pending') throw await refuse(pending?.id ?? null, call.customer_id);
     if (!sameCode(pending.code_hash, pending.id, body.code)) {
-      const attempts = pending.code_attempts + 1;
-      await db.updateTable('screen_sync_sessions').set({ code_attempts: attempts }).where('id', '=', pending.id).execute();
+      // Important: counted in the database (one atomic increment), not read-then-written: wrong
+      // codes sent at once on several connections must each count, or a script that guesses in
+      // parallel would never reach the lock.
+      const counted = await db
+        .updateTable('screen_sync_sessions')
+        .set((eb) => ({ code_attempts: eb('code_attempts', '+', 1) }))
+        .where('id', '=', pending.id)
+        .returning('code_attempts')
+        .executeTakeFirst();
+      const attempts = counted?.code_attempts ?? pending.code_attempts + 1;
       if (attempts >= SCREEN_SYNC_MAX_CODE_ATTEMPTS) await endSession(db, { ...pending, code_attempts: attempts }, 'locked', user.id);
       throw await refuse(pending.id, pending.customer_id);
     }
