@@ -21,10 +21,13 @@ export function HelpButton({ sipCallId, pollMs = HELP_STATE_POLL_MS }: { sipCall
   const [error, setError] = useState<AppError | null>(null);
 
   // A card shown again (a reload, a second call in the list) picks up a request already made.
+  // Only that: the card is shown for a connected call, so an "ended" or "none" here means the
+  // backend has not yet heard the call was answered (its call event is on the way), and the
+  // button must stay.
   useEffect(() => {
     let current = true;
     void invoke('help:state', { sipCallId }).then((result) => {
-      if (current && result.ok) setHelp(result.value.state);
+      if (current && result.ok && (result.value.state === 'requested' || result.value.state === 'joined')) setHelp(result.value.state);
     });
     return () => {
       current = false;

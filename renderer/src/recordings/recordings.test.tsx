@@ -207,6 +207,22 @@ describe('the recording in the call card', () => {
 });
 
 describe('help on a call', () => {
+  it('offers the button on a just-answered call the backend still sees as not connected, and picks up a request already made', async () => {
+    // The backend answers "ended" until the call event saying it was answered reaches it.
+    bridge.recordings.help.set('sip-new', { state: 'ended', requestedAt: null });
+    render(<HelpButton sipCallId="sip-new" />);
+    await waitFor(() => expect(bridge.callsTo('help:state')).toEqual([{ sipCallId: 'sip-new' }]));
+    const help = await screen.findByTestId('call-help');
+    await act(async () => undefined);
+    expect(help.dataset.state).toBe('none');
+    expect(within(help).getByRole('button', { name: 'Ask for help' })).toBeTruthy();
+
+    bridge.recordings.help.set('sip-shown-again', { state: 'requested', requestedAt: '2026-12-01T00:00:00.000Z' });
+    render(<HelpButton sipCallId="sip-shown-again" />);
+    const again = (await screen.findAllByTestId('call-help'))[1]!;
+    await waitFor(() => expect(again.dataset.state).toBe('requested'));
+  });
+
   it('asks for a supervisor once and shows "help requested" until one joins', async () => {
     render(<HelpButton sipCallId="sip-9" pollMs={20} />);
     const help = await screen.findByTestId('call-help');
