@@ -53,6 +53,13 @@ export const ALLOWED: readonly AllowedFinding[] = [
       'The one way out to the system browser or mail program: the URL passed the shared ExternalUrl schema in the core (http, https, mailto only) after the user confirmed it; electron/main.test.ts proves other schemes never reach openExternal.',
   },
   {
+    check: 'CUSTOM_ARGUMENTS_JS_CHECK',
+    file: 'electron/main.ts',
+    sample: "app.commandLine.appendSwitch('js-flags', RENDERER_JS_FLAGS)",
+    reason:
+      "The one switch the shell adds is V8's heap sizing for the renderer (RENDERER_JS_FLAGS, a constant '--optimize-for-size' in electron/renderer-v8-flags.ts); it turns off no sandbox, web security or certificate check, and no value comes from the environment or the command line.",
+  },
+  {
     check: 'PRELOAD_JS_CHECK',
     file: 'electron/main.ts',
     sample: "preload: path.join(__dirname, 'preload.cjs')",

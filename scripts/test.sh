@@ -15,29 +15,36 @@ fi
 reports=test-reports
 rm -rf "$reports"
 mkdir -p "$reports"
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s\n' "$*"; current="$*"; }
 status=0
+failed=()
+# Records the step that failed, so that the last lines of the output (all a CI log may show) name it.
+fail() { status=1; failed+=("${current%% (*}"); }
 
 step "typecheck (every folder, the Electron shell included)"
-npx tsc --noEmit -p tsconfig.json || status=1
+npx tsc --noEmit -p tsconfig.json || fail
 
 step "lint (folder boundaries included)"
-npx eslint . || status=1
+npx eslint . || fail
 
 step "electronegativity (Electron security checks; fails on HIGH/MEDIUM findings outside its allow list)"
-node --import tsx scripts/electronegativity.ts "$reports" || status=1
+node --import tsx scripts/electronegativity.ts "$reports" || fail
 
 step "unit and integration tests (vitest)"
-npx vitest run --reporter=default --reporter=json --outputFile.json="$reports/vitest.json" || status=1
+npx vitest run --reporter=default --reporter=json --outputFile.json="$reports/vitest.json" || fail
 
 step "renderer build"
-npx vite build --config vite.renderer.config.ts --logLevel warn || status=1
+npx vite build --config vite.renderer.config.ts --logLevel warn || fail
 
 step "customer portal build (served by the backend from dist/portal)"
-npx vite build --config vite.portal.config.ts --logLevel warn || status=1
+npx vite build --config vite.portal.config.ts --logLevel warn || fail
 
 step "end-to-end tests (Playwright, Debian's Chromium, browser shell)"
-PLAYWRIGHT_JSON_OUTPUT_NAME="$reports/playwright.json" npx playwright test --reporter=list,json || status=1
+PLAYWRIGHT_JSON_OUTPUT_NAME="$reports/playwright.json" npx playwright test --reporter=list,json || fail
 
-node --import tsx scripts/test-summary.ts "$reports" || status=1
+step "summary"
+node --import tsx scripts/test-summary.ts "$reports" || fail
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'failed step: %s\n' "${failed[@]}"
+fi
 exit $status
