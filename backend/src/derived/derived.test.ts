@@ -200,6 +200,31 @@ describe.each(DIALECTS)('derived attributes on %s', (dialect) => {
       await runner.close();
     }
   });
+
+  it('runs during a steady stream of writes closer together than its debounce, at most ten debounce periods after the first', async () => {
+    const log: string[] = [];
+    const logger = { info: (_details: object, message: string) => log.push(message), warn: () => {}, error: (_details: object, message: string) => log.push(message) };
+    const runner = new DerivedJobRunner(backend.handle, { ...OPTIONS, intervalMinutes: 0, debounceMs: 40 }, logger);
+    try {
+      await runner.start();
+      await runner.runAll();
+      const before = log.length;
+      // Each write comes well within the debounce of the one before, for far longer than ten
+      // debounce periods (bounded): a debounce that restarts on every change never runs here.
+      let writes = 0;
+      let ranWhileWriting = false;
+      while (writes < 300 && !ranWhileWriting) {
+        await addContact(ids.quiet, 'email', 'inbound', '2026-11-06T01:00:00.000Z');
+        writes += 1;
+        ranWhileWriting = log.slice(before).includes('derived attributes updated');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect(ranWhileWriting, `no run during ${writes} writes`).toBe(true);
+      expect((await stored(ids.quiet))?.contactCounts.email).toBeGreaterThan(0);
+    } finally {
+      await runner.close();
+    }
+  });
 });
 
 describe('derived-attributes settings', () => {

@@ -217,10 +217,13 @@ async function promote(tx: WriteTx, tenantId: string, customerId: string, promot
   await recordAudit(tx.trx, { tenantId, userId: null, action: 'customer_type_promoted', customerId, details: { ...promotion, by: 'derived_attributes' } });
 }
 
+/** A burst of changes delays a tenant's run by at most this many debounce periods. */
+export const DEBOUNCE_MAX_FACTOR = 10;
+
 export interface DerivedJobSchedule extends DerivedJobOptions {
   /** Every tenant is run this often; 0: never on a timer. */
   intervalMinutes: number;
-  /** A tenant is run this long after its change log last moved; 0: not after writes. */
+  /** A tenant is run this long after its change log last moved (at most DEBOUNCE_MAX_FACTOR times it after the first change of a burst); 0: not after writes. */
   debounceMs: number;
 }
 
@@ -232,13 +235,18 @@ export interface DerivedJobLogger extends FeedLogger {
  * Runs the job in the backend process: every tenant on a timer, and a tenant shortly after its
  * change log moved (debounced, so a burst of web activity costs one run). Runs of one tenant
  * never overlap in this process; a run asked for during one follows it.
+ *
+ * Important: the debounce waits at most DEBOUNCE_MAX_FACTOR × debounceMs after the first change of
+ * a burst; a tenant written to more often than debounceMs (a busy contact center) would otherwise
+ * never be run after its writes, only by the timer.
  */
 export class DerivedJobRunner {
   readonly #handle: DatabaseHandle;
   readonly #schedule: DerivedJobSchedule;
   readonly #log: DerivedJobLogger;
   readonly #feed: ChangeFeed;
-  readonly #debounce = new Map<string, NodeJS.Timeout>();
+  /** Per tenant: the pending run's timer and when the burst's first change came. */
+  readonly #debounce = new Map<string, { timer: NodeJS.Timeout; firstAt: number }>();
   readonly #running = new Map<string, Promise<void>>();
   readonly #again = new Set<string>();
   readonly #unsubscribe: (() => void)[] = [];
@@ -303,19 +311,24 @@ export class DerivedJobRunner {
   }
 
   #debounced(tenantId: string): void {
-    clearTimeout(this.#debounce.get(tenantId));
+    const now = Date.now();
+    const pending = this.#debounce.get(tenantId);
+    const firstAt = pending?.firstAt ?? now;
+    if (pending) clearTimeout(pending.timer);
+    const { debounceMs } = this.#schedule;
+    const delay = Math.max(0, Math.min(debounceMs, firstAt + DEBOUNCE_MAX_FACTOR * debounceMs - now));
     const timer = setTimeout(() => {
       this.#debounce.delete(tenantId);
       void this.run(tenantId);
-    }, this.#schedule.debounceMs);
+    }, delay);
     timer.unref();
-    this.#debounce.set(tenantId, timer);
+    this.#debounce.set(tenantId, { timer, firstAt });
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
-    for (const timer of this.#debounce.values()) clearTimeout(timer);
+    for (const { timer } of this.#debounce.values()) clearTimeout(timer);
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     await Promise.all(this.#running.values());
     await this.#feed.close();
