@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { DatabaseHandle, SqlDialect } from '../db/database.js';
 import type { ChangeLogTable, Database } from '../db/schema.js';
 import { encodePoke, localChangeEvent, PG_CHANGES_CHANNEL } from './feed.js';
@@ -27,7 +27,8 @@ export interface WriteTx {
   recordChange(entry: ChangeEntry): Promise<void>;
 }
 
-function changeLogRow(tenantId: string, seq: number, entry: ChangeEntry, at: string) {
+/** A change_log row (the one-statement note of push.ts writes it too). */
+export function changeLogRow(tenantId: string, seq: number, entry: ChangeEntry, at: string) {
   return {
     tenant_id: tenantId,
     seq,
@@ -39,6 +40,11 @@ function changeLogRow(tenantId: string, seq: number, entry: ChangeEntry, at: str
     visibility_before: entry.visibilityBefore ? JSON.stringify(entry.visibilityBefore) : null,
     at,
   };
+}
+
+/** PostgreSQL: the placeholder sequence of an entry until a sequencing run numbers it. */
+export function pendingSeq(): RawBuilder<number> {
+  return sql<number>`-nextval('change_log_pending_seq')`;
 }
 
 /**
@@ -62,7 +68,7 @@ export async function appendChanges(trx: Transaction<Database>, dialect: SqlDial
   if (dialect === 'postgres') {
     await trx
       .insertInto('change_log')
-      .values(entries.map((entry) => ({ ...changeLogRow(tenantId, 0, entry, at), seq: sql<number>`-nextval('change_log_pending_seq')` })))
+      .values(entries.map((entry) => ({ ...changeLogRow(tenantId, 0, entry, at), seq: pendingSeq() })))
       .execute();
     return null;
   }
