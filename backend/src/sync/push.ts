@@ -185,7 +185,7 @@ function insertRowFrom(table: string, row: Record<string, unknown>, from: string
  * nothing is written when the client id is already claimed: null then, and applyEntry answers
  * from the receipt (`duplicate`, or the earlier rejection).
  */
-async function addNoteInOneStatement(handle: DatabaseHandle, auth: AuthContext, entry: NoteEntry): Promise<PushResult | null> {
+async function addNoteInOneStatement(handle: Extract<DatabaseHandle, { dialect: 'postgres' }>, auth: AuthContext, entry: NoteEntry): Promise<PushResult | null> {
   const { user, tenant } = auth;
   const contactId = randomUUID();
   const at = new Date().toISOString();
@@ -209,7 +209,8 @@ async function addNoteInOneStatement(handle: DatabaseHandle, auth: AuthContext, 
     seq: pendingSeq(),
     customer_id: column('contact.customer_id'),
   };
-  const { rows } = await sql<{ status: 'applied' | 'rejected' }>`
+  // Prepared: its text varies only with the visibility rule's form (visibleCustomerSql).
+  const rows = await handle.prepared(sql<{ status: 'applied' | 'rejected' }>`
     with incident as (
       select i.id, i.customer_id from incidents as i inner join customers as c on c.id = i.customer_id
       where i.tenant_id = ${tenant.id} and i.id = ${entry.incidentId} and ${visibleCustomerSql(user, 'c')}
@@ -230,7 +231,7 @@ async function addNoteInOneStatement(handle: DatabaseHandle, auth: AuthContext, 
     ), logged as (
       ${insertRowFrom('change_log', change, 'contact')}
     )
-    select status from claimed`.execute(handle.db);
+    select status from claimed`.compile(handle.db));
   const status = rows[0]?.status;
   if (status === undefined) return null;
   if (status === 'rejected') return { clientId: entry.clientId, status: 'rejected', contactId: null, error: NOT_VISIBLE };
@@ -242,7 +243,7 @@ async function addNoteInOneStatement(handle: DatabaseHandle, auth: AuthContext, 
 export async function applyPush(handle: DatabaseHandle, auth: AuthContext, entries: OutboxEntry[]): Promise<PushResult[]> {
   const results: PushResult[] = [];
   for (const entry of entries) {
-    const fast = entry.type === 'add_note' && handle.dialect === 'postgres' ? await addNoteInOneStatement(handle, auth, entry) : null;
+    const fast = handle.dialect === 'postgres' && entry.type === 'add_note' ? await addNoteInOneStatement(handle, auth, entry) : null;
     results.push(fast ?? (await applyEntry(handle, auth, entry)));
   }
   return results;
