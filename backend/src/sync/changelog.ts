@@ -140,7 +140,8 @@ export function sequenceCommitted(handle: DatabaseHandle, tenantId: string): Pro
 
 /**
  * PostgreSQL: numbers what a backend left unnumbered, having stopped between a writer's commit
- * and its sequencing run (any later write of the tenant numbers it too). Run at start.
+ * and its sequencing run, or whose run failed after the commit (the writer then got the error;
+ * any later write of the tenant numbers those entries too). Run at start.
  */
 export async function sequenceAllCommitted(handle: DatabaseHandle): Promise<void> {
   if (handle.dialect !== 'postgres') return;
