@@ -25,6 +25,7 @@ import { registerPortalStaffRoutes } from './portal/staff-routes.js';
 import { registerReportRoutes } from './reports/routes.js';
 import { registerScreenSyncRoutes } from './screen-sync/routes.js';
 import { registerRepRoutingRoutes } from './rep-requests/routes.js';
+import { sequenceAllCommitted } from './sync/changelog.js';
 import { createChangeFeed } from './sync/feed.js';
 import { registerSyncRoutes } from './sync/routes.js';
 import { registerCtiRoutes, registerTelephonyRoutes } from './telephony/routes.js';
@@ -135,7 +136,10 @@ export function buildApp({ db, config, passwords, logStream, portal, callme }: A
     passwords: passwords ?? new PasswordChecker(config.argon2, config.login),
     throttle: new LoginThrottle(db, config.login),
   };
-  app.addHook('onReady', () => ctx.feed.start());
+  app.addHook('onReady', async () => {
+    await ctx.feed.start();
+    await sequenceAllCommitted(db);
+  });
   app.addHook('onClose', () => ctx.feed.close());
   installErrorHandlers(app);
 

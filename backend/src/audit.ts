@@ -18,15 +18,17 @@ export interface AuditEvent {
  * and the write commit or roll back together.
  */
 export async function recordAudit(db: Kysely<Database>, event: AuditEvent): Promise<void> {
-  await db
-    .insertInto('audit_events')
-    .values({
-      tenant_id: event.tenantId,
-      user_id: event.userId,
-      action: event.action,
-      customer_id: event.customerId ?? null,
-      details: JSON.stringify(event.details ?? {}),
-      at: event.at === undefined ? new Date().toISOString() : new Date(event.at).toISOString(),
-    })
-    .execute();
+  await db.insertInto('audit_events').values(auditRow(event)).execute();
+}
+
+/** The audit_events row of an event (also written by the one-statement note of sync/push.ts). */
+export function auditRow(event: AuditEvent) {
+  return {
+    tenant_id: event.tenantId,
+    user_id: event.userId,
+    action: event.action,
+    customer_id: event.customerId ?? null,
+    details: JSON.stringify(event.details ?? {}),
+    at: event.at === undefined ? new Date().toISOString() : new Date(event.at).toISOString(),
+  };
 }

@@ -182,24 +182,26 @@ export interface ContactFields {
   callMeta: CallMeta | null;
 }
 
+/** The contacts row of a new contact (also written by the one-statement note of sync/push.ts). */
+export function contactRow(tenantId: string, fields: ContactFields, id: string) {
+  return {
+    id,
+    tenant_id: tenantId,
+    incident_id: fields.incidentId,
+    customer_id: fields.customerId,
+    kind: fields.kind,
+    direction: fields.direction,
+    occurred_at: new Date(fields.occurredAt).toISOString(),
+    agent_id: fields.agentId,
+    summary: fields.summary,
+    body: fields.body,
+    call_meta: fields.callMeta === null ? null : JSON.stringify(fields.callMeta),
+    created_at: new Date().toISOString(),
+  };
+}
+
 export async function insertContact(tx: WriteTx, tenantId: string, fields: ContactFields, id: string = randomUUID()): Promise<string> {
-  await tx.trx
-    .insertInto('contacts')
-    .values({
-      id,
-      tenant_id: tenantId,
-      incident_id: fields.incidentId,
-      customer_id: fields.customerId,
-      kind: fields.kind,
-      direction: fields.direction,
-      occurred_at: new Date(fields.occurredAt).toISOString(),
-      agent_id: fields.agentId,
-      summary: fields.summary,
-      body: fields.body,
-      call_meta: fields.callMeta === null ? null : JSON.stringify(fields.callMeta),
-      created_at: new Date().toISOString(),
-    })
-    .execute();
+  await tx.trx.insertInto('contacts').values(contactRow(tenantId, fields, id)).execute();
   await tx.recordChange({ tenantId, entity: 'contact', entityId: id, customerId: fields.customerId, op: 'upsert' });
   return id;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,7 +18,20 @@ export type SqlDialect = 'sqlite' | 'postgres';
  */
 export type DatabaseHandle =
   | { dialect: 'sqlite'; db: Kysely<Database>; file: string; localChanges: EventEmitter; close(): Promise<void> }
-  | { dialect: 'postgres'; db: Kysely<Database>; url: string; close(): Promise<void> };
+  | {
+      dialect: 'postgres';
+      db: Kysely<Database>;
+      url: string;
+      /**
+       * Runs a compiled query as a prepared statement of each pooled connection (parsed and
+       * planned once per connection, not per call): for a statement on the hot path, where
+       * PostgreSQL's parse and plan cost as much as running it (sync/push.ts).
+       * Important: each distinct SQL text stays prepared on every connection for its lifetime,
+       * so use it only for statements built from a fixed handful of texts (values as parameters).
+       */
+      prepared<R>(query: CompiledQuery<R>): Promise<R[]>;
+      close(): Promise<void>;
+    };
 
 /**
  * Every transaction on SQLite starts with BEGIN IMMEDIATE: a deferred transaction that reads
@@ -136,7 +150,17 @@ export async function openDatabase(config: { database: DatabaseConfig }): Promis
   // would crash the process, while the pool already replaces the client on next use.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { dialect: 'postgres', db, url: settings.url, close: () => db.destroy() };
+  const statementNames = new Map<string, string>();
+  const prepared = async <R>(query: CompiledQuery<R>): Promise<R[]> => {
+    let name = statementNames.get(query.sql);
+    if (name === undefined) {
+      name = `tsunagu_${createHash('sha256').update(query.sql).digest('base64url').slice(0, 32)}`;
+      statementNames.set(query.sql, name);
+    }
+    const result = await pool.query({ name, text: query.sql, values: [...query.parameters] });
+    return result.rows as R[];
+  };
+  return { dialect: 'postgres', db, url: settings.url, prepared, close: () => db.destroy() };
 }
 
 /**

@@ -2,17 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant } from '../testing/fixtures.js';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../testing/harness.js';
-import { currentSeq, writeTransaction } from './changelog.js';
+import { appendChanges, currentSeq, sequenceAllCommitted, sequenceCommitted, writeTransaction, type ChangeEntry } from './changelog.js';
 import { createChangeFeed, type ChangeFeed } from './feed.js';
 
 const quiet = { warn: () => undefined, info: () => undefined };
 
 /**
  * The change log hands out sequences in commit order with no gaps (sync/changelog.ts). On
- * PostgreSQL they are taken inside COMMIT by migration 030's trigger, so these check what the
- * sync feed relies on: a transaction's entries in the order it recorded them, one poke per
- * transaction with its last sequence, and a transaction that commits later holding the later
- * sequences even if it recorded its change first.
+ * PostgreSQL a sequencing run numbers entries after their transactions commit (migration 031),
+ * so these check what the sync feed relies on: a transaction's entries in the order it recorded
+ * them, one poke per transaction with its last sequence, and a transaction that commits later
+ * holding the later sequences even if it wrote its entry first.
  */
 describe.each(DIALECTS)('change log sequences on %s', (dialect) => {
   let database: TestDatabase;
@@ -98,5 +98,43 @@ describe.each(DIALECTS)('change log sequences on %s', (dialect) => {
       { seq: before + 1, entity_id: early },
       { seq: before + 2, entity_id: late },
     ]);
+  });
+
+  const contactChange = (entityId: string): ChangeEntry => ({ tenantId, entity: 'contact', entityId, customerId: null, op: 'upsert' });
+
+  // The trap of concurrent writers: an entry written by a transaction that is still open when a
+  // reader passes a later entry. Numbered at insert (a database sequence), it would sit below the
+  // reader's cursor once it commits, and the reader would never see it.
+  it.runIf(dialect === 'postgres')('numbers an entry written before a later one but committed after it above the cursor a reader already holds', async () => {
+    const before = await currentSeq(database.handle, tenantId);
+    const [late, early] = [randomUUID(), randomUUID()];
+    let written!: () => void;
+    const lateWritten = new Promise<void>((resolve) => (written = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const lateTransaction = database.handle.db.transaction().execute(async (trx) => {
+      await appendChanges(trx, dialect, tenantId, [contactChange(late)]);
+      written();
+      await released;
+    });
+    await lateWritten;
+    await writeTransaction(database.handle, (tx) => tx.recordChange(contactChange(early)));
+    const firstRead = await entriesAfter(before);
+    expect(firstRead.map((entry) => entry.entity_id)).toEqual([early]);
+    const cursor = firstRead[firstRead.length - 1]!.seq;
+    release();
+    await lateTransaction;
+    await sequenceCommitted(database.handle, tenantId);
+    expect(await entriesAfter(cursor)).toEqual([{ seq: cursor + 1, entity_id: late }]);
+  });
+
+  it.runIf(dialect === 'postgres')('numbers entries committed by a backend that stopped before numbering them when one starts, and pokes', async () => {
+    const before = await currentSeq(database.handle, tenantId);
+    const ids = [randomUUID(), randomUUID()];
+    await database.handle.db.transaction().execute((trx) => appendChanges(trx, dialect, tenantId, ids.map(contactChange)));
+    expect(await entriesAfter(before)).toEqual([]);
+    await sequenceAllCommitted(database.handle);
+    expect(await entriesAfter(before)).toEqual(ids.map((id, index) => ({ seq: before + index + 1, entity_id: id })));
+    await poked(before + ids.length);
   });
 });

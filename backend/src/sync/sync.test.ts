@@ -309,6 +309,26 @@ describe.each(DIALECTS)('sync on %s', (dialect) => {
       expect(byBody.every((row) => row.kind === 'note' && row.agent_id === backend.demo.users.agent.id)).toBe(true);
     });
 
+    it('stores a note with its audit event and one change-log entry, and a pull right after the push holds it', async () => {
+      const entry = note('監査と変更履歴\n二行目');
+      const before = Number((await backend.handle.db.selectFrom('tenants').select('last_seq').where('id', '=', backend.demo.tenant.id).executeTakeFirstOrThrow()).last_seq);
+      const [result] = await push([entry]);
+      const contactId = result?.contactId ?? '';
+      const { yamada } = backend.demo.customers;
+      const contact = await backend.handle.db.selectFrom('contacts').selectAll().where('id', '=', contactId).executeTakeFirstOrThrow();
+      expect(contact).toMatchObject({ incident_id: entry.incidentId, customer_id: yamada.id, kind: 'note', direction: 'internal', summary: '監査と変更履歴', body: entry.body, call_meta: null });
+      expect(contact.occurred_at).toBe(entry.createdAt);
+      const audit = await backend.handle.db.selectFrom('audit_events').selectAll().where('action', '=', 'note_added').where('details', 'like', `%${contactId}%`).execute();
+      expect(audit).toHaveLength(1);
+      expect(audit[0]).toMatchObject({ user_id: backend.demo.users.agent.id, customer_id: yamada.id });
+      expect(JSON.parse(audit[0]?.details ?? '')).toEqual({ incidentId: entry.incidentId, contactId, clientId: entry.clientId });
+      const logged = await backend.handle.db.selectFrom('change_log').selectAll().where('entity_id', '=', contactId).execute();
+      expect(logged.map((row) => ({ ...row, seq: Number(row.seq) }))).toMatchObject([{ entity: 'contact', customer_id: yamada.id, op: 'upsert', visibility_changed: 0, visibility_before: null }]);
+      expect(Number(logged[0]?.seq)).toBeGreaterThan(before);
+      const page = await backend.get(`${API.syncChanges}?after=${before}`, tokens.agent);
+      expect(ChangesPage.parse(page.json()).changes.some((change) => change.op === 'upsert_contact' && change.contact.id === contactId)).toBe(true);
+    });
+
     it('(c) stores a note once when two copies of the batch race in', async () => {
       const batch = [note('同時送信')];
       const [a, b] = await Promise.all([push(batch), push(batch)]);

@@ -26,6 +26,7 @@ import * as m027 from './027_report_indexes.js';
 import * as m028 from './028_report_rollup.js';
 import * as m029 from './029_sip_releases_tenant_zone.js';
 import * as m030 from './030_change_log_commit_seq.js';
+import * as m031 from './031_change_log_sequencer.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -62,6 +63,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '028_report_rollup': m028,
   '029_sip_releases_tenant_zone': m029,
   '030_change_log_commit_seq': m030,
+  '031_change_log_sequencer': m031,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
