@@ -26,6 +26,11 @@ export const SLOW_QUERY_MS = 40;
  */
 const CANDIDATES_PER_RESULT = 4;
 const MIN_SEARCH_CANDIDATES = 100;
+/** FTS5's defaults (sqlite.org/fts5.html#automerge), restored after a deferred build. */
+const FTS_DEFAULT_AUTOMERGE = 4;
+const FTS_DEFAULT_CRISISMERGE = 16;
+/** Level-0 segments a deferred build may leave (one per INDEX_BATCH customers) before FTS5 must merge. */
+const FTS_DEFERRED_CRISISMERGE = 1000;
 
 export interface CacheSearchPage {
   customers: CustomerSummary[];
@@ -348,6 +353,19 @@ export class CacheStore {
         this.#customerCountDelta = outer;
       }
     })();
+  }
+
+  /**
+   * Whether the trigram index merges its segments as it is written (FTS5's 'automerge' and
+   * 'crisismerge', kept in the index's own config table, so for every connection). A deferred
+   * first sync turns this off while it builds the index, then merges everything once
+   * (`mergeSearchIndexStep`): merging as it wrote rewrote each posting list at every level on
+   * its way up, and a crisis merge of 16 segments would hold the write lock for seconds.
+   */
+  setSearchIndexMerging(mode: 'incremental' | 'deferred'): void {
+    const incremental = mode === 'incremental';
+    this.#s.configureFts.run('automerge', incremental ? FTS_DEFAULT_AUTOMERGE : 0);
+    this.#s.configureFts.run('crisismerge', incremental ? FTS_DEFAULT_CRISISMERGE : FTS_DEFERRED_CRISISMERGE);
   }
 
   /**
@@ -769,6 +787,8 @@ function prepareStatements(db: CacheDb) {
     insertFts: p('INSERT INTO customer_fts (rowid, text) VALUES (?, ?)'),
     deleteFts: p('DELETE FROM customer_fts WHERE rowid = ?'),
     mergeFts: p(`INSERT INTO customer_fts (customer_fts, rank) VALUES ('merge', ?)`),
+    // The option name is bound as text; its value must be an integer literal to FTS5, hence CAST.
+    configureFts: p(`INSERT INTO customer_fts (customer_fts, rank) VALUES (?, CAST(? AS INTEGER))`),
     totalChanges: p('SELECT total_changes()').pluck(),
     upsertIncident: p(`INSERT INTO incidents (id, customer_id, title, status, assignee_id, assignee_name, opened_at,
         closed_at, updated_at)
