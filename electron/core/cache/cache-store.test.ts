@@ -373,17 +373,21 @@ describe('CacheStore.mergeSearchIndexStep', () => {
 
     store.bulkTransaction(() => store.upsertRecords(records, { deferSearchIndex: true }));
     store.setSearchIndexMerging('deferred');
-    expect(config()).toMatchObject({ automerge: 0 });
+    expect(config()).toMatchObject({ automerge: 0, crisismerge: 1000, hashsize: 8 * 1024 * 1024 });
     const firstRid = (db.prepare('SELECT min(rid) FROM customers').pluck().get() as number) - 1;
     for (let last: number | null = firstRid; last !== null; ) last = store.indexCustomersAfter(last, 10);
     // One segment per batch at least: none was merged on the way.
     expect(segments()).toBeGreaterThanOrEqual(30);
     store.setSearchIndexMerging('incremental');
-    expect(config()).toMatchObject({ automerge: 4, crisismerge: 16 });
+    expect(config()).toMatchObject({ automerge: 4, crisismerge: 16, hashsize: 1024 * 1024 });
     while (store.mergeSearchIndexStep(20));
     expect(segments()).toBe(1);
     expect(results()).toEqual(mergedAsWritten);
     expect(results()[0]).toEqual(['D-29', 'D-290', 'D-291', 'D-292', 'D-293', 'D-294', 'D-295', 'D-296', 'D-297', 'D-298', 'D-299']);
+    // A build abandoned with the synced data does not leave the index unmerged for good.
+    store.setSearchIndexMerging('deferred');
+    store.clearSyncedData();
+    expect(config()).toMatchObject({ automerge: 4, crisismerge: 16, hashsize: 1024 * 1024 });
   });
 });
 

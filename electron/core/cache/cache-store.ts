@@ -26,11 +26,13 @@ export const SLOW_QUERY_MS = 40;
  */
 const CANDIDATES_PER_RESULT = 4;
 const MIN_SEARCH_CANDIDATES = 100;
-/** FTS5's defaults (sqlite.org/fts5.html#automerge), restored after a deferred build. */
+/** FTS5's defaults (sqlite.org/fts5.html, "FTS5 Configuration Options"), restored after a deferred build. */
 const FTS_DEFAULT_AUTOMERGE = 4;
 const FTS_DEFAULT_CRISISMERGE = 16;
-/** Level-0 segments a deferred build may leave (one per INDEX_BATCH customers) before FTS5 must merge. */
+const FTS_DEFAULT_HASHSIZE = 1024 * 1024;
+/** Segments of one level a deferred build may leave before FTS5 must merge them (see setSearchIndexMerging). */
 const FTS_DEFERRED_CRISISMERGE = 1000;
+const FTS_DEFERRED_HASHSIZE = 8 * 1024 * 1024;
 
 export interface CacheSearchPage {
   customers: CustomerSummary[];
@@ -334,6 +336,8 @@ export class CacheStore {
         DELETE FROM meta;
       `);
       this.#s.setMeta.run(CUSTOMER_COUNT_KEY, '0');
+      // A deferred index build that was running is abandoned with the sync state.
+      this.setSearchIndexMerging('incremental');
     })();
   }
 
@@ -360,12 +364,16 @@ export class CacheStore {
    * 'crisismerge', kept in the index's own config table, so for every connection). A deferred
    * first sync turns this off while it builds the index, then merges everything once
    * (`mergeSearchIndexStep`): merging as it wrote rewrote each posting list at every level on
-   * its way up, and a crisis merge of 16 segments would hold the write lock for seconds.
+   * its way up. Meanwhile FTS5 keeps up to 8 MB of postings in memory before it writes a segment
+   * ('hashsize', 1 MB by default): about 3 segments per INDEX_BATCH of 50,000 customers instead of
+   * 44, so that a million customers stay far below the crisis merge (one merge of that many
+   * segments in one transaction would hold the write lock for seconds).
    */
   setSearchIndexMerging(mode: 'incremental' | 'deferred'): void {
     const incremental = mode === 'incremental';
     this.#s.configureFts.run('automerge', incremental ? FTS_DEFAULT_AUTOMERGE : 0);
     this.#s.configureFts.run('crisismerge', incremental ? FTS_DEFAULT_CRISISMERGE : FTS_DEFERRED_CRISISMERGE);
+    this.#s.configureFts.run('hashsize', incremental ? FTS_DEFAULT_HASHSIZE : FTS_DEFERRED_HASHSIZE);
   }
 
   /**

@@ -159,6 +159,8 @@ export function restartSnapshot(store: CacheStore): void {
     ]) {
       store.deleteMeta(key);
     }
+    // A deferred index build this abandons would never restore merging as the index is written.
+    store.setSearchIndexMerging('incremental');
   })();
 }
 
