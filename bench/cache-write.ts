@@ -4,8 +4,9 @@
  * (`takeSnapshot`, with a stand-in for the backend client) into a fresh encrypted cache. Prints the
  * CPU time per customer of the two stages the client owns, writing the pages (insert: each
  * page's transaction with its commit) and the search index (what the snapshot spends after the
- * last page: the token index and the merge of the trigram index), at each size given, with the
- * load average beside it. Generating the pages is not counted.
+ * last page: the token index and the merge of the trigram index), then the checkpoint the worker
+ * ends with, at each size given, with the load average beside it. Generating the pages is not
+ * counted.
  *
  * Options (or BENCH_* variables): --customers N[,N…] (BENCH_CUSTOMERS, default 20000,100000),
  * --page N (BENCH_SYNC_PAGE, default the app's page size), --server-ms N (BENCH_SERVER_MS,
@@ -23,7 +24,7 @@ import { CacheStore } from '../electron/core/cache/cache-store.js';
 import { openCache } from '../electron/core/cache/open-cache.js';
 import type { Logger } from '../electron/core/logger.js';
 import { DEFAULT_SYNC_TUNING } from '../electron/core/sync/sync-engine.js';
-import { takeSnapshot } from '../electron/core/sync/snapshot.js';
+import { SNAPSHOT_WAL_AUTOCHECKPOINT, takeSnapshot } from '../electron/core/sync/snapshot.js';
 import { BENCH_CACHE_KEY, benchFlags, DATA_NOW, mergeResults } from './cache-file.js';
 
 interface Options {
@@ -62,6 +63,10 @@ interface SizeFigures {
   contacts: number;
   insert_cpu_us_per_customer: number;
   index_cpu_us_per_customer: number;
+  /** The checkpoint after the snapshot (the worker's last step), copying what is still only in the WAL into the cache file. */
+  checkpoint_cpu_us_per_customer: number;
+  /** Insert, index and checkpoint: the client's whole CPU per customer. */
+  total_cpu_us_per_customer: number;
   insert_seconds: number;
   index_seconds: number;
   /** Insert CPU per customer of each tenth of the pages, in order: does it grow with the cache? */
@@ -92,7 +97,7 @@ async function measure(customers: number, options: Options): Promise<SizeFigures
   let contacts = 0;
   try {
     // As the snapshot worker opens its connection.
-    db.pragma('wal_autocheckpoint = 10000');
+    db.pragma(`wal_autocheckpoint = ${SNAPSHOT_WAL_AUTOCHECKPOINT}`);
     const store = new CacheStore(db, { logger: silentLogger });
 
     // CPU of writing the pages: each page's whole transaction (statements and commit, where the
@@ -151,7 +156,11 @@ async function measure(customers: number, options: Options): Promise<SizeFigures
     await takeSnapshot(store, client, options.page, () => {});
     const indexCpu = cpuSince(snapshotCpu) - insertCpu - generateCpu;
     const indexWall = performance.now() - snapshotWall - insertWall;
+    // The worker checkpoints when it is done: what the pages' commits left in the WAL is copied
+    // (decrypted and encrypted again) into the cache file, work the snapshot caused.
+    const checkpointCpu = process.cpuUsage();
     db.pragma('wal_checkpoint(TRUNCATE)');
+    const checkpointUs = cpuSince(checkpointCpu);
     const cached = store.countCustomers();
     if (cached !== customers) throw new Error(`the cache holds ${cached} customers, expected ${customers}`);
     const cachedContacts = db.prepare('SELECT count(*) FROM contacts').pluck().get() as number;
@@ -163,6 +172,8 @@ async function measure(customers: number, options: Options): Promise<SizeFigures
       contacts,
       insert_cpu_us_per_customer: round(insertCpu / customers),
       index_cpu_us_per_customer: round(indexCpu / customers),
+      checkpoint_cpu_us_per_customer: round(checkpointUs / customers),
+      total_cpu_us_per_customer: round((insertCpu + indexCpu + checkpointUs) / customers),
       insert_seconds: Math.round(insertWall / 100) / 10,
       index_seconds: Math.round(indexWall / 100) / 10,
       insert_cpu_us_per_customer_by_tenth: tenths.map((tenth) => (tenth.customers === 0 ? 0 : round(tenth.cpu / tenth.customers))),
@@ -187,6 +198,7 @@ async function main(): Promise<void> {
       `${customers.toLocaleString('en')} customers (${figures.incidents.toLocaleString('en')} incidents, ${figures.contacts.toLocaleString('en')} contacts): ` +
         `insert ${figures.insert_cpu_us_per_customer} µs CPU/customer (${figures.insert_seconds} s wall), ` +
         `index ${figures.index_cpu_us_per_customer} µs CPU/customer (${figures.index_seconds} s wall), ` +
+        `checkpoint ${figures.checkpoint_cpu_us_per_customer}, total ${figures.total_cpu_us_per_customer} µs CPU/customer, ` +
         `cache ${figures.cache_mb} MB, load ${loadBefore.toFixed(1)} → ${figures.load_average_1m}`,
     );
     console.log(`  insert µs CPU/customer by tenth: ${figures.insert_cpu_us_per_customer_by_tenth.join(' ')}`);

@@ -359,6 +359,36 @@ describe('CacheStore.mergeSearchIndexStep', () => {
     expect(store.search('シケン599').map((c) => c.code)).toEqual(['M-599']);
     expect(store.search('統合', 100)).toHaveLength(100);
   });
+
+  it('merges nothing while a deferred build writes, then merges once to exactly the index merged as it was written, and restores FTS5\'s defaults', () => {
+    const config = () => Object.fromEntries((db.prepare('SELECT k, v FROM customer_fts_config').all() as { k: string; v: number }[]).map((row) => [row.k, row.v]));
+    const segments = () => db.prepare('SELECT count(DISTINCT segid) FROM customer_fts_idx').pluck().get() as number;
+    const records = Array.from({ length: 300 }, (_, i) => makeRecord({ code: `D-${i}`, name: `遅延 索引${i}`, nameKana: `チエン サクイン${i}`, address: `東京都港区${i}丁目` }));
+    const queries = ['サクイン29', '遅延', '港区1', 'D-2', '索引299', 'チエ'];
+    const results = () => queries.map((query) => store.search(query, 500).map((c) => c.code).sort());
+    for (let i = 0; i < records.length; i += 10) store.upsertRecords(records.slice(i, i + 10));
+    while (store.mergeSearchIndexStep(20));
+    const mergedAsWritten = results();
+    store.clearSyncedData();
+
+    store.bulkTransaction(() => store.upsertRecords(records, { deferSearchIndex: true }));
+    store.setSearchIndexMerging('deferred');
+    expect(config()).toMatchObject({ automerge: 0, crisismerge: 1000, hashsize: 8 * 1024 * 1024 });
+    const firstRid = (db.prepare('SELECT min(rid) FROM customers').pluck().get() as number) - 1;
+    for (let last: number | null = firstRid; last !== null; ) last = store.indexCustomersAfter(last, 10);
+    // One segment per batch at least: none was merged on the way.
+    expect(segments()).toBeGreaterThanOrEqual(30);
+    store.setSearchIndexMerging('incremental');
+    expect(config()).toMatchObject({ automerge: 4, crisismerge: 16, hashsize: 1024 * 1024 });
+    while (store.mergeSearchIndexStep(20));
+    expect(segments()).toBe(1);
+    expect(results()).toEqual(mergedAsWritten);
+    expect(results()[0]).toEqual(['D-29', 'D-290', 'D-291', 'D-292', 'D-293', 'D-294', 'D-295', 'D-296', 'D-297', 'D-298', 'D-299']);
+    // A build abandoned with the synced data does not leave the index unmerged for good.
+    store.setSearchIndexMerging('deferred');
+    store.clearSyncedData();
+    expect(config()).toMatchObject({ automerge: 4, crisismerge: 16, hashsize: 1024 * 1024 });
+  });
 });
 
 describe('CacheStore reads', () => {

@@ -26,6 +26,13 @@ export const SLOW_QUERY_MS = 40;
  */
 const CANDIDATES_PER_RESULT = 4;
 const MIN_SEARCH_CANDIDATES = 100;
+/** FTS5's defaults (sqlite.org/fts5.html, "FTS5 Configuration Options"), restored after a deferred build. */
+const FTS_DEFAULT_AUTOMERGE = 4;
+const FTS_DEFAULT_CRISISMERGE = 16;
+const FTS_DEFAULT_HASHSIZE = 1024 * 1024;
+/** Segments of one level a deferred build may leave before FTS5 must merge them (see setSearchIndexMerging). */
+const FTS_DEFERRED_CRISISMERGE = 1000;
+const FTS_DEFERRED_HASHSIZE = 8 * 1024 * 1024;
 
 export interface CacheSearchPage {
   customers: CustomerSummary[];
@@ -329,6 +336,8 @@ export class CacheStore {
         DELETE FROM meta;
       `);
       this.#s.setMeta.run(CUSTOMER_COUNT_KEY, '0');
+      // A deferred index build that was running is abandoned with the sync state.
+      this.setSearchIndexMerging('incremental');
     })();
   }
 
@@ -348,6 +357,23 @@ export class CacheStore {
         this.#customerCountDelta = outer;
       }
     })();
+  }
+
+  /**
+   * Whether the trigram index merges its segments as it is written (FTS5's 'automerge' and
+   * 'crisismerge', kept in the index's own config table, so for every connection). A deferred
+   * first sync turns this off while it builds the index, then merges everything once
+   * (`mergeSearchIndexStep`): merging as it wrote rewrote each posting list at every level on
+   * its way up. Meanwhile FTS5 keeps up to 8 MB of postings in memory before it writes a segment
+   * ('hashsize', 1 MB by default): about 3 segments per INDEX_BATCH of 50,000 customers instead of
+   * 44, so that a million customers stay far below the crisis merge (one merge of that many
+   * segments in one transaction would hold the write lock for seconds).
+   */
+  setSearchIndexMerging(mode: 'incremental' | 'deferred'): void {
+    const incremental = mode === 'incremental';
+    this.#s.configureFts.run('automerge', incremental ? FTS_DEFAULT_AUTOMERGE : 0);
+    this.#s.configureFts.run('crisismerge', incremental ? FTS_DEFAULT_CRISISMERGE : FTS_DEFERRED_CRISISMERGE);
+    this.#s.configureFts.run('hashsize', incremental ? FTS_DEFAULT_HASHSIZE : FTS_DEFERRED_HASHSIZE);
   }
 
   /**
@@ -769,6 +795,8 @@ function prepareStatements(db: CacheDb) {
     insertFts: p('INSERT INTO customer_fts (rowid, text) VALUES (?, ?)'),
     deleteFts: p('DELETE FROM customer_fts WHERE rowid = ?'),
     mergeFts: p(`INSERT INTO customer_fts (customer_fts, rank) VALUES ('merge', ?)`),
+    // The option name is bound as text; its value must be an integer literal to FTS5, hence CAST.
+    configureFts: p(`INSERT INTO customer_fts (customer_fts, rank) VALUES (?, CAST(? AS INTEGER))`),
     totalChanges: p('SELECT total_changes()').pluck(),
     upsertIncident: p(`INSERT INTO incidents (id, customer_id, title, status, assignee_id, assignee_name, opened_at,
         closed_at, updated_at)

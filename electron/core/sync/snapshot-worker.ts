@@ -6,7 +6,7 @@ import { cacheProblemOf } from '../cache/cache-health.js';
 import { CacheStore } from '../cache/cache-store.js';
 import { openCache } from '../cache/open-cache.js';
 import type { Logger } from '../logger.js';
-import { takeSnapshot } from './snapshot.js';
+import { SNAPSHOT_WAL_AUTOCHECKPOINT, takeSnapshot } from './snapshot.js';
 import type { SnapshotWorkerData, SnapshotWorkerMessage } from './snapshot-runner.js';
 
 /**
@@ -28,7 +28,7 @@ async function run(): Promise<void> {
   const db = openCache(data.cacheFile, { key: Buffer.from(data.cacheKeyHex, 'hex') });
   try {
     // Bulk load: checkpoint less often; the main thread's reads see each committed page anyway.
-    db.pragma('wal_autocheckpoint = 10000');
+    db.pragma(`wal_autocheckpoint = ${SNAPSHOT_WAL_AUTOCHECKPOINT}`);
     const store = new CacheStore(db, { logger, region: data.region as CountryCode });
     const client = new BackendClient(data.backendUrl, data.token);
     await takeSnapshot(store, client, data.pageSize, (progress) => post({ type: 'progress', ...progress }));
