@@ -252,9 +252,9 @@ describe('screen pop scheduling (issue 13 item 7)', () => {
 describe('refreshes while a call is ringing (issue 13 item 7)', () => {
   it("holds the history and calls-for-you refreshes asked while a pop is pending until its card is painted, then runs each once", async () => {
     const { bridge, engine } = await startPhone();
-    await waitFor(() => expect(bridge.callsTo('callsForYou:list').length).toBeGreaterThan(0));
+    await waitFor(() => expect(bridge.callsTo('callsForYou:counts').length).toBeGreaterThan(0));
     const historyBefore = bridge.callsTo('calls:history').length;
-    const callsForYouBefore = bridge.callsTo('callsForYou:list').length;
+    const callsForYouBefore = bridge.callsTo('callsForYou:counts').length;
     bridge.hold('customers:lookupCaller');
     const rung: Array<{ id: string }> = [];
     act(() => {
@@ -267,13 +267,13 @@ describe('refreshes while a call is ringing (issue 13 item 7)', () => {
     act(() => bridge.setStatus({ lastSyncedAt: '2026-12-07T12:00:00.000Z' }));
     act(() => bridge.setStatus({ lastSyncedAt: '2026-12-07T12:00:01.000Z' }));
     expect(bridge.callsTo('calls:history')).toHaveLength(historyBefore);
-    expect(bridge.callsTo('callsForYou:list')).toHaveLength(callsForYouBefore);
+    expect(bridge.callsTo('callsForYou:counts')).toHaveLength(callsForYouBefore);
     expect(useSyncStore.getState().status?.lastSyncedAt).not.toBe('2026-12-07T12:00:01.000Z');
 
     act(() => bridge.heldCalls('customers:lookupCaller').forEach((call) => call.release()));
     await waitFor(() => expect(performance.getEntriesByName(SCREENPOP_PAINTED_MARK).map((mark) => (mark as PerformanceMark).detail.callId)).toContain('pending-2'));
     await waitFor(() => expect(bridge.callsTo('calls:history')).toHaveLength(historyBefore + 1));
-    await waitFor(() => expect(bridge.callsTo('callsForYou:list')).toHaveLength(callsForYouBefore + 1));
+    await waitFor(() => expect(bridge.callsTo('callsForYou:counts')).toHaveLength(callsForYouBefore + 1));
     expect(useSyncStore.getState().status?.lastSyncedAt).toBe('2026-12-07T12:00:01.000Z');
     expect(screen.getByTestId('screen-pop').dataset.phase).toBe('found');
   });
