@@ -350,6 +350,8 @@ async function main(): Promise<void> {
   // CPU profiles of the page and the host over the first and the last batch: the functions whose
   // time per call grew are the work that scales with past calls.
   const cpuProfiles = process.env.BENCH_PROFILE === '1';
+  // Kept after the run (printed at the end): .cpuprofile files for DevTools.
+  const profileDir = cpuProfiles ? fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-bench-memory-profiles-')) : '';
   if (!fs.existsSync(path.join(root, 'dist', 'renderer', 'index.html'))) throw new Error('dist/renderer is missing: run npm run build first');
   if (SHELL === 'bundled' && !fs.existsSync(path.join(root, 'dist', 'browser-shell', 'cli.js'))) {
     throw new Error('dist/browser-shell is missing: run npm run build first (or BENCH_SHELL=tsx)');
@@ -438,8 +440,9 @@ async function main(): Promise<void> {
         printAllocations(`core host's JS heap, calls ${done + 1}-${done + size}`, await stopAllocationSampling(hostClient, 25), size);
       }
       if (profiled) {
-        const page = await stopCpuProfile(pageProtocol as unknown as ProtocolClient);
-        profiles.push({ calls: size, label: `calls ${done + 1}-${done + size}`, page, host: await stopCpuProfile(hostClient) });
+        const saveAs = (process: string) => path.join(profileDir, `${process}-calls-${done + 1}-${done + size}.cpuprofile`);
+        const page = await stopCpuProfile(pageProtocol as unknown as ProtocolClient, saveAs('page'));
+        profiles.push({ calls: size, label: `calls ${done + 1}-${done + size}`, page, host: await stopCpuProfile(hostClient, saveAs('host')) });
       }
       if (code !== 0) exit = code;
       done += size;
@@ -466,6 +469,7 @@ async function main(): Promise<void> {
       const [early, late] = profiles as [(typeof profiles)[0], (typeof profiles)[0]];
       printTimeGrowth(`page, ${early.label} → ${late.label}`, early.page, early.calls, late.page, late.calls);
       printTimeGrowth(`core host, ${early.label} → ${late.label}`, early.host, early.calls, late.host, late.calls);
+      console.log(`  the profiles (.cpuprofile, for DevTools): ${profileDir}`);
     }
     const pops = (await page.evaluate(() => performance.getEntriesByName('screenpop:painted').length)) - popsBefore;
     const warmCpu = cpuPerCall.slice(cpuPerCall.length > 1 ? 1 : 0);

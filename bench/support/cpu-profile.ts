@@ -4,6 +4,7 @@
  * function, its own (self) and with what it called (total). bench/memory.ts compares an early
  * batch of calls with a late one, per call, to find the work that grows with past calls.
  */
+import fs from 'node:fs';
 import type { ProtocolClient } from './heap-census.js';
 
 interface ProfileNode {
@@ -68,10 +69,15 @@ export function functionTimes(profile: CpuProfile): Map<string, FunctionTime> {
   return times;
 }
 
-/** Stops the profiler started by `startCpuProfile` and returns the time per function. */
-export async function stopCpuProfile(client: ProtocolClient): Promise<Map<string, FunctionTime>> {
+/**
+ * Stops the profiler started by `startCpuProfile` and returns the time per function; with
+ * `saveAs`, the profile is also written there as it came (a .cpuprofile DevTools opens, with the
+ * columns a source map needs for the page's minified code).
+ */
+export async function stopCpuProfile(client: ProtocolClient, saveAs?: string): Promise<Map<string, FunctionTime>> {
   const { profile } = (await client.send('Profiler.stop')) as { profile: CpuProfile };
   await client.send('Profiler.disable');
+  if (saveAs) fs.writeFileSync(saveAs, JSON.stringify(profile));
   return functionTimes(profile);
 }
 
