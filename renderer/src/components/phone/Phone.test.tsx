@@ -630,8 +630,11 @@ describe('operator status reaching the server (issue 8 item 1)', () => {
       ) {
         shown.push(Object.assign(this, { body: options.body, tag: options.tag }) as never);
       }
-      close() {}
+      close() {
+        closed.push((this as unknown as { tag: string }).tag);
+      }
     }
+    const closed: string[] = [];
     const realNotification = Object.getOwnPropertyDescriptor(window, 'Notification');
     const realHasFocus = document.hasFocus.bind(document);
     Object.defineProperty(window, 'Notification', { configurable: true, writable: true, value: StandInNotification });
@@ -644,7 +647,17 @@ describe('operator status reaching the server (issue 8 item 1)', () => {
       const missed = shown.find((n) => n.tag === 'missed-yamada-call');
       expect(missed?.title).toBe('Missed call');
       expect(missed?.body).toBe('山田 太郎');
-      act(() => missed!.onclick?.());
+      // One missed-call notification at a time, like the in-app notice: the next closes it
+      // (each stays until closed, and the page keeps every one shown alive).
+      let second = '';
+      act(() => {
+        second = engine.ring({ from: YAMADA_FROM }, { sipCallId: 'yamada-again' }).id;
+      });
+      await waitFor(() => expect(screen.getByTestId('screen-pop').dataset.callId).toBe('yamada-again'));
+      act(() => engine.ended(second, 'cancelled'));
+      await waitFor(() => expect(shown.map((n) => n.tag)).toContain('missed-yamada-again'));
+      expect(closed).toEqual(['missed-yamada-call']);
+      act(() => shown.find((n) => n.tag === 'missed-yamada-again')!.onclick?.());
       await screen.findByTestId('call-history');
     } finally {
       if (realNotification) Object.defineProperty(window, 'Notification', realNotification);
