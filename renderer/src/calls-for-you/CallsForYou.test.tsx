@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CallForYou } from '../../../shared/calls-for-you.js';
 import { App } from '../App.js';
@@ -75,6 +75,22 @@ describe('calls for you', () => {
     await waitFor(() => expect(bridge.callsTo('callsForYou:counts').length).toBeGreaterThan(countsBefore + 1));
     expect(bridge.callsTo('callsForYou:list')).toHaveLength(1);
     expect(screen.getByTestId('cfy-badge').dataset.count).toBe('2');
+  });
+
+  it('keeps no entries from a list answer that arrives after the list was closed', async () => {
+    const bridge = signIn();
+    render(<App />);
+    fireEvent.click(await screen.findByTestId('cfy-badge'));
+    await screen.findByTestId('calls-for-you');
+    bridge.callsForYou.entries.mine = [{ ...MISSED, key: 'call-missed-2' }, MISSED, ANSWERED];
+    bridge.hold('callsForYou:list');
+    act(() => void useCallsForYouStore.getState().refresh());
+    fireEvent.click(screen.getByTestId('area-customers'));
+    await waitFor(() => expect(screen.queryByTestId('calls-for-you')).toBeNull());
+    act(() => bridge.heldCalls('callsForYou:list').forEach((call) => call.release()));
+    // Its counts are taken (the badge), its entries are not kept.
+    await waitFor(() => expect(screen.getByTestId('cfy-badge').dataset.count).toBe('2'));
+    expect(useCallsForYouStore.getState().view).toBeNull();
   });
 
   it('lists who called, when, who answered and who handled it, with the counts', async () => {

@@ -18,7 +18,7 @@ interface CallsForYouState {
   phase: 'idle' | 'loading' | 'ready' | 'error';
   error: AppError | null;
   seminars: Seminar[];
-  /** The whole list (and its counts). */
+  /** The whole list (and its counts), kept while the list is open. */
   load(): Promise<void>;
   /** The counts alone. */
   loadCounts(): Promise<void>;
@@ -50,8 +50,9 @@ export const useCallsForYouStore = create<CallsForYouState>()((set, get) => ({
     const result = await invoke('callsForYou:list', { scope });
     // A slower answer for a scope the user already left is dropped.
     if (get().scope !== scope) return;
-    if (result.ok) set({ view: result.value, counts: result.value.counts, phase: 'ready', error: null });
-    else set({ phase: 'error', error: result.error });
+    // The list closed while this was on its way: its counts only, no entries kept.
+    if (result.ok) set(get().listOpen ? { view: result.value, counts: result.value.counts, phase: 'ready', error: null } : { counts: result.value.counts });
+    else if (get().listOpen) set({ phase: 'error', error: result.error });
   },
   async loadCounts() {
     const scope = get().scope;
