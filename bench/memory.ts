@@ -40,6 +40,7 @@ import { tenantSipUser } from '../shared/sip-identity.js';
 import { BENCH_DIR, envInteger, mergeResults } from './cache-file.js';
 import { machine } from './support/backend.js';
 import { procStatFields, processCpuMs } from './support/proc.js';
+import { startCpuProfile, stopCpuProfile, timeGrowth, type FunctionTime } from './support/cpu-profile.js';
 
 import {
   censusGrowth,
@@ -75,8 +76,8 @@ const CALLS_PER_SECOND = 2;
  * BENCH_SHELL=tsx runs the TypeScript sources under tsx (about 50 MB more for tsx's loader).
  */
 const SHELL = process.env.BENCH_SHELL === 'tsx' ? 'tsx' : 'bundled';
-/** BENCH_HEAP=1 (heap census) and BENCH_ALLOC=1 (allocation sampling) perturb the figures: such runs record nothing. */
-const DIAGNOSIS = process.env.BENCH_HEAP === '1' || process.env.BENCH_ALLOC === '1';
+/** BENCH_HEAP=1 (heap census), BENCH_ALLOC=1 (allocation sampling) and BENCH_PROFILE=1 (CPU profiles) perturb the figures: such runs record nothing. */
+const DIAGNOSIS = process.env.BENCH_HEAP === '1' || process.env.BENCH_ALLOC === '1' || process.env.BENCH_PROFILE === '1';
 
 /**
  * A process's resident memory with the pages it shares counted by share (PSS): Chromium's
@@ -317,6 +318,16 @@ function printAllocations(label: string, sites: AllocationSite[], calls: number)
   for (const site of sites) console.log(`    ${site.site.slice(0, 80).padEnd(80)} ${(site.bytes / 1048576).toFixed(2).padStart(7)} MB ${(site.bytes / 1024 / calls).toFixed(1).padStart(7)} KiB/call`);
 }
 
+function printTimeGrowth(label: string, early: Map<string, FunctionTime>, earlyCalls: number, late: Map<string, FunctionTime>, lateCalls: number): void {
+  console.log(`  ${label}: CPU per call by function (total ms with callees, early → late), largest growth first`);
+  for (const row of timeGrowth(early, earlyCalls, late, lateCalls, 30)) {
+    console.log(`    ${row.site.slice(0, 90).padEnd(90)} ${row.earlyMs.toFixed(2).padStart(8)} → ${row.lateMs.toFixed(2).padStart(8)}`);
+  }
+  const self = [...late.values()].sort((a, b) => b.selfMs - a.selfMs).slice(0, 15);
+  console.log(`  ${label}: the late batch's self time per call, largest first`);
+  for (const row of self) console.log(`    ${row.site.slice(0, 90).padEnd(90)} ${(row.selfMs / lateCalls).toFixed(2).padStart(8)}`);
+}
+
 function printGrowth(label: string, before: Census, after: Census): void {
   console.log(`  ${label}: what grew in the JS heap (count before → after, bytes added)`);
   for (const change of censusGrowth(before, after, 20)) {
@@ -336,6 +347,11 @@ async function main(): Promise<void> {
   const mappingGrowth = heapCensus || process.env.BENCH_MAPS === '1';
   // What the calls allocate in all (garbage included), sampled over the second batch (after warm-up).
   const allocationSampling = process.env.BENCH_ALLOC === '1';
+  // CPU profiles of the page and the host over the first and the last batch: the functions whose
+  // time per call grew are the work that scales with past calls.
+  const cpuProfiles = process.env.BENCH_PROFILE === '1';
+  // Kept after the run (printed at the end): .cpuprofile files for DevTools.
+  const profileDir = cpuProfiles ? fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-bench-memory-profiles-')) : '';
   if (!fs.existsSync(path.join(root, 'dist', 'renderer', 'index.html'))) throw new Error('dist/renderer is missing: run npm run build first');
   if (SHELL === 'bundled' && !fs.existsSync(path.join(root, 'dist', 'browser-shell', 'cli.js'))) {
     throw new Error('dist/browser-shell is missing: run npm run build first (or BENCH_SHELL=tsx)');
@@ -399,12 +415,18 @@ async function main(): Promise<void> {
     const cpuPerCall: { host: number; page: number }[] = [];
     let after: Reading = idle;
     let exit: number | null = 0;
+    const profiles: { calls: number; label: string; page: Map<string, FunctionTime>; host: Map<string, FunctionTime> }[] = [];
     for (let done = 0; done < calls; ) {
       const size = Math.min(batch, calls - done);
       const sampled = allocationSampling && (done === batch || calls <= batch);
       if (sampled) {
         await startAllocationSampling(pageProtocol as unknown as ProtocolClient);
         await startAllocationSampling(hostClient);
+      }
+      const profiled = cpuProfiles && (done === 0 || done + size >= calls);
+      if (profiled) {
+        await startCpuProfile(pageProtocol as unknown as ProtocolClient);
+        await startCpuProfile(hostClient);
       }
       const pageAtStart = pagePid();
       const cpuAtStart = { host: cpuMs(hostPid), page: pageAtStart ? cpuMs(pageAtStart) : 0 };
@@ -416,6 +438,11 @@ async function main(): Promise<void> {
       if (sampled) {
         printAllocations(`page's JS heap, calls ${done + 1}-${done + size}`, await stopAllocationSampling(pageProtocol as unknown as ProtocolClient, 25), size);
         printAllocations(`core host's JS heap, calls ${done + 1}-${done + size}`, await stopAllocationSampling(hostClient, 25), size);
+      }
+      if (profiled) {
+        const saveAs = (process: string) => path.join(profileDir, `${process}-calls-${done + 1}-${done + size}.cpuprofile`);
+        const page = await stopCpuProfile(pageProtocol as unknown as ProtocolClient, saveAs('page'));
+        profiles.push({ calls: size, label: `calls ${done + 1}-${done + size}`, page, host: await stopCpuProfile(hostClient, saveAs('host')) });
       }
       if (code !== 0) exit = code;
       done += size;
@@ -437,6 +464,12 @@ async function main(): Promise<void> {
         }
       }
       console.log(`    after ${String(done).padStart(5)} calls: ${after.rss_mb.toFixed(1)} MB (host ${after.host_rss_mb.toFixed(1)} + renderer ${after.renderer_rss_mb.toFixed(1)}), after GC ${settledBatch.rss_mb.toFixed(1)} MB (host ${settledBatch.host_rss_mb.toFixed(1)} [JS heap ${settledBatch.host_js_heap_mb.toFixed(1)}, external ${settledBatch.host_external_mb.toFixed(1)}, ${hostThreads(hostPid)} threads] + renderer ${settledBatch.renderer_rss_mb.toFixed(1)}; CPU per call host ${cpuPerCall.at(-1)!.host.toFixed(1)} ms + page ${cpuPerCall.at(-1)!.page.toFixed(1)} ms; private ${settledBatch.host_private_mb.toFixed(1)} + ${settledBatch.renderer_private_mb.toFixed(1)}; page JS heap ${settledBatch.js_heap_mb.toFixed(1)} MB, ${settledBatch.dom_nodes} DOM nodes, ${settledBatch.js_event_listeners} listeners)`);
+    }
+    if (profiles.length === 2) {
+      const [early, late] = profiles as [(typeof profiles)[0], (typeof profiles)[0]];
+      printTimeGrowth(`page, ${early.label} → ${late.label}`, early.page, early.calls, late.page, late.calls);
+      printTimeGrowth(`core host, ${early.label} → ${late.label}`, early.host, early.calls, late.host, late.calls);
+      console.log(`  the profiles (.cpuprofile, for DevTools): ${profileDir}`);
     }
     const pops = (await page.evaluate(() => performance.getEntriesByName('screenpop:painted').length)) - popsBefore;
     const warmCpu = cpuPerCall.slice(cpuPerCall.length > 1 ? 1 : 0);

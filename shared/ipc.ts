@@ -517,6 +517,12 @@ export const IPC_CHANNELS = {
   'callbacks:complete': { request: z.object({ callbackId: Id }), result: z.null() },
   /** "Calls for you": online from the backend, offline from the last copy; handled-but-unsent entries shown as pending. */
   'callsForYou:list': { request: z.object({ scope: CallsForYouScope }), result: CallsForYouView },
+  /**
+   * The same list's counts alone, with pending marks applied: what the top bar, the work-area
+   * nav and the reminder show while the list is not on screen. The whole list grows with every
+   * call of the shift and was sent and parsed after every sync that brought anything.
+   */
+  'callsForYou:counts': { request: z.object({ scope: CallsForYouScope }), result: CallsForYouResponse.shape.counts },
   /** Marks a call handled through the outbox (works offline; the backend applies it once). */
   'callsForYou:handle': { request: z.object(HandleCallFields), result: z.null() },
   /** The tenant's template filled in for one call (online). */

@@ -115,6 +115,9 @@ describe('calls for you in the core', () => {
     const pending = await core.value('callsForYou:list', { scope: 'mine' });
     expect(pending.entries.find((e) => e.key === 'core-call-1')).toMatchObject({ pending: true, handled: { kind: 'contact', by: { id: backend.demo.users.agent.id } } });
     expect(pending.counts).toEqual({ handled: 1, unhandled: 1 });
+    // The counts alone (the badge while the list is closed) say the same, under the same rights.
+    expect(await core.value('callsForYou:counts', { scope: 'mine' })).toEqual({ handled: 1, unhandled: 1 });
+    expect(await core.call('callsForYou:counts', { scope: 'all' })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
 
     await serve(first.port);
     await core.waitForStatus((s) => s.phase === 'idle' && s.online && s.pendingOutbox === 0, 'pushed');

@@ -89,6 +89,14 @@ export class CallsForYouSession {
     return this.#view({ scope, since, entries: calls }, engine.status().online ? 'online' : 'cache');
   }
 
+  /**
+   * The list's counts alone (the badge, the nav, the reminder): the list, which grows with every
+   * call of a shift, is then neither sent to the window nor parsed there.
+   */
+  counts(scope: CallsForYouScope, now = new Date()): CallsForYouView['counts'] {
+    return this.list(scope, now).counts;
+  }
+
   #view(server: { scope: CallsForYouScope; since: string; entries: CallForYou[] }, source: 'online' | 'cache'): CallsForYouView {
     const { store, info } = this.#host;
     const pending = new Map<string, HandleCallEntry>();
@@ -151,6 +159,7 @@ export class CallsForYouSession {
 export function callsForYouHandlers(session: () => CallsForYouSession): Pick<IpcHandlerTable, CallsForYouIpcChannel> {
   return {
     'callsForYou:list': async (payload) => session().list(payload.scope),
+    'callsForYou:counts': async (payload) => session().counts(payload.scope),
     'callsForYou:handle': async (payload) => session().handle(payload),
     'callsForYou:callbackText': (payload) => session().callbackText(payload.callKey),
     'callsForYou:template': () => session().template(),

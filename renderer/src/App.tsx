@@ -138,7 +138,7 @@ function Workspace() {
   useEffect(() => {
     void useSyncStore.getState().load();
     void useCallHistoryStore.getState().load();
-    void useCallsForYouStore.getState().load();
+    void useCallsForYouStore.getState().loadCounts();
   }, []);
   useCallsForYouReminder();
   return (

@@ -24,7 +24,7 @@ export function connectCoreEvents(bridge: TsunaguBridge): () => void {
       useSyncStore.getState().apply(status);
       if (bringsNewData(previous, status)) {
         refreshAfterPops('customer', () => void useCustomerStore.getState().refresh());
-        refreshAfterPops('calls-for-you', () => void useCallsForYouStore.getState().load());
+        refreshAfterPops('calls-for-you', () => void useCallsForYouStore.getState().refresh());
       }
     }),
   );

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CustomerRecord } from '../../../shared/api.js';
+import { BranchCall } from '../../../shared/calls-for-you.js';
 import type { Classification, Role, UserRights } from '../../../shared/domain.js';
 import { maySeeCustomer } from '../../../shared/permissions.js';
 import { createMemoryLogger } from '../logger.js';
@@ -533,5 +534,38 @@ describe('prefixUpperBound', () => {
     expect('山田' < bound && '山田太郎' < bound && '山田\u{10FFFF}' < bound).toBe(true);
     expect('山男' >= bound).toBe(true);
     expect(prefixUpperBound('a\u{D7FF}')).toBe('a\u{E000}');
+  });
+});
+
+describe('cached calls for you', () => {
+  const missed: BranchCall = {
+    key: 'call-1',
+    startedAt: '2026-12-07T09:00:00.000Z',
+    outcome: 'ringing',
+    remote: '+81312345678',
+    customer: { id: 'cust-1', code: 'C-000123', name: '山田 太郎', branch: '渋谷支店', assignedRep: null, classification: 3 },
+    answeredBy: null,
+    receivedBy: [{ id: 'user-1', name: '佐藤 花子', branch: '渋谷支店' }],
+    handled: null,
+  };
+
+  it('parses a stored call once while its text stays the same, and afresh once it is rewritten (issue 13 item 7)', () => {
+    store.upsertBranchCalls([missed, { ...missed, key: 'call-2', startedAt: '2026-12-07T08:00:00.000Z' }]);
+    const parse = vi.spyOn(BranchCall, 'safeParse');
+    try {
+      expect(store.branchCallsSince('2026-12-07T00:00:00.000Z').map((call) => call.key)).toEqual(['call-1', 'call-2']);
+      expect(parse).toHaveBeenCalledTimes(2);
+      // The next read (every sync pass asks again) parses nothing that did not change.
+      expect(store.branchCallsSince('2026-12-07T00:00:00.000Z')).toHaveLength(2);
+      expect(parse).toHaveBeenCalledTimes(2);
+
+      store.applyChanges([{ seq: 1, op: 'upsert_branch_call', call: { ...missed, outcome: 'missed' } }]);
+      const after = store.branchCallsSince('2026-12-07T00:00:00.000Z');
+      expect(after.map((call) => [call.key, call.outcome])).toEqual([['call-1', 'missed'], ['call-2', 'ringing']]);
+      expect(parse).toHaveBeenCalledTimes(3);
+      expect(store.branchCallsSince('2026-12-07T08:30:00.000Z').map((call) => call.key)).toEqual(['call-1']);
+    } finally {
+      parse.mockRestore();
+    }
   });
 });

@@ -283,14 +283,33 @@ export class CacheStore {
     this.#s.upsertBranchCall.run(call.key, call.customer?.id ?? null, call.startedAt, JSON.stringify(call));
   }
 
-  /** The cached calls of "calls for you" that started at or after `since`, newest first. */
-  branchCallsSince(since: string): BranchCall[] {
+  /**
+   * The calls of the last `branchCallsSince`, by key, with the stored text each was parsed from.
+   * "Calls for you" reads every cached call after each sync pass that brings anything (each call
+   * taken brings some); parsing and checking them all again was most of what a call cost the
+   * core late in a shift, and grew with every call (bench:memory, issue 13 item 7). Important:
+   * a call is reused only while its stored text is the same; rewritten, it is parsed afresh.
+   */
+  #parsedBranchCalls = new Map<string, { json: string; call: BranchCall }>();
+
+  /** The cached calls of "calls for you" that started at or after `since`, newest first. Read-only: shared with later reads. */
+  branchCallsSince(since: string): readonly BranchCall[] {
     const started = performance.now();
-    const rows = this.#s.branchCallsSince.all(since) as { call_json: string }[];
-    const calls = rows.flatMap((row) => {
-      const parsed = BranchCall.safeParse(JSON.parse(row.call_json));
-      return parsed.success ? [parsed.data] : [];
-    });
+    const rows = this.#s.branchCallsSince.all(since) as { key: string; call_json: string }[];
+    const parsed = new Map<string, { json: string; call: BranchCall }>();
+    const calls: BranchCall[] = [];
+    for (const row of rows) {
+      const known = this.#parsedBranchCalls.get(row.key);
+      let call = known?.json === row.call_json ? known.call : null;
+      if (!call) {
+        const result = BranchCall.safeParse(JSON.parse(row.call_json));
+        if (!result.success) continue;
+        call = result.data;
+      }
+      parsed.set(row.key, { json: row.call_json, call });
+      calls.push(call);
+    }
+    this.#parsedBranchCalls = parsed;
     this.#logIfSlow('cache calls for you', started, { calls: calls.length });
     return calls;
   }
@@ -817,7 +836,7 @@ function prepareStatements(db: CacheDb) {
       ON CONFLICT (key) DO UPDATE SET customer_id = excluded.customer_id, started_at = excluded.started_at, call_json = excluded.call_json`),
     deleteBranchCall: p('DELETE FROM branch_calls WHERE key = ?'),
     deleteBranchCallsBefore: p('DELETE FROM branch_calls WHERE started_at < ?'),
-    branchCallsSince: p('SELECT call_json FROM branch_calls WHERE started_at >= ? ORDER BY started_at DESC, key'),
+    branchCallsSince: p('SELECT key, call_json FROM branch_calls WHERE started_at >= ? ORDER BY started_at DESC, key'),
     allBranchCalls: p('SELECT key, call_json FROM branch_calls'),
     confirmPendingContact: p('UPDATE contacts SET pending = 0 WHERE id = ?'),
     deletePendingContact: p('DELETE FROM contacts WHERE id = ? AND pending = 1'),

@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CallForYou } from '../../../shared/calls-for-you.js';
 import { App } from '../App.js';
@@ -6,6 +6,7 @@ import { useSessionStore } from '../stores/session.js';
 import { AGENT_SESSION } from '../test/fixtures.js';
 import { installSignedInBridge, registerRendererCleanup } from '../test/harness.js';
 import { markReminderShown, reminderDue, setReminderTime, startReminder } from './reminder.js';
+import { useCallsForYouStore } from './store.js';
 
 registerRendererCleanup();
 
@@ -47,6 +48,51 @@ async function openCallsForYou() {
 }
 
 describe('calls for you', () => {
+  it('fetches the list only while it is on screen; otherwise new data refreshes the counts alone (issue 13 item 7)', async () => {
+    const bridge = signIn();
+    render(<App />);
+    expect((await screen.findByTestId('cfy-badge')).dataset.count).toBe('1');
+    expect(bridge.callsTo('callsForYou:list')).toHaveLength(0);
+
+    // A call rang out while the list is closed: the sync brings it, the badge counts it.
+    bridge.callsForYou.entries.mine = [{ ...MISSED, key: 'call-missed-2' }, MISSED, ANSWERED];
+    const countsBefore = bridge.callsTo('callsForYou:counts').length;
+    bridge.setStatus({ lastSyncedAt: '2026-12-07T12:00:00.000Z' });
+    await waitFor(() => expect(screen.getByTestId('cfy-badge').dataset.count).toBe('2'));
+    expect(bridge.callsTo('callsForYou:counts').length).toBeGreaterThan(countsBefore);
+    expect(bridge.callsTo('callsForYou:list')).toHaveLength(0);
+
+    fireEvent.click(screen.getByTestId('cfy-badge'));
+    const area = await screen.findByTestId('calls-for-you');
+    await waitFor(() => expect(within(area).getAllByTestId('cfy-entry')).toHaveLength(3));
+    expect(bridge.callsTo('callsForYou:list')).toHaveLength(1);
+
+    // Closed again: its entries are let go, the count stays, and new data fetches no list.
+    fireEvent.click(screen.getByTestId('area-customers'));
+    await waitFor(() => expect(screen.queryByTestId('calls-for-you')).toBeNull());
+    expect(useCallsForYouStore.getState().view).toBeNull();
+    bridge.setStatus({ lastSyncedAt: '2026-12-07T12:00:01.000Z' });
+    await waitFor(() => expect(bridge.callsTo('callsForYou:counts').length).toBeGreaterThan(countsBefore + 1));
+    expect(bridge.callsTo('callsForYou:list')).toHaveLength(1);
+    expect(screen.getByTestId('cfy-badge').dataset.count).toBe('2');
+  });
+
+  it('keeps no entries from a list answer that arrives after the list was closed', async () => {
+    const bridge = signIn();
+    render(<App />);
+    fireEvent.click(await screen.findByTestId('cfy-badge'));
+    await screen.findByTestId('calls-for-you');
+    bridge.callsForYou.entries.mine = [{ ...MISSED, key: 'call-missed-2' }, MISSED, ANSWERED];
+    bridge.hold('callsForYou:list');
+    act(() => void useCallsForYouStore.getState().refresh());
+    fireEvent.click(screen.getByTestId('area-customers'));
+    await waitFor(() => expect(screen.queryByTestId('calls-for-you')).toBeNull());
+    act(() => bridge.heldCalls('callsForYou:list').forEach((call) => call.release()));
+    // Its counts are taken (the badge), its entries are not kept.
+    await waitFor(() => expect(screen.getByTestId('cfy-badge').dataset.count).toBe('2'));
+    expect(useCallsForYouStore.getState().view).toBeNull();
+  });
+
   it('lists who called, when, who answered and who handled it, with the counts', async () => {
     signIn();
     const area = await openCallsForYou();

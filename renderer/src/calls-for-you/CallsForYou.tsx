@@ -33,8 +33,9 @@ export function CallsForYou() {
   const error = useCallsForYouStore((s) => s.error);
 
   useEffect(() => {
-    void useCallsForYouStore.getState().load();
+    void useCallsForYouStore.getState().openList();
     void useCallsForYouStore.getState().loadSeminars();
+    return () => useCallsForYouStore.getState().closeList();
   }, []);
 
   if (!user) return null;

@@ -14,14 +14,14 @@ export function useCallsForYouReminder(): void {
     // A rep without a phone in the app never starts it, where the permission is otherwise asked.
     askNotificationPermission();
     const reminder = startReminder({
-      unhandled: () => useCallsForYouStore.getState().view?.counts.unhandled ?? null,
+      unhandled: () => useCallsForYouStore.getState().counts?.unhandled ?? null,
       notify: (count) =>
         notifyUnhandledCalls(i18n.t('callsForYou.notification.title'), i18n.t('callsForYou.notification.body', { count }), () =>
           useWorkAreaStore.getState().show('callsForYou'),
         ),
     });
     const off = useCallsForYouStore.subscribe((state, previous) => {
-      if (state.view !== previous.view) reminder.check();
+      if (state.counts !== previous.counts) reminder.check();
     });
     return () => {
       off();

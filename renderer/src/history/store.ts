@@ -2,6 +2,7 @@ import { create } from 'zustand';
 import type { CallHistoryView } from '../../../shared/ipc.js';
 import type { AppError } from '../../../shared/result.js';
 import { invoke } from '../api.js';
+import { closeMissedCallNotification } from '../phone/notifications.js';
 import { refreshAfterPops } from '../phone/pop-hold.js';
 
 export interface MissedNotice {
@@ -36,6 +37,7 @@ export const useCallHistoryStore = create<CallHistoryState>()((set, get) => ({
     else set({ phase: 'error', error: result.error });
   },
   async markSeen() {
+    closeMissedCallNotification();
     const result = await invoke('calls:historySeen', undefined);
     if (result.ok) set({ view: result.value, phase: 'ready', error: null, notice: null });
     else set({ phase: 'error', error: result.error });
@@ -54,6 +56,7 @@ export const useCallHistoryStore = create<CallHistoryState>()((set, get) => ({
     refreshAfterPops('call-history', () => void get().load());
   },
   dismissNotice() {
+    closeMissedCallNotification();
     set({ notice: null });
   },
 }));

@@ -6,6 +6,13 @@
  */
 
 const open = new Map<string, Notification>();
+/**
+ * The missed-call notification on screen, one at a time like the in-app notice (the latest missed
+ * call). Important: each stays until clicked or closed, and the page keeps a shown notification
+ * and its click handler alive until then: one per missed call piled up, in the OS's notification
+ * centre and in the renderer, for as long as the operator was away from the window.
+ */
+let missedShown: Notification | null = null;
 
 function supported(): boolean {
   return typeof window !== 'undefined' && typeof window.Notification === 'function';
@@ -22,7 +29,8 @@ export function askNotificationPermission(): void {
 }
 
 function show(tag: string, title: string, body: string, requireInteraction: boolean, onClick: () => void): Notification | null {
-  if (!supported() || Notification.permission !== 'granted' || document.hasFocus()) return null;
+  // Focus first: reading the permission is a synchronous round trip to the browser process.
+  if (!supported() || document.hasFocus() || Notification.permission !== 'granted') return null;
   try {
     const notification = new Notification(title, { body, tag, requireInteraction });
     notification.onclick = () => {
@@ -44,7 +52,14 @@ export function notifyIncomingCall(callId: string, title: string, body: string, 
 
 /** Stays until clicked or closed, like the in-app notice: a missed call wants a callback. */
 export function notifyMissedCall(callId: string, title: string, body: string, onOpenHistory: () => void): void {
-  show(`missed-${callId}`, title, body, true, onOpenHistory);
+  closeMissedCallNotification();
+  missedShown = show(`missed-${callId}`, title, body, true, onOpenHistory);
+}
+
+/** The operator saw the missed calls (a newer one, or the history opened): the notification goes. */
+export function closeMissedCallNotification(): void {
+  missedShown?.close();
+  missedShown = null;
 }
 
 export function closeCallNotification(callId: string): void {

@@ -60,10 +60,19 @@ export function markRefused(callId: string): void {
 /** Calls whose marks the page keeps: the timeline keeps every mark until cleared, and a shift is long. */
 export const SCREENPOP_KEPT_CALLS = 1000;
 
-/** Clears the screen pop's marks once more than SCREENPOP_KEPT_CALLS calls have painted. */
+/** `painted` marks made since the marks were last cleared. */
+let paintedMarks = 0;
+
+/**
+ * Clears the screen pop's marks once more than SCREENPOP_KEPT_CALLS calls have painted.
+ * Important: counted here, not read back from the timeline: getEntriesByName builds an array of
+ * every kept mark, up to a thousand objects at every call, a cost that grew with each call taken.
+ */
 function forgetOldMarks(): void {
+  paintedMarks += 1;
+  if (paintedMarks <= SCREENPOP_KEPT_CALLS) return;
+  paintedMarks = 0;
   try {
-    if (performance.getEntriesByName(SCREENPOP_PAINTED_MARK, 'mark').length <= SCREENPOP_KEPT_CALLS) return;
     for (const name of [SCREENPOP_RECEIVED_MARK, SCREENPOP_INVITE_MARK, SCREENPOP_ASKED_MARK, SCREENPOP_ANSWERED_MARK, SCREENPOP_STORED_MARK, SCREENPOP_PAINTED_MARK, SCREENPOP_REFUSED_MARK]) {
       performance.clearMarks(name);
     }

@@ -40,6 +40,10 @@ export class MemoryCallsForYou {
       if (!mayListCallsForYou(this.requireSession().user, scope)) throw new CodedError('forbidden', `scope: you may not list "${scope}" calls`);
       return this.view(scope);
     },
+    'callsForYou:counts': async ({ scope }) => {
+      if (!mayListCallsForYou(this.requireSession().user, scope)) throw new CodedError('forbidden', `scope: you may not list "${scope}" calls`);
+      return this.view(scope).counts;
+    },
     'callsForYou:handle': async (payload) => {
       if (!mayHandleCallsForYou(this.requireSession().user)) throw new CodedError('forbidden', 'you may view calls for you but not mark them handled');
       this.handled.push(payload);

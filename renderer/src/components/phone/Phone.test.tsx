@@ -252,9 +252,9 @@ describe('screen pop scheduling (issue 13 item 7)', () => {
 describe('refreshes while a call is ringing (issue 13 item 7)', () => {
   it("holds the history and calls-for-you refreshes asked while a pop is pending until its card is painted, then runs each once", async () => {
     const { bridge, engine } = await startPhone();
-    await waitFor(() => expect(bridge.callsTo('callsForYou:list').length).toBeGreaterThan(0));
+    await waitFor(() => expect(bridge.callsTo('callsForYou:counts').length).toBeGreaterThan(0));
     const historyBefore = bridge.callsTo('calls:history').length;
-    const callsForYouBefore = bridge.callsTo('callsForYou:list').length;
+    const callsForYouBefore = bridge.callsTo('callsForYou:counts').length;
     bridge.hold('customers:lookupCaller');
     const rung: Array<{ id: string }> = [];
     act(() => {
@@ -267,13 +267,13 @@ describe('refreshes while a call is ringing (issue 13 item 7)', () => {
     act(() => bridge.setStatus({ lastSyncedAt: '2026-12-07T12:00:00.000Z' }));
     act(() => bridge.setStatus({ lastSyncedAt: '2026-12-07T12:00:01.000Z' }));
     expect(bridge.callsTo('calls:history')).toHaveLength(historyBefore);
-    expect(bridge.callsTo('callsForYou:list')).toHaveLength(callsForYouBefore);
+    expect(bridge.callsTo('callsForYou:counts')).toHaveLength(callsForYouBefore);
     expect(useSyncStore.getState().status?.lastSyncedAt).not.toBe('2026-12-07T12:00:01.000Z');
 
     act(() => bridge.heldCalls('customers:lookupCaller').forEach((call) => call.release()));
     await waitFor(() => expect(performance.getEntriesByName(SCREENPOP_PAINTED_MARK).map((mark) => (mark as PerformanceMark).detail.callId)).toContain('pending-2'));
     await waitFor(() => expect(bridge.callsTo('calls:history')).toHaveLength(historyBefore + 1));
-    await waitFor(() => expect(bridge.callsTo('callsForYou:list')).toHaveLength(callsForYouBefore + 1));
+    await waitFor(() => expect(bridge.callsTo('callsForYou:counts')).toHaveLength(callsForYouBefore + 1));
     expect(useSyncStore.getState().status?.lastSyncedAt).toBe('2026-12-07T12:00:01.000Z');
     expect(screen.getByTestId('screen-pop').dataset.phase).toBe('found');
   });
@@ -630,8 +630,11 @@ describe('operator status reaching the server (issue 8 item 1)', () => {
       ) {
         shown.push(Object.assign(this, { body: options.body, tag: options.tag }) as never);
       }
-      close() {}
+      close() {
+        closed.push((this as unknown as { tag: string }).tag);
+      }
     }
+    const closed: string[] = [];
     const realNotification = Object.getOwnPropertyDescriptor(window, 'Notification');
     const realHasFocus = document.hasFocus.bind(document);
     Object.defineProperty(window, 'Notification', { configurable: true, writable: true, value: StandInNotification });
@@ -644,7 +647,17 @@ describe('operator status reaching the server (issue 8 item 1)', () => {
       const missed = shown.find((n) => n.tag === 'missed-yamada-call');
       expect(missed?.title).toBe('Missed call');
       expect(missed?.body).toBe('山田 太郎');
-      act(() => missed!.onclick?.());
+      // One missed-call notification at a time, like the in-app notice: the next closes it
+      // (each stays until closed, and the page keeps every one shown alive).
+      let second = '';
+      act(() => {
+        second = engine.ring({ from: YAMADA_FROM }, { sipCallId: 'yamada-again' }).id;
+      });
+      await waitFor(() => expect(screen.getByTestId('screen-pop').dataset.callId).toBe('yamada-again'));
+      act(() => engine.ended(second, 'cancelled'));
+      await waitFor(() => expect(shown.map((n) => n.tag)).toContain('missed-yamada-again'));
+      expect(closed).toEqual(['missed-yamada-call']);
+      act(() => shown.find((n) => n.tag === 'missed-yamada-again')!.onclick?.());
       await screen.findByTestId('call-history');
     } finally {
       if (realNotification) Object.defineProperty(window, 'Notification', realNotification);
