@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API, ChangedEvent, type Change } from '../../../shared/api.js';
 import { EventStreamReader, type ServerSentEvent } from '../testing/event-stream.js';
@@ -34,15 +33,7 @@ describe.each(DIALECTS)('delta pokes on %s', (dialect) => {
     await stream.next((event) => event.event === 'changed');
     return stream;
   };
-  const addNote = async (token: string, incidentId: string, body: string) => {
-    const response = await backend.send(
-      'POST',
-      API.syncPush,
-      { entries: [{ type: 'add_note', clientId: randomUUID(), incidentId, body, createdAt: new Date().toISOString() }] },
-      token,
-    );
-    expect(response.statusCode, response.body).toBe(200);
-  };
+  const addNote = (token: string, incidentId: string, body: string) => backend.pushNote(token, incidentId, body);
   const deltaWith = (stream: EventStreamReader, body: string) =>
     stream.next((event) => contactBodies(changedOf(event)?.changes ?? []).includes(body)).then((event) => changedOf(event)!);
 

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, PushResponse, type ChangesPage } from '../../../shared/api.js';
+import { API, type ChangesPage } from '../../../shared/api.js';
 import { resolveSession, type AuthContext } from '../auth/sessions.js';
 import { createCustomerRecord } from '../testing/fixtures.js';
 import { DIALECTS, startTestBackend, type TestBackend } from '../testing/harness.js';
@@ -29,14 +28,7 @@ describe.each(DIALECTS)('recent changes in memory on %s', (dialect) => {
   const tenantId = () => backend.demo.tenant.id;
 
   async function push(token: string, incidentId: string, body: string): Promise<void> {
-    const response = await backend.send(
-      'POST',
-      API.syncPush,
-      { entries: [{ type: 'add_note', clientId: randomUUID(), incidentId, body, createdAt: new Date().toISOString() }] },
-      token,
-    );
-    expect(response.statusCode, response.body).toBe(200);
-    expect(PushResponse.parse(response.json()).results[0]?.status).toBe('applied');
+    expect((await backend.pushNote(token, incidentId, body)).status).toBe('applied');
   }
 
   /** Every cursor from `start` to `end`, a few page sizes, every user: memory and database agree. */

@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { inject } from 'vitest';
 import { createTestDatabase } from '../../../test/support/postgres.js';
-import { API, LoginResponse } from '../../../shared/api.js';
+import { API, LoginResponse, PushResponse } from '../../../shared/api.js';
 import { buildApp, type AppOptions } from '../app.js';
 import { loadConfig, type BackendConfig } from '../config.js';
 import { openDatabase, type DatabaseHandle, type SqlDialect } from '../db/database.js';
@@ -80,6 +81,8 @@ export interface TestBackend extends TestDatabase {
   login(login: string, options?: { password?: string; tenant?: string }): Promise<string>;
   get(url: string, token?: string): Promise<LightMyRequestResponse>;
   send(method: 'POST' | 'PATCH', url: string, body: unknown, token?: string): Promise<LightMyRequestResponse>;
+  /** Pushes one new note as the app's outbox would; fails unless the push answered 200. Returns the note's result. */
+  pushNote(token: string, incidentId: string, body: string): Promise<PushResponse['results'][number]>;
   /** Another app instance on the same database, as a second backend process would be. */
   secondInstance(): FastifyInstance;
 }
@@ -97,6 +100,14 @@ export async function startTestBackend(dialect: SqlDialect, tenant?: TenantSpec,
   const app = newApp();
   await app.ready();
   const auth = (token?: string) => (token ? { authorization: `Bearer ${token}` } : {});
+  const send: TestBackend['send'] = (method, url, body, token) =>
+    app.inject({
+      method,
+      url,
+      // A string goes out as is, so tests can send malformed JSON.
+      payload: typeof body === 'string' ? body : (body as object),
+      headers: { 'content-type': 'application/json', ...auth(token) },
+    });
   return {
     ...database,
     app,
@@ -117,14 +128,15 @@ export async function startTestBackend(dialect: SqlDialect, tenant?: TenantSpec,
       return LoginResponse.parse(response.json()).token;
     },
     get: (url, token) => app.inject({ method: 'GET', url, headers: auth(token) }),
-    send: (method, url, body, token) =>
-      app.inject({
-        method,
-        url,
-        // A string goes out as is, so tests can send malformed JSON.
-        payload: typeof body === 'string' ? body : (body as object),
-        headers: { 'content-type': 'application/json', ...auth(token) },
-      }),
+    send,
+    async pushNote(token, incidentId, body) {
+      const entry = { type: 'add_note', clientId: randomUUID(), incidentId, body, createdAt: new Date().toISOString() };
+      const response = await send('POST', API.syncPush, { entries: [entry] }, token);
+      if (response.statusCode !== 200) throw new Error(`push of a note failed: ${response.statusCode} ${response.body}`);
+      const result = PushResponse.parse(response.json()).results[0];
+      if (!result) throw new Error('the push answered no result');
+      return result;
+    },
     secondInstance: newApp,
     async dispose() {
       for (const instance of apps) await instance.close();

@@ -262,6 +262,19 @@ async function withHandle<T>(database: Record<string, string>, work: (handle: Da
   }
 }
 
+/**
+ * The end of a drill: one last sync, the core stopped, then each of `notes` is on the server
+ * exactly once and agent1's cache holds exactly the server's rows.
+ */
+async function finishAndCompare(core: CoreProcess, database: Record<string, string>, ids: Ids, marker: string, notes: readonly string[]): Promise<void> {
+  await core.call('sync:now', {});
+  await core.quit();
+  await withHandle(database, async (handle) => {
+    expect(await notesMarked(handle, marker)).toEqual(notes);
+    expect(await cacheHoldings(userDir(core, ids.tenantId, ids.users.agent1))).toEqual(await serverHoldings(handle.db, ids.tenantId, ids.users.agent1));
+  });
+}
+
 /** The bodies of the server's notes that start with `marker`, sorted. */
 function notesMarked(handle: DatabaseHandle, marker: string): Promise<string[]> {
   return handle.db
@@ -353,13 +366,7 @@ describe('kill drills on SQLite (real processes, SIGKILL)', () => {
     core = new CoreProcess(dataDir, backend.url, tuning);
     await core.call('session:login', agent('agent1'));
     await core.status((s) => s.phase === 'idle' && s.online && s.pendingOutbox === 0, 'idle with the outbox empty');
-    await core.call('sync:now', {});
-    await core.quit();
-
-    await withHandle(database, async (handle) => {
-      expect(await notesMarked(handle, marker)).toEqual(notes);
-      expect(await cacheHoldings(userDir(core, ids.tenantId, ids.users.agent1))).toEqual(await serverHoldings(handle.db, ids.tenantId, ids.users.agent1));
-    });
+    await finishAndCompare(core, database, ids, marker, notes);
   }, DRILL_TIMEOUT_MS);
 
   it('a backend killed under writes from two agents loses nothing, and both caches end with the server\'s rows', async () => {
@@ -441,12 +448,6 @@ describe('an instance killed behind the URL list (two backends on one PostgreSQL
     for (const body of notes.slice(20)) await core.call('notes:add', { incidentId: ids.incidentId, body });
 
     await core.status((s) => s.online && s.pendingOutbox === 0 && s.backend === other.url, 'online on the other instance with the outbox empty');
-    await core.call('sync:now', {});
-    await core.quit();
-
-    await withHandle(database, async (handle) => {
-      expect(await notesMarked(handle, marker)).toEqual(notes);
-      expect(await cacheHoldings(userDir(core, ids.tenantId, ids.users.agent1))).toEqual(await serverHoldings(handle.db, ids.tenantId, ids.users.agent1));
-    });
+    await finishAndCompare(core, database, ids, marker, notes);
   }, DRILL_TIMEOUT_MS);
 });
