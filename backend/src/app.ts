@@ -27,6 +27,7 @@ import { registerScreenSyncRoutes } from './screen-sync/routes.js';
 import { registerRepRoutingRoutes } from './rep-requests/routes.js';
 import { sequenceAllCommitted } from './sync/changelog.js';
 import { createChangeFeed } from './sync/feed.js';
+import { closePromptly } from './http/close-promptly.js';
 import { registerSyncRoutes } from './sync/routes.js';
 import { registerCtiRoutes, registerTelephonyRoutes } from './telephony/routes.js';
 import { registerMonitoringRoutes } from './telephony/monitoring.js';
@@ -140,6 +141,7 @@ export function buildApp({ db, config, passwords, logStream, portal, callme }: A
     await ctx.feed.start();
     await sequenceAllCommitted(db);
   });
+  closePromptly(app);
   app.addHook('onClose', () => ctx.feed.close());
   installErrorHandlers(app);
 
