@@ -119,50 +119,46 @@ export function openDatabaseFile(file: string, options: OpenDatabaseOptions): Sq
     if (state === 'plain' && key !== undefined) encryptPlainDatabase(file, key);
     restrictToOwner(file);
   }
-  if (key === undefined || state !== 'encrypted') return openWith(file, readonly, key === undefined ? undefined : { key, cipher: CACHE_CIPHER }, label);
+  if (key === undefined || state !== 'encrypted') {
+    const keyed = key === undefined ? undefined : { key, cipher: CACHE_CIPHER };
+    return openChecked(file, readonly, keyed) ?? throwLocked(label, file, keyed !== undefined);
+  }
 
   for (const cipher of KNOWN_CIPHERS) {
-    const db = openWith(file, readonly, { key, cipher }, label, { quietWrongKey: true });
+    const db = openChecked(file, readonly, { key, cipher });
     if (db === null) continue;
     if (cipher === CACHE_CIPHER || readonly || fs.statSync(file).size > REENCRYPT_MAX_BYTES) return db;
     db.close();
     reencryptDatabase(file, key, cipher);
-    return openWith(file, readonly, { key, cipher: CACHE_CIPHER }, label);
+    return openChecked(file, readonly, { key, cipher: CACHE_CIPHER }) ?? throwLocked(label, file, true);
   }
-  throw new CodedError('cache_locked', `${label} at ${file} cannot be decrypted with the key this app holds (a different key, or a damaged file)`);
+  return throwLocked(label, file, true);
 }
 
 /**
  * One connection, keyed when `keyed` is given, checked with a first read: that is where a wrong
- * key or scheme shows (the first page does not authenticate). With `quietWrongKey` that case gives
- * null instead of an error.
+ * key or scheme shows (the first page does not authenticate), and gives null.
  */
-function openWith(file: string, readonly: boolean, keyed: { key: Buffer; cipher: CipherScheme } | undefined, label: string): SqliteDb;
-function openWith(file: string, readonly: boolean, keyed: { key: Buffer; cipher: CipherScheme }, label: string, options: { quietWrongKey: true }): SqliteDb | null;
-function openWith(file: string, readonly: boolean, keyed: { key: Buffer; cipher: CipherScheme } | undefined, label: string, options?: { quietWrongKey: true }): SqliteDb | null {
+function openChecked(file: string, readonly: boolean, keyed: { key: Buffer; cipher: CipherScheme } | undefined): SqliteDb | null {
   const db = new Database(file, { readonly, fileMustExist: readonly });
   try {
     if (keyed !== undefined) applyKey(db, keyed.key, keyed.cipher);
-    try {
-      db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'SQLITE_NOTADB') throw error;
-      if (options?.quietWrongKey) {
-        db.close();
-        return null;
-      }
-      throw new CodedError(
-        'cache_locked',
-        keyed === undefined
-          ? `${label} at ${file} is not a readable SQLite file`
-          : `${label} at ${file} cannot be decrypted with the key this app holds (a different key, or a damaged file)`,
-      );
-    }
+    db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
     return db;
   } catch (error) {
-    if (db.open) db.close();
+    db.close();
+    if ((error as { code?: string }).code === 'SQLITE_NOTADB') return null;
     throw error;
   }
+}
+
+function throwLocked(label: string, file: string, keyed: boolean): never {
+  throw new CodedError(
+    'cache_locked',
+    keyed
+      ? `${label} at ${file} cannot be decrypted with the key this app holds (a different key, or a damaged file)`
+      : `${label} at ${file} is not a readable SQLite file`,
+  );
 }
 
 function applyKey(db: SqliteDb, key: Buffer, cipher: CipherScheme): void {
