@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEMO_USERS, planTenant, type TenantPlan } from '../backend/src/seed/seed-backend.js';
 import { seedCache } from '../scripts/seed-cache.js';
-import { encryptPlainDatabase, removeDatabaseFiles } from '../electron/core/cache/encrypted-database.js';
+import { CACHE_CIPHER, encryptPlainDatabase, removeDatabaseFiles } from '../electron/core/cache/encrypted-database.js';
 import { CACHE_MIGRATIONS } from '../electron/core/cache/migrations/index.js';
 import { openCache } from '../electron/core/cache/open-cache.js';
 
@@ -138,6 +138,8 @@ interface EncryptedManifest extends CacheManifest {
   /** builtAt of the plain cache it was encrypted from. */
   plainBuiltAt: string;
   encryptSeconds: number;
+  /** The cipher scheme it was encrypted with: a copy from an older scheme is encrypted again. */
+  cipher?: string;
 }
 
 /**
@@ -153,7 +155,7 @@ export function ensureEncryptedBenchCache(
   const manifestFile = `${file}.json`;
   if (fs.existsSync(file) && fs.existsSync(manifestFile)) {
     const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as EncryptedManifest;
-    if (manifest.plainBuiltAt === plain.manifest.builtAt && manifest.schema === plain.manifest.schema) {
+    if (manifest.plainBuiltAt === plain.manifest.builtAt && manifest.schema === plain.manifest.schema && manifest.cipher === CACHE_CIPHER.name) {
       console.log(`Reusing ${path.relative(process.cwd(), file)} (encrypted in ${manifest.encryptSeconds} s)`);
       return { plain, file, key: BENCH_CACHE_KEY, encryptSeconds: manifest.encryptSeconds };
     }
@@ -169,7 +171,7 @@ export function ensureEncryptedBenchCache(
   fs.copyFileSync(plain.file, file);
   encryptPlainDatabase(file, BENCH_CACHE_KEY);
   const encryptSeconds = Math.round((performance.now() - started) / 100) / 10;
-  const manifest: EncryptedManifest = { ...plain.manifest, plainBuiltAt: plain.manifest.builtAt, encryptSeconds };
+  const manifest: EncryptedManifest = { ...plain.manifest, plainBuiltAt: plain.manifest.builtAt, encryptSeconds, cipher: CACHE_CIPHER.name };
   fs.writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
   return { plain, file, key: BENCH_CACHE_KEY, encryptSeconds };
 }

@@ -10,8 +10,10 @@
  *
  * Options (or BENCH_* variables): --customers N[,N…] (BENCH_CUSTOMERS, default 20000,100000),
  * --page N (BENCH_SYNC_PAGE, default the app's page size), --server-ms N (BENCH_SERVER_MS,
- * default 0: how long each page takes to "arrive", as from a real backend), --seed N. Merges `cache-write` into bench/results.json. It prints
- * figures; it never fails on a timing.
+ * default 0: how long each page takes to "arrive", as from a real backend), --seed N,
+ * --cache encrypted|plain (BENCH_CACHE, default encrypted: a plain cache shows what the
+ * encryption costs; such a run writes no results). Merges `cache-write` into
+ * bench/results.json. It prints figures; it never fails on a timing.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -32,10 +34,13 @@ interface Options {
   page: number;
   serverMs: number;
   seed: number;
+  cache: 'encrypted' | 'plain';
 }
 
 function parseOptions(argv: string[]): Options {
-  const flags = benchFlags(argv, ['customers', 'page', 'server-ms', 'seed'], 'bench:cache-write [--customers N[,N…]] [--page N] [--server-ms N] [--seed N]');
+  const flags = benchFlags(argv, ['customers', 'page', 'server-ms', 'seed', 'cache'], 'bench:cache-write [--customers N[,N…]] [--page N] [--server-ms N] [--seed N] [--cache encrypted|plain]');
+  const cache = flags.text('cache') ?? process.env.BENCH_CACHE ?? 'encrypted';
+  if (cache !== 'encrypted' && cache !== 'plain') throw new Error(`--cache takes encrypted or plain, got "${cache}"`);
   const sizes = (flags.text('customers') ?? process.env.BENCH_CUSTOMERS ?? '20000,100000').split(',').map((text) => {
     const value = Number(text);
     if (!Number.isInteger(value) || value < 100 || value > 9_999_999) throw new Error(`--customers takes integers between 100 and 9999999, got "${text}"`);
@@ -46,6 +51,7 @@ function parseOptions(argv: string[]): Options {
     page: flags.integer('page', 'BENCH_SYNC_PAGE', DEFAULT_SYNC_TUNING.snapshotPageSize, 1, 100_000),
     serverMs: flags.integer('server-ms', 'BENCH_SERVER_MS', 0, 0, 60_000),
     seed: flags.integer('seed', 'BENCH_SEED', 1, 0, 0xffffffff),
+    cache,
   };
 }
 
@@ -92,7 +98,7 @@ async function measure(customers: number, options: Options): Promise<SizeFigures
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-cache-write-'));
   const file = path.join(dir, 'cache.db');
-  const db = openCache(file, { key: BENCH_CACHE_KEY });
+  const db = openCache(file, options.cache === 'plain' ? {} : { key: BENCH_CACHE_KEY });
   let incidents = 0;
   let contacts = 0;
   try {
@@ -189,7 +195,7 @@ async function measure(customers: number, options: Options): Promise<SizeFigures
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const results: SizeFigures[] = [];
-  console.log(`bench:cache-write: encrypted cache, page ${options.page}, server ${options.serverMs} ms per page, ${os.cpus().length} cores`);
+  console.log(`bench:cache-write: ${options.cache} cache, page ${options.page}, server ${options.serverMs} ms per page, ${os.cpus().length} cores`);
   for (const customers of options.sizes) {
     const loadBefore = os.loadavg()[0] ?? 0;
     const figures = await measure(customers, options);
@@ -203,6 +209,7 @@ async function main(): Promise<void> {
     );
     console.log(`  insert µs CPU/customer by tenth: ${figures.insert_cpu_us_per_customer_by_tenth.join(' ')}`);
   }
+  if (options.cache === 'plain') return;
   mergeResults('cache-write', { cores: os.cpus().length, page: options.page, server_ms: options.serverMs, sizes: results, measured_at: new Date().toISOString() });
 }
 

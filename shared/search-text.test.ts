@@ -30,4 +30,11 @@ describe('suffixTokens', () => {
       expect(tokens.some((t) => t.startsWith(substring)), substring).toBe(true);
     }
   });
+  it('cuts words at 16 characters, counting a surrogate pair as one and never splitting it', () => {
+    expect(suffixTokens('𠮷野家')).toEqual(['𠮷野家', '野家', '家']);
+    const long = suffixTokens('𠮷'.repeat(20));
+    expect(long).toHaveLength(16);
+    expect(long[0]).toBe('𠮷'.repeat(16));
+    expect(long.at(-1)).toBe('𠮷');
+  });
 });

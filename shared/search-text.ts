@@ -37,8 +37,17 @@ const MAX_SUFFIX_WORD_LENGTH = 16;
 export function suffixTokens(...fields: string[]): string[] {
   const tokens = new Set<string>();
   for (const word of searchTokens(...fields)) {
-    const chars = [...word].slice(0, MAX_SUFFIX_WORD_LENGTH);
-    for (let start = 0; start < chars.length; start += 1) tokens.add(chars.slice(start).join(''));
+    // Suffixes start at code point boundaries (a surrogate pair is one character) of the word's
+    // first MAX_SUFFIX_WORD_LENGTH characters; slicing the string avoids an array per suffix.
+    let end = 0;
+    const starts: number[] = [];
+    for (const char of word) {
+      if (starts.length === MAX_SUFFIX_WORD_LENGTH) break;
+      starts.push(end);
+      end += char.length;
+    }
+    const kept = word.slice(0, end);
+    for (const start of starts) tokens.add(kept.slice(start));
   }
   return [...tokens];
 }

@@ -8,11 +8,12 @@ import { createMemoryLogger } from '../logger.js';
 import { MAIL_DRAFTS_FILE, MailDraftStore } from '../mail-drafts.js';
 import { makeContact, makeCustomer, makeIncident } from '../testing/records.js';
 import { CacheStore } from './cache-store.js';
-import { databaseFileState, newCacheKey } from './encrypted-database.js';
+import Database from 'better-sqlite3-multiple-ciphers';
+import { CACHE_CIPHER, databaseFileState, newCacheKey, SQLCIPHER_4 } from './encrypted-database.js';
 import { CACHE_SCHEMA_VERSION, openCache } from './open-cache.js';
 
 /**
- * The cache and the drafts at rest: real SQLCipher files written by
+ * The cache and the drafts at rest: real AEGIS-256 files (and older SQLCipher 4 ones) written by
  * better-sqlite3-multiple-ciphers, inspected byte by byte.
  */
 
@@ -75,6 +76,36 @@ function codeOf(work: () => unknown): { code: string; message: string } {
     throw error;
   }
   throw new Error('expected a CodedError');
+}
+
+/** Whether the file opens with this scheme and key, read through a bare connection (no migration). */
+function opensWith(file: string, key: Buffer, cipher: { pragmas: readonly string[] }): boolean {
+  const db = new Database(file, { readonly: true });
+  try {
+    for (const pragma of cipher.pragmas) db.pragma(pragma);
+    db.pragma(`key = "x'${key.toString('hex')}'"`);
+    db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'SQLITE_NOTADB') return false;
+    throw error;
+  } finally {
+    db.close();
+  }
+}
+
+/** A cache as versions before AEGIS wrote it: filled plain, then encrypted with SQLCipher 4's settings. */
+function fillSqlcipherCache(file: string, key: Buffer): void {
+  fillCache(file, undefined);
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = DELETE');
+    for (const pragma of SQLCIPHER_4.pragmas) db.pragma(pragma);
+    db.pragma(`rekey = "x'${key.toString('hex')}'"`);
+  } finally {
+    db.close();
+  }
+  expect(opensWith(file, key, SQLCIPHER_4)).toBe(true);
 }
 
 describe('the encrypted cache', () => {
@@ -167,6 +198,69 @@ describe('the encrypted cache', () => {
     db.close();
     expect(fs.existsSync(`${file}.encrypting`)).toBe(false);
     expect(databaseFileState(file)).toBe('encrypted');
+  });
+
+  it('is written with AEGIS-256, and a page altered on disk is refused, not read', () => {
+    const file = path.join(dir, 'cache.db');
+    const key = newCacheKey();
+    fillCache(file, key);
+    expect(opensWith(file, key, CACHE_CIPHER)).toBe(true);
+    expect(opensWith(file, key, SQLCIPHER_4)).toBe(false);
+
+    // One byte of the last page flipped: every page carries its own tag.
+    const bytes = fs.readFileSync(file);
+    const pageSize = 4096;
+    const offset = bytes.length - pageSize + 100;
+    bytes[offset] = (bytes[offset] as number) ^ 0x01;
+    fs.writeFileSync(file, bytes);
+    const db = openCache(file, { key });
+    expect(() => db.pragma('quick_check')).toThrow(/malformed|corrupt/i);
+    db.close();
+  });
+
+  it('re-encrypts a SQLCipher 4 cache from an earlier version with AEGIS-256, every row and the outbox kept', () => {
+    const file = path.join(dir, 'cache.db');
+    const key = newCacheKey();
+    fillSqlcipherCache(file, key);
+
+    const db = openCache(file, { key });
+    const store = new CacheStore(db, { logger: createMemoryLogger() });
+    expect(store.findByPhone(PHONE).map((c) => c.name)).toEqual([NAME]);
+    expect(store.search('はなこ').map((c) => c.name)).toEqual([NAME]);
+    expect(store.pendingOutbox(10).map((row) => row.entry)).toMatchObject([{ type: 'add_note', body: NOTE }]);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+
+    expect(opensWith(file, key, CACHE_CIPHER)).toBe(true);
+    expect(opensWith(file, key, SQLCIPHER_4)).toBe(false);
+    expect(secretsIn(bytesOf(file))).toEqual([]);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.readdirSync(dir).filter((name) => name.includes('encrypting'))).toEqual([]);
+    expect(codeOf(() => openCache(file, { key: newCacheKey() }))).toMatchObject({ code: 'cache_locked' });
+  });
+
+  it('reads a SQLCipher 4 cache opened read only without changing it', () => {
+    const file = path.join(dir, 'cache.db');
+    const key = newCacheKey();
+    fillSqlcipherCache(file, key);
+    const before = fs.readFileSync(file);
+    const db = openCache(file, { key, readonly: true });
+    expect(new CacheStore(db, { logger: createMemoryLogger() }).findByPhone(PHONE).map((c) => c.name)).toEqual([NAME]);
+    db.close();
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it('never leaves a SQLCipher 4 cache half re-encrypted: an interrupted attempt is started over', () => {
+    const file = path.join(dir, 'cache.db');
+    const key = newCacheKey();
+    fillSqlcipherCache(file, key);
+    fs.writeFileSync(`${file}.encrypting`, fs.readFileSync(file).subarray(0, 4096));
+
+    const db = openCache(file, { key });
+    expect(new CacheStore(db, { logger: createMemoryLogger() }).pendingOutbox(10)).toHaveLength(1);
+    db.close();
+    expect(fs.existsSync(`${file}.encrypting`)).toBe(false);
+    expect(opensWith(file, key, CACHE_CIPHER)).toBe(true);
   });
 });
 
