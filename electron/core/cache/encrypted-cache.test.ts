@@ -218,6 +218,19 @@ describe('the encrypted cache', () => {
     db.close();
   });
 
+  it('keeps SQLite temporary files in memory on an encrypted cache (on disk they would be plain), not on a plain one', () => {
+    const encrypted = openCache(path.join(dir, 'cache.db'), { key: newCacheKey() });
+    const plain = openCache(path.join(dir, 'plain.db'), {});
+    try {
+      // 2 = MEMORY, 0 = the build's default (files in the temporary folder).
+      expect(encrypted.pragma('temp_store', { simple: true })).toBe(2);
+      expect(plain.pragma('temp_store', { simple: true })).toBe(0);
+    } finally {
+      encrypted.close();
+      plain.close();
+    }
+  });
+
   it('re-encrypts a SQLCipher 4 cache from an earlier version with AEGIS-256, every row and the outbox kept', () => {
     const file = path.join(dir, 'cache.db');
     const key = newCacheKey();

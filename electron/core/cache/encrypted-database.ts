@@ -168,6 +168,9 @@ function applyKey(db: SqliteDb, key: Buffer, cipher: CipherScheme): void {
   // A raw key: 256 random bits need no passphrase stretching (PBKDF2 or Argon2), which would cost
   // 0.1–0.2 s per open (the snapshot worker opens its own connection).
   db.pragma(`key = "x'${key.toString('hex')}'"`);
+  // SQLite writes its temporary files (sorts and temporary tables that outgrow memory, a VACUUM's
+  // copy) unencrypted to the temporary folder; on an encrypted file they stay in memory instead.
+  db.pragma('temp_store = MEMORY');
 }
 
 /** Encrypts a plain database file with CACHE_CIPHER (see reencryptDatabase). */
@@ -185,7 +188,7 @@ export function encryptPlainDatabase(file: string, key: Buffer): void {
  * Important: the scheme's per-page reserved bytes differ, so SQLite3 Multiple Ciphers rebuilds
  * the copy through a VACUUM, whose temporary database and sort files SQLite writes UNENCRYPTED
  * to the temporary folder once they outgrow memory. For an encrypted original they are kept in
- * memory (temp_store = MEMORY): nothing of it is ever on disk in plain, at the price of memory
+ * memory (applyKey sets temp_store = MEMORY): nothing of it is ever on disk in plain, at the price of memory
  * about the size of the file for the duration (hence REENCRYPT_MAX_BYTES).
  */
 export function reencryptDatabase(file: string, key: Buffer, from: CipherScheme | null): void {
@@ -208,7 +211,6 @@ export function reencryptDatabase(file: string, key: Buffer, from: CipherScheme 
   try {
     const copy = openSource(staging);
     try {
-      if (from !== null) copy.pragma('temp_store = MEMORY');
       for (const pragma of CACHE_CIPHER.pragmas) copy.pragma(pragma);
       copy.pragma(`rekey = "x'${key.toString('hex')}'"`);
     } finally {
