@@ -306,7 +306,7 @@ export class DeskSession {
   async historyCounts(): Promise<{ missedUnseen: number }> {
     if (!this.#historyFetched && this.#host.engine.status().online) return { missedUnseen: (await this.history()).missedUnseen };
     const seenAt = this.#host.store.getMeta(DESK_META.seenAt);
-    return { missedUnseen: missedUnseen(this.#calls(this.#lastHistory(), seenAt ?? ''), seenAt) };
+    return { missedUnseen: missedUnseen(this.#calls(this.#lastHistory(), seenAt ?? '', { names: false }), seenAt) };
   }
 
   #lastHistory(): CallHistoryResponse {
@@ -378,15 +378,16 @@ export class DeskSession {
 
   /**
    * The backend's calls merged with the calls this computer saw, newest first; only those that
-   * started at or after `since` (ISO time; '' for all).
+   * started at or after `since` (ISO time; '' for all). With `names` false the local calls get
+   * no customer name (a count needs none): each name is a read of the customer's detail, which
+   * cost the badge's count more than all the rest (bench:memory with BENCH_PROFILE=1).
    */
-  #calls(server: CallHistoryResponse, since: string): HistoryCall[] {
+  #calls(server: CallHistoryResponse, since: string, { names: withNames }: { names: boolean }): HistoryCall[] {
     const { store } = this.#host;
-    // Once per customer, not twice per call: a view holds up to LOCAL_CALLS_SHOWN local calls
-    // and each customer's detail is a read of the cache.
+    // Once per customer, not twice per call: a view holds up to LOCAL_CALLS_SHOWN local calls.
     const names = new Map<string, string | null>();
     const nameOf = (customerId: string | null): string | null => {
-      if (customerId === null) return null;
+      if (customerId === null || !withNames) return null;
       if (!names.has(customerId)) names.set(customerId, store.getDetail(customerId)?.customer.name ?? null);
       return names.get(customerId) ?? null;
     };
@@ -414,7 +415,8 @@ export class DeskSession {
         direction: call.direction,
         outcome: outcomeOf(call),
         remote: call.remote,
-        customerId: nameOf(call.customerId) === null ? null : call.customerId,
+        // A customer this cache does not hold (any more) is not linked.
+        customerId: withNames && nameOf(call.customerId) === null ? null : call.customerId,
         customerName: nameOf(call.customerId),
         startedAt: call.startedAt,
         answeredAt: call.answeredAt,
@@ -426,7 +428,7 @@ export class DeskSession {
 
   #view(server: CallHistoryResponse, source: 'online' | 'cache'): CallHistoryView {
     const { store } = this.#host;
-    const calls = this.#calls(server, '');
+    const calls = this.#calls(server, '', { names: true });
 
     // What waits in the outbox is already true for the operator: callbacks asked for or marked done.
     const pending = store.pendingOutbox(10_000).map((row) => row.entry);
