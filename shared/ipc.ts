@@ -511,6 +511,8 @@ export const IPC_CHANNELS = {
   'calls:history': { request: NoPayload, result: CallHistoryView },
   /** The operator opened the history: missed calls until now are seen (the badge clears). */
   'calls:historySeen': { request: NoPayload, result: CallHistoryView },
+  /** The missed-call badge alone, for while the history is not on screen (no list fetched). */
+  'calls:historyCounts': { request: NoPayload, result: CallHistoryView.pick({ missedUnseen: true }) },
   /** The callback worklist (online; the last answer offline), with callbacks still in the outbox. */
   'callbacks:list': { request: NoPayload, result: CallbackListView },
   /** Marks a callback done by hand, through the outbox. */
@@ -590,6 +592,7 @@ export type DeskIpcChannel = Extract<
   | 'customers:update'
   | 'calls:history'
   | 'calls:historySeen'
+  | 'calls:historyCounts'
   | 'callbacks:list'
   | 'callbacks:complete'
 >;

@@ -141,6 +141,28 @@ describe('call history', () => {
     expect((await core.value('calls:historySeen', undefined)).missedUnseen).toBe(0);
   });
 
+  it('counts the missed-call badge after a missed call without fetching the history again (issue 13 item 7)', async () => {
+    const app = buildApp({ db: backend.handle, config: backend.config });
+    apps.push(app);
+    const historyFetches: string[] = [];
+    app.addHook('onRequest', async (request) => {
+      if (request.url.startsWith('/api/calls/history')) historyFetches.push(request.url);
+    });
+    const core = await signedIn(`http://127.0.0.1:${await listenOn(app)}`);
+    // The first count of a session fetches the history once.
+    const first = await core.value('calls:historyCounts', undefined);
+    expect(historyFetches).toHaveLength(1);
+    const base = { callId: 'desk-counted@test', direction: 'inbound' as const, remote: '+81312345678', customerId: null };
+    await core.value('calls:event', { ...base, event: 'ringing', at: new Date().toISOString() });
+    await core.value('calls:event', { ...base, event: 'missed', at: new Date().toISOString() });
+    expect(await core.value('calls:historyCounts', undefined)).toEqual({ missedUnseen: first.missedUnseen + 1 });
+    expect(historyFetches).toHaveLength(1);
+    // Opening the history fetches it and clears the badge.
+    expect((await core.value('calls:historySeen', undefined)).calls.find((c) => c.callId === base.callId)?.outcome).toBe('missed');
+    expect(historyFetches).toHaveLength(2);
+    expect(await core.value('calls:historyCounts', undefined)).toEqual({ missedUnseen: 0 });
+  });
+
   it('lists a call beyond the backend\'s page of history no more as "not yet on the server"', async () => {
     const first = await serve();
     const core = await signedIn(first.url);

@@ -26,6 +26,7 @@ import { mayEditIncidents } from '../../shared/permissions.js';
 import { CodedError } from '../../shared/result.js';
 import type { Logger } from './logger.js';
 import type { TelephonyHost } from './telephony.js';
+import { LocalCalls, type LocalCall } from './cache/local-calls.js';
 import { readStoredJson } from './cache/stored-json.js';
 
 /**
@@ -39,7 +40,6 @@ import { readStoredJson } from './cache/stored-json.js';
 export const DESK_META = {
   history: 'desk.callHistory',
   callbacks: 'desk.callbackList',
-  localCalls: 'desk.localCalls',
   seenAt: 'desk.historySeenAt',
   assignees: 'desk.assignees',
   repaired: 'desk.repairedRejections',
@@ -52,21 +52,13 @@ const REQUEST_TIMEOUT_MS = 10_000;
 /** Calls seen on this computer are kept this long, enough to bridge any offline period. */
 const LOCAL_CALLS_KEPT_DAYS = 30;
 const MAX_LOCAL_CALLS = 1_000;
+/**
+ * The history shows at most this many calls of this computer's besides the backend's page (the
+ * ones the page does not have: offline, or not yet confirmed), the newest: as many as the page.
+ */
+const LOCAL_CALLS_SHOWN = SERVER_HISTORY_PAGE;
 
 type CallEvent = z.infer<typeof CallEventInput>;
-
-/** One call as this computer saw it, folded from its events. */
-const LocalCall = z.object({
-  callId: z.string(),
-  direction: z.enum(['inbound', 'outbound']),
-  remote: z.string(),
-  customerId: z.string().nullable(),
-  startedAt: z.string(),
-  answeredAt: z.string().nullable(),
-  endedAt: z.string().nullable(),
-  last: z.enum(['ringing', 'answered', 'missed', 'rejected', 'transferred', 'ended']),
-});
-type LocalCall = z.infer<typeof LocalCall>;
 
 type HistoryCall = CallHistoryView['calls'][number];
 
@@ -82,18 +74,20 @@ export class DeskSession {
   readonly #logger: Logger;
   readonly #unsubscribe: () => void;
   #repairing = false;
+  readonly #localCalls: LocalCalls;
+  /** Whether this session has had the backend's call history yet (the counts ask for it once). */
+  #historyFetched = false;
   /**
-   * The local calls as last parsed, with the stored text they came from. Each call event reads
-   * and rewrites the whole list (up to MAX_LOCAL_CALLS); parsing and checking it again every
-   * time was most of what a call allocated in the core (bench:memory with BENCH_ALLOC=1), and
-   * grew with the list. Important: kept only while the stored text is the same, so whatever
-   * else writes the key (a rebuilt cache, a wipe) is read afresh.
+   * The backend's history as last stored, with the stored text it was parsed from: the badge's
+   * count after each missed call reads it without parsing 200 calls again. Important: kept only
+   * while the stored text is the same, so whatever else writes the key (a wipe) is read afresh.
    */
-  #localCallsParsed: { raw: string; calls: readonly LocalCall[] } | null = null;
+  #storedHistory: { raw: string; history: CallHistoryResponse } | null = null;
 
   constructor(host: TelephonyHost, logger: Logger) {
     this.#host = host;
     this.#logger = logger;
+    this.#localCalls = new LocalCalls(host.store.db);
     // A refused incident change leaves its optimistic copy in the cache: fetch the truth.
     this.#unsubscribe = host.engine.onStatus((status) => {
       if (status.online && status.phase === 'idle') void this.#repairRejected();
@@ -276,44 +270,16 @@ export class DeskSession {
 
   // ---- call history -------------------------------------------------------------------------
 
-  /** Every call event the renderer reports passes here too, so offline calls are in the history. */
+  /**
+   * Every call event the renderer reports passes here too, so offline calls are in the history:
+   * one row written (and the oldest beyond the limits pruned), whatever the number of calls kept.
+   */
   noteCallEvent(event: CallEvent): void {
-    const { store } = this.#host;
-    const calls = this.#localCalls();
-    const existing = calls.find((call) => call.callId === event.callId);
-    const ends = event.event !== 'ringing' && event.event !== 'answered';
-    if (existing) {
-      existing.last = existing.last === 'answered' && event.event === 'ringing' ? existing.last : event.event;
-      if (event.event === 'answered') existing.answeredAt ??= event.at;
-      if (ends) existing.endedAt ??= event.at;
-      existing.customerId ??= event.customerId;
-    } else {
-      calls.push({
-        callId: event.callId,
-        direction: event.direction,
-        remote: event.remote,
-        customerId: event.customerId,
-        startedAt: event.at,
-        answeredAt: event.event === 'answered' ? event.at : null,
-        endedAt: ends ? event.at : null,
-        last: event.event,
-      });
-    }
     const keptSince = new Date(Date.now() - LOCAL_CALLS_KEPT_DAYS * 86_400_000).toISOString();
-    const kept = calls.filter((call) => call.startedAt >= keptSince).slice(-MAX_LOCAL_CALLS);
-    const raw = JSON.stringify(kept);
-    store.setMeta(DESK_META.localCalls, raw);
-    this.#localCallsParsed = { raw, calls: kept };
+    this.#localCalls.note(event, { keptSince, max: MAX_LOCAL_CALLS });
   }
 
-  /** The local calls, copies the caller may change (the parsed list stays as stored). */
-  #localCalls(): LocalCall[] {
-    const raw = this.#host.store.getMeta(DESK_META.localCalls);
-    if (raw === null) return [];
-    if (this.#localCallsParsed?.raw !== raw) this.#localCallsParsed = { raw, calls: readStoredJson(raw, z.array(LocalCall)) ?? [] };
-    return this.#localCallsParsed.calls.map((call) => ({ ...call }));
-  }
-
+  /** The call history: the backend's page (online; its last copy offline) with this computer's calls. */
   async history(): Promise<CallHistoryView> {
     const { client, store, engine } = this.#host;
     let server: CallHistoryResponse | null = null;
@@ -322,13 +288,32 @@ export class DeskSession {
       try {
         server = await client.request('GET', API.callHistory, CallHistoryResponse, { timeoutMs: HISTORY_TIMEOUT_MS });
         store.setMeta(DESK_META.history, JSON.stringify(server));
+        this.#historyFetched = true;
         source = 'online';
       } catch (error) {
         if (!(error instanceof CodedError && error.code === 'offline')) throw error;
       }
     }
-    server ??= readStoredJson(store.getMeta(DESK_META.history), CallHistoryResponse) ?? { calls: [], callbacks: [] };
-    return this.#view(server, source);
+    return this.#view(server ?? this.#lastHistory(), source);
+  }
+
+  /**
+   * The missed-call badge without the list: from the backend's history as last fetched (once per
+   * session, the first time) and the calls this computer saw since. The renderer asks for it
+   * after every missed call while the history is not on screen; fetching the list from the
+   * backend each time cost the core more with every call (bench:memory, issue 13 item 7).
+   */
+  async historyCounts(): Promise<{ missedUnseen: number }> {
+    if (!this.#historyFetched && this.#host.engine.status().online) return { missedUnseen: (await this.history()).missedUnseen };
+    const seenAt = this.#host.store.getMeta(DESK_META.seenAt);
+    return { missedUnseen: missedUnseen(this.#calls(this.#lastHistory(), seenAt ?? '', { names: false }), seenAt) };
+  }
+
+  #lastHistory(): CallHistoryResponse {
+    const raw = this.#host.store.getMeta(DESK_META.history);
+    if (raw === null) return { calls: [], callbacks: [] };
+    if (this.#storedHistory?.raw !== raw) this.#storedHistory = { raw, history: readStoredJson(raw, CallHistoryResponse) ?? { calls: [], callbacks: [] } };
+    return this.#storedHistory.history;
   }
 
   /**
@@ -391,23 +376,27 @@ export class DeskSession {
     return null;
   }
 
-  #view(server: CallHistoryResponse, source: 'online' | 'cache'): CallHistoryView {
+  /**
+   * The backend's calls merged with the calls this computer saw, newest first; only those that
+   * started at or after `since` (ISO time; '' for all). With `names` false the local calls get
+   * no customer name (a count needs none): each name is a read of the customer's detail, which
+   * cost the badge's count more than all the rest (bench:memory with BENCH_PROFILE=1).
+   */
+  #calls(server: CallHistoryResponse, since: string, { names: withNames }: { names: boolean }): HistoryCall[] {
     const { store } = this.#host;
-    const known = new Set(server.calls.map((call) => call.callId));
-    // Once per customer, not twice per call: a view can hold hundreds of local calls (up to
-    // MAX_LOCAL_CALLS), each customer's detail is a read of the cache, and the renderer asks for
-    // the view after every missed call.
+    // Once per customer, not twice per call: a view holds up to LOCAL_CALLS_SHOWN local calls.
     const names = new Map<string, string | null>();
     const nameOf = (customerId: string | null): string | null => {
-      if (customerId === null) return null;
+      if (customerId === null || !withNames) return null;
       if (!names.has(customerId)) names.set(customerId, store.getDetail(customerId)?.customer.name ?? null);
       return names.get(customerId) ?? null;
     };
-    const localCalls = this.#localCalls();
+    const serverCalls = since === '' ? server.calls : server.calls.filter((call) => call.startedAt >= since);
     // The backend may hold a call's ringing but not yet its end (its events are still on their
     // way): what this computer saw end is ended.
-    const endedHere = new Map(localCalls.filter((call) => call.endedAt !== null).map((call) => [call.callId, call]));
-    const fromServer: HistoryCall[] = server.calls.map((call) => {
+    const ringing = serverCalls.filter((call) => call.outcome === 'ringing').map((call) => call.callId);
+    const endedHere = new Map(this.#localCalls.byIds(ringing).filter((call) => call.endedAt !== null).map((call) => [call.callId, call]));
+    const fromServer: HistoryCall[] = serverCalls.map((call) => {
       const here = endedHere.get(call.callId);
       return call.outcome === 'ringing' && here
         ? { ...call, outcome: outcomeOf(here), answeredAt: here.answeredAt, endedAt: here.endedAt, local: true }
@@ -419,23 +408,27 @@ export class DeskSession {
     // after the first page and said "not yet on the server" of calls it had.
     const pageFull = server.calls.length >= SERVER_HISTORY_PAGE;
     const pageStart = pageFull ? server.calls.reduce((oldest, call) => (call.startedAt < oldest ? call.startedAt : oldest), server.calls[0]!.startedAt) : '';
-    const local: HistoryCall[] = localCalls
-      .filter((call) => !known.has(call.callId) && call.startedAt >= pageStart)
+    const local: HistoryCall[] = this.#localCalls
+      .newest(LOCAL_CALLS_SHOWN, { since: pageStart > since ? pageStart : since, except: server.calls.map((call) => call.callId) })
       .map((call) => ({
         callId: call.callId,
         direction: call.direction,
         outcome: outcomeOf(call),
         remote: call.remote,
-        customerId: nameOf(call.customerId) === null ? null : call.customerId,
+        // A customer this cache does not hold (any more) is not linked.
+        customerId: withNames && nameOf(call.customerId) === null ? null : call.customerId,
         customerName: nameOf(call.customerId),
         startedAt: call.startedAt,
         answeredAt: call.answeredAt,
         endedAt: call.endedAt,
         local: true,
       }));
-    const calls = [...fromServer, ...local].sort((a, b) =>
-      a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0,
-    );
+    return [...fromServer, ...local].sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
+  }
+
+  #view(server: CallHistoryResponse, source: 'online' | 'cache'): CallHistoryView {
+    const { store } = this.#host;
+    const calls = this.#calls(server, '', { names: true });
 
     // What waits in the outbox is already true for the operator: callbacks asked for or marked done.
     const pending = store.pendingOutbox(10_000).map((row) => row.entry);
@@ -453,7 +446,7 @@ export class DeskSession {
       callbacks.unshift({
         id: entry.clientId,
         customerId: entry.customerId,
-        customerName: nameOf(entry.customerId) ?? '',
+        customerName: store.getDetail(entry.customerId)?.customer.name ?? '',
         callId: entry.callMeta.callId ?? null,
         contactId: null,
         remote: (inbound ? entry.callMeta.from : entry.callMeta.to) ?? '',
@@ -467,9 +460,13 @@ export class DeskSession {
     }
 
     const seenAt = store.getMeta(DESK_META.seenAt);
-    const missedUnseen = calls.filter((call) => call.outcome === 'missed' && (seenAt === null || call.startedAt > seenAt)).length;
-    return { calls, callbacks, missedUnseen, seenAt, source };
+    return { calls, callbacks, missedUnseen: missedUnseen(calls, seenAt), seenAt, source };
   }
+}
+
+/** The missed calls among `calls` that started after the history was last seen. */
+function missedUnseen(calls: readonly HistoryCall[], seenAt: string | null): number {
+  return calls.filter((call) => call.outcome === 'missed' && (seenAt === null || call.startedAt > seenAt)).length;
 }
 
 function isIncidentChange(entry: OutboxEntry): boolean {
@@ -486,6 +483,7 @@ export function deskHandlers(session: () => DeskSession): Pick<IpcHandlerTable, 
     'customers:update': (payload) => session().updateCustomer(payload.customerId, payload.changes),
     'calls:history': () => session().history(),
     'calls:historySeen': () => session().markHistorySeen(),
+    'calls:historyCounts': () => session().historyCounts(),
     'callbacks:list': () => session().callbackList(),
     'callbacks:complete': async (payload) => session().completeCallback(payload.callbackId),
   };

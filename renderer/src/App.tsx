@@ -137,7 +137,7 @@ function Workspace() {
   const area = useWorkAreaStore((s) => s.area);
   useEffect(() => {
     void useSyncStore.getState().load();
-    void useCallHistoryStore.getState().load();
+    void useCallHistoryStore.getState().loadCounts();
     void useCallsForYouStore.getState().loadCounts();
   }, []);
   useCallsForYouReminder();

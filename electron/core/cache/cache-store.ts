@@ -352,6 +352,7 @@ export class CacheStore {
         DELETE FROM incidents;
         DELETE FROM customers;
         DELETE FROM branch_calls;
+        DELETE FROM local_calls;
         DELETE FROM meta;
       `);
       this.#s.setMeta.run(CUSTOMER_COUNT_KEY, '0');

@@ -122,7 +122,7 @@ function TaskRow({ task, now, showFlaggedBy }: { task: Task; now: number; showFl
       <button
         type="button"
         className="quiet"
-        onClick={() => void complete(task.id).then(() => useCallHistoryStore.getState().load())}
+        onClick={() => void complete(task.id).then(() => useCallHistoryStore.getState().refresh())}
       >
         {t('history.markDone')}
       </button>

@@ -183,4 +183,32 @@ describe('call history', () => {
     await screen.findByTestId('call-history');
     await waitFor(() => expect(screen.queryByTestId('missed-notice')).toBeNull());
   });
+
+  it('fetches the history list only while it is on screen; a missed call meanwhile refreshes the badge alone (issue 13 item 7)', async () => {
+    const bridge = installSignedInBridge();
+    render(<App />);
+    const nav = await screen.findByTestId('area-history');
+    await waitFor(() => expect(bridge.callsTo('calls:historyCounts').length).toBeGreaterThan(0));
+    const badgeReads = bridge.callsTo('calls:historyCounts').length;
+
+    bridge.desk.history = { ...bridge.desk.history, calls: [missed], missedUnseen: 1 };
+    useCallHistoryStore.getState().noteMissed({ callId: missed.callId, remote: missed.remote, customerName: null });
+    await waitFor(() => expect(nav.dataset.count).toBe('1'));
+    expect(bridge.callsTo('calls:historyCounts')).toHaveLength(badgeReads + 1);
+    expect(bridge.callsTo('calls:history')).toEqual([]);
+    expect(bridge.callsTo('calls:historySeen')).toEqual([]);
+
+    // Opened: the list is fetched (and seen); a missed call while it is shown fetches it again.
+    fireEvent.click(nav);
+    await screen.findByTestId('history-call');
+    expect(bridge.callsTo('calls:historySeen')).toHaveLength(1);
+    useCallHistoryStore.getState().noteMissed({ callId: 'call-missed-2', remote: missed.remote, customerName: null });
+    await waitFor(() => expect(bridge.callsTo('calls:history')).toHaveLength(1));
+    expect(bridge.callsTo('calls:historyCounts')).toHaveLength(badgeReads + 1);
+
+    // Closed again: the list is let go.
+    fireEvent.click(screen.getByTestId('area-customers'));
+    await waitFor(() => expect(screen.queryByTestId('call-history')).toBeNull());
+    expect(useCallHistoryStore.getState().view).toBeNull();
+  });
 });

@@ -51,7 +51,8 @@ export function CallHistory() {
   const error = useCallHistoryStore((s) => s.error);
 
   useEffect(() => {
-    void useCallHistoryStore.getState().markSeen();
+    void useCallHistoryStore.getState().open();
+    return () => useCallHistoryStore.getState().close();
   }, []);
 
   const done = view?.callbacks.filter((callback) => callback.doneAt !== null) ?? [];

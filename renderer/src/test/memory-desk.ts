@@ -101,6 +101,10 @@ export class MemoryDesk {
       this.requireSession();
       return this.history;
     },
+    'calls:historyCounts': async () => {
+      this.requireSession();
+      return { missedUnseen: this.history.missedUnseen };
+    },
     'calls:historySeen': async () => {
       this.requireSession();
       this.history = { ...this.history, missedUnseen: 0, seenAt: new Date().toISOString() };

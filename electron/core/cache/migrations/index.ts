@@ -1,6 +1,7 @@
 import { migration001 } from './001_initial.js';
 import { migration002 } from './002_branch_calls.js';
 import { migration003 } from './003_derived_attributes.js';
+import { migration004 } from './004_local_calls.js';
 
 /**
  * A numbered cache migration. Each runs in its own transaction and sets `PRAGMA user_version`
@@ -16,4 +17,4 @@ export interface CacheMigration {
   up: string;
 }
 
-export const CACHE_MIGRATIONS: readonly CacheMigration[] = [migration001, migration002, migration003];
+export const CACHE_MIGRATIONS: readonly CacheMigration[] = [migration001, migration002, migration003, migration004];

@@ -16,7 +16,7 @@ export function WorkAreaNav() {
   const returned = useReturnedRepliesStore((s) => s.replies.length);
   const pendingReview = useReviewStore((s) => s.summary?.mails.pendingReview ?? s.items.length);
   const failed = useReviewStore((s) => s.summary?.mails.failed ?? s.failed.length);
-  const missed = useCallHistoryStore((s) => s.view?.missedUnseen ?? 0);
+  const missed = useCallHistoryStore((s) => s.missedUnseen);
   const unhandled = useCallsForYouStore((s) => s.counts?.unhandled ?? 0);
   const counts: Partial<Record<WorkArea, number>> = { history: missed, callsForYou: unhandled, mail: offered, returned, review: pendingReview, failed };
 
