@@ -25,7 +25,7 @@ import { registerPortalStaffRoutes } from './portal/staff-routes.js';
 import { registerReportRoutes } from './reports/routes.js';
 import { registerScreenSyncRoutes } from './screen-sync/routes.js';
 import { registerRepRoutingRoutes } from './rep-requests/routes.js';
-import { sequenceAllCommitted } from './sync/changelog.js';
+import { sequenceAllCommitted, stopSequencing } from './sync/changelog.js';
 import { createChangeFeed } from './sync/feed.js';
 import { closePromptly } from './http/close-promptly.js';
 import { registerSyncRoutes } from './sync/routes.js';
@@ -139,10 +139,13 @@ export function buildApp({ db, config, passwords, logStream, portal, callme }: A
   };
   app.addHook('onReady', async () => {
     await ctx.feed.start();
-    await sequenceAllCommitted(db);
+    await sequenceAllCommitted(db, app.log);
   });
   closePromptly(app);
-  app.addHook('onClose', () => ctx.feed.close());
+  app.addHook('onClose', () => {
+    stopSequencing(db);
+    return ctx.feed.close();
+  });
   installErrorHandlers(app);
 
   app.get(API.health, async (_request, reply) => {

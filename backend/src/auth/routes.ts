@@ -39,7 +39,7 @@ export function authenticationHook(ctx: BackendContext) {
   return async (request: FastifyRequest): Promise<void> => {
     const token = bearerToken(request) ?? queryToken(request);
     if (!token) throw new HttpError('unauthenticated', 'missing Authorization: Bearer <token>');
-    const auth = await resolveSession(ctx.handle.db, token, ctx.config.sessionIdleMinutes);
+    const auth = await resolveSession(ctx.handle, token, ctx.config.sessionIdleMinutes);
     if (!auth) throw new HttpError('unauthenticated', 'the session has expired or is unknown; log in again');
     request.auth = auth;
   };

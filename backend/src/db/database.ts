@@ -145,7 +145,11 @@ export async function openDatabase(config: { database: DatabaseConfig }): Promis
       },
     };
   }
-  const pool = new pg.Pool({ connectionString: settings.url, max: settings.poolSize });
+  // Connections are kept however long they idle (node-pg closes them after 10 s by default): a
+  // connection carries the statements prepared on it (`prepared` below), and a new one costs a
+  // PostgreSQL process start and cold caches (bench:agents, a thousand agents: 15 connections
+  // opened in its minute of measure, where the pool's 20 had been open before).
+  const pool = new pg.Pool({ connectionString: settings.url, max: settings.poolSize, idleTimeoutMillis: 0 });
   // An idle client that loses its server emits 'error' on the pool; without a listener that
   // would crash the process, while the pool already replaces the client on next use.
   pool.on('error', () => undefined);

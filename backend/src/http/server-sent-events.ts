@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Kysely } from 'kysely';
 import { resolveSessionByHash } from '../auth/sessions.js';
-import type { Database } from '../db/schema.js';
+import type { DatabaseHandle } from '../db/database.js';
 
 const PING_INTERVAL_MS = 25_000;
 /**
@@ -33,7 +32,7 @@ export interface EventStream<Event extends string> {
  * which keeps proxies from closing an idle stream and ends the stream once its session has
  * ended; every stream ends when the server closes, so a close never waits on a client.
  */
-export function eventStreams(app: FastifyInstance, db: Kysely<Database>) {
+export function eventStreams(app: FastifyInstance, handle: DatabaseHandle) {
   const open = new Set<() => void>();
   app.addHook('preClose', async () => {
     for (const end of [...open]) end();
@@ -58,7 +57,7 @@ export function eventStreams(app: FastifyInstance, db: Kysely<Database>) {
       res.write(framed);
     };
     const ping = setInterval(() => {
-      resolveSessionByHash(db, request.auth.tokenHash)
+      resolveSessionByHash(handle, request.auth.tokenHash)
         .then((session) => (session ? write('ping', {}) : end()))
         .catch(() => end());
     }, PING_INTERVAL_MS);

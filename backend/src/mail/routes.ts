@@ -380,7 +380,7 @@ export function registerMailRoutes(app: FastifyInstance, ctx: BackendContext, op
  */
 function registerMailEvents(app: FastifyInstance, ctx: BackendContext, config: MailConfig, notifier: MailNotifier): void {
   const db = mailDb(ctx.handle.db);
-  const openEventStream = eventStreams(app, ctx.handle.db);
+  const openEventStream = eventStreams(app, ctx.handle);
 
   app.get(MAIL_API.mailEvents, async (request, reply) => {
     const { tenant, user } = request.auth;

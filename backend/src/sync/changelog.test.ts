@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant } from '../testing/fixtures.js';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../testing/harness.js';
-import { appendChanges, currentSeq, sequenceAllCommitted, sequenceCommitted, writeTransaction, type ChangeEntry } from './changelog.js';
+import { appendChanges, currentSeq, sequenceAllCommitted, sequenceCommitted, writeTransaction, type ChangeEntry, type SequencingLog } from './changelog.js';
 import { createChangeFeed, type ChangeFeed } from './feed.js';
 
 const quiet = { warn: () => undefined, info: () => undefined };
@@ -136,5 +137,70 @@ describe.each(DIALECTS)('change log sequences on %s', (dialect) => {
     await sequenceAllCommitted(database.handle);
     expect(await entriesAfter(before)).toEqual(ids.map((id, index) => ({ seq: before + index + 1, entity_id: id })));
     await poked(before + ids.length);
+  });
+
+  // A writer that commits while a run waits for the tenant's lock is numbered by that run (which
+  // reads the log once it holds the lock): it answers then, without a run of its own.
+  it.runIf(dialect === 'postgres')('answers a writer whose entry the run under way numbered without another run', async () => {
+    if (database.handle.dialect !== 'postgres') return;
+    const runs: string[] = [];
+    const base = database.handle;
+    const counting = { ...base, prepared: <R>(query: Parameters<typeof base.prepared>[0]) => (runs.push(query.sql), base.prepared<R>(query)) } as typeof base;
+    const before = await currentSeq(base, tenantId);
+    const [first, second] = [randomUUID(), randomUUID()];
+    let locked!: () => void;
+    const lockHeld = new Promise<void>((resolve) => (locked = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const holder = base.db.transaction().execute(async (trx) => {
+      await sql`select 1 from tenants where id = ${tenantId} for update`.execute(trx);
+      locked();
+      await released;
+    });
+    await lockHeld;
+    const commit = async (id: string) => (await base.db.transaction().execute((trx) => appendChanges(trx, dialect, tenantId, [contactChange(id)]))).placeholders;
+    const firstWriter = sequenceCommitted(counting, tenantId, await commit(first));
+    expect(runs).toHaveLength(1);
+    // Committed while the run under way waits for the lock, before it reads the log.
+    const secondWriter = sequenceCommitted(counting, tenantId, await commit(second));
+    release();
+    await holder;
+    await Promise.all([firstWriter, secondWriter]);
+    expect(await entriesAfter(before)).toEqual([
+      { seq: before + 1, entity_id: first },
+      { seq: before + 2, entity_id: second },
+    ]);
+    expect(runs).toHaveLength(1);
+  });
+
+  // A run fails after the writer committed (here a trigger makes its bump of last_seq fail once):
+  // the note is stored, so the writer is answered, and a retry numbers the entry and pokes.
+  it.runIf(dialect === 'postgres')('answers a writer whose sequencing run failed after its commit, and numbers its entry by a retry', async () => {
+    const warnings: object[] = [];
+    const log: SequencingLog = { warn: (details) => warnings.push(details), error: (details) => warnings.push(details) };
+    await sequenceAllCommitted(database.handle, log);
+    const before = await currentSeq(database.handle, tenantId);
+    const db = database.handle.db;
+    await sql`create sequence sequencing_attempts`.execute(db);
+    await sql`
+      create function fail_first_sequencing() returns trigger language plpgsql as $$
+      begin
+        if nextval('sequencing_attempts') = 1 then
+          raise exception 'injected sequencing failure';
+        end if;
+        return new;
+      end $$`.execute(db);
+    await sql`create trigger fail_first_sequencing before update of last_seq on tenants for each row execute function fail_first_sequencing()`.execute(db);
+    try {
+      const id = randomUUID();
+      await writeTransaction(database.handle, (tx) => tx.recordChange(contactChange(id)));
+      await poked(before + 1);
+      expect(await entriesAfter(before)).toEqual([{ seq: before + 1, entity_id: id }]);
+      expect(warnings).toEqual([expect.objectContaining({ tenantId, attempt: 1, err: 'injected sequencing failure' })]);
+    } finally {
+      await sql`drop trigger fail_first_sequencing on tenants`.execute(db);
+      await sql`drop function fail_first_sequencing()`.execute(db);
+      await sql`drop sequence sequencing_attempts`.execute(db);
+    }
   });
 });

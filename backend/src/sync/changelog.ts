@@ -47,6 +47,12 @@ export function pendingSeq(): RawBuilder<number> {
   return sql<number>`-nextval('change_log_pending_seq')`;
 }
 
+/** SQLite: the tenant's new last sequence. PostgreSQL: the entries' placeholders, for the sequencing run to number. */
+export interface AppendedChanges {
+  lastSeq: number | null;
+  placeholders: number[];
+}
+
 /**
  * Appends a transaction's change-log entries of one tenant, in order, when its work is done.
  *
@@ -63,14 +69,15 @@ export function pendingSeq(): RawBuilder<number> {
  * `tenants.last_seq` and the rows are the last statements of the transaction and this answers
  * the tenant's new last sequence.
  */
-export async function appendChanges(trx: Transaction<Database>, dialect: SqlDialect, tenantId: string, entries: readonly ChangeEntry[]): Promise<number | null> {
+export async function appendChanges(trx: Transaction<Database>, dialect: SqlDialect, tenantId: string, entries: readonly ChangeEntry[]): Promise<AppendedChanges> {
   const at = new Date().toISOString();
   if (dialect === 'postgres') {
-    await trx
+    const rows = await trx
       .insertInto('change_log')
       .values(entries.map((entry) => ({ ...changeLogRow(tenantId, 0, entry, at), seq: pendingSeq() })))
+      .returning('seq')
       .execute();
-    return null;
+    return { lastSeq: null, placeholders: rows.map((row) => Number(row.seq)) };
   }
   const count = entries.length;
   const bumped = await trx
@@ -85,68 +92,190 @@ export async function appendChanges(trx: Transaction<Database>, dialect: SqlDial
     .insertInto('change_log')
     .values(entries.map((entry, index) => changeLogRow(tenantId, last - count + 1 + index, entry, at)))
     .execute();
-  return last;
+  return { lastSeq: last, placeholders: [] };
 }
+
+/** The placeholders a sequencing run numbered (migration 032); null when the run failed. */
+type Numbered = ReadonlySet<number> | null;
+
+/** Whether a run that numbered `numbered` took these placeholders (null: everything committed before the call). */
+function covers(numbered: Numbered, placeholders: readonly number[] | null): boolean {
+  return numbered !== null && placeholders !== null && placeholders.every((placeholder) => numbered.has(placeholder));
+}
+
+/** The run queued behind the one under way: who joined it (their placeholders), and its outcome. */
+interface QueuedRun {
+  joiners: (readonly number[] | null)[];
+  promise: Promise<Numbered>;
+}
+
+/** A failed run is run again after this delay, doubled each time up to the cap, at most this many times. */
+const RETRY_FIRST_DELAY_MS = 50;
+const RETRY_MAX_DELAY_MS = 5_000;
+const RETRY_ATTEMPTS = 12;
+
+/** Where the sequencer reports failed runs (the backend's logger; stderr until one is given). */
+export interface SequencingLog {
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+const stderrLog: SequencingLog = {
+  warn: (details, message) => process.stderr.write(`${message} ${JSON.stringify(details)}\n`),
+  error: (details, message) => process.stderr.write(`${message} ${JSON.stringify(details)}\n`),
+};
 
 /**
- * One sequencing run at a time per tenant and process, and one more queued behind it: a caller
- * gets a run that starts after its call (the run under way may have read the log before the
- * caller's commit), and every writer that committed meanwhile shares that one run.
+ * The sequencing runs of one tenant in this process: one at a time, and one more queued behind
+ * it. A writer that committed while a run was under way waits for that run and answers at once
+ * if it numbered the writer's placeholders; otherwise (the run read the log before the writer's
+ * commit) it waits for the queued run, which starts after the call and so sees the entries, and
+ * which every writer that committed meanwhile shares. The queued run is skipped when the run
+ * before it covered all who joined it.
+ *
+ * A run that fails after the writers committed does not fail them: their entries are stored and
+ * are numbered by a retry (a timer with backoff) or by any later run of the tenant, since a run
+ * numbers every committed placeholder.
  */
-function coalescedRuns(run: () => Promise<void>): () => Promise<void> {
-  let running: Promise<void> | null = null;
-  let queued: Promise<void> | null = null;
-  const start = (): Promise<void> => {
-    const current: Promise<void> = run().finally(() => {
-      if (running === current) running = null;
+class TenantSequencer {
+  #running: Promise<Numbered> | null = null;
+  #queued: QueuedRun | null = null;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #failures = 0;
+
+  constructor(
+    private readonly tenantId: string,
+    private readonly run: () => Promise<ReadonlySet<number>>,
+    private readonly sequencing: Sequencing,
+  ) {}
+
+  request(placeholders: readonly number[] | null): Promise<void> {
+    const running = this.#running;
+    if (running === null) return this.#start().then(() => undefined);
+    const queued = (this.#queued ??= this.#queueBehind(running));
+    queued.joiners.push(placeholders);
+    return running.then((numbered) => (covers(numbered, placeholders) ? undefined : queued.promise.then(() => undefined)));
+  }
+
+  stop(): void {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+  }
+
+  #queueBehind(running: Promise<Numbered>): QueuedRun {
+    const joiners: (readonly number[] | null)[] = [];
+    const promise = running.then((numbered) => {
+      this.#queued = null;
+      return joiners.every((placeholders) => covers(numbered, placeholders)) ? numbered : this.#start();
     });
-    running = current;
+    return { joiners, promise };
+  }
+
+  #start(): Promise<Numbered> {
+    const current: Promise<Numbered> = this.run()
+      .then(
+        (numbered) => {
+          this.#failures = 0;
+          this.stop();
+          return numbered;
+        },
+        (error: unknown) => {
+          this.#retryLater(error);
+          return null;
+        },
+      )
+      .finally(() => {
+        if (this.#running === current) this.#running = null;
+      });
+    this.#running = current;
     return current;
-  };
-  const settled = () => undefined;
-  return () => {
-    if (running === null) return start();
-    queued ??= running.then(settled, settled).then(() => {
-      queued = null;
-      return start();
-    });
-    return queued;
-  };
+  }
+
+  #retryLater(error: unknown): void {
+    if (this.#retryTimer !== null || this.sequencing.stopped) return;
+    const attempt = ++this.#failures;
+    const details = { tenantId: this.tenantId, attempt, err: error instanceof Error ? error.message : String(error) };
+    if (attempt > RETRY_ATTEMPTS) {
+      this.#failures = 0;
+      this.sequencing.log.error(details, 'change log: sequencing failed again and again; the entries are numbered by the next write of the tenant or at start');
+      return;
+    }
+    const delay = Math.min(RETRY_FIRST_DELAY_MS * 2 ** (attempt - 1), RETRY_MAX_DELAY_MS);
+    this.sequencing.log.warn({ ...details, retryInMs: delay }, 'change log: a sequencing run failed; it runs again');
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      void this.request(null);
+    }, delay);
+    // A retry never keeps a process alive that has nothing else to do.
+    this.#retryTimer.unref();
+  }
 }
 
-const sequencersOf = new WeakMap<DatabaseHandle, Map<string, () => Promise<void>>>();
+interface Sequencing {
+  log: SequencingLog;
+  stopped: boolean;
+  tenants: Map<string, TenantSequencer>;
+}
+
+const sequencingOf = new WeakMap<DatabaseHandle, Sequencing>();
+
+function sequencing(handle: DatabaseHandle): Sequencing {
+  let state = sequencingOf.get(handle);
+  if (!state) {
+    state = { log: stderrLog, stopped: false, tenants: new Map() };
+    sequencingOf.set(handle, state);
+  }
+  return state;
+}
 
 /**
  * PostgreSQL: numbers the tenant's committed change-log entries that still hold placeholders
  * and pokes every backend instance once with the new last sequence (NOTIFY from migration 031's
- * function, delivered when it commits). Resolves once a run that began after this call has
- * committed, so the caller's own committed entries have their sequences.
+ * function, delivered when it commits). Resolves once a run has numbered `placeholders` (the
+ * caller's committed entries; without them, once a run that began after this call has
+ * committed), so a pull that follows sees them; or once a failed run's retry is scheduled.
  */
-export function sequenceCommitted(handle: DatabaseHandle, tenantId: string): Promise<void> {
-  let byTenant = sequencersOf.get(handle);
-  if (!byTenant) {
-    byTenant = new Map();
-    sequencersOf.set(handle, byTenant);
+export function sequenceCommitted(handle: DatabaseHandle, tenantId: string, placeholders: readonly number[] | null = null): Promise<void> {
+  if (handle.dialect !== 'postgres') return Promise.resolve();
+  const state = sequencing(handle);
+  let sequencer = state.tenants.get(tenantId);
+  if (!sequencer) {
+    const numberingRun = sql<{ numbered: string[] }>`select change_log_sequence(${tenantId}) as numbered`.compile(handle.db);
+    sequencer = new TenantSequencer(
+      tenantId,
+      async () => {
+        // Prepared: one of the statements every note waits for.
+        const rows = await handle.prepared(numberingRun);
+        return new Set((rows[0]?.numbered ?? []).map(Number));
+      },
+      state,
+    );
+    state.tenants.set(tenantId, sequencer);
   }
-  let sequence = byTenant.get(tenantId);
-  if (!sequence) {
-    sequence = coalescedRuns(async () => {
-      await sql`select change_log_sequence(${tenantId})`.execute(handle.db);
-    });
-    byTenant.set(tenantId, sequence);
-  }
-  return sequence();
+  return sequencer.request(placeholders);
 }
 
 /**
  * PostgreSQL: numbers what a backend left unnumbered, having stopped between a writer's commit
- * and its sequencing run, or whose run failed after the commit (the writer then got the error;
- * any later write of the tenant numbers those entries too). Run at start.
+ * and its sequencing run, or whose runs failed after the commit for longer than their retries
+ * (any later write of the tenant numbers those entries too). Run at start, which also gives the
+ * sequencer the backend's logger.
  */
-export async function sequenceAllCommitted(handle: DatabaseHandle): Promise<void> {
+export async function sequenceAllCommitted(handle: DatabaseHandle, log?: SequencingLog): Promise<void> {
   if (handle.dialect !== 'postgres') return;
+  const state = sequencing(handle);
+  if (log) state.log = log;
+  state.stopped = false;
   const tenants = await handle.db.selectFrom('tenants').select('id').execute();
   for (const tenant of tenants) await sequenceCommitted(handle, tenant.id);
+}
+
+/** Cancels the retries of failed runs (the backend is closing). */
+export function stopSequencing(handle: DatabaseHandle): void {
+  const state = sequencingOf.get(handle);
+  if (!state) return;
+  state.stopped = true;
+  for (const sequencer of state.tenants.values()) sequencer.stop();
 }
 
 /**
@@ -154,14 +283,15 @@ export async function sequenceAllCommitted(handle: DatabaseHandle): Promise<void
  * commits pokes every listener of the tenants whose change log advanced: on PostgreSQL through
  * the sequencing run's NOTIFY (delivered to every backend instance), on SQLite through the
  * in-process emitter (SQLite serves one process). It resolves once the entries have their
- * sequences, so a pull that follows sees them.
+ * sequences, so a pull that follows sees them; on PostgreSQL, should the sequencing run fail
+ * after the commit, once its retry is scheduled (the write is stored; sequenceCommitted).
  */
 export async function writeTransaction<T>(handle: DatabaseHandle, work: (tx: WriteTx) => Promise<T>): Promise<T> {
   const lastSeqOfTenant = new Map<string, number>();
-  const changedTenants = new Set<string>();
+  const placeholdersOfTenant = new Map<string, number[]>();
   const result = await handle.db.transaction().execute(async (trx) => {
     lastSeqOfTenant.clear();
-    changedTenants.clear();
+    placeholdersOfTenant.clear();
     const recorded = new Map<string, ChangeEntry[]>();
     const value = await work({
       trx,
@@ -174,16 +304,16 @@ export async function writeTransaction<T>(handle: DatabaseHandle, work: (tx: Wri
     });
     // In one order, should a transaction ever write for two tenants.
     for (const tenantId of [...recorded.keys()].sort()) {
-      const last = await appendChanges(trx, handle.dialect, tenantId, recorded.get(tenantId)!);
-      changedTenants.add(tenantId);
-      if (last !== null) lastSeqOfTenant.set(tenantId, last);
+      const appended = await appendChanges(trx, handle.dialect, tenantId, recorded.get(tenantId)!);
+      if (appended.lastSeq !== null) lastSeqOfTenant.set(tenantId, appended.lastSeq);
+      else placeholdersOfTenant.set(tenantId, appended.placeholders);
     }
     return value;
   });
   if (handle.dialect === 'sqlite') {
     for (const [tenantId, seq] of lastSeqOfTenant) handle.localChanges.emit(localChangeEvent(tenantId), seq);
   } else {
-    await Promise.all([...changedTenants].map((tenantId) => sequenceCommitted(handle, tenantId)));
+    await Promise.all([...placeholdersOfTenant].map(([tenantId, placeholders]) => sequenceCommitted(handle, tenantId, placeholders)));
   }
   return result;
 }

@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API, ChangedEvent, type Change } from '../../../shared/api.js';
 import { EventStreamReader, type ServerSentEvent } from '../testing/event-stream.js';
 import { DIALECTS, startTestBackend, type TestBackend } from '../testing/harness.js';
+import { DeltaPokes } from './delta-pokes.js';
+import type { ChangeFeed } from './feed.js';
+import type { RecentChanges } from './recent-changes.js';
 
 const changedOf = (event: ServerSentEvent): ChangedEvent | null => (event.event === 'changed' ? ChangedEvent.parse(event.data) : null);
 const contactBodies = (changes: readonly Change[]) => changes.flatMap((change) => (change.op === 'upsert_contact' ? [change.contact.body] : []));
@@ -130,5 +133,26 @@ describe.each(DIALECTS)('delta pokes on %s', (dialect) => {
       expect(i).toBeLessThan(3);
     }
     await other.close();
+  });
+});
+
+describe('delta fan-out slices', () => {
+  it('sizes the next slice to its wall-time budget at the pace of the last full slice, within bounds', () => {
+    const quiet = { warn: () => undefined, info: () => undefined };
+    const pokes = new DeltaPokes({} as ChangeFeed, {} as RecentChanges, quiet);
+    try {
+      pokes.sliceTook(pokes.streamsPerSlice, 3);
+      expect(pokes.streamsPerSlice).toBe(500);
+      // A loaded machine: 100 µs a stream would be 600 ms for the whole slice; the floor holds.
+      pokes.sliceTook(500, 50);
+      expect(pokes.streamsPerSlice).toBe(100);
+      // The tail of a fan-out, shorter than a slice, says nothing about the pace.
+      pokes.sliceTook(40, 0.05);
+      expect(pokes.streamsPerSlice).toBe(100);
+      pokes.sliceTook(100, 0.05);
+      expect(pokes.streamsPerSlice).toBe(1_000);
+    } finally {
+      pokes.close();
+    }
   });
 });

@@ -39,12 +39,17 @@ export const DELTA_MAX_BYTES = 512 * 1024;
 export const DELTA_WINDOW_PER_STREAM_MS = 0.5;
 export const DELTA_WINDOW_MAX_MS = 500;
 /**
- * Streams written per turn of the event loop: requests are served between the slices. Each
- * write hands the same encoded bytes to a socket (about 10 µs); with small slices a starved
- * process (bench:agents at load 15) took seconds per delta, since every turn serves all the
- * I/O that waits.
+ * Streams are written in slices, one per turn of the event loop, so that requests are served
+ * between them: a slice is sized to take about SLICE_BUDGET_MS of wall time, from the time the
+ * previous slices took per stream. A fixed 500 streams (about 25 µs each, system calls included,
+ * a delta of 50 notes) held the loop 15-70 ms as the machine's load went from quiet to 7, and
+ * every request whose answer arrived meanwhile waited that long (bench:agents: the tail of the
+ * pushes). The floor keeps a starved process from taking seconds per delta (100 streams a turn
+ * at load 15 did, as every turn serves all the I/O that waits).
  */
-const STREAMS_PER_SLICE = 500;
+const SLICE_BUDGET_MS = 6;
+const SLICE_MIN_STREAMS = 100;
+const SLICE_MAX_STREAMS = 1_000;
 
 /** One event stream, as the delta pokes see it. */
 export interface DeltaStream {
@@ -165,10 +170,12 @@ class TenantDeltas {
     this.sentUpTo = Math.max(this.sentUpTo, deltas.seq);
     this.owner.counters.deltas++;
     const streams = [...this.streams];
-    for (let start = 0; start < streams.length; start += STREAMS_PER_SLICE) {
+    for (let start = 0, size = this.owner.streamsPerSlice; start < streams.length; start += size, size = this.owner.streamsPerSlice) {
       if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const written = cpuMs();
-      for (const stream of streams.slice(start, start + STREAMS_PER_SLICE)) {
+      const began = performance.now();
+      const slice = streams.slice(start, start + size);
+      for (const stream of slice) {
         if (!this.streams.has(stream)) continue;
         const user = stream.rights();
         // Important: checked again at the moment of writing. A stream whose rights changed
@@ -186,6 +193,7 @@ class TenantDeltas {
       // the system calls, most of the cost, happen there, before this promise resolves.
       await new Promise<void>((resolve) => process.nextTick(resolve));
       this.owner.counters.writeCpuMs += cpuMs() - written;
+      this.owner.sliceTook(slice.length, performance.now() - began);
     }
   }
 
@@ -237,6 +245,8 @@ export class DeltaPokes {
   readonly counters: FanOutCounters = { deltas: 0, bareBatches: 0, streamWrites: 0, bytesWritten: 0, writeCpuMs: 0, buildCpuMs: 0 };
   #loggedBatches = 0;
   readonly #logTimer: NodeJS.Timeout;
+  /** How many streams the next slice writes (SLICE_BUDGET_MS). */
+  streamsPerSlice = 250;
 
   constructor(
     private readonly feed: ChangeFeed,
@@ -255,6 +265,13 @@ export class DeltaPokes {
 
   close(): void {
     clearInterval(this.#logTimer);
+  }
+
+  /** A slice of `streams` writes took `ms`: the next slice is sized to the budget at that pace. */
+  sliceTook(streams: number, ms: number): void {
+    if (streams < this.streamsPerSlice) return;
+    const fitting = Math.round((SLICE_BUDGET_MS * streams) / Math.max(ms, 0.001));
+    this.streamsPerSlice = Math.min(SLICE_MAX_STREAMS, Math.max(SLICE_MIN_STREAMS, fitting));
   }
 
   /**

@@ -210,7 +210,7 @@ async function addNoteInOneStatement(handle: Extract<DatabaseHandle, { dialect: 
     customer_id: column('contact.customer_id'),
   };
   // Prepared: its text varies only with the visibility rule's form (visibleCustomerSql).
-  const rows = await handle.prepared(sql<{ status: 'applied' | 'rejected' }>`
+  const rows = await handle.prepared(sql<{ status: 'applied' | 'rejected'; placeholder: string | null }>`
     with incident as (
       select i.id, i.customer_id from incidents as i inner join customers as c on c.id = i.customer_id
       where i.tenant_id = ${tenant.id} and i.id = ${entry.incidentId} and ${visibleCustomerSql(user, 'c')}
@@ -230,12 +230,13 @@ async function addNoteInOneStatement(handle: Extract<DatabaseHandle, { dialect: 
       ${insertRowFrom('audit_events', audit, 'contact')}
     ), logged as (
       ${insertRowFrom('change_log', change, 'contact')}
+      returning seq
     )
-    select status from claimed`.compile(handle.db));
-  const status = rows[0]?.status;
-  if (status === undefined) return null;
-  if (status === 'rejected') return { clientId: entry.clientId, status: 'rejected', contactId: null, error: NOT_VISIBLE };
-  await sequenceCommitted(handle, tenant.id);
+    select status, (select seq from logged) as placeholder from claimed`.compile(handle.db));
+  const claimed = rows[0];
+  if (claimed === undefined) return null;
+  if (claimed.status === 'rejected') return { clientId: entry.clientId, status: 'rejected', contactId: null, error: NOT_VISIBLE };
+  await sequenceCommitted(handle, tenant.id, claimed.placeholder === null ? null : [Number(claimed.placeholder)]);
   return { clientId: entry.clientId, status: 'applied', contactId, error: null };
 }
 

@@ -16,7 +16,7 @@ describe.each(DIALECTS)('recent changes in memory on %s', (dialect) => {
   let tokens: Record<Who, string>;
   /** A request's session, read as each request reads it (with the tenant's change-log position). */
   const authOf = async (who: Who): Promise<AuthContext> => {
-    const auth = await resolveSession(backend.handle.db, tokens[who], backend.config.sessionIdleMinutes);
+    const auth = await resolveSession(backend.handle, tokens[who], backend.config.sessionIdleMinutes);
     if (!auth) throw new Error('no session');
     return auth;
   };

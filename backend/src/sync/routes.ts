@@ -60,7 +60,7 @@ export function registerSyncRoutes(app: FastifyInstance, ctx: BackendContext): v
  * that ended.
  */
 function registerEventsRoute(app: FastifyInstance, ctx: BackendContext, deltaPokes: DeltaPokes): void {
-  const openEventStream = eventStreams(app, ctx.handle.db);
+  const openEventStream = eventStreams(app, ctx.handle);
   const tenantStreams = new TenantStreams();
   const rightsPokes = new RightsPokes(ctx.feed);
   app.get(API.events, async (request, reply) => {
@@ -86,7 +86,7 @@ function registerEventsRoute(app: FastifyInstance, ctx: BackendContext, deltaPok
       rights = null;
       stream.send('changed', { seq, rights: true });
       const read = ++rightsRead;
-      resolveSessionByHash(ctx.handle.db, request.auth.tokenHash)
+      resolveSessionByHash(ctx.handle, request.auth.tokenHash)
         .then((session) => {
           if (read === rightsRead && session) rights = session.user;
         })

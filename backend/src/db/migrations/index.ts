@@ -27,6 +27,7 @@ import * as m028 from './028_report_rollup.js';
 import * as m029 from './029_sip_releases_tenant_zone.js';
 import * as m030 from './030_change_log_commit_seq.js';
 import * as m031 from './031_change_log_sequencer.js';
+import * as m032 from './032_change_log_sequence_numbered.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
@@ -64,6 +65,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '029_sip_releases_tenant_zone': m029,
   '030_change_log_commit_seq': m030,
   '031_change_log_sequencer': m031,
+  '032_change_log_sequence_numbered': m032,
 };
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
