@@ -78,12 +78,18 @@ export function callsWindowStart(since: string, now: Date): string {
 /**
  * Whether the list shows a call (the scope aside, see `callInScope`): every call since the
  * previous sign-in, and an older one within the window only while nobody handled it. The
- * backend's list and the app's cache both decide with this.
+ * backend's list and the app's cache both decide with this. The window is worked out once for
+ * the calls tested (a list tests every call of a shift; parsing and formatting its dates per
+ * call grew with the shift).
  */
-export function listedSince(call: Pick<CallForYou, 'startedAt' | 'handled'>, since: string, now: Date): boolean {
-  const started = Date.parse(call.startedAt);
-  if (started < Date.parse(callsWindowStart(since, now))) return false;
-  return started >= Date.parse(since) || call.handled === null;
+export function listedSince(since: string, now: Date): (call: Pick<CallForYou, 'startedAt' | 'handled'>) => boolean {
+  const sinceMs = Date.parse(since);
+  const windowStartMs = Date.parse(callsWindowStart(since, now));
+  return (call) => {
+    const started = Date.parse(call.startedAt);
+    if (started < windowStartMs) return false;
+    return started >= sinceMs || call.handled === null;
+  };
 }
 
 /** The handled and unhandled counts of a list. */

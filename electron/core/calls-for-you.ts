@@ -85,7 +85,8 @@ export class CallsForYouSession {
     if (!mayListCallsForYou(info.user, scope)) throw new CodedError('forbidden', `scope: you may not list "${scope}" calls`);
     const rights = this.#rights();
     const since = store.getMeta(SYNC_META.callsSince) ?? new Date(now.getTime() - SINCE_FALLBACK_DAYS * 86_400_000).toISOString();
-    const calls = store.branchCallsSince(callsWindowStart(since, now)).filter((call) => callInScope(rights, scope, call) && listedSince(call, since, now));
+    const listed = listedSince(since, now);
+    const calls = store.branchCallsSince(callsWindowStart(since, now)).filter((call) => callInScope(rights, scope, call) && listed(call));
     return this.#view({ scope, since, entries: calls }, engine.status().online ? 'online' : 'cache');
   }
 

@@ -118,12 +118,13 @@ export async function listCallsForYou(handle: DatabaseHandle, user: User, scope:
 
   const calls = await loadBranchCalls(handle.db, user.tenantId, keys);
 
+  const listed = listedSince(since, now);
   const entries: CallForYou[] = [];
   for (const key of keys) {
     const call = calls.get(key);
     // Important: one rule for the server and the app's cache (classification, customer limit, branch, scope).
     if (!call || !callInScope(user, scope, call)) continue;
-    if (!listedSince(call, since, now)) continue;
+    if (!listed(call)) continue;
     entries.push(call);
   }
   entries.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
@@ -152,8 +153,9 @@ export async function readHeldBranchCalls(kysely: Kysely<Database>, user: User, 
     .execute();
   const keys = [...new Set([...keyRows.map((row) => row.key), ...(await requestKeysInWindow(kysely, user, callsWindowStart(since, now), anyScope))])];
   const calls = await loadBranchCalls(kysely, user.tenantId, keys);
+  const listed = listedSince(since, now);
   return keys.flatMap((key) => {
     const call = calls.get(key);
-    return call && mayHoldBranchCall(user, call) && listedSince(call, since, now) ? [call] : [];
+    return call && mayHoldBranchCall(user, call) && listed(call) ? [call] : [];
   });
 }
