@@ -160,6 +160,8 @@ test('(a) a customer calls: screen pop while ringing, two-way audio, hold, DTMF,
   await agent.keyboard.press('Space');
   await expect(callCard(agent)).toHaveAttribute('data-state', 'connected');
   await expectAudioFlowing(() => appInboundAudio(agent), 'the agent after resume');
+  // The DTMF events below are sent once: the app's audio must reach the caller again first.
+  await expectAudioFlowing(() => caller.inboundAudio(), 'the caller after resume');
 
   // DTMF (RFC 4733): the caller's phone plays the events out as tones, which it decodes.
   await callCard(agent).getByRole('button', { name: 'Keypad' }).click();
