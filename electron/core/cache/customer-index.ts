@@ -23,8 +23,11 @@ export function indexCustomer(customer: Customer): CustomerIndexEntry {
   return { ftsText: customerFtsText(customer), tokens: customerTokens(customer), sortKana: customerSortKana(customer) };
 }
 
+/** The fields of a customer its trigram text is made of. */
+export type CustomerSearchFields = Pick<Customer, 'name' | 'nameKana' | 'code' | 'emails' | 'postalCode' | 'address' | 'phones'>;
+
 /** The text of the trigram index alone (`CustomerIndexEntry.ftsText`): a deferred first sync writes it after its last page. */
-export function customerFtsText(customer: Customer): string {
+export function customerFtsText(customer: CustomerSearchFields): string {
   // Built in one pass (no arrays of fields): this runs once per customer of a first sync.
   let text = '';
   const append = (normalised: string): void => {
