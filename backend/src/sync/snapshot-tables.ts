@@ -1,11 +1,16 @@
 import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import { SNAPSHOT_COLUMNS, SNAPSHOT_TABLES, type SnapshotTableName } from '../../../shared/snapshot-wire.js';
+import { copyOutRow } from '../db/postgres-copy.js';
 import type { Database } from '../db/schema.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
-/** The rows of each table of a page as JSON text (arrays of arrays, SNAPSHOT_COLUMNS' order), written by the database. */
-export type SnapshotTableRows = Record<SnapshotTableName, string>;
+/**
+ * The rows of each table of a page as JSON text in UTF-8 (arrays of arrays, SNAPSHOT_COLUMNS'
+ * order), written by the database. Bytes, not strings: on PostgreSQL they arrive as bytes
+ * (postgres-copy.ts) and go out as they came, never decoded.
+ */
+export type SnapshotTableRows = Record<SnapshotTableName, Buffer>;
 
 /** Which customers a page holds: the tenant's customers with ids from `first` to `last` that `visible` admits. */
 export interface SnapshotPageRange {
@@ -58,7 +63,7 @@ const r = (column: string) => sql.ref(column);
  * `in (…)` lists. Rows refer to the page's customers, incidents and users by their position
  * (`n`) rather than by 36-character ids (shared/snapshot-wire.ts).
  */
-function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<SnapshotTableRows> {
+function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<Record<SnapshotTableName, string>> {
   const json = JSON_SQL[dialect];
   const { tenantId, first, last } = page;
   const columns: Record<SnapshotTableName, RawBuilder<string>> = {
@@ -110,7 +115,7 @@ function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<Sna
       left join inc ci on ci.id = con.incident_id
       left join usr agent on agent.id = con.agent_id)`,
   };
-  return sql<SnapshotTableRows>`with
+  return sql<Record<SnapshotTableName, string>>`with
     page as (
       select c.*, row_number() over (order by c.id) - 1 as n
       from customers c
@@ -149,14 +154,30 @@ function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<Sna
  */
 const POSTGRES_PAGE_SETTINGS = [sql`set local jit = off`, sql`set local work_mem = '32MB'`];
 
-/** The rows of every table of the page (run inside one consistent read: a transaction); null: a page without customers. */
+const EMPTY_ROWS = Buffer.from('[]');
+
+/**
+ * The rows of every table of the page (run inside one consistent read: a transaction); null: a
+ * page without customers. On PostgreSQL the one row comes through binary COPY, as bytes.
+ */
 export async function readSnapshotTables(db: Kysely<Database>, dialect: SqlDialect, page: SnapshotPageRange | null): Promise<SnapshotTableRows> {
-  if (page === null) return Object.fromEntries(SNAPSHOT_TABLES.map((table) => [table, '[]'])) as SnapshotTableRows;
-  if (dialect === 'postgres') for (const setting of POSTGRES_PAGE_SETTINGS) await setting.execute(db);
+  if (page === null) return Object.fromEntries(SNAPSHOT_TABLES.map((table) => [table, EMPTY_ROWS])) as SnapshotTableRows;
+  if (dialect === 'postgres') {
+    for (const setting of POSTGRES_PAGE_SETTINGS) await setting.execute(db);
+    const fields = await copyOutRow(db, pageQuery(dialect, page).compile(db));
+    if (fields.length !== SNAPSHOT_TABLES.length) throw new Error(`the snapshot page query returned ${fields.length} columns, not ${SNAPSHOT_TABLES.length}`);
+    return Object.fromEntries(
+      SNAPSHOT_TABLES.map((table, i) => {
+        const rows = fields[i];
+        if (!rows) throw new Error(`the snapshot page query returned no rows text for ${table}`);
+        return [table, rows];
+      }),
+    ) as SnapshotTableRows;
+  }
   const { rows } = await pageQuery(dialect, page).execute(db);
-  const row = rows[0];
+  const row = rows[0] as Record<SnapshotTableName, string> | undefined;
   if (!row) throw new Error('the snapshot page query returned no row');
-  return row;
+  return Object.fromEntries(SNAPSHOT_TABLES.map((table) => [table, Buffer.from(row[table])])) as SnapshotTableRows;
 }
 
 /** The SQL of the page's query, for EXPLAIN (tests). */
@@ -164,7 +185,11 @@ export function snapshotPageSql(db: Kysely<Database>, dialect: SqlDialect, page:
   return pageQuery(dialect, page).compile(db);
 }
 
-/** `{"users":{"columns":[…],"rows":…},…}`: the page's tables around the rows the database wrote. */
-export function snapshotTablesJson(rows: SnapshotTableRows): string {
-  return `{${SNAPSHOT_TABLES.map((table) => `"${table}":{"columns":${JSON.stringify(SNAPSHOT_COLUMNS[table])},"rows":${rows[table]}}`).join(',')}}`;
+/** What goes before each table's rows and after the last: `"users":{"columns":[…],"rows":` …, `}}`. */
+const TABLE_OPENINGS = SNAPSHOT_TABLES.map((table, i) => Buffer.from(`${i === 0 ? '{' : '},'}"${table}":{"columns":${JSON.stringify(SNAPSHOT_COLUMNS[table])},"rows":`));
+const TABLES_CLOSING = Buffer.from('}}');
+
+/** `{"users":{"columns":[…],"rows":…},…}`: the page's tables around the rows the database wrote, as the parts of the body. */
+export function snapshotTablesJson(rows: SnapshotTableRows): Buffer[] {
+  return [...SNAPSHOT_TABLES.flatMap((table, i) => [TABLE_OPENINGS[i] as Buffer, rows[table]]), TABLES_CLOSING];
 }

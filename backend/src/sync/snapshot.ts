@@ -60,10 +60,12 @@ export interface SnapshotPageRead {
   tables: SnapshotTableRows;
 }
 
-/** The page's body in the wire format of shared/snapshot-wire.ts. */
-export function snapshotPageJson(page: SnapshotPageRead): string {
-  return `${JSON.stringify(page.header).slice(0, -1)},"tables":${snapshotTablesJson(page.tables)}}`;
+/** The page's body in the wire format of shared/snapshot-wire.ts (JSON, UTF-8). */
+export function snapshotPageBody(page: SnapshotPageRead): Buffer {
+  return Buffer.concat([Buffer.from(`${JSON.stringify(page.header).slice(0, -1)},"tables":`), ...snapshotTablesJson(page.tables), CLOSING_BRACE]);
 }
+
+const CLOSING_BRACE = Buffer.from('}');
 
 /**
  * One page of the first sync: the customers this user may see, in id order, whole; the last page

@@ -1,0 +1,155 @@
+import { CompiledQuery, type QueryExecutor } from 'kysely';
+import pg from 'pg';
+
+/**
+ * `COPY (query) TO STDOUT (FORMAT binary)` on the connection of a Kysely transaction, its one
+ * row's columns as the bytes PostgreSQL sent.
+ *
+ * Why: node-pg decodes every text field of a result from UTF-8 into a JavaScript string, and a
+ * reply encodes it back into UTF-8. For a first-sync page (4 MB of JSON the database wrote, for
+ * 2,000 customers) that decoding and encoding were most of the backend's CPU (a CPU profile of
+ * `bench:sync`: Buffer#toString in pg-protocol and the reply's write). COPY's data messages reach
+ * the client as bytes, and binary COPY sends a text column as its UTF-8 bytes, unescaped.
+ *
+ * Kysely has no COPY; its PostgreSQL dialect hands a "cursor" class (the `cursor` option of
+ * database.ts) the raw node-pg client to stream a query, which is the one place where a
+ * query object of our own can run on a transaction's connection. `PostgresCopyOut` is that
+ * class; it runs COPY only (the backend streams no rows otherwise).
+ */
+export class PostgresCopyOut {
+  readonly #sql: string;
+  readonly #chunks: Buffer[] = [];
+  #error: Error | null = null;
+  #done = false;
+  #delivered = false;
+  #waiting: { resolve: (rows: Buffer[]) => void; reject: (error: Error) => void } | null = null;
+
+  constructor(sql: string, parameters: readonly unknown[]) {
+    if (parameters.length > 0) throw new Error('PostgresCopyOut: COPY takes no parameters (inline them with copyOutSql)');
+    if (!/^copy\s*\(/i.test(sql)) throw new Error('PostgresCopyOut runs COPY (…) TO STDOUT only; the backend has no row cursor');
+    this.#sql = sql;
+  }
+
+  /** node-pg's Submittable: sends the statement (simple query protocol: COPY takes no parameters). */
+  submit(connection: { query(text: string): void }): void {
+    connection.query(this.#sql);
+  }
+
+  handleCopyData(message: { chunk: Buffer }): void {
+    // Important: a copy. The chunk is a view of node-pg's read buffer, which the next message reuses.
+    this.#chunks.push(Buffer.from(message.chunk));
+  }
+
+  handleCommandComplete(): void {}
+
+  handleReadyForQuery(): void {
+    this.#done = true;
+    this.#settle();
+  }
+
+  handleError(error: Error): void {
+    this.#error = error;
+    this.#done = true;
+    this.#settle();
+  }
+
+  handleRowDescription(): void {
+    this.handleError(new Error('PostgresCopyOut: the statement returned rows, not COPY data'));
+  }
+
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+
+  handleCopyInResponse(connection: { sendCopyFail(message: string): void }): void {
+    connection.sendCopyFail('PostgresCopyOut only reads (COPY … TO STDOUT)');
+  }
+
+  /** Kysely's cursor interface: the whole COPY output as one Buffer, then nothing. */
+  read(): Promise<Buffer[]> {
+    if (this.#delivered) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.#waiting = { resolve, reject };
+      this.#settle();
+    });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  #settle(): void {
+    const waiting = this.#waiting;
+    if (!this.#done || waiting === null) return;
+    this.#waiting = null;
+    this.#delivered = true;
+    if (this.#error) waiting.reject(this.#error);
+    else waiting.resolve([Buffer.concat(this.#chunks)]);
+  }
+}
+
+/**
+ * The compiled query with its parameters written into the text as literals (COPY takes no
+ * parameters). Strings go through node-pg's escapeLiteral (an E'' literal when they hold a
+ * backslash, so the text is safe whatever standard_conforming_strings says); numbers must be finite.
+ */
+export function inlineParameters(query: CompiledQuery): string {
+  const literals = query.parameters.map((value, index) => {
+    if (typeof value === 'string') {
+      if (value.includes('\0')) throw new Error(`query parameter $${index + 1}: a NUL character cannot be sent to PostgreSQL`);
+      return pg.escapeLiteral(value);
+    }
+    if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+    if (typeof value === 'boolean') return value ? 'true' : 'false';
+    if (value === null) return 'null';
+    throw new Error(`query parameter $${index + 1}: cannot be written as a literal (${typeof value})`);
+  });
+  // Important: every `$n` of the text is a placeholder; the SQL passed here holds no `$` in its own literals.
+  const text = query.sql.replace(/\$(\d+)/g, (_, digits: string) => {
+    const literal = literals[Number(digits) - 1];
+    if (literal === undefined) throw new Error(`query placeholder $${digits}: no such parameter`);
+    return literal;
+  });
+  return text;
+}
+
+const BINARY_COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+
+/**
+ * The columns of the one row of `COPY (query) TO STDOUT (FORMAT binary)` run on `db` (a
+ * transaction's connection, or any of the pool's), as byte ranges of the output (null: SQL NULL).
+ */
+export async function copyOutRow(db: { getExecutor(): QueryExecutor }, query: CompiledQuery): Promise<(Buffer | null)[]> {
+  const copy = CompiledQuery.raw(`copy (${inlineParameters(query)}) to stdout (format binary)`);
+  let output: Buffer | undefined;
+  for await (const result of db.getExecutor().stream(copy as CompiledQuery<Buffer>, 1)) output = result.rows[0];
+  if (output === undefined) throw new Error('COPY returned no data');
+  return binaryCopyRow(output);
+}
+
+/** The first and only row of a binary COPY output (PostgreSQL's documented file format). */
+export function binaryCopyRow(output: Buffer): (Buffer | null)[] {
+  const fail = (what: string): never => {
+    throw new Error(`binary COPY output: ${what}`);
+  };
+  if (output.length < 19 || !output.subarray(0, 11).equals(BINARY_COPY_SIGNATURE)) fail('no PGCOPY signature');
+  let offset = 15 + 4 + output.readUInt32BE(15);
+  const fieldCount = output.readInt16BE(offset);
+  if (fieldCount < 0) fail('no row');
+  offset += 2;
+  const fields: (Buffer | null)[] = [];
+  for (let i = 0; i < fieldCount; i++) {
+    if (offset + 4 > output.length) fail(`field ${i} cut short`);
+    const length = output.readInt32BE(offset);
+    offset += 4;
+    if (length < 0) {
+      fields.push(null);
+      continue;
+    }
+    if (offset + length > output.length) fail(`field ${i} cut short`);
+    fields.push(output.subarray(offset, offset + length));
+    offset += length;
+  }
+  if (offset + 2 > output.length || output.readInt16BE(offset) !== -1) fail('more than one row');
+  return fields;
+}
