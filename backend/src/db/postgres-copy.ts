@@ -18,7 +18,8 @@ import pg from 'pg';
  */
 export class PostgresCopyOut {
   readonly #sql: string;
-  readonly #chunks: Buffer[] = [];
+  #output = Buffer.allocUnsafe(64 * 1024);
+  #length = 0;
   #error: Error | null = null;
   #done = false;
   #delivered = false;
@@ -36,8 +37,16 @@ export class PostgresCopyOut {
   }
 
   handleCopyData(message: { chunk: Buffer }): void {
-    // Important: a copy. The chunk is a view of node-pg's read buffer, which the next message reuses.
-    this.#chunks.push(Buffer.from(message.chunk));
+    // Important: copied. The chunk is a view of node-pg's read buffer, which the next message
+    // reuses; one growing buffer rather than a Buffer per message (a row per message).
+    const { chunk } = message;
+    if (this.#length + chunk.length > this.#output.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.#output.length * 2, this.#length + chunk.length));
+      this.#output.copy(grown, 0, 0, this.#length);
+      this.#output = grown;
+    }
+    chunk.copy(this.#output, this.#length);
+    this.#length += chunk.length;
   }
 
   handleCommandComplete(): void {}
@@ -65,7 +74,7 @@ export class PostgresCopyOut {
     connection.sendCopyFail('PostgresCopyOut only reads (COPY … TO STDOUT)');
   }
 
-  /** Kysely's cursor interface: the whole COPY output as one Buffer, then nothing. */
+  /** Kysely's cursor interface: the whole COPY output as one Buffer (a view), then nothing. */
   read(): Promise<Buffer[]> {
     if (this.#delivered) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
@@ -84,7 +93,7 @@ export class PostgresCopyOut {
     this.#waiting = null;
     this.#delivered = true;
     if (this.#error) waiting.reject(this.#error);
-    else waiting.resolve([Buffer.concat(this.#chunks)]);
+    else waiting.resolve([this.#output.subarray(0, this.#length)]);
   }
 }
 
@@ -115,41 +124,67 @@ export function inlineParameters(query: CompiledQuery): string {
 
 const BINARY_COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
-/**
- * The columns of the one row of `COPY (query) TO STDOUT (FORMAT binary)` run on `db` (a
- * transaction's connection, or any of the pool's), as byte ranges of the output (null: SQL NULL).
- */
-export async function copyOutRow(db: { getExecutor(): QueryExecutor }, query: CompiledQuery): Promise<(Buffer | null)[]> {
+/** The whole output of `COPY (query) TO STDOUT (FORMAT binary)` run on `db` (a transaction's connection, or any of the pool's). */
+export async function copyOutBinary(db: { getExecutor(): QueryExecutor }, query: CompiledQuery): Promise<Buffer> {
   const copy = CompiledQuery.raw(`copy (${inlineParameters(query)}) to stdout (format binary)`);
   let output: Buffer | undefined;
   for await (const result of db.getExecutor().stream(copy as CompiledQuery<Buffer>, 1)) output = result.rows[0];
   if (output === undefined) throw new Error('COPY returned no data');
-  return binaryCopyRow(output);
+  return output;
 }
 
-/** The first and only row of a binary COPY output (PostgreSQL's documented file format). */
-export function binaryCopyRow(output: Buffer): (Buffer | null)[] {
+/**
+ * Visits each row of a binary COPY output (PostgreSQL's documented file format) without
+ * copying: `starts[i]`..`ends[i]` are the bytes of field i in `output` (start -1: NULL). The
+ * two arrays are reused from row to row. Returns the number of rows.
+ */
+export function forEachBinaryCopyRow(output: Buffer, fieldCount: number, visit: (starts: Int32Array, ends: Int32Array) => void): number {
   const fail = (what: string): never => {
     throw new Error(`binary COPY output: ${what}`);
   };
   if (output.length < 19 || !output.subarray(0, 11).equals(BINARY_COPY_SIGNATURE)) fail('no PGCOPY signature');
   let offset = 15 + 4 + output.readUInt32BE(15);
-  const fieldCount = output.readInt16BE(offset);
-  if (fieldCount < 0) fail('no row');
-  offset += 2;
-  const fields: (Buffer | null)[] = [];
-  for (let i = 0; i < fieldCount; i++) {
-    if (offset + 4 > output.length) fail(`field ${i} cut short`);
-    const length = output.readInt32BE(offset);
-    offset += 4;
-    if (length < 0) {
-      fields.push(null);
-      continue;
+  const starts = new Int32Array(fieldCount);
+  const ends = new Int32Array(fieldCount);
+  let rows = 0;
+  for (;;) {
+    if (offset + 2 > output.length) fail('no end marker');
+    const fields = output.readInt16BE(offset);
+    offset += 2;
+    if (fields === -1) break;
+    if (fields !== fieldCount) fail(`row ${rows} has ${fields} fields, not ${fieldCount}`);
+    for (let i = 0; i < fieldCount; i++) {
+      if (offset + 4 > output.length) fail(`row ${rows}, field ${i} cut short`);
+      const length = output.readInt32BE(offset);
+      offset += 4;
+      if (length < 0) {
+        starts[i] = -1;
+        ends[i] = -1;
+        continue;
+      }
+      if (offset + length > output.length) fail(`row ${rows}, field ${i} cut short`);
+      starts[i] = offset;
+      ends[i] = offset + length;
+      offset += length;
     }
-    if (offset + length > output.length) fail(`field ${i} cut short`);
-    fields.push(output.subarray(offset, offset + length));
-    offset += length;
+    visit(starts, ends);
+    rows++;
   }
-  if (offset + 2 > output.length || output.readInt16BE(offset) !== -1) fail('more than one row');
-  return fields;
+  return rows;
+}
+
+/** The columns of the one row of `COPY (query) TO STDOUT (FORMAT binary)` (null: SQL NULL). */
+export async function copyOutRow(db: { getExecutor(): QueryExecutor }, query: CompiledQuery): Promise<(Buffer | null)[]> {
+  return binaryCopyRow(await copyOutBinary(db, query));
+}
+
+/** The first and only row of a binary COPY output. */
+export function binaryCopyRow(output: Buffer): (Buffer | null)[] {
+  let row: (Buffer | null)[] | null = null;
+  const fieldCount = output.length >= 21 && output.subarray(0, 11).equals(BINARY_COPY_SIGNATURE) ? output.readInt16BE(19 + output.readUInt32BE(15)) : 0;
+  const rows = forEachBinaryCopyRow(output, Math.max(fieldCount, 0), (starts, ends) => {
+    row = Array.from(starts, (start, i) => (start < 0 ? null : output.subarray(start, ends[i])));
+  });
+  if (rows !== 1 || row === null) throw new Error(`binary COPY output: ${rows} rows, not one`);
+  return row;
 }

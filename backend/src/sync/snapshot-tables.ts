@@ -1,6 +1,6 @@
 import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import { SNAPSHOT_COLUMNS, SNAPSHOT_TABLES, type SnapshotTableName } from '../../../shared/snapshot-wire.js';
-import { copyOutRow } from '../db/postgres-copy.js';
+import { copyOutBinary, forEachBinaryCopyRow } from '../db/postgres-copy.js';
 import type { Database } from '../db/schema.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
@@ -24,8 +24,8 @@ export interface SnapshotPageRange {
 /** The JSON functions of each dialect that the page's query needs. */
 interface JsonSql {
   array(fields: readonly RawBuilder<unknown>[]): RawBuilder<unknown>;
-  /** The rows' arrays as one JSON text ('[]' for none), in `order`. */
-  rows(array: RawBuilder<unknown>, order: RawBuilder<unknown>): RawBuilder<string>;
+  /** The statement's body after the CTEs: every table's rows (see readSnapshotTables for the shape of its result). */
+  select(tables: readonly TableRows[]): RawBuilder<unknown>;
   /** `index` as a JSON number, or `id` as a JSON string where `index` is NULL. */
   indexOrId(index: RawBuilder<unknown>, id: RawBuilder<unknown>): RawBuilder<unknown>;
   /**
@@ -39,39 +39,54 @@ interface JsonSql {
 const JSON_SQL: Record<SqlDialect, JsonSql> = {
   postgres: {
     array: (fields) => sql`json_build_array(${sql.join(fields)})`,
-    // Cast to text: the driver would otherwise JSON.parse PostgreSQL's json into objects.
-    rows: (array, order) => sql<string>`coalesce(json_agg(${array} order by ${order})::text, '[]')`,
+    // A row per table row, `t` the table's number, in the tables' order and each table's `order`
+    // (parenthesised branches of UNION ALL run one after the other, each sorted; the page's
+    // settings rule out a parallel plan). Aggregated into one JSON text per table, the rows
+    // cost PostgreSQL a fifth more: the growing text was copied and its memory faulted in.
+    select: (tables) =>
+      sql.join(
+        tables.map((table, t) => sql`(select ${sql.lit(t)}::int2 as t, ${table.array}::text as j ${table.from} order by ${table.order})`),
+        sql` union all `,
+      ),
     indexOrId: (index, id) => sql`coalesce(to_json(${index}), to_json(${id}))`,
     bytewise: (text) => sql`${text} collate "C"`,
   },
   sqlite: {
     array: (fields) => sql`json_array(${sql.join(fields)})`,
-    rows: (array, order) => sql<string>`json_group_array(${array} order by ${order})`,
+    // One row, a column per table: its rows as one JSON text.
+    select: (tables) => sql`select ${sql.join(tables.map((table, t) => sql`(select json_group_array(${table.array} order by ${table.order}) ${table.from}) as ${sql.ref(`t${t}`)}`))}`,
     indexOrId: (index, id) => sql`coalesce(${index}, ${id})`,
     // SQLite compares text byte by byte unless told otherwise.
     bytewise: (text) => text,
   },
 };
 
+/** A table of the page: its row's JSON array, where the rows come from, their order. */
+interface TableRows {
+  array: RawBuilder<unknown>;
+  from: RawBuilder<unknown>;
+  order: RawBuilder<unknown>;
+}
+
 const r = (column: string) => sql.ref(column);
 
 /**
- * The page as one statement whose columns are the tables' rows, each table's JSON written by the
- * database itself (in C: the backend neither decodes rows into objects nor serialises them
- * again). `page` is the page's customers, by a range of ids with the visibility predicate; the
+ * The page as one statement giving every table's rows, each row's JSON written by the database
+ * itself (in C: the backend neither decodes rows into objects nor serialises them again; on
+ * PostgreSQL it does not even decode the text, see readSnapshotTables). `page` is the page's customers, by a range of ids with the visibility predicate; the
  * other tables read their customer-id index as the same range and join `page`, so there are no
  * `in (…)` lists. Rows refer to the page's customers, incidents and users by their position
  * (`n`) rather than by 36-character ids (shared/snapshot-wire.ts). The CTEs name the columns
  * they pass on: `con` is held for two reads (the users it refers to, then its JSON), and the
  * columns the JSON does not need were a sixth of its rows' width.
  */
-function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<Record<SnapshotTableName, string>> {
+function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<unknown> {
   const json = JSON_SQL[dialect];
   const { tenantId, first, last } = page;
-  const columns: Record<SnapshotTableName, RawBuilder<string>> = {
-    users: sql`(select ${json.rows(json.array([r('usr.id'), r('usr.display_name')]), sql`usr.n`)} from usr)`,
-    customers: sql`(select ${json.rows(
-      json.array([
+  const tables: Record<SnapshotTableName, TableRows> = {
+    users: { array: json.array([r('usr.id'), r('usr.display_name')]), from: sql`from usr`, order: sql`usr.n` },
+    customers: {
+      array: json.array([
         r('page.id'),
         r('page.code'),
         r('page.name'),
@@ -85,22 +100,30 @@ function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<Rec
         r('page.updated_at'),
         r('d.attributes'),
       ]),
-      sql`page.n`,
-    )} from page
-      left join usr rep on rep.id = page.assigned_rep_id
-      left join customer_derived d on d.customer_id = page.id and d.tenant_id = ${tenantId})`,
-    phones: sql`(select ${json.rows(json.array([r('page.n'), r('p.e164'), r('p.kind')]), sql`page.n, p.position`)}
-      from customer_phones p join page on page.id = p.customer_id
-      where p.tenant_id = ${tenantId} and p.customer_id between ${first} and ${last})`,
-    emails: sql`(select ${json.rows(json.array([r('page.n'), r('e.email')]), sql`page.n, e.position`)}
-      from customer_emails e join page on page.id = e.customer_id
-      where e.tenant_id = ${tenantId} and e.customer_id between ${first} and ${last})`,
-    incidents: sql`(select ${json.rows(
-      json.array([r('inc.id'), r('inc.customer_n'), r('inc.title'), r('inc.status'), r('assignee.n'), r('inc.opened_at'), r('inc.closed_at'), r('inc.updated_at')]),
-      sql`inc.n`,
-    )} from inc left join usr assignee on assignee.id = inc.assignee_id)`,
-    contacts: sql`(select ${json.rows(
-      json.array([
+      from: sql`from page
+        left join usr rep on rep.id = page.assigned_rep_id
+        left join customer_derived d on d.customer_id = page.id and d.tenant_id = ${tenantId}`,
+      order: sql`page.n`,
+    },
+    phones: {
+      array: json.array([r('page.n'), r('p.e164'), r('p.kind')]),
+      from: sql`from customer_phones p join page on page.id = p.customer_id
+        where p.tenant_id = ${tenantId} and p.customer_id between ${first} and ${last}`,
+      order: sql`page.n, p.position`,
+    },
+    emails: {
+      array: json.array([r('page.n'), r('e.email')]),
+      from: sql`from customer_emails e join page on page.id = e.customer_id
+        where e.tenant_id = ${tenantId} and e.customer_id between ${first} and ${last}`,
+      order: sql`page.n, e.position`,
+    },
+    incidents: {
+      array: json.array([r('inc.id'), r('inc.customer_n'), r('inc.title'), r('inc.status'), r('assignee.n'), r('inc.opened_at'), r('inc.closed_at'), r('inc.updated_at')]),
+      from: sql`from inc left join usr assignee on assignee.id = inc.assignee_id`,
+      order: sql`inc.n`,
+    },
+    contacts: {
+      array: json.array([
         r('con.id'),
         json.indexOrId(r('ci.n'), r('con.incident_id')),
         r('con.customer_n'),
@@ -112,12 +135,13 @@ function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<Rec
         r('con.body'),
         r('con.call_meta'),
       ]),
-      sql`con.customer_n, ${json.bytewise(r('con.occurred_at'))}, ${json.bytewise(r('con.id'))}`,
-    )} from con
-      left join inc ci on ci.id = con.incident_id
-      left join usr agent on agent.id = con.agent_id)`,
+      from: sql`from con
+        left join inc ci on ci.id = con.incident_id
+        left join usr agent on agent.id = con.agent_id`,
+      order: sql`con.customer_n, ${json.bytewise(r('con.occurred_at'))}, ${json.bytewise(r('con.id'))}`,
+    },
   };
-  return sql<Record<SnapshotTableName, string>>`with
+  return sql`with
     page as (
       select c.id, c.code, c.name, c.name_kana, c.postal_code, c.address, c.branch, c.assigned_rep_id, c.classification, c.type, c.updated_at,
         row_number() over (order by c.id) - 1 as n
@@ -143,7 +167,7 @@ function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<Rec
       select referenced.id, u.display_name, row_number() over (order by referenced.id) - 1 as n
       from referenced left join users u on u.id = referenced.id
     )
-    select ${sql.join(SNAPSHOT_TABLES.map((table) => sql`${columns[table]} as ${sql.ref(table)}`))}`;
+    ${json.select(SNAPSHOT_TABLES.map((table) => tables[table]))}`;
 }
 
 /**
@@ -153,34 +177,62 @@ function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<Rec
  * customers a page took 4 s, 3 s of it JIT, and PostgreSQL's CPU per customer was 4 times that of
  * pages of 2,000. JIT gains nothing on a query that reads a few thousand rows per table.
  * work_mem: the page's contacts (bodies included) are held for two reads and sorted for their
- * JSON; at the default 4 MB a page of 2,000 customers sorted on disk.
+ * JSON; at the default 4 MB a page of 2,000 customers sorted on disk. No parallel plan: the
+ * tables' rows come in the order of the statement's branches (JSON_SQL.postgres.select). One
+ * statement (set_config with is_local), one round trip.
  */
-const POSTGRES_PAGE_SETTINGS = [sql`set local jit = off`, sql`set local work_mem = '32MB'`];
+const POSTGRES_PAGE_SETTINGS = sql`select set_config('jit', 'off', true), set_config('work_mem', '32MB', true), set_config('max_parallel_workers_per_gather', '0', true)`;
 
 const EMPTY_ROWS = Buffer.from('[]');
 
 /**
  * The rows of every table of the page (run inside one consistent read: a transaction); null: a
- * page without customers. On PostgreSQL the one row comes through binary COPY, as bytes.
+ * page without customers. On PostgreSQL the statement's rows (table number, row's JSON) come
+ * through binary COPY as bytes and each table's are joined into its JSON array here; on SQLite
+ * its one row has each table's JSON array.
  */
 export async function readSnapshotTables(db: Kysely<Database>, dialect: SqlDialect, page: SnapshotPageRange | null): Promise<SnapshotTableRows> {
   if (page === null) return Object.fromEntries(SNAPSHOT_TABLES.map((table) => [table, EMPTY_ROWS])) as SnapshotTableRows;
   if (dialect === 'postgres') {
-    for (const setting of POSTGRES_PAGE_SETTINGS) await setting.execute(db);
-    const fields = await copyOutRow(db, pageQuery(dialect, page).compile(db));
-    if (fields.length !== SNAPSHOT_TABLES.length) throw new Error(`the snapshot page query returned ${fields.length} columns, not ${SNAPSHOT_TABLES.length}`);
-    return Object.fromEntries(
-      SNAPSHOT_TABLES.map((table, i) => {
-        const rows = fields[i];
-        if (!rows) throw new Error(`the snapshot page query returned no rows text for ${table}`);
-        return [table, rows];
-      }),
-    ) as SnapshotTableRows;
+    await POSTGRES_PAGE_SETTINGS.execute(db);
+    return tablesOfCopy(await copyOutBinary(db, pageQuery(dialect, page).compile(db)));
   }
   const { rows } = await pageQuery(dialect, page).execute(db);
-  const row = rows[0] as Record<SnapshotTableName, string> | undefined;
+  const row = rows[0] as Record<string, string> | undefined;
   if (!row) throw new Error('the snapshot page query returned no row');
-  return Object.fromEntries(SNAPSHOT_TABLES.map((table) => [table, Buffer.from(row[table])])) as SnapshotTableRows;
+  return Object.fromEntries(SNAPSHOT_TABLES.map((table, t) => [table, Buffer.from(row[`t${t}`] ?? '')])) as SnapshotTableRows;
+}
+
+/** Each table's JSON array (`[row,row,…]`) from the binary COPY of the (table number, row JSON) rows, tables in order. */
+function tablesOfCopy(output: Buffer): SnapshotTableRows {
+  // Byte ranges of each table's rows in `output`: start, end, start, end…
+  const ranges: number[][] = SNAPSHOT_TABLES.map(() => []);
+  let previous = 0;
+  forEachBinaryCopyRow(output, 2, (starts, ends) => {
+    const at = starts[0] ?? -1;
+    const start = starts[1] ?? -1;
+    if (at < 0 || (ends[0] ?? 0) - at !== 2 || start < 0) throw new Error('the snapshot page query returned a row without its table number or JSON');
+    const t = output.readInt16BE(at);
+    const table = ranges[t];
+    if (table === undefined || t < previous) throw new Error(`the snapshot page query returned table number ${t} after ${previous}`);
+    previous = t;
+    table.push(start, ends[1] ?? start);
+  });
+  return Object.fromEntries(
+    SNAPSHOT_TABLES.map((name, t) => {
+      const table = ranges[t] ?? [];
+      let length = 2 + Math.max(table.length / 2 - 1, 0);
+      for (let i = 0; i < table.length; i += 2) length += (table[i + 1] ?? 0) - (table[i] ?? 0);
+      const json = Buffer.allocUnsafe(length);
+      let offset = json.write('[');
+      for (let i = 0; i < table.length; i += 2) {
+        if (i > 0) offset += json.write(',', offset);
+        offset += output.copy(json, offset, table[i], table[i + 1]);
+      }
+      json.write(']', offset);
+      return [name, json];
+    }),
+  ) as SnapshotTableRows;
 }
 
 /** The SQL of the page's query, for EXPLAIN (tests). */
