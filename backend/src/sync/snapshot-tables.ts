@@ -85,8 +85,9 @@ const r = (column: string) => sql.ref(column);
 /**
  * The page as one statement giving every table's rows, each row's JSON written by the database
  * itself (in C: the backend neither decodes rows into objects nor serialises them again; on
- * PostgreSQL it does not even decode the text, see readSnapshotTables). `page` is the page's customers, by a range of ids with the visibility predicate; the
- * other tables read their customer-id index as the same range and join `page`, so there are no
+ * PostgreSQL it does not even decode the text, see readSnapshotTables). `page` is the page's
+ * customers, by a range of ids with the visibility predicate; the other tables read their
+ * customer-id index as the same range and join `page`, so there are no
  * `in (…)` lists. Rows refer to the page's customers, incidents and users by their position
  * (`n`) rather than by 36-character ids (shared/snapshot-wire.ts). The CTEs name the columns
  * they pass on: `con` is held for two reads (the users it refers to, then its JSON), and the
@@ -222,6 +223,9 @@ function tablesJson(rows: readonly string[]): SnapshotTablesJson {
 }
 
 const SPACE = 0x20;
+const COMMA = 0x2c;
+/** The openings and the closing as PostgreSQL returns them, in their order. */
+const OPENING_BYTES = [...TABLE_OPENINGS, TABLES_CLOSING].map((text) => Buffer.from(text));
 
 /**
  * The tables' JSON from the binary COPY of the page's (comma, text) rows, made where it lies:
@@ -243,17 +247,20 @@ function tablesOfCopy(output: Buffer): SnapshotTablesJson {
     output.fill(SPACE, comma - 6, comma);
     output.fill(SPACE, text - 4, text);
     if (commaLength === 0) {
+      // The tables in their order, each once: a row out of place would make JSON the client refuses.
+      if (!OPENING_BYTES[openings]?.equals(output.subarray(text, ends[1]))) throw new Error(`the snapshot page query returned table ${openings}'s opening out of place`);
       openings++;
       afterOpening = true;
     } else {
-      if (commaLength !== 1 || output[comma] !== 0x2c) throw new Error('the snapshot page query returned a row without its comma');
+      if (commaLength !== 1 || output[comma] !== COMMA) throw new Error('the snapshot page query returned a row without its comma');
+      if (openings === 0 || openings === OPENING_BYTES.length) throw new Error('the snapshot page query returned a row outside the tables');
       if (afterOpening) output[comma] = SPACE;
       afterOpening = false;
     }
     if (first < 0) first = comma - 6;
     last = ends[1] ?? text;
   });
-  if (openings !== SNAPSHOT_TABLES.length + 1) throw new Error(`the snapshot page query returned ${openings} tables' openings and closing, not ${SNAPSHOT_TABLES.length + 1}`);
+  if (openings !== OPENING_BYTES.length) throw new Error(`the snapshot page query returned ${openings} tables' openings and closing, not ${OPENING_BYTES.length}`);
   return output.subarray(first, last);
 }
 
