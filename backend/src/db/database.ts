@@ -3,9 +3,10 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type PostgresCursorConstructor } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
+import { PostgresCopyOut } from './postgres-copy.js';
 import type { Database } from './schema.js';
 import { startWalCheckpointer } from './wal-checkpointer.js';
 
@@ -153,7 +154,9 @@ export async function openDatabase(config: { database: DatabaseConfig }): Promis
   // An idle client that loses its server emits 'error' on the pool; without a listener that
   // would crash the process, while the pool already replaces the client on next use.
   pool.on('error', () => undefined);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // `cursor`: the one way to run a query object of our own on a transaction's connection; it
+  // yields Buffers, not rows, and runs COPY only (postgres-copy.ts).
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool, cursor: PostgresCopyOut as unknown as PostgresCursorConstructor }) });
   const statementNames = new Map<string, string>();
   const prepared = async <R>(query: CompiledQuery<R>): Promise<R[]> => {
     let name = statementNames.get(query.sql);

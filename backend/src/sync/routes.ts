@@ -13,19 +13,20 @@ import { pacePokes, TenantStreams } from './poke-pacing.js';
 import { applyPush } from './push.js';
 import { RecentChanges } from './recent-changes.js';
 import { RightsPokes } from './rights-pokes.js';
-import { readSnapshotPage, snapshotPageJson, SnapshotTotals } from './snapshot.js';
+import { readSnapshotPage, snapshotPageBody, SnapshotTotals } from './snapshot.js';
 
 export function registerSyncRoutes(app: FastifyInstance, ctx: BackendContext): void {
   const totals = new SnapshotTotals();
-  app.get(API.syncSnapshot, async (request, reply): Promise<string> => {
+  app.get(API.syncSnapshot, async (request, reply): Promise<Buffer> => {
     const query = parseRequest(SnapshotQuery, request.query, 'query');
     const started = performance.now();
     const page = await readSnapshotPage(ctx.handle, request.auth, query, totals);
     const read = performance.now();
     // Assembled here rather than by Fastify so that its cost is measured: `bench:sync` reads
     // the split from Server-Timing (durations only, nothing about the data). The database wrote
-    // the rows' JSON (snapshot-tables.ts); what is left is putting the parts together.
-    const body = snapshotPageJson(page);
+    // the rows' JSON (snapshot-tables.ts) and its bytes are sent as they came: what is left is
+    // putting the parts together.
+    const body = snapshotPageBody(page);
     const serialised = performance.now();
     void reply
       .type('application/json; charset=utf-8')

@@ -1,11 +1,20 @@
 import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import { SNAPSHOT_COLUMNS, SNAPSHOT_TABLES, type SnapshotTableName } from '../../../shared/snapshot-wire.js';
+import { copyOutBinary, forEachBinaryCopyRow } from '../db/postgres-copy.js';
 import type { Database } from '../db/schema.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
-/** The rows of each table of a page as JSON text (arrays of arrays, SNAPSHOT_COLUMNS' order), written by the database. */
-export type SnapshotTableRows = Record<SnapshotTableName, string>;
+/**
+ * A page's tables as JSON in UTF-8, `{"users":{"columns":[…],"rows":[…]},…}` (rows as arrays
+ * in SNAPSHOT_COLUMNS' order), the rows written by the database. Bytes, not a string: on
+ * PostgreSQL they arrive as bytes (postgres-copy.ts) and go out as they came, never decoded.
+ */
+export type SnapshotTablesJson = Buffer;
+
+/** What comes before each table's rows (closing the previous table), and after the last table's. */
+const TABLE_OPENINGS = SNAPSHOT_TABLES.map((table, i) => `${i === 0 ? '{' : ']},'}"${table}":{"columns":${JSON.stringify(SNAPSHOT_COLUMNS[table])},"rows":[`);
+const TABLES_CLOSING = ']}}';
 
 /** Which customers a page holds: the tenant's customers with ids from `first` to `last` that `visible` admits. */
 export interface SnapshotPageRange {
@@ -19,8 +28,8 @@ export interface SnapshotPageRange {
 /** The JSON functions of each dialect that the page's query needs. */
 interface JsonSql {
   array(fields: readonly RawBuilder<unknown>[]): RawBuilder<unknown>;
-  /** The rows' arrays as one JSON text ('[]' for none), in `order`. */
-  rows(array: RawBuilder<unknown>, order: RawBuilder<unknown>): RawBuilder<string>;
+  /** The statement's body after the CTEs: every table's rows (see readSnapshotTables for the shape of its result). */
+  select(tables: readonly TableRows[]): RawBuilder<unknown>;
   /** `index` as a JSON number, or `id` as a JSON string where `index` is NULL. */
   indexOrId(index: RawBuilder<unknown>, id: RawBuilder<unknown>): RawBuilder<unknown>;
   /**
@@ -34,37 +43,63 @@ interface JsonSql {
 const JSON_SQL: Record<SqlDialect, JsonSql> = {
   postgres: {
     array: (fields) => sql`json_build_array(${sql.join(fields)})`,
-    // Cast to text: the driver would otherwise JSON.parse PostgreSQL's json into objects.
-    rows: (array, order) => sql<string>`coalesce(json_agg(${array} order by ${order})::text, '[]')`,
+    // The page's whole tables JSON as rows of (comma, text): each table's opening, then its rows
+    // as (',', the row's JSON) in its `order`, and the closing (parenthesised branches of UNION
+    // ALL run one after the other, each sorted; the page's settings rule out a parallel plan).
+    // readSnapshotTables turns the binary COPY of these rows into the JSON in place. Aggregated
+    // into one JSON text per table instead (json_agg), the rows cost PostgreSQL a fifth more:
+    // the growing text was copied and its memory faulted in.
+    select: (tables) =>
+      sql.join(
+        [
+          ...tables.flatMap((table, t) => [
+            sql`(select ''::text as comma, ${TABLE_OPENINGS[t]}::text as json)`,
+            sql`(select ','::text, ${table.array}::text ${table.from} order by ${table.order})`,
+          ]),
+          sql`(select ''::text, ${TABLES_CLOSING}::text)`,
+        ],
+        sql` union all `,
+      ),
     indexOrId: (index, id) => sql`coalesce(to_json(${index}), to_json(${id}))`,
     bytewise: (text) => sql`${text} collate "C"`,
   },
   sqlite: {
     array: (fields) => sql`json_array(${sql.join(fields)})`,
-    rows: (array, order) => sql<string>`json_group_array(${array} order by ${order})`,
+    // One row, a column per table: its rows as one JSON array.
+    select: (tables) => sql`select ${sql.join(tables.map((table, t) => sql`(select json_group_array(${table.array} order by ${table.order}) ${table.from}) as ${sql.ref(`t${t}`)}`))}`,
     indexOrId: (index, id) => sql`coalesce(${index}, ${id})`,
     // SQLite compares text byte by byte unless told otherwise.
     bytewise: (text) => text,
   },
 };
 
+/** A table of the page: its row's JSON array, where the rows come from, their order. */
+interface TableRows {
+  array: RawBuilder<unknown>;
+  from: RawBuilder<unknown>;
+  order: RawBuilder<unknown>;
+}
+
 const r = (column: string) => sql.ref(column);
 
 /**
- * The page as one statement whose columns are the tables' rows, each table's JSON written by the
- * database itself (in C: the backend neither decodes rows into objects nor serialises them
- * again). `page` is the page's customers, by a range of ids with the visibility predicate; the
- * other tables read their customer-id index as the same range and join `page`, so there are no
+ * The page as one statement giving every table's rows, each row's JSON written by the database
+ * itself (in C: the backend neither decodes rows into objects nor serialises them again; on
+ * PostgreSQL it does not even decode the text, see readSnapshotTables). `page` is the page's
+ * customers, by a range of ids with the visibility predicate; the other tables read their
+ * customer-id index as the same range and join `page`, so there are no
  * `in (…)` lists. Rows refer to the page's customers, incidents and users by their position
- * (`n`) rather than by 36-character ids (shared/snapshot-wire.ts).
+ * (`n`) rather than by 36-character ids (shared/snapshot-wire.ts). The CTEs name the columns
+ * they pass on: `con` is held for two reads (the users it refers to, then its JSON), and the
+ * columns the JSON does not need were a sixth of its rows' width.
  */
-function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<SnapshotTableRows> {
+function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<unknown> {
   const json = JSON_SQL[dialect];
   const { tenantId, first, last } = page;
-  const columns: Record<SnapshotTableName, RawBuilder<string>> = {
-    users: sql`(select ${json.rows(json.array([r('usr.id'), r('usr.display_name')]), sql`usr.n`)} from usr)`,
-    customers: sql`(select ${json.rows(
-      json.array([
+  const tables: Record<SnapshotTableName, TableRows> = {
+    users: { array: json.array([r('usr.id'), r('usr.display_name')]), from: sql`from usr`, order: sql`usr.n` },
+    customers: {
+      array: json.array([
         r('page.id'),
         r('page.code'),
         r('page.name'),
@@ -78,22 +113,30 @@ function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<Sna
         r('page.updated_at'),
         r('d.attributes'),
       ]),
-      sql`page.n`,
-    )} from page
-      left join usr rep on rep.id = page.assigned_rep_id
-      left join customer_derived d on d.customer_id = page.id and d.tenant_id = ${tenantId})`,
-    phones: sql`(select ${json.rows(json.array([r('page.n'), r('p.e164'), r('p.kind')]), sql`page.n, p.position`)}
-      from customer_phones p join page on page.id = p.customer_id
-      where p.tenant_id = ${tenantId} and p.customer_id between ${first} and ${last})`,
-    emails: sql`(select ${json.rows(json.array([r('page.n'), r('e.email')]), sql`page.n, e.position`)}
-      from customer_emails e join page on page.id = e.customer_id
-      where e.tenant_id = ${tenantId} and e.customer_id between ${first} and ${last})`,
-    incidents: sql`(select ${json.rows(
-      json.array([r('inc.id'), r('inc.customer_n'), r('inc.title'), r('inc.status'), r('assignee.n'), r('inc.opened_at'), r('inc.closed_at'), r('inc.updated_at')]),
-      sql`inc.n`,
-    )} from inc left join usr assignee on assignee.id = inc.assignee_id)`,
-    contacts: sql`(select ${json.rows(
-      json.array([
+      from: sql`from page
+        left join usr rep on rep.id = page.assigned_rep_id
+        left join customer_derived d on d.customer_id = page.id and d.tenant_id = ${tenantId}`,
+      order: sql`page.n`,
+    },
+    phones: {
+      array: json.array([r('page.n'), r('p.e164'), r('p.kind')]),
+      from: sql`from customer_phones p join page on page.id = p.customer_id
+        where p.tenant_id = ${tenantId} and p.customer_id between ${first} and ${last}`,
+      order: sql`page.n, p.position`,
+    },
+    emails: {
+      array: json.array([r('page.n'), r('e.email')]),
+      from: sql`from customer_emails e join page on page.id = e.customer_id
+        where e.tenant_id = ${tenantId} and e.customer_id between ${first} and ${last}`,
+      order: sql`page.n, e.position`,
+    },
+    incidents: {
+      array: json.array([r('inc.id'), r('inc.customer_n'), r('inc.title'), r('inc.status'), r('assignee.n'), r('inc.opened_at'), r('inc.closed_at'), r('inc.updated_at')]),
+      from: sql`from inc left join usr assignee on assignee.id = inc.assignee_id`,
+      order: sql`inc.n`,
+    },
+    contacts: {
+      array: json.array([
         r('con.id'),
         json.indexOrId(r('ci.n'), r('con.incident_id')),
         r('con.customer_n'),
@@ -105,24 +148,26 @@ function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<Sna
         r('con.body'),
         r('con.call_meta'),
       ]),
-      sql`con.customer_n, ${json.bytewise(r('con.occurred_at'))}, ${json.bytewise(r('con.id'))}`,
-    )} from con
-      left join inc ci on ci.id = con.incident_id
-      left join usr agent on agent.id = con.agent_id)`,
+      from: sql`from con
+        left join inc ci on ci.id = con.incident_id
+        left join usr agent on agent.id = con.agent_id`,
+      order: sql`con.customer_n, ${json.bytewise(r('con.occurred_at'))}, ${json.bytewise(r('con.id'))}`,
+    },
   };
-  return sql<SnapshotTableRows>`with
+  return sql`with
     page as (
-      select c.*, row_number() over (order by c.id) - 1 as n
+      select c.id, c.code, c.name, c.name_kana, c.postal_code, c.address, c.branch, c.assigned_rep_id, c.classification, c.type, c.updated_at,
+        row_number() over (order by c.id) - 1 as n
       from customers c
       where c.tenant_id = ${tenantId} and c.id between ${first} and ${last} and ${page.visible}
     ),
     inc as (
-      select i.*, page.n as customer_n, row_number() over (order by page.n, ${json.bytewise(r('i.opened_at'))}, ${json.bytewise(r('i.id'))}) - 1 as n
+      select i.id, i.title, i.status, i.assignee_id, i.opened_at, i.closed_at, i.updated_at, page.n as customer_n, row_number() over (order by page.n, ${json.bytewise(r('i.opened_at'))}, ${json.bytewise(r('i.id'))}) - 1 as n
       from incidents i join page on page.id = i.customer_id
       where i.tenant_id = ${tenantId} and i.customer_id between ${first} and ${last}
     ),
     con as (
-      select ct.*, page.n as customer_n
+      select ct.id, ct.incident_id, ct.kind, ct.direction, ct.occurred_at, ct.agent_id, ct.summary, ct.body, ct.call_meta, page.n as customer_n
       from contacts ct join page on page.id = ct.customer_id
       where ct.tenant_id = ${tenantId} and ct.customer_id between ${first} and ${last}
     ),
@@ -135,7 +180,7 @@ function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<Sna
       select referenced.id, u.display_name, row_number() over (order by referenced.id) - 1 as n
       from referenced left join users u on u.id = referenced.id
     )
-    select ${sql.join(SNAPSHOT_TABLES.map((table) => sql`${columns[table]} as ${sql.ref(table)}`))}`;
+    ${json.select(SNAPSHOT_TABLES.map((table) => tables[table]))}`;
 }
 
 /**
@@ -145,18 +190,78 @@ function pageQuery(dialect: SqlDialect, page: SnapshotPageRange): RawBuilder<Sna
  * customers a page took 4 s, 3 s of it JIT, and PostgreSQL's CPU per customer was 4 times that of
  * pages of 2,000. JIT gains nothing on a query that reads a few thousand rows per table.
  * work_mem: the page's contacts (bodies included) are held for two reads and sorted for their
- * JSON; at the default 4 MB a page of 2,000 customers sorted on disk.
+ * JSON; at the default 4 MB a page of 2,000 customers sorted on disk. No parallel plan: the
+ * tables' rows come in the order of the statement's branches (JSON_SQL.postgres.select). One
+ * statement (set_config with is_local), one round trip.
  */
-const POSTGRES_PAGE_SETTINGS = [sql`set local jit = off`, sql`set local work_mem = '32MB'`];
+const POSTGRES_PAGE_SETTINGS = sql`select set_config('jit', 'off', true), set_config('work_mem', '32MB', true), set_config('max_parallel_workers_per_gather', '0', true)`;
 
-/** The rows of every table of the page (run inside one consistent read: a transaction); null: a page without customers. */
-export async function readSnapshotTables(db: Kysely<Database>, dialect: SqlDialect, page: SnapshotPageRange | null): Promise<SnapshotTableRows> {
-  if (page === null) return Object.fromEntries(SNAPSHOT_TABLES.map((table) => [table, '[]'])) as SnapshotTableRows;
-  if (dialect === 'postgres') for (const setting of POSTGRES_PAGE_SETTINGS) await setting.execute(db);
+/**
+ * The page's tables as JSON (run inside one consistent read: a transaction); null: a page
+ * without customers. On PostgreSQL the statement's rows come through binary COPY as bytes and
+ * become the JSON where they lie (tablesOfCopy); on SQLite its one row has each table's rows.
+ */
+export async function readSnapshotTables(db: Kysely<Database>, dialect: SqlDialect, page: SnapshotPageRange | null): Promise<SnapshotTablesJson> {
+  if (page === null) return tablesJson(SNAPSHOT_TABLES.map(() => '[]'));
+  if (dialect === 'postgres') {
+    await POSTGRES_PAGE_SETTINGS.execute(db);
+    return tablesOfCopy(await copyOutBinary(db, pageQuery(dialect, page).compile(db)));
+  }
   const { rows } = await pageQuery(dialect, page).execute(db);
-  const row = rows[0];
+  const row = rows[0] as Record<string, string> | undefined;
   if (!row) throw new Error('the snapshot page query returned no row');
-  return row;
+  return tablesJson(SNAPSHOT_TABLES.map((_, t) => row[`t${t}`] ?? '[]'));
+}
+
+/** The tables' JSON around each table's rows (a JSON array each). */
+function tablesJson(rows: readonly string[]): SnapshotTablesJson {
+  const inside = rows.map((array, t) => {
+    if (!array.startsWith('[') || !array.endsWith(']')) throw new Error(`the snapshot page query returned no JSON array for ${SNAPSHOT_TABLES[t] ?? t}`);
+    return array.slice(1, -1);
+  });
+  return Buffer.from(`${TABLE_OPENINGS.map((opening, t) => opening + (inside[t] ?? '')).join('')}${TABLES_CLOSING}`);
+}
+
+const SPACE = 0x20;
+const COMMA = 0x2c;
+/** The openings and the closing as PostgreSQL returns them, in their order. */
+const OPENING_BYTES = [...TABLE_OPENINGS, TABLES_CLOSING].map((text) => Buffer.from(text));
+
+/**
+ * The tables' JSON from the binary COPY of the page's (comma, text) rows, made where it lies:
+ * each row's field count and lengths (6 + 4 bytes) are overwritten with spaces, which JSON
+ * allows between tokens, as is the comma before a table's first row. No row is copied: a page
+ * has some 8 rows per customer, and copying each into a new buffer cost the backend more than
+ * the rest of the request.
+ */
+function tablesOfCopy(output: Buffer): SnapshotTablesJson {
+  let first = -1;
+  let last = -1;
+  let openings = 0;
+  let afterOpening = false;
+  forEachBinaryCopyRow(output, 2, (starts, ends) => {
+    const comma = starts[0] ?? -1;
+    const text = starts[1] ?? -1;
+    if (comma < 0 || text < 0) throw new Error('the snapshot page query returned a NULL');
+    const commaLength = (ends[0] ?? comma) - comma;
+    output.fill(SPACE, comma - 6, comma);
+    output.fill(SPACE, text - 4, text);
+    if (commaLength === 0) {
+      // The tables in their order, each once: a row out of place would make JSON the client refuses.
+      if (!OPENING_BYTES[openings]?.equals(output.subarray(text, ends[1]))) throw new Error(`the snapshot page query returned table ${openings}'s opening out of place`);
+      openings++;
+      afterOpening = true;
+    } else {
+      if (commaLength !== 1 || output[comma] !== COMMA) throw new Error('the snapshot page query returned a row without its comma');
+      if (openings === 0 || openings === OPENING_BYTES.length) throw new Error('the snapshot page query returned a row outside the tables');
+      if (afterOpening) output[comma] = SPACE;
+      afterOpening = false;
+    }
+    if (first < 0) first = comma - 6;
+    last = ends[1] ?? text;
+  });
+  if (openings !== OPENING_BYTES.length) throw new Error(`the snapshot page query returned ${openings} tables' openings and closing, not ${OPENING_BYTES.length}`);
+  return output.subarray(first, last);
 }
 
 /** The SQL of the page's query, for EXPLAIN (tests). */
@@ -164,7 +269,3 @@ export function snapshotPageSql(db: Kysely<Database>, dialect: SqlDialect, page:
   return pageQuery(dialect, page).compile(db);
 }
 
-/** `{"users":{"columns":[…],"rows":…},…}`: the page's tables around the rows the database wrote. */
-export function snapshotTablesJson(rows: SnapshotTableRows): string {
-  return `{${SNAPSHOT_TABLES.map((table) => `"${table}":{"columns":${JSON.stringify(SNAPSHOT_COLUMNS[table])},"rows":${rows[table]}}`).join(',')}}`;
-}

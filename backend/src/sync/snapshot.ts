@@ -8,7 +8,7 @@ import { visibleCustomerSql } from '../customers/visibility.js';
 import { readConsistently, type DatabaseHandle } from '../db/database.js';
 import { HttpError } from '../http/errors.js';
 import { currentSeq } from './changelog.js';
-import { readSnapshotTables, snapshotTablesJson, type SnapshotTableRows } from './snapshot-tables.js';
+import { readSnapshotTables, type SnapshotTablesJson } from './snapshot-tables.js';
 
 const REMEMBERED_TOTALS = 1000;
 
@@ -54,16 +54,18 @@ function parseGrownFrom(text: string | undefined): GrownFromRights | null {
   return parsed.data;
 }
 
-/** A page as read: everything but the tables, and each table's rows as the database wrote them (JSON). */
+/** A page as read: everything but the tables, and the tables' JSON with the rows as the database wrote them. */
 export interface SnapshotPageRead {
   header: SnapshotPageHeader;
-  tables: SnapshotTableRows;
+  tables: SnapshotTablesJson;
 }
 
-/** The page's body in the wire format of shared/snapshot-wire.ts. */
-export function snapshotPageJson(page: SnapshotPageRead): string {
-  return `${JSON.stringify(page.header).slice(0, -1)},"tables":${snapshotTablesJson(page.tables)}}`;
+/** The page's body in the wire format of shared/snapshot-wire.ts (JSON, UTF-8). */
+export function snapshotPageBody(page: SnapshotPageRead): Buffer {
+  return Buffer.concat([Buffer.from(`${JSON.stringify(page.header).slice(0, -1)},"tables":`), page.tables, CLOSING_BRACE]);
 }
+
+const CLOSING_BRACE = Buffer.from('}');
 
 /**
  * One page of the first sync: the customers this user may see, in id order, whole; the last page

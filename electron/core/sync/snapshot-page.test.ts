@@ -43,10 +43,11 @@ beforeAll(async () => {
   }
   app = backend.secondInstance();
   app.addHook('onSend', async (request, _reply, payload) => {
-    if (!request.url.startsWith(API.syncSnapshot) || typeof payload !== 'string') return payload;
+    // The backend sends a page as bytes (the database's UTF-8 as it came).
+    if (!request.url.startsWith(API.syncSnapshot) || !Buffer.isBuffer(payload)) return payload;
     pagesServed += 1;
     if (corrupt === null || corrupt.page !== pagesServed) return payload;
-    const body = JSON.parse(payload) as { tables: Record<string, { rows: unknown[][] }> };
+    const body = JSON.parse(payload.toString('utf8')) as { tables: Record<string, { rows: unknown[][] }> };
     corrupt.rewrite(body);
     return JSON.stringify(body);
   });
