@@ -1,12 +1,14 @@
 /**
  * `npm run bench:cache-write`: the client's half of a first sync alone, without a backend: pages
- * of whole customer records from the seed generator go through the app's own snapshot code
- * (`takeSnapshot`, with a stand-in for the backend client) into a fresh encrypted cache. Prints the
- * CPU time per customer of the two stages the client owns, writing the pages (insert: each
- * page's transaction with its commit) and the search index (what the snapshot spends after the
- * last page: the token index and the merge of the trigram index), then the checkpoint the worker
- * ends with, at each size given, with the load average beside it. Generating the pages is not
- * counted.
+ * of whole customer records from the seed generator, encoded in the snapshot wire format as the
+ * backend sends them (shared/snapshot-wire.ts), go through the app's own snapshot code
+ * (`takeSnapshot`, with a stand-in for the backend client that parses and decodes each body as
+ * BackendClient does) into a fresh encrypted cache. Prints the CPU time per customer of the
+ * stages the client owns: reading the pages (parse: JSON.parse of the body; check: every field
+ * checked and the records rebuilt), writing them (insert: each page's transaction with its
+ * commit) and the search index (what the snapshot spends after the last page: the token index
+ * and the merge of the trigram index), then the checkpoint the worker ends with, at each size
+ * given, with the load average beside it. Generating and encoding the pages is not counted.
  *
  * Options (or BENCH_* variables): --customers N[,N…] (BENCH_CUSTOMERS, default 20000,100000),
  * --page N (BENCH_SYNC_PAGE, default the app's page size), --server-ms N (BENCH_SERVER_MS,
@@ -19,8 +21,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEMO_USERS, planTenant } from '../backend/src/seed/seed-backend.js';
-import type { SnapshotPage } from '../shared/api.js';
+import type { CustomerRecord, SnapshotPage } from '../shared/api.js';
 import type { User } from '../shared/domain.js';
+import { decodeSnapshotPage, SNAPSHOT_COLUMNS, SNAPSHOT_FORMAT, SNAPSHOT_TABLES, type SnapshotTableName } from '../shared/snapshot-wire.js';
 import type { BackendClient } from '../electron/core/backend-client.js';
 import { CacheStore } from '../electron/core/cache/cache-store.js';
 import { openCache } from '../electron/core/cache/open-cache.js';
@@ -63,15 +66,62 @@ function cpuSince(start: NodeJS.CpuUsage): number {
   return used.user + used.system;
 }
 
+/**
+ * A page's body as the backend sends it (backend/src/sync/snapshot.ts, whose database writes the
+ * rows): each table's rows as arrays, references by position within the page, `derived` and
+ * `callMeta` as the JSON text the backend stores.
+ */
+export function snapshotBody(records: readonly CustomerRecord[], header: Omit<SnapshotPage, 'records'>): string {
+  const users = new Map<string, number>();
+  const userRows: unknown[][] = [];
+  const user = (id: string | null, name: string | null): number | null => {
+    if (id === null) return null;
+    let at = users.get(id);
+    if (at === undefined) {
+      at = userRows.length;
+      users.set(id, at);
+      userRows.push([id, name]);
+    }
+    return at;
+  };
+  const rows: Record<SnapshotTableName, unknown[][]> = { users: userRows, customers: [], phones: [], emails: [], incidents: [], contacts: [] };
+  const incidentAt = new Map<string, number>();
+  records.forEach(({ customer }, at) => {
+    const rep = user(customer.assignedRepId, customer.assignedRepName);
+    rows.customers.push([customer.id, customer.code, customer.name, customer.nameKana, customer.postalCode, customer.address, customer.branch, rep, customer.classification, customer.type, customer.updatedAt, customer.derived === undefined ? null : JSON.stringify(customer.derived)]);
+    for (const phone of customer.phones) rows.phones.push([at, phone.e164, phone.kind]);
+    for (const email of customer.emails) rows.emails.push([at, email]);
+  });
+  records.forEach(({ incidents }, at) => {
+    for (const incident of incidents) {
+      incidentAt.set(incident.id, rows.incidents.length);
+      rows.incidents.push([incident.id, at, incident.title, incident.status, user(incident.assigneeId, incident.assigneeName), incident.openedAt, incident.closedAt, incident.updatedAt]);
+    }
+  });
+  records.forEach(({ contacts }, at) => {
+    for (const contact of contacts) {
+      const agent = user(contact.agentId, contact.agentName);
+      const callMeta = contact.callMeta === null ? null : JSON.stringify(contact.callMeta);
+      rows.contacts.push([contact.id, incidentAt.get(contact.incidentId) ?? contact.incidentId, at, contact.kind, contact.direction, contact.occurredAt, agent, contact.summary, contact.body, callMeta]);
+    }
+  });
+  const tables = Object.fromEntries(SNAPSHOT_TABLES.map((table) => [table, { columns: SNAPSHOT_COLUMNS[table], rows: rows[table] }]));
+  return JSON.stringify({ format: SNAPSHOT_FORMAT, ...header, tables });
+}
+
 interface SizeFigures {
   customers: number;
   incidents: number;
   contacts: number;
+  /** JSON.parse of the pages' bodies. */
+  parse_cpu_us_per_customer: number;
+  /** decodeSnapshotPage: every field checked, the records rebuilt. */
+  check_cpu_us_per_customer: number;
   insert_cpu_us_per_customer: number;
   index_cpu_us_per_customer: number;
   /** The checkpoint after the snapshot (the worker's last step), copying what is still only in the WAL into the cache file. */
   checkpoint_cpu_us_per_customer: number;
-  /** Insert, index and checkpoint: the client's whole CPU per customer. */
+  /** Parse, check, insert, index and checkpoint: the client's whole CPU per customer. */
   total_cpu_us_per_customer: number;
   insert_seconds: number;
   index_seconds: number;
@@ -112,6 +162,8 @@ async function measure(customers: number, options: Options): Promise<SizeFigures
     let insertCpu = 0;
     let insertWall = 0;
     let generateCpu = 0;
+    let parseCpu = 0;
+    let checkCpu = 0;
     let written = 0;
     const tenths = Array.from({ length: 10 }, () => ({ cpu: 0, customers: 0 }));
     const upsertRecords = store.upsertRecords.bind(store);
@@ -145,22 +197,30 @@ async function measure(customers: number, options: Options): Promise<SizeFigures
         const end = Math.min(customers, start + (query.limit ?? options.page));
         const cpu = process.cpuUsage();
         const records = Array.from({ length: end - start }, (_, i) => plan.generator.recordAt(start + i));
-        generateCpu += cpuSince(cpu);
         for (const record of records) {
           incidents += record.incidents.length;
           contacts += record.contacts.length;
         }
         const nextAfter = end < customers ? (records[records.length - 1]?.customer.id ?? null) : null;
         if (nextAfter !== null) startOf.set(nextAfter, end);
+        const body = snapshotBody(records, { nextAfter, highWaterSeq: 1, total: customers, rights, branchCalls: [] });
+        generateCpu += cpuSince(cpu);
         if (options.serverMs > 0) await new Promise((resolve) => setTimeout(resolve, options.serverMs));
-        return { records, nextAfter, highWaterSeq: 1, total: customers, rights, branchCalls: [] };
+        // What BackendClient does with the body (the snapshot's own timing counts it as parse and validate).
+        const parseStarted = process.cpuUsage();
+        const json = JSON.parse(body) as unknown;
+        const checkStarted = process.cpuUsage();
+        parseCpu += cpuSince(parseStarted);
+        const page = decodeSnapshotPage(json);
+        checkCpu += cpuSince(checkStarted);
+        return page;
       },
     } as unknown as BackendClient;
 
     const snapshotWall = performance.now();
     const snapshotCpu = process.cpuUsage();
     await takeSnapshot(store, client, options.page, () => {});
-    const indexCpu = cpuSince(snapshotCpu) - insertCpu - generateCpu;
+    const indexCpu = cpuSince(snapshotCpu) - insertCpu - generateCpu - parseCpu - checkCpu;
     const indexWall = performance.now() - snapshotWall - insertWall;
     // The worker checkpoints when it is done: what the pages' commits left in the WAL is copied
     // (decrypted and encrypted again) into the cache file, work the snapshot caused.
@@ -176,10 +236,12 @@ async function measure(customers: number, options: Options): Promise<SizeFigures
       customers,
       incidents,
       contacts,
+      parse_cpu_us_per_customer: round(parseCpu / customers),
+      check_cpu_us_per_customer: round(checkCpu / customers),
       insert_cpu_us_per_customer: round(insertCpu / customers),
       index_cpu_us_per_customer: round(indexCpu / customers),
       checkpoint_cpu_us_per_customer: round(checkpointUs / customers),
-      total_cpu_us_per_customer: round((insertCpu + indexCpu + checkpointUs) / customers),
+      total_cpu_us_per_customer: round((parseCpu + checkCpu + insertCpu + indexCpu + checkpointUs) / customers),
       insert_seconds: Math.round(insertWall / 100) / 10,
       index_seconds: Math.round(indexWall / 100) / 10,
       insert_cpu_us_per_customer_by_tenth: tenths.map((tenth) => (tenth.customers === 0 ? 0 : round(tenth.cpu / tenth.customers))),
@@ -202,6 +264,7 @@ async function main(): Promise<void> {
     results.push(figures);
     console.log(
       `${customers.toLocaleString('en')} customers (${figures.incidents.toLocaleString('en')} incidents, ${figures.contacts.toLocaleString('en')} contacts): ` +
+        `parse ${figures.parse_cpu_us_per_customer}, check ${figures.check_cpu_us_per_customer}, ` +
         `insert ${figures.insert_cpu_us_per_customer} µs CPU/customer (${figures.insert_seconds} s wall), ` +
         `index ${figures.index_cpu_us_per_customer} µs CPU/customer (${figures.index_seconds} s wall), ` +
         `checkpoint ${figures.checkpoint_cpu_us_per_customer}, total ${figures.total_cpu_us_per_customer} µs CPU/customer, ` +
