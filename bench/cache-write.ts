@@ -21,9 +21,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEMO_USERS, planTenant } from '../backend/src/seed/seed-backend.js';
-import type { CustomerRecord, SnapshotPage } from '../shared/api.js';
 import type { User } from '../shared/domain.js';
-import { decodeSnapshotPage, SNAPSHOT_COLUMNS, SNAPSHOT_FORMAT, SNAPSHOT_TABLES, type SnapshotTableName } from '../shared/snapshot-wire.js';
+import { decodeSnapshotPage } from '../shared/snapshot-wire.js';
 import type { BackendClient } from '../electron/core/backend-client.js';
 import { CacheStore } from '../electron/core/cache/cache-store.js';
 import { openCache } from '../electron/core/cache/open-cache.js';
@@ -31,6 +30,7 @@ import type { Logger } from '../electron/core/logger.js';
 import { DEFAULT_SYNC_TUNING } from '../electron/core/sync/sync-engine.js';
 import { SNAPSHOT_WAL_AUTOCHECKPOINT, takeSnapshot } from '../electron/core/sync/snapshot.js';
 import { BENCH_CACHE_KEY, benchFlags, DATA_NOW, mergeResults } from './cache-file.js';
+import { snapshotBody } from './snapshot-body.js';
 
 interface Options {
   sizes: number[];
@@ -64,49 +64,6 @@ const silentLogger: Logger = { debug: () => {}, info: () => {}, warn: () => {}, 
 function cpuSince(start: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(start);
   return used.user + used.system;
-}
-
-/**
- * A page's body as the backend sends it (backend/src/sync/snapshot.ts, whose database writes the
- * rows): each table's rows as arrays, references by position within the page, `derived` and
- * `callMeta` as the JSON text the backend stores.
- */
-export function snapshotBody(records: readonly CustomerRecord[], header: Omit<SnapshotPage, 'records'>): string {
-  const users = new Map<string, number>();
-  const userRows: unknown[][] = [];
-  const user = (id: string | null, name: string | null): number | null => {
-    if (id === null) return null;
-    let at = users.get(id);
-    if (at === undefined) {
-      at = userRows.length;
-      users.set(id, at);
-      userRows.push([id, name]);
-    }
-    return at;
-  };
-  const rows: Record<SnapshotTableName, unknown[][]> = { users: userRows, customers: [], phones: [], emails: [], incidents: [], contacts: [] };
-  const incidentAt = new Map<string, number>();
-  records.forEach(({ customer }, at) => {
-    const rep = user(customer.assignedRepId, customer.assignedRepName);
-    rows.customers.push([customer.id, customer.code, customer.name, customer.nameKana, customer.postalCode, customer.address, customer.branch, rep, customer.classification, customer.type, customer.updatedAt, customer.derived === undefined ? null : JSON.stringify(customer.derived)]);
-    for (const phone of customer.phones) rows.phones.push([at, phone.e164, phone.kind]);
-    for (const email of customer.emails) rows.emails.push([at, email]);
-  });
-  records.forEach(({ incidents }, at) => {
-    for (const incident of incidents) {
-      incidentAt.set(incident.id, rows.incidents.length);
-      rows.incidents.push([incident.id, at, incident.title, incident.status, user(incident.assigneeId, incident.assigneeName), incident.openedAt, incident.closedAt, incident.updatedAt]);
-    }
-  });
-  records.forEach(({ contacts }, at) => {
-    for (const contact of contacts) {
-      const agent = user(contact.agentId, contact.agentName);
-      const callMeta = contact.callMeta === null ? null : JSON.stringify(contact.callMeta);
-      rows.contacts.push([contact.id, incidentAt.get(contact.incidentId) ?? contact.incidentId, at, contact.kind, contact.direction, contact.occurredAt, agent, contact.summary, contact.body, callMeta]);
-    }
-  });
-  const tables = Object.fromEntries(SNAPSHOT_TABLES.map((table) => [table, { columns: SNAPSHOT_COLUMNS[table], rows: rows[table] }]));
-  return JSON.stringify({ format: SNAPSHOT_FORMAT, ...header, tables });
 }
 
 interface SizeFigures {
