@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEMO_USERS, planTenant } from '../backend/src/seed/seed-backend.js';
+import type { SnapshotPage } from '../shared/api.js';
 import type { User } from '../shared/domain.js';
 import { decodeSnapshotPage } from '../shared/snapshot-wire.js';
 import type { BackendClient } from '../electron/core/backend-client.js';
