@@ -13,6 +13,8 @@
  * Options (or BENCH_* variables): --customers N[,N…] (BENCH_CUSTOMERS, default 20000,100000),
  * --page N (BENCH_SYNC_PAGE, default the app's page size), --server-ms N (BENCH_SERVER_MS,
  * default 0: how long each page takes to "arrive", as from a real backend), --seed N,
+ * --ids random|seed (BENCH_IDS, default random: incident and contact ids random as the backend
+ * makes them, see `withRandomIds`; seed keeps the generator's ids, ordered by customer),
  * --cache encrypted|plain (BENCH_CACHE, default encrypted: a plain cache shows what the
  * encryption costs; such a run writes no results). Merges `cache-write` into
  * bench/results.json. It prints figures; it never fails on a timing.
@@ -31,7 +33,7 @@ import type { Logger } from '../electron/core/logger.js';
 import { DEFAULT_SYNC_TUNING } from '../electron/core/sync/sync-engine.js';
 import { SNAPSHOT_WAL_AUTOCHECKPOINT, takeSnapshot } from '../electron/core/sync/snapshot.js';
 import { BENCH_CACHE_KEY, benchFlags, DATA_NOW, mergeResults } from './cache-file.js';
-import { snapshotBody } from './snapshot-body.js';
+import { snapshotBody, withRandomIds } from './snapshot-body.js';
 
 interface Options {
   sizes: number[];
@@ -39,10 +41,13 @@ interface Options {
   serverMs: number;
   seed: number;
   cache: 'encrypted' | 'plain';
+  ids: 'random' | 'seed';
 }
 
 function parseOptions(argv: string[]): Options {
-  const flags = benchFlags(argv, ['customers', 'page', 'server-ms', 'seed', 'cache'], 'bench:cache-write [--customers N[,N…]] [--page N] [--server-ms N] [--seed N] [--cache encrypted|plain]');
+  const flags = benchFlags(argv, ['customers', 'page', 'server-ms', 'seed', 'cache', 'ids'], 'bench:cache-write [--customers N[,N…]] [--page N] [--server-ms N] [--seed N] [--cache encrypted|plain] [--ids random|seed]');
+  const ids = flags.text('ids') ?? process.env.BENCH_IDS ?? 'random';
+  if (ids !== 'random' && ids !== 'seed') throw new Error(`--ids takes random or seed, got "${ids}"`);
   const cache = flags.text('cache') ?? process.env.BENCH_CACHE ?? 'encrypted';
   if (cache !== 'encrypted' && cache !== 'plain') throw new Error(`--cache takes encrypted or plain, got "${cache}"`);
   const sizes = (flags.text('customers') ?? process.env.BENCH_CUSTOMERS ?? '20000,100000').split(',').map((text) => {
@@ -56,6 +61,7 @@ function parseOptions(argv: string[]): Options {
     serverMs: flags.integer('server-ms', 'BENCH_SERVER_MS', 0, 0, 60_000),
     seed: flags.integer('seed', 'BENCH_SEED', 1, 0, 0xffffffff),
     cache,
+    ids,
   };
 }
 
@@ -154,7 +160,10 @@ async function measure(customers: number, options: Options): Promise<SizeFigures
         if (start === undefined) throw new Error(`no page after ${query.after}`);
         const end = Math.min(customers, start + (query.limit ?? options.page));
         const cpu = process.cpuUsage();
-        const records = Array.from({ length: end - start }, (_, i) => plan.generator.recordAt(start + i));
+        const records = Array.from({ length: end - start }, (_, i) => {
+          const record = plan.generator.recordAt(start + i);
+          return options.ids === 'random' ? withRandomIds(record) : record;
+        });
         for (const record of records) {
           incidents += record.incidents.length;
           contacts += record.contacts.length;
@@ -215,7 +224,7 @@ async function measure(customers: number, options: Options): Promise<SizeFigures
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const results: SizeFigures[] = [];
-  console.log(`bench:cache-write: ${options.cache} cache, page ${options.page}, server ${options.serverMs} ms per page, ${os.cpus().length} cores`);
+  console.log(`bench:cache-write: ${options.cache} cache, ${options.ids} incident and contact ids, page ${options.page}, server ${options.serverMs} ms per page, ${os.cpus().length} cores`);
   for (const customers of options.sizes) {
     const loadBefore = os.loadavg()[0] ?? 0;
     const figures = await measure(customers, options);
@@ -231,7 +240,7 @@ async function main(): Promise<void> {
     console.log(`  insert µs CPU/customer by tenth: ${figures.insert_cpu_us_per_customer_by_tenth.join(' ')}`);
   }
   if (options.cache === 'plain') return;
-  mergeResults('cache-write', { cores: os.cpus().length, page: options.page, server_ms: options.serverMs, sizes: results, measured_at: new Date().toISOString() });
+  mergeResults('cache-write', { cores: os.cpus().length, page: options.page, ids: options.ids, server_ms: options.serverMs, sizes: results, measured_at: new Date().toISOString() });
 }
 
 await main();

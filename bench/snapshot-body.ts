@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { CustomerRecord, SnapshotPage } from '../shared/api.js';
 import { SNAPSHOT_COLUMNS, SNAPSHOT_FORMAT, SNAPSHOT_TABLES, type SnapshotTableName } from '../shared/snapshot-wire.js';
 
@@ -42,4 +43,30 @@ export function snapshotBody(records: readonly CustomerRecord[], header: Omit<Sn
   });
   const tables = Object.fromEntries(SNAPSHOT_TABLES.map((table) => [table, { columns: SNAPSHOT_COLUMNS[table], rows: rows[table] }]));
   return JSON.stringify({ format: SNAPSHOT_FORMAT, ...header, tables });
+}
+
+/** A version-4 UUID made from `id` (the same for the same id): random-looking, as node:crypto's randomUUID. */
+function randomLookingUuid(id: string): string {
+  const hex = createHash('sha256').update(id).digest('hex');
+  const variant = ((parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * The record with random incident and contact ids, as the backend gives them (randomUUID in
+ * backend/src/customers/writes.ts). The seed generator's ids are ordered by customer, so in page
+ * order every incident and contact id, and every contacts_incident key, would be appended at the
+ * end of its index; real ones land anywhere in it, and the cost of that grows with the cache.
+ */
+export function withRandomIds(record: CustomerRecord): CustomerRecord {
+  const incidentIds = new Map(record.incidents.map((incident) => [incident.id, randomLookingUuid(incident.id)]));
+  return {
+    customer: record.customer,
+    incidents: record.incidents.map((incident) => ({ ...incident, id: incidentIds.get(incident.id) ?? incident.id })),
+    contacts: record.contacts.map((contact) => ({
+      ...contact,
+      id: randomLookingUuid(contact.id),
+      incidentId: incidentIds.get(contact.incidentId) ?? randomLookingUuid(contact.incidentId),
+    })),
+  };
 }
