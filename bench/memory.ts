@@ -41,6 +41,7 @@ import { BENCH_DIR, envInteger, mergeResults } from './cache-file.js';
 import { machine } from './support/backend.js';
 import { procStatFields, processCpuMs } from './support/proc.js';
 import { startCpuProfile, stopCpuProfile, timeGrowth, type FunctionTime } from './support/cpu-profile.js';
+import { observeScreenPopMarks, screenPopMarkCounts } from './support/screenpop-marks.js';
 
 import {
   censusGrowth,
@@ -381,6 +382,8 @@ async function main(): Promise<void> {
       ],
     });
     const page = await signIn(browser, stack.shellUrl);
+    // Counted only: the page measured keeps nothing per call for the benchmark.
+    await observeScreenPopMarks(page, 'counts');
     const pageProtocol = await page.context().newCDPSession(page);
     pageDevTools = pageProtocol;
     const hostPid = stack.shell.child.pid!;
@@ -410,7 +413,6 @@ async function main(): Promise<void> {
 
     // The calls in batches, each followed by a reading after garbage collection: the trend
     // over the batches says whether calls leave something behind.
-    const popsBefore = await page.evaluate(() => performance.getEntriesByName('screenpop:painted').length);
     const trend: { calls: number; reading: Reading }[] = [{ calls: 0, reading: idle }];
     const cpuPerCall: { host: number; page: number }[] = [];
     let after: Reading = idle;
@@ -471,7 +473,7 @@ async function main(): Promise<void> {
       printTimeGrowth(`core host, ${early.label} → ${late.label}`, early.host, early.calls, late.host, late.calls);
       console.log(`  the profiles (.cpuprofile, for DevTools): ${profileDir}`);
     }
-    const pops = (await page.evaluate(() => performance.getEntriesByName('screenpop:painted').length)) - popsBefore;
+    const pops = (await screenPopMarkCounts(page)).painted ?? 0;
     const warmCpu = cpuPerCall.slice(cpuPerCall.length > 1 ? 1 : 0);
     const meanCpu = (pick: (c: { host: number; page: number }) => number) => round1(warmCpu.reduce((sum, c) => sum + pick(c), 0) / warmCpu.length);
     report('memory-after-calls', after, {
