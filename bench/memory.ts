@@ -384,6 +384,12 @@ async function main(): Promise<void> {
     const page = await signIn(browser, stack.shellUrl);
     // Counted only: the page measured keeps nothing per call for the benchmark.
     await observeScreenPopMarks(page, 'counts');
+    // Kept by the page per call outside its JS heap when it grows: the performance timeline's
+    // entries and the console messages DevTools stores (both printed per batch).
+    let consoleMessages = 0;
+    page.on('console', () => {
+      consoleMessages += 1;
+    });
     const pageProtocol = await page.context().newCDPSession(page);
     pageDevTools = pageProtocol;
     const hostPid = stack.shell.child.pid!;
@@ -465,7 +471,8 @@ async function main(): Promise<void> {
           hostCensusWarm = await takeCensus(hostClient);
         }
       }
-      console.log(`    after ${String(done).padStart(5)} calls: ${after.rss_mb.toFixed(1)} MB (host ${after.host_rss_mb.toFixed(1)} + renderer ${after.renderer_rss_mb.toFixed(1)}), after GC ${settledBatch.rss_mb.toFixed(1)} MB (host ${settledBatch.host_rss_mb.toFixed(1)} [JS heap ${settledBatch.host_js_heap_mb.toFixed(1)}, external ${settledBatch.host_external_mb.toFixed(1)}, ${hostThreads(hostPid)} threads] + renderer ${settledBatch.renderer_rss_mb.toFixed(1)}; CPU per call host ${cpuPerCall.at(-1)!.host.toFixed(1)} ms + page ${cpuPerCall.at(-1)!.page.toFixed(1)} ms; private ${settledBatch.host_private_mb.toFixed(1)} + ${settledBatch.renderer_private_mb.toFixed(1)}; page JS heap ${settledBatch.js_heap_mb.toFixed(1)} MB, ${settledBatch.dom_nodes} DOM nodes, ${settledBatch.js_event_listeners} listeners)`);
+      const timelineEntries = await page.evaluate(() => performance.getEntries().length);
+      console.log(`    after ${String(done).padStart(5)} calls: ${after.rss_mb.toFixed(1)} MB (host ${after.host_rss_mb.toFixed(1)} + renderer ${after.renderer_rss_mb.toFixed(1)}), after GC ${settledBatch.rss_mb.toFixed(1)} MB (host ${settledBatch.host_rss_mb.toFixed(1)} [JS heap ${settledBatch.host_js_heap_mb.toFixed(1)}, external ${settledBatch.host_external_mb.toFixed(1)}, ${hostThreads(hostPid)} threads] + renderer ${settledBatch.renderer_rss_mb.toFixed(1)}; CPU per call host ${cpuPerCall.at(-1)!.host.toFixed(1)} ms + page ${cpuPerCall.at(-1)!.page.toFixed(1)} ms; private ${settledBatch.host_private_mb.toFixed(1)} + ${settledBatch.renderer_private_mb.toFixed(1)}; page JS heap ${settledBatch.js_heap_mb.toFixed(1)} MB, ${settledBatch.dom_nodes} DOM nodes, ${settledBatch.js_event_listeners} listeners, ${timelineEntries} performance entries, ${consoleMessages} console messages)`);
     }
     if (profiles.length === 2) {
       const [early, late] = profiles as [(typeof profiles)[0], (typeof profiles)[0]];
