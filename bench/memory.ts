@@ -41,6 +41,7 @@ import { BENCH_DIR, envInteger, mergeResults } from './cache-file.js';
 import { machine } from './support/backend.js';
 import { procStatFields, processCpuMs } from './support/proc.js';
 import { startCpuProfile, stopCpuProfile, timeGrowth, type FunctionTime } from './support/cpu-profile.js';
+import { observeScreenPopMarks, screenPopMarkCounts } from './support/screenpop-marks.js';
 
 import {
   censusGrowth,
@@ -381,6 +382,14 @@ async function main(): Promise<void> {
       ],
     });
     const page = await signIn(browser, stack.shellUrl);
+    // Counted only: the page measured keeps nothing per call for the benchmark.
+    await observeScreenPopMarks(page, 'counts');
+    // Kept by the page per call outside its JS heap when it grows: the performance timeline's
+    // entries and the console messages DevTools stores (both printed per batch).
+    let consoleMessages = 0;
+    page.on('console', () => {
+      consoleMessages += 1;
+    });
     const pageProtocol = await page.context().newCDPSession(page);
     pageDevTools = pageProtocol;
     const hostPid = stack.shell.child.pid!;
@@ -410,7 +419,6 @@ async function main(): Promise<void> {
 
     // The calls in batches, each followed by a reading after garbage collection: the trend
     // over the batches says whether calls leave something behind.
-    const popsBefore = await page.evaluate(() => performance.getEntriesByName('screenpop:painted').length);
     const trend: { calls: number; reading: Reading }[] = [{ calls: 0, reading: idle }];
     const cpuPerCall: { host: number; page: number }[] = [];
     let after: Reading = idle;
@@ -463,7 +471,8 @@ async function main(): Promise<void> {
           hostCensusWarm = await takeCensus(hostClient);
         }
       }
-      console.log(`    after ${String(done).padStart(5)} calls: ${after.rss_mb.toFixed(1)} MB (host ${after.host_rss_mb.toFixed(1)} + renderer ${after.renderer_rss_mb.toFixed(1)}), after GC ${settledBatch.rss_mb.toFixed(1)} MB (host ${settledBatch.host_rss_mb.toFixed(1)} [JS heap ${settledBatch.host_js_heap_mb.toFixed(1)}, external ${settledBatch.host_external_mb.toFixed(1)}, ${hostThreads(hostPid)} threads] + renderer ${settledBatch.renderer_rss_mb.toFixed(1)}; CPU per call host ${cpuPerCall.at(-1)!.host.toFixed(1)} ms + page ${cpuPerCall.at(-1)!.page.toFixed(1)} ms; private ${settledBatch.host_private_mb.toFixed(1)} + ${settledBatch.renderer_private_mb.toFixed(1)}; page JS heap ${settledBatch.js_heap_mb.toFixed(1)} MB, ${settledBatch.dom_nodes} DOM nodes, ${settledBatch.js_event_listeners} listeners)`);
+      const timelineEntries = await page.evaluate(() => performance.getEntries().length);
+      console.log(`    after ${String(done).padStart(5)} calls: ${after.rss_mb.toFixed(1)} MB (host ${after.host_rss_mb.toFixed(1)} + renderer ${after.renderer_rss_mb.toFixed(1)}), after GC ${settledBatch.rss_mb.toFixed(1)} MB (host ${settledBatch.host_rss_mb.toFixed(1)} [JS heap ${settledBatch.host_js_heap_mb.toFixed(1)}, external ${settledBatch.host_external_mb.toFixed(1)}, ${hostThreads(hostPid)} threads] + renderer ${settledBatch.renderer_rss_mb.toFixed(1)}; CPU per call host ${cpuPerCall.at(-1)!.host.toFixed(1)} ms + page ${cpuPerCall.at(-1)!.page.toFixed(1)} ms; private ${settledBatch.host_private_mb.toFixed(1)} + ${settledBatch.renderer_private_mb.toFixed(1)}; page JS heap ${settledBatch.js_heap_mb.toFixed(1)} MB, ${settledBatch.dom_nodes} DOM nodes, ${settledBatch.js_event_listeners} listeners, ${timelineEntries} performance entries, ${consoleMessages} console messages)`);
     }
     if (profiles.length === 2) {
       const [early, late] = profiles as [(typeof profiles)[0], (typeof profiles)[0]];
@@ -471,7 +480,7 @@ async function main(): Promise<void> {
       printTimeGrowth(`core host, ${early.label} → ${late.label}`, early.host, early.calls, late.host, late.calls);
       console.log(`  the profiles (.cpuprofile, for DevTools): ${profileDir}`);
     }
-    const pops = (await page.evaluate(() => performance.getEntriesByName('screenpop:painted').length)) - popsBefore;
+    const pops = (await screenPopMarkCounts(page)).painted ?? 0;
     const warmCpu = cpuPerCall.slice(cpuPerCall.length > 1 ? 1 : 0);
     const meanCpu = (pick: (c: { host: number; page: number }) => number) => round1(warmCpu.reduce((sum, c) => sum + pick(c), 0) / warmCpu.length);
     report('memory-after-calls', after, {

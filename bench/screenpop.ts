@@ -7,7 +7,8 @@
  * call rings, the caller gives up, the next one comes.
  *
  * The app marks `screenpop:invite` when the INVITE arrives and `screenpop:painted` in the
- * animation frame after the screen pop rendered (renderer/src/phone/screen-pop-marks.ts);
+ * animation frame after the screen pop rendered (renderer/src/phone/screen-pop-marks.ts),
+ * observed as they are made (the app keeps none on the timeline; bench/support/screenpop-marks.ts);
  * the figures are the differences, paired by Call-ID. Prints p50/p99 and merges them into
  * bench/results.json under `screen-pop`. A benchmark reports figures; it never fails on one.
  *
@@ -37,6 +38,7 @@ import { nationalDigits } from '../shared/phone.js';
 import { tenantSipUser } from '../shared/sip-identity.js';
 import { BENCH_DIR, ensureBenchCache, ensureEncryptedBenchCache, envInteger, mergeResults, percentile } from './cache-file.js';
 import { processCpuMs } from './support/proc.js';
+import { forgetScreenPopMarks, observeScreenPopMarks, observedScreenPopMarks, waitForScreenPopsPaired } from './support/screenpop-marks.js';
 
 const TARGET_P99_MS = 25;
 const AGENT = { login: 'super1', password: 'super1-pass' };
@@ -203,18 +205,7 @@ function runCalls(pbx: TestPbx, numbers: string[], ringMs: number, logDir: strin
 }
 
 async function readSamples(page: Page): Promise<{ samples: Sample[]; invites: number; refused: number }> {
-  // No named functions inside: tsx would wrap them in a helper the page does not have.
-  const marks = await page.evaluate(() =>
-    Object.fromEntries(
-      ['received', 'invite', 'asked', 'answered', 'stored', 'painted', 'refused'].map((name) => [
-        name,
-        performance.getEntriesByName(`screenpop:${name}`).map((entry) => ({
-          at: entry.startTime,
-          detail: (entry as PerformanceMark).detail as { callId?: string; phase?: string; from?: string; customerId?: string | null; committedAt?: number } | null,
-        })),
-      ]),
-    ),
-  );
+  const marks = await observedScreenPopMarks(page);
   const invites = marks.invite ?? [];
   const byCall = (name: string) => new Map((marks[name] ?? []).map((mark) => [mark.detail?.callId ?? '', mark.at]));
   const seen = Object.fromEntries(MARKS.map((name) => [name, byCall(name)])) as Record<MarkName, Map<string, number>>;
@@ -258,8 +249,8 @@ function stageMs(sample: Sample, from: keyof Sample['at'], to: keyof Sample['at'
  * marks so far: what follows is measured on its own.
  */
 async function startBurstRecording(page: Page): Promise<void> {
+  await forgetScreenPopMarks(page);
   await page.evaluate(() => {
-    for (const name of ['received', 'invite', 'asked', 'answered', 'stored', 'painted', 'refused']) performance.clearMarks(`screenpop:${name}`);
     const record = window as unknown as { __benchLongTasks: number[] };
     record.__benchLongTasks = [];
     new PerformanceObserver((list) => {
@@ -281,15 +272,7 @@ async function runBurst(page: Page, pbx: TestPbx, placed: Caller[], ringMs: numb
   const burst = placed.slice(0, BURST_CALLS);
   await startBurstRecording(page);
   const sipp = await runCalls(pbx, burst.map((caller) => caller.number), ringMs, logDir, { scenario: BURST_SCENARIO, rate: BURST_CALLS, limit: BURST_CALLS });
-  await page
-    .waitForFunction(
-      () =>
-        performance.getEntriesByName('screenpop:painted').length + performance.getEntriesByName('screenpop:refused').length >=
-        performance.getEntriesByName('screenpop:invite').length,
-      undefined,
-      { timeout: 10_000 },
-    )
-    .catch(() => undefined);
+  await waitForScreenPopsPaired(page, { refused: true, timeoutMs: 10_000 });
   const { samples, invites, refused } = await readSamples(page);
   const tasks = await longTasks(page);
   const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
@@ -370,6 +353,7 @@ async function main(): Promise<void> {
       args: ['--no-sandbox', '--disable-gpu', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required'],
     });
     const page = await signIn(browser, stack.shellUrl);
+    await observeScreenPopMarks(page, 'marks');
     console.log(`Signed in as ${AGENT.login} with ${cache.manifest.customers.toLocaleString('en')} customers cached; placing ${calls} calls through Kamailio`);
 
     const placed = callers(cache.plan, seed, calls, encrypted.file, encrypted.key);
@@ -378,9 +362,7 @@ async function main(): Promise<void> {
     const sipp = await runCalls(pbx, placed.map((caller) => caller.number), ringMs, logDir, { scenario: SCENARIO, rate: CALLS_PER_SECOND, limit: 1 });
     // A call given up before its pop was painted never gets a `painted` mark: wait for the
     // marks to pair up, but only so long.
-    await page
-      .waitForFunction(() => performance.getEntriesByName('screenpop:painted').length >= performance.getEntriesByName('screenpop:invite').length, undefined, { timeout: 10_000 })
-      .catch(() => undefined);
+    await waitForScreenPopsPaired(page, { refused: false, timeoutMs: 10_000 });
     const cpu = await cpuMeter.stop(calls);
     if (traceFile) {
       await browser.stopTracing();

@@ -76,15 +76,25 @@ export function callsWindowStart(since: string, now: Date): string {
 }
 
 /**
+ * The times, in ms since the epoch, that decide whether the list shows a call (`listedSince`):
+ * `sinceMs`, the previous sign-in, and `windowStartMs`, the oldest call listed at all. The app's
+ * cache applies the same two bounds in SQL (electron/core/cache/calls-for-you-sql.ts).
+ */
+export function listedWindow(since: string, now: Date): { sinceMs: number; windowStartMs: number } {
+  const sinceMs = Date.parse(since);
+  if (Number.isNaN(sinceMs)) throw new RangeError(`since: "${since}" is not a time`);
+  return { sinceMs, windowStartMs: Date.parse(callsWindowStart(since, now)) };
+}
+
+/**
  * Whether the list shows a call (the scope aside, see `callInScope`): every call since the
  * previous sign-in, and an older one within the window only while nobody handled it. The
- * backend's list and the app's cache both decide with this. The window is worked out once for
- * the calls tested (a list tests every call of a shift; parsing and formatting its dates per
- * call grew with the shift).
+ * backend's list decides with this, the app's cache with the same bounds in SQL. The window is
+ * worked out once for the calls tested (a list tests every call of a shift; parsing and
+ * formatting its dates per call grew with the shift).
  */
 export function listedSince(since: string, now: Date): (call: Pick<CallForYou, 'startedAt' | 'handled'>) => boolean {
-  const sinceMs = Date.parse(since);
-  const windowStartMs = Date.parse(callsWindowStart(since, now));
+  const { sinceMs, windowStartMs } = listedWindow(since, now);
   return (call) => {
     const started = Date.parse(call.startedAt);
     if (started < windowStartMs) return false;

@@ -3,9 +3,7 @@ import {
   CALLS_FOR_YOU_API,
   CallbackTemplateResponse,
   CallbackText,
-  callsWindowStart,
   countCalls,
-  listedSince,
   SeminarsResponse,
   type CallForYou,
   type CallHandlingAction,
@@ -14,7 +12,7 @@ import {
 import type { OutboxEntry } from '../../shared/api.js';
 import { User } from '../../shared/domain.js';
 import type { CallsForYouIpcChannel, CallsForYouView, IpcHandlerTable } from '../../shared/ipc.js';
-import { callInScope, mayHandleCallsForYou, mayListCallsForYou, type CallsForYouScope } from '../../shared/permissions.js';
+import { mayHandleCallsForYou, mayListCallsForYou, type CallsForYouScope } from '../../shared/permissions.js';
 import { CodedError } from '../../shared/result.js';
 import { META as SYNC_META } from './sync/snapshot.js';
 import type { TelephonyHost } from './telephony.js';
@@ -80,32 +78,47 @@ export class CallsForYouSession {
     return (saved === null ? null : readStoredJson(saved, User)) ?? this.#host.info.user;
   }
 
-  list(scope: CallsForYouScope, now = new Date()): CallsForYouView {
-    const { store, engine, info } = this.#host;
+  /** The scope's listing, checked: who lists (the rights the cache was synced with) and since when. */
+  #listing(scope: CallsForYouScope, now: Date): { rights: User; since: string } {
+    const { store, info } = this.#host;
     if (!mayListCallsForYou(info.user, scope)) throw new CodedError('forbidden', `scope: you may not list "${scope}" calls`);
-    const rights = this.#rights();
     const since = store.getMeta(SYNC_META.callsSince) ?? new Date(now.getTime() - SINCE_FALLBACK_DAYS * 86_400_000).toISOString();
-    const listed = listedSince(since, now);
-    const calls = store.branchCallsSince(callsWindowStart(since, now)).filter((call) => callInScope(rights, scope, call) && listed(call));
-    return this.#view({ scope, since, entries: calls }, engine.status().online ? 'online' : 'cache');
+    return { rights: this.#rights(), since };
+  }
+
+  list(scope: CallsForYouScope, now = new Date()): CallsForYouView {
+    const { rights, since } = this.#listing(scope, now);
+    const calls = this.#host.store.listedBranchCalls(rights, scope, since, now);
+    return this.#view({ scope, since, entries: calls }, this.#host.engine.status().online ? 'online' : 'cache');
   }
 
   /**
-   * The list's counts alone (the badge, the nav, the reminder): the list, which grows with every
-   * call of a shift, is then neither sent to the window nor parsed there.
+   * The list's counts alone (the badge, the nav, the reminder), counted in the cache's SQL: the
+   * list, which grows with every call of a shift, is then neither read, sent to the window nor
+   * parsed there. The same as `list(scope).counts`.
    */
   counts(scope: CallsForYouScope, now = new Date()): CallsForYouView['counts'] {
-    return this.list(scope, now).counts;
+    const { rights, since } = this.#listing(scope, now);
+    const { store } = this.#host;
+    for (const key of store.handledBranchCallKeys(this.#sent.keys())) this.#sent.delete(key);
+    const marked = new Set([...this.#pendingMarks().keys(), ...this.#sent.keys()]);
+    return store.countListedBranchCalls(rights, scope, since, now, marked);
   }
 
-  #view(server: { scope: CallsForYouScope; since: string; entries: CallForYou[] }, source: 'online' | 'cache'): CallsForYouView {
-    const { store, info } = this.#host;
+  /** Handled marks waiting in the outbox, by call key (noted for `onDelivery`). */
+  #pendingMarks(): Map<string, HandleCallEntry> {
     const pending = new Map<string, HandleCallEntry>();
-    for (const row of store.pendingOutbox(10_000)) {
+    for (const row of this.#host.store.pendingOutbox(10_000)) {
       if (row.entry.type !== 'handle_call') continue;
       pending.set(row.entry.callKey, row.entry);
       this.#queued.set(row.clientId, row.entry);
     }
+    return pending;
+  }
+
+  #view(server: { scope: CallsForYouScope; since: string; entries: readonly CallForYou[] }, source: 'online' | 'cache'): CallsForYouView {
+    const { info } = this.#host;
+    const pending = this.#pendingMarks();
     const entries = server.entries.map((entry) => {
       if (entry.handled !== null) this.#sent.delete(entry.key);
       const queued = pending.get(entry.key);

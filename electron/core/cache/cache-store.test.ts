@@ -548,22 +548,27 @@ describe('cached calls for you', () => {
     receivedBy: [{ id: 'user-1', name: '佐藤 花子', branch: '渋谷支店' }],
     handled: null,
   };
+  const user = { id: 'user-1', role: 'agent' as const, branch: '渋谷支店', customerLimitAuthority: 3 as const, mayHandleUnregisteredCallers: false };
+  const now = new Date('2026-12-07T10:00:00.000Z');
 
   it('parses a stored call once while its text stays the same, and afresh once it is rewritten (issue 13 item 7)', () => {
-    store.upsertBranchCalls([missed, { ...missed, key: 'call-2', startedAt: '2026-12-07T08:00:00.000Z' }]);
+    const handled = { at: '2026-12-07T08:10:00.000Z', by: { id: 'user-1', name: '佐藤 花子' }, kind: 'contact' as const, contactId: null };
+    store.upsertBranchCalls([missed, { ...missed, key: 'call-2', startedAt: '2026-12-07T08:00:00.000Z', handled }]);
     const parse = vi.spyOn(BranchCall, 'safeParse');
+    const listed = (since: string) => store.listedBranchCalls(user, 'mine', since, now);
     try {
-      expect(store.branchCallsSince('2026-12-07T00:00:00.000Z').map((call) => call.key)).toEqual(['call-1', 'call-2']);
+      expect(listed('2026-12-07T00:00:00.000Z').map((call) => call.key)).toEqual(['call-1', 'call-2']);
       expect(parse).toHaveBeenCalledTimes(2);
       // The next read (every sync pass asks again) parses nothing that did not change.
-      expect(store.branchCallsSince('2026-12-07T00:00:00.000Z')).toHaveLength(2);
+      expect(listed('2026-12-07T00:00:00.000Z')).toHaveLength(2);
       expect(parse).toHaveBeenCalledTimes(2);
 
       store.applyChanges([{ seq: 1, op: 'upsert_branch_call', call: { ...missed, outcome: 'missed' } }]);
-      const after = store.branchCallsSince('2026-12-07T00:00:00.000Z');
+      const after = listed('2026-12-07T00:00:00.000Z');
       expect(after.map((call) => [call.key, call.outcome])).toEqual([['call-1', 'missed'], ['call-2', 'ringing']]);
+      // A handled call from before the sign-in is history.
       expect(parse).toHaveBeenCalledTimes(3);
-      expect(store.branchCallsSince('2026-12-07T08:30:00.000Z').map((call) => call.key)).toEqual(['call-1']);
+      expect(listed('2026-12-07T08:30:00.000Z').map((call) => call.key)).toEqual(['call-1']);
     } finally {
       parse.mockRestore();
     }

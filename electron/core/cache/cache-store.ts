@@ -4,7 +4,7 @@ import type { Change, CustomerRecord, CustomerSummary, OutboxEntry, PushResponse
 import { BranchCall } from '../../../shared/calls-for-you.js';
 import { DerivedAttributes, type Contact, type Customer, type Incident, type User, type UserRights } from '../../../shared/domain.js';
 import type { CachedContact } from '../../../shared/ipc.js';
-import { mayHoldBranchCall } from '../../../shared/permissions.js';
+import { mayHoldBranchCall, type CallsForYouScope } from '../../../shared/permissions.js';
 import { DEFAULT_REGION, toE164 } from '../../../shared/phone.js';
 import { assertNever } from '../../../shared/result.js';
 import { codePointLength, normaliseForSearch, searchTokens } from '../../../shared/search-text.js';
@@ -12,6 +12,7 @@ import type { Logger } from '../logger.js';
 import { customerFtsText, customerSortKana, customerTokens, indexCustomer, type CustomerIndexEntry, type CustomerSearchFields } from './customer-index.js';
 import type { CacheDb } from './open-cache.js';
 import { readStoredJson } from './stored-json.js';
+import { listedBranchCallsWhere } from './calls-for-you-sql.js';
 import { invisibleCustomersWhere } from './visibility.js';
 
 export const DEFAULT_SEARCH_LIMIT = 30;
@@ -280,22 +281,51 @@ export class CacheStore {
   }
 
   #writeBranchCall(call: BranchCall): void {
-    this.#s.upsertBranchCall.run(call.key, call.customer?.id ?? null, call.startedAt, JSON.stringify(call));
+    const { customer } = call;
+    this.#s.upsertBranchCall.run(
+      call.key,
+      customer?.id ?? null,
+      call.startedAt,
+      JSON.stringify(call),
+      Date.parse(call.startedAt),
+      call.handled === null ? 0 : 1,
+      customer?.classification ?? null,
+      customer?.branch ?? null,
+      customer?.assignedRep?.id ?? null,
+      JSON.stringify(call.receivedBy),
+    );
   }
 
   /**
-   * The calls of the last `branchCallsSince`, by key, with the stored text each was parsed from.
-   * "Calls for you" reads every cached call after each sync pass that brings anything (each call
-   * taken brings some); parsing and checking them all again was most of what a call cost the
-   * core late in a shift, and grew with every call (bench:memory, issue 13 item 7). Important:
-   * a call is reused only while its stored text is the same; rewritten, it is parsed afresh.
+   * The calls of the last `listedBranchCalls`, by key, with the stored text each was parsed from.
+   * The open list reads its calls after each sync pass that brings anything (each call taken
+   * brings some); parsing them all again grew with every call of a shift (bench:memory, issue 13
+   * item 7). Important: a call is reused only while its stored text is the same; rewritten, it is
+   * parsed afresh.
    */
   #parsedBranchCalls = new Map<string, { json: string; call: BranchCall }>();
 
-  /** The cached calls of "calls for you" that started at or after `since`, newest first. Read-only: shared with later reads. */
-  branchCallsSince(since: string): readonly BranchCall[] {
+  /** Statements of `listedBranchCallsWhere`, by SQL text: one per set of rights and scope in practice. */
+  #branchCallStatements = new Map<string, Statement>();
+
+  #branchCallStatement(sql: string): Statement {
+    let statement = this.#branchCallStatements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.#branchCallStatements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * The cached calls a scope of "calls for you" lists for `user` (`callInScope` and `listedSince`,
+   * selected in SQL), newest first. Read-only: shared with later reads.
+   */
+  listedBranchCalls(user: UserRights & { id: string }, scope: CallsForYouScope, since: string, now: Date): readonly BranchCall[] {
     const started = performance.now();
-    const rows = this.#s.branchCallsSince.all(since) as { key: string; call_json: string }[];
+    const where = listedBranchCallsWhere(user, scope, since, now);
+    const statement = this.#branchCallStatement(`SELECT key, call_json FROM branch_calls WHERE ${where.sql} ORDER BY started_ms DESC, key`);
+    const rows = statement.all(...where.params) as { key: string; call_json: string }[];
     const parsed = new Map<string, { json: string; call: BranchCall }>();
     const calls: BranchCall[] = [];
     for (const row of rows) {
@@ -312,6 +342,34 @@ export class CacheStore {
     this.#parsedBranchCalls = parsed;
     this.#logIfSlow('cache calls for you', started, { calls: calls.length });
     return calls;
+  }
+
+  /**
+   * The handled and unhandled counts of `listedBranchCalls`, counted in SQL from the calls'
+   * columns (no call is read or parsed). `handledKeys`: calls to count as handled whatever the
+   * cache says (handled on this computer, not yet back through the feed).
+   */
+  countListedBranchCalls(
+    user: UserRights & { id: string },
+    scope: CallsForYouScope,
+    since: string,
+    now: Date,
+    handledKeys: Iterable<string>,
+  ): { handled: number; unhandled: number } {
+    const started = performance.now();
+    const where = listedBranchCallsWhere(user, scope, since, now);
+    const statement = this.#branchCallStatement(
+      `SELECT count(*) AS listed, count(*) FILTER (WHERE handled = 1 OR key IN (SELECT value FROM json_each(?))) AS handled
+        FROM branch_calls WHERE ${where.sql}`,
+    );
+    const row = statement.get(JSON.stringify([...handledKeys]), ...where.params) as { listed: number; handled: number };
+    this.#logIfSlow('cache calls for you counts', started, { calls: row.listed });
+    return { handled: row.handled, unhandled: row.listed - row.handled };
+  }
+
+  /** Which of `keys` are calls the cache holds as handled (by the backend). */
+  handledBranchCallKeys(keys: Iterable<string>): string[] {
+    return this.#s.handledBranchCallKeys.all(JSON.stringify([...keys])) as string[];
   }
 
   /**
@@ -833,11 +891,16 @@ function prepareStatements(db: CacheDb) {
         agent_id = excluded.agent_id, agent_name = excluded.agent_name, summary = excluded.summary,
         body = excluded.body, call_meta_json = excluded.call_meta_json, pending = excluded.pending`),
     deleteContact: p('DELETE FROM contacts WHERE id = ?'),
-    upsertBranchCall: p(`INSERT INTO branch_calls (key, customer_id, started_at, call_json) VALUES (?, ?, ?, ?)
-      ON CONFLICT (key) DO UPDATE SET customer_id = excluded.customer_id, started_at = excluded.started_at, call_json = excluded.call_json`),
+    upsertBranchCall: p(`INSERT INTO branch_calls (key, customer_id, started_at, call_json, started_ms, handled,
+        customer_classification, customer_branch, assigned_rep_id, received_by_json)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (key) DO UPDATE SET customer_id = excluded.customer_id, started_at = excluded.started_at,
+        call_json = excluded.call_json, started_ms = excluded.started_ms, handled = excluded.handled,
+        customer_classification = excluded.customer_classification, customer_branch = excluded.customer_branch,
+        assigned_rep_id = excluded.assigned_rep_id, received_by_json = excluded.received_by_json`),
     deleteBranchCall: p('DELETE FROM branch_calls WHERE key = ?'),
     deleteBranchCallsBefore: p('DELETE FROM branch_calls WHERE started_at < ?'),
-    branchCallsSince: p('SELECT key, call_json FROM branch_calls WHERE started_at >= ? ORDER BY started_at DESC, key'),
+    handledBranchCallKeys: p('SELECT key FROM branch_calls WHERE handled = 1 AND key IN (SELECT value FROM json_each(?))').pluck(),
     allBranchCalls: p('SELECT key, call_json FROM branch_calls'),
     confirmPendingContact: p('UPDATE contacts SET pending = 0 WHERE id = ?'),
     deletePendingContact: p('DELETE FROM contacts WHERE id = ? AND pending = 1'),

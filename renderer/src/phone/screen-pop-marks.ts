@@ -11,6 +11,13 @@
  * `unknown` or `error`) and whose panel it was (`customerId`, null when none), so that the
  * benchmark checks the right customer popped, not just some customer. The stages between the
  * marks are where the time goes: IPC and the core's lookup, React's render, the frame.
+ *
+ * Important: a mark leaves the timeline as soon as it is made: whoever measures observes the
+ * marks (a PerformanceObserver of type `mark`, as bench/support/screenpop-marks.ts does; the
+ * observer gets each as it is made). The timeline keeps every mark until cleared, about 1 KB of
+ * the renderer's native memory each (Blink's entry and its serialised detail, outside the JS
+ * heap), and six a call kept for up to a thousand calls were much of what the renderer grew
+ * per call (bench:memory, issue 13 item 7).
  */
 export const SCREENPOP_RECEIVED_MARK = 'screenpop:received';
 export const SCREENPOP_INVITE_MARK = 'screenpop:invite';
@@ -27,6 +34,7 @@ const painted = new Set<string>();
 function mark(name: string, detail: Record<string, unknown>, startTime?: number): void {
   try {
     performance.mark(name, startTime === undefined ? { detail } : { detail, startTime });
+    performance.clearMarks(name);
   } catch {
     // A missing Performance API must not cost a call.
   }
@@ -57,30 +65,6 @@ export function markRefused(callId: string): void {
   mark(SCREENPOP_REFUSED_MARK, { callId });
 }
 
-/** Calls whose marks the page keeps: the timeline keeps every mark until cleared, and a shift is long. */
-export const SCREENPOP_KEPT_CALLS = 1000;
-
-/** `painted` marks made since the marks were last cleared. */
-let paintedMarks = 0;
-
-/**
- * Clears the screen pop's marks once more than SCREENPOP_KEPT_CALLS calls have painted.
- * Important: counted here, not read back from the timeline: getEntriesByName builds an array of
- * every kept mark, up to a thousand objects at every call, a cost that grew with each call taken.
- */
-function forgetOldMarks(): void {
-  paintedMarks += 1;
-  if (paintedMarks <= SCREENPOP_KEPT_CALLS) return;
-  paintedMarks = 0;
-  try {
-    for (const name of [SCREENPOP_RECEIVED_MARK, SCREENPOP_INVITE_MARK, SCREENPOP_ASKED_MARK, SCREENPOP_ANSWERED_MARK, SCREENPOP_STORED_MARK, SCREENPOP_PAINTED_MARK, SCREENPOP_REFUSED_MARK]) {
-      performance.clearMarks(name);
-    }
-  } catch {
-    // As in mark(): the Performance API is a measurement aid, never a reason to fail a call.
-  }
-}
-
 /** Marks the first paint of a call's screen pop, once per call; refreshes held for it may run after. */
 export function markPaintedOnce(callId: string, phase: string, customerId: string | null): void {
   if (painted.has(callId)) return;
@@ -90,7 +74,6 @@ export function markPaintedOnce(callId: string, phase: string, customerId: strin
   const committedAt = performance.now();
   const markPainted = () => {
     mark(SCREENPOP_PAINTED_MARK, { callId, phase, customerId, committedAt });
-    forgetOldMarks();
     popSettled(callId);
   };
   if (typeof requestAnimationFrame === 'function') requestAnimationFrame(markPainted);

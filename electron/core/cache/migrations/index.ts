@@ -2,6 +2,7 @@ import { migration001 } from './001_initial.js';
 import { migration002 } from './002_branch_calls.js';
 import { migration003 } from './003_derived_attributes.js';
 import { migration004 } from './004_local_calls.js';
+import { migration005 } from './005_branch_call_facts.js';
 
 /**
  * A numbered cache migration. Each runs in its own transaction and sets `PRAGMA user_version`
@@ -17,4 +18,4 @@ export interface CacheMigration {
   up: string;
 }
 
-export const CACHE_MIGRATIONS: readonly CacheMigration[] = [migration001, migration002, migration003, migration004];
+export const CACHE_MIGRATIONS: readonly CacheMigration[] = [migration001, migration002, migration003, migration004, migration005];

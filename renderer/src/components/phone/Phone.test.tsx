@@ -11,12 +11,21 @@ import { AGENT_SESSION } from '../../test/fixtures.js';
 import { installSignedInBridge, registerRendererCleanup } from '../../test/harness.js';
 import type { MemoryBridge } from '../../test/memory-bridge.js';
 import { scriptedEngineFactory, type ScriptedEngine } from '../../test/scripted-engine.js';
+import { observeMarks } from '../../test/screen-pop-marks.js';
 
 registerRendererCleanup();
+const markObservers: { disconnect(): void }[] = [];
 afterEach(() => {
   installPhoneEngine(null);
-  performance.clearMarks();
+  for (const observer of markObservers.splice(0)) observer.disconnect();
 });
+
+/** The screen pop's `painted` marks from now on (the app takes them off the timeline as it makes them). */
+function observePaints(): ReturnType<typeof observeMarks> {
+  const observer = observeMarks(SCREENPOP_PAINTED_MARK);
+  markObservers.push(observer);
+  return observer;
+}
 
 const YAMADA_FROM = '<sip:0312345678@trunk.example>;tag=1';
 
@@ -111,6 +120,7 @@ describe('registration', () => {
 describe('screen pop', () => {
   it('shows the caller, open incidents and last contacts with who handled them while it rings', async () => {
     const { bridge, engine } = await startPhone();
+    const paints = observePaints();
     await ringFromYamada(engine);
 
     const pop = screen.getByTestId('screen-pop');
@@ -125,8 +135,8 @@ describe('screen pop', () => {
     await waitFor(() => expect(screen.getByTestId('customer-code').textContent).toBe('C-000101'));
     expect(bridge.callsTo('customers:lookupCaller')).toEqual([{ phone: '+81312345678' }]);
     await waitFor(() => expect(bridge.telephony.callEvents.map((e) => [e.event, e.customerId, e.remote])).toEqual([['ringing', 'cust-yamada', '+81312345678']]));
-    await waitFor(() => expect(performance.getEntriesByName(SCREENPOP_PAINTED_MARK)).toHaveLength(1));
-    expect((performance.getEntriesByName(SCREENPOP_PAINTED_MARK)[0] as PerformanceMark).detail).toMatchObject({ callId: 'yamada-call', phase: 'found', customerId: 'cust-yamada' });
+    await waitFor(() => expect(paints.details()).toHaveLength(1));
+    expect(paints.details()[0]).toMatchObject({ callId: 'yamada-call', phase: 'found', customerId: 'cust-yamada' });
   });
 
   it('asks the core once, on the INVITE\'s arrival, and pops the caller from that answer', async () => {
@@ -256,6 +266,7 @@ describe('refreshes while a call is ringing (issue 13 item 7)', () => {
     const historyBefore = bridge.callsTo('calls:history').length;
     const badgeBefore = bridge.callsTo('calls:historyCounts').length;
     const callsForYouBefore = bridge.callsTo('callsForYou:counts').length;
+    const paints = observePaints();
     bridge.hold('customers:lookupCaller');
     const rung: Array<{ id: string }> = [];
     act(() => {
@@ -272,7 +283,7 @@ describe('refreshes while a call is ringing (issue 13 item 7)', () => {
     expect(useSyncStore.getState().status?.lastSyncedAt).not.toBe('2026-12-07T12:00:01.000Z');
 
     act(() => bridge.heldCalls('customers:lookupCaller').forEach((call) => call.release()));
-    await waitFor(() => expect(performance.getEntriesByName(SCREENPOP_PAINTED_MARK).map((mark) => (mark as PerformanceMark).detail.callId)).toContain('pending-2'));
+    await waitFor(() => expect(paints.details().map((detail) => detail.callId)).toContain('pending-2'));
     await waitFor(() => expect(bridge.callsTo('calls:historyCounts')).toHaveLength(badgeBefore + 1));
     // The history is not on screen: its badge is refreshed, its list is not fetched.
     expect(bridge.callsTo('calls:history')).toHaveLength(historyBefore);
