@@ -24,7 +24,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEMO_USERS, planTenant } from '../backend/src/seed/seed-backend.js';
 import type { SnapshotPage } from '../shared/api.js';
-import type { User } from '../shared/domain.js';
 import { decodeSnapshotPage } from '../shared/snapshot-wire.js';
 import type { BackendClient } from '../electron/core/backend-client.js';
 import { CacheStore } from '../electron/core/cache/cache-store.js';
@@ -33,7 +32,7 @@ import type { Logger } from '../electron/core/logger.js';
 import { DEFAULT_SYNC_TUNING } from '../electron/core/sync/sync-engine.js';
 import { SNAPSHOT_WAL_AUTOCHECKPOINT, takeSnapshot } from '../electron/core/sync/snapshot.js';
 import { BENCH_CACHE_KEY, benchFlags, DATA_NOW, mergeResults } from './cache-file.js';
-import { snapshotBody, withRandomIds } from './snapshot-body.js';
+import { adminRights, snapshotBody, withRandomIds } from './snapshot-body.js';
 
 interface Options {
   sizes: number[];
@@ -97,18 +96,7 @@ interface SizeFigures {
 
 async function measure(customers: number, options: Options): Promise<SizeFigures> {
   const plan = planTenant(DEMO_USERS, options.seed, customers, DATA_NOW);
-  const admin = plan.users.find((user) => user.account.role === 'admin');
-  if (!admin) throw new Error('the demo users have no admin');
-  const rights: User = {
-    id: admin.id,
-    tenantId: plan.tenantId,
-    login: admin.account.login,
-    displayName: admin.account.displayName,
-    role: admin.account.role,
-    branch: admin.account.branch,
-    customerLimitAuthority: admin.account.customerLimitAuthority,
-    mayHandleUnregisteredCallers: admin.account.mayHandleUnregisteredCallers,
-  } as User;
+  const rights = adminRights(plan);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-cache-write-'));
   const file = path.join(dir, 'cache.db');

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEMO_USERS, planTenant } from '../backend/src/seed/seed-backend.js';
-import type { User } from '../shared/domain.js';
 import { decodeSnapshotPage } from '../shared/snapshot-wire.js';
 import { DATA_NOW } from './cache-file.js';
-import { snapshotBody, withRandomIds } from './snapshot-body.js';
+import { adminRights, snapshotBody, withRandomIds } from './snapshot-body.js';
 
 /**
  * bench:cache-write feeds the app pages encoded by `snapshotBody` instead of the backend's: they
@@ -13,18 +12,7 @@ describe('snapshotBody', () => {
   it('encodes seed records into a page that decodes to the same records', () => {
     const plan = planTenant(DEMO_USERS, 7, 300, DATA_NOW);
     const records = [...plan.generator.chunks(300)].flat();
-    const admin = plan.users.find((user) => user.account.role === 'admin');
-    if (!admin) throw new Error('the demo users have no admin');
-    const rights = {
-      id: admin.id,
-      tenantId: plan.tenantId,
-      login: admin.account.login,
-      displayName: admin.account.displayName,
-      role: admin.account.role,
-      branch: admin.account.branch,
-      customerLimitAuthority: admin.account.customerLimitAuthority,
-      mayHandleUnregisteredCallers: admin.account.mayHandleUnregisteredCallers,
-    } as User;
+    const rights = adminRights(plan);
     const header = { nextAfter: 'next', highWaterSeq: 5, total: 1000, rights, branchCalls: [] };
 
     const page = decodeSnapshotPage(JSON.parse(snapshotBody(records, header)));

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { planTenant } from '../backend/src/seed/seed-backend.js';
 import type { CustomerRecord, SnapshotPage } from '../shared/api.js';
+import type { User } from '../shared/domain.js';
 import { SNAPSHOT_COLUMNS, SNAPSHOT_FORMAT, SNAPSHOT_TABLES, type SnapshotTableName } from '../shared/snapshot-wire.js';
 
 /**
@@ -69,4 +71,20 @@ export function withRandomIds(record: CustomerRecord): CustomerRecord {
       incidentId: incidentIds.get(contact.incidentId) ?? randomLookingUuid(contact.incidentId),
     })),
   };
+}
+
+/** The rights of the planned tenant's admin, as a snapshot page's header carries them (an admin sees every customer). */
+export function adminRights(plan: ReturnType<typeof planTenant>): User {
+  const admin = plan.users.find((user) => user.account.role === 'admin');
+  if (!admin) throw new Error('the demo users have no admin');
+  return {
+    id: admin.id,
+    tenantId: plan.tenantId,
+    login: admin.account.login,
+    displayName: admin.account.displayName,
+    role: admin.account.role,
+    branch: admin.account.branch,
+    customerLimitAuthority: admin.account.customerLimitAuthority,
+    mayHandleUnregisteredCallers: admin.account.mayHandleUnregisteredCallers,
+  } as User;
 }

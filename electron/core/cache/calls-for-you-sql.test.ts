@@ -1,38 +1,18 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BranchCall, countCalls, listedSince, UNHANDLED_KEPT_DAYS } from '../../../shared/calls-for-you.js';
 import type { Classification, Role, UserRights } from '../../../shared/domain.js';
 import { callInScope, type CallsForYouScope } from '../../../shared/permissions.js';
 import { createMemoryLogger } from '../logger.js';
+import { useTempCaches } from '../testing/temp-caches.js';
 import { CacheStore } from './cache-store.js';
 import { CACHE_MIGRATIONS } from './migrations/index.js';
-import { openCache, type CacheDb } from './open-cache.js';
 
 /**
  * "Calls for you" selected and counted in the cache's SQL (calls-for-you-sql.ts, the columns of
  * cache migration 005) against the shared rules they stand for (`callInScope`, `listedSince`).
  */
 
-const dirs: string[] = [];
-const dbs: CacheDb[] = [];
-afterEach(() => {
-  for (const db of dbs.splice(0)) if (db.open) db.close();
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function cacheFile(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-calls-sql-'));
-  dirs.push(dir);
-  return path.join(dir, 'cache.db');
-}
-
-function open(file = cacheFile(), migrations = CACHE_MIGRATIONS): CacheDb {
-  const db = openCache(file, { migrations });
-  dbs.push(db);
-  return db;
-}
+const { cacheFile, open } = useTempCaches('tsunagu-calls-sql-');
 
 const SCOPES: CallsForYouScope[] = ['mine', 'branch', 'all', 'unregistered'];
 const NOW = new Date('2026-12-07T09:00:00.000Z');

@@ -1,34 +1,14 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CallEventInput } from '../../../shared/ipc.js';
 import { createMemoryLogger } from '../logger.js';
+import { useTempCaches } from '../testing/temp-caches.js';
 import { CacheStore } from './cache-store.js';
 import { LocalCalls } from './local-calls.js';
 import { CACHE_MIGRATIONS } from './migrations/index.js';
-import { openCache, type CacheDb } from './open-cache.js';
 
 /** The calls this computer saw, one row each (cache migration 004), and the list they replace. */
 
-const dirs: string[] = [];
-const dbs: CacheDb[] = [];
-afterEach(() => {
-  for (const db of dbs.splice(0)) if (db.open) db.close();
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function cacheFile(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsunagu-local-calls-'));
-  dirs.push(dir);
-  return path.join(dir, 'cache.db');
-}
-
-function open(file = cacheFile(), migrations = CACHE_MIGRATIONS): CacheDb {
-  const db = openCache(file, { migrations });
-  dbs.push(db);
-  return db;
-}
+const { cacheFile, open } = useTempCaches('tsunagu-local-calls-');
 
 const LIMITS = { keptSince: '2026-01-01T00:00:00.000Z', max: 1_000 };
 
