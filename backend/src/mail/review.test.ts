@@ -164,6 +164,11 @@ describe.each(DIALECTS)('replies and review on %s', (dialect) => {
     const replyToFirst = await draft(backend.tokens.agent, first.id);
     await submit(backend.tokens.agent, replyToSecond.id);
     await submit(backend.tokens.agent, replyToFirst.id);
+    // The two submissions can fall in the same millisecond (the queue then orders them by id):
+    // the later one is put a second after the earlier, so the order under test is by time.
+    const submitted = await backend.db.selectFrom('mail_replies').select('submitted_at').where('id', '=', replyToSecond.id).executeTakeFirstOrThrow();
+    const later = new Date(Date.parse(String(submitted.submitted_at)) + 1_000).toISOString();
+    await backend.db.updateTable('mail_replies').set({ submitted_at: later }).where('id', '=', replyToFirst.id).execute();
 
     expect((await backend.call('GET', MAIL_API.reviewQueue, backend.tokens.agent)).statusCode).toBe(403);
     const queue = ReviewQueueResponse.parse((await backend.call('GET', MAIL_API.reviewQueue, backend.tokens.supervisor)).json());
